@@ -1,0 +1,36 @@
+/** Completed years between a FHIR birthDate and an instant: the age on the day of the specimen. */
+export function ageOn(birthDate: string | undefined, atIso: string): number | undefined {
+  if (!birthDate) return undefined;
+  const m = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?/.exec(birthDate);
+  if (!m) return undefined;
+  const by = Number(m[1]);
+  // A partial birthDate (year or year-month) is taken at its latest possible day: never overstate age.
+  const bm = m[2] ? Number(m[2]) : 12;
+  const bd = m[3] ? Number(m[3]) : m[2] ? daysInMonth(by, bm) : 31;
+  const at = new Date(atIso);
+  if (Number.isNaN(at.getTime())) return undefined;
+  const y = at.getUTCFullYear();
+  const mo = at.getUTCMonth() + 1;
+  const d = at.getUTCDate();
+  let age = y - by;
+  if (mo < bm || (mo === bm && d < bd)) age -= 1;
+  return age;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+export function subtractMonths(at: Date, months: number): Date {
+  const d = new Date(at.getTime());
+  d.setUTCMonth(d.getUTCMonth() - months);
+  return d;
+}
+
+/** FHIR dateTime without a time zone is local to the lab; treat it as UTC so ordering stays stable. */
+export function parseFhirInstant(s: string | undefined): number | undefined {
+  if (!s) return undefined;
+  const withZone = /T.*([Zz]|[+-]\d{2}:\d{2})$/.test(s) || !s.includes('T') ? s : `${s}Z`;
+  const ms = Date.parse(withZone);
+  return Number.isNaN(ms) ? undefined : ms;
+}

@@ -1,0 +1,8 @@
+// The clinical engine's public surface: pure functions, importable by the server, the CLI and the browser app.
+export * from './types';
+export type * from './knowledge';
+export { evaluatePatient, patientFacts, type ClinicalInput } from './engine';
+export { MEASURE_DISPLAY, MEASURE_ORDER, summariseMeasure } from './measures';
+export { egfrCr2021, egfrCrCys2021, egfrCys2012 } from './egfr';
+export { homaIr, homaBeta } from './homa';
+export { DEFAULT_RULES } from './rules';

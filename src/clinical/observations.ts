@@ -1,0 +1,117 @@
+import type { Observation, Specimen } from 'fhir/r4';
+import type { AnalyteId, Knowledge } from './knowledge';
+import type { LabValue, RejectedObservation } from './types';
+import { parseFhirInstant } from './dates';
+import { toCanonical } from './units';
+
+const FASTING_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v2-0916';
+
+function identify(obs: Observation, k: Knowledge): { analyte: AnalyteId; code: string; fasting: boolean } | undefined {
+  for (const [analyte, def] of Object.entries(k.analytes) as [AnalyteId, Knowledge['analytes'][AnalyteId]][]) {
+    for (const c of obs.code?.coding ?? []) {
+      const hit = def.codes.find((d) => d.system === c.system && d.code === c.code);
+      if (hit) return { analyte, code: hit.code, fasting: hit.fasting };
+    }
+  }
+  return undefined;
+}
+
+/** A contained Specimen can state fasting explicitly (HL7 v2 table 0916, code F). */
+function specimenSaysFasting(obs: Observation): boolean {
+  const ref = obs.specimen?.reference;
+  if (!ref?.startsWith('#')) return false;
+  const spec = obs.contained?.find((r): r is Specimen => r.resourceType === 'Specimen' && r.id === ref.slice(1));
+  return !!spec?.collection?.fastingStatusCodeableConcept?.coding?.some((c) => c.system === FASTING_SYSTEM && c.code === 'F');
+}
+
+function effectiveOf(obs: Observation): string | undefined {
+  return obs.effectiveDateTime ?? obs.effectiveInstant ?? obs.effectivePeriod?.start;
+}
+
+function belongsTo(obs: Observation, patientRef: string): boolean {
+  const s = obs.subject?.reference;
+  if (!s) return true; // a prefetch or search already scoped to the patient
+  return s === patientRef || s.endsWith(`/${patientRef}`);
+}
+
+/**
+ * R0 data-quality gate: keeps final/amended/corrected numeric results of the analytes we know,
+ * in canonical units and within plausibility ranges; everything else is returned with the reason.
+ */
+export function normaliseObservations(
+  observations: Observation[],
+  patientRef: string,
+  k: Knowledge,
+): { labs: LabValue[]; rejected: RejectedObservation[] } {
+  const labs: LabValue[] = [];
+  const rejected: RejectedObservation[] = [];
+  const seen = new Set<string>();
+  for (const obs of observations) {
+    const reference = `Observation/${obs.id ?? '(no id)'}`;
+    const id = identify(obs, k);
+    if (!id) continue; // not one of ours: context resources are not errors
+    if (obs.id && seen.has(obs.id)) continue; // the same result reached us through two prefetch keys
+    if (obs.id) seen.add(obs.id);
+    const reject = (reason: string) => rejected.push({ reference, analyte: id.analyte, reason });
+    if (!belongsTo(obs, patientRef)) { reject('belongs to another patient'); continue; }
+    if (!k.observationStatuses.includes(obs.status)) { reject(`status "${obs.status}" is not final, amended or corrected`); continue; }
+    const effective = effectiveOf(obs);
+    const effectiveMs = parseFhirInstant(effective);
+    if (!effective || effectiveMs === undefined) { reject('no specimen date (effective[x])'); continue; }
+    if (!obs.valueQuantity) { reject('no numeric valueQuantity'); continue; }
+    const def = k.analytes[id.analyte];
+    const c = toCanonical(id.analyte, def, obs.valueQuantity);
+    if (!c.ok) { reject(c.reason); continue; }
+    if (c.value < def.plausible.low || c.value > def.plausible.high) {
+      reject(`value ${c.value.toPrecision(3)} ${c.unit} outside plausible range ${def.plausible.low}–${def.plausible.high}`);
+      continue;
+    }
+    labs.push({
+      analyte: id.analyte,
+      reference,
+      code: id.code,
+      value: c.value,
+      unit: c.unit,
+      original: { value: obs.valueQuantity.value as number, unit: obs.valueQuantity.code ?? obs.valueQuantity.unit ?? '' },
+      ...(c.conversion ? { conversion: c.conversion } : {}),
+      effective,
+      effectiveMs,
+      fasting: id.fasting || specimenSaysFasting(obs),
+      ...(obs.specimen?.reference ? { specimen: obs.specimen.reference } : {}),
+    });
+  }
+  labs.sort((a, b) => b.effectiveMs - a.effectiveMs);
+  return { labs, rejected };
+}
+
+export interface Pair {
+  a: LabValue;
+  b: LabValue;
+}
+
+/**
+ * The newest pair of results drawn together: within `maxGapMs` of each other (or on one specimen),
+ * both inside the look-back window. Newest means the later of the two draws; ties go to the closer pair.
+ */
+export function newestPair(
+  as: LabValue[],
+  bs: LabValue[],
+  maxGapMs: number,
+  sinceMs: number,
+  accept: (a: LabValue, b: LabValue) => boolean = () => true,
+): Pair | undefined {
+  let best: { pair: Pair; newest: number; gap: number } | undefined;
+  for (const a of as) {
+    if (a.effectiveMs < sinceMs) continue;
+    for (const b of bs) {
+      if (b.effectiveMs < sinceMs) continue;
+      const gap = Math.abs(a.effectiveMs - b.effectiveMs);
+      const sameSpecimen = !!a.specimen && a.specimen === b.specimen && !a.specimen.startsWith('#');
+      if (gap > maxGapMs && !sameSpecimen) continue;
+      if (!accept(a, b)) continue;
+      const newest = Math.max(a.effectiveMs, b.effectiveMs);
+      if (!best || newest > best.newest || (newest === best.newest && gap < best.gap)) best = { pair: { a, b }, newest, gap };
+    }
+  }
+  return best?.pair;
+}

@@ -1,0 +1,101 @@
+import type { LabValue, Reason } from '../types';
+import { findMeasure } from '../measures';
+import { day, labText, measureText, round } from '../format';
+import { type Rule, type RuleContext, outcome } from './rule';
+
+const ID = 'low-ccr';
+
+/**
+ * KDIGO AKI pattern around the pair's creatinine: a rise of ≥ 0.3 mg/dL within 48 h or to
+ * ≥ 1.5× an earlier value within 7 days, anywhere from 7 days before to 48 h after the draw.
+ */
+export function akiPattern(creatinines: LabValue[], at: LabValue, aki: RuleContext['knowledge']['rules']['low-ccr']['aki']): boolean {
+  const h48 = aki.absoluteWindowHours * 3_600_000;
+  const d7 = aki.relativeWindowDays * 86_400_000;
+  const around = creatinines
+    .filter((c) => c.effectiveMs >= at.effectiveMs - d7 && c.effectiveMs <= at.effectiveMs + h48)
+    .sort((a, b) => a.effectiveMs - b.effectiveMs);
+  for (let i = 0; i < around.length; i++) {
+    for (let j = i + 1; j < around.length; j++) {
+      const earlier = around[i] as LabValue;
+      const later = around[j] as LabValue;
+      const gap = later.effectiveMs - earlier.effectiveMs;
+      if (gap <= h48 && later.value - earlier.value >= aki.absoluteRiseMgDl) return true;
+      if (gap <= d7 && later.value >= aki.relativeRise * earlier.value) return true;
+    }
+  }
+  return false;
+}
+
+/** R4 (clinical.md §5): low creatinine/cystatin C ratio as a possible low-muscle-mass signal, lab-based suppressions. */
+export const lowCcrRule: Rule = {
+  id: ID,
+  evaluate(ctx) {
+    const k = ctx.knowledge;
+    const r = k.rules[ID];
+    if (!r.enabled) return outcome.disabled(ID);
+    const suppress: Reason[] = [];
+    const age = ctx.ageNow;
+    if (age === undefined) suppress.push({ code: 'age-unknown', text: 'no birth date on the Patient, so age cannot be checked' });
+    else if (age < r.adultAgeYears) suppress.push({ code: 'age-under-18', text: `age ${age} is under ${r.adultAgeYears}: adult equations and evidence only` });
+    else if (age < r.minAgeYears) return outcome.notMet(ID, [{ code: 'age-below-minimum', text: `age ${age} is under the rule's minimum age ${r.minAgeYears}` }]);
+    const sex = ctx.patient.sex;
+    if (!sex) suppress.push({ code: 'sex-unknown', text: 'administrative gender is neither female nor male: the sex-specific threshold and equations do not apply' });
+
+    const pair = ctx.selection.ccrPair;
+    if (!pair) {
+      const { creatinine, 'cystatin-c': cys } = ctx.selection.inWindow;
+      if (creatinine.length && cys.length) {
+        suppress.push({ code: 'not-same-draw', text: `creatinine and cystatin C in the last ${k.lookbackMonths} months were never drawn within ${k.pairing.creatinineCystatinMaxHours} h of each other` });
+      } else {
+        return outcome.notMet(ID, [...suppress, { code: 'missing-input', text: `no creatinine and cystatin C pair in the last ${k.lookbackMonths} months` }]);
+      }
+      return outcome.suppressed(ID, suppress);
+    }
+
+    const egfr = findMeasure(ctx.measures, 'egfr-cr-cys-2021');
+    if (egfr && egfr.value < r.minEgfrCrCys) {
+      suppress.push({ code: 'egfr-below-60', text: `eGFRcr-cys ${round(egfr.value, egfr.unit)} mL/min/1.73 m² is below ${r.minEgfrCrCys}: the ratio is not interpretable outside normal kidney function` });
+    }
+    if (akiPattern(ctx.selection.inWindow.creatinine, pair.creatinine, r.aki)) {
+      suppress.push({ code: 'aki-pattern', text: 'creatinine is not in a steady state (KDIGO AKI pattern around the draw)' });
+    }
+    if (suppress.length) return outcome.suppressed(ID, suppress);
+
+    const ccr = findMeasure(ctx.measures, 'ccr');
+    if (!ccr || !sex) return outcome.notMet(ID, [{ code: 'missing-input', text: 'CCR could not be computed' }]);
+    const cut = r.threshold.below[sex];
+    const cutText = `${cut.toFixed(2)} for ${sex === 'female' ? 'women' : 'men'}${r.threshold.provisional ? ' (PROVISIONAL, not validated)' : ''}`;
+    if (ccr.value >= cut) {
+      return outcome.notMet(ID, [{ code: 'ccr-not-low', text: `CCR ${round(ccr.value, ccr.unit)} is not below the threshold ${cutText}` }]);
+    }
+
+    const measures = (['sarcopenia-index', 'ccr', 'egfr-cr-2021', 'egfr-cr-cys-2021', 'egfr-cys-2012'] as const)
+      .map((c) => findMeasure(ctx.measures, c))
+      .filter((m) => !!m);
+    return outcome.fired(ID, {
+      ruleId: ID,
+      indicator: r.indicator,
+      summary: r.summary,
+      statements: [
+        `CCR ${round(ccr.value, ccr.unit)} is below the threshold ${cutText}; the draw of ${day(pair.creatinine.effective)} gives:`,
+        `Creatinine ${labText(pair.creatinine)}`,
+        `Cystatin C ${labText(pair.cystatin)}`,
+        ...measures.map((m) => `${measureText(m)}: ${m.formula}`),
+      ],
+      measures,
+      context: [],
+      caveats: [
+        r.threshold.provisional
+          ? `The threshold is PROVISIONAL: no CCR cut-off is validated. ${r.threshold.provenance}`
+          : `Site threshold: ${r.threshold.provenance}`,
+        'Creatinine/cystatin C indices have only moderate accuracy for low muscle mass (pooled AUC about 0.69–0.78) and are not a diagnostic criterion in EWGSOP2 or AWGS 2019.',
+        'Glucocorticoids, hyperthyroidism, inflammation, obesity and smoking raise cystatin C and lower the ratio; this card does not yet check medications or conditions, so review them before acting.',
+        'The equations use administrative gender (Patient.gender).',
+        'Confirm with grip strength, chair-stand test or SARC-F, and DXA.',
+      ],
+      citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
+      suggestions: [{ label: 'Order DXA bone density (also assesses lean mass when whole-body composition is requested)', orders: [k.orders.dxa] }],
+    });
+  },
+};

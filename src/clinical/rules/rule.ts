@@ -1,0 +1,31 @@
+import type { Knowledge } from '../knowledge';
+import type { Selection } from '../selection';
+import type { Finding, LabValue, Measure, PatientFacts, Reason, RejectedObservation, RuleOutcome } from '../types';
+
+/** Everything a rule may look at. Rules read it; none of them fetch anything. */
+export interface RuleContext {
+  patient: PatientFacts;
+  asOf: Date;
+  labs: LabValue[];
+  rejected: RejectedObservation[];
+  selection: Selection;
+  measures: Measure[];
+  knowledge: Knowledge;
+  /** Age in completed years today (for eligibility); equations use the age at the specimen. */
+  ageNow?: number;
+}
+
+export interface Rule {
+  id: string;
+  /** Rules whose findings this rule's finding replaces when both fire (one patient, one message). */
+  supersedes?: string[];
+  evaluate(ctx: RuleContext): RuleOutcome;
+}
+
+export const outcome = {
+  fired: (ruleId: string, finding: Finding, reasons: Reason[] = []): RuleOutcome => ({ ruleId, status: 'fired', reasons, finding }),
+  context: (ruleId: string, context: string[], reasons: Reason[] = []): RuleOutcome => ({ ruleId, status: 'context', reasons, context }),
+  suppressed: (ruleId: string, reasons: Reason[]): RuleOutcome => ({ ruleId, status: 'suppressed', reasons }),
+  notMet: (ruleId: string, reasons: Reason[]): RuleOutcome => ({ ruleId, status: 'not-met', reasons }),
+  disabled: (ruleId: string): RuleOutcome => ({ ruleId, status: 'not-met', reasons: [{ code: 'disabled', text: 'rule disabled in site configuration' }] }),
+};

@@ -1,0 +1,116 @@
+import type { AnalyteId, CitationRef, OrderableKnowledge } from './knowledge';
+
+export type Sex = 'female' | 'male';
+
+/** Demographics the equations need, taken from the FHIR Patient. */
+export interface PatientFacts {
+  reference: string; // "Patient/<id>"
+  birthDate?: string;
+  /** Administrative gender, used by the sex-specific equations; absent when not female/male. */
+  sex?: Sex;
+}
+
+/** One accepted laboratory result, in the analyte's canonical unit. */
+export interface LabValue {
+  analyte: AnalyteId;
+  reference: string; // "Observation/<id>"
+  code: string; // LOINC code as received
+  value: number; // canonical unit
+  unit: string; // canonical UCUM unit
+  original: { value: number; unit: string };
+  /** How the original unit became the canonical one, in words, when it was not already canonical. */
+  conversion?: string;
+  effective: string; // ISO date-time of the specimen
+  effectiveMs: number;
+  fasting: boolean;
+  specimen?: string;
+}
+
+export interface RejectedObservation {
+  reference: string;
+  analyte?: AnalyteId;
+  reason: string;
+}
+
+export type MeasureCode =
+  | 'sarcopenia-index'
+  | 'ccr'
+  | 'egfr-cr-2021'
+  | 'egfr-cr-cys-2021'
+  | 'egfr-cys-2012'
+  | 'homa-ir'
+  | 'homa-beta';
+
+/** A computed clinical number with everything needed to trust it. */
+export interface Measure {
+  code: MeasureCode;
+  display: string;
+  value: number; // unrounded
+  unit: string;
+  derivedFrom: string[];
+  inputs: LabValue[];
+  formula: string;
+  citations: string[];
+  /** Date of the specimen(s) the measure describes. */
+  effective: string;
+  ageAtSpecimen?: number;
+}
+
+/** The public, stable JSON form of a measure (extension.crosstalk.measures[]). */
+export interface MeasureSummary {
+  code: MeasureCode;
+  value: number;
+  unit: string;
+  derivedFrom: string[];
+}
+
+export interface Reason {
+  code: string;
+  text: string;
+}
+
+export interface OrderSuggestion {
+  label: string;
+  orders: OrderableKnowledge[];
+}
+
+/**
+ * fired: a card's worth of finding. context: lines that enrich other findings but never stand alone.
+ * suppressed: a condition makes the rule's inputs untrustworthy. not-met: nothing to report.
+ */
+export type RuleStatus = 'fired' | 'context' | 'suppressed' | 'not-met';
+
+/** What one rule concluded for one patient: fired with a finding, or not, and why. */
+export interface RuleOutcome {
+  ruleId: string;
+  status: RuleStatus;
+  reasons: Reason[];
+  finding?: Finding;
+  context?: string[];
+}
+
+/** A fired rule's content, before it becomes a CDS Hooks card. */
+export interface Finding {
+  ruleId: string;
+  indicator: 'info' | 'warning';
+  summary: string;
+  /** Statements of fact, one per line of the card's findings section. */
+  statements: string[];
+  measures: Measure[];
+  /** Lines about context (e.g. HOMA) attached from other rules. */
+  context: string[];
+  caveats: string[];
+  citations: CitationRef[];
+  suggestions: OrderSuggestion[];
+}
+
+export interface PatientEvaluation {
+  patient: PatientFacts;
+  /** The evaluation's reference time (ISO). */
+  asOf: string;
+  labs: LabValue[];
+  rejected: RejectedObservation[];
+  measures: Measure[];
+  outcomes: RuleOutcome[];
+  findings: Finding[];
+}

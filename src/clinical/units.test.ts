@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { loadKnowledgeSync } from '../config/knowledge-file';
+import { toCanonical } from './units';
+
+const k = loadKnowledgeSync();
+
+describe('unit normalisation', () => {
+  it('converts creatinine from µmol/L to mg/dL with the molecular weight 113.12', () => {
+    const r = toCanonical('creatinine', k.analytes.creatinine, { value: 88.42, unit: 'µmol/L' });
+    expect(r.ok && r.value).toBeCloseTo(1.0002, 3);
+    expect(r.ok && r.conversion).toContain('113.12');
+  });
+
+  it('converts glucose from mg/dL to mmol/L', () => {
+    const r = toCanonical('glucose', k.analytes.glucose, { value: 90, system: 'http://unitsofmeasure.org', code: 'mg/dL' });
+    expect(r.ok && r.value).toBeCloseTo(4.9956, 3);
+  });
+
+  it('converts insulin from pmol/L to µIU/mL with the standard factor 6.00, not 6.945', () => {
+    const r = toCanonical('insulin', k.analytes.insulin, { value: 60, code: 'pmol/L', system: 'http://unitsofmeasure.org' });
+    expect(r.ok && r.value).toBeCloseTo(10, 6);
+  });
+
+  it('treats mIU/L insulin as numerically equal to µIU/mL', () => {
+    const r = toCanonical('insulin', k.analytes.insulin, { value: 12, code: 'm[IU]/L', system: 'http://unitsofmeasure.org' });
+    expect(r.ok && r.value).toBeCloseTo(12, 9);
+  });
+
+  it('converts cystatin C reported in mg/dL to mg/L', () => {
+    const r = toCanonical('cystatin-c', k.analytes['cystatin-c'], { value: 0.1, code: 'mg/dL', system: 'http://unitsofmeasure.org' });
+    expect(r.ok && r.value).toBeCloseTo(1, 9);
+  });
+
+  it('refuses a unit of the wrong kind rather than guessing', () => {
+    const r = toCanonical('creatinine', k.analytes.creatinine, { value: 1, code: 'mm[Hg]', system: 'http://unitsofmeasure.org' });
+    expect(r.ok).toBe(false);
+  });
+
+  it('refuses values with a comparator and quantities without a unit', () => {
+    expect(toCanonical('creatinine', k.analytes.creatinine, { value: 0.2, comparator: '<', code: 'mg/dL' }).ok).toBe(false);
+    expect(toCanonical('creatinine', k.analytes.creatinine, { value: 1 }).ok).toBe(false);
+  });
+});

@@ -1,0 +1,71 @@
+import { UcumLhcUtils } from '@lhncbc/ucum-lhc';
+import type { Quantity } from 'fhir/r4';
+import type { AnalyteId, AnalyteKnowledge } from './knowledge';
+
+const UCUM_SYSTEM = 'http://unitsofmeasure.org';
+const ucum = UcumLhcUtils.getInstance();
+
+export type Canonical =
+  | { ok: true; value: number; unit: string; conversion?: string }
+  | { ok: false; reason: string };
+
+/**
+ * Labs often send `µmol/L` or `umol/l` in `unit` with no UCUM `code`; UCUM itself is
+ * ASCII and case-sensitive. Accept the common spellings and let UCUM judge the rest.
+ */
+function unitCode(q: Quantity): string | undefined {
+  const raw = q.system === UCUM_SYSTEM && q.code ? q.code : (q.code ?? q.unit);
+  if (!raw) return undefined;
+  const cleaned = raw.trim().replace(/[µμ]/g, 'u');
+  const checked = ucum.validateUnitString(cleaned, false);
+  return checked.status === 'valid' ? (checked.ucumCode ?? cleaned) : undefined;
+}
+
+function fmt(n: number): string {
+  return Number(n.toPrecision(4)).toString();
+}
+
+/** UCUM refuses arbitrary units such as [IU]; within one analyte the unit cancels, so scale a stand-in. */
+function convertArbitrary(value: number, from: string, to: string): number | undefined {
+  const stand = (u: string) => u.replace(/\[IU\]/g, 'g');
+  const r = ucum.convertUnitTo(stand(from), value, stand(to));
+  return r.status === 'succeeded' && r.toVal !== null ? r.toVal : undefined;
+}
+
+/**
+ * Brings a quantity to the analyte's canonical unit (creatinine mg/dL, cystatin C mg/L,
+ * insulin µIU/mL, glucose mmol/L) and says how, so the card can show the conversion.
+ */
+export function toCanonical(analyte: AnalyteId, k: AnalyteKnowledge, q: Quantity): Canonical {
+  if (typeof q.value !== 'number' || !Number.isFinite(q.value)) return { ok: false, reason: 'no numeric value' };
+  if (q.comparator) return { ok: false, reason: `value has comparator "${q.comparator}"` };
+  const from = unitCode(q);
+  if (!from) return { ok: false, reason: `unit "${q.code ?? q.unit ?? ''}" is not a UCUM unit` };
+  const to = k.canonicalUnit;
+  if (from === to) return { ok: true, value: q.value, unit: to };
+
+  if (analyte === 'insulin') {
+    if (from.includes('[IU]')) {
+      const v = convertArbitrary(q.value, from, to);
+      if (v === undefined) return { ok: false, reason: `cannot convert ${from} to ${to}` };
+      return { ok: true, value: v, unit: to, conversion: `${fmt(q.value)} ${from} = ${fmt(v)} ${to}` };
+    }
+    const factor = k.pmolPerMicroIU;
+    const pmol = ucum.convertUnitTo(from, q.value, 'pmol/L');
+    if (!factor || pmol.status !== 'succeeded' || pmol.toVal === null) {
+      return { ok: false, reason: `cannot convert ${from} to ${to}` };
+    }
+    const v = pmol.toVal / factor;
+    return {
+      ok: true,
+      value: v,
+      unit: to,
+      conversion: `${fmt(q.value)} ${from} ÷ ${factor.toFixed(2)} pmol/L per µIU/mL = ${fmt(v)} ${to}`,
+    };
+  }
+
+  const r = ucum.convertUnitTo(from, q.value, to, k.molecularWeight ? { molecularWeight: k.molecularWeight } : undefined);
+  if (r.status !== 'succeeded' || r.toVal === null) return { ok: false, reason: `cannot convert ${from} to ${to}` };
+  const mw = k.molecularWeight && /mol/.test(from) !== /mol/.test(to) ? ` (UCUM, molecular weight ${k.molecularWeight} g/mol)` : ' (UCUM)';
+  return { ok: true, value: r.toVal, unit: to, conversion: `${fmt(q.value)} ${from} = ${fmt(r.toVal)} ${to}${mw}` };
+}

@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+
+export const SCHEMA_DIR = path.resolve(__dirname, '../../cds-hooks/schemas');
+
+// One Ajv instance holds every schema, so $refs between files resolve by their $id.
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+addFormats(ajv);
+for (const f of fs.readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
+  ajv.addSchema(JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, f), 'utf8')), f);
+}
+
+const cache = new Map<string, ValidateFunction>();
+
+export function compileSchema<T>(name: string): ValidateFunction<T> {
+  let v = cache.get(name);
+  if (!v) {
+    v = ajv.getSchema(name);
+    if (!v) throw new Error(`no schema ${name} in ${SCHEMA_DIR}`);
+    cache.set(name, v);
+  }
+  return v as ValidateFunction<T>;
+}
+
+/** Human-readable, one line per problem, for start-up errors and OperationOutcome diagnostics. */
+export function formatErrors(errors: ErrorObject[] | null | undefined, limit = 10): string {
+  if (!errors?.length) return 'invalid';
+  const lines = errors.slice(0, limit).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`);
+  if (errors.length > limit) lines.push(`… and ${errors.length - limit} more`);
+  return lines.join('; ');
+}
