@@ -1,7 +1,7 @@
 /**
  * Embedded in-process FHIR R4 server: Crosstalk's demo/development default.
  *
- * It wraps @medplum/fhir-router's MemoryRepository (see docs fhir-and-smart.md §3) and patches the gaps that would
+ * It wraps @medplum/fhir-router's MemoryRepository (4.5.2: 5.x needs Node 22) and patches the gaps that would
  * otherwise make clients silently misbehave: bare patient ids, missing paging links, no /metadata, and unknown
  * search parameters that return empty results instead of an error. Data lives only in memory; it is not meant
  * for production.
@@ -56,7 +56,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 const FHIR_CONTENT_TYPE = 'application/fhir+json';
 
 /** Resource types advertised in the CapabilityStatement: the ones Crosstalk's services read. */
-export const ADVERTISED_RESOURCE_TYPES = [
+const ADVERTISED_RESOURCE_TYPES = [
   'Patient',
   'Observation',
   'MedicationRequest',
@@ -168,7 +168,9 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
   }
 
   async function handle(req: Request, res: Response): Promise<void> {
-    const baseUrl = trimTrailingSlash(options.baseUrl ? options.baseUrl() : `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`);
+    const baseUrl = trimTrailingSlash(
+      options.baseUrl ? options.baseUrl() : `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`
+    );
     // HEAD is answered like GET; express drops the body.
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     if (!HTTP_METHODS.has(method)) {
@@ -242,7 +244,7 @@ interface PreparedSearch {
  * Validates and normalises search parameters before they reach MemoryRepository, which would otherwise turn
  * every unknown or unevaluable parameter into a silent empty result.
  */
-export function prepareSearch(
+function prepareSearch(
   resourceType: string,
   input: readonly [string, string][],
   baseUrl?: string
@@ -291,7 +293,8 @@ export function prepareSearch(
         continue;
       }
       if (!EVALUABLE_PARAM_TYPES.has(searchParam.type)) {
-        reject(key, `Search parameter "${code}" (type ${searchParam.type}) is not supported by the embedded FHIR server`);
+        const why = `(type ${searchParam.type}) is not supported by the embedded FHIR server`;
+        reject(key, `Search parameter "${code}" ${why}`);
         continue;
       }
       if (PATIENT_REFERENCE_PARAMS.has(key)) {

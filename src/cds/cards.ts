@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type { ServiceRequest } from 'fhir/r4';
+import type { Finding, OrderSuggestion, PatientEvaluation } from '../clinical/types';
+import { summariseMeasure } from '../clinical/measures';
+import { escapeMarkdown, mdLink } from './markdown';
+import type { CdsService } from './services';
+import type { Card, Suggestion } from './types';
+
+export interface RenderContext {
+  service: CdsService;
+  patientId: string;
+  userId?: string;
+  encounterId?: string;
+  knowledgeVersion: string;
+}
+
+function section(title: string, lines: string[]): string[] {
+  return lines.length ? [`**${title}**`, '', ...lines.map((l) => `- ${escapeMarkdown(l)}`), ''] : [];
+}
+
+export function renderDetail(f: Finding, knowledgeVersion: string): string {
+  return [
+    ...section('What was found', f.statements),
+    ...section('Context', f.context),
+    ...section('Read with care', f.caveats),
+    ...(f.citations.length ? ['**Evidence**', '', ...f.citations.map((c) => `- ${mdLink(c.label, c.url)} (evidence: ${escapeMarkdown(c.evidence)})`), ''] : []),
+    `*Advisory, not a diagnosis.* Rule \`${f.ruleId}\`, clinical knowledge ${escapeMarkdown(knowledgeVersion)}.`,
+  ].join('\n');
+}
+
+function serviceRequest(s: OrderSuggestion['orders'][number], f: Finding, ctx: RenderContext): ServiceRequest {
+  const requester = ctx.userId && /^(Practitioner|PractitionerRole)\//.test(ctx.userId) ? { requester: { reference: ctx.userId } } : {};
+  return {
+    resourceType: 'ServiceRequest',
+    status: 'draft',
+    intent: 'proposal',
+    code: { coding: [{ system: s.system, code: s.code, display: s.display }], text: s.display },
+    subject: { reference: `Patient/${ctx.patientId}` },
+    ...(ctx.encounterId ? { encounter: { reference: `Encounter/${ctx.encounterId}` } } : {}),
+    ...requester,
+    reasonCode: [{ text: f.summary }],
+  };
+}
+
+function suggestion(s: OrderSuggestion, f: Finding, ctx: RenderContext): Suggestion {
+  return {
+    label: s.label,
+    uuid: randomUUID(),
+    actions: s.orders.map((o) => ({
+      type: 'create' as const,
+      description: `Order ${o.display} (${o.system === 'http://loinc.org' ? 'LOINC' : o.system} ${o.code})`,
+      resource: serviceRequest(o, f, ctx),
+    })),
+  };
+}
+
+/** One finding, one card: every optional member present only when it has content. */
+export function renderCard(f: Finding, ctx: RenderContext): Card {
+  const card = ctx.service.definition.card;
+  const suggestions = f.suggestions.map((s) => suggestion(s, f, ctx));
+  const sourceUrl = f.citations[0]?.url;
+  return {
+    uuid: randomUUID(),
+    summary: f.summary,
+    indicator: f.indicator,
+    detail: renderDetail(f, ctx.knowledgeVersion),
+    source: { label: card.source.label, ...(sourceUrl ? { url: sourceUrl } : {}) },
+    ...(suggestions.length ? { suggestions, selectionBehavior: 'at-most-one' as const } : {}),
+    overrideReasons: card.overrideReasons.map((r) => ({ ...r })),
+    extension: { crosstalk: { ruleId: f.ruleId, measures: f.measures.map(summariseMeasure) } },
+  };
+}
+
+export function renderCards(e: PatientEvaluation, ctx: RenderContext): Card[] {
+  return e.findings.map((f) => renderCard(f, ctx));
+}

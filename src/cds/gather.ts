@@ -1,0 +1,133 @@
+import type { OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
+import { FhirError, type FhirFailure, FhirSession, type UrlGuard } from '../fhir/client';
+import { problems } from './outcomes';
+import { type PrefetchState, type Template, classifyPrefetch, fillTemplate } from './prefetch';
+import type { CdsService } from './services';
+import type { CdsRequest } from './types';
+
+export type DataSource = 'prefetch' | 'fhir' | 'prefetch+fhir' | 'unavailable';
+
+/** Everything gathered for one call, keyed by prefetch key, with where each key came from. */
+export interface Gathered {
+  patient: Patient;
+  resources: Record<string, Resource[]>;
+  sources: Record<string, DataSource>;
+  /** Keys that arrived paginated and could only be read in part. */
+  partial: string[];
+  fhirMs?: number;
+}
+
+export interface GatherOptions {
+  timeoutMs: number;
+  maxPages: number;
+  guard?: UrlGuard;
+}
+
+function failureIssue(key: string, f: FhirFailure | 'no-fhir' | string): OperationOutcomeIssue {
+  const texts: Record<string, [OperationOutcomeIssue['code'], string]> = {
+    'no-fhir': ['incomplete', `prefetch "${key}" was not provided and the request has no fhirServer to read it from`],
+    timeout: ['timeout', `reading "${key}" from fhirServer timed out`],
+    network: ['transient', `fhirServer could not be reached to read "${key}"`],
+    refused: ['security', `fhirServer URL for "${key}" is not allowed`],
+    'invalid-response': ['invalid', `fhirServer sent something other than FHIR for "${key}"`],
+  };
+  const kind = typeof f === 'string' ? f : f.kind;
+  if (typeof f === 'object' && f.kind === 'http') {
+    const code = f.status === 401 || f.status === 403 ? 'security' : 'transient';
+    return { severity: 'error', code, details: { text: `fhirServer answered HTTP ${f.status} when reading "${key}"` } };
+  }
+  const [code, text] = texts[kind] ?? ['processing', `could not obtain "${key}": ${kind}`];
+  return { severity: 'error', code, details: { text } };
+}
+
+/**
+ * Prefetch first; what prefetch lacks (absent, OperationOutcome, malformed, or the next pages of a
+ * paginated Bundle) is read from fhirServer in parallel under one time budget. Required data that
+ * cannot be had ends the call with 412, as the spec says.
+ */
+export async function gather(service: CdsService, req: CdsRequest, opts: GatherOptions): Promise<Gathered> {
+  const def = service.definition;
+  const templates: Template[] = Object.entries(def.discovery.prefetch).map(([key, t]) => fillTemplate(key, t, req.context));
+  const states = new Map<string, PrefetchState>(templates.map((t) => [t.key, classifyPrefetch(t, req.prefetch)]));
+
+  const resources: Record<string, Resource[]> = {};
+  const sources: Record<string, DataSource> = {};
+  const partial: string[] = [];
+  const toFetch: { t: Template; continueFrom?: PrefetchState & { state: 'bundle' } }[] = [];
+
+  for (const t of templates) {
+    const s = states.get(t.key) as PrefetchState;
+    switch (s.state) {
+      case 'bundle':
+        resources[t.key] = s.resources;
+        sources[t.key] = 'prefetch';
+        if (s.paginated) toFetch.push({ t, continueFrom: s });
+        break;
+      case 'resource':
+        resources[t.key] = [s.resource];
+        sources[t.key] = 'prefetch';
+        break;
+      case 'null':
+        // null says "no data" for a search; for a read of the patient in context it cannot be right.
+        if (t.kind === 'search') {
+          resources[t.key] = [];
+          sources[t.key] = 'prefetch';
+        } else toFetch.push({ t });
+        break;
+      default:
+        toFetch.push({ t });
+    }
+  }
+
+  const issues: OperationOutcomeIssue[] = [];
+  let fhirMs: number | undefined;
+  if (toFetch.length) {
+    if (!req.fhirServer) {
+      for (const { t, continueFrom } of toFetch) {
+        if (continueFrom) partial.push(t.key);
+        else sources[t.key] = 'unavailable';
+        if (!continueFrom && def.required.includes(t.key)) issues.push(failureIssue(t.key, 'no-fhir'));
+      }
+    } else {
+      const started = performance.now();
+      const session = new FhirSession(
+        { baseUrl: req.fhirServer, ...(req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {}) },
+        { signal: AbortSignal.timeout(opts.timeoutMs), maxPages: opts.maxPages, ...(opts.guard ? { guard: opts.guard } : {}) },
+      );
+      const results = await Promise.allSettled(
+        toFetch.map(async ({ t, continueFrom }) => {
+          if (continueFrom) return session.continue(continueFrom.bundle);
+          if (t.kind === 'read') {
+            const r = await session.read(t.url);
+            return r ? [r] : [];
+          }
+          return session.search(t.url);
+        }),
+      );
+      fhirMs = performance.now() - started;
+      results.forEach((r, i) => {
+        const { t, continueFrom } = toFetch[i] as (typeof toFetch)[number];
+        if (r.status === 'fulfilled') {
+          resources[t.key] = r.value;
+          sources[t.key] = continueFrom ? 'prefetch+fhir' : 'fhir';
+          return;
+        }
+        if (continueFrom) {
+          // The first page is newest-first data the EHR already gave us: use it, and say it is partial.
+          partial.push(t.key);
+          return;
+        }
+        sources[t.key] = 'unavailable';
+        const failure = r.reason instanceof FhirError ? r.reason.failure : ({ kind: 'network' } as const);
+        if (def.required.includes(t.key)) issues.push(failureIssue(t.key, failure));
+      });
+    }
+  }
+
+  const patient = resources[def.patientKey]?.[0];
+  if (!issues.length && (!patient || patient.resourceType !== 'Patient')) {
+    issues.push({ severity: 'error', code: 'not-found', details: { text: 'the Patient in context could not be read' } });
+  }
+  if (issues.length) throw problems.preconditionFailed(issues);
+  return { patient: patient as Patient, resources, sources, partial, ...(fhirMs !== undefined ? { fhirMs } : {}) };
+}

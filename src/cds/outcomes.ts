@@ -1,0 +1,48 @@
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
+
+/*
+ * Errors are FHIR OperationOutcomes with an HTTP status, made in one place. Their text is
+ * written for the caller: it never holds a stack trace, a token or upstream response bodies.
+ */
+
+export type IssueCode = OperationOutcomeIssue['code'];
+
+export function operationOutcome(
+  code: IssueCode,
+  text: string,
+  opts: { severity?: OperationOutcomeIssue['severity']; expression?: string[]; diagnostics?: string } = {},
+): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [
+      {
+        severity: opts.severity ?? 'error',
+        code,
+        details: { text },
+        ...(opts.diagnostics ? { diagnostics: opts.diagnostics } : {}),
+        ...(opts.expression?.length ? { expression: opts.expression } : {}),
+      },
+    ],
+  };
+}
+
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly outcome: OperationOutcome,
+  ) {
+    super(outcome.issue[0]?.details?.text ?? `HTTP ${status}`);
+    this.name = 'HttpProblem';
+  }
+}
+
+export const problems = {
+  badRequest: (text: string, diagnostics?: string, expression?: string[]) =>
+    new HttpProblem(400, operationOutcome('invalid', text, { ...(diagnostics ? { diagnostics } : {}), ...(expression ? { expression } : {}) })),
+  notFound: (text: string) => new HttpProblem(404, operationOutcome('not-found', text)),
+  methodNotAllowed: (text: string) => new HttpProblem(405, operationOutcome('not-supported', text)),
+  unsupportedMediaType: (text: string) => new HttpProblem(415, operationOutcome('not-supported', text)),
+  tooLarge: (text: string) => new HttpProblem(413, operationOutcome('too-costly', text)),
+  preconditionFailed: (issues: OperationOutcomeIssue[]) => new HttpProblem(412, { resourceType: 'OperationOutcome', issue: issues }),
+  internal: () => new HttpProblem(500, operationOutcome('exception', 'Internal error. The incident was logged.')),
+};

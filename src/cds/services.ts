@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ValidateFunction } from 'ajv';
+import { CDS_HOOKS_DIR, ConfigError } from '../config/knowledge-file';
+import { compileSchema, formatErrors } from '../config/schemas';
+import type { Rule } from '../clinical/rules';
+import { DEFAULT_RULES } from '../clinical/rules';
+
+export interface DiscoveryEntry {
+  hook: string;
+  id: string;
+  title: string;
+  description: string;
+  usageRequirements?: string;
+  prefetch: Record<string, string>;
+}
+
+export interface OverrideReason {
+  system: string;
+  code: string;
+  display: string;
+}
+
+export interface ServiceDefinition {
+  discovery: DiscoveryEntry;
+  contextSchema: string;
+  patientKey: string;
+  required: string[];
+  rules: string[];
+}
+
+/** A service definition joined with what it needs at run time: its rules and its context validator. */
+export interface CdsService {
+  definition: ServiceDefinition & { card: { source: { label: string }; overrideReasons: OverrideReason[] } };
+  rules: Rule[];
+  validateContext: ValidateFunction;
+}
+
+export const SERVICES_DIR = path.join(CDS_HOOKS_DIR, 'services');
+
+/** Reads cds-hooks/services/*.json; a bad file stops start-up with a message naming it. */
+export function loadServices(dir = SERVICES_DIR, registry: readonly Rule[] = DEFAULT_RULES): Map<string, CdsService> {
+  const validate = compileSchema<CdsService['definition']>('service-definition.schema.json');
+  const services = new Map<string, CdsService>();
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const where = path.join(dir, file);
+    const def: unknown = JSON.parse(fs.readFileSync(where, 'utf8'));
+    if (!validate(def)) throw new ConfigError(`${where}: ${formatErrors(validate.errors)}`);
+    const { discovery } = def;
+    if (services.has(discovery.id)) throw new ConfigError(`${where}: duplicate service id ${discovery.id}`);
+    for (const key of [def.patientKey, ...def.required]) {
+      if (!(key in discovery.prefetch)) throw new ConfigError(`${where}: "${key}" is not a prefetch key`);
+    }
+    const rules = def.rules.map((id) => {
+      const r = registry.find((x) => x.id === id);
+      if (!r) throw new ConfigError(`${where}: unknown rule "${id}"`);
+      return r;
+    });
+    let validateContext: ValidateFunction;
+    try {
+      validateContext = compileSchema(def.contextSchema);
+    } catch {
+      throw new ConfigError(`${where}: unknown context schema ${def.contextSchema}`);
+    }
+    services.set(discovery.id, { definition: def, rules, validateContext });
+  }
+  return services;
+}

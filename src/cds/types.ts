@@ -1,0 +1,77 @@
+import type { FhirResource } from 'fhir/r4';
+import type { MeasureSummary } from '../clinical/types';
+
+/* CDS Hooks 2.0 wire types, as far as Crosstalk sends and receives them. */
+
+export interface CdsRequest {
+  hook: string;
+  hookInstance: string;
+  fhirServer?: string;
+  fhirAuthorization?: {
+    access_token: string;
+    token_type?: string;
+    expires_in?: number;
+    scope?: string;
+    subject?: string;
+    patient?: string;
+  };
+  context: Record<string, unknown>;
+  prefetch?: Record<string, unknown>;
+  extension?: Record<string, unknown>;
+}
+
+export interface PatientViewContext {
+  userId: string;
+  patientId: string;
+  encounterId?: string;
+}
+
+export interface Coding {
+  system: string;
+  code: string;
+  display?: string;
+}
+
+export interface Action {
+  type: 'create' | 'update' | 'delete';
+  description: string;
+  resource?: FhirResource;
+  resourceId?: string;
+}
+
+export interface Suggestion {
+  label: string;
+  uuid: string;
+  isRecommended?: boolean;
+  actions?: Action[];
+}
+
+export interface Link {
+  label: string;
+  url: string;
+  type: 'absolute' | 'smart';
+  appContext?: string;
+}
+
+/** The machine-readable result on every finding card: a public contract, keep it stable. */
+export interface CrosstalkExtension {
+  ruleId: string;
+  measures: MeasureSummary[];
+}
+
+export interface Card {
+  uuid: string;
+  summary: string;
+  detail?: string;
+  indicator: 'info' | 'warning' | 'critical';
+  source: { label: string; url?: string };
+  suggestions?: Suggestion[];
+  selectionBehavior?: 'at-most-one' | 'any';
+  overrideReasons?: Coding[];
+  links?: Link[];
+  extension: { crosstalk: CrosstalkExtension };
+}
+
+export interface CdsResponse {
+  cards: Card[];
+}

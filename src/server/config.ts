@@ -1,0 +1,53 @@
+import { ConfigError } from '../config/knowledge-file';
+import { SCHEMA_DIR, compileSchema, formatErrors } from '../config/schemas';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  embeddedFhir: boolean;
+  demoSeed: boolean;
+  siteKnowledgeFile?: string;
+  fhirTimeoutMs: number;
+  fhirMaxPages: number;
+  bodyLimit: string;
+  logLevel: string;
+}
+
+interface ConfigSchema {
+  properties: Record<string, { default?: string }>;
+}
+
+/** The environment variables Crosstalk reads: exactly the keys of cds-hooks/schemas/config.schema.json. */
+export const CONFIG_KEYS: string[] = Object.keys(
+  (JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, 'config.schema.json'), 'utf8')) as ConfigSchema).properties,
+);
+
+/** Reads and validates configuration; an invalid value stops start-up with a message naming the key. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const raw: Record<string, string> = {};
+  for (const k of CONFIG_KEYS) {
+    const v = env[k];
+    if (v !== undefined && v !== '') raw[k] = v;
+  }
+  const validate = compileSchema<Record<string, string>>('config.schema.json');
+  if (!validate(raw)) throw new ConfigError(`invalid configuration: ${formatErrors(validate.errors)}`);
+  const schema = JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, 'config.schema.json'), 'utf8')) as ConfigSchema;
+  const get = (k: string): string | undefined => raw[k] ?? schema.properties[k]?.default;
+  const port = Number(get('PORT'));
+  if (port < 0 || port > 65535) throw new ConfigError('invalid configuration: PORT must be 0–65535');
+  return {
+    port,
+    host: get('HOST') as string,
+    publicBaseUrl: get('PUBLIC_BASE_URL') ?? `http://localhost:${port}`,
+    embeddedFhir: get('CROSSTALK_EMBEDDED_FHIR') === 'true',
+    demoSeed: get('CROSSTALK_DEMO_SEED') === 'true',
+    ...(raw.CROSSTALK_SITE_KNOWLEDGE ? { siteKnowledgeFile: raw.CROSSTALK_SITE_KNOWLEDGE } : {}),
+    fhirTimeoutMs: Number(get('CROSSTALK_FHIR_TIMEOUT_MS')),
+    fhirMaxPages: Math.max(1, Number(get('CROSSTALK_FHIR_MAX_PAGES'))),
+    bodyLimit: get('CROSSTALK_BODY_LIMIT') as string,
+    logLevel: get('LOG_LEVEL') as string,
+  };
+}

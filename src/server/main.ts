@@ -1,0 +1,19 @@
+import { ConfigError } from '../config/knowledge-file';
+import { start } from './start';
+
+start()
+  .then((running) => {
+    const stop = (signal: string) => {
+      running.logger.info({ signal }, 'shutting down: no new connections, finishing calls in flight');
+      void running.close().then(() => process.exit(0));
+      setTimeout(() => process.exit(1), 10_000).unref();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  })
+  .catch((e: unknown) => {
+    // Start-up errors name what to fix; no stack trace.
+    const msg = e instanceof ConfigError ? e.message : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
+    process.stderr.write(`crosstalk: cannot start: ${msg}\n`);
+    process.exit(1);
+  });
