@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import { ConfigError, loadKnowledgeSync } from '../config/knowledge-file';
+import { loadServices } from '../cds/services';
+import { demoTransaction } from '../demo/patients';
+import { evaluateBundle, isBundle } from './evaluate';
+
+const USAGE = `usage:
+  crosstalk evaluate <bundle.json> [--now <ISO date>] [--site-knowledge <file>]
+      Evaluate every Patient in a FHIR Bundle as patient-view would; prints JSON.
+  crosstalk demo-bundle [--now <ISO date>]
+      Print the synthetic demo patients as a transaction Bundle.
+  crosstalk seed --fhir <base URL>
+      POST the demo transaction Bundle to a FHIR R4 server (e.g. HAPI in docker-compose).
+`;
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function parseNow(args: string[]): Date {
+  const s = option(args, '--now');
+  const d = s ? new Date(s) : new Date();
+  if (Number.isNaN(d.getTime())) throw new ConfigError(`--now: not a date: ${s}`);
+  return d;
+}
+
+async function main(args: string[]): Promise<number> {
+  const [cmd, ...rest] = args;
+  if (cmd === 'evaluate') {
+    const file = rest.find((a, i) => !a.startsWith('--') && !rest[i - 1]?.startsWith('--'));
+    if (!file) throw new ConfigError('evaluate needs a Bundle file');
+    let bundle: unknown;
+    try {
+      bundle = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`cannot read ${file}: ${(e as Error).message}`);
+    }
+    if (!isBundle(bundle)) throw new ConfigError(`${file} is not a FHIR Bundle`);
+    const knowledge = loadKnowledgeSync(option(rest, '--site-knowledge') ?? process.env.CROSSTALK_SITE_KNOWLEDGE);
+    const service = loadServices().get('bone-muscle-patient-view');
+    if (!service) throw new ConfigError('service bone-muscle-patient-view is not defined');
+    process.stdout.write(`${JSON.stringify(evaluateBundle(bundle, service, knowledge, parseNow(rest)), null, 2)}\n`);
+    return 0;
+  }
+  if (cmd === 'demo-bundle') {
+    process.stdout.write(`${JSON.stringify(demoTransaction(parseNow(rest)), null, 2)}\n`);
+    return 0;
+  }
+  if (cmd === 'seed') {
+    const base = option(rest, '--fhir');
+    if (!base) throw new ConfigError('seed needs --fhir <base URL>');
+    const res = await fetch(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+      body: JSON.stringify(demoTransaction(new Date())),
+    });
+    process.stderr.write(`seed: ${base} answered HTTP ${res.status}\n`);
+    return res.ok ? 0 : 1;
+  }
+  process.stderr.write(USAGE);
+  return cmd === undefined || cmd === '--help' || cmd === 'help' ? 0 : 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`crosstalk: ${e instanceof ConfigError ? e.message : (e as Error)?.message ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,148 @@
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Bundle, Resource } from 'fhir/r4';
+import { expect } from 'vitest';
+import { compileSchema, formatErrors } from '../../src/config/schemas';
+import { start, type Running } from '../../src/server/start';
+import { createLogger } from '../../src/server/logger';
+import serviceFile from '../../cds-hooks/services/bone-muscle-patient-view.json';
+
+export const SERVICE_ID = 'bone-muscle-patient-view';
+export const PREFETCH_TEMPLATES: Record<string, string> = serviceFile.discovery.prefetch;
+
+/** Collects every log line, so tests can assert what the service did and did not log. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  write(s: string): void {
+    this.lines.push(s);
+  }
+  get text(): string {
+    return this.lines.join('');
+  }
+}
+
+/** Crosstalk on a random loopback port with its embedded, demo-seeded FHIR server, as `npm start` runs it. */
+export async function startCrosstalk(env: Record<string, string> = {}): Promise<Running & { logs: LogCapture }> {
+  const logs = new LogCapture();
+  const running = await start(
+    { PORT: '0', HOST: '127.0.0.1', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DEMO_SEED: 'true', ...env },
+    createLogger('info', logs),
+  );
+  return Object.assign(running, { logs });
+}
+
+const validateResponse = compileSchema('cds-response.schema.json');
+const validateDiscovery = compileSchema('discovery-response.schema.json');
+
+/** Every CDS response a test sees goes through the response schema (no nulls, no empty optionals, spec enums). */
+export function expectValidCdsResponse(body: unknown): void {
+  const ok = validateResponse(body);
+  expect(ok, formatErrors(validateResponse.errors)).toBe(true);
+}
+
+export function expectValidDiscovery(body: unknown): void {
+  const ok = validateDiscovery(body);
+  expect(ok, formatErrors(validateDiscovery.errors)).toBe(true);
+}
+
+export function expectOperationOutcome(body: unknown): void {
+  const oo = body as { resourceType?: string; issue?: { severity?: unknown; code?: unknown }[] };
+  expect(oo.resourceType).toBe('OperationOutcome');
+  expect(oo.issue?.length).toBeGreaterThan(0);
+  for (const i of oo.issue ?? []) {
+    expect(typeof i.severity).toBe('string');
+    expect(typeof i.code).toBe('string');
+  }
+}
+
+export function fill(template: string, patientId: string): string {
+  return template.replace(/\{\{context\.patientId\}\}/g, encodeURIComponent(patientId));
+}
+
+/** Runs the service's own prefetch templates against a FHIR server, as a conforming EHR would. */
+export async function buildPrefetch(fhirBase: string, patientId: string): Promise<Record<string, Resource>> {
+  const out: Record<string, Resource> = {};
+  for (const [key, t] of Object.entries(PREFETCH_TEMPLATES)) {
+    const res = await fetch(`${fhirBase}/${fill(t, patientId)}`);
+    if (!res.ok) throw new Error(`prefetch ${key}: HTTP ${res.status}`);
+    out[key] = (await res.json()) as Resource;
+  }
+  return out;
+}
+
+export function hookRequest(patientId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    hook: 'patient-view',
+    hookInstance: randomUUID(),
+    context: { userId: 'Practitioner/demo-clinician', patientId },
+    ...extra,
+  };
+}
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  authorization?: string;
+}
+
+export type Fault = { status: number } | 'hang' | 'pass';
+
+/**
+ * A real HTTP server in front of the FHIR server that can answer with faults a healthy server will
+ * not produce on demand (401, 500, a hang), and records what it was asked and with which token.
+ */
+export async function startFaultProxy(target: string, fault: (req: http.IncomingMessage) => Fault = () => 'pass') {
+  const requests: RecordedRequest[] = [];
+  const hanging = new Set<http.ServerResponse>();
+  const server = http.createServer((req, res) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    const f = fault(req);
+    if (f === 'hang') {
+      hanging.add(res);
+      return;
+    }
+    if (f !== 'pass') {
+      res.writeHead(f.status, { 'content-type': 'application/fhir+json' });
+      res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'security', diagnostics: 'fault injected' }] }));
+      return;
+    }
+    const path = (req.url ?? '/').replace(/^\/fhir/, '');
+    fetch(`${target}${path}`, { method: req.method ?? 'GET', headers: { accept: 'application/fhir+json' } })
+      .then(async (r) => {
+        // Rewrite the target's base in bodies (paging links) so clients keep talking to the proxy.
+        const text = (await r.text()).split(target).join(`${base}/fhir`);
+        res.writeHead(r.status, { 'content-type': 'application/fhir+json' });
+        res.end(text);
+      })
+      .catch(() => {
+        res.writeHead(502);
+        res.end();
+      });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    fhirBase: `${base}/fhir`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const h of hanging) h.destroy();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export function ruleIds(body: { cards: { extension: { crosstalk: { ruleId: string } } }[] }): string[] {
+  return body.cards.map((c) => c.extension.crosstalk.ruleId);
+}
+
+export function searchsetOf(resources: Resource[], next?: string): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    entry: resources.map((resource) => ({ resource })),
+    ...(next ? { link: [{ relation: 'next', url: next }] } : {}),
+  };
+}
