@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Knowledge } from '../clinical/knowledge';
+import { CDS_HOOKS_DIR } from './paths';
 import { compileSchema, formatErrors } from './schemas';
 
-export const CDS_HOOKS_DIR = path.resolve(__dirname, '../../cds-hooks');
+export { CDS_HOOKS_DIR };
+
 export const DEFAULT_KNOWLEDGE_FILE = path.join(CDS_HOOKS_DIR, 'knowledge/clinical.json');
 
 export class ConfigError extends Error {}

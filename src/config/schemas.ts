@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { CDS_HOOKS_DIR } from './paths';
 
-export const SCHEMA_DIR = path.resolve(__dirname, '../../cds-hooks/schemas');
+export const SCHEMA_DIR = path.join(CDS_HOOKS_DIR, 'schemas');
 
 // One Ajv instance holds every schema, so $refs between files resolve by their $id.
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEMO_PATIENTS, demoTransaction } from '../src/demo/patients';
+import { compileSchema } from '../src/config/schemas';
+
+const NOW = '2026-11-25T12:00:00Z';
+const bin = path.resolve(__dirname, '../bin/crosstalk.js');
+
+function evaluate(bundle: unknown): { patient: string; measures: { code: string; value: number }[]; cards: { extension: { crosstalk: { ruleId: string } } }[] }[] {
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ct-cli-')), 'bundle.json');
+  fs.writeFileSync(f, JSON.stringify(bundle));
+  return JSON.parse(execFileSync(process.execPath, [bin, 'evaluate', f, '--now', NOW], { encoding: 'utf8' }));
+}
+
+describe('crosstalk evaluate', () => {
+  it('evaluates every patient of a Bundle as patient-view would', () => {
+    const out = evaluate(demoTransaction(new Date(NOW)));
+    expect(out.map((r) => r.patient)).toEqual(DEMO_PATIENTS.map((p) => `Patient/${p.id}`));
+    for (const p of DEMO_PATIENTS) {
+      const r = out.find((x) => x.patient === `Patient/${p.id}`)!;
+      expect(r.cards.map((c) => c.extension.crosstalk.ruleId)).toEqual(p.expect.cards);
+    }
+    const validate = compileSchema('cds-response.schema.json');
+    for (const r of out) expect(validate({ cards: r.cards })).toBe(true);
+  });
+
+  it('lists every computable measure even when no card fires', () => {
+    const normal = evaluate(demoTransaction(new Date(NOW))).find((r) => r.patient === 'Patient/demo-normal')!;
+    expect(normal.cards).toEqual([]);
+    expect(normal.measures.map((m) => m.code)).toEqual(['sarcopenia-index', 'ccr', 'egfr-cr-2021', 'egfr-cr-cys-2021', 'egfr-cys-2012']);
+    expect(normal.measures.find((m) => m.code === 'ccr')!.value).toBeCloseTo(97 / 88.42, 2);
+  });
+
+  it('follows urn:uuid references in a collection Bundle', () => {
+    const bundle = {
+      resourceType: 'Bundle', type: 'collection',
+      entry: [
+        { fullUrl: 'urn:uuid:aaaa', resource: { resourceType: 'Patient', id: 'x1', gender: 'female', birthDate: '1940-01-01' } },
+        { resource: { resourceType: 'Observation', id: 'c1', status: 'final', subject: { reference: 'urn:uuid:aaaa' }, code: { coding: [{ system: 'http://loinc.org', code: '2160-0' }] }, effectiveDateTime: '2026-11-01T08:00:00Z', valueQuantity: { value: 0.8, code: 'mg/dL', system: 'http://unitsofmeasure.org' } } },
+      ],
+    };
+    const [r] = evaluate(bundle);
+    expect(r!.cards.map((c) => c.extension.crosstalk.ruleId)).toEqual(['missing-ccr-input']);
+  });
+
+  it('fails with a clear message on a file that is not a Bundle', () => {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ct-cli-')), 'x.json');
+    fs.writeFileSync(f, '{"resourceType":"Patient"}');
+    expect(() => execFileSync(process.execPath, [bin, 'evaluate', f], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/not a FHIR Bundle/);
+  });
+});
