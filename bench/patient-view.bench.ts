@@ -11,7 +11,7 @@
  * BENCH_INPROCESS=1 runs the servers in this process instead (for comparison only).
  *
  * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS (default 10),
- *      BENCH_INPROCESS=1, BENCH_PROF=1 (--cpu-prof the Crosstalk child; BENCH_PROF_DIR, default <tmp>/crosstalk-bench-prof).
+ *      BENCH_MODES (comma list, default all three), BENCH_INPROCESS=1, BENCH_PROF=1 (--cpu-prof the Crosstalk child; BENCH_PROF_DIR, default <tmp>/crosstalk-bench-prof).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -424,12 +424,15 @@ async function main(): Promise<number> {
       { mode: 'prefetch', url: serviceUrl, body: withPrefetch, server: crosstalk, check: checkCards },
       { mode: 'fhir-fallback', url: serviceUrl, body: requestBody(fhirServer), server: crosstalk, check: checkCards },
     ];
+    const wanted = (process.env.BENCH_MODES || 'bare,prefetch,fhir-fallback').split(',').map((m) => m.trim());
+    const unknown = wanted.filter((m) => !targets.some((t) => t.mode === m));
+    if (unknown.length) throw new Error(`BENCH_MODES: unknown mode(s) ${unknown.join(', ')}`);
     for (const t of targets) await verify(t);
     console.log(`checked: every mode answers 200; Crosstalk modes return exactly one "${EXPECTED_RULE}" card`);
 
     const results: RunResult[] = [];
     let warmupFailures = 0;
-    for (const t of targets) {
+    for (const t of targets.filter((x) => wanted.includes(x.mode))) {
       process.stdout.write(`running: ${t.mode} …`);
       const m = await measure(t, seconds, warmup, connections);
       results.push(m.result);
@@ -437,8 +440,8 @@ async function main(): Promise<number> {
       process.stdout.write(` ${f0(m.result.reqPerSec)} req/s\n`);
     }
 
-    const bareResult = results.find((r) => r.mode === 'bare') as RunResult;
-    const pre = results.find((r) => r.mode === 'prefetch') as RunResult;
+    const bareResult = results.find((r) => r.mode === 'bare');
+    const pre = results.find((r) => r.mode === 'prefetch');
     const rows = [
       ['mode', 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'req/s vs bare', 'p99 vs bare', 'server CPU', 'CPU µs/req', 'loadgen CPU'],
       ...results.map((r) => [
@@ -447,8 +450,8 @@ async function main(): Promise<number> {
         f2(r.latencyMs.p50),
         f2(r.latencyMs.p99),
         `${r.errors}/${r.non2xx}`,
-        `${f2(r.reqPerSec / bareResult.reqPerSec)}×`,
-        `${f1(r.latencyMs.p99 / bareResult.latencyMs.p99)}×`,
+        bareResult ? `${f2(r.reqPerSec / bareResult.reqPerSec)}×` : 'n/a',
+        bareResult ? `${f1(r.latencyMs.p99 / bareResult.latencyMs.p99)}×` : 'n/a',
         `${f0(r.serverCpuPct)}%`,
         f0(r.serverCpuUsPerReq),
         `${f0(r.loadGenCpuPct)}%`,
@@ -462,13 +465,13 @@ async function main(): Promise<number> {
     const targetsOut = [
       {
         name: 'prefetch req/s ≥ 0.5 × bare',
-        actual: `${f0(pre.reqPerSec)} req/s = ${f2(pre.reqPerSec / bareResult.reqPerSec)} × bare (${f0(bareResult.reqPerSec)})`,
-        pass: pre.reqPerSec >= 0.5 * bareResult.reqPerSec,
+        actual: pre && bareResult ? `${f0(pre.reqPerSec)} req/s = ${f2(pre.reqPerSec / bareResult.reqPerSec)} × bare (${f0(bareResult.reqPerSec)})` : 'not measured',
+        pass: pre && bareResult ? pre.reqPerSec >= 0.5 * bareResult.reqPerSec : null,
       },
-      { name: 'prefetch p99 < 25 ms', actual: `${f2(pre.latencyMs.p99)} ms`, pass: pre.latencyMs.p99 < 25 },
+      { name: 'prefetch p99 < 25 ms', actual: pre ? `${f2(pre.latencyMs.p99)} ms` : 'not measured', pass: pre ? pre.latencyMs.p99 < 25 : null },
     ];
     console.log('targets:');
-    for (const t of targetsOut) console.log(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.actual}`);
+    for (const t of targetsOut) console.log(`  ${t.pass === null ? 'SKIP' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.actual}`);
 
     const failed = results.filter((r) => r.errors + r.non2xx > 0);
     if (warmupFailures) console.log(`warm-up: ${warmupFailures} requests errored or were not 2xx`);
