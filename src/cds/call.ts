@@ -12,12 +12,12 @@ import type { CdsRequest, CdsResponse, PatientViewContext } from './types';
 export interface CallDeps {
   knowledge: Knowledge;
   now: () => Date;
-  gather: GatherOptions;
+  gather: Omit<GatherOptions, 'egress'> & Partial<Pick<GatherOptions, 'egress'>>;
 }
 
 /** What the server logs and (later) audits about a call: never patient data, never the token. */
 export interface CallRecord {
-  gathered: Pick<Gathered, 'sources' | 'partial' | 'fhirMs'>;
+  gathered: Pick<Gathered, 'sources' | 'partial' | 'malformed' | 'fhirMs'>;
   evaluation: PatientEvaluation;
   gatherMs: number;
   evaluateMs: number;
@@ -41,7 +41,8 @@ export async function callService(
   const context = req.context as unknown as PatientViewContext;
 
   const t0 = performance.now();
-  const data = await gather(service, req, deps.gather);
+  if (!deps.gather.egress) throw new Error('no egress policy for this call');
+  const data = await gather(service, req, { ...deps.gather, egress: deps.gather.egress });
   const t1 = performance.now();
   const observations = Object.values(data.resources).flat().filter((r): r is Observation => r.resourceType === 'Observation');
   const evaluation = evaluatePatient({ patient: data.patient, observations }, deps.knowledge, deps.now(), service.rules);
@@ -55,6 +56,6 @@ export async function callService(
   const t2 = performance.now();
   return {
     response: { cards },
-    record: { gathered: { sources: data.sources, partial: data.partial, ...(data.fhirMs !== undefined ? { fhirMs: data.fhirMs } : {}) }, evaluation, gatherMs: t1 - t0, evaluateMs: t2 - t1 },
+    record: { gathered: { sources: data.sources, partial: data.partial, malformed: data.malformed, ...(data.fhirMs !== undefined ? { fhirMs: data.fhirMs } : {}) }, evaluation, gatherMs: t1 - t0, evaluateMs: t2 - t1 },
   };
 }

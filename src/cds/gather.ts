@@ -1,9 +1,13 @@
 import type { OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
-import { FhirError, type FhirFailure, FhirSession, type UrlGuard } from '../fhir/client';
+import { FhirError, type FhirFailure, FhirSession } from '../fhir/client';
+import type { EgressPolicy } from '../fhir/egress';
+import { compileSchema } from '../config/schemas';
 import { problems } from './outcomes';
 import { type PrefetchState, type Template, classifyPrefetch, fillTemplate } from './prefetch';
 import type { CdsService } from './services';
 import type { CdsRequest } from './types';
+
+const validateInput = compileSchema<Resource>('fhir-inputs.schema.json');
 
 export type DataSource = 'prefetch' | 'fhir' | 'prefetch+fhir' | 'unavailable';
 
@@ -14,13 +18,16 @@ export interface Gathered {
   sources: Record<string, DataSource>;
   /** Keys that arrived paginated and could only be read in part. */
   partial: string[];
+  /** Resources set aside because their JSON breaks the types Crosstalk reads. */
+  malformed: number;
   fhirMs?: number;
 }
 
 export interface GatherOptions {
   timeoutMs: number;
   maxPages: number;
-  guard?: UrlGuard;
+  /** Where this call's client may send its token; decided by who authenticated. */
+  egress: EgressPolicy;
 }
 
 function failureIssue(key: string, f: FhirFailure | 'no-fhir' | string): OperationOutcomeIssue {
@@ -92,7 +99,7 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
       const started = performance.now();
       const session = new FhirSession(
         { baseUrl: req.fhirServer, ...(req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {}) },
-        { signal: AbortSignal.timeout(opts.timeoutMs), maxPages: opts.maxPages, ...(opts.guard ? { guard: opts.guard } : {}) },
+        { signal: AbortSignal.timeout(opts.timeoutMs), maxPages: opts.maxPages, egress: opts.egress },
       );
       const results = await Promise.allSettled(
         toFetch.map(async ({ t, continueFrom }) => {
@@ -124,10 +131,19 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     }
   }
 
+  // Untrusted JSON: whatever breaks the types the engine reads is set aside here, at the boundary.
+  let malformed = 0;
+  for (const key of Object.keys(resources)) {
+    const list = resources[key] as Resource[];
+    const ok = list.filter((r) => validateInput(r));
+    malformed += list.length - ok.length;
+    resources[key] = ok;
+  }
+
   const patient = resources[def.patientKey]?.[0];
   if (!issues.length && (!patient || patient.resourceType !== 'Patient')) {
     issues.push({ severity: 'error', code: 'not-found', details: { text: 'the Patient in context could not be read' } });
   }
   if (issues.length) throw problems.preconditionFailed(issues);
-  return { patient: patient as Patient, resources, sources, partial, ...(fhirMs !== undefined ? { fhirMs } : {}) };
+  return { patient: patient as Patient, resources, sources, partial, malformed, ...(fhirMs !== undefined ? { fhirMs } : {}) };
 }

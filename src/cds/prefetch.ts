@@ -36,7 +36,8 @@ export function fillTemplate(key: string, template: string, context: Record<stri
 }
 
 function isErrorOutcome(r: Resource): boolean {
-  return r.resourceType === 'OperationOutcome' && (r as OperationOutcome).issue.some((i) => i.severity === 'error' || i.severity === 'fatal');
+  const issues = (r as OperationOutcome).issue;
+  return r.resourceType === 'OperationOutcome' && Array.isArray(issues) && issues.some((i) => i?.severity === 'error' || i?.severity === 'fatal');
 }
 
 export function classifyPrefetch(t: Template, prefetch: Record<string, unknown> | undefined): PrefetchState {

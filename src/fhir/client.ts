@@ -3,6 +3,7 @@ import type { Bundle, Resource } from 'fhir/r4';
 import smart from 'fhirclient';
 import type Client from 'fhirclient/lib/Client';
 import type { fhirclient } from 'fhirclient/lib/types';
+import { EgressPolicy, EgressRefused } from './egress';
 
 /** Where to read FHIR for one CDS call: the EHR's server and the token it handed over (never stored). */
 export interface FhirEndpoint {
@@ -25,20 +26,19 @@ export class FhirError extends Error {
   }
 }
 
-/** Decides whether a URL may be requested with this endpoint's token. Issue 3 tightens it; the default keeps to the base URL. */
-export type UrlGuard = (url: URL, endpoint: FhirEndpoint) => void | Promise<void>;
-
-export const sameBaseGuard: UrlGuard = (url, endpoint) => {
+/** Paging links and every other URL must stay under the fhirServer the EHR named. */
+export function assertUnderBase(url: URL, endpoint: FhirEndpoint): void {
   const base = new URL(endpoint.baseUrl.endsWith('/') ? endpoint.baseUrl : `${endpoint.baseUrl}/`);
   if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname.replace(/\/$/, ''))) {
     throw new FhirError({ kind: 'refused', why: 'URL outside the fhirServer base' });
   }
-};
+}
 
 export interface FetchOptions {
   signal: AbortSignal;
   maxPages: number;
-  guard?: UrlGuard;
+  /** Which origins and addresses this call may reach (allow-list, https, no private networks). */
+  egress: EgressPolicy;
 }
 
 // fhirclient's Node adapter wants a storage; without one a 401 turns into a TypeError (fhir-and-smart.md §1).
@@ -62,7 +62,10 @@ function clientFor(ep: FhirEndpoint): Client {
 
 function classify(e: unknown, signal: AbortSignal): FhirError {
   if (e instanceof FhirError) return e;
-  const err = e as { name?: string; status?: number };
+  const err = e as { name?: string; status?: number; type?: string; code?: string; message?: string };
+  if (e instanceof EgressRefused || err.type === 'no-redirect' || /egress refused/.test(err.message ?? '')) {
+    return new FhirError({ kind: 'refused', why: e instanceof EgressRefused ? e.why : 'redirect or refused address' });
+  }
   if (signal.aborted || err.name === 'AbortError' || err.name === 'TimeoutError') return new FhirError({ kind: 'timeout' });
   if (typeof err.status === 'number') return new FhirError({ kind: 'http', status: err.status });
   return new FhirError({ kind: 'network' });
@@ -73,9 +76,17 @@ function absolute(ep: FhirEndpoint, relative: string): URL {
 }
 
 async function get(client: Client, ep: FhirEndpoint, url: URL, opts: FetchOptions): Promise<unknown> {
-  await (opts.guard ?? sameBaseGuard)(url, ep);
+  assertUnderBase(url, ep);
+  let rule;
   try {
-    return await client.request({ url: url.href, signal: opts.signal } as fhirclient.RequestOptions);
+    rule = opts.egress.check(url);
+  } catch (e) {
+    throw classify(e, opts.signal);
+  }
+  try {
+    // fhirclient hands these to node-fetch: the guarded agent checks addresses at connect time, and
+    // redirects are refused outright so neither the request nor the token can be bounced elsewhere.
+    return await client.request({ url: url.href, signal: opts.signal, agent: opts.egress.agent(url, rule), redirect: 'error' } as fhirclient.RequestOptions);
   } catch (e) {
     throw classify(e, opts.signal);
   }
@@ -85,12 +96,16 @@ function isResource(x: unknown): x is Resource {
   return !!x && typeof x === 'object' && typeof (x as Resource).resourceType === 'string';
 }
 
+// Bundles arrive as untrusted JSON (prefetch, FHIR servers): read them without trusting their shape.
 export function nextLink(b: Bundle): string | undefined {
-  return b.link?.find((l) => l.relation === 'next')?.url;
+  if (!Array.isArray(b.link)) return undefined;
+  const url = b.link.find((l) => l && typeof l === 'object' && l.relation === 'next')?.url;
+  return typeof url === 'string' ? url : undefined;
 }
 
 export function bundleResources(b: Bundle): Resource[] {
-  return (b.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+  if (!Array.isArray(b.entry)) return [];
+  return b.entry.flatMap((e) => (e && typeof e === 'object' && e.resource && typeof e.resource === 'object' ? [e.resource] : []));
 }
 
 /** One FHIR connection for one CDS call. */

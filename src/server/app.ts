@@ -1,11 +1,14 @@
+import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Knowledge } from '../clinical/knowledge';
 import { type CallDeps, callService } from '../cds/call';
-import { HttpProblem, problems } from '../cds/outcomes';
+import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
 import type { EmbeddedFhirServer } from '../demo/fhir-server';
 import type { AppConfig } from './config';
+import { authenticate, callerOf } from './security/authenticate';
+import type { JwtVerifier } from './security/jwt';
 
 export interface AppDeps {
   config: AppConfig;
@@ -13,7 +16,23 @@ export interface AppDeps {
   services: Map<string, CdsService>;
   logger: Logger;
   embeddedFhir?: EmbeddedFhirServer;
+  /** Absent only in development mode. */
+  verifier?: JwtVerifier;
+  /** This service's own origins once it listens: the default development fhirServer. */
+  selfOrigins?: () => string[];
   now?: () => Date;
+}
+
+/** The caller hears back within the budget even if a FHIR server hangs; late work is discarded. */
+function requestBudget(ms: number) {
+  return (_req: Request, res: Response, next: NextFunction) => {
+    const timer = setTimeout(() => {
+      if (!res.headersSent) sendProblem(res, new HttpProblem(503, operationOutcome('timeout', 'The service could not answer in time.')));
+    }, ms);
+    res.once('finish', () => clearTimeout(timer));
+    res.once('close', () => clearTimeout(timer));
+    next();
+  };
 }
 
 function sendProblem(res: Response, p: HttpProblem): void {
@@ -34,6 +53,7 @@ export function createApp(deps: AppDeps): express.Express {
     now: deps.now ?? (() => new Date()),
     gather: { timeoutMs: config.fhirTimeoutMs, maxPages: config.fhirMaxPages },
   };
+  const devFhirOrigins = () => (config.devFhirOrigins.length ? config.devFhirOrigins : (deps.selfOrigins?.() ?? []));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -42,6 +62,28 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.embeddedFhir) app.use('/fhir', deps.embeddedFhir.router);
 
   const cds = express.Router();
+  // CORS first, so preflights need no token and every answer, errors included, carries the headers.
+  cds.use(
+    cors({
+      origin: config.corsOrigins.length ? config.corsOrigins : false,
+      methods: ['GET', 'POST', 'OPTIONS'],
+      allowedHeaders: ['Authorization', 'Content-Type'],
+      maxAge: 600,
+    }),
+  );
+  // The budget covers everything after CORS, key fetching included.
+  cds.use(requestBudget(config.requestBudgetMs));
+  // Authenticate before reading the body: strangers do not get us to parse megabytes.
+  cds.use(
+    authenticate({
+      devMode: config.devMode,
+      ...(deps.verifier ? { verifier: deps.verifier } : {}),
+      publicBaseUrl: config.publicBaseUrl,
+      insecureFhirOrigins: config.insecureFhirOrigins,
+      devFhirOrigins,
+      logger,
+    }),
+  );
   cds.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
 
   cds.get('/', (_req, res) => {
@@ -57,14 +99,18 @@ export function createApp(deps: AppDeps): express.Express {
       if (!req.is(['application/json', 'application/*+json'])) throw problems.unsupportedMediaType('Send the request as application/json.');
       const started = performance.now();
       const hookInstance = typeof req.body?.hookInstance === 'string' ? req.body.hookInstance.slice(0, 128) : undefined;
+      const caller = callerOf(res);
+      const who = { iss: caller.client?.iss, jti: caller.client?.jti, tenant: caller.client?.tenant };
       try {
-        const { response, record } = await callService(service, req.body, callDeps);
+        const { response, record } = await callService(service, req.body, { ...callDeps, gather: { ...callDeps.gather, egress: caller.egress } });
+        if (res.headersSent) return; // the time budget already answered
         res.json(response);
         logger.info(
           {
             event: 'cds-call',
             serviceId: id,
             hookInstance,
+            ...who,
             status: 200,
             ms: Math.round(performance.now() - started),
             gatherMs: Math.round(record.gatherMs),
@@ -72,6 +118,7 @@ export function createApp(deps: AppDeps): express.Express {
             evaluateMs: Math.round(record.evaluateMs * 10) / 10,
             sources: record.gathered.sources,
             partial: record.gathered.partial.length ? record.gathered.partial : undefined,
+            malformed: record.gathered.malformed || undefined,
             cards: response.cards.length,
             rules: Object.fromEntries(record.evaluation.outcomes.map((o) => [o.ruleId, o.status])),
           },
@@ -79,7 +126,7 @@ export function createApp(deps: AppDeps): express.Express {
         );
       } catch (e) {
         const status = e instanceof HttpProblem ? e.status : 500;
-        logger.warn({ event: 'cds-call', serviceId: id, hookInstance, status, ms: Math.round(performance.now() - started) }, 'cds call failed');
+        logger.warn({ event: 'cds-call', serviceId: id, hookInstance, ...who, status, ms: Math.round(performance.now() - started) }, 'cds call failed');
         throw e;
       }
     }),

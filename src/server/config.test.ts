@@ -6,9 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 
 describe('configuration', () => {
-  it('has safe defaults: loopback only, embedded demo FHIR on, 3 s FHIR budget', () => {
+  it('has safe defaults: loopback only, no development mode, no embedded FHIR, no CORS, a 3 s FHIR budget inside a 5 s answer budget', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', embeddedFhir: true, fhirTimeoutMs: 3000, publicBaseUrl: 'http://localhost:3000' });
+    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', devMode: false, embeddedFhir: false, corsOrigins: [], fhirTimeoutMs: 3000, requestBudgetMs: 5000, publicBaseUrl: 'http://localhost:3000' });
+  });
+
+  it('refuses a FHIR time budget that does not fit in the answer budget', () => {
+    expect(() => loadConfig({ CROSSTALK_FHIR_TIMEOUT_MS: '6000' })).toThrow(/CROSSTALK_REQUEST_BUDGET_MS/);
   });
 
   it('refuses an invalid value and names the key', () => {

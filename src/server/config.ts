@@ -1,12 +1,20 @@
 import { ConfigError } from '../config/knowledge-file';
 import { SCHEMA_DIR, compileSchema, formatErrors } from '../config/schemas';
 import fs from 'node:fs';
+import { parseOrigins } from '../fhir/egress';
 import path from 'node:path';
 
 export interface AppConfig {
   port: number;
   host: string;
   publicBaseUrl: string;
+  devMode: boolean;
+  trustedClientsFile?: string;
+  jwt: { clockSkewS: number; maxLifetimeS: number; jwksTimeoutMs: number; jwksCooldownS: number };
+  insecureFhirOrigins: string[];
+  devFhirOrigins: string[];
+  corsOrigins: string[];
+  requestBudgetMs: number;
   embeddedFhir: boolean;
   demoSeed: boolean;
   siteKnowledgeFile?: string;
@@ -38,16 +46,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const get = (k: string): string | undefined => raw[k] ?? schema.properties[k]?.default;
   const port = Number(get('PORT'));
   if (port < 0 || port > 65535) throw new ConfigError('invalid configuration: PORT must be 0–65535');
+  const fhirTimeoutMs = Number(get('CROSSTALK_FHIR_TIMEOUT_MS'));
+  const requestBudgetMs = Number(get('CROSSTALK_REQUEST_BUDGET_MS'));
+  if (fhirTimeoutMs >= requestBudgetMs) {
+    throw new ConfigError('invalid configuration: CROSSTALK_FHIR_TIMEOUT_MS must be below CROSSTALK_REQUEST_BUDGET_MS');
+  }
   return {
     port,
+    devMode: get('CROSSTALK_DEV_MODE') === 'true',
+    ...(raw.CROSSTALK_TRUSTED_CLIENTS ? { trustedClientsFile: raw.CROSSTALK_TRUSTED_CLIENTS } : {}),
+    jwt: {
+      clockSkewS: Number(get('CROSSTALK_JWT_CLOCK_SKEW_S')),
+      maxLifetimeS: Number(get('CROSSTALK_JWT_MAX_LIFETIME_S')),
+      jwksTimeoutMs: Number(get('CROSSTALK_JWKS_TIMEOUT_MS')),
+      jwksCooldownS: Number(get('CROSSTALK_JWKS_COOLDOWN_S')),
+    },
+    insecureFhirOrigins: parseOrigins(raw.CROSSTALK_INSECURE_FHIR_ORIGINS),
+    devFhirOrigins: parseOrigins(raw.CROSSTALK_DEV_FHIR_ORIGINS),
+    corsOrigins: parseOrigins(raw.CROSSTALK_CORS_ORIGINS),
+    requestBudgetMs,
     host: get('HOST') as string,
     publicBaseUrl: get('PUBLIC_BASE_URL') ?? `http://localhost:${port}`,
     embeddedFhir: get('CROSSTALK_EMBEDDED_FHIR') === 'true',
     demoSeed: get('CROSSTALK_DEMO_SEED') === 'true',
     ...(raw.CROSSTALK_SITE_KNOWLEDGE ? { siteKnowledgeFile: raw.CROSSTALK_SITE_KNOWLEDGE } : {}),
-    fhirTimeoutMs: Number(get('CROSSTALK_FHIR_TIMEOUT_MS')),
+    fhirTimeoutMs,
     fhirMaxPages: Math.max(1, Number(get('CROSSTALK_FHIR_MAX_PAGES'))),
     bodyLimit: get('CROSSTALK_BODY_LIMIT') as string,
     logLevel: get('LOG_LEVEL') as string,
   };
 }
+
+/** What `npm start` (the embedded demo) switches on explicitly; the environment still wins. */
+export const DEMO_PROFILE: Record<string, string> = {
+  CROSSTALK_DEV_MODE: 'true',
+  CROSSTALK_EMBEDDED_FHIR: 'true',
+  CROSSTALK_DEMO_SEED: 'true',
+};

@@ -1,7 +1,11 @@
 import { ConfigError } from '../config/knowledge-file';
+import { DEMO_PROFILE } from './config';
 import { start } from './start';
 
-start()
+// `--demo` (npm start) switches on the embedded demo explicitly; explicit environment settings still win.
+const env = process.argv.includes('--demo') ? { ...DEMO_PROFILE, ...process.env } : process.env;
+
+start(env)
   .then((running) => {
     const stop = (signal: string) => {
       running.logger.info({ signal }, 'shutting down: no new connections, finishing calls in flight');

@@ -26,7 +26,7 @@ export class LogCapture {
 export async function startCrosstalk(env: Record<string, string> = {}): Promise<Running & { logs: LogCapture }> {
   const logs = new LogCapture();
   const running = await start(
-    { PORT: '0', HOST: '127.0.0.1', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DEMO_SEED: 'true', ...env },
+    { PORT: '0', HOST: '127.0.0.1', CROSSTALK_DEV_MODE: 'true', CROSSTALK_DEV_FHIR_ORIGINS: 'http://127.0.0.1:*', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DEMO_SEED: 'true', ...env },
     createLogger('info', logs),
   );
   return Object.assign(running, { logs });
@@ -92,7 +92,8 @@ export type Fault = { status: number } | 'hang' | 'pass';
  * A real HTTP server in front of the FHIR server that can answer with faults a healthy server will
  * not produce on demand (401, 500, a hang), and records what it was asked and with which token.
  */
-export async function startFaultProxy(target: string, fault: (req: http.IncomingMessage) => Fault = () => 'pass') {
+export async function startFaultProxy(target: string | (() => string), fault: (req: http.IncomingMessage) => Fault = () => 'pass') {
+  const targetOf = typeof target === 'string' ? () => target : target;
   const requests: RecordedRequest[] = [];
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
@@ -108,10 +109,10 @@ export async function startFaultProxy(target: string, fault: (req: http.Incoming
       return;
     }
     const path = (req.url ?? '/').replace(/^\/fhir/, '');
-    fetch(`${target}${path}`, { method: req.method ?? 'GET', headers: { accept: 'application/fhir+json' } })
+    fetch(`${targetOf()}${path}`, { method: req.method ?? 'GET', headers: { accept: 'application/fhir+json' } })
       .then(async (r) => {
         // Rewrite the target's base in bodies (paging links) so clients keep talking to the proxy.
-        const text = (await r.text()).split(target).join(`${base}/fhir`);
+        const text = (await r.text()).split(targetOf()).join(`${base}/fhir`);
         res.writeHead(r.status, { 'content-type': 'application/fhir+json' });
         res.end(text);
       })
@@ -123,6 +124,7 @@ export async function startFaultProxy(target: string, fault: (req: http.Incoming
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
+    origin: base,
     fhirBase: `${base}/fhir`,
     requests,
     close: () =>
@@ -144,5 +146,23 @@ export function searchsetOf(resources: Resource[], next?: string): Bundle {
     type: 'searchset',
     entry: resources.map((resource) => ({ resource })),
     ...(next ? { link: [{ relation: 'next', url: next }] } : {}),
+  };
+}
+
+/** A bare TCP listener that counts connection attempts: proof that nothing left for a refused address. */
+export async function startTcpRecorder() {
+  const net = await import('node:net');
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    get connections() {
+      return connections;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

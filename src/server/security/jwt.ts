@@ -1,0 +1,143 @@
+import {
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  jwtVerify,
+} from 'jose';
+import type { ReplayCache } from './replay';
+import { DEFAULT_ALGORITHMS, type TrustedClient } from './trusted-clients';
+
+export interface JwtPolicy {
+  clockSkewS: number;
+  maxLifetimeS: number;
+  jwksTimeoutMs: number;
+  jwksCooldownS: number;
+}
+
+/** Who called, once the JWT checked out. */
+export interface AuthenticatedClient {
+  client: TrustedClient;
+  iss: string;
+  jti: string;
+  tenant?: string;
+}
+
+/** The reason stays in the log; the caller only ever sees a bare 401. */
+export class AuthFailure extends Error {
+  constructor(
+    readonly reason: string,
+    readonly iss?: string,
+    readonly jti?: string,
+  ) {
+    super(reason);
+    this.name = 'AuthFailure';
+  }
+}
+
+const FORBIDDEN_ALG = /^(none|HS\d+)$/i;
+
+/**
+ * Verifies CDS Hooks client JWTs (CDS Hooks 2.0 §Trusting CDS Clients) with jose. Keys come from
+ * inline JWK Sets or from allow-listed JWKS URLs only; jose caches remote sets and refetches on an
+ * unknown kid at most once per cooldown.
+ */
+export class JwtVerifier {
+  private readonly byIss: Map<string, TrustedClient>;
+  private readonly remote = new Map<string, JWTVerifyGetKey>();
+  private readonly local = new Map<string, JWTVerifyGetKey>();
+
+  constructor(
+    clients: TrustedClient[],
+    private readonly policy: JwtPolicy,
+    private readonly replay: ReplayCache,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.byIss = new Map(clients.map((c) => [c.iss, c]));
+  }
+
+  private keysFor(client: TrustedClient, jku: string | undefined): JWTVerifyGetKey {
+    if (jku !== undefined) {
+      // A jku is only ever fetched if the operator listed it for this very issuer.
+      if (!client.jwksUrls?.includes(jku)) throw new AuthFailure('jku not allow-listed for issuer', client.iss);
+      return this.remoteSet(jku);
+    }
+    if (client.jwks) {
+      let set = this.local.get(client.iss);
+      if (!set) {
+        set = createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0]);
+        this.local.set(client.iss, set);
+      }
+      return set;
+    }
+    const url = client.jwksUrls?.[0];
+    if (!url) throw new AuthFailure('no keys configured for issuer', client.iss);
+    return this.remoteSet(url);
+  }
+
+  private remoteSet(url: string): JWTVerifyGetKey {
+    let set = this.remote.get(url);
+    if (!set) {
+      set = createRemoteJWKSet(new URL(url), { timeoutDuration: this.policy.jwksTimeoutMs, cooldownDuration: this.policy.jwksCooldownS * 1000, cacheMaxAge: 600_000 });
+      this.remote.set(url, set);
+    }
+    return set;
+  }
+
+  /** `audience` is the public URL of the endpoint called. */
+  async verify(authorization: string | undefined, audience: string): Promise<AuthenticatedClient> {
+    const m = /^Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/.exec(authorization ?? '');
+    if (!m) throw new AuthFailure(authorization ? 'malformed Authorization header' : 'no bearer token');
+    const token = m[1] as string;
+
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    let unverified: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
+    } catch {
+      throw new AuthFailure('token not decodable');
+    }
+    const iss = typeof unverified.iss === 'string' ? unverified.iss : undefined;
+    const jti = typeof unverified.jti === 'string' ? unverified.jti : undefined;
+    if (typeof header.alg !== 'string' || FORBIDDEN_ALG.test(header.alg)) throw new AuthFailure(`forbidden alg ${String(header.alg)}`, iss, jti);
+    if (typeof header.typ !== 'string' || header.typ.toUpperCase() !== 'JWT') throw new AuthFailure('typ is not JWT', iss, jti);
+    if (typeof header.kid !== 'string' || !header.kid) throw new AuthFailure('no kid', iss, jti);
+    if (!iss) throw new AuthFailure('no iss');
+    const client = this.byIss.get(iss);
+    if (!client) throw new AuthFailure('untrusted iss', iss, jti);
+    const algorithms = client.algorithms ?? DEFAULT_ALGORITHMS;
+    if (!algorithms.includes(header.alg as (typeof algorithms)[number])) throw new AuthFailure(`alg ${header.alg} not allowed for issuer`, iss, jti);
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.keysFor(client, typeof header.jku === 'string' ? header.jku : undefined), {
+        algorithms,
+        issuer: iss,
+        audience,
+        typ: 'JWT',
+        clockTolerance: this.policy.clockSkewS,
+        // With maxTokenAge jose requires iat and rejects an iat in the future (beyond the skew).
+        maxTokenAge: this.policy.maxLifetimeS,
+        requiredClaims: ['iss', 'aud', 'exp', 'iat', 'jti'],
+        currentDate: new Date(this.now()),
+      }));
+    } catch (e) {
+      if (e instanceof AuthFailure) throw e;
+      const err = e as { code?: string; message?: string };
+      throw new AuthFailure(`${err.code ?? 'verify failed'}: ${err.message ?? ''}`.slice(0, 200), iss, jti);
+    }
+    const exp = payload.exp as number;
+    const iat = payload.iat as number;
+    if (exp - iat > this.policy.maxLifetimeS) throw new AuthFailure('token lifetime exceeds the cap', iss, jti);
+    if (typeof payload.jti !== 'string' || !payload.jti) throw new AuthFailure('no jti', iss);
+    const tenant = typeof payload.tenant === 'string' ? payload.tenant : undefined;
+    if (client.tenants && (!tenant || !client.tenants.includes(tenant))) throw new AuthFailure('tenant not allowed', iss, payload.jti);
+    if (client.sub !== undefined && payload.sub !== client.sub) throw new AuthFailure('sub does not match', iss, payload.jti);
+    const fresh = await this.replay.remember(`${iss}\u0000${payload.jti}`, (exp + this.policy.clockSkewS) * 1000);
+    if (!fresh) throw new AuthFailure('jti replayed', iss, payload.jti);
+    return { client, iss, jti: payload.jti, ...(tenant ? { tenant } : {}) };
+  }
+}
