@@ -7,6 +7,7 @@ import {
   buildPrefetch,
   expectOperationOutcome,
   expectValidCdsResponse,
+  everyAnswerValid,
   expectValidDiscovery,
   hookRequest,
   ruleIds,
@@ -17,7 +18,7 @@ import {
 
 let ct: Awaited<ReturnType<typeof startCrosstalk>>;
 let fhir: string;
-const post = (body: unknown) => request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(body as object);
+const post = (body: unknown) => request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(body as object).expect(everyAnswerValid);
 
 beforeAll(async () => {
   ct = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '800' });

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { SignJWT } from 'jose';
-import { SERVICE_ID, buildPrefetch, expectOperationOutcome, expectValidCdsResponse, expectValidDiscovery, hookRequest, searchsetOf, startCrosstalk, startFaultProxy, startTcpRecorder } from './support/harness';
+import { SERVICE_ID, buildPrefetch, everyAnswerValid, expectOperationOutcome, expectValidCdsResponse, expectValidDiscovery, hookRequest, searchsetOf, startCrosstalk, startFaultProxy, startTcpRecorder } from './support/harness';
 import { SPEC_EXAMPLE, b64url, makeKey, sign, startJwksServer, type SigningKey } from './support/tokens';
 
 /*
@@ -45,7 +45,7 @@ async function token(o: Partial<Parameters<typeof sign>[0]> = {}): Promise<strin
 
 function call(auth: string | undefined, body: object) {
   const r = request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json');
-  return (auth ? r.set('Authorization', auth) : r).send(body);
+  return (auth ? r.set('Authorization', auth) : r).send(body).expect(everyAnswerValid);
 }
 
 const viaFhir = (fhirServer: string, extra: object = {}) =>

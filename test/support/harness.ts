@@ -166,3 +166,12 @@ export async function startTcpRecorder() {
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
+
+/**
+ * A supertest assertion for every CDS service answer: a 200 must satisfy the response schema and
+ * anything else must be an OperationOutcome. Tests chain it so no response escapes validation.
+ */
+export function everyAnswerValid(res: { status: number; body: unknown }): void {
+  if (res.status === 200) expectValidCdsResponse(res.body);
+  else expectOperationOutcome(res.body);
+}
