@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Bundle, Resource } from 'fhir/r4';
@@ -11,11 +13,17 @@ import serviceFile from '../../cds-hooks/services/bone-muscle-patient-view.json'
 export const SERVICE_ID = 'bone-muscle-patient-view';
 export const PREFETCH_TEMPLATES: Record<string, string> = serviceFile.discovery.prefetch;
 
+/** Every service log of the whole run also lands here, for the leak check in test/support/log-audit.ts. */
+export const RUN_LOG_DIR = path.resolve(__dirname, '../../test-artifacts/logs');
+
 /** Collects every log line, so tests can assert what the service did and did not log. */
 export class LogCapture {
   readonly lines: string[] = [];
+  private readonly file = path.join(RUN_LOG_DIR, `${process.pid}-${randomUUID()}.jsonl`);
   write(s: string): void {
     this.lines.push(s);
+    fs.mkdirSync(RUN_LOG_DIR, { recursive: true });
+    fs.appendFileSync(this.file, s);
   }
   get text(): string {
     return this.lines.join('');
