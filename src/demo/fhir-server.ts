@@ -160,7 +160,7 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
     if ('error' in prepared) {
       return { status: 400, body: prepared.error };
     }
-    const [outcome, resource] = await dispatch(fhirRequest('GET', resourceType, toQueryRecord(prepared.params)));
+    const [outcome, resource] = await dispatch(fhirRequest('GET', resourceType, toQueryRecord(fastFirst(resourceType, prepared.params))));
     if (!isOk(outcome) || !resource) {
       return { status: getStatus(outcome), body: outcome };
     }
@@ -401,6 +401,17 @@ function fhirRequest(
 ): FhirRequest {
   // medplum rejects a non-empty pathname: it derives it from url itself.
   return { method, url, pathname: '', params: {}, query, body, headers };
+}
+
+/**
+ * medplum evaluates `patient` as `subject.where(resolve() is Patient)` on every resource (~3 ms each);
+ * `subject=Patient/<id>` selects the same resources by a plain path, and putting it first leaves the
+ * costly token filters only the patient's own resources. Links keep the client's own parameters.
+ */
+function fastFirst(resourceType: string, params: [string, string][]): [string, string][] {
+  if (!getSearchParameter(resourceType, 'subject')) return params;
+  const patient = params.filter(([k]) => k === 'patient').map(([, v]): [string, string] => ['subject', v]);
+  return [...patient, ...params.filter(([k]) => k !== 'patient')];
 }
 
 function toQueryRecord(params: [string, string][]): Record<string, string | string[]> {
