@@ -11,7 +11,9 @@
  * BENCH_INPROCESS=1 runs the servers in this process instead (for comparison only).
  *
  * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS (default 10),
- *      BENCH_MODES (comma list, default all three), BENCH_INPROCESS=1, BENCH_PROF=1 (--cpu-prof the Crosstalk child; BENCH_PROF_DIR, default <tmp>/crosstalk-bench-prof).
+ *      BENCH_MODES (comma list, default all three), BENCH_OUT (JSON path, default bench/results/latest.json),
+ *      BENCH_LOG_LEVEL (Crosstalk's LOG_LEVEL, default silent; logs go to /dev/null), BENCH_INPROCESS=1,
+ *      BENCH_PROF=1 (--cpu-prof the Crosstalk child; BENCH_PROF_DIR, default <tmp>/crosstalk-bench-prof).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -115,9 +117,13 @@ async function startCrosstalk(): Promise<{ url: string; close(): Promise<void> }
   const running = await start({
     PORT: '0',
     HOST,
-    LOG_LEVEL: 'silent',
+    // Logs go to the child's stdout, which is /dev/null: a level other than silent measures their cost.
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'silent',
     CROSSTALK_EMBEDDED_FHIR: 'true',
     CROSSTALK_DEMO_SEED: 'true',
+    // No JWT per call, and fhirServer may be this service's own origin (the embedded server) over http.
+    // Production calls add JWT verification; see bench/README.md.
+    CROSSTALK_DEV_MODE: 'true',
   });
   return {
     url: running.url,
@@ -159,7 +165,7 @@ function startChild(kind: ServerKind): Promise<ServerHandle> {
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
   // The child inherits tsx's loader flags through execArgv.
-  const child: ChildProcess = fork(__filename, ['--serve', kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const child: ChildProcess = fork(__filename, ['--serve', kind], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
   return new Promise<ServerHandle>((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`${kind} server process exited (${code}) before it was ready`));
     child.once('exit', onExit);
@@ -390,6 +396,8 @@ async function main(): Promise<number> {
   const warmup = intEnv('BENCH_WARMUP', 3, 0);
   const connections = intEnv('BENCH_CONNECTIONS', 10, 1);
   const inProcess = process.env.BENCH_INPROCESS === '1';
+  const logLevel = process.env.BENCH_LOG_LEVEL || 'silent';
+  if (inProcess && logLevel !== 'silent') throw new Error('BENCH_LOG_LEVEL needs the child-process topology (its logs would fill this output)');
   const topology = inProcess
     ? 'in-process: servers and autocannon share one process and event loop'
     : 'child processes: each server in its own process (fork), autocannon in the parent';
@@ -405,7 +413,10 @@ async function main(): Promise<number> {
     loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
   console.log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.platform}, ${machine.totalMemGB} GB, loadavg ${machine.loadavg.join(' ')}`);
-  console.log(`config:  ${connections} connections, ${warmup} s warm-up + ${seconds} s per mode, ${topology}`);
+  console.log(`config:  ${connections} connections, ${warmup} s warm-up + ${seconds} s per mode, Crosstalk LOG_LEVEL ${logLevel}, ${topology}`);
+  if ((machine.loadavg[0] ?? 0) > 0.5 * machine.cpus) {
+    console.log(`warning: the machine is busy (1-min load ${machine.loadavg[0]} on ${machine.cpus} CPUs): expect noisy numbers`);
+  }
 
   const startServer = inProcess ? startInProcess : startChild;
   const servers: ServerHandle[] = [];
@@ -477,12 +488,12 @@ async function main(): Promise<number> {
     if (warmupFailures) console.log(`warm-up: ${warmupFailures} requests errored or were not 2xx`);
     for (const r of failed) console.log(`ERROR: ${r.mode}: ${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx, status codes ${JSON.stringify(r.statusCodes)}`);
 
-    fs.mkdirSync(RESULTS_DIR, { recursive: true });
-    const out = path.join(RESULTS_DIR, 'latest.json');
+    const out = path.resolve(process.env.BENCH_OUT || path.join(RESULTS_DIR, 'latest.json'));
+    fs.mkdirSync(path.dirname(out), { recursive: true });
     const report = {
       generatedAt: new Date().toISOString(),
-      machine,
-      config: { connections, warmupS: warmup, durationS: seconds, topology, inProcess, host: HOST, service: SERVICE_ID, patientId: PATIENT_ID },
+      machine: { ...machine, loadavgAfter: os.loadavg().map((l) => Math.round(l * 100) / 100) },
+      config: { connections, warmupS: warmup, durationS: seconds, topology, inProcess, logLevel, host: HOST, service: SERVICE_ID, patientId: PATIENT_ID },
       results,
       targets: targetsOut,
       requestErrors: failed.length > 0 || warmupFailures > 0,
