@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import type { Bundle, Observation } from 'fhir/r4';
 import { DEMO_PATIENTS } from '../src/demo/patients';
+import { loadCodesetsSync } from '../src/config/codesets';
 import {
   SERVICE_ID,
   buildPrefetch,
@@ -15,12 +16,17 @@ import {
   startFaultProxy,
 } from './support/harness';
 
+const observationCodes = (concept: string) =>
+  loadCodesetsSync().observations.concepts.find((c) => c.id === concept)!.codes.map((c) => c.code);
+
 let ct: Awaited<ReturnType<typeof startCrosstalk>>;
 let fhir: string;
 const post = (body: unknown) => request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(body as object);
 
 beforeAll(async () => {
-  ct = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '800' });
+  // 15 prefetch keys fall back to 15 parallel searches on the embedded server; 3 s keeps a loaded CI machine under
+  // budget while the hang test below still ends well within its 5 s.
+  ct = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '3000' });
   fhir = `${ct.url}/fhir`;
 });
 afterAll(async () => {
@@ -33,13 +39,17 @@ describe('discovery', () => {
     expectValidDiscovery(res.body);
     const s = res.body.services.find((x: { id: string }) => x.id === SERVICE_ID);
     expect(s).toMatchObject({ hook: 'patient-view', title: expect.any(String), description: expect.any(String), usageRequirements: expect.any(String) });
-    expect(Object.keys(s.prefetch).sort()).toEqual(['creatinine', 'cystatinC', 'glucose', 'insulin', 'patient']);
+    expect(Object.keys(s.prefetch).sort()).toEqual([
+      'bmi', 'conditions', 'creatinine', 'crp', 'cystatinC', 'dxa', 'dxaOrders', 'dxaReports', 'glucose', 'insulin',
+      'medicationRequests', 'medicationStatements', 'osteoporosisTherapy', 'patient', 'vitaminD',
+    ]);
   });
 
-  it('asks in its prefetch for every LOINC code the engine reads', async () => {
+  it('asks in its prefetch for every LOINC code the engine reads, including the code sets behind CRP, BMI, vitamin D and DXA', async () => {
     const res = await request(ct.url).get('/cds-services').expect(200);
-    const templates = JSON.stringify(res.body.services[0].prefetch);
-    for (const code of ['2160-0', '14682-9', '33863-2', '27873-9', '59179-2', '20448-7', '14796-7', '1558-6', '14771-0', '2345-7', '14749-6']) {
+    const templates = JSON.stringify(res.body.services.find((x: { id: string }) => x.id === SERVICE_ID).prefetch);
+    const fromCodesets = ['crp', 'bmi', 'vitamin-d', 'dxa-t-score', 'dxa-report'].flatMap((c) => observationCodes(c));
+    for (const code of ['2160-0', '14682-9', '33863-2', '27873-9', '59179-2', '20448-7', '14796-7', '1558-6', '14771-0', '2345-7', '14749-6', ...fromCodesets]) {
       expect(templates).toContain(`http://loinc.org|${code}`);
     }
   });

@@ -28,7 +28,7 @@ export const DOMAIN_TEXT: Record<ContextDomain, string> = {
 /** Orders being placed now (order-select / order-sign), and which of them the hook is about. */
 export interface DraftOrders {
   resources: Resource[];
-  /** References ("MedicationRequest/103") of the selected orders; empty or absent means all of them. */
+  /** References ("MedicationRequest/103") of the selected orders; absent means all of them. */
   focus?: string[];
 }
 
@@ -59,7 +59,8 @@ const refOf = (r: Resource) => `${r.resourceType}/${r.id ?? '(no id)'}`;
 
 export function buildContext(input: ContextInput, patientRef: string, k: Knowledge, asOf: Date): ClinicalContext {
   const orders = input.draftOrders?.resources ?? [];
-  const scope: OrderScope = { orders: new Set(orders.map(refOf)), focus: new Set(input.draftOrders?.focus ?? []) };
+  const focus = input.draftOrders?.focus;
+  const scope: OrderScope = { orders: new Set(orders.map(refOf)), ...(focus ? { focus: new Set(focus) } : {}) };
   const ofPatient = <T extends { subject?: { reference?: string } }>(r: T) => {
     const s = r.subject?.reference;
     return !s || s === patientRef || s.endsWith(`/${patientRef}`);

@@ -164,8 +164,8 @@ function statementPeriod(ms: MedicationStatement, asOf: Date): Known<UsePeriod> 
 export interface OrderScope {
   /** References of the resources that came in as draftOrders. */
   orders: Set<string>;
-  /** References the hook is about (selections); empty means all orders. */
-  focus: Set<string>;
+  /** References the hook is about (selections); absent means all orders. */
+  focus?: Set<string>;
 }
 
 function refOf(r: MedicationRequest | MedicationStatement): string {
@@ -200,7 +200,7 @@ export function medicationUse(
     hasId: !!r.id,
     kind: r.resourceType,
     origin,
-    focus: origin === 'order' && (!scope?.focus.size || scope.focus.has(reference)),
+    focus: origin === 'order' && (!scope?.focus || scope.focus.has(reference)),
     status: r.status,
     name,
     matches,

@@ -74,6 +74,9 @@ export function createApp(deps: AppDeps): express.Express {
             partial: record.gathered.partial.length ? record.gathered.partial : undefined,
             cards: response.cards.length,
             rules: Object.fromEntries(record.evaluation.outcomes.map((o) => [o.ruleId, o.status])),
+            // Why each rule stayed quiet, as reason codes only (no patient data): the audit trail of suppressions.
+            why: Object.fromEntries(record.evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)])),
+            unavailable: record.unavailable.length ? record.unavailable : undefined,
           },
           'cds call',
         );

@@ -33,7 +33,7 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
 
   const gc = usesOf(c, cf.glucocorticoids, atMs, cf.glucocorticoidWithinDays).filter((u) => u.route.kind !== 'local');
   if (gc.length) {
-    const list = gc.map((u) => `${u.name} (${u.reference}; route ${u.route.kind}: ${u.route.how})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.glucocorticoids))))}`);
+    const list = gc.map((u) => `${u.name} (${u.reference}; ${u.route.how})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.glucocorticoids))))}`);
     reasons.push({ code: 'glucocorticoid', text: `systemic glucocorticoid within ${cf.glucocorticoidWithinDays} days of the draw raises cystatin C: ${list.join('; ')}` });
   }
   const arte = usesOf(c, cf.medications, atMs, cf.medicationWithinDays);

@@ -107,7 +107,7 @@ export const glucocorticoidBoneRule: Rule = {
           ...uses.map((u) => {
             const ing = glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>;
             const doses = run.intervals.filter((i) => i.use === u).map((i) => i.how).join('; then ');
-            return `${u.origin === 'order' ? 'Being ordered: ' : ''}${u.name} (${u.reference}): ${doses}; ${u.period.ok ? u.period.value.how : ''}; route ${u.route.how}; recognised by ${describeMatch(ing)}.`;
+            return `${u.origin === 'order' ? 'Being ordered: ' : ''}${u.name} (${u.reference}): ${doses}; ${u.period.ok ? u.period.value.how : ''}; ${u.route.how}; recognised by ${describeMatch(ing)}.`;
           }),
           `${expected ? 'Expected' : 'Observed'} course at ≥ ${r.minPrednisoneEqMgPerDay} mg/day prednisone-equivalent: ${Math.round(run.days)} days (${day(new Date(run.startMs).toISOString())} to ${day(new Date(run.endMs).toISOString())}), more than ${r.minDays}.`,
           lastDxaText(ctx, r.dxaWithinMonths),
