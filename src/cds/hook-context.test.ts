@@ -10,6 +10,7 @@ const select: ServiceDefinition = { ...base, orders: { from: 'draftOrders', narr
 const sign: ServiceDefinition = { ...base, orders: { from: 'draftOrders', statuses: ['draft', 'active'] } };
 const draftOrders: Bundle = {
   resourceType: 'Bundle',
+  type: 'collection',
   entry: [
     { resource: <MedicationRequest>{ resourceType: 'MedicationRequest', id: 'a', status: 'draft', intent: 'order', subject: {} } },
     { resource: <MedicationRequest>{ resourceType: 'MedicationRequest', id: 'b', status: 'active', intent: 'order', subject: {} } },
