@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
 import { FhirError, type FhirFailure, FhirSession, type UrlGuard } from '../fhir/client';
 import { problems } from './outcomes';
@@ -90,9 +91,12 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
       }
     } else {
       const started = performance.now();
+      const signal = AbortSignal.timeout(opts.timeoutMs);
+      // Every key's request (and page) listens on this one budget; a service with 15 keys passes Node's default of 10.
+      setMaxListeners(Math.max(10, toFetch.length * opts.maxPages), signal);
       const session = new FhirSession(
         { baseUrl: req.fhirServer, ...(req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {}) },
-        { signal: AbortSignal.timeout(opts.timeoutMs), maxPages: opts.maxPages, ...(opts.guard ? { guard: opts.guard } : {}) },
+        { signal, maxPages: opts.maxPages, ...(opts.guard ? { guard: opts.guard } : {}) },
       );
       const results = await Promise.allSettled(
         toFetch.map(async ({ t, continueFrom }) => {
