@@ -172,7 +172,8 @@ function expectValidFhir(resources: ServiceRequest[]): void {
 }
 
 beforeAll(async () => {
-  ct = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '3000' });
+  // The embedded server scans in memory; a generous budget keeps a loaded machine from turning slow reads into 412s.
+  ct = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '10000' });
   fhir = `${ct.url}/fhir`;
 });
 afterAll(async () => {
@@ -374,5 +375,12 @@ describe('order hooks and their data', () => {
     const detail: string = res.body.cards[0].detail;
     expect(detail).toContain('DXA history could not be checked');
     expect(detail).toContain('Could not check osteoporosis therapy history');
+  });
+});
+
+describe('logs of the order hooks', () => {
+  it('hold reason codes but no patient id, order id or token', () => {
+    expect(ct.logs.text).toContain('"why"');
+    for (const id of ['demo-no-labs', 'demo-steroid', 'demo-missing-cystatin', 'rx-pred', 'MedicationRequest/']) expect(ct.logs.text).not.toContain(id);
   });
 });
