@@ -1,6 +1,6 @@
 import type { Bundle, Patient, Resource } from 'fhir/r4';
 import type { Knowledge } from '../clinical/knowledge';
-import type { MeasureSummary } from '../clinical/types';
+import type { MeasureSummary, Reason, RuleStatus } from '../clinical/types';
 import { evaluatePatient } from '../clinical/engine';
 import { inputFromResources } from '../clinical/input';
 import { summariseMeasure } from '../clinical/measures';
@@ -12,6 +12,8 @@ export interface PatientResult {
   patient: string;
   measures: MeasureSummary[];
   cards: Card[];
+  /** Why each rule that made no card stayed quiet: the same reasons the audit and the app's "why no card" show. */
+  quiet: { ruleId: string; status: RuleStatus; reasons: Reason[] }[];
 }
 
 type WithSubject = Resource & { subject?: { reference?: string } };
@@ -35,7 +37,8 @@ export function evaluateBundle(bundle: Bundle, service: CdsService, knowledge: K
       .map((r) => ({ ...r, subject: { reference: `Patient/${p.id}` } }) as Resource);
     const evaluation = evaluatePatient(inputFromResources(p, [...mine, ...medications]), knowledge, asOf, service.rules);
     const cards = renderCards(evaluation, { service, patientId: p.id ?? '', knowledgeVersion: knowledge.version });
-    return { patient: `Patient/${p.id}`, measures: evaluation.measures.map(summariseMeasure), cards };
+    const quiet = evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => ({ ruleId: o.ruleId, status: o.status, reasons: o.reasons }));
+    return { patient: `Patient/${p.id}`, measures: evaluation.measures.map(summariseMeasure), cards, quiet };
   });
 }
 
