@@ -48,9 +48,10 @@ describe('recognising a medicine', () => {
     expect(describeMatch(m)).toMatch(/UNVERIFIED/);
   });
 
-  it('ignores medicines it has no code set for, and cancelled or entered-in-error requests', () => {
+  it('ignores medicines it has no code set for, cancelled requests, and chart proposals that were never ordered', () => {
     expect(use(medicationRequest('f', 'p', concept('rxnorm', '29046', 'lisinopril')))).toBeUndefined();
     expect(use(medicationRequest('g', 'p', concept('rxnorm', '8640', 'prednisone'), { status: 'cancelled' }))).toBeUndefined();
+    expect(use({ ...medicationRequest('h', 'p', concept('rxnorm', '8640', 'prednisone')), intent: 'proposal' })).toBeUndefined();
   });
 });
 

@@ -43,6 +43,8 @@ export interface MedicationUse {
 }
 
 const REQUEST_STATUSES = new Set(['active', 'on-hold', 'completed', 'stopped']);
+const RECORD_INTENTS = new Set(['order', 'original-order', 'reflex-order', 'filler-order', 'instance-order']);
+const ORDER_INTENTS = new Set([...RECORD_INTENTS, 'plan', 'proposal']);
 const STATEMENT_STATUSES = new Set(['active', 'completed', 'on-hold', 'stopped']);
 
 function iso(ms: number): string {
@@ -184,7 +186,9 @@ export function medicationUse(
   const allowed = r.resourceType === 'MedicationRequest' ? REQUEST_STATUSES : STATEMENT_STATUSES;
   // Orders may be draft (order-select) or, under order-sign 1.1, already active: which ones count is the caller's call.
   if (origin === 'record' && !allowed.has(r.status)) return undefined;
-  if (r.resourceType === 'MedicationRequest' && r.intent && !['order', 'original-order', 'reflex-order', 'filler-order', 'instance-order', 'plan', 'proposal'].includes(r.intent)) return undefined;
+  // On the chart only real orders are exposure; a proposal or plan is not taken yet. Among draftOrders it is the point.
+  const intents = origin === 'order' ? ORDER_INTENTS : RECORD_INTENTS;
+  if (r.resourceType === 'MedicationRequest' && r.intent && !intents.has(r.intent)) return undefined;
 
   const med = resolveMedication(r.medicationReference?.reference, r.contained, external);
   const concepts: (CodeableConcept | undefined)[] = [r.medicationCodeableConcept, med?.code, ...(med?.ingredient ?? []).map((i) => i.itemCodeableConcept)];
