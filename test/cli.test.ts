@@ -9,7 +9,7 @@ import { compileSchema } from '../src/config/schemas';
 const NOW = '2026-11-25T12:00:00Z';
 const bin = path.resolve(__dirname, '../bin/crosstalk.js');
 
-function evaluate(bundle: unknown): { patient: string; measures: { code: string; value: number }[]; cards: { extension: { crosstalk: { ruleId: string } } }[] }[] {
+function evaluate(bundle: unknown): { patient: string; measures: { code: string; value: number }[]; cards: { extension: { crosstalk: { ruleId: string } } }[]; quiet: { ruleId: string; status: string; reasons: { code: string }[] }[] }[] {
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ct-cli-')), 'bundle.json');
   fs.writeFileSync(f, JSON.stringify(bundle));
   return JSON.parse(execFileSync(process.execPath, [bin, 'evaluate', f, '--now', NOW], { encoding: 'utf8' }));
@@ -32,6 +32,18 @@ describe('crosstalk evaluate', () => {
     expect(normal.cards).toEqual([]);
     expect(normal.measures.map((m) => m.code)).toEqual(['sarcopenia-index', 'ccr', 'egfr-cr-2021', 'egfr-cr-cys-2021', 'egfr-cys-2012']);
     expect(normal.measures.find((m) => m.code === 'ccr')!.value).toBeCloseTo(97 / 88.42, 2);
+  });
+
+  it('says why each quiet rule stayed quiet, suppressions with their reason codes', () => {
+    const out = evaluate(demoTransaction(new Date(NOW)));
+    for (const p of DEMO_PATIENTS) {
+      const r = out.find((x) => x.patient === `Patient/${p.id}`)!;
+      for (const [rule, code] of Object.entries(p.expect.suppressed ?? {})) {
+        const q = r.quiet.find((x) => x.ruleId === rule);
+        expect(q?.status, `${p.id} ${rule}`).toBe('suppressed');
+        expect(q?.reasons.map((x) => x.code)).toContain(code);
+      }
+    }
   });
 
   it('follows urn:uuid references in a collection Bundle', () => {

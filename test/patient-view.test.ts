@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import type { Bundle, Observation } from 'fhir/r4';
 import { DEMO_PATIENTS } from '../src/demo/patients';
+import { loadCodesetsSync } from '../src/config/codesets';
 import {
   SERVICE_ID,
   buildPrefetch,
@@ -16,12 +17,17 @@ import {
   startFaultProxy,
 } from './support/harness';
 
+const observationCodes = (concept: string) =>
+  loadCodesetsSync().observations.concepts.find((c) => c.id === concept)!.codes.map((c) => c.code);
+
 let ct: Awaited<ReturnType<typeof startCrosstalk>>;
 let fhir: string;
 const post = (body: unknown) => request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(body as object).expect(everyAnswerValid);
 
 beforeAll(async () => {
-  ct = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '800' });
+  // 15 prefetch keys fall back to 15 parallel searches on the embedded server, which scans in memory: a generous
+  // budget keeps a loaded CI machine from turning slow reads into 412s. The fault tests use their own short budget.
+  ct = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '10000', CROSSTALK_REQUEST_BUDGET_MS: '15000' });
   fhir = `${ct.url}/fhir`;
 });
 afterAll(async () => {
@@ -34,13 +40,17 @@ describe('discovery', () => {
     expectValidDiscovery(res.body);
     const s = res.body.services.find((x: { id: string }) => x.id === SERVICE_ID);
     expect(s).toMatchObject({ hook: 'patient-view', title: expect.any(String), description: expect.any(String), usageRequirements: expect.any(String) });
-    expect(Object.keys(s.prefetch).sort()).toEqual(['creatinine', 'cystatinC', 'glucose', 'insulin', 'patient']);
+    expect(Object.keys(s.prefetch).sort()).toEqual([
+      'bmi', 'conditions', 'creatinine', 'crp', 'cystatinC', 'dxa', 'dxaOrders', 'dxaReports', 'glucose', 'insulin',
+      'medicationRequests', 'medicationStatements', 'osteoporosisTherapy', 'patient', 'vitaminD',
+    ]);
   });
 
-  it('asks in its prefetch for every LOINC code the engine reads', async () => {
+  it('asks in its prefetch for every LOINC code the engine reads, including the code sets behind CRP, BMI, vitamin D and DXA', async () => {
     const res = await request(ct.url).get('/cds-services').expect(200);
-    const templates = JSON.stringify(res.body.services[0].prefetch);
-    for (const code of ['2160-0', '14682-9', '33863-2', '27873-9', '59179-2', '20448-7', '14796-7', '1558-6', '14771-0', '2345-7', '14749-6']) {
+    const templates = JSON.stringify(res.body.services.find((x: { id: string }) => x.id === SERVICE_ID).prefetch);
+    const fromCodesets = ['crp', 'bmi', 'vitamin-d', 'dxa-t-score', 'dxa-report'].flatMap((c) => observationCodes(c));
+    for (const code of ['2160-0', '14682-9', '33863-2', '27873-9', '59179-2', '20448-7', '14796-7', '1558-6', '14771-0', '2345-7', '14749-6', ...fromCodesets]) {
       expect(templates).toContain(`http://loinc.org|${code}`);
     }
   });
@@ -163,6 +173,13 @@ describe('prefetch in its four states', () => {
 });
 
 describe('FHIR faults', () => {
+  let quick: Awaited<ReturnType<typeof startCrosstalk>>;
+  beforeAll(async () => {
+    quick = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '800', CROSSTALK_EMBEDDED_FHIR: 'false' });
+  });
+  afterAll(async () => {
+    await quick?.close();
+  });
   const cases: [string, 'hang' | { status: number }, string][] = [
     ['401', { status: 401 }, 'security'],
     ['500', { status: 500 }, 'transient'],
@@ -173,12 +190,13 @@ describe('FHIR faults', () => {
       const proxy = await startFaultProxy(fhir, () => fault);
       try {
         const t0 = Date.now();
-        const res = await post(hookRequest('demo-low-ccr', { fhirServer: proxy.fhirBase, fhirAuthorization: { access_token: 'leak-me-not', token_type: 'Bearer' } })).expect(412);
+        const res = await request(quick.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json')
+          .send(hookRequest('demo-low-ccr', { fhirServer: proxy.fhirBase, fhirAuthorization: { access_token: 'leak-me-not', token_type: 'Bearer' } })).expect(412);
         expect(Date.now() - t0).toBeLessThan(5000);
         expectOperationOutcome(res.body);
         expect(res.body.issue.map((i: { code: string }) => i.code)).toContain(code);
         expect(JSON.stringify(res.body)).not.toContain('leak-me-not');
-        expect(ct.logs.text).not.toContain('leak-me-not');
+        expect(quick.logs.text).not.toContain('leak-me-not');
       } finally {
         await proxy.close();
       }

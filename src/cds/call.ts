@@ -1,13 +1,16 @@
-import type { Observation } from 'fhir/r4';
+import type { ContextDomain } from '../clinical/context';
+import type { ClinicalInput } from '../clinical/engine';
 import type { Knowledge } from '../clinical/knowledge';
 import type { PatientEvaluation } from '../clinical/types';
 import { evaluatePatient } from '../clinical/engine';
+import { inputFromResources } from '../clinical/input';
 import { compileSchema, formatErrors } from '../config/schemas';
 import { renderCards } from './cards';
 import { type GatherOptions, type Gathered, gather } from './gather';
+import { type HookContext, readHookContext } from './hook-context';
 import { problems } from './outcomes';
-import type { CdsService } from './services';
-import type { CdsRequest, CdsResponse, PatientViewContext } from './types';
+import type { CdsService, ServiceDefinition } from './services';
+import type { CdsRequest, CdsResponse } from './types';
 
 export interface CallDeps {
   knowledge: Knowledge;
@@ -19,13 +22,33 @@ export interface CallDeps {
 export interface CallRecord {
   gathered: Pick<Gathered, 'sources' | 'partial' | 'malformed' | 'fhirMs'>;
   evaluation: PatientEvaluation;
+  /** Kinds of context that could not be read; rules say so on their cards and in their reasons. */
+  unavailable: ContextDomain[];
   gatherMs: number;
   evaluateMs: number;
 }
 
 const validateRequest = compileSchema<CdsRequest>('cds-request.schema.json');
 
-/** request → validate → gather → evaluate → render: one CDS Hooks service call. */
+/** A kind of context is unavailable when every prefetch key that carries it could not be had. */
+export function unavailableDomains(def: ServiceDefinition, sources: Gathered['sources']): ContextDomain[] {
+  const byDomain = new Map<ContextDomain, boolean[]>();
+  for (const [key, domains] of Object.entries(def.contextDomains ?? {})) {
+    for (const d of domains) byDomain.set(d, [...(byDomain.get(d) ?? []), sources[key] === 'unavailable']);
+  }
+  return [...byDomain.entries()].filter(([, flags]) => flags.every(Boolean)).map(([d]) => d);
+}
+
+/** Gathered resources, sorted by kind, plus the hook's orders: the engine's input. */
+export function clinicalInput(data: Gathered, def: ServiceDefinition, hook: HookContext): ClinicalInput {
+  return {
+    ...inputFromResources(data.patient, Object.values(data.resources).flat()),
+    ...(hook.draftOrders ? { draftOrders: hook.draftOrders } : {}),
+    unavailable: unavailableDomains(def, data.sources),
+  };
+}
+
+/** request → validate → gather → evaluate → render: one CDS Hooks service call, for any hook the definition describes. */
 export async function callService(
   service: CdsService,
   body: unknown,
@@ -33,19 +56,20 @@ export async function callService(
 ): Promise<{ response: CdsResponse; record: CallRecord }> {
   if (!validateRequest(body)) throw problems.badRequest('The request is not a valid CDS Hooks request.', formatErrors(validateRequest.errors));
   const req = body;
-  const hook = service.definition.discovery.hook;
+  const def = service.definition;
+  const hook = def.discovery.hook;
   if (req.hook !== hook) throw problems.badRequest(`This service answers the "${hook}" hook, not "${req.hook}".`, undefined, ['hook']);
   if (!service.validateContext(req.context)) {
     throw problems.badRequest(`The ${hook} context is not valid.`, formatErrors(service.validateContext.errors), ['context']);
   }
-  const context = req.context as unknown as PatientViewContext;
+  const context = readHookContext(def, req.context);
 
   const t0 = performance.now();
   if (!deps.gather.egress) throw new Error('no egress policy for this call');
   const data = await gather(service, req, { ...deps.gather, egress: deps.gather.egress });
   const t1 = performance.now();
-  const observations = Object.values(data.resources).flat().filter((r): r is Observation => r.resourceType === 'Observation');
-  const evaluation = evaluatePatient({ patient: data.patient, observations }, deps.knowledge, deps.now(), service.rules);
+  const input = clinicalInput(data, def, context);
+  const evaluation = evaluatePatient(input, deps.knowledge, deps.now(), service.rules);
   const cards = renderCards(evaluation, {
     service,
     patientId: context.patientId,
@@ -56,6 +80,12 @@ export async function callService(
   const t2 = performance.now();
   return {
     response: { cards },
-    record: { gathered: { sources: data.sources, partial: data.partial, malformed: data.malformed, ...(data.fhirMs !== undefined ? { fhirMs: data.fhirMs } : {}) }, evaluation, gatherMs: t1 - t0, evaluateMs: t2 - t1 },
+    record: {
+      gathered: { sources: data.sources, partial: data.partial, malformed: data.malformed, ...(data.fhirMs !== undefined ? { fhirMs: data.fhirMs } : {}) },
+      evaluation,
+      unavailable: input.unavailable ?? [],
+      gatherMs: t1 - t0,
+      evaluateMs: t2 - t1,
+    },
   };
 }

@@ -39,6 +39,8 @@ function serviceRequest(s: OrderSuggestion['orders'][number], f: Finding, ctx: R
     ...(ctx.encounterId ? { encounter: { reference: `Encounter/${ctx.encounterId}` } } : {}),
     ...requester,
     reasonCode: [{ text: f.summary }],
+    // The order the card is about (e.g. the glucocorticoid being signed): CDS Hooks has no card-to-order link, so it rides here.
+    ...(f.about?.length ? { supportingInfo: f.about.map((reference) => ({ reference })) } : {}),
   };
 }
 
@@ -65,8 +67,10 @@ export function renderCard(f: Finding, ctx: RenderContext): Card {
     indicator: f.indicator,
     detail: renderDetail(f, ctx.knowledgeVersion),
     source: { label: card.source.label, ...(sourceUrl ? { url: sourceUrl } : {}) },
-    ...(suggestions.length ? { suggestions, selectionBehavior: 'at-most-one' as const } : {}),
+    // Independent orders (a DXA and the creatinine/cystatin C pair) can both be taken; a single one is at most one.
+    ...(suggestions.length ? { suggestions, selectionBehavior: suggestions.length > 1 ? ('any' as const) : ('at-most-one' as const) } : {}),
     overrideReasons: card.overrideReasons.map((r) => ({ ...r })),
+    ...(f.links?.length ? { links: f.links.map((l) => ({ label: l.label, url: l.url, type: 'absolute' as const })) } : {}),
     extension: { crosstalk: { ruleId: f.ruleId, measures: f.measures.map(summariseMeasure) } },
   };
 }

@@ -1,13 +1,12 @@
+import { setMaxListeners } from 'node:events';
 import type { OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
 import { FhirError, type FhirFailure, FhirSession } from '../fhir/client';
 import type { EgressPolicy } from '../fhir/egress';
-import { compileSchema } from '../config/schemas';
+import { isWellFormed } from './inputs';
 import { problems } from './outcomes';
 import { type PrefetchState, type Template, classifyPrefetch, fillTemplate } from './prefetch';
 import type { CdsService } from './services';
 import type { CdsRequest } from './types';
-
-const validateInput = compileSchema<Resource>('fhir-inputs.schema.json');
 
 export type DataSource = 'prefetch' | 'fhir' | 'prefetch+fhir' | 'unavailable';
 
@@ -97,9 +96,12 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
       }
     } else {
       const started = performance.now();
+      const signal = AbortSignal.timeout(opts.timeoutMs);
+      // Every key's request (and page) listens on this one budget; a service with 15 keys passes Node's default of 10.
+      setMaxListeners(Math.max(10, toFetch.length * opts.maxPages), signal);
       const session = new FhirSession(
         { baseUrl: req.fhirServer, ...(req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {}) },
-        { signal: AbortSignal.timeout(opts.timeoutMs), maxPages: opts.maxPages, egress: opts.egress },
+        { signal, maxPages: opts.maxPages, egress: opts.egress },
       );
       const results = await Promise.allSettled(
         toFetch.map(async ({ t, continueFrom }) => {
@@ -135,7 +137,7 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
   let malformed = 0;
   for (const key of Object.keys(resources)) {
     const list = resources[key] as Resource[];
-    const ok = list.filter((r) => validateInput(r));
+    const ok = list.filter(isWellFormed);
     malformed += list.length - ok.length;
     resources[key] = ok;
   }

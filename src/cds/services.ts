@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { CDS_HOOKS_DIR, ConfigError } from '../config/knowledge-file';
 import { compileSchema, formatErrors } from '../config/schemas';
+import type { ContextDomain } from '../clinical/context';
 import type { Rule } from '../clinical/rules';
 import { DEFAULT_RULES } from '../clinical/rules';
 
@@ -21,12 +22,24 @@ export interface OverrideReason {
   display: string;
 }
 
+export interface OrdersInContext {
+  /** The context field holding the draftOrders Bundle. */
+  from: string;
+  /** A context field listing the references the call is about (order-select `selections`). */
+  narrowTo?: string;
+  /** Order statuses that count (order-sign 1.1 re-signs orders that are no longer draft). */
+  statuses: string[];
+}
+
 export interface ServiceDefinition {
   discovery: DiscoveryEntry;
   contextSchema: string;
   patientKey: string;
   required: string[];
   rules: string[];
+  /** Kinds of context carried by optional prefetch keys. */
+  contextDomains?: Record<string, ContextDomain[]>;
+  orders?: OrdersInContext;
 }
 
 /** A service definition joined with what it needs at run time: its rules and its context validator. */
@@ -48,14 +61,12 @@ export function loadServices(dir = SERVICES_DIR, registry: readonly Rule[] = DEF
     if (!validate(def)) throw new ConfigError(`${where}: ${formatErrors(validate.errors)}`);
     const { discovery } = def;
     if (services.has(discovery.id)) throw new ConfigError(`${where}: duplicate service id ${discovery.id}`);
-    for (const key of [def.patientKey, ...def.required]) {
+    for (const key of [def.patientKey, ...def.required, ...Object.keys(def.contextDomains ?? {})]) {
       if (!(key in discovery.prefetch)) throw new ConfigError(`${where}: "${key}" is not a prefetch key`);
     }
-    const rules = def.rules.map((id) => {
-      const r = registry.find((x) => x.id === id);
-      if (!r) throw new ConfigError(`${where}: unknown rule "${id}"`);
-      return r;
-    });
+    for (const id of def.rules) if (!registry.some((x) => x.id === id)) throw new ConfigError(`${where}: unknown rule "${id}"`);
+    // Registry order, not file order: a rule may only supersede the rules after it.
+    const rules = registry.filter((r) => def.rules.includes(r.id));
     let validateContext: ValidateFunction;
     try {
       validateContext = compileSchema(def.contextSchema);

@@ -20,12 +20,6 @@ export interface CdsRequest {
   extension?: Record<string, unknown>;
 }
 
-export interface PatientViewContext {
-  userId: string;
-  patientId: string;
-  encounterId?: string;
-}
-
 export interface Coding {
   system: string;
   code: string;

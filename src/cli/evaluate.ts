@@ -1,7 +1,8 @@
-import type { Bundle, Observation, Patient, Resource } from 'fhir/r4';
+import type { Bundle, Patient, Resource } from 'fhir/r4';
 import type { Knowledge } from '../clinical/knowledge';
-import type { MeasureSummary } from '../clinical/types';
+import type { MeasureSummary, Reason, RuleStatus } from '../clinical/types';
 import { evaluatePatient } from '../clinical/engine';
+import { inputFromResources } from '../clinical/input';
 import { summariseMeasure } from '../clinical/measures';
 import { renderCards } from '../cds/cards';
 import type { CdsService } from '../cds/services';
@@ -11,26 +12,33 @@ export interface PatientResult {
   patient: string;
   measures: MeasureSummary[];
   cards: Card[];
+  /** Why each rule that made no card stayed quiet: the same reasons the audit and the app's "why no card" show. */
+  quiet: { ruleId: string; status: RuleStatus; reasons: Reason[] }[];
 }
 
+type WithSubject = Resource & { subject?: { reference?: string } };
+
 /**
- * Splits a Bundle into patients and their Observations, and runs each through the same engine and
- * card renderer as patient-view. References may be `Patient/<id>` or the patient entry's fullUrl.
+ * Splits a Bundle into patients and their resources (Observations, medicines, Conditions, reports, orders), and
+ * runs each through the same engine and card renderer as patient-view. References may be `Patient/<id>` or the
+ * patient entry's fullUrl. Everything the Bundle holds counts as read: nothing is "unavailable" here.
  */
 export function evaluateBundle(bundle: Bundle, service: CdsService, knowledge: Knowledge, asOf: Date): PatientResult[] {
   const entries = bundle.entry ?? [];
   const patients = entries.filter((e) => e.resource?.resourceType === 'Patient');
-  const observations = entries.filter((e) => e.resource?.resourceType === 'Observation').map((e) => e.resource as Observation);
+  const others = entries.map((e) => e.resource as WithSubject | undefined).filter((r): r is WithSubject => !!r && r.resourceType !== 'Patient');
+  const medications = others.filter((r) => r.resourceType === 'Medication');
   return patients.map((entry) => {
     const p = entry.resource as Patient;
     const refs = new Set([`Patient/${p.id}`, ...(entry.fullUrl ? [entry.fullUrl] : [])]);
-    const mine = observations
-      .filter((o) => o.subject?.reference && refs.has(o.subject.reference))
+    const mine = others
+      .filter((r) => r.subject?.reference && refs.has(r.subject.reference))
       // The engine checks subjects against Patient/<id>; a urn:uuid subject is the same patient here.
-      .map((o) => ({ ...o, subject: { reference: `Patient/${p.id}` } }));
-    const evaluation = evaluatePatient({ patient: p, observations: mine }, knowledge, asOf, service.rules);
+      .map((r) => ({ ...r, subject: { reference: `Patient/${p.id}` } }) as Resource);
+    const evaluation = evaluatePatient(inputFromResources(p, [...mine, ...medications]), knowledge, asOf, service.rules);
     const cards = renderCards(evaluation, { service, patientId: p.id ?? '', knowledgeVersion: knowledge.version });
-    return { patient: `Patient/${p.id}`, measures: evaluation.measures.map(summariseMeasure), cards };
+    const quiet = evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => ({ ruleId: o.ruleId, status: o.status, reasons: o.reasons }));
+    return { patient: `Patient/${p.id}`, measures: evaluation.measures.map(summariseMeasure), cards, quiet };
   });
 }
 

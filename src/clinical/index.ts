@@ -2,6 +2,8 @@
 export * from './types';
 export type * from './knowledge';
 export { evaluatePatient, patientFacts, type ClinicalInput } from './engine';
+export { inputFromResources } from './input';
+export type { ClinicalContext, ContextDomain, DraftOrders } from './context';
 export { MEASURE_DISPLAY, MEASURE_ORDER, summariseMeasure } from './measures';
 export { egfrCr2021, egfrCrCys2021, egfrCys2012 } from './egfr';
 export { homaIr, homaBeta } from './homa';

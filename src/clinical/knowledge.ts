@@ -3,7 +3,9 @@
  * The engine receives it as a value so it never reads files itself: the server,
  * the CLI and the browser app load it their own way and hand it in.
  */
-export type AnalyteId = 'creatinine' | 'cystatin-c' | 'insulin' | 'glucose';
+import type { Codesets } from './codesets';
+
+export type AnalyteId = 'creatinine' | 'cystatin-c' | 'insulin' | 'glucose' | 'crp' | 'bmi' | 'vitamin-d';
 export type SexKey = 'female' | 'male';
 
 export interface CodeRef {
@@ -20,7 +22,9 @@ export interface AnalyteKnowledge {
   /** Insulin only: pmol/L per µIU/mL. */
   pmolPerMicroIU?: number;
   plausible: { low: number; high: number };
+  /** Filled from `codesFrom` at load time when the codes live in a code set. */
   codes: CodeRef[];
+  codesFrom?: { codeset: string; concept: string };
   provenance: string;
 }
 
@@ -42,6 +46,7 @@ export interface LowCcrRuleKnowledge {
     provenance: string;
   };
   minEgfrCrCys: number;
+  confounders: CcrConfounderKnowledge;
   aki: {
     absoluteRiseMgDl: number;
     absoluteWindowHours: number;
@@ -73,6 +78,88 @@ export interface MissingCcrInputRuleKnowledge {
   citations: string[];
 }
 
+/** What distorts the creatinine/cystatin C ratio (clinical.md §3.4, §3.5). Names are code-set concept ids or groups. */
+export interface CcrConfounderKnowledge {
+  glucocorticoidWithinDays: number;
+  glucocorticoids: string[];
+  conditions: Record<'hyperthyroidism' | 'pregnancy' | 'amputation-or-paralysis' | 'dialysis-or-transplant', string[]>;
+  postpartumMonths: number;
+  crpAboveMgL: number;
+  crpWithinDays: number;
+  bmiBelow: number;
+  bmiAtOrAbove: number;
+  bmiWithinMonths: number;
+  medications: string[];
+  medicationWithinDays: number;
+  provenance: string;
+}
+
+export interface LinkKnowledge {
+  label: string;
+  url: string;
+  provenance: string;
+}
+
+export interface GlucocorticoidRuleKnowledge {
+  enabled: boolean;
+  indicator: 'info' | 'warning';
+  triggers: string[];
+  minPrednisoneEqMgPerDay: number;
+  minDays: number;
+  recentDays: number;
+  maxGapDays: number;
+  dxaWithinMonths: number;
+  fraxMinAgeYears: number;
+  osteoporosisTherapyWithinMonths: number;
+  hydrocortisoneReplacement: { enabled: boolean; maxMgPerDay: number; conditions: string[]; provenance: string };
+  suppressingConditions: string[];
+  provenance: string;
+  summary: string;
+  summaryUnder40: string;
+  summaryOrder: string;
+  links: LinkKnowledge[];
+  citations: string[];
+}
+
+export interface EndocrineTherapyRuleKnowledge {
+  enabled: boolean;
+  indicator: 'info' | 'warning';
+  triggers: string[];
+  dxaBeforeStartMonths: number;
+  osteoporosisTherapyWithinMonths: number;
+  suppressingConditions: string[];
+  provenance: string;
+  summary: string;
+  summaryOrder: string;
+  links: LinkKnowledge[];
+  citations: string[];
+}
+
+export interface SecondaryOsteoporosisRuleKnowledge {
+  enabled: boolean;
+  indicator: 'info' | 'warning';
+  conditions: string[];
+  fractures: string[];
+  contributing: string[];
+  minAgeYears: number;
+  dxaWithinMonths: number;
+  osteoporosisTherapyWithinMonths: number;
+  suppressingConditions: string[];
+  provenance: string;
+  summary: string;
+  links: LinkKnowledge[];
+  citations: string[];
+}
+
+export interface VitaminDRuleKnowledge {
+  enabled: boolean;
+  belowNgMl: number;
+  withinMonths: number;
+  attachTo: string[];
+  provenance: string;
+  citations: string[];
+}
+
 export interface OrderableKnowledge {
   system: string;
   code: string;
@@ -91,7 +178,16 @@ export interface Knowledge {
     'low-ccr': LowCcrRuleKnowledge;
     'homa-context': HomaRuleKnowledge;
     'missing-ccr-input': MissingCcrInputRuleKnowledge;
+    'glucocorticoid-bone': GlucocorticoidRuleKnowledge;
+    'endocrine-therapy-bone': EndocrineTherapyRuleKnowledge;
+    'secondary-osteoporosis': SecondaryOsteoporosisRuleKnowledge;
+    'vitamin-d-context': VitaminDRuleKnowledge;
   };
-  orders: Record<'cystatin-c' | 'creatinine' | 'dxa', OrderableKnowledge>;
+  /** mg of prednisone per mg of each glucocorticoid (code-set concept id), with its source. */
+  glucocorticoidEquivalence: { prednisoneMgPerMg: Record<string, number>; provenance: string };
+  osteoporosisTherapy: string[];
+  orders: Record<'cystatin-c' | 'creatinine' | 'dxa' | 'dxa-vfa', OrderableKnowledge>;
   citations: Record<string, CitationRef>;
+  /** Loaded from cds-hooks/codesets/, not from clinical.json: the engine reads codes only through here. */
+  codesets: Codesets;
 }

@@ -14,6 +14,8 @@ export const MEASURE_DISPLAY: Record<MeasureCode, string> = {
   'egfr-cys-2012': 'eGFRcys (CKD-EPI 2012)',
   'homa-ir': 'HOMA-IR',
   'homa-beta': 'HOMA-β',
+  'prednisone-equivalent-dose': 'Prednisone-equivalent daily dose',
+  'glucocorticoid-exposure': 'Glucocorticoid exposure at or above the dose threshold',
 };
 
 /** The order in which measures are listed everywhere (cards, CLI, app). */
@@ -25,6 +27,8 @@ export const MEASURE_ORDER: MeasureCode[] = [
   'egfr-cys-2012',
   'homa-ir',
   'homa-beta',
+  'prednisone-equivalent-dose',
+  'glucocorticoid-exposure',
 ];
 
 function later(...labs: LabValue[]): string {

@@ -16,7 +16,10 @@ export interface Selection {
 export function selectInputs(labs: LabValue[], k: Knowledge, asOf: Date): Selection {
   const sinceMs = subtractMonths(asOf, k.lookbackMonths).getTime();
   const by = (a: LabValue['analyte']) => labs.filter((l) => l.analyte === a && l.effectiveMs >= sinceMs);
-  const inWindow = { creatinine: by('creatinine'), 'cystatin-c': by('cystatin-c'), insulin: by('insulin'), glucose: by('glucose') };
+  const inWindow = {
+    creatinine: by('creatinine'), 'cystatin-c': by('cystatin-c'), insulin: by('insulin'), glucose: by('glucose'),
+    crp: by('crp'), bmi: by('bmi'), 'vitamin-d': by('vitamin-d'),
+  };
 
   const cc = newestPair(inWindow.creatinine, inWindow['cystatin-c'], k.pairing.creatinineCystatinMaxHours * 3_600_000, sinceMs);
   const homaGap = k.pairing.insulinGlucoseMaxMinutes * 60_000;

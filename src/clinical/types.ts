@@ -39,7 +39,9 @@ export type MeasureCode =
   | 'egfr-cr-cys-2021'
   | 'egfr-cys-2012'
   | 'homa-ir'
-  | 'homa-beta';
+  | 'homa-beta'
+  | 'prednisone-equivalent-dose'
+  | 'glucocorticoid-exposure';
 
 /** A computed clinical number with everything needed to trust it. */
 export interface Measure {
@@ -47,7 +49,9 @@ export interface Measure {
   display: string;
   value: number; // unrounded
   unit: string;
+  /** Observation/… for lab measures; MedicationRequest/… or MedicationStatement/… for glucocorticoid measures. */
   derivedFrom: string[];
+  /** The lab values behind a lab measure (empty for medication measures). */
   inputs: LabValue[];
   formula: string;
   citations: string[];
@@ -87,6 +91,8 @@ export interface RuleOutcome {
   reasons: Reason[];
   finding?: Finding;
   context?: string[];
+  /** Rules whose findings take this outcome's context lines; absent means every finding. */
+  attachTo?: string[];
 }
 
 /** A fired rule's content, before it becomes a CDS Hooks card. */
@@ -102,6 +108,11 @@ export interface Finding {
   caveats: string[];
   citations: CitationRef[];
   suggestions: OrderSuggestion[];
+  links?: { label: string; url: string }[];
+  /** Resources the finding is about (the order being placed), named on suggested orders as supportingInfo. */
+  about?: string[];
+  /** One line that says this finding inside another card when a stronger rule supersedes it. */
+  carryOver?: string;
 }
 
 export interface PatientEvaluation {

@@ -1,14 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Codesets, CodesetId } from '../clinical/codesets';
 import type { Knowledge } from '../clinical/knowledge';
+import { loadCodesetsSync, namesIn } from './codesets';
+import { ConfigError } from './errors';
 import { CDS_HOOKS_DIR } from './paths';
 import { compileSchema, formatErrors } from './schemas';
 
-export { CDS_HOOKS_DIR };
+export { CDS_HOOKS_DIR, ConfigError };
 
 export const DEFAULT_KNOWLEDGE_FILE = path.join(CDS_HOOKS_DIR, 'knowledge/clinical.json');
 
-export class ConfigError extends Error {}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -30,17 +32,60 @@ function readJson(file: string): Json {
   }
 }
 
-/** Loads the shipped knowledge, merges a site file over it, and refuses to start on anything invalid. */
-export function loadKnowledgeSync(siteFile?: string, baseFile = DEFAULT_KNOWLEDGE_FILE): Knowledge {
+/**
+ * Loads the shipped knowledge, merges a site file over it, attaches the code sets, and refuses to start on
+ * anything invalid, including a rule that names a code-set concept that does not exist.
+ */
+export function loadKnowledgeSync(siteFile?: string, baseFile = DEFAULT_KNOWLEDGE_FILE, codesets: Codesets = loadCodesetsSync()): Knowledge {
   let data = readJson(baseFile);
   if (siteFile) data = deepMerge(data, readJson(siteFile));
-  const validate = compileSchema<Knowledge>('knowledge.schema.json');
+  const validate = compileSchema<Omit<Knowledge, 'codesets'>>('knowledge.schema.json');
   if (!validate(data)) {
     throw new ConfigError(`invalid clinical knowledge${siteFile ? ` (after merging ${siteFile})` : ''}: ${formatErrors(validate.errors)}`);
   }
-  const k = data as Knowledge;
+  const k = { ...(data as Omit<Knowledge, 'codesets'>), codesets } as Knowledge;
   for (const [id, rule] of Object.entries(k.rules)) {
     for (const c of rule.citations) if (!k.citations[c]) throw new ConfigError(`rule ${id} cites unknown citation "${c}"`);
   }
+  resolveAnalyteCodes(k);
+  checkNames(k);
   return k;
+}
+
+/** Analytes whose codes live in a code set get them copied in, so the lab pipeline reads one list. */
+function resolveAnalyteCodes(k: Knowledge): void {
+  for (const [id, a] of Object.entries(k.analytes)) {
+    if (!a.codesFrom) continue;
+    const set = k.codesets[a.codesFrom.codeset as CodesetId];
+    const concept = set?.concepts.find((c) => c.id === a.codesFrom?.concept);
+    if (!concept) throw new ConfigError(`analyte ${id}: no concept "${a.codesFrom.concept}" in code set "${a.codesFrom.codeset}"`);
+    a.codes = concept.codes.map((c) => ({ system: c.system, code: c.code, display: c.display, fasting: false }));
+  }
+}
+
+/** Names in clinical.json must exist in the code set the engine will look them up in. */
+function checkNames(k: Knowledge): void {
+  const in_ = (ids: CodesetId[]) => new Set(ids.flatMap((id) => [...namesIn(k.codesets[id])]));
+  const meds = in_(['glucocorticoids', 'endocrine-therapy', 'osteoporosis-therapy', 'other-medications']);
+  const conds = in_(['conditions']);
+  const r = k.rules;
+  const cf = r['low-ccr'].confounders;
+  const checks: [string, string[], Set<string>][] = [
+    ['rules.low-ccr.confounders.glucocorticoids', cf.glucocorticoids, meds],
+    ['rules.low-ccr.confounders.medications', cf.medications, meds],
+    ['rules.low-ccr.confounders.conditions', Object.values(cf.conditions).flat(), conds],
+    ['rules.glucocorticoid-bone.triggers', r['glucocorticoid-bone'].triggers, meds],
+    ['rules.glucocorticoid-bone.suppressingConditions', r['glucocorticoid-bone'].suppressingConditions, conds],
+    ['rules.glucocorticoid-bone.hydrocortisoneReplacement.conditions', r['glucocorticoid-bone'].hydrocortisoneReplacement.conditions, conds],
+    ['rules.endocrine-therapy-bone.triggers', r['endocrine-therapy-bone'].triggers, meds],
+    ['rules.endocrine-therapy-bone.suppressingConditions', r['endocrine-therapy-bone'].suppressingConditions, conds],
+    ['rules.secondary-osteoporosis.conditions', r['secondary-osteoporosis'].conditions, conds],
+    ['rules.secondary-osteoporosis.fractures', r['secondary-osteoporosis'].fractures, conds],
+    ['rules.secondary-osteoporosis.contributing', r['secondary-osteoporosis'].contributing, meds],
+    ['rules.secondary-osteoporosis.suppressingConditions', r['secondary-osteoporosis'].suppressingConditions, conds],
+    ['osteoporosisTherapy', k.osteoporosisTherapy, meds],
+  ];
+  for (const [where, names, known] of checks) {
+    for (const n of names) if (!known.has(n)) throw new ConfigError(`${where}: "${n}" is not a concept or group in cds-hooks/codesets`);
+  }
 }

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import type { Patient } from 'fhir/r4';
 import { loadKnowledgeSync } from '../config/knowledge-file';
 import { evaluatePatient } from '../clinical/engine';
-import type { Observation, Patient } from 'fhir/r4';
+import { inputFromResources } from '../clinical/input';
 import { DEMO_PATIENTS } from './patients';
 
 const k = loadKnowledgeSync();
 const NOW = new Date('2026-11-25T12:00:00Z');
+
+function run(p: (typeof DEMO_PATIENTS)[number]) {
+  const [patient, ...rest] = p.resources(NOW);
+  return evaluatePatient(inputFromResources(patient as Patient, rest), k, NOW);
+}
 
 describe('the demo patients', () => {
   it('are at least 8, with unique ids', () => {
@@ -15,21 +21,47 @@ describe('the demo patients', () => {
 
   for (const p of DEMO_PATIENTS) {
     it(`${p.id}: ${p.story}`, () => {
-      const [patient, ...observations] = p.resources(NOW);
-      const e = evaluatePatient({ patient: patient as Patient, observations: observations as Observation[] }, k, NOW);
+      const e = run(p);
       expect(e.findings.map((f) => f.ruleId)).toEqual(p.expect.cards);
-      for (const [rule, code] of Object.entries(p.expect.suppressed ?? {})) {
-        const o = e.outcomes.find((x) => x.ruleId === rule);
-        expect(o?.status).toBe('suppressed');
-        expect(o?.reasons.map((r) => r.code)).toContain(code);
+      for (const [status, expected] of [['suppressed', p.expect.suppressed], ['not-met', p.expect.notMet]] as const) {
+        for (const [rule, code] of Object.entries(expected ?? {})) {
+          const o = e.outcomes.find((x) => x.ruleId === rule);
+          expect(o?.status, rule).toBe(status);
+          expect(o?.reasons.map((r) => r.code), rule).toContain(code);
+        }
       }
     });
   }
 
-  it('exercise every card and every lab-based suppression', () => {
+  it('exercise every card, and every suppression of the CCR and bone rules', () => {
     const cards = new Set(DEMO_PATIENTS.flatMap((p) => p.expect.cards));
-    const suppressions = new Set(DEMO_PATIENTS.flatMap((p) => Object.values(p.expect.suppressed ?? {})));
-    expect([...cards].sort()).toEqual(['low-ccr', 'missing-ccr-input']);
-    for (const s of ['egfr-below-60', 'aki-pattern', 'age-under-18', 'not-same-draw', 'glucose-diabetic-range']) expect(suppressions).toContain(s);
+    const reasons = new Set(DEMO_PATIENTS.flatMap((p) => [...Object.values(p.expect.suppressed ?? {}), ...Object.values(p.expect.notMet ?? {})]));
+    expect([...cards].sort()).toEqual(['endocrine-therapy-bone', 'glucocorticoid-bone', 'low-ccr', 'missing-ccr-input', 'secondary-osteoporosis']);
+    for (const s of [
+      'egfr-below-60', 'aki-pattern', 'age-under-18', 'not-same-draw', 'glucose-diabetic-range',
+      'glucocorticoid', 'hyperthyroidism', 'crp-high', 'pregnancy', 'amputation-or-paralysis', 'dialysis-or-transplant', 'bmi-extreme', 'creatine-or-trimethoprim',
+      'osteoporosis-therapy', 'recent-dxa', 'below-threshold', 'baseline-dxa-done', 'superseded',
+    ]) {
+      expect(reasons, s).toContain(s);
+    }
+  });
+
+  it('give the glucocorticoid patient one warning that names the dose, the exposure and the missing DXA, with the vitamin D line', () => {
+    const f = run(DEMO_PATIENTS.find((p) => p.id === 'demo-steroid')!).findings[0]!;
+    expect(f.indicator).toBe('warning');
+    expect(f.statements.join('\n')).toMatch(/prednisone 7\.5 mg\/day \(7\.5 mg × 1 per 1 d\)/);
+    expect(f.statements.join('\n')).toMatch(/Expected course at ≥ 2\.5 mg\/day prednisone-equivalent: 180 days/);
+    expect(f.statements.join('\n')).toMatch(/No DXA result on file/);
+    expect(f.context.join(' ')).toMatch(/25-OH vitamin D 14\.0 ng\/mL .* below 20 ng\/mL/);
+    expect(f.measures.map((m) => [m.code, m.value, m.unit])).toEqual([['prednisone-equivalent-dose', 7.5, 'mg/d'], ['glucocorticoid-exposure', 180, 'd']]);
+    expect(f.suggestions[0]?.orders[0]?.display).toMatch(/vertebral fracture assessment/);
+  });
+
+  it('carry the superseded low-CCR finding into the R3 card, measures included', () => {
+    const e = run(DEMO_PATIENTS.find((p) => p.id === 'demo-ra')!);
+    const f = e.findings[0]!;
+    expect(f.context.join(' ')).toMatch(/The labs also suggest low muscle mass: CCR 0\.60/);
+    expect(f.measures.map((m) => m.code)).toContain('ccr');
+    expect(f.statements.join(' ')).toMatch(/Contributing medicines .*Omeprazole/);
   });
 });

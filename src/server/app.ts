@@ -121,6 +121,9 @@ export function createApp(deps: AppDeps): express.Express {
             malformed: record.gathered.malformed || undefined,
             cards: response.cards.length,
             rules: Object.fromEntries(record.evaluation.outcomes.map((o) => [o.ruleId, o.status])),
+            // Why each rule stayed quiet, as reason codes only (no patient data): the audit trail of suppressions.
+            why: Object.fromEntries(record.evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)])),
+            unavailable: record.unavailable.length ? record.unavailable : undefined,
           },
           'cds call',
         );

@@ -69,9 +69,9 @@ export function fill(template: string, patientId: string): string {
 }
 
 /** Runs the service's own prefetch templates against a FHIR server, as a conforming EHR would. */
-export async function buildPrefetch(fhirBase: string, patientId: string): Promise<Record<string, Resource>> {
+export async function buildPrefetch(fhirBase: string, patientId: string, templates: Record<string, string> = PREFETCH_TEMPLATES): Promise<Record<string, Resource>> {
   const out: Record<string, Resource> = {};
-  for (const [key, t] of Object.entries(PREFETCH_TEMPLATES)) {
+  for (const [key, t] of Object.entries(templates)) {
     const res = await fetch(`${fhirBase}/${fill(t, patientId)}`);
     if (!res.ok) throw new Error(`prefetch ${key}: HTTP ${res.status}`);
     out[key] = (await res.json()) as Resource;

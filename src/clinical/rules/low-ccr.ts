@@ -1,6 +1,8 @@
 import type { LabValue, Reason } from '../types';
 import { findMeasure } from '../measures';
+import { DOMAIN_TEXT } from '../context';
 import { day, labText, measureText, round } from '../format';
+import { ccrConfounders } from './ccr-confounders';
 import { type Rule, type RuleContext, outcome } from './rule';
 
 const ID = 'low-ccr';
@@ -60,6 +62,15 @@ export const lowCcrRule: Rule = {
     if (akiPattern(ctx.selection.inWindow.creatinine, pair.creatinine, r.aki)) {
       suppress.push({ code: 'aki-pattern', text: 'creatinine is not in a steady state (KDIGO AKI pattern around the draw)' });
     }
+    const confounders = ccrConfounders(ctx, pair.creatinine.effectiveMs);
+    suppress.push(...confounders.reasons);
+    if (confounders.unchecked.length) {
+      // clinical.md §0.2: the CCR card is suppressed generously; a ratio whose confounders could not be checked is not shown.
+      suppress.push({
+        code: 'context-unavailable',
+        text: `could not check ${confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ')}, which can make the ratio low for reasons other than muscle`,
+      });
+    }
     if (suppress.length) return outcome.suppressed(ID, suppress);
 
     const ccr = findMeasure(ctx.measures, 'ccr');
@@ -90,12 +101,13 @@ export const lowCcrRule: Rule = {
           ? `The threshold is PROVISIONAL: no CCR cut-off is validated. ${r.threshold.provenance}`
           : `Site threshold: ${r.threshold.provenance}`,
         'Creatinine/cystatin C indices have only moderate accuracy for low muscle mass (pooled AUC about 0.69–0.78) and are not a diagnostic criterion in EWGSOP2 or AWGS 2019.',
-        'Glucocorticoids, hyperthyroidism, inflammation, obesity and smoking raise cystatin C and lower the ratio; this card does not yet check medications or conditions, so review them before acting.',
+        `Checked and not found around the draw: ${confounders.checked.join(', ')}. Smoking and malignancy also raise cystatin C and are not checked.`,
         'The equations use administrative gender (Patient.gender).',
         'Confirm with grip strength, chair-stand test or SARC-F, and DXA.',
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
       suggestions: [{ label: 'Order DXA bone density (also assesses lean mass when whole-body composition is requested)', orders: [k.orders.dxa] }],
+      carryOver: `The labs also suggest low muscle mass: CCR ${round(ccr.value, ccr.unit)} below the ${r.threshold.provisional ? 'PROVISIONAL ' : ''}threshold ${cut.toFixed(2)} (draw of ${day(pair.creatinine.effective)}; ${pair.creatinine.reference}, ${pair.cystatin.reference}); with the DXA, ask for body composition and check grip strength.`,
     });
   },
 };

@@ -1,5 +1,7 @@
 import type { Finding } from '../types';
-import { labText } from '../format';
+import { DOMAIN_TEXT, missing } from '../context';
+import { ccrConfounders } from './ccr-confounders';
+import { ccrLabGap } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
 
 const ID = 'missing-ccr-input';
@@ -16,46 +18,33 @@ export const missingCcrInputRule: Rule = {
     if (age === undefined || age < ccrRule.minAgeYears) {
       return outcome.notMet(ID, [{ code: 'age-below-minimum', text: `the muscle signal applies from age ${ccrRule.minAgeYears}` }]);
     }
+    if (missing(ctx.context, 'ccr-labs').length) return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT['ccr-labs']} could not be read` }]);
     if (ctx.selection.ccrPair) return outcome.notMet(ID, [{ code: 'pair-present', text: 'creatinine and cystatin C from one draw are on file' }]);
-    const creat = ctx.selection.inWindow.creatinine[0];
-    const cys = ctx.selection.inWindow['cystatin-c'][0];
-    const window = `in the last ${k.lookbackMonths} months`;
-    // The single-marker eGFRs are what the data on file does allow; they travel with the card.
-    const base: Omit<Finding, 'summary' | 'statements' | 'suggestions'> = {
+    const gap = ccrLabGap(ctx);
+    if (!gap || gap.kind === 'neither') return outcome.notMet(ID, [{ code: 'no-input', text: `neither creatinine nor cystatin C in the last ${k.lookbackMonths} months` }]);
+    // A new pair would be read against the same confounders as the CCR card: if they are present, do not ask for it.
+    const confounders = ccrConfounders(ctx, ctx.asOf.getTime());
+    if (confounders.reasons.length) return outcome.suppressed(ID, confounders.reasons);
+
+    const summaries = { cystatin: r.summaryCystatin, creatinine: r.summaryCreatinine, apart: r.summaryPair } as const;
+    const finding: Finding = {
       ruleId: ID,
       indicator: r.indicator,
+      summary: summaries[gap.kind],
+      statements: gap.statements,
+      // The single-marker eGFRs are what the data on file does allow; they travel with the card.
       measures: ctx.measures.filter((m) => m.code === 'egfr-cr-2021' || m.code === 'egfr-cys-2012'),
       context: [],
       caveats: [
         'Creatinine alone reflects both kidney function and muscle mass; cystatin C from the same draw separates them (CCR, eGFRcr-cys).',
         `Creatinine and cystatin C count as one draw when they are at most ${k.pairing.creatinineCystatinMaxHours} h apart.`,
+        ...(confounders.unchecked.length
+          ? [`Could not check ${confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ')}: glucocorticoids, hyperthyroidism, inflammation and BMI extremes would make a new ratio hard to read.`]
+          : []),
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
+      suggestions: [gap.suggestion],
     };
-    if (creat && !cys) {
-      return outcome.fired(ID, {
-        ...base,
-        summary: r.summaryCystatin,
-        statements: [`Newest creatinine ${window}: ${labText(creat)}.`, `No cystatin C ${window}.`],
-        suggestions: [{ label: 'Order cystatin C (serum)', orders: [k.orders['cystatin-c']] }],
-      });
-    }
-    if (cys && !creat) {
-      return outcome.fired(ID, {
-        ...base,
-        summary: r.summaryCreatinine,
-        statements: [`Newest cystatin C ${window}: ${labText(cys)}.`, `No creatinine ${window}.`],
-        suggestions: [{ label: 'Order creatinine (serum)', orders: [k.orders.creatinine] }],
-      });
-    }
-    if (creat && cys) {
-      return outcome.fired(ID, {
-        ...base,
-        summary: r.summaryPair,
-        statements: [`Newest creatinine ${window}: ${labText(creat)}.`, `Newest cystatin C ${window}: ${labText(cys)}.`, 'They were not drawn together.'],
-        suggestions: [{ label: 'Order creatinine and cystatin C on one draw', orders: [k.orders.creatinine, k.orders['cystatin-c']] }],
-      });
-    }
-    return outcome.notMet(ID, [{ code: 'no-input', text: `neither creatinine nor cystatin C ${window}` }]);
+    return outcome.fired(ID, finding);
   },
 };

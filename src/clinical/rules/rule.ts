@@ -1,3 +1,4 @@
+import type { ClinicalContext } from '../context';
 import type { Knowledge } from '../knowledge';
 import type { Selection } from '../selection';
 import type { Finding, LabValue, Measure, PatientFacts, Reason, RejectedObservation, RuleOutcome } from '../types';
@@ -11,6 +12,8 @@ export interface RuleContext {
   selection: Selection;
   measures: Measure[];
   knowledge: Knowledge;
+  /** Medicines, conditions and bone assessments, matched to the code sets; and what could not be read. */
+  context: ClinicalContext;
   /** Age in completed years today (for eligibility); equations use the age at the specimen. */
   ageNow?: number;
 }
@@ -24,7 +27,7 @@ export interface Rule {
 
 export const outcome = {
   fired: (ruleId: string, finding: Finding, reasons: Reason[] = []): RuleOutcome => ({ ruleId, status: 'fired', reasons, finding }),
-  context: (ruleId: string, context: string[], reasons: Reason[] = []): RuleOutcome => ({ ruleId, status: 'context', reasons, context }),
+  context: (ruleId: string, context: string[], reasons: Reason[] = [], attachTo?: string[]): RuleOutcome => ({ ruleId, status: 'context', reasons, context, ...(attachTo ? { attachTo } : {}) }),
   suppressed: (ruleId: string, reasons: Reason[]): RuleOutcome => ({ ruleId, status: 'suppressed', reasons }),
   notMet: (ruleId: string, reasons: Reason[]): RuleOutcome => ({ ruleId, status: 'not-met', reasons }),
   disabled: (ruleId: string): RuleOutcome => ({ ruleId, status: 'not-met', reasons: [{ code: 'disabled', text: 'rule disabled in site configuration' }] }),

@@ -1,0 +1,115 @@
+import type { Condition, DiagnosticReport, Medication, MedicationRequest, MedicationStatement, Observation, Resource, ServiceRequest } from 'fhir/r4';
+import type { Knowledge } from './knowledge';
+import { type BoneDensityOrder, type BoneDensityTest, boneDensityOrders, boneDensityTests } from './bone-density';
+import { isOneOf } from './codesets';
+import { type ConditionFact, conditionFacts } from './conditions';
+import { subtractMonths } from './dates';
+import { type MedicationUse, type OrderScope, medicationUses } from './medications';
+
+/**
+ * Kinds of context a call may not have been able to read (an optional prefetch key that was neither sent nor
+ * readable). Rules say so instead of pretending the patient has none.
+ */
+export type ContextDomain = 'ccr-labs' | 'medications' | 'conditions' | 'bone-density' | 'bone-density-orders' | 'osteoporosis-therapy' | 'crp' | 'bmi' | 'vitamin-d';
+export const CONTEXT_DOMAINS: readonly ContextDomain[] = ['ccr-labs', 'medications', 'conditions', 'bone-density', 'bone-density-orders', 'osteoporosis-therapy', 'crp', 'bmi', 'vitamin-d'];
+
+export const DOMAIN_TEXT: Record<ContextDomain, string> = {
+  'ccr-labs': 'creatinine and cystatin C results',
+  medications: 'the medication list',
+  conditions: 'the problem list (Conditions)',
+  'bone-density': 'DXA results',
+  'bone-density-orders': 'pending DXA orders',
+  'osteoporosis-therapy': 'osteoporosis therapy history',
+  crp: 'CRP results',
+  bmi: 'BMI',
+  'vitamin-d': '25-OH vitamin D results',
+};
+
+/** Orders being placed now (order-select / order-sign), and which of them the hook is about. */
+export interface DraftOrders {
+  resources: Resource[];
+  /** References ("MedicationRequest/103") of the selected orders; absent means all of them. */
+  focus?: string[];
+}
+
+export interface ContextInput {
+  observations: Observation[];
+  medicationRequests?: MedicationRequest[];
+  medicationStatements?: MedicationStatement[];
+  medications?: Medication[];
+  conditions?: Condition[];
+  diagnosticReports?: DiagnosticReport[];
+  serviceRequests?: ServiceRequest[];
+  draftOrders?: DraftOrders;
+  unavailable?: ContextDomain[];
+}
+
+/** Everything beyond the labs that the rules read: medicines, conditions and bone assessments, already matched to code sets. */
+export interface ClinicalContext {
+  /** `orders`: an order hook, where R1/R2 fire only for the orders being placed. */
+  mode: 'record' | 'orders';
+  medications: MedicationUse[];
+  conditions: ConditionFact[];
+  boneDensity: BoneDensityTest[];
+  boneDensityOrders: BoneDensityOrder[];
+  unavailable: ContextDomain[];
+}
+
+const refOf = (r: Resource) => `${r.resourceType}/${r.id ?? '(no id)'}`;
+
+export function buildContext(input: ContextInput, patientRef: string, k: Knowledge, asOf: Date): ClinicalContext {
+  const orders = input.draftOrders?.resources ?? [];
+  const focus = input.draftOrders?.focus;
+  const scope: OrderScope = { orders: new Set(orders.map(refOf)), ...(focus ? { focus: new Set(focus) } : {}) };
+  const ofPatient = <T extends { subject?: { reference?: string } }>(r: T) => {
+    const s = r.subject?.reference;
+    return !s || s === patientRef || s.endsWith(`/${patientRef}`);
+  };
+  const orderRequests = orders.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
+  const orderServices = orders.filter((r): r is ServiceRequest => r.resourceType === 'ServiceRequest');
+  return {
+    mode: input.draftOrders ? 'orders' : 'record',
+    // Orders first, so a draft order that also reached us through a chart search is seen as the order.
+    medications: medicationUses(
+      [...orderRequests, ...(input.medicationRequests ?? [])].filter(ofPatient),
+      (input.medicationStatements ?? []).filter(ofPatient),
+      input.medications ?? [],
+      k,
+      asOf,
+      scope,
+    ),
+    conditions: conditionFacts(input.conditions ?? [], patientRef, k),
+    boneDensity: boneDensityTests(input.observations.filter(ofPatient), (input.diagnosticReports ?? []).filter(ofPatient), k),
+    boneDensityOrders: boneDensityOrders([...orderServices, ...(input.serviceRequests ?? [])].filter(ofPatient), scope.orders, k),
+    unavailable: [...new Set(input.unavailable ?? [])],
+  };
+}
+
+/* Small questions the rules ask of the context. */
+
+export function missing(ctx: ClinicalContext, ...domains: ContextDomain[]): ContextDomain[] {
+  return domains.filter((d) => ctx.unavailable.includes(d));
+}
+
+export function conditionsOf(ctx: ClinicalContext, names: readonly string[], opts: { activeOnly: boolean }): ConditionFact[] {
+  return ctx.conditions.filter((c) => (!opts.activeOnly || c.active) && c.matches.some((m) => isOneOf(m, names)));
+}
+
+/** Uses that match `names` and were taken (or are ordered) within `withinDays` of `atMs` (their period reaches it). */
+export function usesOf(ctx: ClinicalContext, names: readonly string[], atMs: number, withinDays: number): MedicationUse[] {
+  return ctx.medications.filter((u) => {
+    if (!u.matches.some((m) => isOneOf(m, names))) return false;
+    if (u.origin === 'order') return true;
+    if (!u.period.ok) return u.status === 'active' || u.status === 'on-hold';
+    return u.period.value.endMs >= atMs - withinDays * 86_400_000 && u.period.value.startMs <= atMs;
+  });
+}
+
+export function osteoporosisTherapy(ctx: ClinicalContext, k: Knowledge, asOf: Date, withinMonths: number): MedicationUse[] {
+  const days = (asOf.getTime() - subtractMonths(asOf, withinMonths).getTime()) / 86_400_000;
+  return usesOf(ctx, k.osteoporosisTherapy, asOf.getTime(), days);
+}
+
+export function dxaSince(ctx: ClinicalContext, sinceMs: number): BoneDensityTest | undefined {
+  return ctx.boneDensity.find((t) => t.effectiveMs >= sinceMs);
+}

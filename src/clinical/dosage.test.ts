@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { Dosage } from 'fhir/r4';
+import { daysOf, doseMg, doseSteps, timesPerDay } from './dosage';
+
+const mg = (value: number, unit = 'mg'): Dosage['doseAndRate'] => [{ doseQuantity: { value, unit, system: 'http://unitsofmeasure.org', code: unit } }];
+
+describe('times per day from a Timing', () => {
+  it('reads repeat.frequency per period and unit', () => {
+    expect(timesPerDay({ repeat: { frequency: 2, period: 1, periodUnit: 'd' } })).toMatchObject({ ok: true, value: 2 });
+    expect(timesPerDay({ repeat: { frequency: 1, period: 8, periodUnit: 'h' } })).toMatchObject({ ok: true, value: 3 });
+    expect(timesPerDay({ repeat: { frequency: 1, period: 1, periodUnit: 'wk' } })).toMatchObject({ ok: true, value: 1 / 7 });
+  });
+
+  it('takes one per period when only the period is given, and counts repeat.when', () => {
+    expect(timesPerDay({ repeat: { period: 2, periodUnit: 'd' } })).toMatchObject({ ok: true, value: 0.5 });
+    expect(timesPerDay({ repeat: { when: ['MORN', 'EVE'] } })).toMatchObject({ ok: true, value: 2 });
+  });
+
+  it('reads HL7 GTS codes (BID, TID, QOD) and says when there is no frequency', () => {
+    expect(timesPerDay({ code: { coding: [{ code: 'TID' }] } })).toMatchObject({ ok: true, value: 3 });
+    expect(timesPerDay({ code: { coding: [{ code: 'qod' }] } })).toMatchObject({ ok: true, value: 0.5 });
+    expect(timesPerDay({})).toEqual({ ok: false, why: 'no timing frequency' });
+  });
+});
+
+describe('a single dose in mg', () => {
+  it('converts mass units', () => {
+    expect(doseMg({ doseAndRate: mg(1, 'g') })).toMatchObject({ ok: true, value: 1000 });
+    expect(doseMg({ doseAndRate: mg(500, 'ug') })).toMatchObject({ ok: true, value: 0.5 });
+  });
+
+  it('needs the product strength for a dose in tablets, and uses the low end of a range', () => {
+    expect(doseMg({ doseAndRate: mg(2, 'TAB') })).toMatchObject({ ok: false });
+    expect(doseMg({ doseAndRate: mg(2, 'TAB') }, { mg: 5, how: '5 mg per TAB' })).toMatchObject({ ok: true, value: 10 });
+    expect(doseMg({ doseAndRate: [{ doseRange: { low: { value: 5, code: 'mg' }, high: { value: 10, code: 'mg' } } }] })).toMatchObject({ ok: true, value: 5 });
+  });
+});
+
+describe('daily dose steps', () => {
+  const daily = (amount: number, extra: Partial<Dosage> = {}): Dosage => ({ doseAndRate: mg(amount), timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } }, ...extra });
+
+  it('adds up lines that run together (10 mg morning + 5 mg evening)', () => {
+    const r = doseSteps([daily(10), daily(5)]);
+    expect(r.ok && r.value).toEqual([{ mgPerDay: 15, how: expect.any(String) }]);
+  });
+
+  it('follows a taper: sequences one after another, each as long as its bounds', () => {
+    const bounds = (d: number) => ({ timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' as const, boundsDuration: { value: d, code: 'd' } } } });
+    const r = doseSteps([
+      { sequence: 1, doseAndRate: mg(20), ...bounds(7) },
+      { sequence: 2, doseAndRate: mg(10), ...bounds(7) },
+      { sequence: 3, doseAndRate: mg(5), timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } } },
+    ]);
+    expect(r.ok && r.value.map((s) => [s.mgPerDay, s.days])).toEqual([[20, 7], [10, 7], [5, undefined]]);
+  });
+
+  it('gives no daily dose for as-needed use or missing instructions', () => {
+    expect(doseSteps([daily(10, { asNeededBoolean: true })])).toMatchObject({ ok: false, why: expect.stringMatching(/as needed/) });
+    expect(doseSteps(undefined)).toMatchObject({ ok: false, why: 'no dosage instructions' });
+  });
+
+  it('reads durations in UCUM time units', () => {
+    expect(daysOf({ value: 3, code: 'mo' })).toBeCloseTo(91.31, 1);
+    expect(daysOf({ value: 2, unit: 'wk' })).toBe(14);
+    expect(daysOf({ value: 2, code: 'fortnights' })).toBeUndefined();
+  });
+});

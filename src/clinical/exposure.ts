@@ -1,0 +1,90 @@
+import type { Knowledge } from './knowledge';
+import type { ConceptMatch } from './codesets';
+import type { MedicationUse } from './medications';
+import { isOneOf, strongest } from './codesets';
+
+/*
+ * Glucocorticoid exposure over time, in prednisone-equivalent mg/day: each use becomes dated intervals (one per
+ * taper step); intervals at or above the threshold are joined across short gaps (renewals), and the longest
+ * joined run is what "≥ 2.5 mg/day for > 3 months" is judged on. Concurrent uses are not added up, because the
+ * same course often appears as both a MedicationRequest and a MedicationStatement.
+ */
+
+const DAY_MS = 86_400_000;
+
+export interface DoseInterval {
+  use: MedicationUse;
+  startMs: number;
+  endMs: number;
+  ingredientMgPerDay: number;
+  prednisoneEqMgPerDay: number;
+  how: string;
+}
+
+export interface GlucocorticoidDoses {
+  use: MedicationUse;
+  ingredient: ConceptMatch;
+  factor?: number;
+  intervals: DoseInterval[];
+  /** Why the use has no dated dose (dose or period unknown, no equivalence for the ingredient). */
+  why?: string;
+}
+
+export interface ExposureRun {
+  startMs: number;
+  endMs: number;
+  days: number;
+  intervals: DoseInterval[];
+}
+
+function fmt(n: number): string {
+  return Number(n.toPrecision(3)).toString();
+}
+
+/** The glucocorticoid a use is, by its best ingredient match (a class-only match has no ingredient). */
+export function glucocorticoidIngredient(use: MedicationUse, groups: readonly string[]): ConceptMatch | undefined {
+  const gc = use.matches.filter((m) => m.codeset === 'glucocorticoids' && isOneOf(m, groups));
+  return strongest(gc.filter((m) => m.basis !== 'class')) ?? strongest(gc);
+}
+
+export function glucocorticoidDoses(use: MedicationUse, ingredient: ConceptMatch, k: Knowledge): GlucocorticoidDoses {
+  const factor = k.glucocorticoidEquivalence.prednisoneMgPerMg[ingredient.concept.id];
+  const base = { use, ingredient, ...(factor !== undefined ? { factor } : {}), intervals: [] as DoseInterval[] };
+  if (factor === undefined) return { ...base, why: `no prednisone equivalence for ${ingredient.concept.display}` };
+  if (!use.dose.ok) return { ...base, why: use.dose.why };
+  if (!use.period.ok) return { ...base, why: use.period.why };
+  const p = use.period.value;
+  let cursor = p.startMs;
+  const intervals: DoseInterval[] = [];
+  for (const step of use.dose.value) {
+    if (cursor >= p.endMs) break;
+    const endMs = step.days !== undefined ? Math.min(p.endMs, cursor + step.days * DAY_MS) : p.endMs;
+    intervals.push({
+      use,
+      startMs: cursor,
+      endMs,
+      ingredientMgPerDay: step.mgPerDay,
+      prednisoneEqMgPerDay: step.mgPerDay * factor,
+      how: `${ingredient.concept.display} ${fmt(step.mgPerDay)} mg/day (${step.how})${factor !== 1 ? ` × ${fmt(factor)} = ${fmt(step.mgPerDay * factor)} mg/day prednisone-equivalent` : ''}`,
+    });
+    cursor = endMs;
+  }
+  return { ...base, intervals };
+}
+
+/** Runs of intervals at or above `minMgPerDay`, joined across gaps of at most `maxGapDays`, longest first. */
+export function exposureRuns(intervals: DoseInterval[], minMgPerDay: number, maxGapDays: number): ExposureRun[] {
+  const enough = intervals.filter((i) => i.prednisoneEqMgPerDay >= minMgPerDay && i.endMs > i.startMs).sort((a, b) => a.startMs - b.startMs);
+  const runs: ExposureRun[] = [];
+  for (const i of enough) {
+    const last = runs[runs.length - 1];
+    if (last && i.startMs <= last.endMs + maxGapDays * DAY_MS) {
+      last.endMs = Math.max(last.endMs, i.endMs);
+      last.intervals.push(i);
+      last.days = (last.endMs - last.startMs) / DAY_MS;
+    } else {
+      runs.push({ startMs: i.startMs, endMs: i.endMs, days: (i.endMs - i.startMs) / DAY_MS, intervals: [i] });
+    }
+  }
+  return runs.sort((a, b) => b.days - a.days);
+}

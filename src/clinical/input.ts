@@ -1,0 +1,30 @@
+import type {
+  Condition,
+  DiagnosticReport,
+  Medication,
+  MedicationRequest,
+  MedicationStatement,
+  Observation,
+  Patient,
+  Resource,
+  ServiceRequest,
+} from 'fhir/r4';
+import type { ClinicalInput } from './engine';
+
+function ofType<T extends Resource>(all: Resource[], type: T['resourceType']): T[] {
+  return all.filter((r): r is T => r.resourceType === type);
+}
+
+/** Sorts a patient's resources by kind into the engine's input; kinds the engine does not read are left out. */
+export function inputFromResources(patient: Patient, resources: Resource[]): ClinicalInput {
+  return {
+    patient,
+    observations: ofType<Observation>(resources, 'Observation'),
+    medicationRequests: ofType<MedicationRequest>(resources, 'MedicationRequest'),
+    medicationStatements: ofType<MedicationStatement>(resources, 'MedicationStatement'),
+    medications: ofType<Medication>(resources, 'Medication'),
+    conditions: ofType<Condition>(resources, 'Condition'),
+    diagnosticReports: ofType<DiagnosticReport>(resources, 'DiagnosticReport'),
+    serviceRequests: ofType<ServiceRequest>(resources, 'ServiceRequest'),
+  };
+}

@@ -1,0 +1,56 @@
+import type { CodeableConcept, Dosage } from 'fhir/r4';
+import type { Codesets, ConceptMatch } from './codesets';
+import { textsOf } from './codesets';
+
+/** Whether a glucocorticoid reaches the whole body. Only `systemic` counts for R1 (clinical.md §4.5). */
+export interface RouteJudgement {
+  kind: 'systemic' | 'local' | 'unknown';
+  how: string;
+}
+
+const SCT = 'http://snomed.info/sct';
+
+// Local words are tested first: "Oral Inhalation" and "Metered Dose Inhaler" are local although they say oral.
+const LOCAL = /\b(topical|cutaneous|dermal|cream|ointment|lotion|gel|foam|paste|shampoo|inhal\w*|nebuli[sz]\w*|ophthalmic|eye|otic|ear|nasal|intranasal|rectal|enema|suppositor\w*|vaginal|transdermal|intra-?articular|intralesional|intravitreal|dental|mouthwash)\b/i;
+const SYSTEMIC = /\b(oral|orally|by mouth|po|tablets?|tab|capsules?|caplet|intravenous|iv|intramuscular|im|subcutaneous|subcut|sc|injection|injectable)\b/i;
+
+function byWords(texts: string[], source: string): RouteJudgement | undefined {
+  for (const t of texts) {
+    const local = LOCAL.exec(t);
+    if (local) return { kind: 'local', how: `${source} "${t}" says ${local[0].toLowerCase()} (text)` };
+    const sys = SYSTEMIC.exec(t);
+    if (sys) return { kind: 'systemic', how: `${source} "${t}" says ${sys[0].toLowerCase()} (text)` };
+  }
+  return undefined;
+}
+
+/**
+ * Route in order of trust: a SNOMED CT route code on the dosage; the route's words; an ATC class that is itself
+ * systemic (H02AB) or local (D07, S01BA, R03BA...); the dose form's words. Otherwise unknown.
+ */
+export function judgeRoute(
+  dosages: Dosage[] | undefined,
+  productConcepts: (CodeableConcept | undefined)[],
+  glucocorticoidMatches: ConceptMatch[],
+  codesets: Codesets,
+): RouteJudgement {
+  const systemic = codesets.routes.concepts.find((c) => c.id === 'systemic')?.codes ?? [];
+  for (const d of dosages ?? []) {
+    for (const c of d.route?.coding ?? []) {
+      if (c.system !== SCT || !c.code) continue;
+      const hit = systemic.find((s) => s.code === c.code);
+      if (hit) return { kind: 'systemic', how: `route SNOMED CT ${c.code} (${hit.display})` };
+      return { kind: 'local', how: `route SNOMED CT ${c.code}${c.display ? ` (${c.display})` : ''} is not oral or parenteral systemic` };
+    }
+  }
+  for (const d of dosages ?? []) {
+    const r = byWords(textsOf(d.route), 'route');
+    if (r) return r;
+  }
+  const atcClass = glucocorticoidMatches.find((m) => m.basis === 'class' && m.coding?.system === 'http://www.whocc.no/atc');
+  if (atcClass?.concept.id === 'non-systemic-class') return { kind: 'local', how: `ATC ${atcClass.coding?.code} is a local-use class` };
+  if (atcClass?.concept.id === 'systemic-class') return { kind: 'systemic', how: `ATC ${atcClass.coding?.code} is for systemic use` };
+  const form = byWords(productConcepts.flatMap(textsOf), 'dose form');
+  if (form) return form;
+  return { kind: 'unknown', how: 'no route on the dosage and no dose form or ATC class that says' };
+}

@@ -1,0 +1,82 @@
+import type { OrderSuggestion } from '../types';
+import { isOneOf, strongest } from '../codesets';
+import { DOMAIN_TEXT, dxaSince, missing, usesOf } from '../context';
+import { subtractMonths } from '../dates';
+import { day } from '../format';
+import { boneCare, links, matchText } from './bone-care';
+import { ccrConfounders } from './ccr-confounders';
+import { ccrLabGap } from './ccr-lab-gap';
+import { type Rule, outcome } from './rule';
+
+const ID = 'endocrine-therapy-bone';
+/** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
+const CURRENT_WITHIN_DAYS = 45;
+
+/**
+ * R2 (clinical.md §5): an aromatase inhibitor or androgen-deprivation therapy without a baseline DXA → info card
+ * with a DXA order; when the CCR cannot be computed, the creatinine + cystatin C order rides on the same card.
+ */
+export const endocrineTherapyBoneRule: Rule = {
+  id: ID,
+  supersedes: ['secondary-osteoporosis', 'low-ccr', 'missing-ccr-input'],
+  evaluate(ctx) {
+    const k = ctx.knowledge;
+    const r = k.rules[ID];
+    if (!r.enabled) return outcome.disabled(ID);
+    const c = ctx.context;
+    const onOrders = c.mode === 'orders';
+    if (!onOrders && missing(c, 'medications').length) {
+      return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT.medications} could not be read` }]);
+    }
+    const uses = usesOf(c, r.triggers, ctx.asOf.getTime(), CURRENT_WITHIN_DAYS);
+    if (onOrders && !uses.some((u) => u.focus)) return outcome.notMet(ID, [{ code: 'no-order', text: 'no aromatase inhibitor or ADT among the orders this call is about' }]);
+    if (!uses.length) return outcome.notMet(ID, [{ code: 'no-therapy', text: 'no current aromatase inhibitor or androgen-deprivation therapy' }]);
+    const trusted = uses.filter((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.verified);
+    if (!trusted.length) {
+      return outcome.notMet(ID, [{ code: 'unverified-code', text: `recognised only through unverified codes: ${uses.map((u) => `${u.name} (${matchText(u, r.triggers)})`).join('; ')}` }]);
+    }
+
+    const startMs = Math.min(...trusted.map((u) => (u.period.ok ? u.period.value.startMs : ctx.asOf.getTime())));
+    const from = subtractMonths(new Date(startMs), r.dxaBeforeStartMonths);
+    const dxa = dxaSince(c, from.getTime());
+    if (dxa) {
+      return outcome.notMet(ID, [{ code: 'baseline-dxa-done', text: `DXA on ${day(dxa.effective)} (${dxa.reference}) is from ${r.dxaBeforeStartMonths} months before the start (${day(new Date(startMs).toISOString())}) or later` }]);
+    }
+    const care = boneCare(ctx, r);
+    if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
+
+    const suggestions: OrderSuggestion[] = [{ label: 'Order DXA bone density (baseline)', orders: [k.orders.dxa] }];
+    const labLines: string[] = [];
+    const labsUnread = missing(c, 'ccr-labs').length > 0;
+    const gap = labsUnread ? undefined : ccrLabGap(ctx);
+    if (gap && k.rules['low-ccr'].enabled && !ccrConfounders(ctx, ctx.asOf.getTime()).reasons.length) {
+      suggestions.push(gap.suggestion);
+      labLines.push(`The creatinine/cystatin C ratio cannot be computed: ${gap.statements.join(' ')} Endocrine therapy also costs muscle; the pair on one draw shows it.`);
+    }
+    const groups = [...new Set(trusted.map((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.concept.group))];
+    const what = groups.map((g) => (g === 'aromatase-inhibitor' ? 'aromatase inhibitor' : 'androgen-deprivation therapy')).join(' and ');
+    const focus = trusted.filter((u) => u.focus);
+    return outcome.fired(ID, {
+      ruleId: ID,
+      indicator: r.indicator,
+      summary: onOrders ? r.summaryOrder : r.summary,
+      statements: [
+        ...trusted.map((u) => `${u.origin === 'order' ? 'Being ordered: ' : ''}${u.name} (${u.reference}), ${u.period.ok ? u.period.value.how : u.status}; ${matchText(u, r.triggers)}.`),
+        `No DXA from ${r.dxaBeforeStartMonths} months before the start of therapy (${day(new Date(startMs).toISOString())}) onward.`,
+        ...labLines,
+        ...(labsUnread ? [`${DOMAIN_TEXT['ccr-labs']} could not be read, so the creatinine/cystatin C pair was not checked.`] : []),
+      ],
+      measures: [],
+      context: [],
+      caveats: [
+        `${what[0]?.toUpperCase() ?? ''}${what.slice(1)} lowers sex hormones and so bone density; guidelines advise a baseline fracture-risk assessment (FRAX ± DXA) when it starts.`,
+        ...care.caveats,
+      ],
+      citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
+      suggestions,
+      links: links(r.links),
+      about: (focus.length ? focus : trusted).filter((u) => u.hasId).map((u) => u.reference),
+      carryOver: `Also on ${what} (${trusted.map((u) => `${u.name}, ${u.reference}`).join('; ')}), a further cause of bone loss.`,
+    });
+  },
+};

@@ -1,0 +1,136 @@
+import type { Measure, Reason } from '../types';
+import type { MedicationUse } from '../medications';
+import { describeMatch } from '../codesets';
+import { DOMAIN_TEXT, conditionsOf, dxaSince, missing } from '../context';
+import { subtractMonths } from '../dates';
+import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
+import { day } from '../format';
+import { boneCare, lastDxaText, links, medicationMeasure } from './bone-care';
+import { type Rule, outcome } from './rule';
+
+const ID = 'glucocorticoid-bone';
+const DAY_MS = 86_400_000;
+
+function fmt(n: number): string {
+  return Number(n.toPrecision(3)).toString();
+}
+
+/**
+ * R1 (clinical.md §5; ACR 2022 GIOP): systemic glucocorticoid at ≥ 2.5 mg/day prednisone-equivalent for more than
+ * 3 months, no DXA in 24 months, no osteoporosis therapy → warning with a DXA + VFA order. On an order hook it fires
+ * only when an order being placed makes (or extends) such a course.
+ */
+export const glucocorticoidBoneRule: Rule = {
+  id: ID,
+  supersedes: ['endocrine-therapy-bone', 'secondary-osteoporosis', 'low-ccr', 'missing-ccr-input'],
+  evaluate(ctx) {
+    const k = ctx.knowledge;
+    const r = k.rules[ID];
+    if (!r.enabled) return outcome.disabled(ID);
+    const c = ctx.context;
+    const onOrders = c.mode === 'orders';
+    if (!onOrders && missing(c, 'medications').length) {
+      return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT.medications} could not be read, so glucocorticoid use is unknown` }]);
+    }
+
+    const notes: Reason[] = [];
+    const systemic: MedicationUse[] = [];
+    for (const u of c.medications) {
+      if (!glucocorticoidIngredient(u, r.triggers)) continue;
+      if (u.route.kind === 'local') notes.push({ code: 'not-systemic', text: `${u.name} (${u.reference}) is not systemic: ${u.route.how}` });
+      else if (u.route.kind === 'unknown') notes.push({ code: 'route-unknown', text: `${u.name} (${u.reference}): ${u.route.how}, so it is not counted` });
+      else systemic.push(u);
+    }
+    if (onOrders && !systemic.some((u) => u.focus)) {
+      return outcome.notMet(ID, [{ code: 'no-order', text: 'no systemic glucocorticoid among the orders this call is about' }, ...notes]);
+    }
+    if (!systemic.length) return outcome.notMet(ID, [{ code: 'no-glucocorticoid', text: 'no systemic glucocorticoid on the medication list' }, ...notes]);
+
+    const intervals: DoseInterval[] = [];
+    for (const u of systemic) {
+      const d = glucocorticoidDoses(u, glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>, k);
+      if (d.why) notes.push({ code: 'dose-unknown', text: `${u.name} (${u.reference}): ${d.why}, so its dose is not counted` });
+      intervals.push(...d.intervals);
+    }
+    const asOfMs = ctx.asOf.getTime();
+    const runs = exposureRuns(intervals, r.minPrednisoneEqMgPerDay, r.maxGapDays);
+    const run = runs.find((x) => x.days > r.minDays && (onOrders ? x.intervals.some((i) => i.use.focus) : x.endMs >= asOfMs - r.recentDays * DAY_MS));
+    if (!run) {
+      const top = Math.max(0, ...intervals.map((i) => i.prednisoneEqMgPerDay));
+      const longest = runs[0];
+      return outcome.notMet(ID, [
+        {
+          code: 'below-threshold',
+          text: longest
+            ? `longest course at ≥ ${r.minPrednisoneEqMgPerDay} mg/day prednisone-equivalent is ${Math.round(longest.days)} days (needs more than ${r.minDays}${onOrders ? ' and to include the order' : `, ending within the last ${r.recentDays} days`})`
+            : `highest dose ${fmt(top)} mg/day prednisone-equivalent is below ${r.minPrednisoneEqMgPerDay}`,
+        },
+        ...notes,
+      ]);
+    }
+    const uses = [...new Set(run.intervals.map((i) => i.use))];
+    const evidence = uses.map((u) => glucocorticoidIngredient(u, r.triggers)).filter((m) => m?.verified);
+    if (!evidence.length) {
+      return outcome.notMet(ID, [{ code: 'unverified-code', text: `the glucocorticoid was recognised only through an unverified code: ${uses.map((u) => describeMatch(glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>)).join('; ')}` }]);
+    }
+
+    const dxa = dxaSince(c, subtractMonths(ctx.asOf, r.dxaWithinMonths).getTime());
+    if (dxa) return outcome.notMet(ID, [{ code: 'recent-dxa', text: `DXA on ${day(dxa.effective)} (${dxa.reference}) is within ${r.dxaWithinMonths} months` }]);
+
+    const care = boneCare(ctx, r);
+    const hc = r.hydrocortisoneReplacement;
+    const onlyHydrocortisone = uses.every((u) => glucocorticoidIngredient(u, r.triggers)?.concept.id === 'hydrocortisone');
+    const maxHc = Math.max(...run.intervals.map((i) => i.ingredientMgPerDay));
+    const adrenal = hc.enabled && onlyHydrocortisone && maxHc <= hc.maxMgPerDay ? conditionsOf(c, hc.conditions, { activeOnly: true }) : [];
+    if (adrenal.length) {
+      care.suppress.push({ code: 'physiological-replacement', text: `hydrocortisone ${fmt(maxHc)} mg/day (at most ${hc.maxMgPerDay}) replaces cortisol in ${adrenal.map((f) => `${f.text} (${f.reference})`).join('; ')}` });
+    }
+    if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
+
+    const age = ctx.ageNow;
+    const under40 = age !== undefined && age < r.fraxMinAgeYears;
+    const maxPed = Math.max(...run.intervals.map((i) => i.prednisoneEqMgPerDay));
+    const expected = uses.some((u) => u.period.ok && u.period.value.expected && u.period.value.endMs > asOfMs);
+    const focus = uses.filter((u) => u.focus);
+    const measures = [
+      medicationMeasure('prednisone-equivalent-dose', maxPed, 'mg/d', uses, 'ingredient mg/day from dosageInstruction (dose × frequency) × prednisone mg per mg of the ingredient', new Date(run.endMs).toISOString()),
+      medicationMeasure('glucocorticoid-exposure', run.days, 'd', uses, `days from the first to the last day at ≥ ${r.minPrednisoneEqMgPerDay} mg/day prednisone-equivalent, gaps up to ${r.maxGapDays} days bridged`, new Date(run.endMs).toISOString()),
+    ].filter((m): m is Measure => !!m);
+
+    return outcome.fired(
+      ID,
+      {
+        ruleId: ID,
+        indicator: r.indicator,
+        summary: onOrders ? r.summaryOrder : under40 ? r.summaryUnder40 : r.summary,
+        statements: [
+          ...uses.map((u) => {
+            const ing = glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>;
+            const doses = run.intervals.filter((i) => i.use === u).map((i) => i.how).join('; then ');
+            return `${u.origin === 'order' ? 'Being ordered: ' : ''}${u.name} (${u.reference}): ${doses}; ${u.period.ok ? u.period.value.how : ''}; ${u.route.how}; recognised by ${describeMatch(ing)}.`;
+          }),
+          `${expected ? 'Expected' : 'Observed'} course at ≥ ${r.minPrednisoneEqMgPerDay} mg/day prednisone-equivalent: ${Math.round(run.days)} days (${day(new Date(run.startMs).toISOString())} to ${day(new Date(run.endMs).toISOString())}), more than ${r.minDays}.`,
+          lastDxaText(ctx, r.dxaWithinMonths),
+          under40
+            ? `Age ${age}: FRAX is not validated under ${r.fraxMinAgeYears}; assess with DXA and vertebral fracture assessment (VFA) or a spine X-ray.`
+            : `${age !== undefined ? `Age ${age}: c` : 'C'}alculate FRAX (adjusted for glucocorticoid dose) and get DXA with VFA or a spine X-ray as soon as possible.`,
+          ...notes.map((n) => `Not counted: ${n.text}.`),
+        ],
+        measures,
+        context: [],
+        caveats: [
+          'Glucocorticoids also raise cystatin C, so a creatinine/cystatin C ratio is not shown for this patient.',
+          'Optimise calcium and vitamin D intake and advise weight-bearing exercise while the glucocorticoid continues.',
+          `Prednisone equivalence: ${k.glucocorticoidEquivalence.provenance}`,
+          ...(age === undefined ? ['Age unknown: the FRAX step depends on age (not validated under 40).'] : []),
+          ...care.caveats,
+        ],
+        citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
+        suggestions: [{ label: 'Order DXA with vertebral fracture assessment (VFA)', orders: [k.orders['dxa-vfa']] }],
+        ...(under40 ? {} : { links: links(r.links) }),
+        about: (focus.length ? focus : uses).filter((u) => u.hasId).map((u) => u.reference),
+      },
+      notes,
+    );
+  },
+};

@@ -1,0 +1,79 @@
+import type { OrderSuggestion } from '../types';
+import { describeMatch, isOneOf, strongest } from '../codesets';
+import { DOMAIN_TEXT, conditionsOf, dxaSince, missing, usesOf } from '../context';
+import { subtractMonths } from '../dates';
+import { boneCare, lastDxaText, links, matchText } from './bone-care';
+import { ccrConfounders } from './ccr-confounders';
+import { ccrLabGap } from './ccr-lab-gap';
+import { type Rule, outcome } from './rule';
+
+const ID = 'secondary-osteoporosis';
+
+/**
+ * R3 (clinical.md §5): a FRAX secondary-osteoporosis condition at age 50 or more (any age after a fragility
+ * fracture) and no DXA in 24 months → info card suggesting FRAX/DXA. Proton-pump inhibitors and enzyme-inducing
+ * antiepileptics are named as contributing factors only.
+ */
+export const secondaryOsteoporosisRule: Rule = {
+  id: ID,
+  supersedes: ['low-ccr', 'missing-ccr-input'],
+  evaluate(ctx) {
+    const k = ctx.knowledge;
+    const r = k.rules[ID];
+    if (!r.enabled) return outcome.disabled(ID);
+    const c = ctx.context;
+    if (missing(c, 'conditions').length) return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT.conditions} could not be read` }]);
+    const found = conditionsOf(c, r.conditions, { activeOnly: true });
+    if (!found.length) return outcome.notMet(ID, [{ code: 'no-condition', text: 'no active secondary-osteoporosis condition on the problem list' }]);
+    const trusted = found.filter((f) => strongest(f.matches.filter((m) => isOneOf(m, r.conditions)))?.verified);
+    if (!trusted.length) {
+      return outcome.notMet(ID, [{ code: 'unverified-code', text: `recognised only through unverified codes: ${found.map((f) => f.text).join('; ')}` }]);
+    }
+    const fractures = conditionsOf(c, r.fractures, { activeOnly: false });
+    const age = ctx.ageNow;
+    if (!fractures.length && (age === undefined || age < r.minAgeYears)) {
+      return outcome.notMet(ID, [{ code: 'age-below-minimum', text: `age ${age ?? 'unknown'} is under ${r.minAgeYears} and no fragility fracture is on file` }]);
+    }
+    const dxa = dxaSince(c, subtractMonths(ctx.asOf, r.dxaWithinMonths).getTime());
+    if (dxa) return outcome.notMet(ID, [{ code: 'recent-dxa', text: `DXA on ${dxa.effective.slice(0, 10)} (${dxa.reference}) is within ${r.dxaWithinMonths} months` }]);
+    const care = boneCare(ctx, r);
+    if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
+
+    const line = (f: (typeof trusted)[number], names: string[]) => {
+      const m = strongest(f.matches.filter((x) => isOneOf(x, names)));
+      return `${f.text} (${f.reference}${f.clinicalStatus ? `, ${f.clinicalStatus}` : ''}; ${m ? describeMatch(m) : 'recognised'})`;
+    };
+    const contributing = usesOf(c, r.contributing, ctx.asOf.getTime(), 90);
+    const suggestions: OrderSuggestion[] = [{ label: 'Order DXA bone density', orders: [k.orders.dxa] }];
+    const labLines: string[] = [];
+    const gap = missing(c, 'ccr-labs').length ? undefined : ccrLabGap(ctx);
+    if (gap && gap.kind !== 'neither' && k.rules['low-ccr'].enabled && !ccrConfounders(ctx, ctx.asOf.getTime()).reasons.length) {
+      suggestions.push(gap.suggestion);
+      labLines.push(`The creatinine/cystatin C ratio cannot be computed: ${gap.statements.join(' ')}`);
+    }
+    return outcome.fired(ID, {
+      ruleId: ID,
+      indicator: r.indicator,
+      summary: r.summary,
+      statements: [
+        `Secondary-osteoporosis condition${trusted.length > 1 ? 's' : ''}: ${trusted.map((f) => line(f, r.conditions)).join('; ')}.`,
+        fractures.length
+          ? `Prior fragility fracture: ${fractures.map((f) => line(f, r.fractures)).join('; ')}.`
+          : `Age ${age}, at least ${r.minAgeYears}.`,
+        lastDxaText(ctx, r.dxaWithinMonths),
+        ...(contributing.length ? [`Contributing medicines (lower weight): ${contributing.map((u) => `${u.name} (${u.reference}; ${matchText(u, r.contributing)})`).join('; ')}.`] : []),
+        ...labLines,
+      ],
+      measures: [],
+      context: [],
+      caveats: [
+        'FRAX takes rheumatoid arthritis as its own input and other secondary causes through its "secondary osteoporosis" input; type 2 diabetes needs a FRAX adjustment.',
+        ...care.caveats,
+      ],
+      citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
+      suggestions,
+      links: links(r.links),
+      carryOver: `Secondary-osteoporosis risk factors on file: ${trusted.map((f) => `${f.text} (${f.reference})`).join('; ')}${fractures.length ? `; prior fragility fracture (${fractures.map((f) => f.reference).join(', ')})` : ''}.`,
+    });
+  },
+};
