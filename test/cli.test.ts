@@ -15,9 +15,13 @@ function evaluate(bundle: unknown): { patient: string; measures: { code: string;
   return JSON.parse(execFileSync(process.execPath, [bin, 'evaluate', f, '--now', NOW], { encoding: 'utf8' }));
 }
 
+let demoOut: ReturnType<typeof evaluate> | undefined;
+/** The demo Bundle evaluated once: each CLI run is a child process, costly on a loaded machine. */
+const demoEvaluation = () => (demoOut ??= evaluate(demoTransaction(new Date(NOW))));
+
 describe('crosstalk evaluate', () => {
   it('evaluates every patient of a Bundle as patient-view would', () => {
-    const out = evaluate(demoTransaction(new Date(NOW)));
+    const out = demoEvaluation();
     expect(out.map((r) => r.patient)).toEqual(DEMO_PATIENTS.map((p) => `Patient/${p.id}`));
     for (const p of DEMO_PATIENTS) {
       const r = out.find((x) => x.patient === `Patient/${p.id}`)!;
@@ -28,14 +32,14 @@ describe('crosstalk evaluate', () => {
   });
 
   it('lists every computable measure even when no card fires', () => {
-    const normal = evaluate(demoTransaction(new Date(NOW))).find((r) => r.patient === 'Patient/demo-normal')!;
+    const normal = demoEvaluation().find((r) => r.patient === 'Patient/demo-normal')!;
     expect(normal.cards).toEqual([]);
     expect(normal.measures.map((m) => m.code)).toEqual(['sarcopenia-index', 'ccr', 'egfr-cr-2021', 'egfr-cr-cys-2021', 'egfr-cys-2012']);
     expect(normal.measures.find((m) => m.code === 'ccr')!.value).toBeCloseTo(97 / 88.42, 2);
   });
 
   it('says why each quiet rule stayed quiet, suppressions with their reason codes', () => {
-    const out = evaluate(demoTransaction(new Date(NOW)));
+    const out = demoEvaluation();
     for (const p of DEMO_PATIENTS) {
       const r = out.find((x) => x.patient === `Patient/${p.id}`)!;
       for (const [rule, code] of Object.entries(p.expect.suppressed ?? {})) {
