@@ -4,17 +4,30 @@ import { loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
 import { createEmbeddedFhirServer } from '../demo/fhir-server';
 import { demoTransaction } from '../demo/patients';
+import { describeStore, openStore } from '../store/open';
+import type { Store } from '../store/types';
 import { createApp } from './app';
+import { resolveAuditKey } from './audit';
 import { type AppConfig, loadConfig } from './config';
 import { createLogger } from './logger';
+import { Metrics } from './metrics';
+import type { Operations } from './operations';
+import { type PurgeJob, startPurgeJob } from './retention';
 
 export interface Running {
   server: Server;
   config: AppConfig;
   logger: Logger;
   url: string;
+  store: Store;
+  metrics: Metrics;
+  purge: PurgeJob;
+  /** Graceful stop: readiness fails, no new connections, calls in flight finish, then the store closes. */
   close(): Promise<void>;
 }
+
+// Keep-alive connections that finish their last response after close() began are closed this often.
+const DRAIN_POLL_MS = 50;
 
 /** Loads and checks all configuration, then listens. Used by main.ts, the tests and the benchmark. */
 export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<Running> {
@@ -26,27 +39,50 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   if (ccr.enabled && ccr.threshold.provisional) {
     log.warn({ threshold: ccr.threshold.below }, 'low-CCR threshold is PROVISIONAL (not validated): set a site threshold, see README "Clinical configuration"');
   }
+  const auditKey = resolveAuditKey(config, log);
+  const store = await openStore(config).catch((e: Error) => {
+    throw new Error(`cannot open the store (${describeStore(config)}): ${e.message}`);
+  });
+  const metrics = new Metrics();
+  const ops: Operations = { store, metrics, auditKey, draining: false, ...(config.adminToken ? { adminToken: config.adminToken } : {}) };
   const embeddedFhir = config.embeddedFhir ? await createEmbeddedFhirServer() : undefined;
   if (embeddedFhir && config.demoSeed) await embeddedFhir.seed(demoTransaction(new Date()));
 
-  const app = createApp({ config, knowledge, services, logger: log, ...(embeddedFhir ? { embeddedFhir } : {}) });
+  const app = createApp({ config, knowledge, services, logger: log, ops, ...(embeddedFhir ? { embeddedFhir } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
+  }).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
   });
+  const purge = startPurgeJob(store, { retentionDays: config.retentionDays, intervalMinutes: config.purgeIntervalMinutes }, log, metrics);
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  log.info({ url, publicBaseUrl: config.publicBaseUrl, embeddedFhir: !!embeddedFhir, services: [...services.keys()] }, 'crosstalk listening');
+  log.info({ url, publicBaseUrl: config.publicBaseUrl, embeddedFhir: !!embeddedFhir, services: [...services.keys()], store: describeStore(config) }, 'crosstalk listening');
+  let closing: Promise<void> | undefined;
   return {
     server,
     config,
     logger: log,
     url,
+    store,
+    metrics,
+    purge,
     close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+      (closing ??= (async () => {
+        ops.draining = true;
+        await new Promise<void>((resolve) => {
+          const drain = setInterval(() => server.closeIdleConnections(), DRAIN_POLL_MS);
+          server.close(() => {
+            clearInterval(drain);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+        await purge.stop();
+        await store.close();
+      })()),
   };
 }

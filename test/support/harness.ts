@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Bundle, Resource } from 'fhir/r4';
@@ -22,14 +25,26 @@ export class LogCapture {
   }
 }
 
-/** Crosstalk on a random loopback port with its embedded, demo-seeded FHIR server, as `npm start` runs it. */
-export async function startCrosstalk(env: Record<string, string> = {}): Promise<Running & { logs: LogCapture }> {
+/**
+ * Crosstalk on a random loopback port with its embedded, demo-seeded FHIR server, as `npm start` runs it,
+ * with its SQLite store in a fresh temporary data directory (removed on close) unless env names one.
+ */
+export async function startCrosstalk(env: Record<string, string> = {}): Promise<Running & { logs: LogCapture; dataDir: string }> {
   const logs = new LogCapture();
+  const dataDir = env.CROSSTALK_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-data-'));
   const running = await start(
-    { PORT: '0', HOST: '127.0.0.1', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DEMO_SEED: 'true', ...env },
+    { PORT: '0', HOST: '127.0.0.1', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DEMO_SEED: 'true', CROSSTALK_DATA_DIR: dataDir, ...env },
     createLogger('info', logs),
   );
-  return Object.assign(running, { logs });
+  const close = running.close;
+  return Object.assign(running, {
+    logs,
+    dataDir,
+    close: async () => {
+      await close();
+      if (!env.CROSSTALK_DATA_DIR) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
 }
 
 const validateResponse = compileSchema('cds-response.schema.json');
