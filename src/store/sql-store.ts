@@ -126,12 +126,13 @@ export class SqlStore implements Store {
     if (!(to > from)) throw new RangeError('the report period must end after it starts');
     const width = q.interval === 'all' ? to - from : INTERVAL_MS[q.interval];
     const top = q.topReasons ?? 3;
-    // Periods are fixed-width UTC buckets counted from `from`; integer division means the same in both engines.
+    // Periods are fixed-width UTC buckets counted from `from`. The casts make the division an integer one in
+    // SQLite too, which binds JavaScript numbers as REAL.
     const range: SqlValue[] = [from, width, from, to];
 
     const outcomes = await this.db.all<{ bucket: number; rule_id: string; status: string; n: number }>(
       `SELECT bucket, rule_id, status, COUNT(*) AS n
-       FROM (SELECT (called_at - ?) / ? AS bucket, rule_id, status FROM rule_outcomes WHERE called_at >= ? AND called_at < ?) t
+       FROM (SELECT (called_at - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS bucket, rule_id, status FROM rule_outcomes WHERE called_at >= ? AND called_at < ?) t
        GROUP BY bucket, rule_id, status`,
       range,
     );
@@ -146,7 +147,7 @@ export class SqlStore implements Store {
          FROM feedback WHERE card_issued_at >= ? AND card_issued_at < ?
        )
        SELECT bucket, rule_id, outcome, override_system, override_code, override_display, COUNT(*) AS n
-       FROM (SELECT (card_issued_at - ?) / ? AS bucket, rule_id, outcome, override_system, override_code, override_display
+       FROM (SELECT (card_issued_at - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS bucket, rule_id, outcome, override_system, override_code, override_display
              FROM latest WHERE rn = 1) t
        GROUP BY bucket, rule_id, outcome, override_system, override_code, override_display`,
       [from, to, from, width],
@@ -155,7 +156,7 @@ export class SqlStore implements Store {
     // Median without percentile functions (SQLite has none): the middle one or two rows of each ordered group.
     const medians = await this.db.all<{ bucket: number; rule_id: string; median_ms: number }>(
       `WITH fired AS (
-         SELECT (o.called_at - ?) / ? AS bucket, o.rule_id, c.latency_ms
+         SELECT (o.called_at - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS bucket, o.rule_id, c.latency_ms
          FROM rule_outcomes o JOIN service_calls c ON c.call_id = o.call_id
          WHERE o.status = 'fired' AND o.called_at >= ? AND o.called_at < ?
        ), ranked AS (
