@@ -10,9 +10,12 @@ export interface StoreConfig {
   databaseUrl?: string;
 }
 
-/** Opens the configured store and brings its schema up to date. */
-export function openStore(c: StoreConfig): Promise<Store> {
-  return SqlStore.open(c.databaseUrl ? openPostgres(c.databaseUrl) : openSqlite(c.dataDir));
+/**
+ * Opens the configured store and brings its schema up to date. mustExist: refuse to create a new
+ * SQLite database (a report run from the wrong directory should say so, not report on nothing).
+ */
+export async function openStore(c: StoreConfig, opts: { mustExist?: boolean } = {}): Promise<Store> {
+  return SqlStore.open(c.databaseUrl ? openPostgres(c.databaseUrl) : openSqlite(c.dataDir, opts));
 }
 
 /** Where the store is, for logs and messages: never the password of a database URL. */

@@ -14,9 +14,10 @@ export const SQLITE_FILE_NAME = 'crosstalk.db';
  * survives a crash. better-sqlite3 is synchronous, so a transaction runs start to end without any other
  * request's statement in between.
  */
-export function openSqlite(dataDir: string): SqlEngine {
-  fs.mkdirSync(dataDir, { recursive: true });
+export function openSqlite(dataDir: string, opts: { mustExist?: boolean } = {}): SqlEngine {
   const file = path.resolve(dataDir, SQLITE_FILE_NAME);
+  if (opts.mustExist && !fs.existsSync(file)) throw new Error(`there is no Crosstalk database at ${file}`);
+  fs.mkdirSync(dataDir, { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

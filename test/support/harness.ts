@@ -101,7 +101,8 @@ export interface RecordedRequest {
   authorization?: string;
 }
 
-export type Fault = { status: number } | 'hang' | 'pass';
+/** delayMs: answer as the target did, but that much later (the target is asked at once). */
+export type Fault = { status: number } | { delayMs: number } | 'hang' | 'pass';
 
 /**
  * A real HTTP server in front of the FHIR server that can answer with faults a healthy server will
@@ -117,7 +118,7 @@ export async function startFaultProxy(target: string, fault: (req: http.Incoming
       hanging.add(res);
       return;
     }
-    if (f !== 'pass') {
+    if (typeof f === 'object' && 'status' in f) {
       res.writeHead(f.status, { 'content-type': 'application/fhir+json' });
       res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'security', diagnostics: 'fault injected' }] }));
       return;
@@ -127,6 +128,7 @@ export async function startFaultProxy(target: string, fault: (req: http.Incoming
       .then(async (r) => {
         // Rewrite the target's base in bodies (paging links) so clients keep talking to the proxy.
         const text = (await r.text()).split(target).join(`${base}/fhir`);
+        if (typeof f === 'object' && 'delayMs' in f) await new Promise((done) => setTimeout(done, f.delayMs));
         res.writeHead(r.status, { 'content-type': 'application/fhir+json' });
         res.end(text);
       })
