@@ -14,13 +14,20 @@ export const SQLITE_FILE_NAME = 'crosstalk.db';
  * survives a crash. better-sqlite3 is synchronous, so a transaction runs start to end without any other
  * request's statement in between.
  */
-export function openSqlite(dataDir: string, opts: { mustExist?: boolean } = {}): SqlEngine {
+export interface SqliteOptions {
+  /** Refuse to create the database: it must already be there. */
+  mustExist?: boolean;
+  /** Only for measuring what FULL costs (bench/store.bench.ts); the service always uses FULL. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+export function openSqlite(dataDir: string, opts: SqliteOptions = {}): SqlEngine {
   const file = path.resolve(dataDir, SQLITE_FILE_NAME);
   if (opts.mustExist && !fs.existsSync(file)) throw new Error(`there is no Crosstalk database at ${file}`);
   fs.mkdirSync(dataDir, { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   // Another process (the CLI) may hold the write lock for a moment.
   db.pragma('busy_timeout = 5000');

@@ -83,7 +83,8 @@ function chownTree(dir: string, user: { uid: number; gid: number }): void {
   }
 }
 
-async function startThrowawayCluster(): Promise<{ url: string; stop: () => void }> {
+/** Also used by bench/store.bench.ts. */
+export async function startThrowawayCluster(): Promise<{ url: string; stop: () => void }> {
   let bin = findBinDir();
   if (!bin) {
     installPostgres();
