@@ -177,7 +177,8 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
 
     it('records suppressed rules with their reason codes, and data that came by prefetch', async () => {
       const hook = hookRequest('demo-ckd', { prefetch: await buildPrefetch(`${ct.url}/fhir`, 'demo-ckd') });
-      await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(hook).expect(200);
+      const res = await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(hook).expect(200);
+      expectValidCdsResponse(res.body);
       const [row] = await raw.all<{ call_id: string; card_count: number; data_sources: string }>('SELECT call_id, card_count, data_sources FROM service_calls WHERE hook_instance = ?', [hook.hookInstance as string]);
       expect(Number(row?.card_count)).toBe(0);
       expect(JSON.parse(row?.data_sources ?? '{}')).toEqual({ patient: 'prefetch', creatinine: 'prefetch', cystatinC: 'prefetch', insulin: 'prefetch', glucose: 'prefetch' });
@@ -187,7 +188,7 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
 
     it('records failed calls with their status and no cards', async () => {
       const hook = hookRequest('demo-low-ccr');
-      await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(hook).expect(412);
+      expectOperationOutcome((await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(hook).expect(412)).body);
       const rows = await raw.all<{ status: number; card_count: number; patient_hash: string }>('SELECT status, card_count, patient_hash FROM service_calls WHERE hook_instance = ?', [hook.hookInstance as string]);
       expect(rows).toEqual([{ status: 412, card_count: 0, patient_hash: createHmac('sha256', AUDIT_KEY).update('Patient/demo-low-ccr').digest('hex') }]);
     });

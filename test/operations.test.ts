@@ -75,7 +75,7 @@ describe('with PostgreSQL going away and coming back', () => {
     } finally {
       await proxy.restore();
     }
-    await call(ct.url, hookRequest('demo-low-ccr', { fhirServer: `${ct.url}/fhir` })).expect(200);
+    expectValidCdsResponse((await call(ct.url, hookRequest('demo-low-ccr', { fhirServer: `${ct.url}/fhir` })).expect(200)).body);
   });
 });
 
@@ -103,7 +103,7 @@ describe('Prometheus metrics', () => {
     const card = ok.body.cards[0];
     const proxy = await startFaultProxy(`${ct.url}/fhir`, (req) => ((req.url ?? '').includes('Observation') ? { status: 500 } : 'pass'));
     try {
-      await call(ct.url, hookRequest('demo-low-ccr', { fhirServer: proxy.fhirBase })).expect(412);
+      expectOperationOutcome((await call(ct.url, hookRequest('demo-low-ccr', { fhirServer: proxy.fhirBase })).expect(412)).body);
     } finally {
       await proxy.close();
     }
@@ -133,6 +133,7 @@ describe('Prometheus metrics', () => {
 
   it('do not count a duplicate feedback entry twice', async () => {
     const ok = await call(ct.url, hookRequest('demo-missing-cystatin', { fhirServer: `${ct.url}/fhir` })).expect(200);
+    expectValidCdsResponse(ok.body);
     const card = ok.body.cards[0];
     const entry = { card: card.uuid, outcome: 'overridden', overrideReason: { userComment: 'ordered elsewhere' }, outcomeTimestamp: new Date().toISOString() };
     const labels = { service: SERVICE_ID, rule: 'missing-ccr-input', outcome: 'overridden' };
