@@ -30,6 +30,7 @@ export interface PostgresOptions {
   /** Largest number of connections this replica opens. */
   maxConnections?: number;
   connectTimeoutMs?: number;
+  queryTimeoutMs?: number;
 }
 
 export function openPostgres(url: string, opts: PostgresOptions = {}): SqlEngine {
@@ -38,6 +39,8 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): SqlEngine
     max: opts.maxConnections ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
     idleTimeoutMillis: 30_000,
+    // A server that stops answering mid-query (not refusing: silent) must not hold a call or a feedback request forever.
+    query_timeout: opts.queryTimeoutMs ?? 10_000,
     application_name: 'crosstalk',
     types,
   } as pg.PoolConfig);
