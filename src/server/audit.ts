@@ -29,9 +29,13 @@ export function patientHash(key: Buffer, patientId: string): string {
   return createHmac('sha256', key).update(`Patient/${patientId}`).digest('hex');
 }
 
-/** The authenticated CDS client's issuer, once client authentication has set `res.locals.client`. */
+/**
+ * The authenticated CDS client's issuer, from what client authentication leaves in `res.locals`
+ * (`caller.client.iss`, or `client.iss`); absent while calls are not authenticated.
+ */
 export function clientIss(res: Response): string | undefined {
-  const iss = (res.locals as { client?: { iss?: unknown } }).client?.iss;
+  const locals = res.locals as { caller?: { client?: { iss?: unknown } }; client?: { iss?: unknown } };
+  const iss = locals.caller?.client?.iss ?? locals.client?.iss;
   return typeof iss === 'string' && iss ? iss.slice(0, 512) : undefined;
 }
 

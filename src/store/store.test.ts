@@ -6,6 +6,7 @@ import { freshDataDir, freshPostgresDatabase } from '../../test/support/database
 import type { Migration, SqlEngine } from './engine';
 import { MIGRATIONS } from './migrations';
 import { openPostgres } from './postgres';
+import { StoreReplayCache } from './replay-cache';
 import { SqlStore } from './sql-store';
 import { SQLITE_FILE_NAME, openSqlite } from './sqlite';
 import type { AuditCall, FeedbackEntry, IssuedCard, RuleStatus } from './types';
@@ -365,6 +366,25 @@ describe.each(engines)('the store on $name', (engine) => {
           await d.drop();
         }
       });
+    }
+  });
+});
+
+describe('the replay cache over the store', () => {
+  it('remembers issuer and jti as client authentication keys them, once until expiry', async () => {
+    const d = await freshDataDir();
+    const store = await SqlStore.open(openSqlite(d.dir));
+    try {
+      let now = T0;
+      const cache = new StoreReplayCache(store, () => now);
+      expect(await cache.remember('https://ehr.example.org\u0000jti-1', T0 + HOUR)).toBe(true);
+      expect(await cache.remember('https://ehr.example.org\u0000jti-1', T0 + HOUR)).toBe(false);
+      expect(await cache.remember('https://other.example.org\u0000jti-1', T0 + HOUR)).toBe(true);
+      now = T0 + 2 * HOUR;
+      expect(await cache.remember('https://ehr.example.org\u0000jti-1', T0 + 3 * HOUR)).toBe(true);
+    } finally {
+      await store.close();
+      await d.drop();
     }
   });
 });
