@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/knowledge-file';
 import { SQLITE_FILE_NAME } from '../store/sqlite';
 import { loadConfig } from './config';
@@ -16,7 +16,15 @@ class Lines {
   }
 }
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-cfg-'));
+const made: string[] = [];
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-cfg-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 
 describe('configuration of the store, audit and admin endpoints', () => {
   it('defaults to SQLite in ./data, a year of retention, an hourly purge, no admin endpoint', () => {
@@ -62,7 +70,6 @@ describe('configuration of the store, audit and admin endpoints', () => {
     const running = await start({ PORT: '0', CROSSTALK_DATA_DIR: dir }, createLogger('info', logs));
     await running.close();
     expect(logs.lines.join('')).toContain('CROSSTALK_AUDIT_HMAC_KEY is not set');
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('creates the data directory and a WAL-mode SQLite database on first start', async () => {
