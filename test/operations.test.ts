@@ -82,7 +82,7 @@ describe('with PostgreSQL going away and coming back', () => {
 describe('Prometheus metrics', () => {
   let ct: Awaited<ReturnType<typeof startCrosstalk>>;
   beforeAll(async () => {
-    ct = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '1000' });
+    ct = await startCrosstalk();
   });
   afterAll(async () => {
     await ct?.close();
