@@ -15,12 +15,16 @@
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
+# better-sqlite3 compiles its native addon when no prebuilt binary can be fetched: give node-gyp a toolchain,
+# and point it at this image's Node headers (the repo's .npmrc names Debian's /usr for the dev machines).
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+ENV npm_config_nodedir=/usr/local
 # .npmrc before `npm ci`: it sets omit=peer / legacy-peer-deps, so fhirclient does not pull in react-native.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 # tsconfig.json compiles src/, test/ and bench/; .dockerignore keeps node_modules/ and dist/ out of the context.
 COPY . .
-RUN npm run build
+RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
@@ -28,7 +32,8 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev && npm cache clean --force
+# The runtime dependencies as built above (native addon included): no compiler in the runtime image.
+COPY --from=build /app/node_modules ./node_modules
 # The code finds its root by walking up from dist/src/config/ to the folder holding package.json and
 # cds-hooks/ (src/config/paths.ts), so cds-hooks/ sits at /app/cds-hooks beside /app/dist.
 COPY cds-hooks ./cds-hooks
@@ -36,7 +41,10 @@ COPY bin ./bin
 COPY deploy/seed.js deploy/healthcheck.js ./deploy/
 # Only the compiled sources; the build also compiles test/ and bench/, which the image does not need.
 COPY --from=build /app/dist/src ./dist/src
-# Everything above is root-owned and read-only to the service, which writes no files.
+# Everything above is root-owned and read-only to the service; it writes only its SQLite store, in a volume.
+RUN mkdir -p /app/data && chown node:node /app/data
+ENV CROSSTALK_DATA_DIR=/app/data
+VOLUME ["/app/data"]
 USER node
 EXPOSE 3000
 # Slim images have no curl: deploy/healthcheck.js GETs http://127.0.0.1:$PORT/healthz with node's fetch.

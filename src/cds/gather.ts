@@ -27,6 +27,13 @@ export interface GatherOptions {
   maxPages: number;
   /** Where this call's client may send its token; decided by who authenticated. */
   egress: EgressPolicy;
+  /** Told of every FHIR read (one per key): its outcome (ok, a failure kind, or http_<status>) and seconds. */
+  observe?: (outcome: string, seconds: number) => void;
+}
+
+function outcomeOf(e: unknown): string {
+  if (!(e instanceof FhirError)) return 'network';
+  return e.failure.kind === 'http' ? `http_${e.failure.status}` : e.failure.kind;
 }
 
 function failureIssue(key: string, f: FhirFailure | 'no-fhir' | string): OperationOutcomeIssue {
@@ -105,12 +112,20 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
       );
       const results = await Promise.allSettled(
         toFetch.map(async ({ t, continueFrom }) => {
-          if (continueFrom) return session.continue(continueFrom.bundle);
-          if (t.kind === 'read') {
-            const r = await session.read(t.url);
-            return r ? [r] : [];
+          const t0 = performance.now();
+          try {
+            let out: Resource[];
+            if (continueFrom) out = await session.continue(continueFrom.bundle);
+            else if (t.kind === 'read') {
+              const r = await session.read(t.url);
+              out = r ? [r] : [];
+            } else out = await session.search(t.url);
+            opts.observe?.('ok', (performance.now() - t0) / 1000);
+            return out;
+          } catch (e) {
+            opts.observe?.(outcomeOf(e), (performance.now() - t0) / 1000);
+            throw e;
           }
-          return session.search(t.url);
         }),
       );
       fhirMs = performance.now() - started;

@@ -44,5 +44,9 @@ export const problems = {
   unsupportedMediaType: (text: string) => new HttpProblem(415, operationOutcome('not-supported', text)),
   tooLarge: (text: string) => new HttpProblem(413, operationOutcome('too-costly', text)),
   preconditionFailed: (issues: OperationOutcomeIssue[]) => new HttpProblem(412, { resourceType: 'OperationOutcome', issue: issues }),
+  /** The request is well-formed but names things this service cannot accept (e.g. feedback on unknown cards). */
+  unprocessable: (issues: OperationOutcomeIssue[]) => new HttpProblem(422, { resourceType: 'OperationOutcome', issue: issues }),
+  unauthorized: (text: string) => new HttpProblem(401, operationOutcome('login', text)),
+  unavailable: (text: string) => new HttpProblem(503, operationOutcome('transient', text)),
   internal: () => new HttpProblem(500, operationOutcome('exception', 'Internal error. The incident was logged.')),
 };

@@ -3,6 +3,7 @@ import { ConfigError, loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
 import { demoTransaction } from '../demo/patients';
 import { evaluateBundle, isBundle } from './evaluate';
+import { runReport } from './report';
 
 const USAGE = `usage:
   crosstalk evaluate <bundle.json> [--now <ISO date>] [--site-knowledge <file>]
@@ -11,6 +12,10 @@ const USAGE = `usage:
       Print the synthetic demo patients as a transaction Bundle.
   crosstalk seed --fhir <base URL>
       POST the demo transaction Bundle to a FHIR R4 server (e.g. HAPI in docker-compose).
+  crosstalk report [--from <date>] [--to <date>] [--interval all|day|week] [--top <n>] [--json]
+      Governance report from the store the service uses (CROSSTALK_DATA_DIR or DATABASE_URL): per rule and
+      period, cards fired, suppressed, accepted, overridden, top override reasons, median latency.
+      Default: the 30 days up to now, as one period; from inclusive, to exclusive, dates in UTC.
 `;
 
 function option(args: string[], name: string): string | undefined {
@@ -58,6 +63,7 @@ async function main(args: string[]): Promise<number> {
     process.stderr.write(`seed: ${base} answered HTTP ${res.status}\n`);
     return res.ok ? 0 : 1;
   }
+  if (cmd === 'report') return runReport(rest, process.env, (s) => process.stdout.write(s));
   process.stderr.write(USAGE);
   return cmd === undefined || cmd === '--help' || cmd === 'help' ? 0 : 2;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -6,9 +7,13 @@ import { type CallDeps, callService } from '../cds/call';
 import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
 import type { EmbeddedFhirServer } from '../demo/fhir-server';
+import { adminRouter } from './admin';
+import { Auditor, clientIss } from './audit';
 import type { AppConfig } from './config';
 import { authenticate, callerOf } from './security/authenticate';
 import type { JwtVerifier } from './security/jwt';
+import { feedbackHandler } from './feedback-route';
+import { type Operations, measureCds, operationsRouter } from './operations';
 
 export interface AppDeps {
   config: AppConfig;
@@ -21,6 +26,8 @@ export interface AppDeps {
   /** This service's own origins once it listens: the default development fhirServer. */
   selfOrigins?: () => string[];
   now?: () => Date;
+  /** Store, metrics, audit key, admin token: feedback, audit, readiness, metrics and reports. */
+  ops: Operations;
 }
 
 /** The caller hears back within the budget even if a FHIR server hangs; late work is discarded. */
@@ -43,7 +50,8 @@ type Handler = (req: Request, res: Response) => Promise<void> | void;
 const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => Promise.resolve(h(req, res)).catch(next);
 
 export function createApp(deps: AppDeps): express.Express {
-  const { config, knowledge, services, logger } = deps;
+  const { config, knowledge, services, logger, ops } = deps;
+  const auditor = new Auditor(ops, logger);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -51,17 +59,21 @@ export function createApp(deps: AppDeps): express.Express {
   const callDeps: CallDeps = {
     knowledge,
     now: deps.now ?? (() => new Date()),
-    gather: { timeoutMs: config.fhirTimeoutMs, maxPages: config.fhirMaxPages },
+    gather: { timeoutMs: config.fhirTimeoutMs, maxPages: config.fhirMaxPages, observe: ops.metrics.observeFhirFetch },
   };
   const devFhirOrigins = () => (config.devFhirOrigins.length ? config.devFhirOrigins : (deps.selfOrigins?.() ?? []));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.use(operationsRouter(ops, logger));
+  if (ops.adminToken) app.use('/admin', adminRouter(ops.store, ops.adminToken, logger));
 
   if (deps.embeddedFhir) app.use('/fhir', deps.embeddedFhir.router);
 
   const cds = express.Router();
+  // Metrics see every answer, 401s included.
+  cds.use(measureCds(ops.metrics, services));
   // CORS first, so preflights need no token and every answer, errors included, carries the headers.
   cds.use(
     cors({
@@ -101,8 +113,19 @@ export function createApp(deps: AppDeps): express.Express {
       const hookInstance = typeof req.body?.hookInstance === 'string' ? req.body.hookInstance.slice(0, 128) : undefined;
       const caller = callerOf(res);
       const who = { iss: caller.client?.iss, jti: caller.client?.jti, tenant: caller.client?.tenant };
+      const iss = clientIss(res);
+      const facts = { callId: randomUUID(), calledAt: new Date(), serviceId: id, body: req.body, ...(iss ? { clientIss: iss } : {}) };
+      let audited = false;
       try {
         const { response, record } = await callService(service, req.body, { ...callDeps, gather: { ...callDeps.gather, egress: caller.egress } });
+        audited = true;
+        // The cards' uuids must be on record before the EHR can send feedback on them; a call the audit
+        // cannot record is not answered.
+        const latencyMs = performance.now() - started;
+        if (!(await auditor.write({ ...facts, status: 200, latencyMs, record, cards: response.cards }))) {
+          throw problems.unavailable('The call could not be recorded in the audit trail; no cards were issued.');
+        }
+        for (const c of response.cards) ops.metrics.cards.inc({ service: id, rule: c.extension.crosstalk.ruleId, indicator: c.indicator });
         if (res.headersSent) return; // the time budget already answered
         res.json(response);
         logger.info(
@@ -129,11 +152,16 @@ export function createApp(deps: AppDeps): express.Express {
         );
       } catch (e) {
         const status = e instanceof HttpProblem ? e.status : 500;
+        if (!audited) await auditor.write({ ...facts, status, latencyMs: performance.now() - started });
         logger.warn({ event: 'cds-call', serviceId: id, hookInstance, ...who, status, ms: Math.round(performance.now() - started) }, 'cds call failed');
         throw e;
       }
     }),
   );
+  cds.post('/:id/feedback', wrap(feedbackHandler({ services, ops, logger })));
+  cds.all('/:id/feedback', (_req) => {
+    throw problems.methodNotAllowed('Use POST to send feedback.');
+  });
   cds.all('/', (_req) => {
     throw problems.methodNotAllowed('Use GET on /cds-services.');
   });

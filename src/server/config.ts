@@ -22,6 +22,13 @@ export interface AppConfig {
   fhirMaxPages: number;
   bodyLimit: string;
   logLevel: string;
+  /** The store: SQLite under dataDir unless databaseUrl names PostgreSQL. */
+  dataDir: string;
+  databaseUrl?: string;
+  auditHmacKey?: string;
+  retentionDays: number;
+  purgeIntervalMinutes: number;
+  adminToken?: string;
 }
 
 interface ConfigSchema {
@@ -74,6 +81,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     fhirMaxPages: Math.max(1, Number(get('CROSSTALK_FHIR_MAX_PAGES'))),
     bodyLimit: get('CROSSTALK_BODY_LIMIT') as string,
     logLevel: get('LOG_LEVEL') as string,
+    dataDir: get('CROSSTALK_DATA_DIR') as string,
+    ...(raw.DATABASE_URL ? { databaseUrl: raw.DATABASE_URL } : {}),
+    ...(raw.CROSSTALK_AUDIT_HMAC_KEY ? { auditHmacKey: raw.CROSSTALK_AUDIT_HMAC_KEY } : {}),
+    retentionDays: Number(get('CROSSTALK_RETENTION_DAYS')),
+    purgeIntervalMinutes: Number(get('CROSSTALK_PURGE_INTERVAL_MINUTES')),
+    ...(raw.CROSSTALK_ADMIN_TOKEN ? { adminToken: raw.CROSSTALK_ADMIN_TOKEN } : {}),
   };
 }
 

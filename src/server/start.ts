@@ -4,21 +4,34 @@ import { loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
 import { createEmbeddedFhirServer } from '../demo/fhir-server';
 import { demoTransaction } from '../demo/patients';
+import { describeStore, openStore } from '../store/open';
+import type { Store } from '../store/types';
 import { createApp } from './app';
+import { resolveAuditKey } from './audit';
 import { type AppConfig, loadConfig } from './config';
 import { ConfigError } from '../config/knowledge-file';
 import { JwtVerifier } from './security/jwt';
-import { MemoryReplayCache } from './security/replay';
+import { StoreReplayCache } from '../store/replay-cache';
 import { loadTrustedClients } from './security/trusted-clients';
 import { createLogger } from './logger';
+import { Metrics } from './metrics';
+import type { Operations } from './operations';
+import { type PurgeJob, startPurgeJob } from './retention';
 
 export interface Running {
   server: Server;
   config: AppConfig;
   logger: Logger;
   url: string;
+  store: Store;
+  metrics: Metrics;
+  purge: PurgeJob;
+  /** Graceful stop: readiness fails, no new connections, calls in flight finish, then the store closes. */
   close(): Promise<void>;
 }
+
+// Keep-alive connections that finish their last response after close() began are closed this often.
+const DRAIN_POLL_MS = 50;
 
 /** Loads and checks all configuration, then listens. Used by main.ts, the tests and the benchmark. */
 export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<Running> {
@@ -30,7 +43,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   if (ccr.enabled && ccr.threshold.provisional) {
     log.warn({ threshold: ccr.threshold.below }, 'low-CCR threshold is PROVISIONAL (not validated): set a site threshold, see README "Clinical configuration"');
   }
-  let verifier: JwtVerifier | undefined;
+  // Trust is checked before anything is opened: a service that may not start touches no disk or database.
+  let clients: ReturnType<typeof loadTrustedClients> | undefined;
   if (config.devMode) {
     log.warn('DEVELOPMENT MODE: CDS calls are not authenticated and fhirServer may be http on this machine. Never run this in production.');
   } else {
@@ -39,10 +53,17 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
         'no trusted CDS clients: set CROSSTALK_TRUSTED_CLIENTS to a JSON file listing the EHRs allowed to call (README "Security"), or CROSSTALK_DEV_MODE=true for a local demo',
       );
     }
-    const clients = loadTrustedClients(config.trustedClientsFile);
-    verifier = new JwtVerifier(clients, config.jwt, new MemoryReplayCache());
-    log.info({ issuers: clients.map((c) => c.iss) }, 'trusted CDS clients loaded');
+    clients = loadTrustedClients(config.trustedClientsFile);
   }
+  const auditKey = resolveAuditKey(config, log);
+  const store = await openStore(config).catch((e: Error) => {
+    throw new Error(`cannot open the store (${describeStore(config)}): ${e.message}`);
+  });
+  const metrics = new Metrics();
+  const ops: Operations = { store, metrics, auditKey, draining: false, ...(config.adminToken ? { adminToken: config.adminToken } : {}) };
+  // The replay cache lives in the store, so replicas sharing one PostgreSQL database share it too.
+  const verifier = clients ? new JwtVerifier(clients, config.jwt, new StoreReplayCache(store)) : undefined;
+  if (clients) log.info({ issuers: clients.map((c) => c.iss) }, 'trusted CDS clients loaded');
   const embeddedFhir = config.embeddedFhir ? await createEmbeddedFhirServer() : undefined;
   if (embeddedFhir && config.demoSeed) await embeddedFhir.seed(demoTransaction(new Date()));
 
@@ -52,6 +73,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
     knowledge,
     services,
     logger: log,
+    ops,
     selfOrigins: () => selfOrigins,
     ...(embeddedFhir ? { embeddedFhir } : {}),
     ...(verifier ? { verifier } : {}),
@@ -59,21 +81,38 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
+  }).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
   });
+  const purge = startPurgeJob(store, { retentionDays: config.retentionDays, intervalMinutes: config.purgeIntervalMinutes }, log, metrics);
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   selfOrigins = [...new Set([new URL(url).origin, `http://localhost:${port}`, `http://127.0.0.1:${port}`, new URL(config.publicBaseUrl).origin])];
-  log.info({ url, publicBaseUrl: config.publicBaseUrl, embeddedFhir: !!embeddedFhir, services: [...services.keys()] }, 'crosstalk listening');
+  log.info({ url, publicBaseUrl: config.publicBaseUrl, embeddedFhir: !!embeddedFhir, services: [...services.keys()], store: describeStore(config) }, 'crosstalk listening');
+  let closing: Promise<void> | undefined;
   return {
     server,
     config,
     logger: log,
     url,
+    store,
+    metrics,
+    purge,
     close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+      (closing ??= (async () => {
+        ops.draining = true;
+        await new Promise<void>((resolve) => {
+          const drain = setInterval(() => server.closeIdleConnections(), DRAIN_POLL_MS);
+          server.close(() => {
+            clearInterval(drain);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+        await purge.stop();
+        await store.close();
+      })()),
   };
 }

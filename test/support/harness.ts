@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -30,14 +31,26 @@ export class LogCapture {
   }
 }
 
-/** Crosstalk on a random loopback port with its embedded, demo-seeded FHIR server, as `npm start` runs it. */
-export async function startCrosstalk(env: Record<string, string> = {}): Promise<Running & { logs: LogCapture }> {
+/**
+ * Crosstalk on a random loopback port with its embedded, demo-seeded FHIR server, as `npm start` runs it,
+ * with its SQLite store in a fresh temporary data directory (removed on close) unless env names one.
+ */
+export async function startCrosstalk(env: Record<string, string> = {}): Promise<Running & { logs: LogCapture; dataDir: string }> {
   const logs = new LogCapture();
+  const dataDir = env.CROSSTALK_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-data-'));
   const running = await start(
-    { PORT: '0', HOST: '127.0.0.1', CROSSTALK_DEV_MODE: 'true', CROSSTALK_DEV_FHIR_ORIGINS: 'http://127.0.0.1:*', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DEMO_SEED: 'true', ...env },
+    { PORT: '0', HOST: '127.0.0.1', CROSSTALK_DEV_MODE: 'true', CROSSTALK_DEV_FHIR_ORIGINS: 'http://127.0.0.1:*', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DEMO_SEED: 'true', CROSSTALK_DATA_DIR: dataDir, ...env },
     createLogger('info', logs),
   );
-  return Object.assign(running, { logs });
+  const close = running.close;
+  return Object.assign(running, {
+    logs,
+    dataDir,
+    close: async () => {
+      await close();
+      if (!env.CROSSTALK_DATA_DIR) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
 }
 
 const validateResponse = compileSchema('cds-response.schema.json');
@@ -94,7 +107,8 @@ export interface RecordedRequest {
   authorization?: string;
 }
 
-export type Fault = { status: number } | 'hang' | 'pass';
+/** delayMs: answer as the target did, but that much later (the target is asked at once). */
+export type Fault = { status: number } | { delayMs: number } | 'hang' | 'pass';
 
 /**
  * A real HTTP server in front of the FHIR server that can answer with faults a healthy server will
@@ -111,7 +125,7 @@ export async function startFaultProxy(target: string | (() => string), fault: (r
       hanging.add(res);
       return;
     }
-    if (f !== 'pass') {
+    if (typeof f === 'object' && 'status' in f) {
       res.writeHead(f.status, { 'content-type': 'application/fhir+json' });
       res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'security', diagnostics: 'fault injected' }] }));
       return;
@@ -121,6 +135,7 @@ export async function startFaultProxy(target: string | (() => string), fault: (r
       .then(async (r) => {
         // Rewrite the target's base in bodies (paging links) so clients keep talking to the proxy.
         const text = (await r.text()).split(targetOf()).join(`${base}/fhir`);
+        if (typeof f === 'object' && 'delayMs' in f) await new Promise((done) => setTimeout(done, f.delayMs));
         res.writeHead(r.status, { 'content-type': 'application/fhir+json' });
         res.end(text);
       })

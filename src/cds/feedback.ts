@@ -1,0 +1,97 @@
+import type { OperationOutcomeIssue } from 'fhir/r4';
+import { compileSchema, formatErrors } from '../config/schemas';
+import type { FeedbackEntry, IssuedCard } from '../store/types';
+import { problems } from './outcomes';
+import type { CdsService } from './services';
+import type { Coding } from './types';
+
+/* CDS Hooks feedback (POST {baseUrl}/cds-services/{id}/feedback), as the client sends it. */
+
+export interface FeedbackItem {
+  card: string;
+  outcome: 'accepted' | 'overridden';
+  acceptedSuggestions?: { id: string }[];
+  overrideReason?: { reason?: Coding; userComment?: string };
+  outcomeTimestamp: string;
+}
+
+export interface FeedbackRequest {
+  feedback: FeedbackItem[];
+}
+
+const validateFeedback = compileSchema<FeedbackRequest>('feedback-request.schema.json');
+
+/** Checks the body against the spec's shape; a malformed request is a 400 and nothing of it is stored. */
+export function parseFeedback(body: unknown): FeedbackItem[] {
+  if (!validateFeedback(body)) throw problems.badRequest('The request is not a valid CDS Hooks feedback request.', formatErrors(validateFeedback.errors));
+  return body.feedback;
+}
+
+export interface LinkContext {
+  service: CdsService;
+  /** The cards named by the items that this Crosstalk issued, by uuid (from the audit). */
+  issued: Map<string, IssuedCard>;
+  receivedAt: Date;
+  clientIss?: string;
+}
+
+function issue(i: number, field: string, text: string, code: OperationOutcomeIssue['code'] = 'not-found'): OperationOutcomeIssue {
+  return { severity: 'error', code, details: { text }, expression: [`feedback[${i}]${field}`] };
+}
+
+/**
+ * Ties each entry to the card it answers, and through it to the rule and call. Feedback that cannot
+ * be tied (a card this service never issued, a suggestion that was not on the card) is refused with
+ * 422 and one issue per entry, and nothing of the request is stored: a 2xx then always means every
+ * entry was linked and kept, and the client learns exactly which entries were wrong.
+ */
+export function linkFeedback(items: FeedbackItem[], ctx: LinkContext): FeedbackEntry[] {
+  const serviceId = ctx.service.definition.discovery.id;
+  const offered = ctx.service.definition.card.overrideReasons;
+  const issues: OperationOutcomeIssue[] = [];
+  const entries: FeedbackEntry[] = [];
+  items.forEach((item, i) => {
+    const card = ctx.issued.get(item.card);
+    if (!card) {
+      issues.push(issue(i, '.card', `card ${JSON.stringify(item.card)} was not issued by this Crosstalk (or has passed the retention period)`));
+      return;
+    }
+    if (card.serviceId !== serviceId) {
+      issues.push(issue(i, '.card', `card ${JSON.stringify(item.card)} was issued by service "${card.serviceId}"; send its feedback there`, 'invalid'));
+      return;
+    }
+    const accepted = item.outcome === 'accepted' ? (item.acceptedSuggestions ?? []).map((s) => s.id) : [];
+    const strangers = accepted.filter((id) => !card.suggestionUuids.includes(id));
+    if (strangers.length) {
+      issues.push(issue(i, '.acceptedSuggestions', `suggestion ${strangers.map((s) => JSON.stringify(s)).join(', ')} was not on card ${JSON.stringify(item.card)}`));
+      return;
+    }
+    const reason = item.outcome === 'overridden' ? item.overrideReason : undefined;
+    const coding = reason?.reason;
+    // Clients often send only system and code (the CDS Hooks sandbox does); reports read better with the card's display.
+    const display = coding?.display ?? offered.find((o) => o.system === coding?.system && o.code === coding?.code)?.display;
+    entries.push({
+      cardUuid: card.cardUuid,
+      outcome: item.outcome,
+      outcomeAt: new Date(item.outcomeTimestamp),
+      receivedAt: ctx.receivedAt,
+      serviceId,
+      ruleId: card.ruleId,
+      callId: card.callId,
+      cardIssuedAt: card.issuedAt,
+      acceptedSuggestions: accepted,
+      ...(reason
+        ? {
+            overrideReason: {
+              ...(coding ? { system: coding.system, code: coding.code } : {}),
+              ...(display ? { display } : {}),
+              ...(reason.userComment ? { comment: reason.userComment } : {}),
+            },
+          }
+        : {}),
+      ...(ctx.clientIss ? { clientIss: ctx.clientIss } : {}),
+    });
+  });
+  if (issues.length) throw problems.unprocessable(issues);
+  return entries;
+}

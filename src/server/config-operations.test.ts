@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../config/knowledge-file';
+import { SQLITE_FILE_NAME } from '../store/sqlite';
+import { loadConfig } from './config';
+import { PROJECT_ROOT } from '../config/paths';
+
+// A valid trusted-clients file, so production-mode start-up gets as far as the audit key.
+const TRUSTED = path.join(PROJECT_ROOT, 'deploy/trusted-clients.example.json');
+import { createLogger } from './logger';
+import { start } from './start';
+
+class Lines {
+  readonly lines: string[] = [];
+  write(s: string): void {
+    this.lines.push(s);
+  }
+}
+
+const made: string[] = [];
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-cfg-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('configuration of the store, audit and admin endpoints', () => {
+  it('defaults to SQLite in ./data, a year of retention, an hourly purge, no admin endpoint', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ dataDir: './data', retentionDays: 365, purgeIntervalMinutes: 60 });
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.adminToken).toBeUndefined();
+    expect(c.auditHmacKey).toBeUndefined();
+  });
+
+  it('refuses invalid values, naming the key and never echoing a secret', () => {
+    const secret = 'short-secret';
+    const cases: [Record<string, string>, string][] = [
+      [{ DATABASE_URL: 'mysql://db.example.org/crosstalk' }, 'DATABASE_URL'],
+      [{ CROSSTALK_AUDIT_HMAC_KEY: secret }, 'CROSSTALK_AUDIT_HMAC_KEY'],
+      [{ CROSSTALK_ADMIN_TOKEN: secret }, 'CROSSTALK_ADMIN_TOKEN'],
+      [{ CROSSTALK_RETENTION_DAYS: '0' }, 'CROSSTALK_RETENTION_DAYS'],
+      [{ CROSSTALK_PURGE_INTERVAL_MINUTES: 'hourly' }, 'CROSSTALK_PURGE_INTERVAL_MINUTES'],
+    ];
+    for (const [env, key] of cases) {
+      let message = '';
+      try {
+        loadConfig(env);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain(key);
+      expect(message).not.toContain(secret);
+    }
+  });
+
+  it('will not start outside demo mode without an audit key, and says which key to set', async () => {
+    const dir = path.join(tmp(), 'data');
+    const err = await start({ PORT: '0', CROSSTALK_EMBEDDED_FHIR: 'false', CROSSTALK_DATA_DIR: dir, CROSSTALK_TRUSTED_CLIENTS: TRUSTED }, createLogger('silent')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/CROSSTALK_AUDIT_HMAC_KEY is required when CROSSTALK_EMBEDDED_FHIR=false/);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('in demo mode starts without an audit key, warning that hashes will not match across restarts', async () => {
+    const dir = path.join(tmp(), 'data');
+    const logs = new Lines();
+    const running = await start({ PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dir }, createLogger('info', logs));
+    await running.close();
+    expect(logs.lines.join('')).toContain('CROSSTALK_AUDIT_HMAC_KEY is not set');
+  });
+
+  it('creates the data directory and a WAL-mode SQLite database on first start', async () => {
+    const dir = path.join(tmp(), 'nested', 'data');
+    const running = await start({ PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_DATA_DIR: dir, CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) }, createLogger('silent'));
+    await running.close();
+    const db = new Database(path.join(dir, SQLITE_FILE_NAME), { readonly: true });
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('stops start-up with a clear message when the store cannot be opened', async () => {
+    const err = await start(
+      { PORT: '0', CROSSTALK_DEV_MODE: 'true', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) },
+      createLogger('silent'),
+    ).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^cannot open the store \(PostgreSQL at 127\.0\.0\.1:1\/none\)/);
+  });
+});

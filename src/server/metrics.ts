@@ -1,0 +1,70 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/*
+ * Prometheus metrics. One registry per running app (not prom-client's global one), so several
+ * instances in one process (the tests) count separately. Label values come from closed sets (service
+ * ids from the service files, rule ids, statuses, outcome kinds): never from request content.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'crosstalk_http_request_duration_seconds',
+    help: 'CDS Hooks requests by endpoint (discovery, call, feedback), service and HTTP status',
+    labelNames: ['endpoint', 'service', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly fhirFetchDuration = new Histogram({
+    name: 'crosstalk_fhir_fetch_duration_seconds',
+    help: 'Reads from an EHR FHIR server, one per prefetch key, by outcome (ok, timeout, network, refused, invalid-response, http_<status>)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly fhirFetchErrors = new Counter({
+    name: 'crosstalk_fhir_fetch_errors_total',
+    help: 'Failed reads from an EHR FHIR server, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cards = new Counter({
+    name: 'crosstalk_cards_total',
+    help: 'Cards returned, by service, rule and indicator',
+    labelNames: ['service', 'rule', 'indicator'] as const,
+    registers: [this.registry],
+  });
+
+  readonly feedback = new Counter({
+    name: 'crosstalk_feedback_total',
+    help: 'Feedback entries stored (duplicates not counted), by service, rule and outcome',
+    labelNames: ['service', 'rule', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly auditFailures = new Counter({
+    name: 'crosstalk_audit_write_failures_total',
+    help: 'Service calls whose audit record could not be written',
+    registers: [this.registry],
+  });
+
+  readonly purged = new Counter({
+    name: 'crosstalk_purged_records_total',
+    help: 'Records deleted by the retention purge, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'crosstalk_' });
+  }
+
+  /** Observer for gather(): one FHIR read with its outcome and duration. */
+  readonly observeFhirFetch = (outcome: string, seconds: number): void => {
+    this.fhirFetchDuration.observe({ outcome }, seconds);
+    if (outcome !== 'ok') this.fhirFetchErrors.inc({ outcome });
+  };
+}

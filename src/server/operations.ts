@@ -1,0 +1,78 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { problems } from '../cds/outcomes';
+import type { CdsService } from '../cds/services';
+import type { Store } from '../store/types';
+import type { Metrics } from './metrics';
+
+/** What the service needs to be run: its store, its metrics, the audit key, the admin token, its drain state. */
+export interface Operations {
+  store: Store;
+  metrics: Metrics;
+  auditKey: Buffer;
+  adminToken?: string;
+  /** Set when shutdown begins: readiness fails, so a load balancer stops sending new calls. */
+  draining: boolean;
+}
+
+const READY_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+function sendProblem(res: Response, p: ReturnType<typeof problems.unavailable>): void {
+  res.status(p.status).type('application/fhir+json').send(JSON.stringify(p.outcome));
+}
+
+/**
+ * GET /readyz: ready when configuration has loaded (the server listens only after it has), the store
+ * answers, and shutdown has not begun. GET /metrics: Prometheus text format.
+ */
+export function operationsRouter(ops: Operations, logger: Logger): express.Router {
+  const r = express.Router();
+  r.get('/readyz', (_req, res, next) => {
+    if (ops.draining) return sendProblem(res, problems.unavailable('Shutting down.'));
+    withTimeout(ops.store.ping(), READY_TIMEOUT_MS).then(
+      () => {
+        res.json({ status: 'ready', store: ops.store.engine });
+      },
+      (e: Error) => {
+        logger.warn({ event: 'readiness', store: ops.store.engine, err: { name: e.name, message: e.message } }, 'store unreachable: not ready');
+        sendProblem(res, problems.unavailable('The store is unreachable.'));
+      },
+    ).catch(next);
+  });
+  r.get('/metrics', (_req, res, next) => {
+    ops.metrics.registry.metrics().then((text) => {
+      res.type(ops.metrics.registry.contentType).send(text);
+    }, next);
+  });
+  return r;
+}
+
+/** Times every request under /cds-services, labelled with endpoint, service (known ids only) and status. */
+export function measureCds(metrics: Metrics, services: Map<string, CdsService>) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = process.hrtime.bigint();
+    const [id, sub, ...rest] = req.path.split('/').filter(Boolean);
+    const endpoint = id === undefined ? 'discovery' : sub === undefined ? 'call' : sub === 'feedback' && !rest.length ? 'feedback' : 'other';
+    const service = id === undefined ? '' : services.has(id) ? id : 'unknown';
+    res.once('finish', () => {
+      metrics.httpDuration.observe({ endpoint, service, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+}

@@ -1,0 +1,8 @@
+import type { Migration } from '../engine';
+import { initial } from './001-initial';
+
+/**
+ * Every schema change, in order. Migrations are TypeScript modules rather than .sql files so that the
+ * compiled service (dist/) carries them without a copy step. Append; never edit one that has shipped.
+ */
+export const MIGRATIONS: readonly Migration[] = [initial];

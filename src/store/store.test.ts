@@ -1,0 +1,390 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDataDir, freshPostgresDatabase } from '../../test/support/databases';
+import type { Migration, SqlEngine } from './engine';
+import { MIGRATIONS } from './migrations';
+import { openPostgres } from './postgres';
+import { StoreReplayCache } from './replay-cache';
+import { SqlStore } from './sql-store';
+import { SQLITE_FILE_NAME, openSqlite } from './sqlite';
+import type { AuditCall, FeedbackEntry, IssuedCard, RuleStatus } from './types';
+
+/*
+ * One suite, two engines: the same store code and SQL against an embedded SQLite file and a real
+ * PostgreSQL server (started for the run by test/support/postgres-cluster.ts).
+ */
+
+interface Engine {
+  name: 'sqlite' | 'postgres';
+  /** A new empty database; every call to connect() opens another connection (pool) to it. */
+  create(): Promise<{ connect: () => SqlEngine; drop: () => Promise<void>; dataDir?: string }>;
+}
+
+const engines: Engine[] = [
+  {
+    name: 'sqlite',
+    async create() {
+      const d = await freshDataDir();
+      return { connect: () => openSqlite(d.dir), drop: d.drop, dataDir: d.dir };
+    },
+  },
+  {
+    name: 'postgres',
+    async create() {
+      const d = await freshPostgresDatabase();
+      return { connect: () => openPostgres(d.url), drop: d.drop };
+    },
+  },
+];
+
+const T0 = Date.parse('2026-11-02T00:00:00Z'); // a Monday, midnight UTC
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const at = (ms: number) => new Date(T0 + ms);
+
+function call(o: { at: number; latencyMs?: number; rules?: [string, RuleStatus, string[]?][]; cards?: { ruleId: string; suggestions?: string[] }[] }): AuditCall {
+  const callId = randomUUID();
+  const calledAt = at(o.at);
+  return {
+    callId,
+    calledAt,
+    serviceId: 'bone-muscle-patient-view',
+    hookInstance: randomUUID(),
+    patientHash: 'a'.repeat(64),
+    status: 200,
+    latencyMs: o.latencyMs ?? 12.5,
+    dataSources: { patient: 'prefetch', creatinine: 'fhir' },
+    partialKeys: [],
+    rules: (o.rules ?? []).map(([ruleId, status, reasonCodes]) => ({ ruleId, status, reasonCodes: reasonCodes ?? [] })),
+    measures: [{ code: 'ccr', value: 0.6, unit: '(mg/dL)/(mg/L)' }],
+    cards: (o.cards ?? []).map((c) => ({
+      cardUuid: randomUUID(),
+      callId,
+      serviceId: 'bone-muscle-patient-view',
+      ruleId: c.ruleId,
+      indicator: 'info',
+      issuedAt: calledAt,
+      suggestionUuids: c.suggestions ?? [],
+    })),
+  };
+}
+
+function feedbackOn(card: IssuedCard, outcome: 'accepted' | 'overridden', atMs: number, reason?: string): FeedbackEntry {
+  return {
+    cardUuid: card.cardUuid,
+    outcome,
+    outcomeAt: at(atMs),
+    receivedAt: at(atMs + 1000),
+    serviceId: card.serviceId,
+    ruleId: card.ruleId,
+    callId: card.callId,
+    cardIssuedAt: card.issuedAt,
+    acceptedSuggestions: outcome === 'accepted' ? card.suggestionUuids.slice(0, 1) : [],
+    ...(reason ? { overrideReason: { system: 'urn:crosstalk:codesystem:override-reason', code: reason, display: `display of ${reason}` } } : {}),
+  };
+}
+
+const firstCard = (c: AuditCall): IssuedCard => c.cards[0] as IssuedCard;
+
+describe.each(engines)('the store on $name', (engine) => {
+  let db: Awaited<ReturnType<Engine['create']>>;
+  let store: SqlStore;
+
+  beforeAll(async () => {
+    db = await engine.create();
+    store = await SqlStore.open(db.connect());
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  describe('migrations', () => {
+    it('records every migration as applied when the store is first opened', async () => {
+      const e = db.connect();
+      try {
+        const rows = await e.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+        expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+      } finally {
+        await e.close();
+      }
+    });
+
+    it('applies nothing the second time, and only the new migration when one is added', async () => {
+      const e = db.connect();
+      try {
+        expect(await e.migrate(MIGRATIONS)).toEqual([]);
+        const next: Migration = { version: 999, name: 'test column', sql: 'CREATE TABLE migration_probe (id TEXT PRIMARY KEY)' };
+        expect(await e.migrate([...MIGRATIONS, next])).toEqual([999]);
+        expect(await e.migrate([...MIGRATIONS, next])).toEqual([]);
+        await e.transaction([{ sql: 'DROP TABLE migration_probe' }, { sql: 'DELETE FROM schema_migrations WHERE version = ?', params: [999] }]);
+      } finally {
+        await e.close();
+      }
+    });
+
+    it('refuses to run on a database migrated by a newer Crosstalk', async () => {
+      const e = db.connect();
+      try {
+        await e.transaction([{ sql: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', params: [1000, 'from the future', Date.now()] }]);
+        await expect(SqlStore.open(db.connect())).rejects.toThrow(/schema version 1000, newer/);
+        await e.transaction([{ sql: 'DELETE FROM schema_migrations WHERE version = ?', params: [1000] }]);
+      } finally {
+        await e.close();
+      }
+    });
+
+    it('migrates once when several replicas open a new database at the same time', async () => {
+      const other = await engine.create();
+      try {
+        const stores = await Promise.all([1, 2, 3].map(() => SqlStore.open(other.connect())));
+        const e = other.connect();
+        const rows = await e.all<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations');
+        expect(Number(rows[0]?.n)).toBe(MIGRATIONS.length);
+        await e.close();
+        await Promise.all(stores.map((s) => s.close()));
+      } finally {
+        await other.drop();
+      }
+    });
+  });
+
+  describe('issued cards', () => {
+    it('finds the cards of a recorded call by uuid, with their rule, call and suggestions', async () => {
+      const c = call({ at: 0, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr', suggestions: ['s-1', 's-2'] }] });
+      await store.recordCall(c);
+      const card = firstCard(c);
+      const found = await store.findCards([card.cardUuid, 'never-issued']);
+      expect([...found.keys()]).toEqual([card.cardUuid]);
+      expect(found.get(card.cardUuid)).toEqual(card);
+    });
+
+    it('records nothing of a call that cannot be recorded whole', async () => {
+      const first = call({ at: 0, cards: [{ ruleId: 'low-ccr' }] });
+      await store.recordCall(first);
+      const again = call({ at: 0, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr' }] });
+      again.cards.push({ ...firstCard(first), callId: again.callId });
+      await expect(store.recordCall(again)).rejects.toThrow();
+      const e = db.connect();
+      try {
+        expect(await e.all('SELECT call_id FROM service_calls WHERE call_id = ?', [again.callId])).toEqual([]);
+        expect(await e.all('SELECT card_uuid FROM issued_cards WHERE card_uuid = ?', [firstCard(again).cardUuid])).toEqual([]);
+      } finally {
+        await e.close();
+      }
+    });
+
+    it('looks up more cards than one statement can bind', async () => {
+      const c = call({ at: 0, cards: Array.from({ length: 3 }, () => ({ ruleId: 'missing-ccr-input' })) });
+      await store.recordCall(c);
+      const wanted = [...Array.from({ length: 1200 }, () => randomUUID()), ...c.cards.map((k) => k.cardUuid)];
+      expect((await store.findCards(wanted)).size).toBe(3);
+    });
+  });
+
+  describe('feedback', () => {
+    it('stores an entry once, however often it is sent, in one request or several', async () => {
+      const c = call({ at: 0, cards: [{ ruleId: 'low-ccr', suggestions: ['dxa'] }] });
+      await store.recordCall(c);
+      const fb = feedbackOn(firstCard(c), 'accepted', HOUR);
+      expect(await store.recordFeedback([fb, fb])).toEqual({ stored: 1, duplicates: 1, isNew: [true, false] });
+      expect(await store.recordFeedback([{ ...fb, receivedAt: at(2 * HOUR) }])).toEqual({ stored: 0, duplicates: 1, isNew: [false] });
+      // Same card and outcome at another time, or another outcome at the same time, is new feedback.
+      const later = feedbackOn(firstCard(c), 'accepted', 2 * HOUR);
+      const overridden = feedbackOn(firstCard(c), 'overridden', HOUR, 'not-relevant');
+      expect(await store.recordFeedback([later, overridden])).toEqual({ stored: 2, duplicates: 0, isNew: [true, true] });
+    });
+
+    it('stores none of a request when one entry cannot be stored', async () => {
+      const c = call({ at: 0, cards: [{ ruleId: 'low-ccr' }, { ruleId: 'missing-ccr-input' }] });
+      await store.recordCall(c);
+      const good = feedbackOn(c.cards[0] as IssuedCard, 'overridden', HOUR, 'already-assessed');
+      const bad = { ...feedbackOn(c.cards[1] as IssuedCard, 'overridden', HOUR), ruleId: null as unknown as string };
+      await expect(store.recordFeedback([good, bad])).rejects.toThrow();
+      expect(await store.recordFeedback([good])).toMatchObject({ stored: 1 });
+    });
+  });
+
+  describe('governance report', () => {
+    let reportDb: Awaited<ReturnType<Engine['create']>>;
+    let rs: SqlStore;
+    const calls: AuditCall[] = [];
+
+    beforeAll(async () => {
+      reportDb = await engine.create();
+      rs = await SqlStore.open(reportDb.connect());
+      // Day 1: low-ccr fires in three calls (latencies 30, 10, 20 ms) and is suppressed in one; day 2: fires in two (40, 50 ms).
+      const plan: [number, number, RuleStatus][] = [
+        [1 * HOUR, 30, 'fired'], [2 * HOUR, 10, 'fired'], [3 * HOUR, 20, 'fired'], [4 * HOUR, 99, 'suppressed'],
+        [DAY + HOUR, 40, 'fired'], [DAY + 2 * HOUR, 50, 'fired'],
+      ];
+      for (const [t, latencyMs, status] of plan) {
+        calls.push(call({
+          at: t, latencyMs,
+          rules: [['low-ccr', status, status === 'suppressed' ? ['egfr-below-60'] : []], ['homa-context', 'not-met', ['missing-input']]],
+          cards: status === 'fired' ? [{ ruleId: 'low-ccr', suggestions: ['dxa'] }] : [],
+        }));
+      }
+      // Outside the reported week: must not count.
+      calls.push(call({ at: -HOUR, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr' }] }));
+      calls.push(call({ at: 7 * DAY, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr' }] }));
+      for (const c of calls) await rs.recordCall(c);
+      const [d1a, d1b, d1c, , d2a, d2b] = calls.map((c) => c.cards[0] as IssuedCard);
+      await rs.recordFeedback([
+        feedbackOn(d1a as IssuedCard, 'accepted', 5 * HOUR),
+        // Overridden, then accepted: counts once, as accepted.
+        feedbackOn(d1b as IssuedCard, 'overridden', 5 * HOUR, 'not-relevant'),
+        feedbackOn(d1b as IssuedCard, 'accepted', 6 * HOUR),
+        feedbackOn(d1c as IssuedCard, 'overridden', 5 * HOUR, 'already-assessed'),
+        // Feedback arrives on day 3 but counts on day 2, when its card was issued.
+        feedbackOn(d2a as IssuedCard, 'overridden', 2 * DAY + HOUR, 'already-assessed'),
+        feedbackOn(d2b as IssuedCard, 'overridden', 2 * DAY + HOUR, 'patient-declined'),
+        feedbackOn(calls[6]?.cards[0] as IssuedCard, 'accepted', HOUR),
+      ]);
+    });
+    afterAll(async () => {
+      await rs?.close();
+      await reportDb?.drop();
+    });
+
+    it('counts per rule over the whole period: fired, suppressed, accepted, overridden, top reasons, median latency', async () => {
+      const r = await rs.report({ from: at(0), to: at(7 * DAY), interval: 'all' });
+      expect(r).toMatchObject({ from: at(0).toISOString(), to: at(7 * DAY).toISOString(), interval: 'all' });
+      const ccr = r.rules.find((x) => x.ruleId === 'low-ccr');
+      expect(ccr).toEqual({
+        periodStart: at(0).toISOString(),
+        periodEnd: at(7 * DAY).toISOString(),
+        ruleId: 'low-ccr',
+        fired: 5,
+        suppressed: 1,
+        accepted: 2,
+        overridden: 3,
+        topOverrideReasons: [
+          { system: 'urn:crosstalk:codesystem:override-reason', code: 'already-assessed', display: 'display of already-assessed', count: 2 },
+          { system: 'urn:crosstalk:codesystem:override-reason', code: 'patient-declined', display: 'display of patient-declined', count: 1 },
+        ],
+        medianLatencyMs: 30,
+      });
+      expect(r.rules.find((x) => x.ruleId === 'homa-context')).toMatchObject({ fired: 0, suppressed: 0, accepted: 0, overridden: 0 });
+      expect(r.rules.find((x) => x.ruleId === 'homa-context')?.medianLatencyMs).toBeUndefined();
+    });
+
+    it('splits by day, taking the mean of the middle two latencies when a day has an even count', async () => {
+      const r = await rs.report({ from: at(0), to: at(7 * DAY), interval: 'day' });
+      const ccr = r.rules.filter((x) => x.ruleId === 'low-ccr');
+      expect(ccr.map((x) => [x.periodStart, x.fired, x.suppressed, x.accepted, x.overridden, x.medianLatencyMs])).toEqual([
+        [at(0).toISOString(), 3, 1, 2, 1, 20],
+        [at(DAY).toISOString(), 2, 0, 0, 2, 45],
+      ]);
+      expect(ccr[1]?.periodEnd).toBe(at(2 * DAY).toISOString());
+    });
+
+    it('keeps the top reasons to the number asked for', async () => {
+      const r = await rs.report({ from: at(0), to: at(7 * DAY), interval: 'all', topReasons: 1 });
+      expect(r.rules.find((x) => x.ruleId === 'low-ccr')?.topOverrideReasons.map((x) => x.code)).toEqual(['already-assessed']);
+    });
+
+    it('includes the start of the period and excludes its end', async () => {
+      const r = await rs.report({ from: at(-HOUR), to: at(HOUR), interval: 'all' });
+      expect(r.rules.find((x) => x.ruleId === 'low-ccr')).toMatchObject({ fired: 1, accepted: 1 });
+    });
+  });
+
+  describe('retention', () => {
+    it('purges calls, their cards and feedback older than the cut-off, and nothing newer', async () => {
+      const p = await engine.create();
+      const ps = await SqlStore.open(p.connect());
+      try {
+        const old = call({ at: 0, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr' }] });
+        const recent = call({ at: 10 * DAY, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr' }] });
+        await ps.recordCall(old);
+        await ps.recordCall(recent);
+        await ps.recordFeedback([feedbackOn(firstCard(old), 'overridden', HOUR, 'not-relevant'), feedbackOn(firstCard(recent), 'accepted', 10 * DAY + HOUR)]);
+        expect(await ps.purge(at(5 * DAY), at(10 * DAY))).toEqual({ calls: 1, cards: 1, feedback: 1, jtis: 0 });
+        expect([...(await ps.findCards([firstCard(old).cardUuid, firstCard(recent).cardUuid])).keys()]).toEqual([firstCard(recent).cardUuid]);
+        const r = await ps.report({ from: at(0), to: at(20 * DAY), interval: 'all' });
+        expect(r.rules).toEqual([expect.objectContaining({ ruleId: 'low-ccr', fired: 1, accepted: 1, overridden: 0 })]);
+        expect(await ps.purge(at(5 * DAY), at(10 * DAY))).toEqual({ calls: 0, cards: 0, feedback: 0, jtis: 0 });
+      } finally {
+        await ps.close();
+        await p.drop();
+      }
+    });
+  });
+
+  describe('JWT replay cache', () => {
+    it('remembers a jti until it expires, separately per issuer', async () => {
+      const jti = randomUUID();
+      expect(await store.rememberJti('https://ehr.example.org', jti, at(HOUR), at(0))).toBe(true);
+      expect(await store.rememberJti('https://ehr.example.org', jti, at(HOUR), at(1000))).toBe(false);
+      expect(await store.rememberJti('https://other.example.org', jti, at(HOUR), at(1000))).toBe(true);
+      // Once expired it protects nothing (the token's own exp is past), and may be remembered afresh.
+      expect(await store.rememberJti('https://ehr.example.org', jti, at(3 * HOUR), at(2 * HOUR))).toBe(true);
+    });
+
+    it('answers true exactly once when replicas race with the same jti', async () => {
+      const jti = randomUUID();
+      const others = [1, 2, 3, 4].map(() => db.connect());
+      try {
+        const stores = await Promise.all(others.map((e) => SqlStore.open(e)));
+        const answers = await Promise.all(stores.map((s) => s.rememberJti('https://ehr.example.org', jti, at(HOUR), at(0))));
+        expect(answers.filter(Boolean)).toHaveLength(1);
+      } finally {
+        await Promise.all(others.map((e) => e.close()));
+      }
+    });
+
+    it('purges expired jtis', async () => {
+      const jti = randomUUID();
+      await store.rememberJti('https://purge.example.org', jti, at(HOUR), at(0));
+      const r = await store.purge(at(-1000 * DAY), at(2 * HOUR));
+      expect(r.jtis).toBeGreaterThanOrEqual(1);
+      expect(await store.rememberJti('https://purge.example.org', jti, at(3 * HOUR), at(2 * HOUR))).toBe(true);
+    });
+  });
+
+  describe('reachability', () => {
+    it('answers a ping while open and refuses once closed', async () => {
+      const other = await SqlStore.open(db.connect());
+      await expect(other.ping()).resolves.toBeUndefined();
+      await other.close();
+      await expect(other.ping()).rejects.toThrow();
+    });
+
+    if (engine.name === 'sqlite') {
+      it('stops answering pings when its database file is deleted from under it', async () => {
+        const d = await freshDataDir();
+        const s = await SqlStore.open(openSqlite(d.dir));
+        try {
+          await expect(s.ping()).resolves.toBeUndefined();
+          fs.rmSync(path.join(d.dir, SQLITE_FILE_NAME));
+          await expect(s.ping()).rejects.toThrow(/gone or was replaced/);
+        } finally {
+          await s.close();
+          await d.drop();
+        }
+      });
+    }
+  });
+});
+
+describe('the replay cache over the store', () => {
+  it('remembers issuer and jti as client authentication keys them, once until expiry', async () => {
+    const d = await freshDataDir();
+    const store = await SqlStore.open(openSqlite(d.dir));
+    try {
+      let now = T0;
+      const cache = new StoreReplayCache(store, () => now);
+      expect(await cache.remember('https://ehr.example.org\u0000jti-1', T0 + HOUR)).toBe(true);
+      expect(await cache.remember('https://ehr.example.org\u0000jti-1', T0 + HOUR)).toBe(false);
+      expect(await cache.remember('https://other.example.org\u0000jti-1', T0 + HOUR)).toBe(true);
+      now = T0 + 2 * HOUR;
+      expect(await cache.remember('https://ehr.example.org\u0000jti-1', T0 + 3 * HOUR)).toBe(true);
+    } finally {
+      await store.close();
+      await d.drop();
+    }
+  });
+});
