@@ -13,6 +13,8 @@ export interface CallDeps {
   knowledge: Knowledge;
   now: () => Date;
   gather: GatherOptions;
+  /** Asked per call: the public base URL is known only once the server listens. */
+  appLaunchUrl?: () => string | undefined;
 }
 
 /** What the server logs and (later) audits about a call: never patient data, never the token. */
@@ -40,6 +42,7 @@ export async function callService(
   }
   const context = req.context as unknown as PatientViewContext;
 
+  const appLaunchUrl = deps.appLaunchUrl?.();
   const t0 = performance.now();
   const data = await gather(service, req, deps.gather);
   const t1 = performance.now();
@@ -51,6 +54,7 @@ export async function callService(
     userId: context.userId,
     ...(context.encounterId ? { encounterId: context.encounterId } : {}),
     knowledgeVersion: deps.knowledge.version,
+    ...(appLaunchUrl ? { appLaunchUrl } : {}),
   });
   const t2 = performance.now();
   return {

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceRequest } from 'fhir/r4';
 import type { Finding, OrderSuggestion, PatientEvaluation } from '../clinical/types';
 import { summariseMeasure } from '../clinical/measures';
+import { encodeAppContext } from './app-context';
 import { escapeMarkdown, mdLink } from './markdown';
 import type { CdsService } from './services';
-import type { Card, Suggestion } from './types';
+import type { Card, Link, Suggestion } from './types';
 
 export interface RenderContext {
   service: CdsService;
@@ -12,6 +13,8 @@ export interface RenderContext {
   userId?: string;
   encounterId?: string;
   knowledgeVersion: string;
+  /** The SMART app's launch URL; finding cards link to it when set. */
+  appLaunchUrl?: string;
 }
 
 function section(title: string, lines: string[]): string[] {
@@ -54,6 +57,11 @@ function suggestion(s: OrderSuggestion, f: Finding, ctx: RenderContext): Suggest
   };
 }
 
+/** The EHR adds iss and launch to a smart link and hands appContext back in the token response. */
+function appLink(f: Finding, url: string): Link {
+  return { label: 'Open the findings in the Crosstalk app', url, type: 'smart', appContext: encodeAppContext({ ruleId: f.ruleId }) };
+}
+
 /** One finding, one card: every optional member present only when it has content. */
 export function renderCard(f: Finding, ctx: RenderContext): Card {
   const card = ctx.service.definition.card;
@@ -67,6 +75,7 @@ export function renderCard(f: Finding, ctx: RenderContext): Card {
     source: { label: card.source.label, ...(sourceUrl ? { url: sourceUrl } : {}) },
     ...(suggestions.length ? { suggestions, selectionBehavior: 'at-most-one' as const } : {}),
     overrideReasons: card.overrideReasons.map((r) => ({ ...r })),
+    ...(ctx.appLaunchUrl ? { links: [appLink(f, ctx.appLaunchUrl)] } : {}),
     extension: { crosstalk: { ruleId: f.ruleId, measures: f.measures.map(summariseMeasure) } },
   };
 }

@@ -5,7 +5,9 @@ import { type CallDeps, callService } from '../cds/call';
 import { HttpProblem, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
 import type { EmbeddedFhirServer } from '../demo/fhir-server';
+import { mountDemo } from '../demo/routes';
 import type { AppConfig } from './config';
+import { APP_PATH, appLaunchUrl, launchConfig, smartAppRouter } from './smart-app';
 
 export interface AppDeps {
   config: AppConfig;
@@ -33,13 +35,22 @@ export function createApp(deps: AppDeps): express.Express {
     knowledge,
     now: deps.now ?? (() => new Date()),
     gather: { timeoutMs: config.fhirTimeoutMs, maxPages: config.fhirMaxPages },
+    ...(config.smart.enabled ? { appLaunchUrl: () => appLaunchUrl(config) } : {}),
   };
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
-  if (deps.embeddedFhir) app.use('/fhir', deps.embeddedFhir.router);
+  if (deps.embeddedFhir) {
+    const client = () => {
+      const { clientId, redirectUri } = launchConfig(config, true);
+      return { clientId, redirectUri };
+    };
+    mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: () => config.publicBaseUrl, client });
+    app.use('/fhir', deps.embeddedFhir.router);
+  }
+  if (config.smart.enabled) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, embeddedFhir: !!deps.embeddedFhir }));
 
   const cds = express.Router();
   cds.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));

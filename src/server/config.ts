@@ -14,6 +14,17 @@ export interface AppConfig {
   fhirMaxPages: number;
   bodyLimit: string;
   logLevel: string;
+  smart: SmartAppConfig;
+}
+
+/** How the SMART app presents itself to an EHR's authorization server (README: Registering with an EHR). */
+export interface SmartAppConfig {
+  enabled: boolean;
+  clientId: string;
+  scopeVersion: 'v1' | 'v2';
+  /** Only when configured; otherwise PUBLIC_BASE_URL/app/index.html, resolved when asked. */
+  redirectUri?: string;
+  standaloneIss?: string;
 }
 
 interface ConfigSchema {
@@ -49,5 +60,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     fhirMaxPages: Math.max(1, Number(get('CROSSTALK_FHIR_MAX_PAGES'))),
     bodyLimit: get('CROSSTALK_BODY_LIMIT') as string,
     logLevel: get('LOG_LEVEL') as string,
+    smart: {
+      enabled: get('CROSSTALK_SMART_APP') === 'true',
+      clientId: get('CROSSTALK_SMART_CLIENT_ID') as string,
+      scopeVersion: get('CROSSTALK_SMART_SCOPE_VERSION') as 'v1' | 'v2',
+      ...(raw.CROSSTALK_SMART_REDIRECT_URI ? { redirectUri: raw.CROSSTALK_SMART_REDIRECT_URI } : {}),
+      ...(raw.CROSSTALK_SMART_STANDALONE_ISS ? { standaloneIss: raw.CROSSTALK_SMART_STANDALONE_ISS } : {}),
+    },
   };
 }
