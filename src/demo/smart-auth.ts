@@ -277,7 +277,7 @@ function sendPicker(res: Response, q: Record<string, string | undefined>, patien
   res
     .status(200)
     .type('html')
-    .set({ 'Cache-Control': 'no-store', 'Content-Security-Policy': "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'self'" })
+    .set({ 'Cache-Control': 'no-store', 'Content-Security-Policy': "default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; frame-ancestors 'self'" })
     .send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Choose a patient · Crosstalk demo sign-in</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/demo/ehr.css"></head>
