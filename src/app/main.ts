@@ -60,13 +60,13 @@ function focusAppContext(client: Client, v: View): void {
   if (!target) return;
   target.classList.add('focused');
   target.setAttribute('aria-current', 'true');
+  // Inside the focused item, so it is in view with it at any frame size.
+  target.prepend(notice);
   notice.hidden = false;
   notice.replaceChildren(
     finding
       ? `Opened from the card “${v.evaluation.findings.find((f) => f.ruleId === ctx.ruleId)?.summary ?? ruleTitle(ctx.ruleId)}”.`
-      : `Opened from a card about “${ruleTitle(ctx.ruleId)}”, which no longer applies; below is why.`,
-    ' ',
-    h('a', { href: `#${target.id}` }, 'Go to it'),
+      : `Opened from a card about “${ruleTitle(ctx.ruleId)}”, which no longer applies; here is why.`,
   );
   const heading = (finding?.querySelector('h3') as HTMLElement | null) ?? target;
   target.scrollIntoView({ block: 'start' });
