@@ -103,17 +103,18 @@ describe('the local SMART authorization server', () => {
     expect(write.status).toBe(403);
   });
 
-  it('answers 401 to an unknown or revoked token, and still serves requests without one (an open demo server)', async () => {
-    const unknown = await fetch(`${base}/fhir/Patient/demo-low-ccr`, { headers: { authorization: 'Bearer not-a-token' } });
-    expect(unknown.status).toBe(401);
-    expect(unknown.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
-    expectOperationOutcome(await unknown.json());
-
+  it('answers 401 to a token it issued once revoked, and serves requests without its tokens as the open demo server', async () => {
     const t = await ehrLaunchToken('demo-low-ccr');
     const auth = { authorization: `Bearer ${String(t.body.access_token)}` };
     expect((await fetch(`${base}/demo/smart/revoke`, { method: 'POST', body: new URLSearchParams({ token: String(t.body.access_token) }) })).status).toBe(200);
-    expect((await fetch(`${base}/fhir/Patient/demo-low-ccr`, { headers: auth })).status).toBe(401);
-    expect((await fetch(`${base}/fhir/Patient/demo-low-ccr`)).status).toBe(200);
+    const revoked = await fetch(`${base}/fhir/Patient/demo-low-ccr`, { headers: auth });
+    expect(revoked.status).toBe(401);
+    expect(revoked.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    expectOperationOutcome(await revoked.json());
+
+    expect((await fetch(`${base}/fhir/Patient/demo-normal`)).status).toBe(200);
+    expect((await fetch(`${base}/fhir/Patient/demo-normal`, { headers: { authorization: 'Bearer a-cds-clients-token' } })).status).toBe(200);
+    expect((await fetch(`${base}/demo/smart/revoke`, { method: 'POST', body: new URLSearchParams({ token: 'never-issued' }) })).status).toBe(200);
   });
 
   it('never redirects to an unregistered redirect URI or for an unknown client', async () => {

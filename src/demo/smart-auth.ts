@@ -5,6 +5,7 @@
  * What it mirrors from a real EHR, because the app must meet it there too: the client id and redirect URI must
  * match the registration (the app's own configuration), `aud` must name the FHIR server, codes are single-use
  * and short-lived, tokens expire and can be revoked, and a token reads only its own patient's compartment.
+ * Requests with no token, or a token it did not issue, are served openly, as the embedded FHIR server always did.
  * What it leaves out: users and consent (the demo user approves everything), refresh tokens, OpenID Connect.
  * Everything is in memory and lost at restart, like the embedded FHIR server. Demo and development only.
  */
@@ -47,6 +48,9 @@ interface Grant extends LaunchContext {
 }
 interface Token extends LaunchContext {
   scope: string;
+  validUntil: number;
+  revoked: boolean;
+  /** When the record is dropped: a day after it stops being valid, so an ended session is told so (401). */
   expires: number;
 }
 
@@ -54,6 +58,7 @@ const PATIENT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const CODE_LIFETIME_MS = 60_000;
 const LAUNCH_LIFETIME_MS = 10 * 60_000;
 const MAX_ENTRIES = 10_000;
+const ENDED_TOKEN_MEMORY_MS = 24 * 3_600_000;
 
 /** The scopes this server can grant: launch context and read access to Patient and Observation, v1 and v2 syntax. */
 const GRANTABLE = /^(launch|launch\/patient|patient\/(Patient|Observation)\.(read|rs|r|s)|patient\/\*\.(read|rs))$/;
@@ -208,10 +213,13 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
       return oauthError(res, 400, 'invalid_grant', 'code_verifier does not match the code_challenge.');
     }
     const accessToken = secret();
+    const validUntil = now() + lifetime * 1000;
     tokens.set(accessToken, {
       patient: grant.patient,
       scope: grant.scope,
-      expires: now() + lifetime * 1000,
+      validUntil,
+      revoked: false,
+      expires: validUntil + ENDED_TOKEN_MEMORY_MS,
       ...(grant.appContext ? { appContext: grant.appContext } : {}),
     });
     res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json({
@@ -228,19 +236,21 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
   // RFC 7009: always 200, whether or not the token was known.
   router.post('/revoke', (req, res) => {
     const token = str((req.body as Record<string, unknown> | undefined)?.token);
-    if (token) tokens.delete(token);
+    const known = token ? tokens.get(token) : undefined;
+    if (known) known.revoked = true;
     res.status(200).end();
   });
 
   const guard: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
-    const header = req.headers.authorization;
-    // The embedded server is an open demo server: requests without a token (the CDS service's) pass as before.
-    if (!header) return next();
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    // The embedded server is an open demo server: a request without a token, or with one this server did not
+    // issue (a CDS client's fhirAuthorization in tests and curl examples), is served as before. Tokens it issued
+    // are held to their lifetime, revocation and patient.
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     const token = m?.[1] ? tokens.get(m[1]) : undefined;
-    if (!token) {
+    if (!token) return next();
+    if (token.revoked || now() >= token.validUntil) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-      throw new HttpProblem(401, operationOutcome('login', 'The access token is unknown, expired or revoked: launch the app again.'));
+      throw new HttpProblem(401, operationOutcome('login', 'The access token has expired or was revoked: launch the app again.'));
     }
     if (req.path === '/metadata' || req.path.startsWith('/.well-known/')) return next();
     if (req.method !== 'GET' || !inCompartment(req, token)) {
