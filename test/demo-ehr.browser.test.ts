@@ -4,12 +4,12 @@
  */
 import { build } from 'esbuild';
 import path from 'node:path';
-import type { Browser, Page, Request } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page, Request } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { parseAppContext } from '../src/cds/app-context';
 import { compileSchema, formatErrors } from '../src/config/schemas';
-import { buildPrefetch, expectValidCdsResponse, hookRequest, SERVICE_ID, startCrosstalk } from './support/harness';
-import { accessibilityViolations, launchBrowser, recordRequests, settledState, shoot, watchProblems } from './support/browser';
+import { buildPrefetch, expectValidCdsResponse, hookRequest, SERVICE_ID } from './support/harness';
+import { accessibilityViolations, recordRequests, settledState, shoot, useBrowserRig, watchProblems } from './support/browser';
 
 interface WireCard {
   uuid: string;
@@ -21,27 +21,16 @@ interface WireCard {
   extension: { crosstalk: { ruleId: string } };
 }
 
-let crosstalk: Awaited<ReturnType<typeof startCrosstalk>>;
-let base: string;
-let browser: Browser;
+const rig = useBrowserRig();
 const validateRequest = compileSchema('cds-request.schema.json');
 
-beforeAll(async () => {
-  [crosstalk, browser] = await Promise.all([startCrosstalk(), launchBrowser()]);
-  base = crosstalk.config.publicBaseUrl;
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await crosstalk?.close();
-});
 
 /** The cards patient-view gives this patient when called directly, the way the harness calls it. */
 async function cardsFor(patientId: string): Promise<WireCard[]> {
-  const res = await fetch(`${base}/cds-services/${SERVICE_ID}`, {
+  const res = await fetch(`${rig.base}/cds-services/${SERVICE_ID}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(hookRequest(patientId, { prefetch: await buildPrefetch(`${base}/fhir`, patientId) })),
+    body: JSON.stringify(hookRequest(patientId, { prefetch: await buildPrefetch(`${rig.base}/fhir`, patientId) })),
   });
   const body = (await res.json()) as { cards: WireCard[] };
   expectValidCdsResponse(body);
@@ -77,11 +66,11 @@ function feedbackBodies(page: Page): Promise<unknown>[] {
 
 describe('the demo EHR', { timeout: 120_000 }, () => {
   it('renders each patient’s patient-view cards the way an EHR shows them', async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const context = await rig.browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page = await context.newPage();
     const problems = watchProblems(page);
     const cds = watchCdsCalls(page);
-    await page.goto(`${base}/`);
+    await page.goto(`${rig.base}/`);
     expect(new URL(page.url()).pathname).toBe('/demo/');
 
     for (const id of ['demo-low-ccr', 'demo-missing-cystatin', 'demo-normal']) {
@@ -128,10 +117,10 @@ describe('the demo EHR', { timeout: 120_000 }, () => {
   });
 
   it('accepts a suggestion, and dismisses a card with an override reason, sending CDS Hooks feedback', async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const context = await rig.browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page = await context.newPage();
     const bodies = feedbackBodies(page);
-    await page.goto(`${base}/demo/`);
+    await page.goto(`${rig.base}/demo/`);
 
     await openChart(page, 'demo-low-ccr');
     const [lowCcr] = await cardsFor('demo-low-ccr');
@@ -167,11 +156,11 @@ describe('the demo EHR', { timeout: 120_000 }, () => {
   });
 
   it('launches the SMART app from the card link, by keyboard alone, and the app opens on that finding', async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const context = await rig.browser.newContext({ viewport: { width: 1100, height: 800 } });
     const requests = recordRequests(context);
     const page = await context.newPage();
     const problems = watchProblems(page);
-    await page.goto(`${base}/demo/`);
+    await page.goto(`${rig.base}/demo/`);
     await page.waitForSelector('#patient-list button');
 
     const focused = () => page.evaluate(() => {
@@ -202,16 +191,16 @@ describe('the demo EHR', { timeout: 120_000 }, () => {
     expect(parseAppContext(appContext)).toEqual({ ruleId: 'low-ccr' });
 
     // No page asked anything of another origin: no CDN, no fonts, no telemetry.
-    const foreign = requests.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith('data:') && u !== 'about:blank');
+    const foreign = requests.filter((u) => !u.startsWith(`${rig.base}/`) && !u.startsWith('data:') && u !== 'about:blank');
     expect(foreign).toEqual([]);
     expect([...problems, ...appProblems]).toEqual([]);
     await context.close();
   });
 
   it('passes automated WCAG 2.1 AA checks with cards and the dismiss form open', async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, bypassCSP: true });
+    const context = await rig.browser.newContext({ viewport: { width: 1100, height: 900 }, bypassCSP: true });
     const page = await context.newPage();
-    await page.goto(`${base}/demo/#patient=demo-low-ccr`);
+    await page.goto(`${rig.base}/demo/#patient=demo-low-ccr`);
     await page.waitForSelector('article[data-rule="low-ccr"]');
     await page.click('article[data-rule="low-ccr"] button.dismiss');
     expect(await accessibilityViolations(page)).toEqual([]);
@@ -230,7 +219,7 @@ describe('card detail Markdown in the demo EHR', { timeout: 60_000 }, () => {
       platform: 'browser',
       logLevel: 'silent',
     });
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const requests = recordRequests(context);
     const page = await context.newPage();
     await page.setContent('<!doctype html><html><body></body></html>');

@@ -4,7 +4,7 @@
  */
 import type { Bundle, Observation, Patient } from 'fhir/r4';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeAppContext } from '../src/cds/app-context';
 import { loadServices } from '../src/cds/services';
 import { evaluatePatient } from '../src/clinical/engine';
@@ -15,28 +15,17 @@ import type { PatientEvaluation } from '../src/clinical/types';
 import { loadKnowledgeSync } from '../src/config/knowledge-file';
 import { DEMO_PATIENTS } from '../src/demo/patients';
 import { SERVICE_ID, startCrosstalk } from './support/harness';
-import { accessTokenOf, accessibilityViolations, ehrLaunchUrl, launchBrowser, recordRequests, settledState, shoot, watchProblems } from './support/browser';
+import { accessTokenOf, accessibilityViolations, ehrLaunchUrl, recordRequests, settledState, shoot, useBrowserRig, watchProblems } from './support/browser';
 
 const knowledge = loadKnowledgeSync();
 const rules = loadServices().get(SERVICE_ID)?.rules ?? [];
 const EHR_FRAME = { width: 800, height: 600 };
 
-let crosstalk: Awaited<ReturnType<typeof startCrosstalk>>;
-let base: string;
-let browser: Browser;
+const rig = useBrowserRig();
 
-beforeAll(async () => {
-  [crosstalk, browser] = await Promise.all([startCrosstalk(), launchBrowser()]);
-  base = crosstalk.config.publicBaseUrl;
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await crosstalk?.close();
-});
 
 async function freshPage(options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page; problems: string[]; requests: string[] }> {
-  const context = await browser.newContext({ viewport: EHR_FRAME, ...options });
+  const context = await rig.browser.newContext({ viewport: EHR_FRAME, ...options });
   const requests = recordRequests(context);
   const page = await context.newPage();
   return { context, page, problems: watchProblems(page), requests };
@@ -44,8 +33,8 @@ async function freshPage(options: Parameters<Browser['newContext']>[0] = {}): Pr
 
 /** The engine, in Node, on the same FHIR record the app read, at the instant the app says it computed. */
 async function engineOn(patientId: string, asOf: string): Promise<PatientEvaluation> {
-  const patient = (await (await fetch(`${base}/fhir/Patient/${patientId}`)).json()) as Patient;
-  const bundle = (await (await fetch(`${base}/fhir/Observation?patient=${patientId}&_count=500`)).json()) as Bundle;
+  const patient = (await (await fetch(`${rig.base}/fhir/Patient/${patientId}`)).json()) as Patient;
+  const bundle = (await (await fetch(`${rig.base}/fhir/Observation?patient=${patientId}&_count=500`)).json()) as Bundle;
   const observations = (bundle.entry ?? []).map((e) => e.resource as Observation);
   return evaluatePatient({ patient, observations }, knowledge, new Date(asOf), rules);
 }
@@ -79,7 +68,7 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
   it('shows, for every seeded patient, exactly what the engine computes from the same record', async () => {
     const { context, page, problems, requests } = await freshPage();
     for (const demo of DEMO_PATIENTS) {
-      await page.goto(await ehrLaunchUrl(base, demo.id));
+      await page.goto(await ehrLaunchUrl(rig.base, demo.id));
       const state = await settledState(page);
       expect(state, demo.id).toBe(demo.id === 'demo-no-labs' ? 'no-data' : 'ready');
       const asOf = (await page.getAttribute('#content', 'data-as-of')) as string;
@@ -118,14 +107,14 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
       if (demo.id === 'demo-low-ccr' || demo.id === 'demo-preliminary') await shoot(page, `app-${demo.id}-full`, true);
     }
     expect(problems).toEqual([]);
-    const foreign = requests.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith('data:'));
+    const foreign = requests.filter((u) => !u.startsWith(`${rig.base}/`) && !u.startsWith('data:'));
     expect(foreign, 'requests outside the service origin').toEqual([]);
     await context.close();
   });
 
   it('opens on the card’s finding when the token response carries appContext', async () => {
     const { context, page, problems } = await freshPage();
-    await page.goto(await ehrLaunchUrl(base, 'demo-low-ccr', encodeAppContext({ ruleId: 'low-ccr' })));
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-low-ccr', encodeAppContext({ ruleId: 'low-ccr' })));
     expect(await settledState(page)).toBe('ready');
     await expect.poll(() => page.evaluate(() => document.activeElement?.closest('article')?.id)).toBe('finding-low-ccr');
     expect(await page.getAttribute('#finding-low-ccr', 'class')).toContain('focused');
@@ -141,7 +130,7 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
 
   it('opens on why no card when the finding the card named no longer fires', async () => {
     const { context, page } = await freshPage();
-    await page.goto(await ehrLaunchUrl(base, 'demo-ckd', encodeAppContext({ ruleId: 'low-ccr' })));
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-ckd', encodeAppContext({ ruleId: 'low-ccr' })));
     expect(await settledState(page)).toBe('ready');
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('outcome-low-ccr');
     expect(await page.getAttribute('#outcome-low-ccr', 'data-status')).toBe('suppressed');
@@ -153,7 +142,7 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
 
   it('says plainly when the patient has no results, and what to order', async () => {
     const { context, page } = await freshPage();
-    await page.goto(await ehrLaunchUrl(base, 'demo-no-labs'));
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-no-labs'));
     expect(await settledState(page)).toBe('no-data');
     expect(await page.textContent('#status')).toContain('no creatinine, cystatin C, insulin or glucose results');
     expect(await page.$$eval('#missing li[data-analyte]', (lis) => lis.map((li) => (li as HTMLElement).dataset.analyte))).toEqual(Object.keys(knowledge.analytes));
@@ -174,7 +163,7 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
       else await route.continue();
     });
     fail = true;
-    await page.goto(await ehrLaunchUrl(base, 'demo-normal'));
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-normal'));
     await page.waitForFunction(() => document.body.dataset.state === 'loading' && (document.getElementById('status')?.textContent ?? '').includes('Reading'));
     await shoot(page, 'app-800x600-loading');
     release();
@@ -191,11 +180,11 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
 
   it('says the session has ended when the EHR revokes the token, and stays so on reload', async () => {
     const { context, page } = await freshPage();
-    await page.goto(await ehrLaunchUrl(base, 'demo-low-ccr'));
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-low-ccr'));
     expect(await settledState(page)).toBe('ready');
     const token = await accessTokenOf(page);
     expect(token).not.toBe('');
-    const revoked = await fetch(`${base}/demo/smart/revoke`, { method: 'POST', body: new URLSearchParams({ token }) });
+    const revoked = await fetch(`${rig.base}/demo/smart/revoke`, { method: 'POST', body: new URLSearchParams({ token }) });
     expect(revoked.status).toBe(200);
     await page.click('#reload');
     await page.waitForFunction(() => document.body.dataset.state === 'expired');
@@ -209,7 +198,7 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
 
   it('makes a standalone launch through the local sign-in’s patient picker', async () => {
     const { context, page, problems } = await freshPage();
-    await page.goto(`${base}/app/launch.html`);
+    await page.goto(`${rig.base}/app/launch.html`);
     await page.waitForSelector('form input[name="patient"]');
     await shoot(page, 'standalone-patient-picker');
     await page.check('input[value="demo-normal"]');
@@ -225,7 +214,7 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
   it('passes automated WCAG 2.1 AA checks and is reachable by keyboard', async () => {
     // axe-core is injected as an inline script, which the app's CSP rightly refuses: bypass it for this check only.
     const { context, page } = await freshPage({ bypassCSP: true });
-    await page.goto(await ehrLaunchUrl(base, 'demo-low-ccr'));
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-low-ccr'));
     expect(await settledState(page)).toBe('ready');
     expect(await accessibilityViolations(page)).toEqual([]);
     const reached: string[] = [];

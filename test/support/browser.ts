@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { startCrosstalk } from './harness';
 
 /** Screenshots land here (gitignored): look at them after a run. */
 export const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
@@ -80,4 +81,25 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
     return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
   });
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+export interface BrowserRig {
+  crosstalk: Awaited<ReturnType<typeof startCrosstalk>>;
+  /** The service's public base URL: the origin every page must stay on. */
+  base: string;
+  browser: Browser;
+}
+
+/** One Crosstalk (embedded, demo-seeded FHIR) and one Chromium for a test file; read the fields inside tests. */
+export function useBrowserRig(): BrowserRig {
+  const rig = {} as BrowserRig;
+  beforeAll(async () => {
+    [rig.crosstalk, rig.browser] = await Promise.all([startCrosstalk(), launchBrowser()]);
+    rig.base = rig.crosstalk.config.publicBaseUrl;
+  }, 120_000);
+  afterAll(async () => {
+    await rig.browser?.close();
+    await rig.crosstalk?.close();
+  });
+  return rig;
 }
