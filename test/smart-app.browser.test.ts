@@ -13,6 +13,7 @@ import { MEASURE_ORDER } from '../src/clinical/measures';
 import { measureTrends } from '../src/clinical/trend';
 import type { PatientEvaluation } from '../src/clinical/types';
 import { loadKnowledgeSync } from '../src/config/knowledge-file';
+import { daysAgo, lab, patient, transaction } from '../src/demo/builders';
 import { DEMO_PATIENTS } from '../src/demo/patients';
 import { SERVICE_ID, startCrosstalk } from './support/harness';
 import { accessTokenOf, accessibilityViolations, ehrLaunchUrl, recordRequests, settledState, shoot, useBrowserRig, watchProblems } from './support/browser';
@@ -109,6 +110,37 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     expect(problems).toEqual([]);
     const foreign = requests.filter((u) => !u.startsWith(`${rig.base}/`) && !u.startsWith('data:'));
     expect(foreign, 'requests outside the service origin').toEqual([]);
+    await context.close();
+  });
+
+  it('reads every page of a long record and trends every draw in it', async () => {
+    // Ten years of quarterly draws (creatinine, cystatin C and two non-fasting glucoses): 160 Observations, two pages of 100.
+    const id = 'long-record';
+    const now = new Date();
+    const draws = Array.from({ length: 40 }, (_, i) => [
+      lab(`${id}-cr-${i}`, id, 'creatinineMass', 0.7 + (i % 7) * 0.03, daysAgo(now, 10 + i * 91)),
+      lab(`${id}-cys-${i}`, id, 'cystatinC', 1.0 + (i % 5) * 0.04, daysAgo(now, 10 + i * 91, 15)),
+      lab(`${id}-glu-${i}`, id, 'glucoseRandom', 90 + i, daysAgo(now, 10 + i * 91, 20)),
+      lab(`${id}-glu2-${i}`, id, 'glucoseRandom', 95 + i, daysAgo(now, 12 + i * 91, 20)),
+    ]);
+    const seeded = await fetch(`${rig.base}/fhir`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(transaction([patient(id, 'female', '1950-03-03', 'Longrecord'), ...draws.flat()])),
+    });
+    expect(seeded.status).toBe(200);
+    const { context, page, requests } = await freshPage();
+    await page.goto(await ehrLaunchUrl(rig.base, id));
+    expect(await settledState(page)).toBe('ready');
+    const offsets = requests.filter((u) => u.includes('/fhir/Observation?')).map((u) => new URL(u).searchParams.get('_offset') ?? '0');
+    expect(offsets).toEqual(['0', '100']);
+    const e = await engineOn(id, (await page.getAttribute('#content', 'data-as-of')) as string);
+    expect(e.labs).toHaveLength(160);
+    expect(await page.getAttribute('#trend-ccr', 'data-points')).toBe('40');
+    expect(await page.getAttribute('#trend-egfr-cr-2021', 'data-points')).toBe('40');
+    expect(await page.locator('#trend-ccr tbody tr').count()).toBe(40);
+    await page.evaluate(() => document.getElementById('trends')?.scrollIntoView());
+    await shoot(page, 'app-800x600-long-record-trends');
     await context.close();
   });
 

@@ -19,9 +19,10 @@ const DAY_MS = 86_400_000;
 
 export function drawTrend(canvas: HTMLCanvasElement, points: TrendPoint[], unit: string, reference?: ReferenceLine): Chart {
   const xs = points.map((p) => Date.parse(p.effective));
-  // A single point still needs a visible time axis around it.
-  const min = Math.min(...xs) - 15 * DAY_MS;
-  const max = Math.max(...xs) + 15 * DAY_MS;
+  // Room around the first and last points (whole markers, and a visible axis around a single point).
+  const pad = Math.max(15 * DAY_MS, (Math.max(...xs) - Math.min(...xs)) * 0.04);
+  const min = Math.min(...xs) - pad;
+  const max = Math.max(...xs) + pad;
   const u = unitText(unit);
   return new Chart(canvas, {
     type: 'line',
@@ -31,7 +32,8 @@ export function drawTrend(canvas: HTMLCanvasElement, points: TrendPoint[], unit:
           label: 'Result',
           data: points.map((p, i) => ({ x: xs[i] as number, y: p.value })),
           borderColor: SERIES,
-          backgroundColor: points.map((p) => (p.inLookback ? SERIES : '#ffffff')),
+          backgroundColor: SERIES,
+          pointBackgroundColor: points.map((p) => (p.inLookback ? SERIES : '#ffffff')),
           pointBorderColor: SERIES,
           pointRadius: 5,
           pointHoverRadius: 7,

@@ -294,7 +294,7 @@ export function renderMissing(v: View, asOf: Date): HTMLElement {
             return h(
               'li',
               { 'data-analyte': a },
-              `No valid ${k.analytes[a].display.toLowerCase()} in the last ${k.lookbackMonths} months.`,
+              `No valid result for ${k.analytes[a].display} in the last ${k.lookbackMonths} months.`,
               order ? ` To add it: ${order.display} (LOINC ${order.code}).` : null,
             );
           }),
