@@ -1,7 +1,7 @@
 import type { Knowledge } from './knowledge';
 import type { LabValue, Measure, MeasureCode, PatientFacts } from './types';
 import { MEASURE_ORDER, computeMeasures } from './measures';
-import { type Pair, newestPair } from './observations';
+import { type Pair, pairsDrawnTogether } from './observations';
 import { type Selection, fastingDraw } from './selection';
 import { subtractMonths } from './dates';
 
@@ -20,16 +20,16 @@ const NO_LABS: Selection['inWindow'] = { creatinine: [], 'cystatin-c': [], insul
  * `selectInputs` would choose, then the newest pair among what is left, and so on. Each result joins one draw.
  */
 export function draws(as: LabValue[], bs: LabValue[], maxGapMs: number, accept?: (a: LabValue, b: LabValue) => boolean): Pair[] {
+  const used = new Set<LabValue>();
   const out: Pair[] = [];
-  let restA = [...as];
-  let restB = [...bs];
-  for (;;) {
-    const p = newestPair(restA, restB, maxGapMs, Number.NEGATIVE_INFINITY, accept);
-    if (!p) return out;
+  // Best first, so the first pair whose results are both still free is the newest pair among what is left.
+  for (const p of pairsDrawnTogether(as, bs, maxGapMs, Number.NEGATIVE_INFINITY, accept)) {
+    if (used.has(p.a) || used.has(p.b)) continue;
+    used.add(p.a);
+    used.add(p.b);
     out.push(p);
-    restA = restA.filter((x) => x !== p.a);
-    restB = restB.filter((x) => x !== p.b);
   }
+  return out;
 }
 
 /**
