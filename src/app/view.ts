@@ -9,6 +9,7 @@ import type { MeasureTrends, TrendPoint } from '../clinical/trend';
 import { MEASURE_DISPLAY, MEASURE_ORDER } from '../clinical/measures';
 import { ageOn, subtractMonths } from '../clinical/dates';
 import { day, round, unitText } from '../clinical/format';
+import { HOMA_FORMULAS } from '../clinical/homa';
 import { type Child, h } from '../web/dom';
 import { type ReferenceLine, drawTrend } from './charts';
 
@@ -130,7 +131,7 @@ function needs(code: MeasureCode, k: Knowledge): string {
     case 'homa-ir':
       return `Needs ${fasting}.`;
     case 'homa-beta':
-      return `Needs ${fasting}, with glucose above 3.5 mmol/L.`;
+      return `Needs ${fasting}, and glucose above 3.5 mmol/L, where its formula is defined (${HOMA_FORMULAS['homa-beta']}).`;
   }
 }
 
