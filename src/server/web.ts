@@ -32,7 +32,7 @@ export function contentSecurityPolicy(connect: string[] = [], frameAncestors = '
 export function staticBundle(folder: string, csp: () => string): Router {
   const dir = path.join(WEB_DIR, folder);
   const router = express.Router();
-  router.use((req, res, next) => {
+  router.use((_req, res, next) => {
     if (!fs.existsSync(dir)) {
       throw new HttpProblem(503, operationOutcome('not-found', `The ${folder} bundle has not been built: run \`npm run build:web\` (npm start does).`));
     }
