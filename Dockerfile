@@ -41,6 +41,8 @@ COPY bin ./bin
 COPY deploy/seed.js deploy/healthcheck.js ./deploy/
 # Only the compiled sources; the build also compiles test/ and bench/, which the image does not need.
 COPY --from=build /app/dist/src ./dist/src
+# The SMART app and demo EHR bundles (npm run build runs build:web).
+COPY --from=build /app/dist/web ./dist/web
 # Everything above is root-owned and read-only to the service; it writes only its SQLite store, in a volume.
 RUN mkdir -p /app/data && chown node:node /app/data
 ENV CROSSTALK_DATA_DIR=/app/data

@@ -201,7 +201,7 @@ function sourceOf(stage: Stage, abs: string): string | undefined {
   for (let i = ins.length - 1; i >= 0; i--) {
     const step = ins[i] as Instruction;
     const wd = workdir(stage, i);
-    if (step.op === 'RUN' && /\bnpm run build\b/.test(step.args) && pkg.scripts.build === 'tsc -p tsconfig.json') {
+    if (step.op === 'RUN' && /\bnpm run build\b/.test(step.args) && /^tsc -p tsconfig\.json\b/.test(pkg.scripts.build ?? '')) {
       const out = path.posix.join(wd, tsconfig.compilerOptions.outDir);
       if (abs.startsWith(`${out}/`) && abs.endsWith('.js')) {
         const ts = path.posix.join(wd, tsconfig.compilerOptions.rootDir, abs.slice(out.length + 1).replace(/\.js$/, '.ts'));

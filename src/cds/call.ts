@@ -16,6 +16,8 @@ export interface CallDeps {
   knowledge: Knowledge;
   now: () => Date;
   gather: Omit<GatherOptions, 'egress'> & Partial<Pick<GatherOptions, 'egress'>>;
+  /** Asked per call: the public base URL is known only once the server listens. */
+  appLaunchUrl?: () => string | undefined;
 }
 
 /** What the server logs and (later) audits about a call: never patient data, never the token. */
@@ -64,6 +66,7 @@ export async function callService(
   }
   const context = readHookContext(def, req.context);
 
+  const appLaunchUrl = deps.appLaunchUrl?.();
   const t0 = performance.now();
   if (!deps.gather.egress) throw new Error('no egress policy for this call');
   const data = await gather(service, req, { ...deps.gather, egress: deps.gather.egress });
@@ -76,6 +79,7 @@ export async function callService(
     userId: context.userId,
     ...(context.encounterId ? { encounterId: context.encounterId } : {}),
     knowledgeVersion: deps.knowledge.version,
+    ...(appLaunchUrl ? { appLaunchUrl } : {}),
   });
   const t2 = performance.now();
   return {

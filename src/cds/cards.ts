@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceRequest } from 'fhir/r4';
 import type { Finding, OrderSuggestion, PatientEvaluation } from '../clinical/types';
 import { summariseMeasure } from '../clinical/measures';
+import { encodeAppContext } from './app-context';
 import { escapeMarkdown, mdLink } from './markdown';
 import type { CdsService } from './services';
-import type { Card, Suggestion } from './types';
+import type { Card, Link, Suggestion } from './types';
 
 export interface RenderContext {
   service: CdsService;
@@ -12,6 +13,8 @@ export interface RenderContext {
   userId?: string;
   encounterId?: string;
   knowledgeVersion: string;
+  /** The SMART app's launch URL; finding cards link to it when set. */
+  appLaunchUrl?: string;
 }
 
 function section(title: string, lines: string[]): string[] {
@@ -56,6 +59,11 @@ function suggestion(s: OrderSuggestion, f: Finding, ctx: RenderContext): Suggest
   };
 }
 
+/** The EHR adds iss and launch to a smart link and hands appContext back in the token response. */
+function appLink(f: Finding, url: string): Link {
+  return { label: 'Open the findings in the Crosstalk app', url, type: 'smart', appContext: encodeAppContext({ ruleId: f.ruleId }) };
+}
+
 /** One finding, one card: every optional member present only when it has content. */
 export function renderCard(f: Finding, ctx: RenderContext): Card {
   const card = ctx.service.definition.card;
@@ -70,7 +78,13 @@ export function renderCard(f: Finding, ctx: RenderContext): Card {
     // Independent orders (a DXA and the creatinine/cystatin C pair) can both be taken; a single one is at most one.
     ...(suggestions.length ? { suggestions, selectionBehavior: suggestions.length > 1 ? ('any' as const) : ('at-most-one' as const) } : {}),
     overrideReasons: card.overrideReasons.map((r) => ({ ...r })),
-    ...(f.links?.length ? { links: f.links.map((l) => ({ label: l.label, url: l.url, type: 'absolute' as const })) } : {}),
+    ...(() => {
+      const links = [
+        ...(ctx.appLaunchUrl ? [appLink(f, ctx.appLaunchUrl)] : []),
+        ...(f.links ?? []).map((l) => ({ label: l.label, url: l.url, type: 'absolute' as const })),
+      ];
+      return links.length ? { links } : {};
+    })(),
     extension: { crosstalk: { ruleId: f.ruleId, measures: f.measures.map(summariseMeasure) } },
   };
 }

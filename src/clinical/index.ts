@@ -8,3 +8,5 @@ export { MEASURE_DISPLAY, MEASURE_ORDER, summariseMeasure } from './measures';
 export { egfrCr2021, egfrCrCys2021, egfrCys2012 } from './egfr';
 export { homaIr, homaBeta } from './homa';
 export { DEFAULT_RULES } from './rules';
+export { measureTrends, type MeasureTrends, type TrendPoint } from './trend';
+export { day, round, unitText } from './format';

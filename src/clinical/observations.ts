@@ -90,17 +90,17 @@ export interface Pair {
 }
 
 /**
- * The newest pair of results drawn together: within `maxGapMs` of each other (or on one specimen),
- * both inside the look-back window. Newest means the later of the two draws; ties go to the closer pair.
+ * Every pair of results drawn together (within `maxGapMs` of each other, or on one specimen), both inside the
+ * look-back window, best first: newest (the later of the two draws) first, then the closer pair, then input order.
  */
-export function newestPair(
+export function pairsDrawnTogether(
   as: LabValue[],
   bs: LabValue[],
   maxGapMs: number,
   sinceMs: number,
   accept: (a: LabValue, b: LabValue) => boolean = () => true,
-): Pair | undefined {
-  let best: { pair: Pair; newest: number; gap: number } | undefined;
+): Pair[] {
+  const found: { pair: Pair; newest: number; gap: number; order: number }[] = [];
   for (const a of as) {
     if (a.effectiveMs < sinceMs) continue;
     for (const b of bs) {
@@ -109,9 +109,19 @@ export function newestPair(
       const sameSpecimen = !!a.specimen && a.specimen === b.specimen && !a.specimen.startsWith('#');
       if (gap > maxGapMs && !sameSpecimen) continue;
       if (!accept(a, b)) continue;
-      const newest = Math.max(a.effectiveMs, b.effectiveMs);
-      if (!best || newest > best.newest || (newest === best.newest && gap < best.gap)) best = { pair: { a, b }, newest, gap };
+      found.push({ pair: { a, b }, newest: Math.max(a.effectiveMs, b.effectiveMs), gap, order: found.length });
     }
   }
-  return best?.pair;
+  return found.sort((x, y) => y.newest - x.newest || x.gap - y.gap || x.order - y.order).map((f) => f.pair);
+}
+
+/** The newest pair of results drawn together: the first of `pairsDrawnTogether`. */
+export function newestPair(
+  as: LabValue[],
+  bs: LabValue[],
+  maxGapMs: number,
+  sinceMs: number,
+  accept: (a: LabValue, b: LabValue) => boolean = () => true,
+): Pair | undefined {
+  return pairsDrawnTogether(as, bs, maxGapMs, sinceMs, accept)[0];
 }

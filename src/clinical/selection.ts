@@ -13,6 +13,9 @@ export interface Selection {
   onlyNonFastingHoma: boolean;
 }
 
+/** One draw has one fasting state, so either result's fasting code vouches for both. */
+export const fastingDraw = (a: LabValue, b: LabValue): boolean => a.fasting || b.fasting;
+
 export function selectInputs(labs: LabValue[], k: Knowledge, asOf: Date): Selection {
   const sinceMs = subtractMonths(asOf, k.lookbackMonths).getTime();
   const by = (a: LabValue['analyte']) => labs.filter((l) => l.analyte === a && l.effectiveMs >= sinceMs);
@@ -23,8 +26,7 @@ export function selectInputs(labs: LabValue[], k: Knowledge, asOf: Date): Select
 
   const cc = newestPair(inWindow.creatinine, inWindow['cystatin-c'], k.pairing.creatinineCystatinMaxHours * 3_600_000, sinceMs);
   const homaGap = k.pairing.insulinGlucoseMaxMinutes * 60_000;
-  // One draw has one fasting state, so either result's fasting code vouches for both.
-  const fasting = newestPair(inWindow.insulin, inWindow.glucose, homaGap, sinceMs, (a, b) => a.fasting || b.fasting);
+  const fasting = newestPair(inWindow.insulin, inWindow.glucose, homaGap, sinceMs, fastingDraw);
   const any = fasting ? undefined : newestPair(inWindow.insulin, inWindow.glucose, homaGap, sinceMs);
 
   return {

@@ -40,6 +40,8 @@ export interface EmbeddedFhirServer {
    * succeeded stay written); a batch resolves with per-entry statuses, as FHIR batch semantics require.
    */
   seed(bundle: Bundle): Promise<Bundle>;
+  /** A search straight against the repository, with the same parameter checks as over HTTP (the demo EHR's patient list). */
+  search(resourceType: string, params?: [string, string][]): Promise<Bundle>;
 }
 
 export interface EmbeddedFhirServerOptions {
@@ -224,6 +226,11 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
       if (reply.status >= 400) {
         throw new Error(`Seeding the embedded FHIR server failed (${reply.status}): ${describeOutcome(reply.body)}`);
       }
+      return reply.body as Bundle;
+    },
+    async search(resourceType: string, params: [string, string][] = []): Promise<Bundle> {
+      const reply = await runSearch(resourceType, params, trimTrailingSlash(options.baseUrl?.() ?? 'urn:crosstalk:embedded-fhir'));
+      if (reply.status >= 400) throw new Error(`Embedded FHIR search failed (${reply.status}): ${describeOutcome(reply.body)}`);
       return reply.body as Bundle;
     },
   };

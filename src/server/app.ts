@@ -14,6 +14,8 @@ import { authenticate, callerOf } from './security/authenticate';
 import type { JwtVerifier } from './security/jwt';
 import { feedbackHandler } from './feedback-route';
 import { type Operations, measureCds, operationsRouter } from './operations';
+import { mountDemo } from '../demo/routes';
+import { APP_PATH, appLaunchUrl, launchConfig, smartAppRouter } from './smart-app';
 
 export interface AppDeps {
   config: AppConfig;
@@ -60,6 +62,7 @@ export function createApp(deps: AppDeps): express.Express {
     knowledge,
     now: deps.now ?? (() => new Date()),
     gather: { timeoutMs: config.fhirTimeoutMs, maxPages: config.fhirMaxPages, observe: ops.metrics.observeFhirFetch },
+    ...(config.smart.enabled ? { appLaunchUrl: () => appLaunchUrl(config) } : {}),
   };
   const devFhirOrigins = () => (config.devFhirOrigins.length ? config.devFhirOrigins : (deps.selfOrigins?.() ?? []));
 
@@ -69,7 +72,15 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(operationsRouter(ops, logger));
   if (ops.adminToken) app.use('/admin', adminRouter(ops.store, ops.adminToken, logger));
 
-  if (deps.embeddedFhir) app.use('/fhir', deps.embeddedFhir.router);
+  if (deps.embeddedFhir) {
+    const client = () => {
+      const { clientId, redirectUri } = launchConfig(config, true);
+      return { clientId, redirectUri };
+    };
+    mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: () => config.publicBaseUrl, client });
+    app.use('/fhir', deps.embeddedFhir.router);
+  }
+  if (config.smart.enabled) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, embeddedFhir: !!deps.embeddedFhir }));
 
   const cds = express.Router();
   // Metrics see every answer, 401s included.

@@ -29,6 +29,17 @@ export interface AppConfig {
   retentionDays: number;
   purgeIntervalMinutes: number;
   adminToken?: string;
+  smart: SmartAppConfig;
+}
+
+/** How the SMART app presents itself to an EHR's authorization server (README: Registering with an EHR). */
+export interface SmartAppConfig {
+  enabled: boolean;
+  clientId: string;
+  scopeVersion: 'v1' | 'v2';
+  /** Only when configured; otherwise PUBLIC_BASE_URL/app/index.html, resolved when asked. */
+  redirectUri?: string;
+  standaloneIss?: string;
 }
 
 interface ConfigSchema {
@@ -87,6 +98,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     retentionDays: Number(get('CROSSTALK_RETENTION_DAYS')),
     purgeIntervalMinutes: Number(get('CROSSTALK_PURGE_INTERVAL_MINUTES')),
     ...(raw.CROSSTALK_ADMIN_TOKEN ? { adminToken: raw.CROSSTALK_ADMIN_TOKEN } : {}),
+    smart: {
+      enabled: get('CROSSTALK_SMART_APP') === 'true',
+      clientId: get('CROSSTALK_SMART_CLIENT_ID') as string,
+      scopeVersion: get('CROSSTALK_SMART_SCOPE_VERSION') as 'v1' | 'v2',
+      ...(raw.CROSSTALK_SMART_REDIRECT_URI ? { redirectUri: raw.CROSSTALK_SMART_REDIRECT_URI } : {}),
+      ...(raw.CROSSTALK_SMART_STANDALONE_ISS ? { standaloneIss: raw.CROSSTALK_SMART_STANDALONE_ISS } : {}),
+    },
   };
 }
 

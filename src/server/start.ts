@@ -89,6 +89,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  // With PORT=0 (tests) the port exists only now; a PUBLIC_BASE_URL left to its default follows it.
+  if (!env.PUBLIC_BASE_URL) config.publicBaseUrl = `http://localhost:${port}`;
   selfOrigins = [...new Set([new URL(url).origin, `http://localhost:${port}`, `http://127.0.0.1:${port}`, new URL(config.publicBaseUrl).origin])];
   log.info({ url, publicBaseUrl: config.publicBaseUrl, embeddedFhir: !!embeddedFhir, services: [...services.keys()], store: describeStore(config) }, 'crosstalk listening');
   let closing: Promise<void> | undefined;

@@ -1,0 +1,34 @@
+/**
+ * launch.html: the SMART launch URL. An EHR opens it with `iss` and `launch` (EHR launch); opened without them
+ * it makes a standalone launch against the configured FHIR server. fhirclient discovers the authorization
+ * server from `{iss}/.well-known/smart-configuration` and redirects there; the answer comes back to index.html.
+ */
+import FHIR from 'fhirclient';
+import type { LaunchConfig } from './contract';
+import { byId, h } from '../web/dom';
+
+function fail(message: string): void {
+  const status = byId('status');
+  status.setAttribute('role', 'alert');
+  status.replaceChildren(h('strong', {}, 'Crosstalk could not start. '), message);
+}
+
+async function launch(): Promise<void> {
+  const res = await fetch('config.json', { cache: 'no-store' });
+  if (!res.ok) return fail(`The app's configuration could not be read (HTTP ${res.status}).`);
+  const cfg = (await res.json()) as LaunchConfig;
+  const params = new URL(window.location.href).searchParams;
+  const ehrLaunch = params.has('launch');
+  const iss = params.get('iss') ?? cfg.standaloneIss;
+  if (!iss) return fail('No FHIR server was given: open the app from the EHR, or configure CROSSTALK_SMART_STANDALONE_ISS.');
+  await FHIR.oauth2.authorize({
+    clientId: cfg.clientId,
+    scope: ehrLaunch ? cfg.scope.ehr : cfg.scope.standalone,
+    redirectUri: cfg.redirectUri,
+    iss,
+    // Finish in this window even when the EHR opened it as a pop-up or frame: the app lives where it was launched.
+    completeInTarget: true,
+  });
+}
+
+launch().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));

@@ -1,0 +1,141 @@
+/**
+ * index.html: the SMART app after launch. It completes the OAuth exchange, reads the patient's labs from the
+ * EHR's FHIR server, and runs the same clinical engine as the CDS service on them, in the browser.
+ */
+import FHIR from 'fhirclient';
+import type Client from 'fhirclient/lib/Client';
+import { evaluatePatient } from '../clinical/engine';
+import { DEFAULT_RULES } from '../clinical/rules';
+import { measureTrends } from '../clinical/trend';
+import { parseAppContext } from '../cds/app-context';
+import { byId, h } from '../web/dom';
+import type { KnowledgeBundle } from './contract';
+import { failureKind, readRecord } from './record';
+import { type View, renderBanner, renderExcluded, renderFindings, renderMeasures, renderMissing, renderTrends, renderWhy, ruleTitle } from './view';
+
+type State = 'loading' | 'ready' | 'no-data' | 'error' | 'expired';
+
+function setState(state: State, ...content: (Node | string)[]): void {
+  const status = byId('status');
+  status.dataset.state = state;
+  document.body.dataset.state = state;
+  // Problems interrupt (alert); progress and results are announced politely.
+  status.setAttribute('role', state === 'error' || state === 'expired' ? 'alert' : 'status');
+  status.replaceChildren(...content);
+  status.hidden = state === 'ready';
+}
+
+function showExpired(): void {
+  byId('content').hidden = true;
+  setState(
+    'expired',
+    h('strong', {}, 'Your session has ended.'),
+    ' The EHR sign-in for this app has expired or was closed. Open Crosstalk again from the patient’s chart (or the card’s link) to continue.',
+  );
+}
+
+function showError(text: string, retry?: () => void): void {
+  byId('content').hidden = true;
+  setState(
+    'error',
+    h('strong', {}, 'The patient’s record could not be read. '),
+    text,
+    ...(retry ? [' ', h('button', { type: 'button', class: 'retry', onclick: retry }, 'Try again')] : []),
+  );
+}
+
+async function loadKnowledge(): Promise<KnowledgeBundle> {
+  const res = await fetch('knowledge.json', { cache: 'no-cache' });
+  if (!res.ok) throw new Error(`Crosstalk's clinical knowledge could not be loaded (HTTP ${res.status}).`);
+  return (await res.json()) as KnowledgeBundle;
+}
+
+/** Opens on the card's finding when the token response names one; if it no longer fires, on the reason why. */
+function focusAppContext(client: Client, v: View): void {
+  const ctx = parseAppContext((client.state.tokenResponse as { appContext?: unknown } | undefined)?.appContext);
+  if (!ctx) return;
+  const notice = byId('focus-notice');
+  const finding = document.getElementById(`finding-${ctx.ruleId}`);
+  const target = finding ?? document.getElementById(`outcome-${ctx.ruleId}`);
+  if (!target) return;
+  target.classList.add('focused');
+  target.setAttribute('aria-current', 'true');
+  // Inside the focused item, so it is in view with it at any frame size.
+  target.prepend(notice);
+  notice.hidden = false;
+  notice.replaceChildren(
+    finding
+      ? `Opened from the card “${v.evaluation.findings.find((f) => f.ruleId === ctx.ruleId)?.summary ?? ruleTitle(ctx.ruleId)}”.`
+      : `Opened from a card about “${ruleTitle(ctx.ruleId)}”, which no longer applies; here is why.`,
+  );
+  const heading = (finding?.querySelector('h3') as HTMLElement | null) ?? target;
+  target.scrollIntoView({ block: 'start' });
+  heading.focus({ preventScroll: true });
+}
+
+async function load(client: Client): Promise<void> {
+  setState('loading', 'Reading the patient’s laboratory results…');
+  let bundle: KnowledgeBundle;
+  try {
+    bundle = await loadKnowledge();
+  } catch (e) {
+    return showError((e as Error).message, () => void load(client));
+  }
+  let record;
+  try {
+    record = await readRecord(client, bundle.knowledge);
+  } catch (e) {
+    const f = failureKind(e);
+    if (f.kind === 'expired') return showExpired();
+    return showError(`${f.detail[0]?.toUpperCase()}${f.detail.slice(1)}.`, () => void load(client));
+  }
+
+  const asOf = new Date();
+  const rules = bundle.rules.map((id) => DEFAULT_RULES.find((r) => r.id === id)).filter((r) => !!r);
+  const evaluation = evaluatePatient(record, bundle.knowledge, asOf, rules);
+  const trends = measureTrends(evaluation.patient, evaluation.labs, bundle.knowledge, asOf);
+  const v: View = { evaluation, trends, knowledge: bundle.knowledge, patient: record.patient };
+
+  byId('patient-banner').replaceChildren(renderBanner(record.patient, asOf));
+  const content = byId('content');
+  content.dataset.asOf = asOf.toISOString();
+  content.dataset.patient = evaluation.patient.reference;
+  byId('as-of').textContent = `Computed in this browser by the Crosstalk engine (clinical knowledge ${bundle.knowledge.version}) at ${asOf.toISOString().slice(0, 16).replace('T', ' ')} UTC.`;
+  const charts = renderTrends(v);
+  const excluded = renderExcluded(v);
+  byId('sections').replaceChildren(renderFindings(v), renderMeasures(v), charts.section, renderWhy(v), renderMissing(v, asOf), ...(excluded ? [excluded] : []));
+  byId('nav-excluded').hidden = !excluded;
+  content.hidden = false;
+  charts.draw();
+
+  if (!evaluation.labs.length && !evaluation.rejected.length) {
+    setState(
+      'no-data',
+      h('strong', {}, 'No results to work with. '),
+      'This patient has no creatinine, cystatin C, insulin or glucose results on file. “Missing data and what to order” below lists what would let Crosstalk read the muscle and bone signals.',
+    );
+    byId('status').hidden = false;
+  } else {
+    setState('ready', `Loaded ${evaluation.labs.length} results.`);
+  }
+  focusAppContext(client, v);
+}
+
+async function main(): Promise<void> {
+  setState('loading', 'Completing the sign-in with the EHR…');
+  const refused = new URL(window.location.href).searchParams;
+  if (refused.has('error')) {
+    return showError(`The EHR refused the sign-in: ${refused.get('error_description') ?? refused.get('error')}. Open the app again from the EHR.`);
+  }
+  let client: Client;
+  try {
+    client = await FHIR.oauth2.ready();
+  } catch {
+    // No launch state in this tab (opened directly, reloaded after the EHR ended the session, or a failed exchange).
+    return showExpired();
+  }
+  byId('reload').addEventListener('click', () => void load(client));
+  await load(client);
+}
+
+main().catch(() => showError('An unexpected error stopped the app.'));

@@ -1,0 +1,67 @@
+/**
+ * The embedded demo's web side: the demo EHR page (/demo), the local SMART authorization server
+ * (/demo/smart, with its discovery document on the embedded FHIR base) and a token check in front of /fhir.
+ * Mounted only with the embedded FHIR server: it is how a newcomer sees the whole product after `npm start`.
+ */
+import type { Express } from 'express';
+import type { Patient } from 'fhir/r4';
+import { contentSecurityPolicy, staticBundle } from '../server/web';
+import type { EmbeddedFhirServer } from './fhir-server';
+import { DEMO_PATIENTS } from './patients';
+import { createSmartAuthServer } from './smart-auth';
+
+export interface DemoDeps {
+  embeddedFhir: EmbeddedFhirServer;
+  /** Read per request: without PUBLIC_BASE_URL the base is only known once the server listens. */
+  publicBaseUrl: () => string;
+  /** The SMART app's registration, as the app itself is configured. */
+  client: () => { clientId: string; redirectUri: string };
+}
+
+/** GET /demo/ehr.json: what the demo EHR page shows and where its FHIR server is. */
+export interface DemoEhrData {
+  fhirBase: string;
+  patients: { id: string; name: string; gender?: string; birthDate?: string; story?: string }[];
+}
+
+function nameOf(p: Patient): string {
+  const n = p.name?.[0];
+  return n ? [n.given?.join(' '), n.family].filter(Boolean).join(' ') : (p.id ?? '');
+}
+
+async function listPatients(fhir: EmbeddedFhirServer): Promise<DemoEhrData['patients']> {
+  const bundle = await fhir.search('Patient', [['_count', '200']]);
+  const stories = new Map(DEMO_PATIENTS.map((d) => [d.id, d.story]));
+  return (bundle.entry ?? [])
+    .map((e) => e.resource as Patient)
+    .filter((p) => !!p?.id)
+    .map((p) => ({
+      id: p.id as string,
+      name: nameOf(p),
+      ...(p.gender ? { gender: p.gender } : {}),
+      ...(p.birthDate ? { birthDate: p.birthDate } : {}),
+      ...(stories.has(p.id as string) ? { story: stories.get(p.id as string) } : {}),
+    }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** Must run before the embedded FHIR server is mounted at /fhir: the discovery document and the token check sit in front of it. */
+export function mountDemo(app: Express, deps: DemoDeps): void {
+  const fhirBase = () => `${deps.publicBaseUrl()}/fhir`;
+  const auth = createSmartAuthServer({
+    fhirBase,
+    authBase: () => `${deps.publicBaseUrl()}/demo/smart`,
+    client: deps.client,
+    patients: async () => (await listPatients(deps.embeddedFhir)).map((p) => ({ id: p.id, label: `${p.name} (${p.id})` })),
+  });
+  app.get('/fhir/.well-known/smart-configuration', auth.wellKnown);
+  app.use('/fhir', auth.guard);
+  app.use('/demo/smart', auth.router);
+  app.get('/demo/ehr.json', async (_req, res) => {
+    const data: DemoEhrData = { fhirBase: fhirBase(), patients: await listPatients(deps.embeddedFhir) };
+    res.set('Cache-Control', 'no-store').json(data);
+  });
+  app.use('/demo', staticBundle('demo', () => contentSecurityPolicy([], "'self'")));
+  // A newcomer opening the service's root lands in the demo EHR.
+  app.get('/', (_req, res) => res.redirect(302, '/demo/'));
+}

@@ -1,0 +1,292 @@
+/**
+ * The SMART app in real headless Chromium: EHR launches against the local SMART authorization server and the
+ * embedded, demo-seeded FHIR server, the app's values against the engine's, appContext, and the app's states.
+ */
+import type { Bundle, Observation, Patient } from 'fhir/r4';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { encodeAppContext } from '../src/cds/app-context';
+import { loadServices } from '../src/cds/services';
+import { evaluatePatient } from '../src/clinical/engine';
+import { round, day } from '../src/clinical/format';
+import { MEASURE_ORDER } from '../src/clinical/measures';
+import { measureTrends } from '../src/clinical/trend';
+import type { PatientEvaluation } from '../src/clinical/types';
+import { loadKnowledgeSync } from '../src/config/knowledge-file';
+import { daysAgo, lab, patient, transaction } from '../src/demo/builders';
+import { DEMO_PATIENTS } from '../src/demo/patients';
+import { SERVICE_ID, startCrosstalk } from './support/harness';
+import { accessTokenOf, accessibilityViolations, ehrLaunchUrl, recordRequests, settledState, shoot, useBrowserRig, watchProblems } from './support/browser';
+
+const knowledge = loadKnowledgeSync();
+const rules = loadServices().get(SERVICE_ID)?.rules ?? [];
+const EHR_FRAME = { width: 800, height: 600 };
+
+const rig = useBrowserRig();
+
+
+async function freshPage(options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page; problems: string[]; requests: string[] }> {
+  const context = await rig.browser.newContext({ viewport: EHR_FRAME, ...options });
+  const requests = recordRequests(context);
+  const page = await context.newPage();
+  return { context, page, problems: watchProblems(page), requests };
+}
+
+/** The engine, in Node, on the same FHIR record the app read, at the instant the app says it computed. */
+async function engineOn(patientId: string, asOf: string): Promise<PatientEvaluation> {
+  const patient = (await (await fetch(`${rig.base}/fhir/Patient/${patientId}`)).json()) as Patient;
+  const bundle = (await (await fetch(`${rig.base}/fhir/Observation?patient=${patientId}&_count=500`)).json()) as Bundle;
+  const observations = (bundle.entry ?? []).map((e) => e.resource as Observation);
+  return evaluatePatient({ patient, observations }, knowledge, new Date(asOf), rules);
+}
+
+interface ShownMeasure {
+  code: string;
+  computed: string;
+  value?: string;
+  text: string;
+  date: string;
+  sources: string;
+}
+
+function shownMeasures(page: Page): Promise<ShownMeasure[]> {
+  return page.$$eval('#measures tbody tr', (rows) =>
+    rows.map((r) => {
+      const el = r as HTMLElement;
+      return {
+        code: el.dataset.code ?? '',
+        computed: el.dataset.computed ?? '',
+        ...(el.dataset.value !== undefined ? { value: el.dataset.value } : {}),
+        text: el.querySelector('td.value')?.textContent ?? '',
+        date: el.querySelector('td.date')?.textContent ?? '',
+        sources: el.querySelector('td.sources ul')?.textContent ?? '',
+      };
+    }),
+  );
+}
+
+describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
+  it('shows, for every seeded patient, exactly what the engine computes from the same record', async () => {
+    const { context, page, problems, requests } = await freshPage();
+    for (const demo of DEMO_PATIENTS) {
+      await page.goto(await ehrLaunchUrl(rig.base, demo.id));
+      const state = await settledState(page);
+      const asOf = (await page.getAttribute('#content', 'data-as-of')) as string;
+      const e = await engineOn(demo.id, asOf);
+      // The app reads the Patient and its Observations: without any result the engine can use or reject, no data.
+      expect(state, demo.id).toBe(e.labs.length || e.rejected.length ? 'ready' : 'no-data');
+
+      const shown = await shownMeasures(page);
+      expect(shown.map((s) => s.code), demo.id).toEqual(MEASURE_ORDER);
+      for (const row of shown) {
+        const m = e.measures.find((x) => x.code === row.code);
+        if (!m) {
+          expect(row.computed, `${demo.id} ${row.code}`).toBe('false');
+          continue;
+        }
+        // ECMAScript leaves Math.pow's last bit to the engine, and Chromium's V8 is not Node's: the CKD-EPI powers
+        // may differ by one ulp. Identical to 12 significant digits, and identical as displayed (next line).
+        expect(Math.abs(Number(row.value) - m.value) / m.value, `${demo.id} ${row.code}: ${row.value} vs ${m.value}`).toBeLessThan(1e-12);
+        expect(row.text, `${demo.id} ${row.code}`).toBe(round(m.value, m.unit));
+        expect(row.date, `${demo.id} ${row.code}`).toBe(day(m.effective));
+        for (const ref of m.derivedFrom) expect(row.sources, `${demo.id} ${row.code}`).toContain(ref);
+      }
+
+      expect(await page.$$eval('#findings article.finding', (as) => as.map((a) => (a as HTMLElement).dataset.rule)), demo.id).toEqual(e.findings.map((f) => f.ruleId));
+      for (const f of e.findings) {
+        expect(await page.$$eval(`#finding-${f.ruleId} ul.statements li`, (lis) => lis.map((li) => li.textContent))).toEqual(f.statements);
+      }
+      for (const o of e.outcomes) {
+        expect(await page.getAttribute(`#outcome-${o.ruleId}`, 'data-status'), `${demo.id} ${o.ruleId}`).toBe(o.status);
+        expect(await page.$$eval(`#outcome-${o.ruleId} li[data-code]`, (lis) => lis.map((li) => (li as HTMLElement).dataset.code))).toEqual(o.reasons.map((r) => r.code));
+      }
+      const trends = measureTrends(e.patient, e.labs, knowledge, new Date(asOf));
+      const charted = await page.$$eval('#trends figure.trend', (fs) => fs.map((f) => [f.id.replace('trend-', ''), Number((f as HTMLElement).dataset.points)]));
+      expect(Object.fromEntries(charted), `${demo.id} trends`).toEqual(Object.fromEntries(MEASURE_ORDER.filter((c) => trends[c].length).map((c) => [c, trends[c].length])));
+      expect(await page.locator('#trends canvas').count()).toBe(charted.length);
+      expect(await page.locator('#excluded li').count(), demo.id).toBe(e.rejected.length);
+      expect(await page.locator('.focused').count(), `${demo.id}: no appContext, nothing focused`).toBe(0);
+      if (demo.id === 'demo-low-ccr' || demo.id === 'demo-preliminary') await shoot(page, `app-${demo.id}-full`, true);
+    }
+    expect(problems).toEqual([]);
+    const foreign = requests.filter((u) => !u.startsWith(`${rig.base}/`) && !u.startsWith('data:'));
+    expect(foreign, 'requests outside the service origin').toEqual([]);
+    await context.close();
+  });
+
+  it('reads every page of a long record and trends every draw in it', async () => {
+    // Ten years of quarterly draws (creatinine, cystatin C and two non-fasting glucoses): 160 Observations, two pages of 100.
+    const id = 'long-record';
+    const now = new Date();
+    const draws = Array.from({ length: 40 }, (_, i) => [
+      lab(`${id}-cr-${i}`, id, 'creatinineMass', 0.7 + (i % 7) * 0.03, daysAgo(now, 10 + i * 91)),
+      lab(`${id}-cys-${i}`, id, 'cystatinC', 1.0 + (i % 5) * 0.04, daysAgo(now, 10 + i * 91, 15)),
+      lab(`${id}-glu-${i}`, id, 'glucoseRandom', 90 + i, daysAgo(now, 10 + i * 91, 20)),
+      lab(`${id}-glu2-${i}`, id, 'glucoseRandom', 95 + i, daysAgo(now, 12 + i * 91, 20)),
+    ]);
+    const seeded = await fetch(`${rig.base}/fhir`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(transaction([patient(id, 'female', '1950-03-03', 'Longrecord'), ...draws.flat()])),
+    });
+    expect(seeded.status).toBe(200);
+    const { context, page, requests } = await freshPage();
+    await page.goto(await ehrLaunchUrl(rig.base, id));
+    expect(await settledState(page)).toBe('ready');
+    const offsets = requests.filter((u) => u.includes('/fhir/Observation?')).map((u) => new URL(u).searchParams.get('_offset') ?? '0');
+    expect(offsets).toEqual(['0', '100']);
+    const e = await engineOn(id, (await page.getAttribute('#content', 'data-as-of')) as string);
+    expect(e.labs).toHaveLength(160);
+    expect(await page.getAttribute('#trend-ccr', 'data-points')).toBe('40');
+    expect(await page.getAttribute('#trend-egfr-cr-2021', 'data-points')).toBe('40');
+    expect(await page.locator('#trend-ccr tbody tr').count()).toBe(40);
+    await page.evaluate(() => document.getElementById('trends')?.scrollIntoView());
+    await shoot(page, 'app-800x600-long-record-trends');
+    await context.close();
+  });
+
+  it('opens on the card’s finding when the token response carries appContext', async () => {
+    const { context, page, problems } = await freshPage();
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-low-ccr', encodeAppContext({ ruleId: 'low-ccr' })));
+    expect(await settledState(page)).toBe('ready');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.closest('article')?.id)).toBe('finding-low-ccr');
+    expect(await page.getAttribute('#finding-low-ccr', 'class')).toContain('focused');
+    expect(await page.textContent('#focus-notice')).toContain('Low creatinine/cystatin C ratio');
+    // The focused finding is in view below the sticky patient banner, at EHR-frame size.
+    const box = await page.locator('#finding-low-ccr h3').boundingBox();
+    const banner = await page.locator('header.banner').boundingBox();
+    expect(box && banner && box.y >= banner.y + banner.height - 1 && box.y < EHR_FRAME.height).toBe(true);
+    await shoot(page, 'app-800x600-opened-on-low-ccr');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('opens on why no card when the finding the card named no longer fires', async () => {
+    const { context, page } = await freshPage();
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-ckd', encodeAppContext({ ruleId: 'low-ccr' })));
+    expect(await settledState(page)).toBe('ready');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('outcome-low-ccr');
+    expect(await page.getAttribute('#outcome-low-ccr', 'data-status')).toBe('suppressed');
+    expect(await page.textContent('#outcome-low-ccr')).toContain('eGFRcr-cys');
+    expect(await page.textContent('#focus-notice')).toContain('no longer applies');
+    await shoot(page, 'app-800x600-why-no-card');
+    await context.close();
+  });
+
+  it('says plainly when the patient has no results, and what to order', async () => {
+    const { context, page } = await freshPage();
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-no-labs'));
+    expect(await settledState(page)).toBe('no-data');
+    expect(await page.textContent('#status')).toContain('no creatinine, cystatin C, insulin or glucose results');
+    expect(await page.$$eval('#missing li[data-analyte]', (lis) => lis.map((li) => (li as HTMLElement).dataset.analyte))).toEqual(Object.keys(knowledge.analytes));
+    expect(await page.textContent('#missing')).toContain(`LOINC ${knowledge.orders['cystatin-c'].code}`);
+    await shoot(page, 'app-800x600-no-data');
+    await context.close();
+  });
+
+  it('shows loading while the FHIR server is slow, a FHIR error when it fails, and recovers on retry', async () => {
+    const { context, page } = await freshPage();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    let fail = false;
+    // Faults the embedded FHIR server cannot produce on demand: a stall, then a 500.
+    await page.route('**/fhir/Observation?**', async (route) => {
+      await held;
+      if (fail) await route.fulfill({ status: 500, contentType: 'application/fhir+json', body: '{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}' });
+      else await route.continue();
+    });
+    fail = true;
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-normal'));
+    await page.waitForFunction(() => document.body.dataset.state === 'loading' && (document.getElementById('status')?.textContent ?? '').includes('Reading'));
+    await shoot(page, 'app-800x600-loading');
+    release();
+    expect(await settledState(page)).toBe('error');
+    expect(await page.textContent('#status')).toContain('HTTP 500');
+    expect(await page.getAttribute('#status', 'role')).toBe('alert');
+    await shoot(page, 'app-800x600-fhir-error');
+    fail = false;
+    await page.click('#status button.retry');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready');
+    expect(await page.locator('#measure-ccr').getAttribute('data-computed')).toBe('true');
+    await context.close();
+  });
+
+  it('says the session has ended when the EHR revokes the token, and stays so on reload', async () => {
+    const { context, page } = await freshPage();
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-low-ccr'));
+    expect(await settledState(page)).toBe('ready');
+    const token = await accessTokenOf(page);
+    expect(token).not.toBe('');
+    const revoked = await fetch(`${rig.base}/demo/smart/revoke`, { method: 'POST', body: new URLSearchParams({ token }) });
+    expect(revoked.status).toBe(200);
+    await page.click('#reload');
+    await page.waitForFunction(() => document.body.dataset.state === 'expired');
+    expect(await page.textContent('#status')).toContain('session has ended');
+    expect(await page.isHidden('#content')).toBe(true);
+    await shoot(page, 'app-800x600-expired');
+    await page.reload();
+    expect(await settledState(page)).toBe('expired');
+    await context.close();
+  });
+
+  it('makes a standalone launch through the local sign-in’s patient picker', async () => {
+    const { context, page, problems } = await freshPage();
+    await page.goto(`${rig.base}/app/launch.html`);
+    await page.waitForSelector('form input[name="patient"]');
+    await shoot(page, 'standalone-patient-picker');
+    await page.check('input[value="demo-normal"]');
+    await page.click('button[type="submit"]');
+    expect(await settledState(page)).toBe('ready');
+    expect(await page.textContent('#patient-banner')).toContain('Steady');
+    // demo-normal's creatinine is reported in µmol/L: the app shows the report and the UCUM conversion.
+    expect(await page.textContent('#measure-egfr-cr-2021 td.sources')).toMatch(/reported 97 umol\/L; 97 umol\/L = 1\.097 mg\/dL/);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('passes automated WCAG 2.1 AA checks and is reachable by keyboard', async () => {
+    // axe-core is injected as an inline script, which the app's CSP rightly refuses: bypass it for this check only.
+    const { context, page } = await freshPage({ bypassCSP: true });
+    await page.goto(await ehrLaunchUrl(rig.base, 'demo-low-ccr'));
+    expect(await settledState(page)).toBe('ready');
+    expect(await accessibilityViolations(page)).toEqual([]);
+    const reached: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await page.evaluate(() => {
+        const a = document.activeElement as HTMLElement | null;
+        return a ? `${a.tagName.toLowerCase()}${a.id ? `#${a.id}` : ''}${a.getAttribute('href') ?? ''}` : '';
+      }));
+    }
+    expect(reached[0]).toBe('a#content');
+    expect(reached).toContain('button#reload');
+    for (const href of ['#findings', '#measures', '#trends', '#why', '#missing']) expect(reached).toContain(`a${href}`);
+    expect(reached.some((r) => r.startsWith('summary'))).toBe(true);
+    await context.close();
+  });
+});
+
+describe('the SMART app’s launch configuration', { timeout: 60_000 }, () => {
+  it('asks the authorization server for the configured client id, redirect URI and SMART v2 scopes', async () => {
+    const other = await startCrosstalk({ CROSSTALK_SMART_SCOPE_VERSION: 'v2', CROSSTALK_SMART_CLIENT_ID: 'hospital-registered-id' });
+    try {
+      const otherBase = other.config.publicBaseUrl;
+      const { context, page } = await freshPage();
+      const authorize: URL[] = [];
+      page.on('request', (r) => {
+        if (r.url().includes('/demo/smart/authorize')) authorize.push(new URL(r.url()));
+      });
+      await page.goto(await ehrLaunchUrl(otherBase, 'demo-low-ccr'));
+      expect(await settledState(page)).toBe('ready');
+      const q = authorize[0]?.searchParams;
+      expect(q?.get('client_id')).toBe('hospital-registered-id');
+      expect(q?.get('redirect_uri')).toBe(`${otherBase}/app/index.html`);
+      expect(q?.get('scope')?.split(' ').sort()).toEqual(['launch', 'patient/Observation.rs', 'patient/Patient.rs']);
+      expect(q?.get('aud')).toBe(`${otherBase}/fhir`);
+      expect(q?.get('code_challenge_method')).toBe('S256');
+      await context.close();
+    } finally {
+      await other.close();
+    }
+  });
+});
