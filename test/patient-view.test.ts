@@ -175,7 +175,7 @@ describe('prefetch in its four states', () => {
 describe('FHIR faults', () => {
   let quick: Awaited<ReturnType<typeof startCrosstalk>>;
   beforeAll(async () => {
-    quick = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '800', CROSSTALK_EMBEDDED_FHIR: 'false' });
+    quick = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '800', CROSSTALK_EMBEDDED_FHIR: 'false', CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) });
   });
   afterAll(async () => {
     await quick?.close();
