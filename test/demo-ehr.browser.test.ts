@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAppContext } from '../src/cds/app-context';
 import { compileSchema, formatErrors } from '../src/config/schemas';
 import { buildPrefetch, expectValidCdsResponse, hookRequest, SERVICE_ID } from './support/harness';
+import serviceFile from '../cds-hooks/services/bone-muscle-patient-view.json';
 import { accessibilityViolations, recordRequests, settledState, shoot, useBrowserRig, watchProblems } from './support/browser';
 
 interface WireCard {
@@ -44,9 +45,14 @@ function watchCdsCalls(page: Page): { calls: number; checked: Promise<void>[] } 
     if (r.method() !== 'POST' || !r.url().endsWith(`/cds-services/${SERVICE_ID}`)) return;
     seen.calls++;
     const body: unknown = r.postDataJSON();
-    expect(validateRequest(body), formatErrors(validateRequest.errors)).toBe(true);
-    expect(Object.keys((body as { prefetch: object }).prefetch).sort()).toEqual(['creatinine', 'cystatinC', 'glucose', 'insulin', 'patient']);
-    seen.checked.push(r.response().then(async (res) => expectValidCdsResponse(await res?.json())));
+    // Checked inside the promise the test awaits, so a failure fails the test instead of escaping as an event error.
+    seen.checked.push(
+      r.response().then(async (res) => {
+        expect(validateRequest(body), formatErrors(validateRequest.errors)).toBe(true);
+        expect(Object.keys((body as { prefetch: object }).prefetch).sort()).toEqual(Object.keys(serviceFile.discovery.prefetch).sort());
+        expectValidCdsResponse(await res?.json());
+      }),
+    );
   });
   return seen;
 }
