@@ -124,6 +124,8 @@ async function startCrosstalk(): Promise<{ url: string; close(): Promise<void> }
     // No JWT per call, and fhirServer may be this service's own origin (the embedded server) over http.
     // Production calls add JWT verification; see bench/README.md.
     CROSSTALK_DEV_MODE: 'true',
+    // Every call is audited (SQLite, synchronous=FULL) as in production; the store goes to a throwaway directory.
+    CROSSTALK_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-bench-')),
   });
   return {
     url: running.url,
