@@ -16,10 +16,20 @@ export type Canonical =
 function unitCode(q: Quantity): string | undefined {
   const raw = q.system === UCUM_SYSTEM && q.code ? q.code : (q.code ?? q.unit);
   if (!raw) return undefined;
+  const known = checkedUnits.get(raw);
+  if (known !== undefined || checkedUnits.has(raw)) return known;
   const cleaned = raw.trim().replace(/[µμ]/g, 'u');
   const checked = ucum.validateUnitString(cleaned, false);
-  return checked.status === 'valid' ? (checked.ucumCode ?? cleaned) : undefined;
+  const code = checked.status === 'valid' ? (checked.ucumCode ?? cleaned) : undefined;
+  // Labs send a handful of unit spellings; parsing each again on every call is most of a conversion's
+  // cost. Bounded, so a stream of made-up units cannot grow it.
+  if (checkedUnits.size >= CHECKED_UNITS_MAX) checkedUnits.clear();
+  checkedUnits.set(raw, code);
+  return code;
 }
+
+const CHECKED_UNITS_MAX = 512;
+const checkedUnits = new Map<string, string | undefined>();
 
 function fmt(n: number): string {
   return Number(n.toPrecision(4)).toString();

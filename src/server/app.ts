@@ -57,6 +57,8 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Every answer is computed per POST and never revalidated: an ETag would be a hash per call for nothing.
+  app.set('etag', false);
 
   const callDeps: CallDeps = {
     knowledge,
