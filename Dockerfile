@@ -4,9 +4,11 @@
 #   docker build -t crosstalk .
 #   docker run --rm -p 127.0.0.1:3000:3000 crosstalk node dist/src/server/main.js --demo   # as `npm start`
 # Without --demo it starts as in production: no embedded FHIR server, and it refuses to start until
-# CROSSTALK_TRUSTED_CLIENTS names a trusted-clients file (README "Security"), e.g. mounted read-only:
-#   docker run -p 3000:3000 -v /etc/crosstalk/clients.json:/config/clients.json:ro
-#     -e CROSSTALK_TRUSTED_CLIENTS=/config/clients.json -e PUBLIC_BASE_URL=https://cds.example.org crosstalk
+# CROSSTALK_TRUSTED_CLIENTS names a trusted-clients file (README "Security"), e.g. mounted read-only, and
+# CROSSTALK_AUDIT_HMAC_KEY holds a secret of at least 32 characters (README "Audit trail"):
+#   docker run -p 3000:3000 -v /etc/crosstalk/clients.json:/config/clients.json:ro -v crosstalk-data:/app/data
+#     -e CROSSTALK_TRUSTED_CLIENTS=/config/clients.json -e CROSSTALK_AUDIT_HMAC_KEY="$(cat /etc/crosstalk/audit.key)"
+#     -e PUBLIC_BASE_URL=https://cds.example.org crosstalk
 # docker-compose.yml runs it beside HAPI FHIR (see there).
 #
 # Base image: Node 24 LTS (supported until April 2028; Node 22 reaches end of life in April 2027).

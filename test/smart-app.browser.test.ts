@@ -2,12 +2,14 @@
  * The SMART app in real headless Chromium: EHR launches against the local SMART authorization server and the
  * embedded, demo-seeded FHIR server, the app's values against the engine's, appContext, and the app's states.
  */
-import type { Bundle, Observation, Patient } from 'fhir/r4';
+import { randomUUID } from 'node:crypto';
+import type { Bundle, Patient, Resource } from 'fhir/r4';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { encodeAppContext } from '../src/cds/app-context';
 import { loadServices } from '../src/cds/services';
 import { evaluatePatient } from '../src/clinical/engine';
+import { inputFromResources } from '../src/clinical/input';
 import { round, day } from '../src/clinical/format';
 import { MEASURE_ORDER } from '../src/clinical/measures';
 import { measureTrends } from '../src/clinical/trend';
@@ -19,7 +21,8 @@ import { SERVICE_ID, startCrosstalk } from './support/harness';
 import { accessTokenOf, accessibilityViolations, ehrLaunchUrl, recordRequests, settledState, shoot, useBrowserRig, watchProblems } from './support/browser';
 
 const knowledge = loadKnowledgeSync();
-const rules = loadServices().get(SERVICE_ID)?.rules ?? [];
+const service = loadServices().get(SERVICE_ID)!;
+const rules = service.rules;
 const EHR_FRAME = { width: 800, height: 600 };
 
 const rig = useBrowserRig();
@@ -32,12 +35,46 @@ async function freshPage(options: Parameters<Browser['newContext']>[0] = {}): Pr
   return { context, page, problems: watchProblems(page), requests };
 }
 
-/** The engine, in Node, on the same FHIR record the app read, at the instant the app says it computed. */
-async function engineOn(patientId: string, asOf: string): Promise<PatientEvaluation> {
+/** Every resource a search finds, following its next links. */
+async function searchAll(url: string): Promise<Resource[]> {
+  const found: Resource[] = [];
+  for (let next: string | undefined = url; next; ) {
+    const page = (await (await fetch(next)).json()) as Bundle;
+    found.push(...(page.entry ?? []).map((e) => e.resource as Resource).filter((r) => r.resourceType !== 'OperationOutcome'));
+    next = page.link?.find((l) => l.relation === 'next')?.url;
+  }
+  return found;
+}
+
+/** What patient-view reads of a patient (its prefetch templates, run against the embedded FHIR server), by key. */
+async function recordOf(patientId: string): Promise<{ patient: Patient; byKey: Record<string, Resource[]> }> {
+  const def = service.definition;
   const patient = (await (await fetch(`${rig.base}/fhir/Patient/${patientId}`)).json()) as Patient;
-  const bundle = (await (await fetch(`${rig.base}/fhir/Observation?patient=${patientId}&_count=500`)).json()) as Bundle;
-  const observations = (bundle.entry ?? []).map((e) => e.resource as Observation);
-  return evaluatePatient({ patient, observations }, knowledge, new Date(asOf), rules);
+  const searches = Object.entries(def.discovery.prefetch ?? {}).filter(([key]) => key !== def.patientKey);
+  const found = await Promise.all(searches.map(([, t]) => searchAll(`${rig.base}/fhir/${t.replace('{{context.patientId}}', patientId)}`)));
+  return { patient, byKey: Object.fromEntries(searches.map(([key], i) => [key, found[i] ?? []])) };
+}
+
+/** The engine, in Node, on the record patient-view reads, at the instant the app says it computed. */
+async function engineOn(patientId: string, asOf: string): Promise<PatientEvaluation> {
+  const { patient, byKey } = await recordOf(patientId);
+  return evaluatePatient(inputFromResources(patient, Object.values(byKey).flat()), knowledge, new Date(asOf), rules);
+}
+
+/** The rules of the cards patient-view returns for the patient, given that same record as prefetch. */
+async function cardRules(patientId: string): Promise<string[]> {
+  const { patient, byKey } = await recordOf(patientId);
+  const prefetch = {
+    [service.definition.patientKey]: patient,
+    ...Object.fromEntries(Object.entries(byKey).map(([key, rs]) => [key, { resourceType: 'Bundle', type: 'searchset', total: rs.length, entry: rs.map((resource) => ({ resource })) }])),
+  };
+  const res = await fetch(`${rig.base}/cds-services/${SERVICE_ID}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'Practitioner/demo', patientId }, prefetch }),
+  });
+  expect(res.status, patientId).toBe(200);
+  return ((await res.json()) as { cards: { extension: { crosstalk: { ruleId: string } } }[] }).cards.map((c) => c.extension.crosstalk.ruleId);
 }
 
 interface ShownMeasure {
@@ -73,8 +110,10 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
       const state = await settledState(page);
       const asOf = (await page.getAttribute('#content', 'data-as-of')) as string;
       const e = await engineOn(demo.id, asOf);
-      // The app reads the Patient and its Observations: without any result the engine can use or reject, no data.
+      // The app reads what patient-view reads: without any lab result the engine can use or reject, no data.
       expect(state, demo.id).toBe(e.labs.length || e.rejected.length ? 'ready' : 'no-data');
+      // Medicines, problems and bone density included, so the app's findings are the cards' findings.
+      expect(e.findings.map((f) => f.ruleId), `${demo.id}: the engine on the app's record vs the cards`).toEqual(await cardRules(demo.id));
 
       const shown = await shownMeasures(page);
       expect(shown.map((s) => s.code), demo.id).toEqual(MEASURE_ORDER);
@@ -106,7 +145,7 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
       expect(await page.locator('#trends canvas').count()).toBe(charted.length);
       expect(await page.locator('#excluded li').count(), demo.id).toBe(e.rejected.length);
       expect(await page.locator('.focused').count(), `${demo.id}: no appContext, nothing focused`).toBe(0);
-      if (demo.id === 'demo-low-ccr' || demo.id === 'demo-preliminary') await shoot(page, `app-${demo.id}-full`, true);
+      if (['demo-low-ccr', 'demo-preliminary', 'demo-steroid'].includes(demo.id)) await shoot(page, `app-${demo.id}-full`, true);
     }
     expect(problems).toEqual([]);
     const foreign = requests.filter((u) => !u.startsWith(`${rig.base}/`) && !u.startsWith('data:'));
@@ -115,7 +154,8 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
   });
 
   it('reads every page of a long record and trends every draw in it', async () => {
-    // Ten years of quarterly draws (creatinine, cystatin C and two non-fasting glucoses): 160 Observations, two pages of 100.
+    // Ten years of quarterly draws (creatinine, cystatin C and two non-fasting glucoses): 160 Observations, the
+    // 80 glucoses in two pages of the glucose template's 50.
     const id = 'long-record';
     const now = new Date();
     const draws = Array.from({ length: 40 }, (_, i) => [
@@ -133,8 +173,8 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     const { context, page, requests } = await freshPage();
     await page.goto(await ehrLaunchUrl(rig.base, id));
     expect(await settledState(page)).toBe('ready');
-    const offsets = requests.filter((u) => u.includes('/fhir/Observation?')).map((u) => new URL(u).searchParams.get('_offset') ?? '0');
-    expect(offsets).toEqual(['0', '100']);
+    const glucosePages = requests.filter((u) => u.includes('/fhir/Observation?') && u.includes('2345-7')).map((u) => new URL(u).searchParams.get('_offset') ?? '0');
+    expect(glucosePages).toEqual(['0', '50']);
     const e = await engineOn(id, (await page.getAttribute('#content', 'data-as-of')) as string);
     expect(e.labs).toHaveLength(160);
     expect(await page.getAttribute('#trend-ccr', 'data-points')).toBe('40');
@@ -281,7 +321,8 @@ describe('the SMART app’s launch configuration', { timeout: 60_000 }, () => {
       const q = authorize[0]?.searchParams;
       expect(q?.get('client_id')).toBe('hospital-registered-id');
       expect(q?.get('redirect_uri')).toBe(`${otherBase}/app/index.html`);
-      expect(q?.get('scope')?.split(' ').sort()).toEqual(['launch', 'patient/Observation.rs', 'patient/Patient.rs']);
+      const read = ['Condition', 'DiagnosticReport', 'MedicationRequest', 'MedicationStatement', 'Observation', 'Patient', 'ServiceRequest'];
+      expect(q?.get('scope')?.split(' ').sort()).toEqual(['launch', ...read.map((t) => `patient/${t}.rs`)]);
       expect(q?.get('aud')).toBe(`${otherBase}/fhir`);
       expect(q?.get('code_challenge_method')).toBe('S256');
       await context.close();

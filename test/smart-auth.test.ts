@@ -88,6 +88,18 @@ describe('the local SMART authorization server', () => {
     expect(t.body).not.toHaveProperty('appContext');
   });
 
+  it('lets a token search its own patient’s resources of every granted type, and no other patient’s', async () => {
+    const t = await ehrLaunchToken('demo-steroid', undefined, 'launch patient/Patient.rs patient/MedicationRequest.rs patient/Condition.rs');
+    const auth = { authorization: `Bearer ${String(t.body.access_token)}` };
+    const meds = await fetch(`${base}/fhir/MedicationRequest?patient=demo-steroid`, { headers: auth });
+    expect(meds.status).toBe(200);
+    expect(((await meds.json()) as { entry?: unknown[] }).entry?.length).toBeGreaterThan(0);
+    expect((await fetch(`${base}/fhir/Condition?patient=Patient/demo-steroid`, { headers: auth })).status).toBe(200);
+    for (const url of ['MedicationRequest?patient=demo-normal', 'MedicationRequest', 'Observation?patient=demo-steroid', 'Condition?patient=demo-steroid&patient=demo-normal']) {
+      expect((await fetch(`${base}/fhir/${url}`, { headers: auth })).status, url).toBe(403);
+    }
+  });
+
   it('lets a token read its own patient’s record and nothing else', async () => {
     const t = await ehrLaunchToken('demo-low-ccr');
     const auth = { authorization: `Bearer ${String(t.body.access_token)}` };
@@ -100,6 +112,8 @@ describe('the local SMART authorization server', () => {
       expect(res.status, url).toBe(403);
       expectOperationOutcome(await res.json());
     }
+    // Searches of a type the token was not granted are refused even for its own patient.
+    expect((await fetch(`${base}/fhir/MedicationRequest?patient=demo-low-ccr`, { headers: auth })).status).toBe(403);
     const write = await fetch(`${base}/fhir/Patient/demo-low-ccr`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/fhir+json' }, body: '{"resourceType":"Patient","id":"demo-low-ccr"}' });
     expect(write.status).toBe(403);
   });
@@ -211,9 +225,11 @@ describe('the service without the embedded demo', () => {
       for (const p of ['/demo/', '/demo/smart/launch', '/fhir/.well-known/smart-configuration', '/']) expect((await fetch(`${prod.url}${p}`)).status, p).toBe(404);
       expect((await fetch(`${prod.url}/app/index.html`)).status).toBe(200);
       const cfg = (await (await fetch(`${prod.url}/app/config.json`)).json()) as Record<string, unknown>;
+      // What patient-view reads, so the app can read it too.
+      const read = ['Patient', 'Observation', 'MedicationRequest', 'MedicationStatement', 'Condition', 'DiagnosticReport', 'ServiceRequest'].map((t) => `patient/${t}.read`).join(' ');
       expect(cfg).toEqual({
         clientId: 'crosstalk',
-        scope: { ehr: 'launch patient/Patient.read patient/Observation.read', standalone: 'launch/patient patient/Patient.read patient/Observation.read' },
+        scope: { ehr: `launch ${read}`, standalone: `launch/patient ${read}` },
         redirectUri: 'https://cds.hospital.example/app/index.html',
       });
     } finally {

@@ -1,4 +1,5 @@
 /* What the server hands the SMART app, as JSON under /app. Types only: the server serves these, the app reads them. */
+import type { ServiceReads } from '../cds/reads';
 import type { Knowledge } from '../clinical/knowledge';
 
 /** GET /app/config.json: what launch.html needs to start an EHR or standalone launch. */
@@ -15,4 +16,6 @@ export interface LaunchConfig {
 export interface KnowledgeBundle {
   knowledge: Knowledge;
   rules: string[];
+  /** The patient-view services' reads: the app runs the same queries the EHR's prefetch answers. */
+  reads: ServiceReads;
 }

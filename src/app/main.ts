@@ -74,7 +74,7 @@ function focusAppContext(client: Client, v: View): void {
 }
 
 async function load(client: Client): Promise<void> {
-  setState('loading', 'Reading the patient’s laboratory results…');
+  setState('loading', 'Reading the patient’s record…');
   let bundle: KnowledgeBundle;
   try {
     bundle = await loadKnowledge();
@@ -83,7 +83,7 @@ async function load(client: Client): Promise<void> {
   }
   let record;
   try {
-    record = await readRecord(client, bundle.knowledge);
+    record = await readRecord(client, bundle.reads);
   } catch (e) {
     const f = failureKind(e);
     if (f.kind === 'expired') return showExpired();

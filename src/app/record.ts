@@ -1,37 +1,51 @@
 /**
- * The app's data access: the patient in context and their results for the analytes the knowledge names,
- * read from the EHR's FHIR server through fhirclient with the launch's access token.
+ * The app's data access: the patient in context and what the patient-view service reads about them (labs,
+ * medicines, problems, bone density and the rest), through fhirclient with the launch's access token. The
+ * queries are the service's own prefetch templates, so the app evaluates the record the cards came from.
  */
 import type Client from 'fhirclient/lib/Client';
-import type { Observation, Patient } from 'fhir/r4';
-import type { Knowledge } from '../clinical/knowledge';
+import type { Patient, Resource } from 'fhir/r4';
+import { type ServiceReads, fillTokens, unavailableDomains } from '../cds/reads';
+import type { ClinicalInput } from '../clinical/engine';
+import { inputFromResources } from '../clinical/input';
 
 /** Enough pages for years of monthly labs, bounded so one odd record cannot stall the app. */
-const PAGE_SIZE = 100;
 const MAX_PAGES = 10;
 
-export interface PatientRecord {
-  patient: Patient;
-  observations: Observation[];
-}
+const statusOf = (e: unknown) => (e as { status?: unknown })?.status;
 
-/** Every code the engine knows, so the app reads exactly what the engine can use; the codes come from knowledge. */
-export function labCodes(k: Knowledge): string {
-  return Object.values(k.analytes)
-    .flatMap((a) => a.codes.map((c) => `${c.system}|${c.code}`))
-    .join(',');
-}
-
-export async function readRecord(client: Client, k: Knowledge): Promise<PatientRecord> {
+/**
+ * Runs every template at once. An expired session, or a failed read of the patient or of a key the service
+ * cannot do without, stops the read (the app shows why); any other key that fails is reported the way the
+ * service reports it, as context that could not be read, and the rules that need it say so.
+ */
+export async function readRecord(client: Client, reads: ServiceReads): Promise<ClinicalInput> {
   const patientId = client.patient.id;
   if (!patientId) throw new Error('The launch gave no patient: open the app from a patient chart.');
-  const query = new URLSearchParams({ patient: patientId, code: labCodes(k), _sort: '-date', _count: String(PAGE_SIZE) });
-  const [patient, found] = await Promise.all([
-    client.request<Patient>(`Patient/${encodeURIComponent(patientId)}`),
-    client.request<(Observation | { resourceType: string })[]>(`Observation?${query.toString()}`, { pageLimit: MAX_PAGES, flat: true }),
-  ]);
-  const observations = (Array.isArray(found) ? found : []).filter((r): r is Observation => r?.resourceType === 'Observation');
-  return { patient, observations };
+  const keys = Object.keys(reads.templates);
+  const settled = await Promise.allSettled(
+    keys.map((key) => {
+      const url = fillTokens(key, reads.templates[key] ?? '', { patientId });
+      return key === reads.patientKey ? client.request<Patient>(url) : client.request<Resource[]>(url, { pageLimit: MAX_PAGES, flat: true });
+    }),
+  );
+  const outcome = (key: string) => settled[keys.indexOf(key)];
+  const expired = settled.find((r) => r.status === 'rejected' && statusOf(r.reason) === 401);
+  if (expired?.status === 'rejected') throw expired.reason;
+  for (const key of [reads.patientKey, ...reads.required]) {
+    const r = outcome(key);
+    if (r?.status === 'rejected') throw r.reason;
+  }
+  const read = outcome(reads.patientKey);
+  const patient = read?.status === 'fulfilled' && !Array.isArray(read.value) && read.value?.resourceType === 'Patient' ? read.value : undefined;
+  if (!patient) throw new Error('The FHIR server returned no Patient for the patient in context.');
+  const resources = keys.flatMap((key, i) => {
+    const r = settled[i];
+    if (key === reads.patientKey || r?.status !== 'fulfilled' || !Array.isArray(r.value)) return [];
+    return (r.value as Resource[]).filter((x) => typeof x?.resourceType === 'string' && x.resourceType !== 'OperationOutcome');
+  });
+  const failed = new Set(keys.filter((_, i) => settled[i]?.status === 'rejected'));
+  return { ...inputFromResources(patient, resources), unavailable: unavailableDomains(reads.contextDomains, (key) => failed.has(key)) };
 }
 
 /** What kind of failure stopped the read: the app shows each differently. */

@@ -9,6 +9,7 @@ import { renderCards } from './cards';
 import { type GatherOptions, type Gathered, gather } from './gather';
 import { type HookContext, readHookContext } from './hook-context';
 import { problems } from './outcomes';
+import { unavailableDomains as domainsUnavailable } from './reads';
 import type { CdsService, ServiceDefinition } from './services';
 import type { CdsRequest, CdsResponse } from './types';
 
@@ -34,11 +35,7 @@ const validateRequest = compileSchema<CdsRequest>('cds-request.schema.json');
 
 /** A kind of context is unavailable when every prefetch key that carries it could not be had. */
 export function unavailableDomains(def: ServiceDefinition, sources: Gathered['sources']): ContextDomain[] {
-  const byDomain = new Map<ContextDomain, boolean[]>();
-  for (const [key, domains] of Object.entries(def.contextDomains ?? {})) {
-    for (const d of domains) byDomain.set(d, [...(byDomain.get(d) ?? []), sources[key] === 'unavailable']);
-  }
-  return [...byDomain.entries()].filter(([, flags]) => flags.every(Boolean)).map(([d]) => d);
+  return domainsUnavailable(def.contextDomains, (key) => sources[key] === 'unavailable');
 }
 
 /** Gathered resources, sorted by kind, plus the hook's orders: the engine's input. */

@@ -1,5 +1,6 @@
 import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
 import { bundleResources, nextLink } from '../fhir/client';
+import { fillTokens } from './reads';
 
 /**
  * The five shapes a prefetch key can arrive in (CDS Hooks 2.0 §Prefetch): absent, null, a Bundle
@@ -21,15 +22,9 @@ export interface Template {
   resourceType: string;
 }
 
-const TOKEN = /\{\{\s*context\.([A-Za-z]+)\s*\}\}/g;
-
 /** Fills `{{context.x}}` tokens with URL-encoded context values (already schema-checked ids). */
 export function fillTemplate(key: string, template: string, context: Record<string, unknown>): Template {
-  const url = template.replace(TOKEN, (_, name: string) => {
-    const v = context[name];
-    if (typeof v !== 'string' || v.length === 0) throw new Error(`prefetch ${key}: context.${name} is missing`);
-    return encodeURIComponent(v);
-  });
+  const url = fillTokens(key, template, context);
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   return { key, url, kind: q < 0 ? 'read' : 'search', resourceType: path.split('/')[0] ?? '' };

@@ -60,8 +60,9 @@ const LAUNCH_LIFETIME_MS = 10 * 60_000;
 const MAX_ENTRIES = 10_000;
 const ENDED_TOKEN_MEMORY_MS = 24 * 3_600_000;
 
-/** The scopes this server can grant: launch context and read access to Patient and Observation, v1 and v2 syntax. */
-const GRANTABLE = /^(launch|launch\/patient|patient\/(Patient|Observation)\.(read|rs|r|s)|patient\/\*\.(read|rs))$/;
+/** The scopes this server can grant: launch context and patient-level read access, v1 and v2 syntax. */
+// Read access at patient level to any resource type: the demo grants what the app asks to read, and nothing that writes.
+const GRANTABLE = /^(launch|launch\/patient|patient\/([A-Z][A-Za-z]+|\*)\.(read|rs|r|s))$/;
 
 const secret = () => randomBytes(32).toString('base64url');
 
@@ -125,7 +126,7 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
       grant_types_supported: ['authorization_code'],
       response_types_supported: ['code'],
       code_challenge_methods_supported: ['S256'],
-      scopes_supported: ['launch', 'launch/patient', 'patient/Patient.read', 'patient/Observation.read', 'patient/Patient.rs', 'patient/Observation.rs'],
+      scopes_supported: ['launch', 'launch/patient', 'patient/*.read', 'patient/*.rs'],
       capabilities: [
         'launch-ehr',
         'launch-standalone',
@@ -175,7 +176,7 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
     if (q.code_challenge_method !== 'S256' || !q.code_challenge) return fail('invalid_request', 'PKCE with S256 is required.');
     const requested = (q.scope ?? '').split(/\s+/).filter(Boolean);
     const granted = requested.filter((s) => GRANTABLE.test(s));
-    if (!granted.some((s) => s.startsWith('patient/'))) return fail('invalid_scope', 'Request patient/Patient and patient/Observation read access.');
+    if (!granted.some((s) => s.startsWith('patient/'))) return fail('invalid_scope', 'Request patient-level read access (patient/Patient.read, patient/Observation.read, …).');
 
     let context: LaunchContext | undefined;
     if (requested.includes('launch')) {
@@ -254,7 +255,7 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
     }
     if (req.path === '/metadata' || req.path.startsWith('/.well-known/')) return next();
     if (req.method !== 'GET' || !inCompartment(req, token)) {
-      throw new HttpProblem(403, operationOutcome('forbidden', 'This token reads only its own patient: Patient read and Observation search.'));
+      throw new HttpProblem(403, operationOutcome('forbidden', 'This token reads only its own patient: Patient read and searches of the granted types by patient.'));
     }
     next();
   };
@@ -268,8 +269,9 @@ function inCompartment(req: Request, token: Token): boolean {
   const may = (type: string) => scopes.some((s) => new RegExp(`^patient/(${type}|\\*)\\.(read|rs|r|s)$`).test(s));
   const segments = req.path.split('/').filter(Boolean);
   if (segments[0] === 'Patient' && segments.length === 2) return may('Patient') && segments[1] === token.patient;
-  if (segments[0] === 'Observation' && segments.length === 1) {
-    if (!may('Observation')) return false;
+  // A search of a granted type, restricted to the token's patient (what the app's reads all are).
+  if (segments.length === 1 && /^[A-Z][A-Za-z]+$/.test(segments[0] ?? '') && segments[0] !== 'Patient') {
+    if (!may(segments[0] as string)) return false;
     const refs = ['patient', 'subject'].flatMap((p) => [req.query[p]].flat()).filter((v): v is string => typeof v === 'string');
     return refs.length > 0 && refs.every((r) => r === token.patient || r === `Patient/${token.patient}`);
   }

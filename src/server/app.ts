@@ -15,7 +15,7 @@ import type { JwtVerifier } from './security/jwt';
 import { feedbackHandler } from './feedback-route';
 import { type Operations, measureCds, operationsRouter } from './operations';
 import { mountDemo } from '../demo/routes';
-import { APP_PATH, appLaunchUrl, launchConfig, smartAppRouter } from './smart-app';
+import { APP_PATH, appLaunchUrl, appReads, launchConfig, smartAppRouter } from './smart-app';
 
 export interface AppDeps {
   config: AppConfig;
@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   if (deps.embeddedFhir) {
     const client = () => {
-      const { clientId, redirectUri } = launchConfig(config, true);
+      const { clientId, redirectUri } = launchConfig(config, true, appReads(services));
       return { clientId, redirectUri };
     };
     mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: () => config.publicBaseUrl, client });

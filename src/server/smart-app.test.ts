@@ -1,19 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config';
-import { appLaunchUrl, launchConfig, smartScopes } from './smart-app';
+import { loadServices } from '../cds/services';
+import { appLaunchUrl, appReads, launchConfig, smartScopes } from './smart-app';
+
+const services = loadServices();
+const reads = appReads(services);
+const types = ['Patient', 'Observation', 'MedicationRequest', 'MedicationStatement', 'Condition', 'DiagnosticReport', 'ServiceRequest'];
 
 describe('the SMART app’s launch configuration', () => {
-  it('requests read access to the patient and their Observations, in SMART v1 or v2 syntax', () => {
-    expect(smartScopes('v1')).toEqual({ ehr: 'launch patient/Patient.read patient/Observation.read', standalone: 'launch/patient patient/Patient.read patient/Observation.read' });
-    expect(smartScopes('v2')).toEqual({ ehr: 'launch patient/Patient.rs patient/Observation.rs', standalone: 'launch/patient patient/Patient.rs patient/Observation.rs' });
+  it('reads what patient-view reads: its prefetch templates, its required keys and its context domains', () => {
+    const pv = [...services.values()].find((s) => s.definition.discovery.hook === 'patient-view')!.definition;
+    expect(reads.templates).toEqual(pv.discovery.prefetch);
+    expect(reads.patientKey).toBe(pv.patientKey);
+    expect(reads.required).toEqual(pv.required);
+    expect(reads.contextDomains).toEqual(pv.contextDomains);
+  });
+
+  it('requests read access to exactly the resource types those templates read, in SMART v1 or v2 syntax', () => {
+    const v1 = types.map((t) => `patient/${t}.read`).join(' ');
+    const v2 = types.map((t) => `patient/${t}.rs`).join(' ');
+    expect(launchConfig(loadConfig({}), false, reads).scope).toEqual({ ehr: `launch ${v1}`, standalone: `launch/patient ${v1}` });
+    expect(smartScopes('v2', types)).toEqual({ ehr: `launch ${v2}`, standalone: `launch/patient ${v2}` });
   });
 
   it('defaults to client id crosstalk, v1 scopes and a redirect URI under the public base URL', () => {
     const c = loadConfig({ PUBLIC_BASE_URL: 'https://cds.hospital.example/crosstalk' });
     expect(c.smart).toEqual({ enabled: true, clientId: 'crosstalk', scopeVersion: 'v1' });
     expect(appLaunchUrl(c)).toBe('https://cds.hospital.example/crosstalk/app/launch.html');
-    expect(launchConfig(c, false)).toEqual({ clientId: 'crosstalk', scope: smartScopes('v1'), redirectUri: 'https://cds.hospital.example/crosstalk/app/index.html' });
-    expect(launchConfig(c, true).standaloneIss).toBe('https://cds.hospital.example/crosstalk/fhir');
+    expect(launchConfig(c, false, reads)).toEqual({ clientId: 'crosstalk', scope: smartScopes('v1', types), redirectUri: 'https://cds.hospital.example/crosstalk/app/index.html' });
+    expect(launchConfig(c, true, reads).standaloneIss).toBe('https://cds.hospital.example/crosstalk/fhir');
   });
 
   it('takes the client id, scope syntax, redirect URI and standalone FHIR server from configuration', () => {
@@ -23,9 +38,9 @@ describe('the SMART app’s launch configuration', () => {
       CROSSTALK_SMART_REDIRECT_URI: 'https://apps.hospital.example/crosstalk/index.html',
       CROSSTALK_SMART_STANDALONE_ISS: 'https://fhir.hospital.example/r4',
     });
-    expect(launchConfig(c, true)).toEqual({
+    expect(launchConfig(c, true, reads)).toEqual({
       clientId: 'epic-0a1b2c',
-      scope: smartScopes('v2'),
+      scope: smartScopes('v2', types),
       redirectUri: 'https://apps.hospital.example/crosstalk/index.html',
       standaloneIss: 'https://fhir.hospital.example/r4',
     });

@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import type { Knowledge } from '../clinical/knowledge';
+import { type ServiceReads, resourceTypesRead } from '../cds/reads';
 import type { CdsService } from '../cds/services';
 import type { KnowledgeBundle, LaunchConfig } from '../app/contract';
 import type { AppConfig } from './config';
@@ -7,10 +8,13 @@ import { contentSecurityPolicy, staticBundle } from './web';
 
 export const APP_PATH = '/app';
 
-/** The app reads the patient and their labs, nothing else; v1 and v2 differ only in syntax (SMART App Launch 2.x §3). */
-export function smartScopes(version: 'v1' | 'v2'): LaunchConfig['scope'] {
+/**
+ * Read access to exactly the resource types the app reads (those of the patient-view prefetch templates),
+ * nothing else; v1 and v2 differ only in syntax (SMART App Launch 2.x §3).
+ */
+export function smartScopes(version: 'v1' | 'v2', resourceTypes: readonly string[]): LaunchConfig['scope'] {
   const read = version === 'v1' ? 'read' : 'rs';
-  const data = `patient/Patient.${read} patient/Observation.${read}`;
+  const data = resourceTypes.map((t) => `patient/${t}.${read}`).join(' ');
   return { ehr: `launch ${data}`, standalone: `launch/patient ${data}` };
 }
 
@@ -19,15 +23,33 @@ export function appLaunchUrl(config: AppConfig): string {
 }
 
 /** Read per request: without PUBLIC_BASE_URL the base URL is only known once the server listens. */
-export function launchConfig(config: AppConfig, embeddedFhir: boolean): LaunchConfig {
+export function launchConfig(config: AppConfig, embeddedFhir: boolean, reads: ServiceReads): LaunchConfig {
   const s = config.smart;
   const standaloneIss = s.standaloneIss ?? (embeddedFhir ? `${config.publicBaseUrl}/fhir` : undefined);
   return {
     clientId: s.clientId,
-    scope: smartScopes(s.scopeVersion),
+    scope: smartScopes(s.scopeVersion, resourceTypesRead(reads.templates)),
     redirectUri: s.redirectUri ?? `${config.publicBaseUrl}${APP_PATH}/index.html`,
     ...(standaloneIss ? { standaloneIss } : {}),
   };
+}
+
+/**
+ * What the app reads: the patient-view services' own prefetch templates, required keys and context domains,
+ * so the app sees the same record the cards were computed from and says the same about what it could not read.
+ */
+export function appReads(services: Map<string, CdsService>): ServiceReads {
+  const reads: ServiceReads = { patientKey: '', required: [], templates: {}, contextDomains: {} };
+  for (const s of services.values()) {
+    const def = s.definition;
+    if (def.discovery.hook !== 'patient-view') continue;
+    reads.patientKey ||= def.patientKey;
+    for (const [key, t] of Object.entries(def.discovery.prefetch ?? {})) reads.templates[key] ??= t;
+    for (const key of def.required) if (!reads.required.includes(key)) reads.required.push(key);
+    for (const [key, d] of Object.entries(def.contextDomains ?? {})) reads.contextDomains[key] ??= d;
+  }
+  if (!reads.patientKey) throw new Error('the SMART app needs a patient-view service to mirror, and none is configured');
+  return reads;
 }
 
 /** The rules the app evaluates: those of the patient-view services, in their card order, so app and cards agree. */
@@ -50,16 +72,17 @@ export interface SmartAppDeps {
  */
 export function smartAppRouter(deps: SmartAppDeps): Router {
   const router = express.Router();
-  const bundle: KnowledgeBundle = { knowledge: deps.knowledge, rules: appRules(deps.services) };
+  const reads = appReads(deps.services);
+  const bundle: KnowledgeBundle = { knowledge: deps.knowledge, rules: appRules(deps.services), reads };
   router.get('/config.json', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json(launchConfig(deps.config, deps.embeddedFhir));
+    res.set('Cache-Control', 'no-store').json(launchConfig(deps.config, deps.embeddedFhir, reads));
   });
   router.get('/knowledge.json', (_req, res) => {
     res.set('Cache-Control', 'no-cache').json(bundle);
   });
   // The EHR's FHIR server is another origin in production: any https origin, and loopback for local sandboxes.
   const connect = () => {
-    const iss = launchConfig(deps.config, deps.embeddedFhir).standaloneIss;
+    const iss = launchConfig(deps.config, deps.embeddedFhir, reads).standaloneIss;
     return ['https:', 'http://localhost:*', 'http://127.0.0.1:*', ...(iss ? [new URL(iss).origin] : [])];
   };
   router.use(staticBundle('app', () => contentSecurityPolicy(connect())));
