@@ -20,6 +20,7 @@ import path from 'node:path';
 import { callService } from '../src/cds/call';
 import { loadServices } from '../src/cds/services';
 import { loadKnowledgeSync } from '../src/config/knowledge-file';
+import { EgressPolicy } from '../src/fhir/egress';
 import { auditRecord } from '../src/server/audit';
 import { createLogger } from '../src/server/logger';
 import { start } from '../src/server/start';
@@ -69,7 +70,7 @@ async function measure(name: string, fn: () => Promise<unknown>, concurrency = 1
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-bench-store-'));
   // A demo Crosstalk only to serve the demo patient's data, so the prefetch is what an EHR would send.
-  const host = await start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CROSSTALK_DATA_DIR: path.join(tmp, 'host') }, createLogger('silent'));
+  const host = await start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: path.join(tmp, 'host') }, createLogger('silent'));
   const services = loadServices();
   const service = services.get(SERVICE_ID);
   if (!service) throw new Error(`no service ${SERVICE_ID}`);
@@ -81,7 +82,8 @@ async function main(): Promise<void> {
   await host.close();
 
   const knowledge = loadKnowledgeSync(undefined);
-  const deps = { knowledge, now: () => new Date(), gather: { timeoutMs: 3000, maxPages: 10 } };
+  // Full prefetch: no FHIR read is made, so the egress policy allows nothing.
+  const deps = { knowledge, now: () => new Date(), gather: { timeoutMs: 3000, maxPages: 10, egress: new EgressPolicy(() => []) } };
   const request = () => ({ hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'Practitioner/bench', patientId: 'demo-low-ccr' }, prefetch });
   const sampleCall = await callService(service, request(), deps);
   if (sampleCall.response.cards[0]?.extension.crosstalk.ruleId !== 'low-ccr') throw new Error('the benchmark patient did not get its low-CCR card');
