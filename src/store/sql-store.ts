@@ -73,15 +73,15 @@ export class SqlStore implements Store {
         params: [c.callId, at, c.serviceId, opt(c.hookInstance), opt(c.clientIss), opt(c.patientHash), c.status, c.latencyMs,
           json(c.dataSources), json(c.partialKeys), json(c.measures), c.cards.length],
       },
-      ...c.rules.map((r) => ({
-        sql: 'INSERT INTO rule_outcomes (call_id, rule_id, status, reason_codes, called_at) VALUES (?, ?, ?, ?, ?)',
-        params: [c.callId, r.ruleId, r.status, json(r.reasonCodes), at],
-      })),
-      ...c.cards.map((k) => ({
-        sql: `INSERT INTO issued_cards (card_uuid, call_id, service_id, rule_id, indicator, hook_instance, issued_at, suggestion_uuids)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        params: [k.cardUuid, c.callId, k.serviceId, k.ruleId, k.indicator, opt(k.hookInstance), k.issuedAt.getTime(), json(k.suggestionUuids)],
-      })),
+      // One multi-row INSERT per table rather than a statement per row: on PostgreSQL each statement is a round trip.
+      ...rows(
+        'INSERT INTO rule_outcomes (call_id, rule_id, status, reason_codes, called_at) VALUES',
+        c.rules.map((r) => [c.callId, r.ruleId, r.status, json(r.reasonCodes), at]),
+      ),
+      ...rows(
+        'INSERT INTO issued_cards (card_uuid, call_id, service_id, rule_id, indicator, hook_instance, issued_at, suggestion_uuids) VALUES',
+        c.cards.map((k) => [k.cardUuid, c.callId, k.serviceId, k.ruleId, k.indicator, opt(k.hookInstance), k.issuedAt.getTime(), json(k.suggestionUuids)]),
+      ),
     ];
     await this.db.transaction(statements);
   }
@@ -251,4 +251,10 @@ export class SqlStore implements Store {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/** `head (?, ?), (?, ?)…` for the given rows, or no statement at all when there are none. */
+function rows(head: string, values: SqlValue[][]): Statement[] {
+  if (!values.length) return [];
+  return [{ sql: `${head} ${values.map((v) => `(${v.map(() => '?').join(', ')})`).join(', ')}`, params: values.flat() }];
 }
