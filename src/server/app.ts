@@ -71,19 +71,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.use(operationsRouter(ops, logger));
-  if (ops.adminToken) app.use('/admin', adminRouter(ops.store, ops.adminToken, logger));
-
-  if (deps.embeddedFhir) {
-    const client = () => {
-      const { clientId, redirectUri } = launchConfig(config, true, appReads(services));
-      return { clientId, redirectUri };
-    };
-    mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: () => config.publicBaseUrl, client });
-    app.use('/fhir', deps.embeddedFhir.router);
-  }
-  if (config.smart.enabled) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, embeddedFhir: !!deps.embeddedFhir }));
-
+  // CDS Hooks first: the calls EHRs wait on should not walk past the demo, app and operations routes.
   const cds = express.Router();
   // Metrics see every answer, 401s included.
   cds.use(measureCds(ops.metrics, services));
@@ -182,6 +170,20 @@ export function createApp(deps: AppDeps): express.Express {
     throw problems.methodNotAllowed('Use POST to call a CDS service.');
   });
   app.use('/cds-services', cds);
+
+  app.use(operationsRouter(ops, logger));
+  if (ops.adminToken) app.use('/admin', adminRouter(ops.store, ops.adminToken, logger));
+
+  if (deps.embeddedFhir) {
+    const client = () => {
+      const { clientId, redirectUri } = launchConfig(config, true, appReads(services));
+      return { clientId, redirectUri };
+    };
+    mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: () => config.publicBaseUrl, client });
+    app.use('/fhir', deps.embeddedFhir.router);
+  }
+  if (config.smart.enabled) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, embeddedFhir: !!deps.embeddedFhir }));
+
 
   app.use((req) => {
     throw problems.notFound(`Nothing at ${req.method} ${req.path.slice(0, 200)}.`);
