@@ -60,8 +60,10 @@ const LAUNCH_LIFETIME_MS = 10 * 60_000;
 const MAX_ENTRIES = 10_000;
 const ENDED_TOKEN_MEMORY_MS = 24 * 3_600_000;
 
-/** The scopes this server can grant: launch context and patient-level read access, v1 and v2 syntax. */
-// Read access at patient level to any resource type: the demo grants what the app asks to read, and nothing that writes.
+/**
+ * The scopes this server can grant: launch context and patient-level read access to any resource type, v1 and v2
+ * syntax. The demo grants whatever the app asks to read, and nothing that writes.
+ */
 const GRANTABLE = /^(launch|launch\/patient|patient\/([A-Z][A-Za-z]+|\*)\.(read|rs|r|s))$/;
 
 const secret = () => randomBytes(32).toString('base64url');

@@ -175,15 +175,15 @@ export function createApp(deps: AppDeps): express.Express {
   if (ops.adminToken) app.use('/admin', adminRouter(ops.store, ops.adminToken, logger));
 
   if (deps.embeddedFhir) {
+    const reads = appReads(services);
     const client = () => {
-      const { clientId, redirectUri } = launchConfig(config, true, appReads(services));
+      const { clientId, redirectUri } = launchConfig(config, true, reads);
       return { clientId, redirectUri };
     };
     mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: () => config.publicBaseUrl, client });
     app.use('/fhir', deps.embeddedFhir.router);
   }
   if (config.smart.enabled) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, embeddedFhir: !!deps.embeddedFhir }));
-
 
   app.use((req) => {
     throw problems.notFound(`Nothing at ${req.method} ${req.path.slice(0, 200)}.`);
