@@ -2,7 +2,6 @@
  * The SMART app in real headless Chromium: EHR launches against the local SMART authorization server and the
  * embedded, demo-seeded FHIR server, the app's values against the engine's, appContext, and the app's states.
  */
-import { randomUUID } from 'node:crypto';
 import type { Bundle, Patient, Resource } from 'fhir/r4';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +16,7 @@ import type { PatientEvaluation } from '../src/clinical/types';
 import { loadKnowledgeSync } from '../src/config/knowledge-file';
 import { daysAgo, lab, patient, transaction } from '../src/demo/builders';
 import { DEMO_PATIENTS } from '../src/demo/patients';
-import { SERVICE_ID, startCrosstalk } from './support/harness';
+import { SERVICE_ID, fill, hookRequest, ruleIds, searchsetOf, startCrosstalk } from './support/harness';
 import { accessTokenOf, accessibilityViolations, ehrLaunchUrl, recordRequests, settledState, shoot, useBrowserRig, watchProblems } from './support/browser';
 
 const knowledge = loadKnowledgeSync();
@@ -46,35 +45,36 @@ async function searchAll(url: string): Promise<Resource[]> {
   return found;
 }
 
+interface PatientRecord {
+  patientId: string;
+  patient: Patient;
+  byKey: Record<string, Resource[]>;
+}
+
 /** What patient-view reads of a patient (its prefetch templates, run against the embedded FHIR server), by key. */
-async function recordOf(patientId: string): Promise<{ patient: Patient; byKey: Record<string, Resource[]> }> {
+async function recordOf(patientId: string): Promise<PatientRecord> {
   const def = service.definition;
   const patient = (await (await fetch(`${rig.base}/fhir/Patient/${patientId}`)).json()) as Patient;
   const searches = Object.entries(def.discovery.prefetch ?? {}).filter(([key]) => key !== def.patientKey);
-  const found = await Promise.all(searches.map(([, t]) => searchAll(`${rig.base}/fhir/${t.replace('{{context.patientId}}', patientId)}`)));
-  return { patient, byKey: Object.fromEntries(searches.map(([key], i) => [key, found[i] ?? []])) };
+  const found = await Promise.all(searches.map(([, t]) => searchAll(`${rig.base}/fhir/${fill(t, patientId)}`)));
+  return { patientId, patient, byKey: Object.fromEntries(searches.map(([key], i) => [key, found[i] ?? []])) };
 }
 
 /** The engine, in Node, on the record patient-view reads, at the instant the app says it computed. */
-async function engineOn(patientId: string, asOf: string): Promise<PatientEvaluation> {
-  const { patient, byKey } = await recordOf(patientId);
-  return evaluatePatient(inputFromResources(patient, Object.values(byKey).flat()), knowledge, new Date(asOf), rules);
+function engineOn(r: PatientRecord, asOf: string): PatientEvaluation {
+  return evaluatePatient(inputFromResources(r.patient, Object.values(r.byKey).flat()), knowledge, new Date(asOf), rules);
 }
 
 /** The rules of the cards patient-view returns for the patient, given that same record as prefetch. */
-async function cardRules(patientId: string): Promise<string[]> {
-  const { patient, byKey } = await recordOf(patientId);
-  const prefetch = {
-    [service.definition.patientKey]: patient,
-    ...Object.fromEntries(Object.entries(byKey).map(([key, rs]) => [key, { resourceType: 'Bundle', type: 'searchset', total: rs.length, entry: rs.map((resource) => ({ resource })) }])),
-  };
+async function cardRules(r: PatientRecord): Promise<string[]> {
+  const prefetch = { [service.definition.patientKey]: r.patient, ...Object.fromEntries(Object.entries(r.byKey).map(([key, rs]) => [key, searchsetOf(rs)])) };
   const res = await fetch(`${rig.base}/cds-services/${SERVICE_ID}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'Practitioner/demo', patientId }, prefetch }),
+    body: JSON.stringify(hookRequest(r.patientId, { prefetch })),
   });
-  expect(res.status, patientId).toBe(200);
-  return ((await res.json()) as { cards: { extension: { crosstalk: { ruleId: string } } }[] }).cards.map((c) => c.extension.crosstalk.ruleId);
+  expect(res.status, r.patientId).toBe(200);
+  return ruleIds((await res.json()) as Parameters<typeof ruleIds>[0]);
 }
 
 interface ShownMeasure {
@@ -109,11 +109,12 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
       await page.goto(await ehrLaunchUrl(rig.base, demo.id));
       const state = await settledState(page);
       const asOf = (await page.getAttribute('#content', 'data-as-of')) as string;
-      const e = await engineOn(demo.id, asOf);
+      const record = await recordOf(demo.id);
+      const e = engineOn(record, asOf);
       // The app reads what patient-view reads: without any lab result the engine can use or reject, no data.
       expect(state, demo.id).toBe(e.labs.length || e.rejected.length ? 'ready' : 'no-data');
       // Medicines, problems and bone density included, so the app's findings are the cards' findings.
-      expect(e.findings.map((f) => f.ruleId), `${demo.id}: the engine on the app's record vs the cards`).toEqual(await cardRules(demo.id));
+      expect(e.findings.map((f) => f.ruleId), `${demo.id}: the engine on the app's record vs the cards`).toEqual(await cardRules(record));
 
       const shown = await shownMeasures(page);
       expect(shown.map((s) => s.code), demo.id).toEqual(MEASURE_ORDER);
@@ -175,7 +176,7 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     expect(await settledState(page)).toBe('ready');
     const glucosePages = requests.filter((u) => u.includes('/fhir/Observation?') && u.includes('2345-7')).map((u) => new URL(u).searchParams.get('_offset') ?? '0');
     expect(glucosePages).toEqual(['0', '50']);
-    const e = await engineOn(id, (await page.getAttribute('#content', 'data-as-of')) as string);
+    const e = engineOn(await recordOf(id), (await page.getAttribute('#content', 'data-as-of')) as string);
     expect(e.labs).toHaveLength(160);
     expect(await page.getAttribute('#trend-ccr', 'data-points')).toBe('40');
     expect(await page.getAttribute('#trend-egfr-cr-2021', 'data-points')).toBe('40');

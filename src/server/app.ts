@@ -174,8 +174,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(operationsRouter(ops, logger));
   if (ops.adminToken) app.use('/admin', adminRouter(ops.store, ops.adminToken, logger));
 
-  if (deps.embeddedFhir) {
-    const reads = appReads(services);
+  // The SMART app's queries and scopes, worked out once for the app and for the demo's sign-in.
+  const reads = deps.embeddedFhir || config.smart.enabled ? appReads(services) : undefined;
+  if (deps.embeddedFhir && reads) {
     const client = () => {
       const { clientId, redirectUri } = launchConfig(config, true, reads);
       return { clientId, redirectUri };
@@ -183,7 +184,7 @@ export function createApp(deps: AppDeps): express.Express {
     mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: () => config.publicBaseUrl, client });
     app.use('/fhir', deps.embeddedFhir.router);
   }
-  if (config.smart.enabled) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, embeddedFhir: !!deps.embeddedFhir }));
+  if (config.smart.enabled && reads) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, reads, embeddedFhir: !!deps.embeddedFhir }));
 
   app.use((req) => {
     throw problems.notFound(`Nothing at ${req.method} ${req.path.slice(0, 200)}.`);

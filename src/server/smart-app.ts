@@ -62,6 +62,7 @@ export interface SmartAppDeps {
   config: AppConfig;
   knowledge: Knowledge;
   services: Map<string, CdsService>;
+  reads: ServiceReads;
   embeddedFhir: boolean;
 }
 
@@ -72,7 +73,7 @@ export interface SmartAppDeps {
  */
 export function smartAppRouter(deps: SmartAppDeps): Router {
   const router = express.Router();
-  const reads = appReads(deps.services);
+  const { reads } = deps;
   const bundle: KnowledgeBundle = { knowledge: deps.knowledge, rules: appRules(deps.services), reads };
   router.get('/config.json', (_req, res) => {
     res.set('Cache-Control', 'no-store').json(launchConfig(deps.config, deps.embeddedFhir, reads));

@@ -44,7 +44,6 @@ interface FlatError {
 }
 
 type WriterReply =
-  | { type: 'ready' }
   | { type: 'done'; results: ({ counts: number[] } | { error: FlatError })[] }
   | { type: 'failed'; error: FlatError };
 
@@ -59,10 +58,7 @@ const flat = (e) => ({ name: (e && e.name) || 'Error', message: String((e && e.m
 let db;
 try {
   db = new Database(workerData.file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = ' + workerData.synchronous);
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  for (const p of workerData.pragmas) db.pragma(p);
 } catch (e) {
   parentPort.postMessage({ type: 'failed', error: flat(e) });
   throw e;
@@ -88,13 +84,13 @@ const batch = db.transaction((jobs) => jobs.map((statements) => {
 parentPort.on('message', (jobs) => {
   let reply;
   try {
+    // IMMEDIATE takes the write lock up front, so a reader turned writer (the CLI) cannot deadlock with us.
     reply = { type: 'done', results: batch.immediate(jobs) };
   } catch (e) {
     reply = { type: 'failed', error: flat(e) };
   }
   parentPort.postMessage(reply);
 });
-parentPort.postMessage({ type: 'ready' });
 `;
 
 function toError(f: FlatError): Error {
@@ -105,10 +101,10 @@ function toError(f: FlatError): Error {
 }
 
 /** The writer thread, seen from here: submit a list of transactions, get each one's outcome after the commit. */
-function startWriter(file: string, synchronous: 'FULL' | 'NORMAL') {
+function startWriter(file: string, pragmas: readonly string[]) {
   const worker = new Worker(WRITER_SOURCE, {
     eval: true,
-    workerData: { file, synchronous, driver: require.resolve('better-sqlite3') },
+    workerData: { file, pragmas, driver: require.resolve('better-sqlite3') },
     // The writer needs no loader hooks (tsx) and must not inherit the parent's flags.
     execArgv: [],
   });
@@ -134,7 +130,6 @@ function startWriter(file: string, synchronous: 'FULL' | 'NORMAL') {
     worker.postMessage(inFlight.map((j) => j.statements));
   };
   worker.on('message', (m: WriterReply) => {
-    if (m.type === 'ready') return;
     const jobs = inFlight ?? [];
     inFlight = undefined;
     if (m.type === 'failed') {
@@ -196,12 +191,10 @@ export function openSqlite(dataDir: string, opts: SqliteOptions = {}): SqlEngine
   const file = path.resolve(dataDir, SQLITE_FILE_NAME);
   if (opts.mustExist && !fs.existsSync(file)) throw new Error(`there is no Crosstalk database at ${file}`);
   fs.mkdirSync(dataDir, { recursive: true });
+  // Both connections, this one and the writer's. Another process (the CLI) may hold the write lock for a moment.
+  const pragmas = ['journal_mode = WAL', `synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`, 'foreign_keys = ON', 'busy_timeout = 5000'];
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
-  db.pragma('foreign_keys = ON');
-  // Another process (the CLI) may hold the write lock for a moment.
-  db.pragma('busy_timeout = 5000');
+  for (const p of pragmas) db.pragma(p);
   const inode = fs.statSync(file).ino;
 
   const prepared = new Map<string, Database.Statement>();
@@ -213,7 +206,7 @@ export function openSqlite(dataDir: string, opts: SqliteOptions = {}): SqlEngine
     }
     return s;
   };
-  const writer = startWriter(file, opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL');
+  const writer = startWriter(file, pragmas);
 
   return {
     kind: 'sqlite',
