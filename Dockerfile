@@ -11,16 +11,14 @@
 #     -e PUBLIC_BASE_URL=https://cds.example.org crosstalk
 # docker-compose.yml runs it beside HAPI FHIR (see there).
 #
-# Base image: Node 24 LTS (supported until April 2028; Node 22 reaches end of life in April 2027).
-# package.json engines is ">=20.19.0" and @medplum/* 4.5.2 wants "^20.19.0 || >=22.12.0": 24 satisfies both.
-# test/deploy.test.ts checks that, and keeps both stages on the same image.
+# Base image: Node 24 LTS (supported until April 2028), the one runtime of development, tests, CI and this image.
+# package.json engines is ">=24.0.0" and @medplum/* 5.x wants "^22.18.0 || >=24.2.0": 24 satisfies both.
+# test/deploy.test.ts checks that, and keeps both stages on the same image; test/ships.test.ts runs the compiled
+# service the way this image does.
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# better-sqlite3 compiles its native addon when no prebuilt binary can be fetched: give node-gyp a toolchain,
-# and point it at this image's Node headers (the repo's .npmrc names Debian's /usr for the dev machines).
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-ENV npm_config_nodedir=/usr/local
+# better-sqlite3 13 carries its prebuilt binaries inside the npm package: no compiler, no download, no install script.
 # .npmrc before `npm ci`: it sets omit=peer / legacy-peer-deps, so fhirclient does not pull in react-native.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci
@@ -34,7 +32,7 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-# The runtime dependencies as built above (native addon included): no compiler in the runtime image.
+# The runtime dependencies as installed above (native addon included).
 COPY --from=build /app/node_modules ./node_modules
 # The code finds its root by walking up from dist/src/config/ to the folder holding package.json and
 # cds-hooks/ (src/config/paths.ts), so cds-hooks/ sits at /app/cds-hooks beside /app/dist.

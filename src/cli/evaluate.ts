@@ -24,11 +24,16 @@ type WithSubject = Resource & { subject?: { reference?: string } };
  * patient entry's fullUrl. Everything the Bundle holds counts as read: nothing is "unavailable" here.
  */
 export function evaluateBundle(bundle: Bundle, service: CdsService, knowledge: Knowledge, asOf: Date): PatientResult[] {
+  return [...evaluateBundleEach(bundle, service, knowledge, asOf)];
+}
+
+/** The same, one patient at a time as each is evaluated, so a caller can write it out before the next. */
+export function* evaluateBundleEach(bundle: Bundle, service: CdsService, knowledge: Knowledge, asOf: Date): Generator<PatientResult> {
   const entries = bundle.entry ?? [];
   const patients = entries.filter((e) => e.resource?.resourceType === 'Patient');
   const others = entries.map((e) => e.resource as WithSubject | undefined).filter((r): r is WithSubject => !!r && r.resourceType !== 'Patient');
   const medications = others.filter((r) => r.resourceType === 'Medication');
-  return patients.map((entry) => {
+  for (const entry of patients) {
     const p = entry.resource as Patient;
     const refs = new Set([`Patient/${p.id}`, ...(entry.fullUrl ? [entry.fullUrl] : [])]);
     const mine = others
@@ -38,8 +43,8 @@ export function evaluateBundle(bundle: Bundle, service: CdsService, knowledge: K
     const evaluation = evaluatePatient(inputFromResources(p, [...mine, ...medications]), knowledge, asOf, service.rules);
     const cards = renderCards(evaluation, { service, patientId: p.id ?? '', knowledgeVersion: knowledge.version });
     const quiet = evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => ({ ruleId: o.ruleId, status: o.status, reasons: o.reasons }));
-    return { patient: `Patient/${p.id}`, measures: evaluation.measures.map(summariseMeasure), cards, quiet };
-  });
+    yield { patient: `Patient/${p.id}`, measures: evaluation.measures.map(summariseMeasure), cards, quiet };
+  }
 }
 
 export function isBundle(x: unknown): x is Bundle {

@@ -2,12 +2,14 @@ import fs from 'node:fs';
 import { ConfigError, loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
 import { demoTransaction } from '../demo/patients';
-import { evaluateBundle, isBundle } from './evaluate';
+import { evaluateBundleEach, isBundle } from './evaluate';
+import { OutputClosed, type Output, streamOutput } from './output';
 import { runReport } from './report';
 
 const USAGE = `usage:
-  crosstalk evaluate <bundle.json> [--now <ISO date>] [--site-knowledge <file>]
-      Evaluate every Patient in a FHIR Bundle as patient-view would; prints JSON.
+  crosstalk evaluate <bundle.json> [--now <ISO date>] [--site-knowledge <file>] [--format json|ndjson]
+      Evaluate every Patient in a FHIR Bundle as patient-view would. Prints a JSON array (default), or with
+      --format ndjson one patient per line, each written as soon as it is evaluated.
   crosstalk demo-bundle [--now <ISO date>]
       Print the synthetic demo patients as a transaction Bundle.
   crosstalk seed --fhir <base URL>
@@ -30,7 +32,18 @@ function parseNow(args: string[]): Date {
   return d;
 }
 
-async function main(args: string[]): Promise<number> {
+/** The JSON array, one element at a time: output never has to be held whole in memory. */
+async function writeJsonArray(out: Output, items: Iterable<unknown>): Promise<void> {
+  let first = true;
+  for (const item of items) {
+    const text = JSON.stringify(item, null, 2).replace(/\n/g, '\n  ');
+    await out.write(`${first ? '[\n  ' : ',\n  '}${text}`);
+    first = false;
+  }
+  await out.write(first ? '[]\n' : '\n]\n');
+}
+
+async function main(args: string[], out: Output): Promise<number> {
   const [cmd, ...rest] = args;
   if (cmd === 'evaluate') {
     const file = rest.find((a, i) => !a.startsWith('--') && !rest[i - 1]?.startsWith('--'));
@@ -42,14 +55,18 @@ async function main(args: string[]): Promise<number> {
       throw new ConfigError(`cannot read ${file}: ${(e as Error).message}`);
     }
     if (!isBundle(bundle)) throw new ConfigError(`${file} is not a FHIR Bundle`);
+    const format = option(rest, '--format') ?? 'json';
+    if (format !== 'json' && format !== 'ndjson') throw new ConfigError(`--format: expected json or ndjson, not ${format}`);
     const knowledge = loadKnowledgeSync(option(rest, '--site-knowledge') ?? process.env.CROSSTALK_SITE_KNOWLEDGE);
     const service = loadServices().get('bone-muscle-patient-view');
     if (!service) throw new ConfigError('service bone-muscle-patient-view is not defined');
-    process.stdout.write(`${JSON.stringify(evaluateBundle(bundle, service, knowledge, parseNow(rest)), null, 2)}\n`);
+    const results = evaluateBundleEach(bundle, service, knowledge, parseNow(rest));
+    if (format === 'ndjson') for (const r of results) await out.write(`${JSON.stringify(r)}\n`);
+    else await writeJsonArray(out, results);
     return 0;
   }
   if (cmd === 'demo-bundle') {
-    process.stdout.write(`${JSON.stringify(demoTransaction(parseNow(rest)), null, 2)}\n`);
+    await out.write(`${JSON.stringify(demoTransaction(parseNow(rest)), null, 2)}\n`);
     return 0;
   }
   if (cmd === 'seed') {
@@ -63,15 +80,23 @@ async function main(args: string[]): Promise<number> {
     process.stderr.write(`seed: ${base} answered HTTP ${res.status}\n`);
     return res.ok ? 0 : 1;
   }
-  if (cmd === 'report') return runReport(rest, process.env, (s) => process.stdout.write(s));
+  if (cmd === 'report') return runReport(rest, process.env, (s) => out.write(s));
   process.stderr.write(USAGE);
   return cmd === undefined || cmd === '--help' || cmd === 'help' ? 0 : 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+// No process.exit(): the process ends by itself once stdout and stderr have drained, with this status.
+main(process.argv.slice(2), streamOutput(process.stdout)).then(
+  (code) => {
+    process.exitCode = code;
+  },
   (e: unknown) => {
+    if (e instanceof OutputClosed) {
+      // The reader left (`| head`): nothing more to say to it, and nothing worth a stack trace.
+      process.exitCode = 1;
+      return;
+    }
     process.stderr.write(`crosstalk: ${e instanceof ConfigError ? e.message : (e as Error)?.message ?? String(e)}\n`);
-    process.exit(1);
+    process.exitCode = 1;
   },
 );

@@ -36,7 +36,7 @@ export function reportTable(report: GovernanceReport): string {
 }
 
 /** `crosstalk report`: the governance report from the configured store, as a table or (--json) as the admin endpoint gives it. */
-export async function runReport(args: string[], env: NodeJS.ProcessEnv, out: (s: string) => void): Promise<number> {
+export async function runReport(args: string[], env: NodeJS.ProcessEnv, out: (s: string) => Promise<void> | void): Promise<number> {
   const config = loadConfig(env);
   let query;
   try {
@@ -58,12 +58,12 @@ export async function runReport(args: string[], env: NodeJS.ProcessEnv, out: (s:
   try {
     const report = await store.report(query);
     if (args.includes('--json')) {
-      out(`${JSON.stringify(report, null, 2)}\n`);
+      await out(`${JSON.stringify(report, null, 2)}\n`);
       return 0;
     }
-    out(`Crosstalk governance report, ${report.from} to ${report.to} (${report.interval === 'all' ? 'one period' : `per ${report.interval}`}), ${describeStore(config)}\n`);
-    out(report.rules.length ? `${reportTable(report)}\n` : 'No service calls in this period.\n');
-    out('Accepted and overridden count each card once, by its latest feedback, in the period the card was issued; median latency is over the calls in which the rule fired.\n');
+    await out(`Crosstalk governance report, ${report.from} to ${report.to} (${report.interval === 'all' ? 'one period' : `per ${report.interval}`}), ${describeStore(config)}\n`);
+    await out(report.rules.length ? `${reportTable(report)}\n` : 'No service calls in this period.\n');
+    await out('Accepted and overridden count each card once, by its latest feedback, in the period the card was issued; median latency is over the calls in which the rule fired.\n');
     return 0;
   } finally {
     await store.close();

@@ -355,7 +355,10 @@ describe('embedded FHIR server', () => {
       `${running.baseUrl}/Observation?_id=obs-cr-1&_lastUpdated=gt2000-01-01&_total=accurate&_elements=id&_format=json&_include=Observation:patient&_revinclude=Provenance:target`
     );
     expect(status).toBe(200);
-    expect(ids(body)).toEqual(['obs-cr-1']);
+    const matches = (body.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource?.id);
+    expect(matches).toEqual(['obs-cr-1']);
+    // The included Patient is there, marked as an inclusion rather than a match.
+    expect((body.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource?.resourceType)).toEqual(['Patient']);
 
     const count = await getJson<Bundle>(`${running.baseUrl}/Observation?patient=${PATIENT_ID}&_summary=count`);
     expect(count.status).toBe(200);

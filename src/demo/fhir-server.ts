@@ -289,7 +289,7 @@ function prepareSearch(
         }
       }
     } else if (STANDARD_SEARCH_PARAMS.has(code)) {
-      // Accepted as-is; medplum applies what it can (_include/_revinclude/_elements are currently ignored).
+      // Accepted as-is; medplum applies what it can (_include and _revinclude add entries marked search.mode 'include').
     } else if (code === '_has' || code.includes('.')) {
       reject(key, `Chained and reverse-chained search parameters are not supported by the embedded FHIR server`);
       continue;
@@ -345,7 +345,8 @@ function withPaging(bundle: Bundle, resourceType: string, search: PreparedSearch
   const entry: BundleEntry[] | undefined = bundle.entry?.map((e) => ({
     fullUrl: e.resource?.id ? `${baseUrl}/${e.resource.resourceType}/${e.resource.id}` : undefined,
     resource: e.resource,
-    search: { mode: 'match' },
+    // Resources that _include/_revinclude brought in keep medplum's 'include' mode: they are not matches.
+    search: { mode: e.search?.mode === 'include' ? 'include' : 'match' },
   }));
   return { resourceType: 'Bundle', type: 'searchset', total, link, ...(entry ? { entry } : {}) };
 }

@@ -60,8 +60,32 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): SqlEngine
       },
     ));
 
-  async function inTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /*
+   * The pool listens for 'error' only on idle clients. A checked-out client whose connection drops between
+   * queries (the server restarts, a proxy cuts it) emits 'error' with no listener, which would end the process.
+   * Every checkout listens for the time it is held; the error marks the client broken so release() destroys it,
+   * and the query in progress (if any) rejects on its own.
+   */
+  async function checkout(): Promise<{ client: pg.PoolClient; failure: () => Error | undefined; release: (err?: Error) => void }> {
     const client = await pool.connect();
+    let failure: Error | undefined;
+    const onError = (e: Error) => {
+      failure ??= e;
+    };
+    client.on('error', onError);
+    return {
+      client,
+      failure: () => failure,
+      release(err?: Error) {
+        client.removeListener('error', onError);
+        client.release(err ?? failure);
+      },
+    };
+  }
+
+  async function inTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const held = await checkout();
+    const client = held.client;
     let broken: Error | undefined;
     try {
       const sync = await needsSyncCommit(client);
@@ -82,7 +106,7 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): SqlEngine
       throw e;
     } finally {
       // A connection that failed below the SQL level is destroyed rather than handed to the next caller.
-      client.release(broken);
+      held.release(broken);
     }
   }
 
@@ -100,7 +124,8 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): SqlEngine
       });
     },
     async migrate(migrations: readonly Migration[]) {
-      const client = await pool.connect();
+      const held = await checkout();
+      const client = held.client;
       const applied: number[] = [];
       try {
         // Replicas starting together: one migrates, the others wait and then find nothing to do.
@@ -121,10 +146,13 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): SqlEngine
             applied.push(m.version);
           }
         } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+          // On a dead connection the unlock fails too; the server drops the session's lock with the connection.
+          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch((e: Error) => {
+            if (!held.failure()) throw e;
+          });
         }
       } finally {
-        client.release();
+        held.release();
       }
       return applied;
     },

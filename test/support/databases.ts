@@ -11,6 +11,8 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop: () =
   const name = `crosstalk_test_${randomBytes(6).toString('hex')}`;
   const exec = async (sql: string) => {
     const c = new pg.Client({ connectionString: admin });
+    // A dropped connection rejects the query in progress; without a listener it would also end the test worker.
+    c.on('error', () => undefined);
     await c.connect();
     try {
       await c.query(sql);
