@@ -15,10 +15,24 @@ export interface ChildCrosstalk {
  * itself), on a random loopback port; resolves once it logs that it listens.
  */
 export function spawnCrosstalk(env: Record<string, string>, timeoutMs = 30_000): Promise<ChildCrosstalk> {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/server/main.ts')], {
+  return spawnService({
     cwd: ROOT,
+    args: ['--require', 'tsx/cjs', path.join(ROOT, 'src/server/main.ts')],
     // Development mode: these children are driven by tests without EHR JWTs.
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', CROSSTALK_DEV_MODE: 'true', CROSSTALK_DEV_FHIR_ORIGINS: 'http://127.0.0.1:*', ...env },
+    env: { CROSSTALK_DEV_MODE: 'true', CROSSTALK_DEV_FHIR_ORIGINS: 'http://127.0.0.1:*', ...env },
+    timeoutMs,
+  });
+}
+
+/**
+ * Any Crosstalk entry point (`args` after the node binary, from `cwd`) on a random loopback port, with only PATH
+ * inherited from this process's environment; resolves once it logs that it listens.
+ */
+export function spawnService(o: { cwd: string; args: string[]; env: Record<string, string>; timeoutMs?: number }): Promise<ChildCrosstalk> {
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const child = spawn(process.execPath, o.args, {
+    cwd: o.cwd,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // If the test runner's worker ends first (a timed-out test), the child must not outlive it.
