@@ -26,6 +26,8 @@ const CALLS = 240;
 const IN_FLIGHT = 8;
 const ISS = 'https://ehr.ships-test.example.org';
 const PUBLIC = 'https://cds.ships-test.example.org';
+// Every call must be answered and audited; latency is the benchmarks' business, so a loaded machine gets time.
+const PATIENT_TIME = { CROSSTALK_FHIR_TIMEOUT_MS: '30000', CROSSTALK_REQUEST_BUDGET_MS: '60000' };
 const DEMO_PATIENTS = ['demo-low-ccr', 'demo-steroid', 'demo-normal', 'demo-missing-cystatin', 'demo-ra'];
 
 let stage: string;
@@ -126,7 +128,7 @@ describe('the service as the image ships it', () => {
     it('answers every call in the demo profile, audits each one, and exits 0 on SIGTERM', { timeout: 180_000 }, async () => {
       const db = await engine.create();
       try {
-        const ct = await spawnService({ cwd: stage, args: ['dist/src/server/main.js', '--demo'], env: { ...db.env }, timeoutMs: 60_000 });
+        const ct = await spawnService({ cwd: stage, args: ['dist/src/server/main.js', '--demo'], env: { ...db.env, ...PATIENT_TIME }, timeoutMs: 60_000 });
         const fhirServer = `${ct.url}/fhir`;
         const { statuses, answered } = await drive(ct, async (i) => ({
           headers: {},
@@ -154,6 +156,7 @@ describe('the service as the image ships it', () => {
           args: ['dist/src/server/main.js'],
           env: {
             ...db.env,
+            ...PATIENT_TIME,
             NODE_ENV: 'production',
             CROSSTALK_TRUSTED_CLIENTS: clients,
             CROSSTALK_AUDIT_HMAC_KEY: randomBytes(32).toString('hex'),
