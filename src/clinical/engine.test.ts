@@ -45,7 +45,7 @@ describe('the low-CCR rule', () => {
     const e = run([lab('cr', 'p1', 'creatinineMass', 0.6, daysAgo(NOW, 5)), lab('cys', 'p1', 'cystatinC', 1.8, daysAgo(NOW, 5))]);
     expect(e.measures.find((m) => m.code === 'egfr-cr-cys-2021')!.value).toBeLessThan(60);
     expect(outcome(e, 'low-ccr')?.status).toBe('suppressed');
-    expect(codes(e, 'low-ccr')).toContain('egfr-below-60');
+    expect(codes(e, 'low-ccr')).toContain('egfr-below-minimum');
     expect(e.findings).toHaveLength(0);
   });
 
@@ -63,7 +63,7 @@ describe('the low-CCR rule', () => {
 
   it('is suppressed for a patient under 18', () => {
     const e = run(lowPair(), patient('p1', 'female', '2012-03-01'));
-    expect(codes(e, 'low-ccr')).toContain('age-under-18');
+    expect(codes(e, 'low-ccr')).toContain('age-below-adult');
     expect(e.measures.map((m) => m.code)).not.toContain('egfr-cr-2021');
   });
 
@@ -130,7 +130,7 @@ describe('HOMA context', () => {
   });
 
   it('is suppressed when fasting glucose is below 4.0 or at least 7.0 mmol/L', () => {
-    expect(codes(run(homa(12, 70)), 'homa-context')).toContain('glucose-too-low');
+    expect(codes(run(homa(12, 70)), 'homa-context')).toContain('glucose-below-minimum');
     expect(codes(run(homa(8, 130)), 'homa-context')).toContain('glucose-diabetic-range');
   });
 
