@@ -25,7 +25,7 @@ function unitCode(q: Quantity, analyte: AnalyteId, spellings: readonly UnitSpell
   // The UCUM code first when the quantity says it is UCUM, then whatever else it sent.
   const candidates = [q.system === UCUM_SYSTEM ? q.code : undefined, q.code, q.unit].filter((u): u is string => !!u?.trim());
   for (const raw of new Set(candidates)) {
-    const code = spelledUnit(raw, analyte, spellings) ?? validUcum(raw);
+    const code = spelledUnit(raw, analyte, spellings) ?? validUcum(raw.replace(/\s+/g, ''));
     if (code) return code;
   }
   return undefined;
