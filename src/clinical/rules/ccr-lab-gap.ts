@@ -23,8 +23,13 @@ export function ccrUsable(ctx: RuleContext): { ok: boolean; reasons: Reason[] } 
   }
   if (missing(ctx.context, 'ccr-labs').length) reasons.push({ code: 'context-unavailable', text: 'creatinine and cystatin C results could not be read' });
   const creat = ctx.selection.inWindow.creatinine[0];
+  const cys = ctx.selection.inWindow['cystatin-c'][0];
   const egfr = creat ? findMeasure(ctx.measures, 'egfr-cr-2021') : findMeasure(ctx.measures, 'egfr-cys-2012');
-  if (!egfr) {
+  // With neither result on file, the pair ordered together brings its own kidney-function estimate and the CCR
+  // card applies the renal gate to it; with one on file, the gate is applied now.
+  if (!creat && !cys) {
+    // nothing to check yet
+  } else if (!egfr) {
     reasons.push({ code: 'egfr-unknown', text: 'no kidney-function estimate could be computed (no result, or sex or age unknown), so the ratio could not be read' });
   } else if (egfr.value < r.minEgfrCrCys) {
     reasons.push({
