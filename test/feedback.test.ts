@@ -185,7 +185,7 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
       expect(Number(row?.card_count)).toBe(0);
       expect(JSON.parse(row?.data_sources ?? '{}')).toMatchObject({ patient: 'prefetch', creatinine: 'prefetch', cystatinC: 'prefetch', insulin: 'prefetch', glucose: 'prefetch' });
       const [ccr] = await raw.all<{ status: string; reason_codes: string }>("SELECT status, reason_codes FROM rule_outcomes WHERE call_id = ? AND rule_id = 'low-ccr'", [row?.call_id ?? '']);
-      expect(ccr).toEqual({ status: 'suppressed', reason_codes: JSON.stringify(['egfr-below-60']) });
+      expect(ccr).toEqual({ status: 'suppressed', reason_codes: JSON.stringify(['egfr-below-minimum']) });
     });
 
     it('records failed calls with their status and no cards', async () => {

@@ -7,11 +7,13 @@ export function ageOn(birthDate: string | undefined, atIso: string): number | un
   // A partial birthDate (year or year-month) is taken at its latest possible day: never overstate age.
   const bm = m[2] ? Number(m[2]) : 12;
   const bd = m[3] ? Number(m[3]) : m[2] ? daysInMonth(by, bm) : 31;
-  const at = new Date(atIso);
-  if (Number.isNaN(at.getTime())) return undefined;
-  const y = at.getUTCFullYear();
-  const mo = at.getUTCMonth() + 1;
-  const d = at.getUTCDate();
+  // The calendar day as written where the specimen was taken (a FHIR dateTime carries the lab's own date, with or
+  // without an offset): never the server's time zone, never the UTC day of an offset time.
+  const a = /^(\d{4})-(\d{2})-(\d{2})/.exec(atIso);
+  if (!a || parseFhirInstant(atIso) === undefined) return undefined;
+  const y = Number(a[1]);
+  const mo = Number(a[2]);
+  const d = Number(a[3]);
   let age = y - by;
   if (mo < bm || (mo === bm && d < bd)) age -= 1;
   return age;

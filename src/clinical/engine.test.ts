@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Observation } from 'fhir/r4';
 import { loadKnowledgeSync } from '../config/knowledge-file';
-import { daysAgo, lab, patient } from '../demo/builders';
+import { concept, condition, dailyDosage, daysAgo, lab, medicationRequest, patient } from '../demo/builders';
+import { inputFromResources } from './input';
 import { evaluatePatient } from './engine';
 import type { PatientEvaluation } from './types';
 
@@ -45,7 +46,7 @@ describe('the low-CCR rule', () => {
     const e = run([lab('cr', 'p1', 'creatinineMass', 0.6, daysAgo(NOW, 5)), lab('cys', 'p1', 'cystatinC', 1.8, daysAgo(NOW, 5))]);
     expect(e.measures.find((m) => m.code === 'egfr-cr-cys-2021')!.value).toBeLessThan(60);
     expect(outcome(e, 'low-ccr')?.status).toBe('suppressed');
-    expect(codes(e, 'low-ccr')).toContain('egfr-below-60');
+    expect(codes(e, 'low-ccr')).toContain('egfr-below-minimum');
     expect(e.findings).toHaveLength(0);
   });
 
@@ -63,7 +64,7 @@ describe('the low-CCR rule', () => {
 
   it('is suppressed for a patient under 18', () => {
     const e = run(lowPair(), patient('p1', 'female', '2012-03-01'));
-    expect(codes(e, 'low-ccr')).toContain('age-under-18');
+    expect(codes(e, 'low-ccr')).toContain('age-below-adult');
     expect(e.measures.map((m) => m.code)).not.toContain('egfr-cr-2021');
   });
 
@@ -130,7 +131,7 @@ describe('HOMA context', () => {
   });
 
   it('is suppressed when fasting glucose is below 4.0 or at least 7.0 mmol/L', () => {
-    expect(codes(run(homa(12, 70)), 'homa-context')).toContain('glucose-too-low');
+    expect(codes(run(homa(12, 70)), 'homa-context')).toContain('glucose-below-minimum');
     expect(codes(run(homa(8, 130)), 'homa-context')).toContain('glucose-diabetic-range');
   });
 
@@ -163,5 +164,35 @@ describe('the missing-data rule', () => {
     const e = run([]);
     expect(e.findings).toHaveLength(0);
     expect(e.measures).toHaveLength(0);
+  });
+});
+
+describe('the adult gate', () => {
+  it('keeps every rule, and every suggested order, away from a 12-year-old on long-term prednisone', () => {
+    const child = patient('kid', 'female', '2014-05-01');
+    const pred = medicationRequest('pred', 'kid', concept('rxnorm', '8640', 'prednisone'), { authoredOn: daysAgo(NOW, 150), supplyDays: 90, repeats: 1, dosage: [dailyDosage(20, 'mg', 1)] });
+    const nephrotic = condition('ra', 'kid', concept('sct', '69896004', 'Rheumatoid arthritis'));
+    const e = evaluatePatient(inputFromResources(child, [pred, nephrotic, ...lowPair('kid')]), k, NOW);
+    expect(e.findings).toEqual([]);
+    for (const o of e.outcomes) expect(o.reasons.map((r) => r.code), o.ruleId).toEqual(['age-below-adult']);
+    expect(e.outcomes[0]!.reasons[0]!.params).toEqual({ age: 12, minimum: 18 });
+  });
+
+  it('without a birth date runs no age-dependent rule and says why', () => {
+    const e = run(lowPair(), patient('p1', 'female', undefined));
+    for (const o of e.outcomes) expect(o.reasons.map((r) => r.code)).toEqual(['age-unknown']);
+  });
+
+  it('runs a rule at any age when the knowledge file lists it', () => {
+    const site = structuredClone(k);
+    site.ageGate.allAges = ['low-ccr'];
+    const e = run(lowPair(), patient('p1', 'female', '2012-03-01'), site);
+    expect(codes(e, 'low-ccr')).toContain('age-below-adult'); // the rule's own adult-equation check still speaks
+    expect(codes(e, 'homa-context')).toEqual(['age-below-adult']);
+  });
+
+  it('leaves CKD-EPI eGFR out of the measures under 18', () => {
+    const e = run(lowPair(), patient('p1', 'female', '2012-03-01'));
+    expect(e.measures.map((m) => m.code).filter((c) => c.startsWith('egfr'))).toEqual([]);
   });
 });

@@ -1,11 +1,16 @@
 import type { Observation, Patient } from 'fhir/r4';
 import type { Knowledge } from './knowledge';
-import type { Finding, PatientEvaluation, PatientFacts, RuleOutcome } from './types';
+import type { Finding, PatientEvaluation, PatientFacts, RejectedObservation, RuleOutcome } from './types';
 import { type ContextInput, buildContext } from './context';
 import { ageOn } from './dates';
 import { computeMeasures } from './measures';
 import { normaliseObservations } from './observations';
-import { DEFAULT_RULES, type Rule } from './rules';
+import { DEFAULT_RULES, type Rule, type RuleContext } from './rules';
+import { ccrUsable } from './rules/ccr-lab-gap';
+import { outcome } from './rules/rule';
+import { dxaSince } from './context';
+import { day } from './format';
+import { subtractMonths } from './dates';
 import { selectInputs } from './selection';
 
 /**
@@ -36,25 +41,79 @@ export function evaluatePatient(
   rules: readonly Rule[] = DEFAULT_RULES,
 ): PatientEvaluation {
   const patient = patientFacts(input.patient);
-  const { labs, rejected } = normaliseObservations(input.observations, patient.reference, knowledge);
+  const normalised = normaliseObservations(input.observations, patient.reference, knowledge);
+  // A result dated after the evaluation time is not yet a result (a clock error, or a back-dated evaluation).
+  const labs = normalised.labs.filter((l) => l.effectiveMs <= asOf.getTime());
+  const rejected: RejectedObservation[] = [
+    ...normalised.rejected.filter((r) => r.effectiveMs === undefined || r.effectiveMs <= asOf.getTime()),
+    ...normalised.labs.filter((l) => l.effectiveMs > asOf.getTime())
+      .map((l) => ({ reference: l.reference, analyte: l.analyte, reason: `dated ${l.effective}, after the evaluation time ${asOf.toISOString()}` })),
+  ];
   const selection = selectInputs(labs, knowledge, asOf);
   const measures = computeMeasures(patient, selection, knowledge);
   const ageNow = ageOn(patient.birthDate, asOf.toISOString());
   const context = buildContext(input, patient.reference, knowledge, asOf);
-  const ctx = { patient, asOf, labs, rejected, selection, measures, knowledge, context, ...(ageNow !== undefined ? { ageNow } : {}) };
+  const ctx: RuleContext = { patient, asOf, labs, rejected, selection, measures, knowledge, context, ...(ageNow !== undefined ? { ageNow } : {}) };
 
-  const outcomes: RuleOutcome[] = rules.map((r) => r.evaluate(ctx));
+  const outcomes: RuleOutcome[] = rules.map((r) => adultGate(r.id, ctx) ?? r.evaluate(ctx));
   supersede(rules, outcomes);
   const findings: Finding[] = outcomes
     .filter((o) => o.status === 'fired' && o.finding)
     .map((o) => {
-      const f = o.finding as Finding;
+      const f = withoutNeedlessOrders(o.finding as Finding, ctx);
       const lines = outcomes.flatMap((c) => (c.status === 'context' && (!c.attachTo || c.attachTo.includes(f.ruleId)) ? (c.context ?? []) : []));
       return { ...f, context: [...f.context, ...lines] };
     });
   for (const o of outcomes) if (o.finding) o.finding = findings.find((f) => f.ruleId === o.ruleId);
 
   return { patient, asOf: asOf.toISOString(), labs, rejected, measures, outcomes, findings };
+}
+
+/**
+ * Every rule rests on adult evidence unless the knowledge file lists it for all ages. Without a birth date the age
+ * cannot be checked, so an age-gated rule does not run: a card for a child (or a suggested order) is worse than none.
+ */
+export function adultGate(ruleId: string, ctx: RuleContext): RuleOutcome | undefined {
+  const gate = ctx.knowledge.ageGate;
+  if (gate.allAges.includes(ruleId)) return undefined;
+  if (ctx.ageNow === undefined) {
+    return outcome.suppressed(ruleId, [{ code: 'age-unknown', text: 'no birth date on the Patient, so age cannot be checked: this rule is for adults only' }]);
+  }
+  if (ctx.ageNow < gate.adultAgeYears) {
+    return outcome.suppressed(ruleId, [{
+      code: 'age-below-adult',
+      text: `age ${ctx.ageNow} is under ${gate.adultAgeYears}: this rule and its equations are for adults only`,
+      params: { age: ctx.ageNow, minimum: gate.adultAgeYears },
+    }]);
+  }
+  return undefined;
+}
+
+/**
+ * Whatever rule renders a card, it never suggests a DXA when one is on file within the window or already ordered,
+ * and never suggests creatinine or cystatin C when the ratio they would complete could not be read.
+ */
+function withoutNeedlessOrders(f: Finding, ctx: RuleContext): Finding {
+  const k = ctx.knowledge;
+  const dxaCodes = new Set([k.orders.dxa.code, k.orders['dxa-vfa'].code]);
+  const labCodes = new Set([k.orders['cystatin-c'].code, k.orders.creatinine.code]);
+  const recent = dxaSince(ctx.context, subtractMonths(ctx.asOf, k.dxaOnFile.withinMonths).getTime());
+  const pending = ctx.context.boneDensityOrders[0];
+  const caveats: string[] = [];
+  let suggestions = f.suggestions;
+  if (recent || pending) {
+    const kept = suggestions.filter((s) => !s.orders.some((o) => dxaCodes.has(o.code)));
+    if (kept.length !== suggestions.length) {
+      caveats.push(recent
+        ? `No DXA suggested: one is on file from ${day(recent.effective)} (${recent.reference}), within ${k.dxaOnFile.withinMonths} months.`
+        : `No DXA suggested: one is already ordered (${pending?.reference ?? ''}).`);
+    }
+    suggestions = kept;
+  }
+  if (suggestions.some((s) => s.orders.some((o) => labCodes.has(o.code))) && !ccrUsable(ctx).ok) {
+    suggestions = suggestions.filter((s) => !s.orders.some((o) => labCodes.has(o.code)));
+  }
+  return suggestions === f.suggestions ? f : { ...f, suggestions, caveats: [...f.caveats, ...caveats] };
 }
 
 /**

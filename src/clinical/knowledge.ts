@@ -65,6 +65,12 @@ export interface HomaRuleKnowledge {
   minFastingGlucoseMmolL: number;
   maxFastingGlucoseMmolL: number;
   adultAgeYears: number;
+  /** Medicines (code-set names) that make HOMA uninterpretable when taken within medicationWithinDays of the draw. */
+  excludingMedications: string[];
+  excludingConditions: string[];
+  medicationWithinDays: number;
+  /** The finding rules whose cards may carry the HOMA line. */
+  attachTo: string[];
   provenance: string;
   citations: string[];
 }
@@ -82,7 +88,10 @@ export interface MissingCcrInputRuleKnowledge {
 export interface CcrConfounderKnowledge {
   glucocorticoidWithinDays: number;
   glucocorticoids: string[];
-  conditions: Record<'hyperthyroidism' | 'pregnancy' | 'amputation-or-paralysis' | 'dialysis-or-transplant', string[]>;
+  /** The four named groups have their own timing rules; any further group suppresses while its condition is current at the draw. */
+  conditions: Record<'hyperthyroidism' | 'pregnancy' | 'amputation-or-paralysis' | 'dialysis-or-transplant', string[]> & Record<string, string[]>;
+  /** A CRP or BMI on file that cannot be read (undecided comparator, unknown unit) suppresses the card. */
+  uncheckedSuppresses: boolean;
   postpartumMonths: number;
   crpAboveMgL: number;
   crpWithinDays: number;
@@ -167,11 +176,24 @@ export interface OrderableKnowledge {
   provenance: string;
 }
 
+export interface UnitSpelling {
+  spelling: string;
+  ucum: string;
+  /** Only for these analytes (e.g. 'mU/L' means milli-international units on an insulin result); absent: any analyte. */
+  analytes?: AnalyteId[];
+}
+
 export interface Knowledge {
   version: string;
   description?: string;
   analytes: Record<AnalyteId, AnalyteKnowledge>;
   observationStatuses: string[];
+  /** Every rule is for adults unless listed in allAges; without a birth date an age-gated rule does not run. */
+  ageGate: { adultAgeYears: number; allAges: string[]; provenance: string };
+  /** Unit spellings laboratories send, mapped to UCUM; anything else must be valid UCUM or the result cannot be read. */
+  unitSpellings: { spellings: UnitSpelling[]; provenance: string };
+  /** A DXA on file within this many months means no card suggests another. */
+  dxaOnFile: { withinMonths: number; provenance: string };
   lookbackMonths: number;
   pairing: { creatinineCystatinMaxHours: number; insulinGlucoseMaxMinutes: number; provenance: string };
   rules: {

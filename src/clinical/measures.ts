@@ -66,7 +66,7 @@ function measure(
  */
 export function computeMeasures(patient: PatientFacts, sel: Selection, k: Knowledge): Measure[] {
   const out: (Measure | undefined)[] = [];
-  const adult = k.rules['low-ccr'].adultAgeYears;
+  const adult = Math.max(k.rules['low-ccr'].adultAgeYears, k.ageGate?.adultAgeYears ?? 18);
   const sex = patient.sex;
   const pair = sel.ccrPair;
   const creat = pair?.creatinine ?? sel.inWindow.creatinine[0];
@@ -101,7 +101,10 @@ export function computeMeasures(patient: PatientFacts, sel: Selection, k: Knowle
   if (sel.homaPair) {
     const { insulin: i, glucose: g } = sel.homaPair;
     out.push(measure('homa-ir', homaIr(i.value, g.value), '{index}', [i, g], HOMA_FORMULAS['homa-ir'], ['matthews-1985']));
-    out.push(measure('homa-beta', homaBeta(i.value, g.value), '%', [i, g], HOMA_FORMULAS['homa-beta'], ['matthews-1985']));
+    // Below the minimum fasting glucose HOMA-β's denominator nears zero and the number means nothing: not reported.
+    if (g.value >= k.rules['homa-context'].minFastingGlucoseMmolL) {
+      out.push(measure('homa-beta', homaBeta(i.value, g.value), '%', [i, g], HOMA_FORMULAS['homa-beta'], ['matthews-1985']));
+    }
   }
   return out.filter((m): m is Measure => !!m);
 }

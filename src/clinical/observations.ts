@@ -52,18 +52,29 @@ export function normaliseObservations(
     if (!id) continue; // not one of ours: context resources are not errors
     if (obs.id && seen.has(obs.id)) continue; // the same result reached us through two prefetch keys
     if (obs.id) seen.add(obs.id);
-    const reject = (reason: string) => rejected.push({ reference, analyte: id.analyte, reason });
-    if (!belongsTo(obs, patientRef)) { reject('belongs to another patient'); continue; }
-    if (!k.observationStatuses.includes(obs.status)) { reject(`status "${obs.status}" is not final, amended or corrected`); continue; }
     const effective = effectiveOf(obs);
     const effectiveMs = parseFhirInstant(effective);
+    const when = effective && effectiveMs !== undefined ? { effective, effectiveMs } : {};
+    const reject = (reason: string, extra: Partial<RejectedObservation> = {}) => rejected.push({ reference, analyte: id.analyte, reason, ...when, ...extra });
+    if (!belongsTo(obs, patientRef)) { reject('belongs to another patient'); continue; }
+    if (!k.observationStatuses.includes(obs.status)) { reject(`status "${obs.status}" is not final, amended or corrected`); continue; }
     if (!effective || effectiveMs === undefined) { reject('no specimen date (effective[x])'); continue; }
-    if (!obs.valueQuantity) { reject('no numeric valueQuantity'); continue; }
+    if (!obs.valueQuantity) { reject('no numeric valueQuantity', { unreadable: true }); continue; }
     const def = k.analytes[id.analyte];
-    const c = toCanonical(id.analyte, def, obs.valueQuantity);
-    if (!c.ok) { reject(c.reason); continue; }
+    const spellings = k.unitSpellings?.spellings ?? [];
+    const q = obs.valueQuantity;
+    if (q.comparator) {
+      // A bound is not a value: no equation takes it, but a rule may read it where it alone decides.
+      const { comparator: _bound, ...plain } = q;
+      const b = toCanonical(id.analyte, def, plain, spellings);
+      reject(`reported as a bound ("${q.comparator}${q.value ?? ''} ${q.unit ?? q.code ?? ''}"), not a value`.replace(' ")', '")'),
+        { unreadable: true, ...(b.ok ? { bound: { comparator: q.comparator as NonNullable<RejectedObservation['bound']>['comparator'], value: b.value, unit: b.unit } } : {}) });
+      continue;
+    }
+    const c = toCanonical(id.analyte, def, q, spellings);
+    if (!c.ok) { reject(c.reason, { unreadable: true }); continue; }
     if (c.value < def.plausible.low || c.value > def.plausible.high) {
-      reject(`value ${c.value.toPrecision(3)} ${c.unit} outside plausible range ${def.plausible.low}–${def.plausible.high}`);
+      reject(`value ${c.value.toPrecision(3)} ${c.unit} outside plausible range ${def.plausible.low}–${def.plausible.high}`, { unreadable: true });
       continue;
     }
     labs.push({

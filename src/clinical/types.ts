@@ -30,6 +30,16 @@ export interface RejectedObservation {
   reference: string;
   analyte?: AnalyteId;
   reason: string;
+  /** Specimen time, when the result had one: a rejected result in the window is not an absent one. */
+  effective?: string;
+  effectiveMs?: number;
+  /**
+   * A result reported only as a bound (`>160 mg/L`), in the analyte's canonical unit: a rule may use it where the
+   * bound alone decides against its threshold.
+   */
+  bound?: { comparator: '<' | '<=' | '>' | '>='; value: number; unit: string };
+  /** The result exists and is final but its value could not be read (bound, unknown unit, no number, implausible). */
+  unreadable?: boolean;
 }
 
 export type MeasureCode =
@@ -71,6 +81,8 @@ export interface MeasureSummary {
 export interface Reason {
   code: string;
   text: string;
+  /** The numbers and names behind a neutral code (e.g. egfr-below-minimum: value, minimum). */
+  params?: Record<string, number | string>;
 }
 
 export interface OrderSuggestion {

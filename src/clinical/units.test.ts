@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadKnowledgeSync } from '../config/knowledge-file';
-import { toCanonical } from './units';
+import { spelledUnit, toCanonical } from './units';
 
 const k = loadKnowledgeSync();
 
@@ -39,5 +39,21 @@ describe('unit normalisation', () => {
   it('refuses values with a comparator and quantities without a unit', () => {
     expect(toCanonical('creatinine', k.analytes.creatinine, { value: 0.2, comparator: '<', code: 'mg/dL' }).ok).toBe(false);
     expect(toCanonical('creatinine', k.analytes.creatinine, { value: 1 }).ok).toBe(false);
+  });
+});
+
+describe('unit spellings laboratories send', () => {
+  const sp = k.unitSpellings.spellings;
+  it.each([
+    ['insulin', 'µIU/mL', 10, 10], ['insulin', 'uIU/mL', 10, 10], ['insulin', 'mIU/L', 10, 10], ['insulin', 'mU/L', 10, 10], ['insulin', 'µU/mL', 10, 10],
+    ['bmi', 'kg/m^2', 24, 24], ['glucose', 'MG/DL', 90.08, 5], ['creatinine', 'umol / L', 88.42, 1],
+  ] as const)('maps %s in "%s" through the knowledge file', (analyte, unit, value, expected) => {
+    const r = toCanonical(analyte, k.analytes[analyte], { value, unit }, sp);
+    expect(r.ok && r.value).toBeCloseTo(expected, 2);
+  });
+
+  it('never guesses an unknown spelling, and keeps "mU/L" an enzyme unit outside insulin', () => {
+    expect(toCanonical('insulin', k.analytes.insulin, { value: 10, unit: 'micro-units per ml' }, sp).ok).toBe(false);
+    expect(spelledUnit('mU/L', 'creatinine', sp)).toBeUndefined();
   });
 });

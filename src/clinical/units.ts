@@ -1,6 +1,6 @@
 import { UcumLhcUtils } from '@lhncbc/ucum-lhc';
 import type { Quantity } from 'fhir/r4';
-import type { AnalyteId, AnalyteKnowledge } from './knowledge';
+import type { AnalyteId, AnalyteKnowledge, UnitSpelling } from './knowledge';
 
 const UCUM_SYSTEM = 'http://unitsofmeasure.org';
 const ucum = UcumLhcUtils.getInstance();
@@ -9,13 +9,29 @@ export type Canonical =
   | { ok: true; value: number; unit: string; conversion?: string }
   | { ok: false; reason: string };
 
+/** The knowledge file's spelling for this analyte, compared without spaces (`umol / L`). */
+export function spelledUnit(raw: string, analyte: AnalyteId, spellings: readonly UnitSpelling[]): string | undefined {
+  const squeezed = raw.replace(/\s+/g, '');
+  return spellings.find((s) => s.spelling.replace(/\s+/g, '') === squeezed && (!s.analytes || s.analytes.includes(analyte)))?.ucum;
+}
+
 /**
- * Labs often send `µmol/L` or `umol/l` in `unit` with no UCUM `code`; UCUM itself is
- * ASCII and case-sensitive. Accept the common spellings and let UCUM judge the rest.
+ * Labs often send `µIU/mL`, `MG/DL` or `kg/m^2` in `unit` with no UCUM `code`; UCUM itself is ASCII and
+ * case-sensitive. The spellings the knowledge file lists are mapped (per analyte: `mU/L` is milli-international
+ * units only on an insulin result); anything else must be valid UCUM as sent (µ read as its ASCII `u`). A unit
+ * that is neither is never guessed.
  */
-function unitCode(q: Quantity): string | undefined {
-  const raw = q.system === UCUM_SYSTEM && q.code ? q.code : (q.code ?? q.unit);
-  if (!raw) return undefined;
+function unitCode(q: Quantity, analyte: AnalyteId, spellings: readonly UnitSpelling[]): string | undefined {
+  // The UCUM code first when the quantity says it is UCUM, then whatever else it sent.
+  const candidates = [q.system === UCUM_SYSTEM ? q.code : undefined, q.code, q.unit].filter((u): u is string => !!u?.trim());
+  for (const raw of new Set(candidates)) {
+    const code = spelledUnit(raw, analyte, spellings) ?? validUcum(raw.replace(/\s+/g, ''));
+    if (code) return code;
+  }
+  return undefined;
+}
+
+function validUcum(raw: string): string | undefined {
   const known = checkedUnits.get(raw);
   if (known !== undefined || checkedUnits.has(raw)) return known;
   const cleaned = raw.trim().replace(/[µμ]/g, 'u');
@@ -46,10 +62,10 @@ function convertArbitrary(value: number, from: string, to: string): number | und
  * Brings a quantity to the analyte's canonical unit (creatinine mg/dL, cystatin C mg/L,
  * insulin µIU/mL, glucose mmol/L) and says how, so the card can show the conversion.
  */
-export function toCanonical(analyte: AnalyteId, k: AnalyteKnowledge, q: Quantity): Canonical {
+export function toCanonical(analyte: AnalyteId, k: AnalyteKnowledge, q: Quantity, spellings: readonly UnitSpelling[] = []): Canonical {
   if (typeof q.value !== 'number' || !Number.isFinite(q.value)) return { ok: false, reason: 'no numeric value' };
   if (q.comparator) return { ok: false, reason: `value has comparator "${q.comparator}"` };
-  const from = unitCode(q);
+  const from = unitCode(q, analyte, spellings);
   if (!from) return { ok: false, reason: `unit "${q.code ?? q.unit ?? ''}" is not a UCUM unit` };
   const to = k.canonicalUnit;
   if (from === to) return { ok: true, value: q.value, unit: to };

@@ -84,6 +84,8 @@ function checkNames(k: Knowledge): void {
     ['rules.secondary-osteoporosis.contributing', r['secondary-osteoporosis'].contributing, meds],
     ['rules.secondary-osteoporosis.suppressingConditions', r['secondary-osteoporosis'].suppressingConditions, conds],
     ['osteoporosisTherapy', k.osteoporosisTherapy, meds],
+    ['rules.homa-context.excludingMedications', r['homa-context'].excludingMedications, meds],
+    ['rules.homa-context.excludingConditions', r['homa-context'].excludingConditions, conds],
   ];
   for (const [where, names, known] of checks) {
     for (const n of names) if (!known.has(n)) throw new ConfigError(`${where}: "${n}" is not a concept or group in cds-hooks/codesets`);

@@ -38,7 +38,7 @@ describe('the demo patients', () => {
     const reasons = new Set(DEMO_PATIENTS.flatMap((p) => [...Object.values(p.expect.suppressed ?? {}), ...Object.values(p.expect.notMet ?? {})]));
     expect([...cards].sort()).toEqual(['endocrine-therapy-bone', 'glucocorticoid-bone', 'low-ccr', 'missing-ccr-input', 'secondary-osteoporosis']);
     for (const s of [
-      'egfr-below-60', 'aki-pattern', 'age-under-18', 'not-same-draw', 'glucose-diabetic-range',
+      'egfr-below-minimum', 'aki-pattern', 'age-below-adult', 'not-same-draw', 'glucose-diabetic-range',
       'glucocorticoid', 'hyperthyroidism', 'crp-high', 'pregnancy', 'amputation-or-paralysis', 'dialysis-or-transplant', 'bmi-extreme', 'creatine-or-trimethoprim',
       'osteoporosis-therapy', 'recent-dxa', 'below-threshold', 'baseline-dxa-done', 'superseded',
     ]) {

@@ -73,7 +73,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   {
     id: 'demo-ckd',
     story: 'Woman, 80: CCR 0.33 but eGFRcr-cys below 60: the low-CCR card is suppressed.',
-    expect: { cards: [], suppressed: { 'low-ccr': 'egfr-below-60' } },
+    expect: { cards: [], suppressed: { 'low-ccr': 'egfr-below-minimum' } },
     resources: (now) => {
       const id = 'demo-ckd';
       return [
@@ -100,7 +100,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   {
     id: 'demo-teen',
     story: 'Girl, 16: low CCR, but the adult equations and evidence do not apply: suppressed (age under 18).',
-    expect: { cards: [], suppressed: { 'low-ccr': 'age-under-18' } },
+    expect: { cards: [], suppressed: { 'low-ccr': 'age-below-adult' } },
     resources: (now) => {
       const id = 'demo-teen';
       return [

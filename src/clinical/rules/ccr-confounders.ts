@@ -1,5 +1,5 @@
 import type { ContextDomain } from '../context';
-import type { Reason } from '../types';
+import type { Reason, RejectedObservation } from '../types';
 import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
 import { conditionsOf, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
@@ -18,6 +18,8 @@ export interface ConfounderCheck {
   reasons: Reason[];
   /** Context that could not be read, so these confounders were not checked. */
   unchecked: ContextDomain[];
+  /** Results on file that could not be read (a bound that does not decide, an unknown unit): checks that did not happen. */
+  unreadable: Reason[];
   /** What was looked for and not found, for the card's "read with care" line. */
   checked: string[];
 }
@@ -56,21 +58,78 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
   if (limb.length) reasons.push({ code: 'amputation-or-paralysis', text: `muscle mass is not representative after amputation or paralysis: ${named(limb, cf.conditions['amputation-or-paralysis'])}` });
   const kidney = atDraw(cf.conditions['dialysis-or-transplant']);
   if (kidney.length) reasons.push({ code: 'dialysis-or-transplant', text: `the ratio cannot be read with kidney failure, dialysis or a kidney transplant: ${named(kidney, cf.conditions['dialysis-or-transplant'])}` });
+  // Further groups (cirrhosis, advanced CKD, AKI, neuromuscular disease, cachexia…): current at the draw.
+  const otherGroups: string[] = [];
+  for (const [group, names] of Object.entries(cf.conditions)) {
+    if (SPECIAL.has(group)) continue;
+    const found = atDraw(names);
+    const label = names.map((n) => ctx.knowledge.codesets.conditions.concepts.find((x) => x.id === n)?.display ?? n).join(', ');
+    otherGroups.push(label);
+    if (found.length) reasons.push({ code: group, text: `${label} makes creatinine, cystatin C or muscle mass unrepresentative: ${named(found, names)}`, params: { condition: group } });
+  }
 
-  const crp = ctx.labs.filter((l) => l.analyte === 'crp' && Math.abs(l.effectiveMs - atMs) <= cf.crpWithinDays * DAY_MS && l.value > cf.crpAboveMgL);
-  if (crp.length) reasons.push({ code: 'crp-high', text: `inflammation raises cystatin C: CRP ${crp.map(labText).join(', ')} is above ${cf.crpAboveMgL} mg/L within ${cf.crpWithinDays} days of the draw` });
+  const unreadable: Reason[] = [];
+  const near = (ms: number | undefined) => ms !== undefined && Math.abs(ms - atMs) <= cf.crpWithinDays * DAY_MS;
+  const crp = ctx.labs.filter((l) => l.analyte === 'crp' && near(l.effectiveMs) && l.value > cf.crpAboveMgL);
+  const crpHigh = (v: number) => v > cf.crpAboveMgL;
+  const crpBounds = ctx.rejected.filter((r) => r.analyte === 'crp' && r.unreadable && near(r.effectiveMs));
+  const crpByBound = crpBounds.filter((r) => decides(r, crpHigh, [cf.crpAboveMgL]) === true);
+  if (crp.length || crpByBound.length) {
+    const shown = [...crp.map(labText), ...crpByBound.map(boundText)];
+    reasons.push({ code: 'crp-high', text: `inflammation raises cystatin C: CRP ${shown.join(', ')} is above ${cf.crpAboveMgL} mg/L within ${cf.crpWithinDays} days of the draw`, params: { above: cf.crpAboveMgL, withinDays: cf.crpWithinDays } });
+  } else {
+    for (const r of crpBounds.filter((x) => decides(x, crpHigh, [cf.crpAboveMgL]) === undefined)) {
+      unreadable.push({ code: 'crp-unreadable', text: `CRP ${r.reference} within ${cf.crpWithinDays} days of the draw could not be checked against ${cf.crpAboveMgL} mg/L: ${r.reason}`, params: { reference: r.reference } });
+    }
+  }
   const bmiSince = subtractMonths(new Date(atMs), cf.bmiWithinMonths).getTime();
+  const bmiExtreme = (v: number) => v < cf.bmiBelow || v >= cf.bmiAtOrAbove;
   const bmi = ctx.labs.find((l) => l.analyte === 'bmi' && l.effectiveMs >= bmiSince);
-  if (bmi && (bmi.value < cf.bmiBelow || bmi.value >= cf.bmiAtOrAbove)) {
-    reasons.push({ code: 'bmi-extreme', text: `BMI ${labText(bmi)} is ${bmi.value < cf.bmiBelow ? `below ${cf.bmiBelow}` : `${cf.bmiAtOrAbove} or more`}: obesity raises cystatin C and cachexia lowers creatinine` });
+  const bmiBad = ctx.rejected.filter((r) => r.analyte === 'bmi' && r.unreadable && r.effectiveMs !== undefined && r.effectiveMs >= bmiSince && r.effectiveMs <= atMs + DAY_MS);
+  // The newest BMI speaks; a newer one that cannot be read leaves the question open.
+  const newerBad = bmiBad.filter((r) => !bmi || (r.effectiveMs ?? 0) > bmi.effectiveMs);
+  const byBound = newerBad.find((r) => decides(r, bmiExtreme, [cf.bmiBelow, cf.bmiAtOrAbove]) === true);
+  if (bmi && bmiExtreme(bmi.value) && !newerBad.length) {
+    reasons.push({ code: 'bmi-extreme', text: `BMI ${labText(bmi)} is ${bmi.value < cf.bmiBelow ? `below ${cf.bmiBelow}` : `${cf.bmiAtOrAbove} or more`}: obesity raises cystatin C and cachexia lowers creatinine`, params: { below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove } });
+  } else if (byBound) {
+    reasons.push({ code: 'bmi-extreme', text: `BMI ${boundText(byBound)} is outside ${cf.bmiBelow}–${cf.bmiAtOrAbove}: obesity raises cystatin C and cachexia lowers creatinine`, params: { below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove } });
+  } else {
+    for (const r of newerBad.filter((x) => decides(x, bmiExtreme, [cf.bmiBelow, cf.bmiAtOrAbove]) !== false)) {
+      unreadable.push({ code: 'bmi-unreadable', text: `BMI ${r.reference} could not be checked against ${cf.bmiBelow} and ${cf.bmiAtOrAbove}: ${r.reason}`, params: { reference: r.reference } });
+    }
   }
 
   const unchecked = missing(c, 'medications', 'conditions', 'crp', 'bmi');
   const checked = [
     ...(unchecked.includes('medications') ? [] : ['systemic glucocorticoids', 'creatine, trimethoprim and cimetidine']),
-    ...(unchecked.includes('conditions') ? [] : ['hyperthyroidism', 'pregnancy', 'amputation or paralysis', 'dialysis or kidney transplant']),
-    ...(unchecked.includes('crp') ? [] : [`CRP above ${cf.crpAboveMgL} mg/L`]),
-    ...(unchecked.includes('bmi') ? [] : ['BMI extremes']),
+    ...(unchecked.includes('conditions') ? [] : ['hyperthyroidism', 'pregnancy', 'amputation or paralysis', 'dialysis or kidney transplant', ...otherGroups]),
+    ...(unchecked.includes('crp') || unreadable.some((u) => u.code === 'crp-unreadable') ? [] : [`CRP above ${cf.crpAboveMgL} mg/L`]),
+    ...(unchecked.includes('bmi') || unreadable.some((u) => u.code === 'bmi-unreadable') ? [] : ['BMI extremes']),
   ];
-  return { reasons, unchecked, checked };
+  return { reasons, unchecked, unreadable, checked };
+}
+
+const SPECIAL = new Set(['hyperthyroidism', 'pregnancy', 'amputation-or-paralysis', 'dialysis-or-transplant']);
+
+/**
+ * Whether a result reported only as a bound settles a threshold test: true when every value the bound allows
+ * passes, false when none does, undefined when it cannot tell (or there is no bound, e.g. an unknown unit).
+ * The tests change only at their cut points, so checking the ends of the range and each side of every cut inside
+ * it is exact.
+ */
+export function decides(r: RejectedObservation, test: (v: number) => boolean, cuts: number[]): boolean | undefined {
+  const b = r.bound;
+  if (!b) return undefined;
+  const upward = b.comparator.startsWith('>');
+  const inclusive = b.comparator.length === 2;
+  const inRange = (v: number) => v >= 0 && (upward ? (inclusive ? v >= b.value : v > b.value) : inclusive ? v <= b.value : v < b.value);
+  const eps = 1e-9 * Math.max(1, Math.abs(b.value));
+  const points = [b.value, b.value + eps, b.value - eps, upward ? Number.MAX_SAFE_INTEGER : 0, ...cuts.flatMap((c) => [c - eps, c, c + eps])];
+  const results = new Set(points.filter(inRange).map(test));
+  return results.size === 1 ? [...results][0] : undefined;
+}
+
+function boundText(r: RejectedObservation): string {
+  const b = r.bound as NonNullable<RejectedObservation['bound']>;
+  return `${b.comparator}${Number(b.value.toPrecision(4))} ${b.unit} (${r.effective ? r.effective.slice(0, 10) : 'undated'}, ${r.reference}; reported as a bound)`;
 }

@@ -1,4 +1,5 @@
 import type { Reason } from '../types';
+import { DOMAIN_TEXT, conditionsOf, missing, usesOf } from '../context';
 import { findMeasure } from '../measures';
 import { day, labText, round } from '../format';
 import { type Rule, outcome } from './rule';
@@ -17,7 +18,7 @@ export const homaContextRule: Rule = {
     if (!r.enabled) return outcome.disabled(ID);
     const pair = ctx.selection.homaPair;
     const reasons: Reason[] = [];
-    if (ctx.ageNow !== undefined && ctx.ageNow < r.adultAgeYears) reasons.push({ code: 'age-under-18', text: `age ${ctx.ageNow} is under ${r.adultAgeYears}` });
+    if (ctx.ageNow !== undefined && ctx.ageNow < r.adultAgeYears) reasons.push({ code: 'age-below-adult', text: `age ${ctx.ageNow} is under ${r.adultAgeYears}`, params: { age: ctx.ageNow, minimum: r.adultAgeYears } });
     if (!pair) {
       const why = ctx.selection.onlyNonFastingHoma
         ? { code: 'not-fasting', text: 'insulin and glucose were drawn together, but not fasting' }
@@ -25,11 +26,20 @@ export const homaContextRule: Rule = {
       return reasons.length ? outcome.suppressed(ID, [...reasons, why]) : outcome.notMet(ID, [why]);
     }
     const g = pair.glucose.value;
-    if (g < r.minFastingGlucoseMmolL) reasons.push({ code: 'glucose-too-low', text: `fasting glucose ${round(g, 'mmol/L')} mmol/L is below ${r.minFastingGlucoseMmolL}: HOMA-β is unstable there` });
-    if (g >= r.maxFastingGlucoseMmolL) reasons.push({ code: 'glucose-diabetic-range', text: `fasting glucose ${round(g, 'mmol/L')} mmol/L is ${r.maxFastingGlucoseMmolL} or more: HOMA1 was derived in the physiological range` });
+    if (g < r.minFastingGlucoseMmolL) reasons.push({ code: 'glucose-below-minimum', text: `fasting glucose ${round(g, 'mmol/L')} mmol/L is below ${r.minFastingGlucoseMmolL}: HOMA-β is unstable there and is not reported`, params: { value: Number(g.toFixed(2)), minimum: r.minFastingGlucoseMmolL } });
+    if (g >= r.maxFastingGlucoseMmolL) reasons.push({ code: 'glucose-diabetic-range', text: `fasting glucose ${round(g, 'mmol/L')} mmol/L is ${r.maxFastingGlucoseMmolL} or more: HOMA1 was derived in the physiological range`, params: { value: Number(g.toFixed(2)), maximum: r.maxFastingGlucoseMmolL } });
+    // Injected insulin is measured by the assay; secretagogues, glucocorticoids, pregnancy and type 1 diabetes move
+    // insulin or glucose away from the steady state HOMA models.
+    const drawMs = pair.insulin.effectiveMs;
+    const drugs = usesOf(ctx.context, r.excludingMedications, drawMs, r.medicationWithinDays).filter((u) => u.route.kind !== 'local' || !u.matches.some((m) => m.concept.group === 'systemic-glucocorticoid'));
+    if (drugs.length) reasons.push({ code: 'interfering-medication', text: `HOMA is not interpretable with ${drugs.map((u) => `${u.name} (${u.reference})`).join('; ')} within ${r.medicationWithinDays} days of the draw`, params: { withinDays: r.medicationWithinDays } });
+    const conds = conditionsOf(ctx.context, r.excludingConditions, { activeOnly: false }).filter((f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= drawMs));
+    if (conds.length) reasons.push({ code: 'interfering-condition', text: `HOMA is not interpretable with ${conds.map((f) => `${f.text} (${f.reference})`).join('; ')}` });
+    const unread = missing(ctx.context, 'medications', 'conditions');
+    if (unread.length) reasons.push({ code: 'context-unavailable', text: `could not check ${unread.map((d) => DOMAIN_TEXT[d]).join(', ')} for insulin, secretagogues, glucocorticoids, pregnancy or type 1 diabetes` });
     const ir = findMeasure(ctx.measures, 'homa-ir');
     const beta = findMeasure(ctx.measures, 'homa-beta');
-    if (!ir || !beta) reasons.push({ code: 'not-computable', text: 'HOMA-IR or HOMA-β could not be computed' });
+    if ((!ir || !beta) && !reasons.length) reasons.push({ code: 'not-computable', text: 'HOMA-IR or HOMA-β could not be computed' });
     if (reasons.length || !ir || !beta) return outcome.suppressed(ID, reasons);
 
     const highIr = ir.value >= r.irCutoff;
@@ -42,6 +52,6 @@ export const homaContextRule: Rule = {
         : highIr
           ? 'in NHANES the HOMA-β association was not significant when HOMA-IR ≥ 2'
           : 'this is the reference group (HOMA-IR < 2, HOMA-β < 100) in NHANES';
-    return outcome.context(ID, [`${values}; ${meaning} (Fu et al. 2022, cross-sectional; context only).`]);
+    return outcome.context(ID, [`${values}; ${meaning} (Fu et al. 2022, cross-sectional; context only).`], [], r.attachTo);
   },
 };

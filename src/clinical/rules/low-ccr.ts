@@ -39,8 +39,8 @@ export const lowCcrRule: Rule = {
     const suppress: Reason[] = [];
     const age = ctx.ageNow;
     if (age === undefined) suppress.push({ code: 'age-unknown', text: 'no birth date on the Patient, so age cannot be checked' });
-    else if (age < r.adultAgeYears) suppress.push({ code: 'age-under-18', text: `age ${age} is under ${r.adultAgeYears}: adult equations and evidence only` });
-    else if (age < r.minAgeYears) return outcome.notMet(ID, [{ code: 'age-below-minimum', text: `age ${age} is under the rule's minimum age ${r.minAgeYears}` }]);
+    else if (age < r.adultAgeYears) suppress.push({ code: 'age-below-adult', text: `age ${age} is under ${r.adultAgeYears}: adult equations and evidence only`, params: { age, minimum: r.adultAgeYears } });
+    else if (age < r.minAgeYears) return outcome.notMet(ID, [{ code: 'age-below-minimum', text: `age ${age} is under the rule's minimum age ${r.minAgeYears}`, params: { age, minimum: r.minAgeYears } }]);
     const sex = ctx.patient.sex;
     if (!sex) suppress.push({ code: 'sex-unknown', text: 'administrative gender is neither female nor male: the sex-specific threshold and equations do not apply' });
 
@@ -57,7 +57,11 @@ export const lowCcrRule: Rule = {
 
     const egfr = findMeasure(ctx.measures, 'egfr-cr-cys-2021');
     if (egfr && egfr.value < r.minEgfrCrCys) {
-      suppress.push({ code: 'egfr-below-60', text: `eGFRcr-cys ${round(egfr.value, egfr.unit)} mL/min/1.73 m² is below ${r.minEgfrCrCys}: the ratio is not interpretable outside normal kidney function` });
+      suppress.push({
+        code: 'egfr-below-minimum',
+        text: `eGFRcr-cys ${round(egfr.value, egfr.unit)} mL/min/1.73 m² is below ${r.minEgfrCrCys}: the ratio is not interpretable outside normal kidney function`,
+        params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys },
+      });
     }
     if (akiPattern(ctx.selection.inWindow.creatinine, pair.creatinine, r.aki)) {
       suppress.push({ code: 'aki-pattern', text: 'creatinine is not in a steady state (KDIGO AKI pattern around the draw)' });
@@ -71,6 +75,8 @@ export const lowCcrRule: Rule = {
         text: `could not check ${confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ')}, which can make the ratio low for reasons other than muscle`,
       });
     }
+    // A confounder result that exists but cannot be read is a check that did not happen; by default it suppresses.
+    if (r.confounders.uncheckedSuppresses) suppress.push(...confounders.unreadable);
     if (suppress.length) return outcome.suppressed(ID, suppress);
 
     const ccr = findMeasure(ctx.measures, 'ccr');
@@ -102,6 +108,7 @@ export const lowCcrRule: Rule = {
           : `Site threshold: ${r.threshold.provenance}`,
         'Creatinine/cystatin C indices have only moderate accuracy for low muscle mass (pooled AUC about 0.69–0.78) and are not a diagnostic criterion in EWGSOP2 or AWGS 2019.',
         `Checked and not found around the draw: ${confounders.checked.join(', ')}. Smoking and malignancy also raise cystatin C and are not checked.`,
+        ...confounders.unreadable.map((u) => `Could not be checked: ${u.text}.`),
         'The equations use administrative gender (Patient.gender).',
         'Confirm with grip strength, chair-stand test or SARC-F, and DXA.',
       ],

@@ -1,7 +1,7 @@
 import type { Finding } from '../types';
 import { DOMAIN_TEXT, missing } from '../context';
 import { ccrConfounders } from './ccr-confounders';
-import { ccrLabGap } from './ccr-lab-gap';
+import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
 
 const ID = 'missing-ccr-input';
@@ -16,15 +16,17 @@ export const missingCcrInputRule: Rule = {
     if (!r.enabled || !ccrRule.enabled) return outcome.disabled(ID);
     const age = ctx.ageNow;
     if (age === undefined || age < ccrRule.minAgeYears) {
-      return outcome.notMet(ID, [{ code: 'age-below-minimum', text: `the muscle signal applies from age ${ccrRule.minAgeYears}` }]);
+      return outcome.notMet(ID, [{ code: 'age-below-minimum', text: `the muscle signal applies from age ${ccrRule.minAgeYears}`, params: { minimum: ccrRule.minAgeYears } }]);
     }
     if (missing(ctx.context, 'ccr-labs').length) return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT['ccr-labs']} could not be read` }]);
     if (ctx.selection.ccrPair) return outcome.notMet(ID, [{ code: 'pair-present', text: 'creatinine and cystatin C from one draw are on file' }]);
     const gap = ccrLabGap(ctx);
     if (!gap || gap.kind === 'neither') return outcome.notMet(ID, [{ code: 'no-input', text: `neither creatinine nor cystatin C in the last ${k.lookbackMonths} months` }]);
-    // A new pair would be read against the same confounders as the CCR card: if they are present, do not ask for it.
+    // A new pair would be read like the CCR card reads one: if the ratio could not be used (kidney function below the
+    // gate, unsteady creatinine, a confounder present), do not ask for it.
+    const usable = ccrUsable(ctx);
+    if (!usable.ok) return outcome.suppressed(ID, usable.reasons);
     const confounders = ccrConfounders(ctx, ctx.asOf.getTime());
-    if (confounders.reasons.length) return outcome.suppressed(ID, confounders.reasons);
 
     const summaries = { cystatin: r.summaryCystatin, creatinine: r.summaryCreatinine, apart: r.summaryPair } as const;
     const finding: Finding = {

@@ -3,8 +3,7 @@ import { describeMatch, isOneOf, strongest } from '../codesets';
 import { DOMAIN_TEXT, conditionsOf, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
 import { boneCare, lastDxaText, links, matchText } from './bone-care';
-import { ccrConfounders } from './ccr-confounders';
-import { ccrLabGap } from './ccr-lab-gap';
+import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
 
 const ID = 'secondary-osteoporosis';
@@ -47,7 +46,7 @@ export const secondaryOsteoporosisRule: Rule = {
     const suggestions: OrderSuggestion[] = [{ label: 'Order DXA bone density', orders: [k.orders.dxa] }];
     const labLines: string[] = [];
     const gap = missing(c, 'ccr-labs').length ? undefined : ccrLabGap(ctx);
-    if (gap && gap.kind !== 'neither' && k.rules['low-ccr'].enabled && !ccrConfounders(ctx, ctx.asOf.getTime()).reasons.length) {
+    if (gap && gap.kind !== 'neither' && ccrUsable(ctx).ok) {
       suggestions.push(gap.suggestion);
       labLines.push(`The creatinine/cystatin C ratio cannot be computed: ${gap.statements.join(' ')}`);
     }

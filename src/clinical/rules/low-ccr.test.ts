@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { concept, condition, daysAgo, dxaReport, lab, patient } from '../../demo/builders';
+import { NOW, cards, codes, crp, k, lowPair, orderCodes, outcomeOf, run, textUnit, woman } from './test-records';
+
+describe('low-ccr', () => {
+  it('fires for a woman of 80 with a low same-draw ratio and suggests a DXA', () => {
+    const e = run(woman(80), lowPair());
+    expect(cards(e)).toEqual(['low-ccr']);
+    expect(orderCodes(e)).toContain(k.orders.dxa.code);
+  });
+
+  it('suppresses below the renal gate with a neutral code and the numbers as parameters', () => {
+    const e = run(woman(80), [lab('cr', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 5)), lab('cys', 'p', 'cystatinC', 1.8, daysAgo(NOW, 5))]);
+    const r = outcomeOf(e, 'low-ccr').reasons.find((x) => x.code === 'egfr-below-minimum');
+    expect(r?.params).toMatchObject({ measure: 'egfr-cr-cys-2021', minimum: 60 });
+  });
+
+  it('suppresses on a CRP reported as ">160 mg/L": the bound alone is above 10', () => {
+    const e = run(woman(80), [...lowPair(), crp('crp', 160, daysAgo(NOW, 12), '>')]);
+    expect(outcomeOf(e, 'low-ccr').status).toBe('suppressed');
+    expect(codes(e, 'low-ccr')).toContain('crp-high');
+  });
+
+  it('fires on a CRP reported as "<5 mg/L": the bound alone rules inflammation out', () => {
+    const e = run(woman(80), [...lowPair(), crp('crp', 5, daysAgo(NOW, 12), '<')]);
+    expect(cards(e)).toEqual(['low-ccr']);
+  });
+
+  it('says a CRP reported as "<50 mg/L" could not be checked and, by default, stays quiet', () => {
+    const e = run(woman(80), [...lowPair(), crp('crp', 50, daysAgo(NOW, 12), '<')]);
+    expect(outcomeOf(e, 'low-ccr').status).toBe('suppressed');
+    expect(codes(e, 'low-ccr')).toContain('crp-unreadable');
+  });
+
+  it('with uncheckedSuppresses off, fires but never claims the unreadable CRP was checked', () => {
+    const site = structuredClone(k);
+    site.rules['low-ccr'].confounders.uncheckedSuppresses = false;
+    const e = run(woman(80), [...lowPair(), textUnit(crp('crp', 30, daysAgo(NOW, 12)), 'mg/furlong')], { knowledge: site });
+    const f = e.findings.find((x) => x.ruleId === 'low-ccr')!;
+    const checked = f.caveats.find((c) => c.startsWith('Checked and not found'))!;
+    expect(checked).not.toMatch(/CRP/);
+    expect(f.caveats.join(' ')).toMatch(/Could not be checked: CRP Observation\/crp/);
+  });
+
+  it('reads a BMI sent as "kg/m^2" and suppresses at 42', () => {
+    const bmi = textUnit(lab('bmi', 'p', 'bmi', 42, daysAgo(NOW, 30)), 'kg/m^2');
+    const e = run(woman(80), [...lowPair(), bmi]);
+    expect(codes(e, 'low-ccr')).toContain('bmi-extreme');
+  });
+
+  it.each([
+    ['cirrhosis (ICD-10-CM K70.30)', concept('icd10cm', 'K70.30', 'Alcoholic cirrhosis of liver without ascites'), 'liver-disease'],
+    ['CKD stage 4 (SNOMED CT 431857002)', concept('sct', '431857002', 'Chronic kidney disease stage 4'), 'advanced-ckd'],
+    ['CKD stage 4 (ICD-10-CM N18.4)', concept('icd10cm', 'N18.4', 'Chronic kidney disease, stage 4 (severe)'), 'advanced-ckd'],
+    ['muscular dystrophy (ICD-10-CM G71.01)', concept('icd10cm', 'G71.01', 'Duchenne or Becker muscular dystrophy'), 'neuromuscular-disease'],
+    ['acute kidney injury (SNOMED CT 14669001)', concept('sct', '14669001', 'Acute kidney injury'), 'acute-kidney-injury'],
+  ])('is suppressed by %s', (_name, code, reason) => {
+    const e = run(woman(80), [...lowPair(), condition('c', 'p', code)]);
+    expect(outcomeOf(e, 'low-ccr').status).toBe('suppressed');
+    expect(codes(e, 'low-ccr')).toContain(reason);
+  });
+
+  it('does not suggest a DXA when one is on file within 24 months', () => {
+    const e = run(woman(80), [...lowPair(), dxaReport('dxa', 'p', daysAgo(NOW, 200))]);
+    expect(cards(e)).toEqual(['low-ccr']);
+    expect(orderCodes(e)).not.toContain(k.orders.dxa.code);
+    expect(e.findings[0]!.caveats.join(' ')).toMatch(/No DXA suggested: one is on file/);
+  });
+
+  it('is quiet for a 16-year-old and for a patient without a birth date, saying why', () => {
+    expect(codes(run(patient('p', 'female', '2010-02-01'), lowPair()), 'low-ccr')).toEqual(['age-below-adult']);
+    expect(codes(run(patient('p', 'female', undefined), lowPair()), 'low-ccr')).toEqual(['age-unknown']);
+  });
+
+  it('ignores a result dated after the evaluation time', () => {
+    const future = [lab('cr', 'p', 'creatinineMass', 0.6, '2026-12-20T08:00:00Z'), lab('cys', 'p', 'cystatinC', 1.0, '2026-12-20T08:10:00Z')];
+    const e = run(woman(80), future);
+    expect(e.measures).toEqual([]);
+    expect(e.rejected.map((r) => r.reason).join(' ')).toMatch(/after the evaluation time/);
+  });
+});
