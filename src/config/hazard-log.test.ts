@@ -25,10 +25,25 @@ export function hazards(markdown: string): Hazard[] {
     .map((s) => ({ id: /^(H\d+)/.exec(s)?.[1] ?? '', body: flat(s) }));
 }
 
-/** `` `src/x.test.ts` › "test name" `` or a bare `` `src/x.test.ts` ``. */
-export function namedTests(body: string): Array<{ file: string; name?: string }> {
-  const out: Array<{ file: string; name?: string }> = [];
-  for (const m of body.matchAll(/`([\w./-]+\.test\.ts)`(?: › "([^"]+)")?/g)) out.push({ file: m[1] ?? '', ...(m[2] ? { name: m[2] } : {}) });
+interface NamedTest {
+  file: string;
+  name?: string;
+  /** Written as "pending merge of branch …": the test is on a branch not merged yet, so it may not exist here. */
+  pendingMerge: boolean;
+}
+
+/**
+ * `` `src/x.test.ts` › “test name” `` or a bare `` `src/x.test.ts` ``, in clauses separated by ";". Test names are
+ * quoted with “ ” because they often contain straight quotes themselves.
+ */
+export function namedTests(body: string): NamedTest[] {
+  const out: NamedTest[] = [];
+  for (const clause of body.split(/;\s/)) {
+    const pendingMerge = /pending merge of branch/.test(clause);
+    for (const m of clause.matchAll(/`([\w./-]+\.test\.ts)`(?: › “([^”]+)”)?/g)) {
+      out.push({ file: m[1] ?? '', ...(m[2] ? { name: m[2] } : {}), pendingMerge });
+    }
+  }
   return out;
 }
 
@@ -37,9 +52,11 @@ const anchors = new Set([...(fs.existsSync(EVIDENCE) ? fs.readFileSync(EVIDENCE,
 
 describe('the hazard log', () => {
   it('reads the test a hazard names, with or without a test name', () => {
-    expect(namedTests('- **Test**: `src/a.test.ts` › "does x"; `test/b.test.ts`; more: test: pending.')).toEqual([
-      { file: 'src/a.test.ts', name: 'does x' },
-      { file: 'test/b.test.ts' },
+    const body = '- **Test**: `src/a.test.ts` › “reads "<5 mg/L"”; `test/b.test.ts`; pending merge of branch x: `src/c.test.ts` › “y”; more: test: pending.';
+    expect(namedTests(body)).toEqual([
+      { file: 'src/a.test.ts', name: 'reads "<5 mg/L"', pendingMerge: false },
+      { file: 'test/b.test.ts', pendingMerge: false },
+      { file: 'src/c.test.ts', name: 'y', pendingMerge: true },
     ]);
   });
 
@@ -56,10 +73,10 @@ describe('the hazard log', () => {
     expect(incomplete).toEqual([]);
   });
 
-  it('names only test files that exist, holding the test it names', () => {
+  it('names only test files that exist, holding the test it names (tests on unmerged branches excepted, as marked)', () => {
     const broken: string[] = [];
     for (const h of hazards(log)) {
-      for (const t of namedTests(h.body)) {
+      for (const t of namedTests(h.body).filter((x) => !x.pendingMerge)) {
         const file = path.join(PROJECT_ROOT, t.file);
         if (!fs.existsSync(file)) broken.push(`${h.id}: ${t.file} does not exist`);
         else if (t.name && !flat(fs.readFileSync(file, 'utf8')).includes(t.name)) broken.push(`${h.id}: ${t.file} has no test named "${t.name}"`);
