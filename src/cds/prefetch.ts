@@ -3,7 +3,7 @@ import { bundleResources, nextLink } from '../fhir/client';
 import { fillTokens } from './reads';
 
 /**
- * The five shapes a prefetch key can arrive in (CDS Hooks 2.0 §Prefetch): absent, null, a Bundle
+ * The five shapes a prefetch key can arrive in (CDS Hooks 2.0, 'Prefetch'): absent, null, a Bundle
  * (maybe empty, maybe paginated), a resource, or an OperationOutcome. The service must tell them apart.
  */
 export type PrefetchState =

@@ -3,7 +3,7 @@ import type { Sex } from './types';
 /*
  * CKD-EPI equations, race-free. Scr is IDMS-traceable creatinine in mg/dL, Scys standardised
  * cystatin C in mg/L, age in completed years on the day of the specimen.
- * Sources: clinical.md §3.1 (kidney.org pages; Inker LA et al. NEJM 2021 and 2012).
+ * Sources: Inker LA et al. NEJM 2021 and 2012, as given on the National Kidney Foundation's equation pages [evidence: inker-2021, inker-2012].
  */
 
 export const EGFR_UNIT = 'mL/min/{1.73_m2}';

@@ -1,6 +1,6 @@
 /*
  * HOMA1 (Matthews DR et al., Diabetologia 1985), insulin in µIU/mL and glucose in mmol/L
- * (clinical.md §2.2). HOMA-β is undefined at glucose ≤ 3.5 mmol/L, where its denominator is ≤ 0.
+ * [evidence: matthews-1985]. HOMA-β is undefined at glucose ≤ 3.5 mmol/L, where its denominator is ≤ 0.
  */
 
 export const HOMA_FORMULAS = {

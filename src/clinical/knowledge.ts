@@ -84,7 +84,7 @@ export interface MissingCcrInputRuleKnowledge {
   citations: string[];
 }
 
-/** What distorts the creatinine/cystatin C ratio (clinical.md §3.4, §3.5). Names are code-set concept ids or groups. */
+/** What distorts the creatinine/cystatin C ratio [evidence: ccr-confounders]. Names are code-set concept ids or groups. */
 export interface CcrConfounderKnowledge {
   glucocorticoidWithinDays: number;
   glucocorticoids: string[];

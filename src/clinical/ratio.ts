@@ -1,6 +1,6 @@
 /*
  * Creatinine (mg/dL) ÷ cystatin C (mg/L). The sarcopenia index is the same ratio × 100
- * (Kashani KB et al., Crit Care Med 2016; clinical.md §1.3).
+ * (Kashani KB et al., Crit Care Med 2016) [evidence: kashani-2016].
  */
 export const RATIO_FORMULAS = {
   ccr: 'CCR = serum creatinine (mg/dL) ÷ serum cystatin C (mg/L)',

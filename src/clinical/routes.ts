@@ -2,7 +2,7 @@ import type { CodeableConcept, Dosage } from 'fhir/r4';
 import type { Codesets, ConceptMatch } from './codesets';
 import { textsOf } from './codesets';
 
-/** Whether a glucocorticoid reaches the whole body. Only `systemic` counts for R1 (clinical.md §4.5). */
+/** Whether a glucocorticoid reaches the whole body. Only `systemic` counts for R1 [evidence: route-policy]. */
 export interface RouteJudgement {
   kind: 'systemic' | 'local' | 'unknown';
   how: string;

@@ -99,7 +99,7 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** RFC 6749 §5.2: the token endpoint answers OAuth clients in OAuth's error format, not as a FHIR server. */
+/** RFC 6749, section 5.2: the token endpoint answers OAuth clients in OAuth's error format, not as a FHIR server. */
 function oauthError(res: Response, status: number, error: string, description: string): void {
   res.status(status).set('Cache-Control', 'no-store').json({ error, error_description: description });
 }
@@ -162,7 +162,7 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
   router.get('/authorize', async (req, res) => {
     const q = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, str(v)]));
     const client = opts.client();
-    // Never redirect to an unregistered URI (RFC 6749 §4.1.2.1): say so here instead.
+    // Never redirect to an unregistered URI (RFC 6749, section 4.1.2.1): say so here instead.
     if (q.client_id !== client.clientId) throw new HttpProblem(400, operationOutcome('security', `Unknown client_id; this server knows "${client.clientId}".`));
     if (!q.redirect_uri || !sameUrl(q.redirect_uri, client.redirectUri)) {
       throw new HttpProblem(400, operationOutcome('security', `redirect_uri does not match the registered ${client.redirectUri}.`));

@@ -41,7 +41,7 @@ export interface FetchOptions {
   egress: EgressPolicy;
 }
 
-// fhirclient's Node adapter wants a storage; without one a 401 turns into a TypeError (fhir-and-smart.md §1).
+// fhirclient's Node adapter wants a storage; without one a 401 turns into a TypeError.
 function memoryStorage(): fhirclient.Storage {
   const m = new Map<string, unknown>();
   return {

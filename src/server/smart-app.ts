@@ -10,7 +10,7 @@ export const APP_PATH = '/app';
 
 /**
  * Read access to exactly the resource types the app reads (those of the patient-view prefetch templates),
- * nothing else; v1 and v2 differ only in syntax (SMART App Launch 2.x §3).
+ * nothing else; v1 and v2 differ only in syntax (SMART App Launch 2.x, section 3).
  */
 export function smartScopes(version: 'v1' | 'v2', resourceTypes: readonly string[]): LaunchConfig['scope'] {
   const read = version === 'v1' ? 'read' : 'rs';

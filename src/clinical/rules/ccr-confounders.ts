@@ -7,7 +7,7 @@ import { labText } from '../format';
 import type { RuleContext } from './rule';
 
 /*
- * What makes a creatinine/cystatin C ratio say something other than muscle (clinical.md §3.4, §3.5): drugs and
+ * What makes a creatinine/cystatin C ratio say something other than muscle [evidence: ccr-confounders]: drugs and
  * states that raise cystatin C or move creatinine. Shared by the CCR card, the missing-lab card and the bone cards
  * that offer the labs, so all of them agree on when a ratio can be read.
  */

@@ -13,7 +13,7 @@ const ID = 'endocrine-therapy-bone';
 const CURRENT_WITHIN_DAYS = 45;
 
 /**
- * R2 (clinical.md §5): an aromatase inhibitor or androgen-deprivation therapy without a baseline DXA → info card
+ * R2 [evidence: endocrine-therapy-card]: an aromatase inhibitor or androgen-deprivation therapy without a baseline DXA → info card
  * with a DXA order; when the CCR cannot be computed, the creatinine + cystatin C order rides on the same card.
  */
 export const endocrineTherapyBoneRule: Rule = {

@@ -16,7 +16,7 @@ function fmt(n: number): string {
 }
 
 /**
- * R1 (clinical.md §5; ACR 2022 GIOP): systemic glucocorticoid at ≥ 2.5 mg/day prednisone-equivalent for more than
+ * R1 (ACR 2022 GIOP) [evidence: glucocorticoid-card, acr-2022-giop]: systemic glucocorticoid at ≥ 2.5 mg/day prednisone-equivalent for more than
  * 3 months, no DXA in 24 months, no osteoporosis therapy → warning with a DXA + VFA order. On an order hook it fires
  * only when an order being placed makes (or extends) such a course.
  */

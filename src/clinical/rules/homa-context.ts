@@ -7,7 +7,7 @@ import { type Rule, outcome } from './rule';
 const ID = 'homa-context';
 
 /**
- * R5 (clinical.md §5): HOMA-IR and HOMA-β add a line of context to other findings.
+ * R5 [evidence: homa-context-line]: HOMA-IR and HOMA-β add a line of context to other findings.
  * Fu et al. 2022 is cross-sectional and imprecise, so HOMA never makes a card by itself.
  */
 export const homaContextRule: Rule = {

@@ -29,7 +29,7 @@ export function akiPattern(creatinines: LabValue[], at: LabValue, aki: RuleConte
   return false;
 }
 
-/** R4 (clinical.md §5): low creatinine/cystatin C ratio as a possible low-muscle-mass signal, lab-based suppressions. */
+/** R4 [evidence: low-ccr-card]: low creatinine/cystatin C ratio as a possible low-muscle-mass signal, lab-based suppressions. */
 export const lowCcrRule: Rule = {
   id: ID,
   evaluate(ctx) {
@@ -69,7 +69,7 @@ export const lowCcrRule: Rule = {
     const confounders = ccrConfounders(ctx, pair.creatinine.effectiveMs);
     suppress.push(...confounders.reasons);
     if (confounders.unchecked.length) {
-      // clinical.md §0.2: the CCR card is suppressed generously; a ratio whose confounders could not be checked is not shown.
+      // The CCR card is suppressed generously [evidence: unreadable-confounder]; a ratio whose confounders could not be checked is not shown.
       suppress.push({
         code: 'context-unavailable',
         text: `could not check ${confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ')}, which can make the ratio low for reasons other than muscle`,

@@ -9,7 +9,7 @@ import { type Rule, outcome } from './rule';
 const ID = 'secondary-osteoporosis';
 
 /**
- * R3 (clinical.md §5): a FRAX secondary-osteoporosis condition at age 50 or more (any age after a fragility
+ * R3 [evidence: secondary-osteoporosis-card]: a FRAX secondary-osteoporosis condition at age 50 or more (any age after a fragility
  * fracture) and no DXA in 24 months → info card suggesting FRAX/DXA. Proton-pump inhibitors and enzyme-inducing
  * antiepileptics are named as contributing factors only.
  */

@@ -5,7 +5,7 @@ import { type Rule, outcome } from './rule';
 
 const ID = 'vitamin-d-context';
 
-/** R6 (clinical.md §5): a low 25-OH vitamin D adds a line to the bone-assessment cards; it never stands alone. */
+/** R6 [evidence: vitamin-d-threshold]: a low 25-OH vitamin D adds a line to the bone-assessment cards; it never stands alone. */
 export const vitaminDContextRule: Rule = {
   id: ID,
   evaluate(ctx) {

@@ -24,7 +24,7 @@ function log(text: string): void {
   byId('feedback-log').prepend(h('li', {}, `${new Date().toISOString().slice(11, 19)} ${text}`));
 }
 
-/** Fills a prefetch template's tokens from the hook context, as a CDS client must (CDS Hooks §prefetch tokens). */
+/** Fills a prefetch template's tokens from the hook context, as a CDS client must (CDS Hooks 2.0, 'Prefetch tokens'). */
 function fill(template: string, patientId: string): string {
   return template
     .replace(/\{\{context\.patientId\}\}/g, encodeURIComponent(patientId))

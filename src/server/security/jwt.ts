@@ -40,7 +40,7 @@ export class AuthFailure extends Error {
 const FORBIDDEN_ALG = /^(none|HS\d+)$/i;
 
 /**
- * Verifies CDS Hooks client JWTs (CDS Hooks 2.0 §Trusting CDS Clients) with jose. Keys come from
+ * Verifies CDS Hooks client JWTs (CDS Hooks 2.0, 'Trusting CDS Clients') with jose. Keys come from
  * inline JWK Sets or from allow-listed JWKS URLs only; jose caches remote sets and refetches on an
  * unknown kid at most once per cooldown.
  */
