@@ -31,7 +31,7 @@ describe('a single dose in mg', () => {
 
   it('needs the product strength for a dose in tablets, and uses the low end of a range', () => {
     expect(doseMg({ doseAndRate: mg(2, 'TAB') })).toMatchObject({ ok: false });
-    expect(doseMg({ doseAndRate: mg(2, 'TAB') }, { mg: 5, how: '5 mg per TAB' })).toMatchObject({ ok: true, value: 10 });
+    expect(doseMg({ doseAndRate: mg(2, 'TAB') }, () => ({ mgPerUnit: 5, how: '5 mg per TAB' }))).toMatchObject({ ok: true, value: 10 });
     expect(doseMg({ doseAndRate: [{ doseRange: { low: { value: 5, code: 'mg' }, high: { value: 10, code: 'mg' } } }] })).toMatchObject({ ok: true, value: 5 });
   });
 });
