@@ -38,7 +38,8 @@ describe('dose in product units × the product’s strength', () => {
   it('reads predniSONE 5 MG Oral Tablet, 1 TAB a day, as 5 mg/day (the issue’s example)', () => {
     const r = order('a', scd('312617', 'predniSONE 5 MG Oral Tablet'), [perDay(1, 'TAB')]);
     expect(mgPerDay(r)).toBe(5);
-    expect(use(r)!.dose.ok && use(r)!.dose.how).toMatch(/RxNorm 312617/);
+    const u = use(r)!;
+    expect(u.dose.ok && u.dose.how).toMatch(/RxNorm 312617/);
   });
 
   it('reads "2 capsules", "{tbl}" and a plain "1" as counts of the product unit', () => {

@@ -89,12 +89,20 @@ const UNIT_WORDS: Record<string, RegExp> = {
 };
 const ANY_COUNT = /^(1|\{?each\}?|ea|\{?unit\}?|\{?dose\}?|\{?dose_unit\}?)$/i;
 
-/** True when a dose counted in `doseUnit` is counted in the product's `perUnit` (a tablet for a tablet). */
-function sameUnit(doseUnit: string, perUnit: string): boolean {
-  if (doseUnit === perUnit) return true;
-  const words = UNIT_WORDS[perUnit] ?? (perUnit === '' ? undefined : new RegExp(`^\\{?${perUnit.replace(/[{}]/g, '')}s?\\}?$`, 'i'));
-  if (perUnit === 'mL') return !!words?.test(doseUnit);
-  return !!words?.test(doseUnit) || ANY_COUNT.test(doseUnit) || (perUnit === '' && ANY_COUNT.test(doseUnit));
+function unitClass(u: string): string | undefined {
+  if (u === '' || ANY_COUNT.test(u)) return 'count';
+  return Object.keys(UNIT_WORDS).find((k) => k === u || UNIT_WORDS[k]?.test(u));
+}
+
+/** True when amounts in units `a` and `b` count the same thing (a tablet and a TAB; "1" and a tablet; mL and ml). */
+function sameUnit(a: string, b: string): boolean {
+  if (a === b) return true;
+  const ca = unitClass(a);
+  const cb = unitClass(b);
+  if (!ca || !cb) return false;
+  if (ca === cb) return true;
+  // A bare count ("1", "each") counts whole units of anything countable, never a volume.
+  return (ca === 'count' && cb !== 'mL') || (cb === 'count' && ca !== 'mL');
 }
 
 function fmtUnit(u: string): string {
@@ -230,7 +238,7 @@ function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: 
   if (typeof qty === 'number' && upd && qtyUnit && doseUnit) {
     // A pack dispensed by the pack holds packUnits tablets.
     const packs = product?.packUnits && /^\{?(pack|pk|package|kit)s?\}?$/i.test(qtyUnit) ? product.packUnits : undefined;
-    const units = packs ? qty * packs : sameUnit(qtyUnit, doseUnit) || qtyUnit === doseUnit ? qty : undefined;
+    const units = packs ? qty * packs : sameUnit(qtyUnit, doseUnit) ? qty : undefined;
     if (units !== undefined) limits.push([(units / upd) * fills, `${fmt(qty)} ${qtyUnit}${packs ? ` of ${packs}` : ''} at ${fmt(upd)} ${fmtUnit(doseUnit)} a day${fillText}`]);
   }
   const timed = dose.ok ? boundedDays(dose.value) : undefined;
