@@ -135,8 +135,8 @@ describe('the course an order allows', () => {
 
 describe('route from the dose form when the order has none', () => {
   const noRoute = (amount = 1, unit = 'TAB'): Dosage => perDay(amount, unit);
-  it('is systemic for an oral tablet product', () => {
-    expect(use(order('r1', scd('312617', 'predniSONE 5 MG Oral Tablet'), [noRoute()]))!.route).toMatchObject({ kind: 'systemic', how: expect.stringMatching(/Oral Tablet/) });
+  it('is systemic for an oral tablet product, even when the order carries only its code', () => {
+    expect(use(order('r1', { coding: [{ system: RX, code: '312617' }] } as ReturnType<typeof scd>, [noRoute()]))!.route).toMatchObject({ kind: 'systemic', how: expect.stringMatching(/Oral Tablet of RxNorm 312617/) });
   });
 
   it('is local for inhaled, nasal, topical, ophthalmic, otic and rectal foam forms named on the product', () => {

@@ -60,16 +60,28 @@ describe('R1 on RxNorm products dosed in tablets', () => {
 });
 
 describe('R1 reads Timing and status in full', () => {
+  // Prednisone by RxNorm ingredient, dose in mg, oral: only the Timing and status differ between the cases.
+  const ORAL = { coding: [{ system: 'http://snomed.info/sct', code: '26643006', display: 'Oral route' }] };
+  const mg = (n: number, repeat: NonNullable<Dosage['timing']>['repeat'] = { frequency: 1, period: 1, periodUnit: 'd' }): Dosage => ({
+    timing: { repeat }, route: ORAL, doseAndRate: [{ doseQuantity: { value: n, unit: 'mg', system: UCUM, code: 'mg' } }],
+  });
+  const prednisone = { coding: [{ system: RX, code: '8640', display: 'prednisone' }] };
+  const course = (dosage: Dosage[], extra: Partial<MedicationRequest> = {}) => nineMonths(dosage, { medicationCodeableConcept: prednisone, ...extra });
+
+  it('fires for 5 mg every day (the control for the cases below)', () => {
+    expect(run([course([mg(5)])]).findings.map((f) => f.ruleId)).toEqual(['glucocorticoid-bone']);
+  });
+
   it('does not fire for 5 mg Mon/Wed/Fri (2.14 mg/day, below 2.5)', () => {
-    const e = run([nineMonths([tabs(1, { frequency: 1, period: 1, periodUnit: 'd', dayOfWeek: ['mon', 'wed', 'fri'] })])]);
+    const e = run([course([mg(5, { frequency: 1, period: 1, periodUnit: 'd', dayOfWeek: ['mon', 'wed', 'fri'] })])]);
     expect(e.findings).toEqual([]);
     expect(r1(e).reasons[0]).toMatchObject({ code: 'below-threshold', text: expect.stringMatching(/2\.14/) });
   });
 
   it('does not make a single intramuscular injection a 120-day course', () => {
     const shot: MedicationRequest = {
-      ...medicationRequest('im', 'p', { coding: [{ system: RX, code: '1743782', display: 'methylprednisolone acetate 40 MG/ML Injection' }] }, { authoredOn: daysAgo(NOW, 100) }),
-      dosageInstruction: [{ timing: { repeat: { count: 1 } }, route: { coding: [{ system: 'http://snomed.info/sct', code: '78421000', display: 'Intramuscular route' }] }, doseAndRate: [{ doseQuantity: { value: 1, unit: 'mL', code: 'mL', system: UCUM } }] }],
+      ...medicationRequest('im', 'p', { coding: [{ system: RX, code: '6902', display: 'methylprednisolone' }], text: 'Depo-Medrol 40 mg IM once' }, { authoredOn: daysAgo(NOW, 100) }),
+      dosageInstruction: [{ timing: { repeat: { count: 1, frequency: 1, period: 1, periodUnit: 'd' } }, route: { coding: [{ system: 'http://snomed.info/sct', code: '78421000', display: 'Intramuscular route' }] }, doseAndRate: [{ doseQuantity: { value: 40, unit: 'mg', code: 'mg', system: UCUM } }] }],
       dispenseRequest: { expectedSupplyDuration: { value: 120, unit: 'days', code: 'd', system: UCUM } },
     };
     const e = run([shot]);
@@ -78,20 +90,21 @@ describe('R1 reads Timing and status in full', () => {
   });
 
   it('does not count a stopped order past the day it was stopped', () => {
-    const e = run([nineMonths([tabs(1)], { status: 'stopped', meta: { lastUpdated: daysAgo(NOW, 240) } })]);
+    const e = run([course([mg(5)], { status: 'stopped', meta: { lastUpdated: daysAgo(NOW, 240) } })]);
     expect(e.findings).toEqual([]);
+    expect(r1(e).reasons[0]?.text).toMatch(/30 days/);
   });
 
   it('does not count a course longer than its timing bounds allow', () => {
-    const e = run([nineMonths([tabs(2, { frequency: 1, period: 1, periodUnit: 'd', boundsDuration: { value: 6, unit: 'weeks', code: 'wk', system: UCUM } })])]);
+    const e = run([course([mg(10, { frequency: 1, period: 1, periodUnit: 'd', boundsDuration: { value: 6, unit: 'weeks', code: 'wk', system: UCUM } })])]);
     expect(e.findings).toEqual([]);
   });
 
   it('reads a taper sent without sequence numbers as steps, not as their sum', () => {
-    const step = (n: number, days: number): Dosage => tabs(n, { frequency: 1, period: 1, periodUnit: 'd', boundsDuration: { value: days, code: 'd', system: UCUM } });
-    // 4, 2 then 1 tablet of 5 mg for a month each: 90 days in all, never more than 3 months at ≥ 2.5 mg/day.
-    const e = run([nineMonths([step(4, 30), step(2, 30), step(1, 30)])]);
+    const step = (n: number, days: number): Dosage => mg(n, { frequency: 1, period: 1, periodUnit: 'd', boundsDuration: { value: days, code: 'd', system: UCUM } });
+    // 20, 10 then 5 mg for a month each: 90 days in all, never more than 3 months at ≥ 2.5 mg/day.
+    const e = run([course([step(20, 30), step(10, 30), step(5, 30)])]);
     expect(e.findings).toEqual([]);
-    expect(r1(e).reasons[0]?.text).toMatch(/90 days/);
+    expect(r1(e).reasons[0]?.text).toMatch(/is 90 days/);
   });
 });
