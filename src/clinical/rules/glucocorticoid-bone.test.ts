@@ -108,3 +108,27 @@ describe('R1 reads Timing and status in full', () => {
     expect(r1(e).reasons[0]?.text).toMatch(/is 90 days/);
   });
 });
+
+describe('R1 and replacement-dose hydrocortisone', () => {
+  const hc = (mg: number) => ({
+    ...medicationRequest('hc', 'p', { coding: [{ system: RX, code: '197782', display: 'hydrocortisone 10 MG Oral Tablet' }] }, { authoredOn: daysAgo(NOW, 300), supplyDays: 90, repeats: 3 }),
+    dosageInstruction: [{ timing: { repeat: { frequency: 2, period: 1, periodUnit: 'd' } }, doseAndRate: [{ doseQuantity: { value: mg / 20, unit: 'TAB', code: 'TAB' } }] }],
+  }) as MedicationRequest;
+  const dx = (code: string, display: string) => ({
+    resourceType: 'Condition', id: code, subject: { reference: 'Patient/p' },
+    clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+    code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code, display }] },
+  }) as Resource;
+
+  it('is not counted as exposure in congenital adrenal hyperplasia or hypopituitarism (20 mg/day in two doses)', () => {
+    for (const [code, display] of [['E25.0', 'Congenital adrenogenital disorders associated with enzyme deficiency'], ['E23.0', 'Hypopituitarism']] as const) {
+      const e = run([hc(20), dx(code, display)]);
+      expect(e.findings.map((f) => f.ruleId), code).not.toContain('glucocorticoid-bone');
+      expect(r1(e).reasons[0]?.code, code).toBe('physiological-replacement');
+    }
+  });
+
+  it('still counts hydrocortisone above replacement doses (40 mg/day)', () => {
+    expect(run([hc(40), dx('E23.0', 'Hypopituitarism')]).findings.map((f) => f.ruleId)).toEqual(['glucocorticoid-bone']);
+  });
+});
