@@ -85,7 +85,7 @@ describe('dose in product units × the product’s strength', () => {
       ingredient: [{ itemCodeableConcept: { coding: [{ system: RX, code: '8640' }] }, strength: { numerator: { value: 5, code: 'mg' }, denominator: { value: 1, code: 'TAB' } } }],
     };
     const u = use(order('i', undefined, [perDay(1, 'TAB')], { contained: [med], medicationReference: { reference: '#m' } }))!;
-    expect(u.dose.ok && u.dose.how).toMatch(/Medication.ingredient strength/);
+    expect(u.dose.ok && u.dose.how).toMatch(/\(Medication strength\)/);
   });
 
   it('reads the strength from a display name only as a last resort, and flags it', () => {

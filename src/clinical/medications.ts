@@ -125,7 +125,7 @@ function ingredientStrength(med: Medication | undefined, conceptId: string, k: K
   const per = s?.denominator?.value ?? 1;
   const perUnit = (s?.denominator?.code ?? s?.denominator?.unit ?? '').trim();
   if (mg === undefined || per <= 0 || !sameUnit(doseUnit, perUnit)) return undefined;
-  return { mgPerUnit: mg / per, how: `${fmt(mg / per)} mg per ${fmtUnit(perUnit)} (Medication.ingredient strength)` };
+  return { mgPerUnit: mg / per, how: `${fmt(mg / per)} mg per ${fmtUnit(perUnit)} (Medication strength)` };
 }
 
 /** Strength from a verified product in the table: RxNorm says what one tablet (or mL) holds. */
