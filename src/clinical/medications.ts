@@ -239,7 +239,7 @@ function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: 
     // A pack dispensed by the pack holds packUnits tablets.
     const packs = product?.packUnits && /^\{?(pack|pk|package|kit)s?\}?$/i.test(qtyUnit) ? product.packUnits : undefined;
     const units = packs ? qty * packs : sameUnit(qtyUnit, doseUnit) ? qty : undefined;
-    if (units !== undefined) limits.push([(units / upd) * fills, `${fmt(qty)} ${qtyUnit}${packs ? ` of ${packs}` : ''} at ${fmt(upd)} ${fmtUnit(doseUnit)} a day${fillText}`]);
+    if (units !== undefined) limits.push([(units / upd) * fills, `${fmt(qty)} ${qtyUnit}${packs ? ` of ${packs}` : ''} at ${fmt(upd)} a day${fillText}`]);
   }
   const timed = dose.ok ? boundedDays(dose.value) : undefined;
   if (timed !== undefined) limits.push([timed, 'the dosage timing (bounds or count)']);
