@@ -4,6 +4,7 @@
  * the CLI and the browser app load it their own way and hand it in.
  */
 import type { Codesets } from './codesets';
+import type { ProductTable } from './products';
 
 export type AnalyteId = 'creatinine' | 'cystatin-c' | 'insulin' | 'glucose' | 'crp' | 'bmi' | 'vitamin-d';
 export type SexKey = 'female' | 'male';
@@ -135,6 +136,9 @@ export interface EndocrineTherapyRuleKnowledge {
   indicator: 'info' | 'warning';
   triggers: string[];
   dxaBeforeStartMonths: number;
+  /** A use counts as ongoing therapy unless its course is bounded to fewer days than this. */
+  minCourseDays: number;
+  minCourseProvenance: string;
   osteoporosisTherapyWithinMonths: number;
   suppressingConditions: string[];
   provenance: string;
@@ -212,4 +216,6 @@ export interface Knowledge {
   citations: Record<string, CitationRef>;
   /** Loaded from cds-hooks/codesets/, not from clinical.json: the engine reads codes only through here. */
   codesets: Codesets;
+  /** Loaded from cds-hooks/products/: RxNorm products, their strength per unit, dose form and route. */
+  products: ProductTable;
 }

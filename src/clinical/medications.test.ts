@@ -34,11 +34,22 @@ describe('recognising a medicine', () => {
     expect(glucocorticoidIngredient(use(r, [med])!, gc)?.concept.id).toBe('prednisolone');
   });
 
-  it('by name only as a last resort, and says so', () => {
-    const u = use(medicationRequest('d', 'p', concept('rxnorm', '312617', 'predniSONE 5 MG Oral Tablet'), { authoredOn: daysAgo(NOW, 10) }))!;
+  it('by name only as a last resort, says so, and counts it no more than an unverified code', () => {
+    const u = use(medicationRequest('d', 'p', concept('rxnorm', '999999001', 'predniSONE 5 MG Oral Tablet'), { authoredOn: daysAgo(NOW, 10) }))!;
     const m = glucocorticoidIngredient(u, gc)!;
-    expect(m.basis).toBe('text');
+    expect([m.basis, m.verified]).toEqual(['text', false]);
     expect(describeMatch(m)).toMatch(/text match: no recognised code/);
+  });
+
+  it('prefers an unverified RxNorm code to the same drug named in free text', () => {
+    const u = use(medicationRequest('d2', 'p', concept('rxnorm', '258494', 'exemestane', 'Exemestane 25 mg tablet'), { authoredOn: daysAgo(NOW, 10) }))!;
+    expect(strongest(u.matches)).toMatchObject({ basis: 'code', verified: false });
+  });
+
+  it('by RxNorm product (SCD) through the product table, naming its ingredient', () => {
+    const u = use(medicationRequest('d3', 'p', concept('rxnorm', '312617', 'predniSONE 5 MG Oral Tablet'), { authoredOn: daysAgo(NOW, 10) }))!;
+    const m = glucocorticoidIngredient(u, gc)!;
+    expect([m.concept.id, m.basis, m.verified, m.coding?.code]).toEqual(['prednisone', 'code', true, '312617']);
   });
 
   it('flags a match through an unverified code', () => {

@@ -1,8 +1,9 @@
 import type { CodeableConcept, Dosage, Medication, MedicationRequest, MedicationStatement, Quantity, Ratio } from 'fhir/r4';
 import type { Knowledge } from './knowledge';
-import { type CodesetId, type ConceptMatch, matchConcepts, textsOf } from './codesets';
-import { type DoseStep, type Known, daysOf, doseSteps, periodDays, timesPerDay } from './dosage';
+import { type CodesetId, type ConceptMatch, matchConcepts, nameIn, textsOf } from './codesets';
+import { type DoseStep, type Known, type StrengthFor, type UnitStrength, boundedDays, daysOf, doseSteps, massMgPer, periodDays, timesPerDay } from './dosage';
 import { parseFhirInstant } from './dates';
+import { type Product, RXNORM, productsIn } from './products';
 import { type RouteJudgement, judgeRoute } from './routes';
 
 /*
@@ -23,6 +24,8 @@ export interface UsePeriod {
   how: string;
   /** The end is a forecast from the prescription, not an observed stop. */
   expected: boolean;
+  /** No supply, bounds or count gives an end: the order runs until stopped (ongoing therapy). */
+  open?: boolean;
 }
 
 export interface MedicationUse {
@@ -72,80 +75,194 @@ function resolveMedication(
   return external.get(ref) ?? external.get(`Medication/${ref.split('/').pop() ?? ''}`);
 }
 
-const COUNT_UNITS = /^(\{?tab(let)?s?\}?|\{?cap(sule)?s?\}?|1|\{?each\}?|ea|\{?unit\}?|\{?dose\}?|\{?tbl\}?|\{?puff\}?)$/i;
+/*
+ * Units a dose may be counted in, by the product unit they stand for. "1" and "each" count whole units of any
+ * countable product; a volume must be a volume.
+ */
+const UNIT_WORDS: Record<string, RegExp> = {
+  '{tbl}': /^\{?(tab|tabs|tablet|tablets|tbl|tbls)\}?$/i,
+  '{cap}': /^\{?(cap|caps|capsule|capsules)\}?$/i,
+  '{vial}': /^\{?(vial|vials|injection|injections|inj|syringe|syringes|ampoule|ampoules|amp)\}?$/i,
+  '{patch}': /^\{?(patch|patches)\}?$/i,
+  '{actuat}': /^\{?(actuat|actuation|actuations|puff|puffs|spray|sprays)\}?$/i,
+  mL: /^(ml|milliliter|milliliters|millilitre|millilitres)$/i,
+};
+const ANY_COUNT = /^(1|\{?each\}?|ea|\{?unit\}?|\{?dose\}?|\{?dose_unit\}?)$/i;
+
+function unitClass(u: string): string | undefined {
+  if (u === '' || ANY_COUNT.test(u)) return 'count';
+  return Object.keys(UNIT_WORDS).find((k) => k === u || UNIT_WORDS[k]?.test(u));
+}
+
+/** True when amounts in units `a` and `b` count the same thing (a tablet and a TAB; "1" and a tablet; mL and ml). */
+function sameUnit(a: string, b: string): boolean {
+  if (a === b) return true;
+  const ca = unitClass(a);
+  const cb = unitClass(b);
+  if (!ca || !cb) return false;
+  if (ca === cb) return true;
+  // A bare count ("1", "each") counts whole units of anything countable, never a volume.
+  return (ca === 'count' && cb !== 'mL') || (cb === 'count' && ca !== 'mL');
+}
+
+function fmtUnit(u: string): string {
+  return u.replace(/[{}]/g, '') || 'unit';
+}
 
 function massMg(q: Quantity | undefined): number | undefined {
   if (!q || typeof q.value !== 'number') return undefined;
-  const u = (q.code ?? q.unit ?? '').trim();
-  const f: Record<string, number> = { mg: 1, g: 1000, ug: 0.001, mcg: 0.001 };
-  return f[u] !== undefined ? q.value * (f[u] as number) : undefined;
+  const f = massMgPer((q.code ?? q.unit ?? '').trim());
+  return f === undefined ? undefined : q.value * f;
 }
 
-/** mg of the ingredient in one unit (tablet, mL...) from Medication.ingredient.strength. */
-function strengthPerUnit(med: Medication | undefined, doseUnit: string | undefined): { mg: number; how: string } | undefined {
-  const ingredients = med?.ingredient ?? [];
-  const active = ingredients.filter((i) => i.isActive !== false && i.strength);
-  if (active.length !== 1) return undefined;
-  const s = active[0]?.strength as Ratio;
-  const mg = massMg(s.numerator);
-  const per = s.denominator?.value ?? 1;
-  const perUnit = (s.denominator?.code ?? s.denominator?.unit ?? '').trim();
-  if (mg === undefined || per <= 0) return undefined;
-  const sameUnit = !!doseUnit && (doseUnit === perUnit || (COUNT_UNITS.test(doseUnit) && (COUNT_UNITS.test(perUnit) || perUnit === '')));
-  if (!sameUnit) return undefined;
-  return { mg: mg / per, how: `${fmt(mg / per)} mg per ${perUnit || 'unit'} (Medication strength)` };
+/** The Medication.ingredient entries of a concept: by code, or the only active one with a strength. */
+function ingredientStrength(med: Medication | undefined, conceptId: string, k: Knowledge, doseUnit: string): UnitStrength | undefined {
+  const withStrength = (med?.ingredient ?? []).filter((i) => i.isActive !== false && i.strength);
+  const own = withStrength.filter((i) => MEDICATION_CODESETS.some((id) => matchConcepts(i.itemCodeableConcept, k.codesets[id], id).some((m) => m.concept.id === conceptId && m.basis === 'code')));
+  const pick = own.length === 1 ? own[0] : withStrength.length === 1 ? withStrength[0] : undefined;
+  const s = pick?.strength as Ratio | undefined;
+  const mg = massMg(s?.numerator);
+  const per = s?.denominator?.value ?? 1;
+  const perUnit = (s?.denominator?.code ?? s?.denominator?.unit ?? '').trim();
+  if (mg === undefined || per <= 0 || !sameUnit(doseUnit, perUnit)) return undefined;
+  return { mgPerUnit: mg / per, how: `${fmt(mg / per)} mg per ${fmtUnit(perUnit)} (Medication strength)` };
 }
 
-function firstDoseUnit(dosages: Dosage[] | undefined): string | undefined {
-  const q = dosages?.[0]?.doseAndRate?.[0]?.doseQuantity;
-  return (q?.code ?? q?.unit)?.trim();
+/** Strength from a verified product in the table: RxNorm says what one tablet (or mL) holds. */
+function productStrength(products: Product[], conceptId: string, doseUnit: string): UnitStrength | undefined {
+  for (const p of products) {
+    if (p.verification.status !== 'verified') continue;
+    const i = p.ingredients.find((x) => x.concept === conceptId);
+    if (!i || !sameUnit(doseUnit, i.per.unit)) continue;
+    const f = massMgPer(i.strength.unit);
+    if (f === undefined) continue;
+    const mgPerUnit = (i.strength.value * f) / i.per.value;
+    const per = i.per.value === 1 ? fmtUnit(i.per.unit) : `${fmt(i.per.value)} ${fmtUnit(i.per.unit)}`;
+    return { mgPerUnit, how: `${fmt(i.strength.value)} ${i.strength.unit} per ${per} (RxNorm ${p.code}, ${p.name})` };
+  }
+  return undefined;
+}
+
+const NAME_STRENGTH = /(\d+(?:\.\d+)?)\s*(mg|mcg|µg|ug|g)\b(?:\s*(?:\/|per|in)\s*(\d+(?:\.\d+)?)?\s*(ml)\b)?/i;
+const FORM_UNIT: [RegExp, string][] = [
+  [/\b(tablets?|tab)\b/i, '{tbl}'],
+  [/\b(capsules?|cap)\b/i, '{cap}'],
+];
+
+/**
+ * Last resort: the strength in a product's display name ("Prednisone 5 mg tablet"), only for a single-ingredient
+ * name that names the concept, and flagged on the card as read from the name.
+ */
+function nameStrength(names: string[], conceptNames: string[], doseUnit: string): UnitStrength | undefined {
+  for (const name of names) {
+    if (name.includes(' / ') || !conceptNames.some((n) => nameIn(name, n))) continue;
+    const m = NAME_STRENGTH.exec(name);
+    if (!m) continue;
+    const mg = Number(m[1]) * (massMgPer(m[2]?.toLowerCase() === 'µg' ? 'ug' : (m[2] as string).toLowerCase()) ?? NaN);
+    if (!Number.isFinite(mg)) continue;
+    let perUnit: string | undefined;
+    let per = 1;
+    if (m[4]) {
+      perUnit = 'mL';
+      per = m[3] ? Number(m[3]) : 1;
+    } else {
+      perUnit = FORM_UNIT.find(([re]) => re.test(name))?.[1];
+    }
+    if (!perUnit || per <= 0 || !sameUnit(doseUnit, perUnit)) continue;
+    return { mgPerUnit: mg / per, how: `${fmt(mg / per)} mg per ${fmtUnit(perUnit)} read from the name "${name}" (no coded strength)`, fromName: true };
+  }
+  return undefined;
+}
+
+/** Every way to the strength of one unit, in order of trust: Medication.ingredient, the product table, the name. */
+function strengthResolver(med: Medication | undefined, products: Product[], conceptId: string | undefined, names: string[], k: Knowledge): StrengthFor {
+  const concept = conceptId ? MEDICATION_CODESETS.flatMap((id) => k.codesets[id].concepts).find((c) => c.id === conceptId) : undefined;
+  return (unit: string) => {
+    if (!conceptId) return undefined;
+    return ingredientStrength(med, conceptId, k, unit) ?? productStrength(products, conceptId, unit) ?? nameStrength(names, concept?.names ?? [], unit);
+  };
+}
+
+/** Ingredient matches through the product table: an SCD/SBD/pack code names its ingredients. */
+function productMatches(products: Product[], k: Knowledge): ConceptMatch[] {
+  const out: ConceptMatch[] = [];
+  for (const p of products) {
+    for (const i of p.ingredients) {
+      const concept = k.codesets[i.codeset].concepts.find((c) => c.id === i.concept);
+      if (!concept) continue;
+      out.push({ codeset: i.codeset, concept, basis: 'code', coding: { system: RXNORM, code: p.code, display: p.name }, verified: p.verification.status === 'verified' });
+    }
+  }
+  return out;
 }
 
 /** Units per day for the simple one-line case, to turn a dispensed quantity into days. */
 function unitsPerDay(dosages: Dosage[] | undefined): number | undefined {
-  if (dosages?.length !== 1) return undefined;
-  const d = dosages[0] as Dosage;
+  const lines = (dosages ?? []).filter((d) => d.asNeededBoolean !== true && !d.asNeededCodeableConcept);
+  if (lines.length !== 1) return undefined;
+  const d = lines[0] as Dosage;
   const q = d.doseAndRate?.[0]?.doseQuantity?.value;
   const t = timesPerDay(d.timing);
   return typeof q === 'number' && t.ok ? q * t.value : undefined;
 }
 
-function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: Date, dose: Known<DoseStep[]>): Known<UsePeriod> {
+function firstDoseUnit(dosages: Dosage[] | undefined): string | undefined {
+  const q = dosages?.find((d) => d.asNeededBoolean !== true && !d.asNeededCodeableConcept)?.doseAndRate?.[0]?.doseQuantity;
+  return (q?.code ?? q?.unit)?.trim();
+}
+
+const ENDED = new Set(['stopped', 'completed']);
+
+/**
+ * The period a request covers. Its length is the shortest of what supply (× fills), dispensed quantity, the
+ * timing's bounds and count allow; a stopped or completed order ends no later than its last update or today.
+ */
+function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: Date, dose: Known<DoseStep[]>, product: Product | undefined): Known<UsePeriod> {
   const dr = mr.dispenseRequest;
   const authored = parseFhirInstant(mr.authoredOn);
   const validityStart = parseFhirInstant(dr?.validityPeriod?.start);
-  const startMs = authored ?? validityStart ?? (origin === 'order' ? asOf.getTime() : undefined);
+  const boundsStart = dose.ok ? dose.value[0]?.startMs : undefined;
+  const startMs = boundsStart ?? authored ?? validityStart ?? (origin === 'order' ? asOf.getTime() : undefined);
   if (startMs === undefined) return { ok: false, why: 'no authoredOn or validity period start' };
-  const startHow = authored !== undefined ? `authoredOn ${day(startMs)}` : validityStart !== undefined ? `validity period from ${day(startMs)}` : `ordered now (${day(startMs)})`;
+  const startHow = boundsStart !== undefined ? `timing bounds from ${day(startMs)}` : authored !== undefined ? `authoredOn ${day(startMs)}` : validityStart !== undefined ? `validity period from ${day(startMs)}` : `ordered now (${day(startMs)})`;
   const fills = 1 + Math.max(0, dr?.numberOfRepeatsAllowed ?? 0);
   const fillText = fills > 1 ? ` × ${fills} fills (1 + ${fills - 1} repeats)` : '';
 
-  let days: number | undefined;
-  let how = '';
+  const limits: [number, string][] = [];
   const supply = daysOf(dr?.expectedSupplyDuration);
+  if (supply !== undefined) limits.push([supply * fills, `${fmt(supply)} d supply${fillText}`]);
   const qty = dr?.quantity?.value;
   const qtyUnit = (dr?.quantity?.code ?? dr?.quantity?.unit)?.trim();
+  const doseUnit = firstDoseUnit(mr.dosageInstruction);
   const upd = unitsPerDay(mr.dosageInstruction);
-  if (supply !== undefined) {
-    days = supply * fills;
-    how = `${fmt(supply)} d supply${fillText}`;
-  } else if (typeof qty === 'number' && upd && qtyUnit && qtyUnit === firstDoseUnit(mr.dosageInstruction)) {
-    days = (qty / upd) * fills;
-    how = `${fmt(qty)} ${qtyUnit} at ${fmt(upd)} a day${fillText}`;
-  } else if (dose.ok && dose.value.every((s) => s.days !== undefined)) {
-    days = dose.value.reduce((n, s) => n + (s.days as number), 0);
-    how = 'the dosage timing bounds';
-  } else if (periodDays(dr?.validityPeriod) !== undefined) {
-    days = periodDays(dr?.validityPeriod) as number;
-    how = 'the prescription validity period';
+  if (typeof qty === 'number' && upd && qtyUnit && doseUnit) {
+    // A pack dispensed by the pack holds packUnits tablets.
+    const packs = product?.packUnits && /^\{?(pack|pk|package|kit)s?\}?$/i.test(qtyUnit) ? product.packUnits : undefined;
+    const units = packs ? qty * packs : sameUnit(qtyUnit, doseUnit) ? qty : undefined;
+    if (units !== undefined) limits.push([(units / upd) * fills, `${fmt(qty)} ${qtyUnit}${packs ? ` of ${packs}` : ''} at ${fmt(upd)} a day${fillText}`]);
   }
-  if (days !== undefined) {
-    const endMs = startMs + days * DAY_MS;
-    return { ok: true, value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how: `${startHow} + ${how}`, expected: true }, how };
+  const timed = dose.ok ? boundedDays(dose.value) : undefined;
+  if (timed !== undefined) limits.push([timed, 'the dosage timing (bounds or count)']);
+  if (!limits.length && periodDays(dr?.validityPeriod) !== undefined) limits.push([periodDays(dr?.validityPeriod) as number, 'the prescription validity period']);
+
+  const ended = ENDED.has(mr.status);
+  const lastUpdated = parseFhirInstant(mr.meta?.lastUpdated);
+  const stopBy = ended ? Math.min(asOf.getTime(), lastUpdated ?? Infinity) : undefined;
+
+  if (limits.length) {
+    const [days, how] = limits.reduce((a, b) => (b[0] < a[0] ? b : a));
+    let endMs = startMs + days * DAY_MS;
+    let stopText = '';
+    if (stopBy !== undefined && stopBy < endMs) {
+      endMs = Math.max(startMs, stopBy);
+      stopText = `, ${mr.status} by ${day(endMs)}`;
+    }
+    const expected = !ended;
+    return { ok: true, value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how: `${startHow} + ${how}${stopText}`, expected }, how };
   }
-  if (mr.status === 'active' || mr.status === 'on-hold') {
+  if (mr.status === 'active' || mr.status === 'on-hold' || (origin === 'order' && !ended)) {
     const endMs = Math.max(startMs, asOf.getTime());
-    return { ok: true, value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how: `${startHow}, still ${mr.status} today (no supply length given)`, expected: false }, how: 'active' };
+    return { ok: true, value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how: `${startHow}, still ${mr.status} today (no supply length given)`, expected: false, open: true }, how: 'active' };
   }
   // A finished order without a supply length still dates the drug (a yearly zoledronic acid infusion).
   return { ok: true, value: { startMs, endMs: startMs, start: iso(startMs), end: iso(startMs), how: `${startHow} (no supply length given)`, expected: false }, how: 'point' };
@@ -191,14 +308,25 @@ export function medicationUse(
   if (r.resourceType === 'MedicationRequest' && r.intent && !intents.has(r.intent)) return undefined;
 
   const med = resolveMedication(r.medicationReference?.reference, r.contained, external);
-  const concepts: (CodeableConcept | undefined)[] = [r.medicationCodeableConcept, med?.code, ...(med?.ingredient ?? []).map((i) => i.itemCodeableConcept)];
-  const matches = MEDICATION_CODESETS.flatMap((id) => concepts.flatMap((cc) => matchConcepts(cc, k.codesets[id], id)));
+  const productConcepts = [r.medicationCodeableConcept, med?.code];
+  const products = productConcepts.flatMap((cc) => productsIn(cc, k.products));
+  const concepts: (CodeableConcept | undefined)[] = [...productConcepts, ...(med?.ingredient ?? []).map((i) => i.itemCodeableConcept)];
+  const matches = [
+    ...MEDICATION_CODESETS.flatMap((id) => concepts.flatMap((cc) => matchConcepts(cc, k.codesets[id], id))),
+    ...productMatches(products, k),
+  ]
+    // A name in free text is no stronger evidence than an unverified code: it never makes a card fire on its own.
+    .map((m) => (m.basis === 'text' ? { ...m, verified: false } : m));
   if (!matches.length) return undefined;
 
   const dosages = r.resourceType === 'MedicationRequest' ? r.dosageInstruction : r.dosage;
-  const dose = doseSteps(dosages, strengthPerUnit(med, firstDoseUnit(dosages)));
+  const names = [...productConcepts.flatMap(textsOf), ...(r.medicationReference?.display ? [r.medicationReference.display] : [])];
+  // Dose in mg of the ingredient the rules weigh: the glucocorticoid, else the first ingredient recognised by code.
+  const primary = matches.find((m) => m.codeset === 'glucocorticoids' && m.basis !== 'class') ?? matches.find((m) => m.basis !== 'class');
+  const dose = doseSteps(dosages, strengthResolver(med, products, primary?.concept.id, names, k));
   const gcMatches = matches.filter((m) => m.codeset === 'glucocorticoids');
   const name = textsOf(r.medicationCodeableConcept)[0] ?? textsOf(med?.code)[0] ?? r.medicationReference?.display ?? matches[0]?.concept.display ?? 'medication';
+  const verifiedProduct = products.find((p) => p.verification.status === 'verified');
   return {
     reference,
     hasId: !!r.id,
@@ -208,9 +336,9 @@ export function medicationUse(
     status: r.status,
     name,
     matches,
-    route: judgeRoute(dosages, [r.medicationCodeableConcept, med?.code, med?.form], gcMatches, k.codesets),
+    route: judgeRoute(dosages, [...productConcepts, med?.form], gcMatches, k.codesets, verifiedProduct),
     dose,
-    period: r.resourceType === 'MedicationRequest' ? requestPeriod(r, origin, asOf, dose) : statementPeriod(r, asOf),
+    period: r.resourceType === 'MedicationRequest' ? requestPeriod(r, origin, asOf, dose, products[0]) : statementPeriod(r, asOf),
   };
 }
 

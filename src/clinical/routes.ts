@@ -1,6 +1,7 @@
 import type { CodeableConcept, Dosage } from 'fhir/r4';
 import type { Codesets, ConceptMatch } from './codesets';
 import { textsOf } from './codesets';
+import { type Product, SYSTEMIC_ROUTES } from './products';
 
 /** Whether a glucocorticoid reaches the whole body. Only `systemic` counts for R1 [evidence: route-policy]. */
 export interface RouteJudgement {
@@ -11,7 +12,7 @@ export interface RouteJudgement {
 const SCT = 'http://snomed.info/sct';
 
 // Local words are tested first: "Oral Inhalation" and "Metered Dose Inhaler" are local although they say oral.
-const LOCAL = /\b(topical|cutaneous|dermal|cream|ointment|lotion|gel|foam|paste|shampoo|inhal\w*|nebuli[sz]\w*|ophthalmic|eye|otic|ear|nasal|intranasal|rectal|enema|suppositor\w*|vaginal|transdermal|intra-?articular|intralesional|intravitreal|dental|mouthwash)\b/i;
+const LOCAL = /\b(topical|cutaneous|dermal|cream|ointment|lotion|gel|foam|paste|shampoo|inhal\w*|nebuli[sz]\w*|ophthalmic|eye|otic|ear|nasal|intranasal|rectal|enema|suppositor\w*|vaginal|transdermal|intra-?articular|intralesional|intravitreal|dental|mouthwash|oromucosal|buccal|lozenge|metered dose|dry powder)\b/i;
 const SYSTEMIC = /\b(oral|orally|by mouth|po|tablets?|tab|capsules?|caplet|intravenous|iv|intramuscular|im|subcutaneous|subcut|sc|injection|injectable)\b/i;
 
 function byWords(texts: string[], source: string): RouteJudgement | undefined {
@@ -26,13 +27,15 @@ function byWords(texts: string[], source: string): RouteJudgement | undefined {
 
 /**
  * Route in order of trust: a SNOMED CT route code on the dosage; the route's words; an ATC class that is itself
- * systemic (H02AB) or local (D07, S01BA, R03BA...); the dose form's words. Otherwise unknown.
+ * systemic (H02AB) or local (D07, S01BA, R03BA...); the dose form of a verified RxNorm product; the dose form's
+ * words in the product's name or Medication.form. Otherwise unknown.
  */
 export function judgeRoute(
   dosages: Dosage[] | undefined,
   productConcepts: (CodeableConcept | undefined)[],
   glucocorticoidMatches: ConceptMatch[],
   codesets: Codesets,
+  product?: Product,
 ): RouteJudgement {
   const systemic = codesets.routes.concepts.find((c) => c.id === 'systemic')?.codes ?? [];
   for (const d of dosages ?? []) {
@@ -50,6 +53,10 @@ export function judgeRoute(
   const atcClass = glucocorticoidMatches.find((m) => m.basis === 'class' && m.coding?.system === 'http://www.whocc.no/atc');
   if (atcClass?.concept.id === 'non-systemic-class') return { kind: 'local', how: `ATC ${atcClass.coding?.code} is a local-use class` };
   if (atcClass?.concept.id === 'systemic-class') return { kind: 'systemic', how: `ATC ${atcClass.coding?.code} is for systemic use` };
+  if (product) {
+    const kind = SYSTEMIC_ROUTES.has(product.route) ? 'systemic' : 'local';
+    return { kind, how: `dose form ${product.doseForm} of RxNorm ${product.code} (${product.route})` };
+  }
   const form = byWords(productConcepts.flatMap(textsOf), 'dose form');
   if (form) return form;
   return { kind: 'unknown', how: 'no route on the dosage and no dose form or ATC class that says' };

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Codesets, CodesetId } from '../clinical/codesets';
 import type { Knowledge } from '../clinical/knowledge';
 import { loadCodesetsSync, namesIn } from './codesets';
+import { loadProductsSync } from './products';
+import type { ProductTable } from '../clinical/products';
 import { ConfigError } from './errors';
 import { CDS_HOOKS_DIR } from './paths';
 import { compileSchema, formatErrors } from './schemas';
@@ -36,14 +38,19 @@ function readJson(file: string): Json {
  * Loads the shipped knowledge, merges a site file over it, attaches the code sets, and refuses to start on
  * anything invalid, including a rule that names a code-set concept that does not exist.
  */
-export function loadKnowledgeSync(siteFile?: string, baseFile = DEFAULT_KNOWLEDGE_FILE, codesets: Codesets = loadCodesetsSync()): Knowledge {
+export function loadKnowledgeSync(
+  siteFile?: string,
+  baseFile = DEFAULT_KNOWLEDGE_FILE,
+  codesets: Codesets = loadCodesetsSync(),
+  products: ProductTable = loadProductsSync(),
+): Knowledge {
   let data = readJson(baseFile);
   if (siteFile) data = deepMerge(data, readJson(siteFile));
-  const validate = compileSchema<Omit<Knowledge, 'codesets'>>('knowledge.schema.json');
+  const validate = compileSchema<Omit<Knowledge, 'codesets' | 'products'>>('knowledge.schema.json');
   if (!validate(data)) {
     throw new ConfigError(`invalid clinical knowledge${siteFile ? ` (after merging ${siteFile})` : ''}: ${formatErrors(validate.errors)}`);
   }
-  const k = { ...(data as Omit<Knowledge, 'codesets'>), codesets } as Knowledge;
+  const k = { ...(data as Omit<Knowledge, 'codesets' | 'products'>), codesets, products } as Knowledge;
   for (const [id, rule] of Object.entries(k.rules)) {
     for (const c of rule.citations) if (!k.citations[c]) throw new ConfigError(`rule ${id} cites unknown citation "${c}"`);
   }
@@ -89,5 +96,10 @@ function checkNames(k: Knowledge): void {
   ];
   for (const [where, names, known] of checks) {
     for (const n of names) if (!known.has(n)) throw new ConfigError(`${where}: "${n}" is not a concept or group in cds-hooks/codesets`);
+  }
+  for (const p of k.products.products) {
+    for (const i of p.ingredients) {
+      if (!k.codesets[i.codeset].concepts.some((c) => c.id === i.concept)) throw new ConfigError(`product RxNorm ${p.code}: no concept "${i.concept}" in code set "${i.codeset}"`);
+    }
   }
 }

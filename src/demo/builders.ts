@@ -168,6 +168,19 @@ export function tabletMedication(id: string, product: CodeableConcept, ingredien
   };
 }
 
+/**
+ * A Medication as pharmacy systems code it: the RxNorm clinical drug (SCD) and branded drug (SBD) side by side,
+ * no ingredient strength, so the dose in tablets needs the product table.
+ */
+export function productMedication(id: string, text: string, products: { code: string; display: string }[]): Medication {
+  return {
+    resourceType: 'Medication',
+    id,
+    code: { coding: products.map((p) => ({ system: SYSTEMS.rxnorm, code: p.code, display: p.display })), text },
+    form: concept('sct', '385055001', 'Tablet', 'Oral tablet'),
+  };
+}
+
 export function medicationStatement(id: string, patientId: string, product: CodeableConcept, start: string, opts: { status?: MedicationStatement['status']; end?: string; dosage?: Dosage[] } = {}): MedicationStatement {
   return {
     resourceType: 'MedicationStatement',

@@ -10,6 +10,7 @@ import {
   medicationRequest,
   medicationStatement,
   patient,
+  productMedication,
   tabletMedication,
   transaction,
 } from './builders';
@@ -193,11 +194,14 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-young',
-    story: "Man, 34, Crohn's disease: methylprednisolone 4 mg tablets, 2 a day (contained Medication with strength), for 3½ months. R1 warns, in its under-40 form (FRAX not validated).",
+    story: "Man, 34, Crohn's disease: Medrol 4 mg tablets, 2 a day, for 3½ months, ordered as EHRs code products (medicationReference to a Medication with the RxNorm SCD and SBD, dose in tablets, strength from the product table). R1 warns, in its under-40 form (FRAX not validated).",
     expect: { cards: ['glucocorticoid-bone'], notMet: { 'secondary-osteoporosis': 'age-below-minimum' } },
     resources: (now) => {
       const id = 'demo-steroid-young';
-      const med = tabletMedication('med', { text: 'Methylprednisolone 4 mg tablet' }, concept('rxnorm', '6902', 'methylprednisolone'), 4);
+      const med = productMedication('med', 'Medrol 4 mg tablet', [
+        { code: '259966', display: 'methylPREDNISolone 4 MG Oral Tablet' },
+        { code: '260330', display: 'Medrol 4 MG Oral Tablet' },
+      ]);
       return [
         patient(id, 'male', born(now, 34), 'Young'),
         medicationRequest(`${id}-mp`, id, undefined, { contained: med, authoredOn: daysAgo(now, 105), supplyDays: 90, repeats: 1, dosage: [dailyDosage(2, 'TAB', 1)] }),
@@ -264,13 +268,14 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-aromatase',
-    story: 'Woman, 63: letrozole for 2 months (medicationReference to a contained Medication coded RxNorm and ATC), no DXA, creatinine without cystatin C: R2 suggests a baseline DXA and cystatin C on one card.',
+    story: 'Woman, 63: letrozole 1 tablet a day for 2 months (medicationReference to a contained Medication coded with the RxNorm ingredient, the RxNorm SCD and ATC), no DXA, creatinine without cystatin C: R2 suggests a baseline DXA and cystatin C on one card.',
     expect: { cards: ['endocrine-therapy-bone'], suppressed: { 'missing-ccr-input': 'superseded' } },
     resources: (now) => {
       const id = 'demo-aromatase';
       const med = tabletMedication('letrozole', {
         coding: [
           { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '72965', display: 'letrozole' },
+          { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '200064', display: 'letrozole 2.5 MG Oral Tablet' },
           { system: 'http://www.whocc.no/atc', code: 'L02BG04', display: 'letrozole' },
         ],
         text: 'Letrozole 2.5 mg tablet',

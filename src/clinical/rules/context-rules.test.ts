@@ -22,11 +22,16 @@ const longPrednisone = (mg = 10) =>
 const lowPair = () => [lab('cr', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 10)), lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 10, 10))];
 
 describe('R1, long-term systemic glucocorticoid', () => {
-  it('fires on a name-only match and says it was a text match', () => {
+  it('does not fire on a name-only match, as for an unverified code, and says it was a text match', () => {
     const r = medicationRequest('t', 'p', { text: 'Prednisone 10 mg tab' }, { authoredOn: daysAgo(NOW, 120), supplyDays: 90, repeats: 1, dosage: [dailyDosage(10, 'mg', 1)] });
     const e = run(woman(60), [r]);
-    expect(e.findings.map((f) => f.ruleId)).toEqual(['glucocorticoid-bone']);
-    expect(e.findings[0]!.statements.join(' ')).toMatch(/text match/);
+    expect(e.findings).toEqual([]);
+    expect(outcomeOf(e, 'glucocorticoid-bone').reasons[0]).toMatchObject({ code: 'unverified-code', text: expect.stringMatching(/text match/) });
+  });
+
+  it('fires for a drug coded by a verified ingredient code even when free text names the same drug', () => {
+    const r = medicationRequest('t', 'p', concept('rxnorm', '8640', 'prednisone', 'Prednisone 10 mg tab'), { authoredOn: daysAgo(NOW, 120), supplyDays: 90, repeats: 1, dosage: [dailyDosage(10, 'mg', 1)] });
+    expect(run(woman(60), [r]).findings.map((f) => f.ruleId)).toEqual(['glucocorticoid-bone']);
   });
 
   it('is suppressed in palliative care, naming the condition code', () => {

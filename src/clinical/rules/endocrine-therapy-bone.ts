@@ -1,4 +1,5 @@
 import type { OrderSuggestion } from '../types';
+import type { MedicationUse } from '../medications';
 import { isOneOf, strongest } from '../codesets';
 import { DOMAIN_TEXT, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
@@ -11,6 +12,15 @@ import { type Rule, outcome } from './rule';
 const ID = 'endocrine-therapy-bone';
 /** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
 const CURRENT_WITHIN_DAYS = 45;
+const DAY_MS = 86_400_000;
+
+function courseDays(u: MedicationUse): number {
+  return u.period.ok ? (u.period.value.endMs - u.period.value.startMs) / DAY_MS : Infinity;
+}
+
+function fmtDays(n: number): string {
+  return Number(n.toPrecision(3)).toString();
+}
 
 /**
  * R2 [evidence: endocrine-therapy-card]: an aromatase inhibitor or androgen-deprivation therapy without a baseline DXA → info card
@@ -28,9 +38,18 @@ export const endocrineTherapyBoneRule: Rule = {
     if (!onOrders && missing(c, 'medications').length) {
       return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT.medications} could not be read` }]);
     }
-    const uses = usesOf(c, r.triggers, ctx.asOf.getTime(), CURRENT_WITHIN_DAYS);
-    if (onOrders && !uses.some((u) => u.focus)) return outcome.notMet(ID, [{ code: 'no-order', text: 'no aromatase inhibitor or ADT among the orders this call is about' }]);
-    if (!uses.length) return outcome.notMet(ID, [{ code: 'no-therapy', text: 'no current aromatase inhibitor or androgen-deprivation therapy' }]);
+    const current = usesOf(c, r.triggers, ctx.asOf.getTime(), CURRENT_WITHIN_DAYS);
+    // Ongoing therapy only: a course bounded to a few days (letrozole for ovulation induction) is not exposure.
+    const short = current.filter((u) => u.period.ok && !u.period.value.open && courseDays(u) < r.minCourseDays);
+    const uses = current.filter((u) => !short.includes(u));
+    const shortReasons = short.map((u) => ({
+      code: 'short-course',
+      text: `${u.name} (${u.reference}) runs ${fmtDays(courseDays(u))} days (${u.period.ok ? u.period.value.how : ''}), fewer than the ${r.minCourseDays} days that make ongoing therapy`,
+    }));
+    if (onOrders && !uses.some((u) => u.focus)) {
+      return outcome.notMet(ID, [{ code: 'no-order', text: 'no ongoing aromatase inhibitor or ADT among the orders this call is about' }, ...shortReasons]);
+    }
+    if (!uses.length) return outcome.notMet(ID, [{ code: 'no-therapy', text: 'no current aromatase inhibitor or androgen-deprivation therapy' }, ...shortReasons]);
     const trusted = uses.filter((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.verified);
     if (!trusted.length) {
       return outcome.notMet(ID, [{ code: 'unverified-code', text: `recognised only through unverified codes: ${uses.map((u) => `${u.name} (${matchText(u, r.triggers)})`).join('; ')}` }]);
@@ -51,7 +70,7 @@ export const endocrineTherapyBoneRule: Rule = {
     const gap = labsUnread ? undefined : ccrLabGap(ctx);
     if (gap && k.rules['low-ccr'].enabled && !ccrConfounders(ctx, ctx.asOf.getTime()).reasons.length) {
       suggestions.push(gap.suggestion);
-      labLines.push(`The creatinine/cystatin C ratio cannot be computed: ${gap.statements.join(' ')} Endocrine therapy also costs muscle; the pair on one draw shows it.`);
+      labLines.push(`The creatinine/cystatin C ratio cannot be computed: ${gap.statements.join(' ')}`);
     }
     const groups = [...new Set(trusted.map((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.concept.group))];
     const what = groups.map((g) => (g === 'aromatase-inhibitor' ? 'aromatase inhibitor' : 'androgen-deprivation therapy')).join(' and ');

@@ -93,7 +93,7 @@ export const glucocorticoidBoneRule: Rule = {
     const expected = uses.some((u) => u.period.ok && u.period.value.expected && u.period.value.endMs > asOfMs);
     const focus = uses.filter((u) => u.focus);
     const measures = [
-      medicationMeasure('prednisone-equivalent-dose', maxPed, 'mg/d', uses, 'ingredient mg/day from dosageInstruction (dose × frequency) × prednisone mg per mg of the ingredient', new Date(run.endMs).toISOString()),
+      medicationMeasure('prednisone-equivalent-dose', maxPed, 'mg/d', uses, 'ingredient mg/day from dosageInstruction (dose in mg, or in product units × the strength of one unit, × administrations a day) × prednisone mg per mg of the ingredient', new Date(run.endMs).toISOString()),
       medicationMeasure('glucocorticoid-exposure', run.days, 'd', uses, `days from the first to the last day at ≥ ${r.minPrednisoneEqMgPerDay} mg/day prednisone-equivalent, gaps up to ${r.maxGapDays} days bridged`, new Date(run.endMs).toISOString()),
     ].filter((m): m is Measure => !!m);
 
