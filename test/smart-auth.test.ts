@@ -231,6 +231,8 @@ describe('the service without the embedded demo', () => {
         clientId: 'crosstalk',
         scope: { ehr: `launch ${read}`, standalone: `launch/patient ${read}` },
         redirectUri: 'https://cds.hospital.example/app/index.html',
+        // Named by the app if it is ever opened on another origin.
+        redirectUriSetting: 'PUBLIC_BASE_URL',
       });
     } finally {
       await prod.close();

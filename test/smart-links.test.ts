@@ -48,7 +48,8 @@ describe('finding cards', () => {
       });
       const body = (await res.json()) as Linked;
       expectValidCdsResponse(body);
-      expect(body.cards[0]?.links?.[0]?.url).toBe(`http://localhost:${port}/app/launch.html`);
+      // On the loopback name the call used (here 127.0.0.1), so the app opens on the origin the EHR already reaches.
+      expect(body.cards[0]?.links?.[0]?.url).toBe(`${c.url}/app/launch.html`);
     } finally {
       await c.close();
     }

@@ -8,6 +8,8 @@ export interface LaunchConfig {
   /** Scopes for an EHR launch (`launch`) and for a standalone launch (`launch/patient`). */
   scope: { ehr: string; standalone: string };
   redirectUri: string;
+  /** The setting that fixed redirectUri, when one did: named if the page is on another origin. */
+  redirectUriSetting?: 'CROSSTALK_SMART_REDIRECT_URI' | 'PUBLIC_BASE_URL';
   /** FHIR base for a standalone launch when launch.html gets no `iss`. */
   standaloneIss?: string;
 }

@@ -19,6 +19,17 @@ async function launch(): Promise<void> {
   const cfg = (await res.json()) as LaunchConfig;
   const params = new URL(window.location.href).searchParams;
   const ehrLaunch = params.has('launch');
+  // fhirclient keeps the launch's state in this origin's sessionStorage: a sign-in that returns to another
+  // origin finds nothing. Say exactly what to configure instead of sending the user there.
+  const here = window.location.origin;
+  const back = new URL(cfg.redirectUri, window.location.href).origin;
+  if (back !== here) {
+    const setting = cfg.redirectUriSetting ?? 'PUBLIC_BASE_URL';
+    return fail(
+      `This page is on ${here}, but the sign-in would return to ${cfg.redirectUri} (from ${setting}), another origin, where this launch's state does not exist. ` +
+        `Open the app on ${back}, or set ${setting} to this origin (and register that redirect URI with the EHR), then restart Crosstalk.`,
+    );
+  }
   const iss = params.get('iss') ?? cfg.standaloneIss;
   if (!iss) return fail('No FHIR server was given: open the app from the EHR, or configure CROSSTALK_SMART_STANDALONE_ISS.');
   await FHIR.oauth2.authorize({

@@ -34,6 +34,18 @@ function showExpired(): void {
   );
 }
 
+/** The sign-in came back here, but the launch began elsewhere: a configuration problem, not an ended session. */
+function showStrayReturn(): void {
+  byId('content').hidden = true;
+  setState(
+    'error',
+    h('strong', {}, 'The sign-in returned to a page that did not start it. '),
+    `The EHR sent the sign-in back to ${window.location.origin}${window.location.pathname}, but the launch did not begin on this origin in this tab, so its state is not here. ` +
+      'launch.html and the redirect URI must be on the same origin: check PUBLIC_BASE_URL and CROSSTALK_SMART_REDIRECT_URI, and the redirect URI registered with the EHR. ' +
+      'If the launch did start here, open Crosstalk again from the EHR.',
+  );
+}
+
 function showError(text: string, retry?: () => void): void {
   byId('content').hidden = true;
   setState(
@@ -131,7 +143,10 @@ async function main(): Promise<void> {
   try {
     client = await FHIR.oauth2.ready();
   } catch {
-    // No launch state in this tab (opened directly, reloaded after the EHR ended the session, or a failed exchange).
+    // An authorization answer (code and state) whose state this tab never stored: the launch began on another
+    // origin or tab. Anything else is no launch state (opened directly, reloaded after the EHR ended the session).
+    const state = refused.get('state');
+    if (refused.has('code') && state && sessionStorage.getItem(state) === null) return showStrayReturn();
     return showExpired();
   }
   byId('reload').addEventListener('click', () => void load(client));

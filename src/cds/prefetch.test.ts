@@ -7,7 +7,7 @@ const obs = { resourceType: 'Observation', id: 'o1', status: 'final', code: {} }
 
 describe('prefetch templates', () => {
   it('fill context tokens and tell reads from searches', () => {
-    expect(search).toMatchObject({ url: 'Observation?patient=p1&code=http://loinc.org|2160-0', kind: 'search', resourceType: 'Observation' });
+    expect(search).toMatchObject({ url: 'Observation?patient=p1&code=http%3A%2F%2Floinc.org%7C2160-0', kind: 'search', resourceType: 'Observation' });
     expect(read).toMatchObject({ url: 'Patient/p1', kind: 'read', resourceType: 'Patient' });
   });
 

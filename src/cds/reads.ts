@@ -17,13 +17,56 @@ export interface ServiceReads {
 
 const TOKEN = /\{\{\s*context\.([A-Za-z]+)\s*\}\}/g;
 
-/** Fills `{{context.x}}` tokens with URL-encoded context values; a token without a value is an error. */
+function decoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s; // a stray % is a literal percent sign
+  }
+}
+
+/**
+ * One query value, percent-encoded. Commas stay: in FHIR search they separate the values of an "or". Everything
+ * else is encoded, the `//` and `|` of `code=http://loinc.org|2160-0` included: proxies in front of FHIR servers
+ * (the SMART App Launcher's among them) collapse `//` anywhere in a URL, and the search then matches nothing.
+ */
+function encodeValue(literal: string): string {
+  return literal
+    .split(',')
+    .map((v) => encodeURIComponent(decoded(v)))
+    .join(',');
+}
+
+/**
+ * Fills `{{context.x}}` tokens with URL-encoded context values and percent-encodes every query value (see
+ * `encodeValue`); a token without a value is an error. Templates stay readable in discovery; what goes on the
+ * wire is encoded.
+ */
 export function fillTokens(key: string, template: string, context: Record<string, unknown>): string {
-  return template.replace(TOKEN, (_, name: string) => {
-    const v = context[name];
-    if (typeof v !== 'string' || v.length === 0) throw new Error(`prefetch ${key}: context.${name} is missing`);
-    return encodeURIComponent(v);
-  });
+  const fillIn = (s: string, encodeLiteral: (x: string) => string): string => {
+    let out = '';
+    let last = 0;
+    for (const m of s.matchAll(TOKEN)) {
+      const v = context[m[1] as string];
+      if (typeof v !== 'string' || v.length === 0) throw new Error(`prefetch ${key}: context.${m[1]} is missing`);
+      out += encodeLiteral(s.slice(last, m.index)) + encodeURIComponent(v);
+      last = (m.index ?? 0) + m[0].length;
+    }
+    return out + encodeLiteral(s.slice(last));
+  };
+  const q = template.indexOf('?');
+  const path = fillIn(q < 0 ? template : template.slice(0, q), (x) => x);
+  if (q < 0) return path;
+  const query = template
+    .slice(q + 1)
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      return eq < 0 ? pair : `${pair.slice(0, eq)}=${fillIn(pair.slice(eq + 1), encodeValue)}`;
+    })
+    .join('&');
+  return `${path}?${query}`;
 }
 
 /** The resource types the templates read: what a token must grant. */

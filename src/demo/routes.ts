@@ -3,7 +3,7 @@
  * (/demo/smart, with its discovery document on the embedded FHIR base) and a token check in front of /fhir.
  * Mounted only with the embedded FHIR server: it is how a newcomer sees the whole product after `npm start`.
  */
-import type { Express } from 'express';
+import express, { type Express, type Request } from 'express';
 import type { Patient } from 'fhir/r4';
 import { contentSecurityPolicy, staticBundle } from '../server/web';
 import type { EmbeddedFhirServer } from './fhir-server';
@@ -12,10 +12,10 @@ import { createSmartAuthServer } from './smart-auth';
 
 export interface DemoDeps {
   embeddedFhir: EmbeddedFhirServer;
-  /** Read per request: without PUBLIC_BASE_URL the base is only known once the server listens. */
-  publicBaseUrl: () => string;
+  /** Per request: PUBLIC_BASE_URL, or without it the service's own origin the request came in on (app.ts `baseFor`). */
+  publicBaseUrl: (req: Request) => string;
   /** The SMART app's registration, as the app itself is configured. */
-  client: () => { clientId: string; redirectUri: string };
+  client: () => { clientId: string; redirectUris: string[] };
 }
 
 /** GET /demo/ehr.json: what the demo EHR page shows and where its FHIR server is. */
@@ -47,18 +47,26 @@ async function listPatients(fhir: EmbeddedFhirServer): Promise<DemoEhrData['pati
 
 /** Must run before the embedded FHIR server is mounted at /fhir: the discovery document and the token check sit in front of it. */
 export function mountDemo(app: Express, deps: DemoDeps): void {
-  const fhirBase = () => `${deps.publicBaseUrl()}/fhir`;
+  const fhirBase = (req: Request) => `${deps.publicBaseUrl(req)}/fhir`;
   const auth = createSmartAuthServer({
     fhirBase,
-    authBase: () => `${deps.publicBaseUrl()}/demo/smart`,
+    authBase: (req) => `${deps.publicBaseUrl(req)}/demo/smart`,
     client: deps.client,
     patients: async () => (await listPatients(deps.embeddedFhir)).map((p) => ({ id: p.id, label: `${p.name} (${p.id})` })),
   });
   app.get('/fhir/.well-known/smart-configuration', auth.wellKnown);
+  // The launch-context API of the HSPC sandboxes, which the CDS Hooks Sandbox calls before it opens a card's
+  // SMART link: {launchUrl, parameters: {patient, appContext?, smart_messaging_origin}} → 200 {launch_id}.
+  // It sits in front of the token check: the Sandbox may send a token of its own FHIR server's.
+  app.post('/fhir/_services/smart/Launch', express.json({ limit: '16kb' }), (req, res) => {
+    const p = (req.body as { parameters?: { patient?: unknown; appContext?: unknown } } | undefined)?.parameters;
+    const launchId = auth.createLaunch(p?.patient, p?.appContext);
+    res.status(200).set('Cache-Control', 'no-store').json({ launch_id: launchId });
+  });
   app.use('/fhir', auth.guard);
   app.use('/demo/smart', auth.router);
-  app.get('/demo/ehr.json', async (_req, res) => {
-    const data: DemoEhrData = { fhirBase: fhirBase(), patients: await listPatients(deps.embeddedFhir) };
+  app.get('/demo/ehr.json', async (req, res) => {
+    const data: DemoEhrData = { fhirBase: fhirBase(req), patients: await listPatients(deps.embeddedFhir) };
     res.set('Cache-Control', 'no-store').json(data);
   });
   app.use('/demo', staticBundle('demo', () => contentSecurityPolicy([], "'self'")));

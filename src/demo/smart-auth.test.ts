@@ -15,7 +15,7 @@ function withClock() {
   const auth = createSmartAuthServer({
     fhirBase: () => `${BASE}/fhir`,
     authBase: () => `${BASE}/auth`,
-    client: () => ({ clientId: 'app', redirectUri: `${BASE}/app/index.html` }),
+    client: () => ({ clientId: 'app', redirectUris: [`${BASE}/app/index.html`] }),
     patients: async () => [],
     tokenLifetimeSeconds: 300,
     now: () => t,

@@ -14,12 +14,12 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { HttpProblem, operationOutcome } from '../cds/outcomes';
 
 export interface SmartAuthOptions {
-  /** The FHIR base URL tokens are for (`aud`), e.g. `${PUBLIC_BASE_URL}/fhir`. Read per request. */
-  fhirBase: () => string;
-  /** Absolute URL of this server's router, e.g. `${PUBLIC_BASE_URL}/demo/smart`. Read per request. */
-  authBase: () => string;
-  /** The app's registration: only this client and redirect URI are served. */
-  client: () => { clientId: string; redirectUri: string };
+  /** The FHIR base URL tokens are for (`aud`), e.g. `${PUBLIC_BASE_URL}/fhir`, for the origin of this request. */
+  fhirBase: (req: Request) => string;
+  /** Absolute URL of this server's router, e.g. `${PUBLIC_BASE_URL}/demo/smart`, for the origin of this request. */
+  authBase: (req: Request) => string;
+  /** The app's registration: only this client and these redirect URIs are served. */
+  client: () => { clientId: string; redirectUris: string[] };
   /** Patients for the standalone-launch picker. */
   patients: () => Promise<{ id: string; label: string }[]>;
   tokenLifetimeSeconds?: number;
@@ -33,6 +33,11 @@ export interface SmartAuthServer {
   router: Router;
   /** Mount in front of the FHIR server: checks the bearer tokens this server issued. */
   guard: RequestHandler;
+  /**
+   * What an EHR does before an EHR launch: registers the patient (and a card's appContext) and returns the
+   * opaque `launch` value. Throws a 400 HttpProblem for a malformed patient id or appContext.
+   */
+  createLaunch(patient: unknown, appContext: unknown): string;
 }
 
 interface LaunchContext {
@@ -117,8 +122,8 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
   const grants = new ExpiringStore<Grant>(now);
   const tokens = new ExpiringStore<Token>(now);
 
-  const wellKnown: RequestHandler = (_req, res) => {
-    const base = opts.authBase();
+  const wellKnown: RequestHandler = (req, res) => {
+    const base = opts.authBase(req);
     res.set('Cache-Control', 'no-cache').json({
       issuer: base,
       authorization_endpoint: `${base}/authorize`,
@@ -146,16 +151,22 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
   router.use(express.json({ limit: '16kb' }));
   router.use(express.urlencoded({ extended: false, limit: '16kb' }));
 
-  // The EHR's side of an EHR launch: it registers the context and passes the opaque id as `launch`.
-  router.post('/launch', (req, res) => {
-    const patient = str(req.body?.patient);
-    const appContext = str(req.body?.appContext);
+  const createLaunch = (rawPatient: unknown, rawAppContext: unknown): string => {
+    const patient = str(rawPatient);
+    const appContext = str(rawAppContext);
     if (!patient || !PATIENT_ID.test(patient)) throw new HttpProblem(400, operationOutcome('invalid', 'Give "patient": a FHIR Patient id.'));
-    if (req.body?.appContext !== undefined && (!appContext || appContext.length > 2048)) {
+    if (rawAppContext !== undefined && (!appContext || appContext.length > 2048)) {
       throw new HttpProblem(400, operationOutcome('invalid', '"appContext" must be a string of at most 2048 characters.'));
     }
+    // base64url: the CDS Hooks Sandbox appends it to the launch URL without encoding it.
     const launch = secret();
     launches.set(launch, { patient, ...(appContext ? { appContext } : {}), expires: now() + LAUNCH_LIFETIME_MS });
+    return launch;
+  };
+
+  // The EHR's side of an EHR launch: it registers the context and passes the opaque id as `launch`.
+  router.post('/launch', (req, res) => {
+    const launch = createLaunch(req.body?.patient, req.body?.appContext);
     res.status(201).set('Cache-Control', 'no-store').json({ launch });
   });
 
@@ -164,8 +175,8 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
     const client = opts.client();
     // Never redirect to an unregistered URI (RFC 6749, section 4.1.2.1): say so here instead.
     if (q.client_id !== client.clientId) throw new HttpProblem(400, operationOutcome('security', `Unknown client_id; this server knows "${client.clientId}".`));
-    if (!q.redirect_uri || !sameUrl(q.redirect_uri, client.redirectUri)) {
-      throw new HttpProblem(400, operationOutcome('security', `redirect_uri does not match the registered ${client.redirectUri}.`));
+    if (!q.redirect_uri || !client.redirectUris.some((u) => sameUrl(q.redirect_uri as string, u))) {
+      throw new HttpProblem(400, operationOutcome('security', `redirect_uri is not registered; this server knows ${client.redirectUris.join(', ')}.`));
     }
     const back = (params: Record<string, string>) => {
       const u = new URL(q.redirect_uri as string);
@@ -174,7 +185,7 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
     };
     const fail = (error: string, description: string) => back({ error, error_description: description });
     if (q.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported.');
-    if (!q.aud || !sameUrl(q.aud, opts.fhirBase())) return fail('invalid_request', `aud must be the FHIR server ${opts.fhirBase()}.`);
+    if (!q.aud || !sameUrl(q.aud, opts.fhirBase(req))) return fail('invalid_request', `aud must be the FHIR server ${opts.fhirBase(req)}.`);
     if (q.code_challenge_method !== 'S256' || !q.code_challenge) return fail('invalid_request', 'PKCE with S256 is required.');
     const requested = (q.scope ?? '').split(/\s+/).filter(Boolean);
     const granted = requested.filter((s) => GRANTABLE.test(s));
@@ -262,7 +273,7 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
     next();
   };
 
-  return { wellKnown, router, guard };
+  return { wellKnown, router, guard, createLaunch };
 }
 
 /** Does a GET stay inside the token's patient compartment and its granted resource types? */

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Knowledge } from '../clinical/knowledge';
@@ -15,7 +14,8 @@ import type { JwtVerifier } from './security/jwt';
 import { feedbackHandler } from './feedback-route';
 import { type Operations, measureCds, operationsRouter } from './operations';
 import { mountDemo } from '../demo/routes';
-import { APP_PATH, appLaunchUrl, appReads, launchConfig, smartAppRouter } from './smart-app';
+import { APP_PATH, appLaunchUrl, appReads, appRedirectUri, smartAppRouter } from './smart-app';
+import { corsFor } from './cors';
 
 export interface AppDeps {
   config: AppConfig;
@@ -64,7 +64,16 @@ export function createApp(deps: AppDeps): express.Express {
     knowledge,
     now: deps.now ?? (() => new Date()),
     gather: { timeoutMs: config.fhirTimeoutMs, maxPages: config.fhirMaxPages, observe: ops.metrics.observeFhirFetch },
-    ...(config.smart.enabled ? { appLaunchUrl: () => appLaunchUrl(config) } : {}),
+  };
+  /**
+   * The public base URL for a request. PUBLIC_BASE_URL when set; otherwise the origin the browser used, when it
+   * is one of this service's own (http://localhost:PORT and http://127.0.0.1:PORT are the same service), so a
+   * page, its card links and its sign-in stay on one origin and keep their state.
+   */
+  const baseFor = (req: Request): string => {
+    if (config.publicBaseUrlSet) return config.publicBaseUrl;
+    const origin = `${req.protocol}://${req.get('host') ?? ''}`;
+    return (deps.selfOrigins?.() ?? []).includes(origin) ? origin : config.publicBaseUrl;
   };
   const devFhirOrigins = () => (config.devFhirOrigins.length ? config.devFhirOrigins : (deps.selfOrigins?.() ?? []));
 
@@ -76,14 +85,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Metrics see every answer, 401s included.
   cds.use(measureCds(ops.metrics, services));
   // CORS first, so preflights need no token and every answer, errors included, carries the headers.
-  cds.use(
-    cors({
-      origin: config.corsOrigins.length ? config.corsOrigins : false,
-      methods: ['GET', 'POST', 'OPTIONS'],
-      allowedHeaders: ['Authorization', 'Content-Type'],
-      maxAge: 600,
-    }),
-  );
+  cds.use(corsFor({ origins: config.corsOrigins, methods: ['GET', 'POST'] }));
   // The budget covers everything after CORS, key fetching included.
   cds.use(requestBudget(config.requestBudgetMs));
   // Authenticate before reading the body: strangers do not get us to parse megabytes.
@@ -118,7 +120,12 @@ export function createApp(deps: AppDeps): express.Express {
       const facts = { callId: randomUUID(), calledAt: new Date(), serviceId: id, body: req.body, ...(iss ? { clientIss: iss } : {}) };
       let audited = false;
       try {
-        const { response, record } = await callService(service, req.body, { ...callDeps, gather: { ...callDeps.gather, egress: caller.egress } });
+        const launchUrl = config.smart.enabled ? appLaunchUrl(baseFor(req)) : undefined;
+        const { response, record } = await callService(service, req.body, {
+          ...callDeps,
+          ...(launchUrl ? { appLaunchUrl: () => launchUrl } : {}),
+          gather: { ...callDeps.gather, egress: caller.egress },
+        });
         audited = true;
         // The cards' uuids must be on record before the EHR can send feedback on them; a call the audit
         // cannot record is not answered.
@@ -177,14 +184,17 @@ export function createApp(deps: AppDeps): express.Express {
   // The SMART app's queries and scopes, worked out once for the app and for the demo's sign-in.
   const reads = deps.embeddedFhir || config.smart.enabled ? appReads(services) : undefined;
   if (deps.embeddedFhir && reads) {
+    // The app may be served on any of the service's own origins; the registration lists each.
     const client = () => {
-      const { clientId, redirectUri } = launchConfig(config, true, reads);
-      return { clientId, redirectUri };
+      const bases = config.publicBaseUrlSet ? [config.publicBaseUrl] : [config.publicBaseUrl, ...(deps.selfOrigins?.() ?? [])];
+      return { clientId: config.smart.clientId, redirectUris: [...new Set(bases.map((b) => appRedirectUri(config, b)))] };
     };
-    mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: () => config.publicBaseUrl, client });
+    // Browser apps on other origins read the embedded FHIR server and sign in with the local authorization server.
+    app.use(['/fhir', '/demo/smart'], corsFor({ origins: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], exposedHeaders: ['Location', 'WWW-Authenticate'] }));
+    mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: baseFor, client });
     app.use('/fhir', deps.embeddedFhir.router);
   }
-  if (config.smart.enabled && reads) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, reads, embeddedFhir: !!deps.embeddedFhir }));
+  if (config.smart.enabled && reads) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, reads, embeddedFhir: !!deps.embeddedFhir, baseFor }));
 
   app.use((req) => {
     throw problems.notFound(`Nothing at ${req.method} ${req.path.slice(0, 200)}.`);

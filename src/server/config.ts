@@ -2,12 +2,15 @@ import { ConfigError } from '../config/knowledge-file';
 import { SCHEMA_DIR, compileSchema, formatErrors } from '../config/schemas';
 import fs from 'node:fs';
 import { parseOrigins } from '../fhir/egress';
+import { ANY_ORIGIN } from './cors';
 import path from 'node:path';
 
 export interface AppConfig {
   port: number;
   host: string;
   publicBaseUrl: string;
+  /** PUBLIC_BASE_URL was set: links and redirects use it whatever origin a request came in on. */
+  publicBaseUrlSet: boolean;
   devMode: boolean;
   trustedClientsFile?: string;
   jwt: { clockSkewS: number; maxLifetimeS: number; jwksTimeoutMs: number; jwksCooldownS: number };
@@ -64,6 +67,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const get = (k: string): string | undefined => raw[k] ?? schema.properties[k]?.default;
   const port = Number(get('PORT'));
   if (port < 0 || port > 65535) throw new ConfigError('invalid configuration: PORT must be 0–65535');
+  const corsOrigins = parseOrigins(raw.CROSSTALK_CORS_ORIGINS);
+  if (corsOrigins.includes(ANY_ORIGIN) && get('CROSSTALK_DEV_MODE') !== 'true') {
+    throw new ConfigError('invalid configuration: CROSSTALK_CORS_ORIGINS=* (any origin) is for the development demo only; list the EHR origins that call Crosstalk from a browser');
+  }
   const fhirTimeoutMs = Number(get('CROSSTALK_FHIR_TIMEOUT_MS'));
   const requestBudgetMs = Number(get('CROSSTALK_REQUEST_BUDGET_MS'));
   if (fhirTimeoutMs >= requestBudgetMs) {
@@ -81,10 +88,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     insecureFhirOrigins: parseOrigins(raw.CROSSTALK_INSECURE_FHIR_ORIGINS),
     devFhirOrigins: parseOrigins(raw.CROSSTALK_DEV_FHIR_ORIGINS),
-    corsOrigins: parseOrigins(raw.CROSSTALK_CORS_ORIGINS),
+    corsOrigins,
     requestBudgetMs,
     host: get('HOST') as string,
     publicBaseUrl: get('PUBLIC_BASE_URL') ?? `http://localhost:${port}`,
+    publicBaseUrlSet: raw.PUBLIC_BASE_URL !== undefined,
     embeddedFhir: get('CROSSTALK_EMBEDDED_FHIR') === 'true',
     demoSeed: get('CROSSTALK_DEMO_SEED') === 'true',
     ...(raw.CROSSTALK_SITE_KNOWLEDGE ? { siteKnowledgeFile: raw.CROSSTALK_SITE_KNOWLEDGE } : {}),
@@ -113,4 +121,6 @@ export const DEMO_PROFILE: Record<string, string> = {
   CROSSTALK_DEV_MODE: 'true',
   CROSSTALK_EMBEDDED_FHIR: 'true',
   CROSSTALK_DEMO_SEED: 'true',
+  // Browser clients on any origin (the CDS Hooks Sandbox, the SMART App Launcher) reach the demo.
+  CROSSTALK_CORS_ORIGINS: '*',
 };

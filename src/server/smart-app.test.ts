@@ -26,8 +26,13 @@ describe('the SMART app’s launch configuration', () => {
   it('defaults to client id crosstalk, v1 scopes and a redirect URI under the public base URL', () => {
     const c = loadConfig({ PUBLIC_BASE_URL: 'https://cds.hospital.example/crosstalk' });
     expect(c.smart).toEqual({ enabled: true, clientId: 'crosstalk', scopeVersion: 'v1' });
-    expect(appLaunchUrl(c)).toBe('https://cds.hospital.example/crosstalk/app/launch.html');
-    expect(launchConfig(c, false, reads)).toEqual({ clientId: 'crosstalk', scope: smartScopes('v1', types), redirectUri: 'https://cds.hospital.example/crosstalk/app/index.html' });
+    expect(appLaunchUrl(c.publicBaseUrl)).toBe('https://cds.hospital.example/crosstalk/app/launch.html');
+    expect(launchConfig(c, false, reads)).toEqual({
+      clientId: 'crosstalk',
+      scope: smartScopes('v1', types),
+      redirectUri: 'https://cds.hospital.example/crosstalk/app/index.html',
+      redirectUriSetting: 'PUBLIC_BASE_URL',
+    });
     expect(launchConfig(c, true, reads).standaloneIss).toBe('https://cds.hospital.example/crosstalk/fhir');
   });
 
@@ -42,6 +47,7 @@ describe('the SMART app’s launch configuration', () => {
       clientId: 'epic-0a1b2c',
       scope: smartScopes('v2', types),
       redirectUri: 'https://apps.hospital.example/crosstalk/index.html',
+      redirectUriSetting: 'CROSSTALK_SMART_REDIRECT_URI',
       standaloneIss: 'https://fhir.hospital.example/r4',
     });
   });

@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import type { Knowledge } from '../clinical/knowledge';
 import { type ServiceReads, resourceTypesRead } from '../cds/reads';
 import type { CdsService } from '../cds/services';
@@ -18,18 +18,29 @@ export function smartScopes(version: 'v1' | 'v2', resourceTypes: readonly string
   return { ehr: `launch ${data}`, standalone: `launch/patient ${data}` };
 }
 
-export function appLaunchUrl(config: AppConfig): string {
-  return `${config.publicBaseUrl}${APP_PATH}/launch.html`;
+/** `base`: the public base URL the caller used (see `baseFor` in app.ts), PUBLIC_BASE_URL when it is set. */
+export function appLaunchUrl(base: string): string {
+  return `${base}${APP_PATH}/launch.html`;
 }
 
-/** Read per request: without PUBLIC_BASE_URL the base URL is only known once the server listens. */
-export function launchConfig(config: AppConfig, embeddedFhir: boolean, reads: ServiceReads): LaunchConfig {
+/** Where the sign-in returns: the configured redirect URI, else index.html beside launch.html on `base`. */
+export function appRedirectUri(config: AppConfig, base: string): string {
+  return config.smart.redirectUri ?? `${base}${APP_PATH}/index.html`;
+}
+
+/**
+ * Read per request, on the base URL the browser used: without PUBLIC_BASE_URL the service answers on
+ * http://localhost:PORT and http://127.0.0.1:PORT alike, and a sign-in that returned to the other origin
+ * would find none of the launch's state there.
+ */
+export function launchConfig(config: AppConfig, embeddedFhir: boolean, reads: ServiceReads, base: string = config.publicBaseUrl): LaunchConfig {
   const s = config.smart;
-  const standaloneIss = s.standaloneIss ?? (embeddedFhir ? `${config.publicBaseUrl}/fhir` : undefined);
+  const standaloneIss = s.standaloneIss ?? (embeddedFhir ? `${base}/fhir` : undefined);
   return {
     clientId: s.clientId,
     scope: smartScopes(s.scopeVersion, resourceTypesRead(reads.templates)),
-    redirectUri: s.redirectUri ?? `${config.publicBaseUrl}${APP_PATH}/index.html`,
+    redirectUri: appRedirectUri(config, base),
+    ...(s.redirectUri ? { redirectUriSetting: 'CROSSTALK_SMART_REDIRECT_URI' } : config.publicBaseUrlSet ? { redirectUriSetting: 'PUBLIC_BASE_URL' } : {}),
     ...(standaloneIss ? { standaloneIss } : {}),
   };
 }
@@ -64,6 +75,8 @@ export interface SmartAppDeps {
   services: Map<string, CdsService>;
   reads: ServiceReads;
   embeddedFhir: boolean;
+  /** The public base URL for this request (app.ts `baseFor`). */
+  baseFor: (req: Request) => string;
 }
 
 /**
@@ -75,8 +88,8 @@ export function smartAppRouter(deps: SmartAppDeps): Router {
   const router = express.Router();
   const { reads } = deps;
   const bundle: KnowledgeBundle = { knowledge: deps.knowledge, rules: appRules(deps.services), reads };
-  router.get('/config.json', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json(launchConfig(deps.config, deps.embeddedFhir, reads));
+  router.get('/config.json', (req, res) => {
+    res.set('Cache-Control', 'no-store').json(launchConfig(deps.config, deps.embeddedFhir, reads, deps.baseFor(req)));
   });
   router.get('/knowledge.json', (_req, res) => {
     res.set('Cache-Control', 'no-cache').json(bundle);

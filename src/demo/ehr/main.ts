@@ -8,6 +8,7 @@ import type { DiscoveryEntry } from '../../cds/services';
 import { byId, h, uuid } from '../../web/dom';
 import type { DemoEhrData } from '../routes';
 import { renderCard } from './cards';
+import { fillTokens } from '../../cds/reads';
 
 const USER = 'Practitioner/demo-clinician';
 
@@ -24,12 +25,13 @@ function log(text: string): void {
   byId('feedback-log').prepend(h('li', {}, `${new Date().toISOString().slice(11, 19)} ${text}`));
 }
 
-/** Fills a prefetch template's tokens from the hook context, as a CDS client must (CDS Hooks 2.0, 'Prefetch tokens'). */
+/**
+ * Fills a prefetch template's tokens from the hook context, as a CDS client must (CDS Hooks 2.0, 'Prefetch tokens'),
+ * and percent-encodes every query value, as the service itself does.
+ */
 function fill(template: string, patientId: string): string {
-  return template
-    .replace(/\{\{context\.patientId\}\}/g, encodeURIComponent(patientId))
-    .replace(/\{\{context\.userId\}\}/g, encodeURIComponent(USER))
-    .replace(/\{\{userPractitionerId\}\}/g, encodeURIComponent(USER.split('/')[1] as string));
+  const t = template.replace(/\{\{userPractitionerId\}\}/g, encodeURIComponent(USER.split('/')[1] as string));
+  return fillTokens('prefetch', t, { patientId, userId: USER });
 }
 
 /** Runs each prefetch template against the EHR's FHIR server; a key that fails is left out, so the service fetches it. */
