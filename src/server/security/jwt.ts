@@ -88,7 +88,8 @@ export class JwtVerifier {
 
   /** `audience` is the public URL of the endpoint called. */
   async verify(authorization: string | undefined, audience: string): Promise<AuthenticatedClient> {
-    const m = /^Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/.exec(authorization ?? '');
+    // The scheme name is case-insensitive (RFC 6750 §2.1, RFC 9110 §11.1): `bearer` and `BEARER` are Bearer.
+    const m = /^Bearer +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/i.exec(authorization ?? '');
     if (!m) throw new AuthFailure(authorization ? 'malformed Authorization header' : 'no bearer token');
     const token = m[1] as string;
 
@@ -126,7 +127,12 @@ export class JwtVerifier {
       }));
     } catch (e) {
       if (e instanceof AuthFailure) throw e;
-      const err = e as { code?: string; message?: string };
+      const err = e as { code?: string; message?: string; claim?: string };
+      // The commonest set-up mistake (PUBLIC_BASE_URL not the URL the EHR calls): say what was expected.
+      if (err.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && err.claim === 'aud') {
+        const got = unverified.aud;
+        throw new AuthFailure(`aud mismatch: expected ${audience}, token has ${JSON.stringify(got)}`.slice(0, 600), iss, jti);
+      }
       throw new AuthFailure(`${err.code ?? 'verify failed'}: ${err.message ?? ''}`.slice(0, 200), iss, jti);
     }
     const exp = payload.exp as number;
