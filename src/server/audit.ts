@@ -94,6 +94,8 @@ export class Auditor {
   async write(f: CallFacts): Promise<boolean> {
     try {
       await this.ops.store.recordCall(auditRecord(f, this.ops.auditKey));
+      // Counted only once on record, with the status recorded: the metric and the audit trail agree call for call.
+      this.ops.metrics.cdsCalls.inc({ service: f.serviceId, status: String(f.status) });
       return true;
     } catch (e) {
       this.ops.metrics.auditFailures.inc();
