@@ -34,6 +34,7 @@ export interface AppDeps {
 }
 
 function sendProblem(res: Response, p: HttpProblem): void {
+  if (p.retryAfterS !== undefined) res.set('Retry-After', String(p.retryAfterS));
   res.status(p.status).type('application/fhir+json').send(JSON.stringify(p.outcome));
 }
 

@@ -37,6 +37,20 @@ export class AuthFailure extends Error {
   }
 }
 
+/**
+ * The token could not be checked because something it depends on is down (the replay cache's store): not
+ * the caller's fault, so not an authentication failure. The caller hears 503 and may try again.
+ */
+export class VerifierUnavailable extends Error {
+  constructor(
+    readonly what: string,
+    readonly iss?: string,
+  ) {
+    super(`${what} unavailable`);
+    this.name = 'VerifierUnavailable';
+  }
+}
+
 const FORBIDDEN_ALG = /^(none|HS\d+)$/i;
 
 /**
@@ -142,7 +156,12 @@ export class JwtVerifier {
     const tenant = typeof payload.tenant === 'string' ? payload.tenant : undefined;
     if (client.tenants && (!tenant || !client.tenants.includes(tenant))) throw new AuthFailure('tenant not allowed', iss, payload.jti);
     if (client.sub !== undefined && payload.sub !== client.sub) throw new AuthFailure('sub does not match', iss, payload.jti);
-    const fresh = await this.replay.remember(`${iss}\u0000${payload.jti}`, (exp + this.policy.clockSkewS) * 1000);
+    let fresh: boolean;
+    try {
+      fresh = await this.replay.remember(`${iss}\u0000${payload.jti}`, (exp + this.policy.clockSkewS) * 1000);
+    } catch {
+      throw new VerifierUnavailable('jti replay store', iss);
+    }
     if (!fresh) throw new AuthFailure('jti replayed', iss, payload.jti);
     return { client, iss, jti: payload.jti, ...(tenant ? { tenant } : {}) };
   }
