@@ -19,6 +19,7 @@ const PUBLIC = 'https://cds.example.org';
 const ISS = 'https://ehr.example.org/fhir';
 const INLINE_ISS = 'https://inline.example.org';
 const TENANT_ISS = 'https://tenant.example.org';
+const MULTI_TENANT_ISS = 'https://multi-tenant.example.org';
 const SERVICE_AUD = `${PUBLIC}/cds-services/${SERVICE_ID}`;
 
 let es: SigningKey;
@@ -91,6 +92,7 @@ beforeAll(async () => {
         { iss: INLINE_ISS, jwks: { keys: [rs.publicJwk] }, algorithms: ['RS384'], fhirServerOrigins: [fhirProxy.origin] },
         { iss: TENANT_ISS, jwks: { keys: [es.publicJwk] }, tenants: ['tenant-a'], sub: 'crosstalk-client', fhirServerOrigins: [] },
         { iss: STUCK_ISS, jwksUrls: [stuckJwksUrl], fhirServerOrigins: [] },
+        { iss: MULTI_TENANT_ISS, jwks: { keys: [es.publicJwk] }, tenants: ['north', 'south'], fhirServerOrigins: [] },
         { iss: SPEC_EXAMPLE.iss, jwks: { keys: [SPEC_EXAMPLE.publicJwk] }, fhirServerOrigins: [] },
       ],
     }),
@@ -165,6 +167,37 @@ describe('an authenticated EHR', () => {
     await call(`Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-a', sub: 'crosstalk-client' } })}`, body).expect(200);
     await call(`Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-b', sub: 'crosstalk-client' } })}`, body).expect(401);
     await call(`Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-a', sub: 'someone-else' } })}`, body).expect(401);
+  });
+});
+
+describe('feedback', () => {
+  const FEEDBACK_AUD = `${SERVICE_AUD}/feedback`;
+  async function cardFor(o: Partial<Parameters<typeof sign>[0]>): Promise<string> {
+    const prefetch = await buildPrefetch(`${fhirHost.url}/fhir`, 'demo-low-ccr');
+    const res = await call(`Bearer ${await token(o)}`, hookRequest('demo-low-ccr', { prefetch })).expect(200);
+    return res.body.cards[0].uuid as string;
+  }
+  const feedback = async (card: string, o: Partial<Parameters<typeof sign>[0]>) =>
+    request(ct.url)
+      .post(`/cds-services/${SERVICE_ID}/feedback`)
+      .set('content-type', 'application/json')
+      .set('Authorization', `Bearer ${await token({ aud: FEEDBACK_AUD, ...o })}`)
+      .send({ feedback: [{ card, outcome: 'overridden', overrideReason: { reason: { system: 'urn:crosstalk:codesystem:override-reason', code: 'not-relevant' } }, outcomeTimestamp: new Date().toISOString() }] });
+
+  it('is accepted only from the issuer the card was issued to', async () => {
+    const card = await cardFor({});
+    const stranger = await feedback(card, { iss: INLINE_ISS, key: rs, jku: undefined });
+    expect(stranger.status).toBe(422);
+    expectOperationOutcome(stranger.body);
+    expect(stranger.body.issue[0].details.text).toMatch(/was not issued by this Crosstalk/);
+    expect((await feedback(card, {})).status).toBe(200);
+  });
+
+  it('is accepted only from the tenant the card was issued to', async () => {
+    const card = await cardFor({ iss: MULTI_TENANT_ISS, jku: undefined, extra: { tenant: 'north' } });
+    const other = await feedback(card, { iss: MULTI_TENANT_ISS, jku: undefined, extra: { tenant: 'south' } });
+    expect(other.status).toBe(422);
+    expect((await feedback(card, { iss: MULTI_TENANT_ISS, jku: undefined, extra: { tenant: 'north' } })).status).toBe(200);
   });
 });
 

@@ -111,7 +111,8 @@ export function createApp(deps: AppDeps): express.Express {
       const lifetime = lifetimeOf(res);
       const who = { iss: caller.client?.iss, jti: caller.client?.jti, tenant: caller.client?.tenant };
       const iss = clientIss(res);
-      const facts = { callId: randomUUID(), calledAt: new Date(), serviceId: id, body: req.body, ...(iss ? { clientIss: iss } : {}) };
+      const tenant = caller.client?.tenant;
+      const facts = { callId: randomUUID(), calledAt: new Date(), serviceId: id, body: req.body, ...(iss ? { clientIss: iss } : {}), ...(tenant ? { clientTenant: tenant } : {}) };
       let audited = false;
       /** Records the call once, whatever its end: the audit row and the metrics carry the same status. */
       const record = (status: number, extra: Pick<CallFacts, 'record' | 'cards'> = {}) => {

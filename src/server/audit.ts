@@ -46,6 +46,8 @@ export interface CallFacts {
   /** The request body as received: only hookInstance and context.patientId are read from it. */
   body: unknown;
   clientIss?: string;
+  /** The authenticated client's tenant, when its token named one. */
+  clientTenant?: string;
   status: number;
   latencyMs: number;
   record?: CallRecord;
@@ -80,6 +82,8 @@ export function auditRecord(f: CallFacts, key: Buffer): AuditCall {
       ...(hookInstance ? { hookInstance } : {}),
       issuedAt: f.calledAt,
       suggestionUuids: (c.suggestions ?? []).map((s) => s.uuid),
+      ...(f.clientIss ? { clientIss: f.clientIss } : {}),
+      ...(f.clientTenant ? { clientTenant: f.clientTenant } : {}),
     })),
   };
 }
