@@ -83,7 +83,7 @@ async function main(): Promise<void> {
 
   const knowledge = loadKnowledgeSync(undefined);
   // Full prefetch: no FHIR read is made, so the egress policy allows nothing.
-  const deps = { knowledge, now: () => new Date(), gather: { timeoutMs: 3000, maxPages: 10, egress: new EgressPolicy(() => []) } };
+  const deps = { knowledge, now: () => new Date(), gather: { timeoutMs: 3000, maxPages: 10, maxResponseBytes: 5 * 1048576, maxCallBytes: 20 * 1048576, egress: new EgressPolicy(() => []) } };
   const request = () => ({ hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'Practitioner/bench', patientId: 'demo-low-ccr' }, prefetch });
   const sampleCall = await callService(service, request(), deps);
   if (sampleCall.response.cards[0]?.extension.crosstalk.ruleId !== 'low-ccr') throw new Error('the benchmark patient did not get its low-CCR card');

@@ -19,6 +19,7 @@ const PUBLIC = 'https://cds.example.org';
 const ISS = 'https://ehr.example.org/fhir';
 const INLINE_ISS = 'https://inline.example.org';
 const TENANT_ISS = 'https://tenant.example.org';
+const MULTI_TENANT_ISS = 'https://multi-tenant.example.org';
 const SERVICE_AUD = `${PUBLIC}/cds-services/${SERVICE_ID}`;
 
 let es: SigningKey;
@@ -34,6 +35,8 @@ let stuckJwks: http.Server;
 let stuckJwksUrl: string;
 const STUCK_ISS = 'https://stuck-keys.example.org';
 let ct: Awaited<ReturnType<typeof startCrosstalk>>;
+/** The EHR's FHIR server: a demo-seeded Crosstalk of its own (production mode never serves the embedded one). */
+let fhirHost: Awaited<ReturnType<typeof startCrosstalk>>;
 let publishRotated = false;
 const issued: string[] = [];
 
@@ -48,6 +51,16 @@ function call(auth: string | undefined, body: object) {
   return (auth ? r.set('Authorization', auth) : r).send(body).expect(everyAnswerValid);
 }
 
+/** 127.0.0.1, 10.0.0.7 and 169.254.169.254 inside IPv6 addresses, as URL hosts. */
+const DISGUISED: [string, string][] = [
+  ['IPv4-compatible loopback', '[::7f00:1]'],
+  ['IPv4-mapped loopback', '[::ffff:7f00:1]'],
+  ['NAT64 loopback', '[64:ff9b::7f00:1]'],
+  ['NAT64 metadata', '[64:ff9b::a9fe:a9fe]'],
+  ['6to4 private', '[2002:a00:7::1]'],
+  ['Teredo', '[2001:0:4136:e378:8000:63bf:3fff:fdd2]'],
+];
+
 const viaFhir = (fhirServer: string, extra: object = {}) =>
   hookRequest('demo-low-ccr', { fhirServer, fhirAuthorization: { access_token: 'fhir-access-token-XYZ', token_type: 'Bearer', expires_in: 300, scope: 'patient/Observation.read', subject: 'crosstalk' }, ...extra });
 
@@ -56,10 +69,11 @@ beforeAll(async () => {
   jwks = await startJwksServer(() => [es.publicJwk, ...(publishRotated ? [rotated.publicJwk] : [])]);
   attackerJwks = await startJwksServer(() => [es.publicJwk]);
   recorder = await startTcpRecorder();
-  fhirProxy = await startFaultProxy(() => `${ct.url}/fhir`);
+  fhirHost = await startCrosstalk();
+  fhirProxy = await startFaultProxy(() => `${fhirHost.url}/fhir`);
   // A FHIR server that answers every request with a redirect to another host.
-  redirector = await startFaultProxy(() => `${ct.url}/fhir`, () => ({ status: 302 }));
-  hang = await startFaultProxy(() => `${ct.url}/fhir`, () => 'hang');
+  redirector = await startFaultProxy(() => `${fhirHost.url}/fhir`, () => ({ status: 302 }));
+  hang = await startFaultProxy(() => `${fhirHost.url}/fhir`, () => 'hang');
   // A key server that accepts connections and never answers.
   stuckJwks = http.createServer(() => undefined);
   await new Promise<void>((r) => stuckJwks.listen(0, '127.0.0.1', r));
@@ -73,17 +87,20 @@ beforeAll(async () => {
         {
           iss: ISS,
           jwksUrls: [jwks.url],
-          fhirServerOrigins: [fhirProxy.origin, redirector.origin, hang.origin, `https://127.0.0.1:${recorder.port}`, `https://localhost:${recorder.port}`, 'https://10.0.0.7', 'https://169.254.169.254', 'http://ehr.example.org'],
+          fhirServerOrigins: [fhirProxy.origin, redirector.origin, hang.origin, `https://127.0.0.1:${recorder.port}`, `https://localhost:${recorder.port}`, ...DISGUISED.map(([, host]) => `https://${host}:${recorder.port}`), 'https://10.0.0.7', 'https://169.254.169.254', 'http://ehr.example.org'],
         },
         { iss: INLINE_ISS, jwks: { keys: [rs.publicJwk] }, algorithms: ['RS384'], fhirServerOrigins: [fhirProxy.origin] },
         { iss: TENANT_ISS, jwks: { keys: [es.publicJwk] }, tenants: ['tenant-a'], sub: 'crosstalk-client', fhirServerOrigins: [] },
         { iss: STUCK_ISS, jwksUrls: [stuckJwksUrl], fhirServerOrigins: [] },
+        { iss: MULTI_TENANT_ISS, jwks: { keys: [es.publicJwk] }, tenants: ['north', 'south'], fhirServerOrigins: [] },
         { iss: SPEC_EXAMPLE.iss, jwks: { keys: [SPEC_EXAMPLE.publicJwk] }, fhirServerOrigins: [] },
       ],
     }),
   );
   ct = await startCrosstalk({
     CROSSTALK_DEV_MODE: 'false',
+    CROSSTALK_EMBEDDED_FHIR: 'false',
+    CROSSTALK_AUDIT_HMAC_KEY: 'security-suite-audit-key-0123456789abcdef',
     CROSSTALK_TRUSTED_CLIENTS: clientsFile,
     PUBLIC_BASE_URL: PUBLIC,
     CROSSTALK_INSECURE_FHIR_ORIGINS: `${fhirProxy.origin},${redirector.origin},${hang.origin}`,
@@ -95,11 +112,12 @@ beforeAll(async () => {
     CROSSTALK_JWKS_COOLDOWN_S: '1',
   });
   // Warm the embedded FHIR server's search path so cold-start compilation is not mistaken for a hang.
-  await buildPrefetch(`${ct.url}/fhir`, 'demo-low-ccr');
+  await buildPrefetch(`${fhirHost.url}/fhir`, 'demo-low-ccr');
 });
 
 afterAll(async () => {
   await ct?.close();
+  await fhirHost?.close();
   stuckJwks?.closeAllConnections();
   await Promise.all([jwks?.close(), attackerJwks?.close(), fhirProxy?.close(), redirector?.close(), recorder?.close(), hang?.close(), new Promise((r) => stuckJwks?.close(r))]);
 });
@@ -113,6 +131,12 @@ describe('an authenticated EHR', () => {
     const reached = fhirProxy.requests.slice(before);
     expect(reached.length).toBeGreaterThan(0);
     expect(reached.every((r) => r.authorization === 'Bearer fhir-access-token-XYZ')).toBe(true);
+  });
+
+  it('is served whatever the case of the bearer scheme name (RFC 6750): bearer, BEARER, BeArEr', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      expectValidCdsResponse((await call(`${scheme} ${await token()}`, viaFhir(fhirProxy.fhirBase)).expect(200)).body);
+    }
   });
 
   it('calls with an RS384 token verified against inline keys', async () => {
@@ -138,11 +162,42 @@ describe('an authenticated EHR', () => {
   });
 
   it('passes with the right tenant and sub, and fails with another tenant', async () => {
-    const prefetch = await buildPrefetch(`${ct.url}/fhir`, 'demo-normal');
+    const prefetch = await buildPrefetch(`${fhirHost.url}/fhir`, 'demo-normal');
     const body = hookRequest('demo-normal', { prefetch });
     await call(`Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-a', sub: 'crosstalk-client' } })}`, body).expect(200);
     await call(`Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-b', sub: 'crosstalk-client' } })}`, body).expect(401);
     await call(`Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-a', sub: 'someone-else' } })}`, body).expect(401);
+  });
+});
+
+describe('feedback', () => {
+  const FEEDBACK_AUD = `${SERVICE_AUD}/feedback`;
+  async function cardFor(o: Partial<Parameters<typeof sign>[0]>): Promise<string> {
+    const prefetch = await buildPrefetch(`${fhirHost.url}/fhir`, 'demo-low-ccr');
+    const res = await call(`Bearer ${await token(o)}`, hookRequest('demo-low-ccr', { prefetch })).expect(200);
+    return res.body.cards[0].uuid as string;
+  }
+  const feedback = async (card: string, o: Partial<Parameters<typeof sign>[0]>) =>
+    request(ct.url)
+      .post(`/cds-services/${SERVICE_ID}/feedback`)
+      .set('content-type', 'application/json')
+      .set('Authorization', `Bearer ${await token({ aud: FEEDBACK_AUD, ...o })}`)
+      .send({ feedback: [{ card, outcome: 'overridden', overrideReason: { reason: { system: 'urn:crosstalk:codesystem:override-reason', code: 'not-relevant' } }, outcomeTimestamp: new Date().toISOString() }] });
+
+  it('is accepted only from the issuer the card was issued to', async () => {
+    const card = await cardFor({});
+    const stranger = await feedback(card, { iss: INLINE_ISS, key: rs, jku: undefined });
+    expect(stranger.status).toBe(422);
+    expectOperationOutcome(stranger.body);
+    expect(stranger.body.issue[0].details.text).toMatch(/was not issued by this Crosstalk/);
+    expect((await feedback(card, {})).status).toBe(200);
+  });
+
+  it('is accepted only from the tenant the card was issued to', async () => {
+    const card = await cardFor({ iss: MULTI_TENANT_ISS, jku: undefined, extra: { tenant: 'north' } });
+    const other = await feedback(card, { iss: MULTI_TENANT_ISS, jku: undefined, extra: { tenant: 'south' } });
+    expect(other.status).toBe(422);
+    expect((await feedback(card, { iss: MULTI_TENANT_ISS, jku: undefined, extra: { tenant: 'north' } })).status).toBe(200);
   });
 });
 
@@ -216,6 +271,7 @@ describe('the FHIR token and the network', () => {
     ['the cloud metadata address 169.254.169.254', () => 'https://169.254.169.254/latest/meta-data'],
     ['plain http', () => 'http://ehr.example.org/fhir'],
     ['an origin the client did not register', () => `https://fhir.elsewhere.example.org/fhir`],
+    ...DISGUISED.map(([name, host]): [string, () => string] => [`the ${name} address ${host}`, () => `https://${host}:${recorder.port}/fhir`]),
   ];
   for (const [name, url] of refused) {
     it(`refuses fhirServer at ${name}: 412, nothing sent`, async () => {
@@ -237,7 +293,7 @@ describe('the FHIR token and the network', () => {
 
   it('does not follow a paging link to another host', async () => {
     const before = recorder.connections;
-    const full = await buildPrefetch(`${ct.url}/fhir`, 'demo-low-ccr');
+    const full = await buildPrefetch(`${fhirHost.url}/fhir`, 'demo-low-ccr');
     const prefetch = { ...full, cystatinC: searchsetOf([], `http://127.0.0.1:${recorder.port}/fhir/Observation?page=2`) };
     const res = await call(`Bearer ${await token()}`, viaFhir(fhirProxy.fhirBase, { prefetch })).expect(200);
     expectValidCdsResponse(res.body);
@@ -288,6 +344,8 @@ describe('the logs of this whole suite', () => {
     const text = ct.logs.text;
     expect(text).toMatch(/"reason":"jti replayed"/);
     expect(text).toMatch(/"reason":"untrusted iss"/);
+    // A wrong aud is most often a PUBLIC_BASE_URL that is not the URL the EHR calls: the log says what was expected.
+    expect(text).toContain(`aud mismatch: expected ${SERVICE_AUD}, token has \\"${PUBLIC}/cds-services/another-service\\"`);
     expect(text).not.toContain('fhir-access-token-XYZ');
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
     for (const t of issued) expect(text).not.toContain(t.split('.')[2]);

@@ -23,7 +23,7 @@ export interface CallDeps {
 
 /** What the server logs and (later) audits about a call: never patient data, never the token. */
 export interface CallRecord {
-  gathered: Pick<Gathered, 'sources' | 'partial' | 'malformed' | 'fhirMs'>;
+  gathered: Pick<Gathered, 'sources' | 'partial' | 'malformed' | 'failures' | 'fhirMs' | 'fhirBytes'>;
   evaluation: PatientEvaluation;
   /** Kinds of context that could not be read; rules say so on their cards and in their reasons. */
   unavailable: ContextDomain[];
@@ -82,7 +82,14 @@ export async function callService(
   return {
     response: { cards },
     record: {
-      gathered: { sources: data.sources, partial: data.partial, malformed: data.malformed, ...(data.fhirMs !== undefined ? { fhirMs: data.fhirMs } : {}) },
+      gathered: {
+        sources: data.sources,
+        partial: data.partial,
+        malformed: data.malformed,
+        failures: data.failures,
+        ...(data.fhirMs !== undefined ? { fhirMs: data.fhirMs } : {}),
+        ...(data.fhirBytes !== undefined ? { fhirBytes: data.fhirBytes } : {}),
+      },
       evaluation,
       unavailable: input.unavailable ?? [],
       gatherMs: t1 - t0,

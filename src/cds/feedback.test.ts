@@ -24,12 +24,25 @@ function problemOf(fn: () => unknown): HttpProblem {
 }
 
 describe('linking feedback to the cards it answers', () => {
+  it('takes feedback only from the issuer and tenant the card was issued to, and answers others as if the card were unknown', () => {
+    const mine = new Map([['a', card('a', { clientIss: 'https://ehr.example.org', clientTenant: 'north' })]]);
+    const item: FeedbackItem = { card: 'a', outcome: 'accepted', acceptedSuggestions: [{ id: 'a-s1' }], outcomeTimestamp: '2026-11-25T09:05:00Z' };
+    for (const who of [{ clientIss: 'https://other.example.org', clientTenant: 'north' }, { clientIss: 'https://ehr.example.org', clientTenant: 'south' }, { clientIss: 'https://ehr.example.org' }, {}]) {
+      const p = problemOf(() => linkFeedback([item], { ...ctx, issued: mine, ...who }));
+      expect(p.status).toBe(422);
+      expect(p.outcome.issue[0]?.details?.text).toMatch(/was not issued by this Crosstalk/);
+    }
+    expect(linkFeedback([item], { ...ctx, issued: mine, clientIss: 'https://ehr.example.org', clientTenant: 'north' })).toHaveLength(1);
+  });
+
   it('takes the rule, call and issue time from the card, and the override display from the reasons the card offered', () => {
     const items: FeedbackItem[] = [
       { card: 'a', outcome: 'accepted', acceptedSuggestions: [{ id: 'a-s1' }], outcomeTimestamp: '2026-11-25T09:05:00Z' },
       { card: 'b', outcome: 'overridden', overrideReason: { reason: { system: SYSTEM, code: 'confounded' } }, outcomeTimestamp: '2026-11-25T09:06:00.52Z' },
     ];
-    const [a, b] = linkFeedback(items, { ...ctx, clientIss: 'https://ehr.example.org' });
+    const EHR = 'https://ehr.example.org';
+    const toEhr = new Map([...issued].map(([k, c]) => [k, { ...c, clientIss: EHR }]));
+    const [a, b] = linkFeedback(items, { ...ctx, issued: toEhr, clientIss: EHR });
     expect(a).toEqual({
       cardUuid: 'a', outcome: 'accepted', outcomeAt: new Date('2026-11-25T09:05:00Z'), receivedAt: ctx.receivedAt, serviceId: 'bone-muscle-patient-view',
       ruleId: 'low-ccr', callId: 'call-a', cardIssuedAt: issuedAt, acceptedSuggestions: ['a-s1'], clientIss: 'https://ehr.example.org',

@@ -32,7 +32,9 @@ export interface LinkContext {
   /** The cards named by the items that this Crosstalk issued, by uuid (from the audit). */
   issued: Map<string, IssuedCard>;
   receivedAt: Date;
+  /** Who sends the feedback: it is taken only for cards issued to the same issuer and tenant. */
   clientIss?: string;
+  clientTenant?: string;
 }
 
 function issue(i: number, field: string, text: string, code: OperationOutcomeIssue['code'] = 'not-found'): OperationOutcomeIssue {
@@ -51,7 +53,9 @@ export function linkFeedback(items: FeedbackItem[], ctx: LinkContext): FeedbackE
   const issues: OperationOutcomeIssue[] = [];
   const entries: FeedbackEntry[] = [];
   items.forEach((item, i) => {
-    const card = ctx.issued.get(item.card);
+    const found = ctx.issued.get(item.card);
+    // Another client's card is answered as if unknown: one EHR (or tenant) learns nothing of another's cards.
+    const card = found && (found.clientIss ?? null) === (ctx.clientIss ?? null) && (found.clientTenant ?? null) === (ctx.clientTenant ?? null) ? found : undefined;
     if (!card) {
       issues.push(issue(i, '.card', `card ${JSON.stringify(item.card)} was not issued by this Crosstalk (or has passed the retention period)`));
       return;

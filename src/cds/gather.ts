@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
-import { FhirError, type FhirFailure, FhirSession } from '../fhir/client';
+import { ByteBudget, FhirError, type FhirFailure, FhirSession } from '../fhir/client';
 import type { EgressPolicy } from '../fhir/egress';
 import { isWellFormed } from './inputs';
 import { problems } from './outcomes';
@@ -19,12 +19,21 @@ export interface Gathered {
   partial: string[];
   /** Resources set aside because their JSON breaks the types Crosstalk reads. */
   malformed: number;
+  /** Why each key that was read from fhirServer and failed could not be had (a failure kind, or http_<status>). */
+  failures: Record<string, string>;
   fhirMs?: number;
+  /** Bytes read from fhirServer (decompressed), all keys and pages. */
+  fhirBytes?: number;
 }
 
 export interface GatherOptions {
   timeoutMs: number;
   maxPages: number;
+  /** Byte caps: each FHIR answer, and all of this call's answers together. */
+  maxResponseBytes: number;
+  maxCallBytes: number;
+  /** Aborted when the call is over before its reads are (the EHR went away, the request budget ran out). */
+  signal?: AbortSignal;
   /** Where this call's client may send its token; decided by who authenticated. */
   egress: EgressPolicy;
   /** Told of every FHIR read (one per key): its outcome (ok, a failure kind, or http_<status>) and seconds. */
@@ -36,14 +45,20 @@ function outcomeOf(e: unknown): string {
   return e.failure.kind === 'http' ? `http_${e.failure.status}` : e.failure.kind;
 }
 
-function failureIssue(key: string, f: FhirFailure | 'no-fhir' | string): OperationOutcomeIssue {
+function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcomeIssue {
   const texts: Record<string, [OperationOutcomeIssue['code'], string]> = {
     'no-fhir': ['incomplete', `prefetch "${key}" was not provided and the request has no fhirServer to read it from`],
     timeout: ['timeout', `reading "${key}" from fhirServer timed out`],
     network: ['transient', `fhirServer could not be reached to read "${key}"`],
     refused: ['security', `fhirServer URL for "${key}" is not allowed`],
-    'invalid-response': ['invalid', `fhirServer sent something other than FHIR for "${key}"`],
+    'invalid-response': ['invalid', `fhirServer sent something other than FHIR JSON for "${key}"`],
+    aborted: ['timeout', `reading "${key}" from fhirServer was abandoned: the call ended first`],
   };
+  if (typeof f === 'object' && f.kind === 'too-large') {
+    const mb = Math.round((f.limitBytes / 1048576) * 10) / 10;
+    const what = f.cap === 'response' ? `an answer larger than the ${mb} MB cap per answer` : `more than the ${mb} MB cap for all reads of one call`;
+    return { severity: 'error', code: 'too-costly', details: { text: `fhirServer sent ${what} when reading "${key}"; the read was cut off` } };
+  }
   const kind = typeof f === 'string' ? f : f.kind;
   if (typeof f === 'object' && f.kind === 'http') {
     const code = f.status === 401 || f.status === 403 ? 'security' : 'transient';
@@ -66,6 +81,7 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
   const resources: Record<string, Resource[]> = {};
   const sources: Record<string, DataSource> = {};
   const partial: string[] = [];
+  const failures: Record<string, string> = {};
   const toFetch: { t: Template; continueFrom?: PrefetchState & { state: 'bundle' } }[] = [];
 
   for (const t of templates) {
@@ -94,6 +110,7 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
 
   const issues: OperationOutcomeIssue[] = [];
   let fhirMs: number | undefined;
+  let fhirBytes: number | undefined;
   if (toFetch.length) {
     if (!req.fhirServer) {
       for (const { t, continueFrom } of toFetch) {
@@ -103,12 +120,14 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
       }
     } else {
       const started = performance.now();
-      const signal = AbortSignal.timeout(opts.timeoutMs);
+      // The FHIR time budget, cut short if the call itself ends first: nothing is read for a caller that has gone.
+      const signal = opts.signal ? AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]) : AbortSignal.timeout(opts.timeoutMs);
+      const bytes = new ByteBudget(opts.maxResponseBytes, opts.maxCallBytes);
       // Every key's request (and page) listens on this one budget; a service with 15 keys passes Node's default of 10.
       setMaxListeners(Math.max(10, toFetch.length * opts.maxPages), signal);
       const session = new FhirSession(
         { baseUrl: req.fhirServer, ...(req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {}) },
-        { signal, maxPages: opts.maxPages, egress: opts.egress },
+        { signal, maxPages: opts.maxPages, egress: opts.egress, bytes },
       );
       const results = await Promise.allSettled(
         toFetch.map(async ({ t, continueFrom }) => {
@@ -129,8 +148,10 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
         }),
       );
       fhirMs = performance.now() - started;
+      fhirBytes = bytes.bytesRead;
       results.forEach((r, i) => {
         const { t, continueFrom } = toFetch[i] as (typeof toFetch)[number];
+        if (r.status === 'rejected') failures[t.key] = outcomeOf(r.reason);
         if (r.status === 'fulfilled') {
           resources[t.key] = r.value;
           sources[t.key] = continueFrom ? 'prefetch+fhir' : 'fhir';
@@ -162,5 +183,14 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     issues.push({ severity: 'error', code: 'not-found', details: { text: 'the Patient in context could not be read' } });
   }
   if (issues.length) throw problems.preconditionFailed(issues);
-  return { patient: patient as Patient, resources, sources, partial, malformed, ...(fhirMs !== undefined ? { fhirMs } : {}) };
+  return {
+    patient: patient as Patient,
+    resources,
+    sources,
+    partial,
+    malformed,
+    failures,
+    ...(fhirMs !== undefined ? { fhirMs } : {}),
+    ...(fhirBytes !== undefined ? { fhirBytes } : {}),
+  };
 }

@@ -26,10 +26,15 @@ export function operationOutcome(
   };
 }
 
+/** Seconds a client is asked to wait (Retry-After) before trying again after a store outage. */
+export const RETRY_AFTER_S = 5;
+
 export class HttpProblem extends Error {
   constructor(
     readonly status: number,
     readonly outcome: OperationOutcome,
+    /** Sent as Retry-After: the condition is transient and the same request may succeed later. */
+    readonly retryAfterS?: number,
   ) {
     super(outcome.issue[0]?.details?.text ?? `HTTP ${status}`);
     this.name = 'HttpProblem';
@@ -47,6 +52,7 @@ export const problems = {
   /** The request is well-formed but names things this service cannot accept (e.g. feedback on unknown cards). */
   unprocessable: (issues: OperationOutcomeIssue[]) => new HttpProblem(422, { resourceType: 'OperationOutcome', issue: issues }),
   unauthorized: (text: string) => new HttpProblem(401, operationOutcome('login', text)),
-  unavailable: (text: string) => new HttpProblem(503, operationOutcome('transient', text)),
+  /** A transient outage (the store): 503 with Retry-After, so a client knows the same request may succeed later. */
+  unavailable: (text: string) => new HttpProblem(503, operationOutcome('transient', text), RETRY_AFTER_S),
   internal: () => new HttpProblem(500, operationOutcome('exception', 'Internal error. The incident was logged.')),
 };

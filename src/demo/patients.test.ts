@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Patient } from 'fhir/r4';
+import type { Patient, Resource } from 'fhir/r4';
 import { loadKnowledgeSync } from '../config/knowledge-file';
 import { evaluatePatient } from '../clinical/engine';
 import { inputFromResources } from '../clinical/input';
-import { DEMO_PATIENTS } from './patients';
+import { DEMO_PATIENTS, demoTransaction } from './patients';
 
 const k = loadKnowledgeSync();
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -63,5 +63,44 @@ describe('the demo patients', () => {
     expect(f.context.join(' ')).toMatch(/The labs also suggest low muscle mass: CCR 0\.60/);
     expect(f.measures.map((m) => m.code)).toContain('ccr');
     expect(f.statements.join(' ')).toMatch(/Contributing medicines .*Omeprazole/);
+  });
+});
+
+/** Every `reference` string anywhere in a resource, with the path where it sits. */
+function referencesIn(x: unknown, path = ''): { path: string; reference: string }[] {
+  if (Array.isArray(x)) return x.flatMap((v, i) => referencesIn(v, `${path}[${i}]`));
+  if (!x || typeof x !== 'object') return [];
+  return Object.entries(x).flatMap(([k, v]) =>
+    k === 'reference' && typeof v === 'string' ? [{ path, reference: v }] : referencesIn(v, path ? `${path}.${k}` : k),
+  );
+}
+
+describe('the demo seed transaction', () => {
+  const bundle = demoTransaction(NOW);
+  const entries = bundle.entry ?? [];
+
+  it('PUTs every resource at its own fixed id, once, so seeding again changes nothing', () => {
+    const urls = entries.map((e) => e.request?.url);
+    for (const e of entries) {
+      expect(e.request?.method).toBe('PUT');
+      expect(e.request?.url).toBe(`${e.resource?.resourceType}/${e.resource?.id}`);
+    }
+    expect(new Set(urls).size).toBe(urls.length);
+  });
+
+  it('holds every resource it references: no dangling reference for a FHIR server to reject', () => {
+    const present = new Set(entries.map((e) => `${e.resource?.resourceType}/${e.resource?.id}`));
+    const dangling: string[] = [];
+    for (const e of entries) {
+      const r = e.resource as Resource & { contained?: Resource[] };
+      const contained = new Set((r.contained ?? []).map((c) => `#${c.id}`));
+      for (const { path, reference } of referencesIn(r)) {
+        const ok = reference.startsWith('#') ? contained.has(reference) : present.has(reference);
+        if (!ok) dangling.push(`${r.resourceType}/${r.id} ${path} → ${reference}`);
+      }
+    }
+    expect(dangling).toEqual([]);
+    // The check has something to check: orders name their requester.
+    expect(entries.some((e) => referencesIn(e.resource).some((x) => x.reference === 'Practitioner/demo-clinician'))).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import type { Bundle, Patient, Resource } from 'fhir/r4';
+import type { Bundle, Patient, Practitioner, Resource } from 'fhir/r4';
 import {
   ROUTE,
   concept,
@@ -442,7 +442,18 @@ export function demoResources(now: Date): Resource[] {
   return DEMO_PATIENTS.flatMap((p) => p.resources(now));
 }
 
-/** The demo patients as a transaction Bundle (PUT with fixed ids), ready for any FHIR R4 server. */
+/** The clinician the demo orders name as requester: a server that checks references (HAPI does) needs it. */
+export const DEMO_CLINICIAN: Practitioner = {
+  resourceType: 'Practitioner',
+  id: 'demo-clinician',
+  active: true,
+  name: [{ family: 'Clinician', given: ['Demo'], prefix: ['Dr'] }],
+};
+
+/**
+ * The demo patients and everything they reference as one transaction Bundle (PUT with fixed ids), ready for
+ * any FHIR R4 server: self-contained, so referential integrity does not reject it, and idempotent.
+ */
 export function demoTransaction(now: Date): Bundle {
-  return transaction(demoResources(now));
+  return transaction([DEMO_CLINICIAN, ...demoResources(now)]);
 }

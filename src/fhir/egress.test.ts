@@ -29,4 +29,30 @@ describe('egress policy', () => {
       expect(isPublicAddress(a), a).toBe(false);
     }
   });
+
+  // Each carries 127.0.0.1, 10.0.0.7 or 169.254.169.254 inside an IPv6 address a socket can be asked to reach.
+  const disguised: [string, string][] = [
+    ['IPv4-compatible loopback', '::7f00:1'],
+    ['IPv4-compatible metadata', '::a9fe:a9fe'],
+    ['IPv4-mapped private', '::ffff:a00:7'],
+    ['IPv4-mapped metadata', '::ffff:a9fe:a9fe'],
+    ['NAT64 loopback', '64:ff9b::7f00:1'],
+    ['NAT64 metadata', '64:ff9b::a9fe:a9fe'],
+    ['NAT64 local-use prefix', '64:ff9b:1::a00:7'],
+    ['6to4 loopback', '2002:7f00:1::'],
+    ['6to4 private', '2002:a00:7::1'],
+    ['6to4 metadata', '2002:a9fe:a9fe::1'],
+    ['Teredo', '2001:0:4136:e378:8000:63bf:3fff:fdd2'],
+  ];
+  for (const [name, address] of disguised) {
+    it(`refuses the ${name} form ${address}, as an address and as a URL, before connecting`, () => {
+      expect(isPublicAddress(address)).toBe(false);
+      const open = new EgressPolicy(() => [{ origin: `https://[${address}]`, insecure: false }]);
+      expect(() => open.check(new URL(`https://[${address}]/fhir`))).toThrow(/non-public/);
+    });
+  }
+
+  it('still lets IPv6 forms of public IPv4 addresses through (NAT64 on an IPv6-only network)', () => {
+    for (const a of ['64:ff9b::5db8:d822', '::ffff:5db8:d822', '2002:5db8:d822::1', '2606:4700:4700::1111']) expect(isPublicAddress(a), a).toBe(true);
+  });
 });

@@ -27,11 +27,33 @@ export class EgressRefused extends Error {
 /** Names that reach cloud metadata services even when DNS says otherwise. */
 const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata', 'instance-data', 'metadata.azure.internal']);
 
+/**
+ * The IPv4 address an IPv6 address carries and is routed to, for the forms that carry one: IPv4-compatible
+ * (::/96), IPv4-mapped (::ffff:0:0/96), NAT64 (64:ff9b::/96, RFC 6052) and 6to4 (2002::/16, RFC 3056).
+ */
+function embeddedIPv4(ip: ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  const p = ip.parts;
+  const v4 = (hi: number, lo: number) => new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
+  const zeros = (from: number, to: number) => p.slice(from, to).every((x) => x === 0);
+  if (zeros(0, 6)) return v4(p[6] as number, p[7] as number);
+  if (zeros(0, 5) && p[5] === 0xffff) return v4(p[6] as number, p[7] as number);
+  if (p[0] === 0x64 && p[1] === 0xff9b && zeros(2, 6)) return v4(p[6] as number, p[7] as number);
+  if (p[0] === 0x2002) return v4(p[1] as number, p[2] as number);
+  return undefined;
+}
+
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  let ip = ipaddr.parse(address);
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
-  return ip.range() === 'unicast';
+  const ip = ipaddr.parse(address);
+  if (ip.kind() === 'ipv4') return ip.range() === 'unicast';
+  const v6 = ip as ipaddr.IPv6;
+  // Teredo (2001::/32) tunnels through relays to an address it hides (XOR-ed): nothing to judge, so never.
+  if (v6.range() === 'teredo') return false;
+  // ::/128 and ::1 carry no IPv4 address; every other form that does is judged by the IPv4 address it reaches.
+  if (v6.range() === 'unspecified' || v6.range() === 'loopback') return false;
+  const v4 = embeddedIPv4(v6);
+  if (v4) return v4.range() === 'unicast';
+  return v6.range() === 'unicast';
 }
 
 function matches(rule: OriginRule, url: URL): boolean {

@@ -7,10 +7,11 @@ import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
 import type { EmbeddedFhirServer } from '../demo/fhir-server';
 import { adminRouter } from './admin';
-import { Auditor, clientIss } from './audit';
+import { Auditor, type CallFacts, clientIss } from './audit';
 import type { AppConfig } from './config';
 import { authenticate, callerOf } from './security/authenticate';
 import type { JwtVerifier } from './security/jwt';
+import { END_STATUS, callLifetime, lifetimeOf } from './call-lifetime';
 import { feedbackHandler } from './feedback-route';
 import { type Operations, measureCds, operationsRouter } from './operations';
 import { mountDemo } from '../demo/routes';
@@ -32,19 +33,8 @@ export interface AppDeps {
   ops: Operations;
 }
 
-/** The caller hears back within the budget even if a FHIR server hangs; late work is discarded. */
-function requestBudget(ms: number) {
-  return (_req: Request, res: Response, next: NextFunction) => {
-    const timer = setTimeout(() => {
-      if (!res.headersSent) sendProblem(res, new HttpProblem(503, operationOutcome('timeout', 'The service could not answer in time.')));
-    }, ms);
-    res.once('finish', () => clearTimeout(timer));
-    res.once('close', () => clearTimeout(timer));
-    next();
-  };
-}
-
 function sendProblem(res: Response, p: HttpProblem): void {
+  if (p.retryAfterS !== undefined) res.set('Retry-After', String(p.retryAfterS));
   res.status(p.status).type('application/fhir+json').send(JSON.stringify(p.outcome));
 }
 
@@ -63,7 +53,13 @@ export function createApp(deps: AppDeps): express.Express {
   const callDeps: CallDeps = {
     knowledge,
     now: deps.now ?? (() => new Date()),
-    gather: { timeoutMs: config.fhirTimeoutMs, maxPages: config.fhirMaxPages, observe: ops.metrics.observeFhirFetch },
+    gather: {
+      timeoutMs: config.fhirTimeoutMs,
+      maxPages: config.fhirMaxPages,
+      maxResponseBytes: config.fhirMaxResponseBytes,
+      maxCallBytes: config.fhirMaxCallBytes,
+      observe: ops.metrics.observeFhirFetch,
+    },
   };
   /**
    * The public base URL for a request. PUBLIC_BASE_URL when set; otherwise the origin the browser used, when it
@@ -87,7 +83,7 @@ export function createApp(deps: AppDeps): express.Express {
   // CORS first, so preflights need no token and every answer, errors included, carries the headers.
   cds.use(corsFor({ origins: config.corsOrigins, methods: ['GET', 'POST'] }));
   // The budget covers everything after CORS, key fetching included.
-  cds.use(requestBudget(config.requestBudgetMs));
+  cds.use(callLifetime(config.requestBudgetMs, sendProblem));
   // Authenticate before reading the body: strangers do not get us to parse megabytes.
   cds.use(
     authenticate({
@@ -111,26 +107,33 @@ export function createApp(deps: AppDeps): express.Express {
       const id = String(req.params.id);
       const service = services.get(id);
       if (!service) throw problems.notFound(`No CDS service "${id}" here; GET /cds-services lists them.`);
-      if (!req.is(['application/json', 'application/*+json'])) throw problems.unsupportedMediaType('Send the request as application/json.');
       const started = performance.now();
       const hookInstance = typeof req.body?.hookInstance === 'string' ? req.body.hookInstance.slice(0, 128) : undefined;
       const caller = callerOf(res);
+      const lifetime = lifetimeOf(res);
       const who = { iss: caller.client?.iss, jti: caller.client?.jti, tenant: caller.client?.tenant };
       const iss = clientIss(res);
-      const facts = { callId: randomUUID(), calledAt: new Date(), serviceId: id, body: req.body, ...(iss ? { clientIss: iss } : {}) };
+      const tenant = caller.client?.tenant;
+      const facts = { callId: randomUUID(), calledAt: new Date(), serviceId: id, body: req.body, ...(iss ? { clientIss: iss } : {}), ...(tenant ? { clientTenant: tenant } : {}) };
       let audited = false;
+      /** Records the call once, whatever its end: the audit row and the metrics carry the same status. */
+      const record = (status: number, extra: Pick<CallFacts, 'record' | 'cards'> = {}) => {
+        audited = true;
+        return auditor.write({ ...facts, status, latencyMs: performance.now() - started, ...extra });
+      };
       try {
+        if (!req.is(['application/json', 'application/*+json'])) throw problems.unsupportedMediaType('Send the request as application/json.');
         const launchUrl = config.smart.enabled ? appLaunchUrl(baseFor(req)) : undefined;
-        const { response, record } = await callService(service, req.body, {
+        const { response, record: call } = await callService(service, req.body, {
           ...callDeps,
           ...(launchUrl ? { appLaunchUrl: () => launchUrl } : {}),
-          gather: { ...callDeps.gather, egress: caller.egress },
+          gather: { ...callDeps.gather, egress: caller.egress, signal: lifetime.signal },
         });
-        audited = true;
+        const end = lifetime.ended();
+        if (end) throw new HttpProblem(END_STATUS[end], operationOutcome('timeout', 'The call ended before its answer was ready.'));
         // The cards' uuids must be on record before the EHR can send feedback on them; a call the audit
         // cannot record is not answered.
-        const latencyMs = performance.now() - started;
-        if (!(await auditor.write({ ...facts, status: 200, latencyMs, record, cards: response.cards }))) {
+        if (!(await record(200, { record: call, cards: response.cards }))) {
           throw problems.unavailable('The call could not be recorded in the audit trail; no cards were issued.');
         }
         for (const c of response.cards) ops.metrics.cards.inc({ service: id, rule: c.extension.crosstalk.ruleId, indicator: c.indicator });
@@ -144,24 +147,31 @@ export function createApp(deps: AppDeps): express.Express {
             ...who,
             status: 200,
             ms: Math.round(performance.now() - started),
-            gatherMs: Math.round(record.gatherMs),
-            fhirMs: record.gathered.fhirMs !== undefined ? Math.round(record.gathered.fhirMs) : undefined,
-            evaluateMs: Math.round(record.evaluateMs * 10) / 10,
-            sources: record.gathered.sources,
-            partial: record.gathered.partial.length ? record.gathered.partial : undefined,
-            malformed: record.gathered.malformed || undefined,
+            gatherMs: Math.round(call.gatherMs),
+            fhirMs: call.gathered.fhirMs !== undefined ? Math.round(call.gathered.fhirMs) : undefined,
+            fhirBytes: call.gathered.fhirBytes,
+            evaluateMs: Math.round(call.evaluateMs * 10) / 10,
+            sources: call.gathered.sources,
+            // Why a key read from fhirServer could not be had (timeout, too-large, http_503…): the reason beside "unavailable".
+            failures: Object.keys(call.gathered.failures).length ? call.gathered.failures : undefined,
+            partial: call.gathered.partial.length ? call.gathered.partial : undefined,
+            malformed: call.gathered.malformed || undefined,
             cards: response.cards.length,
-            rules: Object.fromEntries(record.evaluation.outcomes.map((o) => [o.ruleId, o.status])),
+            rules: Object.fromEntries(call.evaluation.outcomes.map((o) => [o.ruleId, o.status])),
             // Why each rule stayed quiet, as reason codes only (no patient data): the audit trail of suppressions.
-            why: Object.fromEntries(record.evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)])),
-            unavailable: record.unavailable.length ? record.unavailable : undefined,
+            why: Object.fromEntries(call.evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)])),
+            unavailable: call.unavailable.length ? call.unavailable : undefined,
           },
           'cds call',
         );
       } catch (e) {
-        const status = e instanceof HttpProblem ? e.status : 500;
-        if (!audited) await auditor.write({ ...facts, status, latencyMs: performance.now() - started });
-        logger.warn({ event: 'cds-call', serviceId: id, hookInstance, ...who, status, ms: Math.round(performance.now() - started) }, 'cds call failed');
+        // A call that ended early is recorded as it ended (499 or 503), whatever its work threw afterwards.
+        const end = lifetime.ended();
+        const status = end ? END_STATUS[end] : e instanceof HttpProblem ? e.status : 500;
+        if (end) ops.metrics.cdsCallsAborted.inc({ service: id, reason: end });
+        if (!audited) await record(status);
+        logger.warn({ event: 'cds-call', serviceId: id, hookInstance, ...who, status, ended: end, ms: Math.round(performance.now() - started) }, 'cds call failed');
+        if (end) return; // answered already (503), or nobody is left to answer (499)
         throw e;
       }
     }),

@@ -46,6 +46,8 @@ export interface CallFacts {
   /** The request body as received: only hookInstance and context.patientId are read from it. */
   body: unknown;
   clientIss?: string;
+  /** The authenticated client's tenant, when its token named one. */
+  clientTenant?: string;
   status: number;
   latencyMs: number;
   record?: CallRecord;
@@ -80,6 +82,8 @@ export function auditRecord(f: CallFacts, key: Buffer): AuditCall {
       ...(hookInstance ? { hookInstance } : {}),
       issuedAt: f.calledAt,
       suggestionUuids: (c.suggestions ?? []).map((s) => s.uuid),
+      ...(f.clientIss ? { clientIss: f.clientIss } : {}),
+      ...(f.clientTenant ? { clientTenant: f.clientTenant } : {}),
     })),
   };
 }
@@ -94,6 +98,8 @@ export class Auditor {
   async write(f: CallFacts): Promise<boolean> {
     try {
       await this.ops.store.recordCall(auditRecord(f, this.ops.auditKey));
+      // Counted only once on record, with the status recorded: the metric and the audit trail agree call for call.
+      this.ops.metrics.cdsCalls.inc({ service: f.serviceId, status: String(f.status) });
       return true;
     } catch (e) {
       this.ops.metrics.auditFailures.inc();

@@ -76,6 +76,37 @@ describe('configuration of the store, audit and admin endpoints', () => {
     expect(logs.lines.join('')).toContain('CROSSTALK_AUDIT_HMAC_KEY is not set');
   });
 
+  it('refuses to serve the embedded demo FHIR server in production mode, unless development mode is explicit', async () => {
+    const dir = path.join(tmp(), 'data');
+    const err = await start(
+      { PORT: '0', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dir, CROSSTALK_TRUSTED_CLIENTS: TRUSTED, CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) },
+      createLogger('silent'),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/CROSSTALK_EMBEDDED_FHIR=true .* needs CROSSTALK_DEV_MODE=true/);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  const withKey = (key: Record<string, unknown>) => {
+    const f = path.join(tmp(), 'clients.json');
+    fs.writeFileSync(f, JSON.stringify({ clients: [{ iss: 'https://ehr.example.org', jwks: { keys: [key] }, fhirServerOrigins: ['https://ehr.example.org'] }] }));
+    return { PORT: '0', CROSSTALK_DATA_DIR: path.join(tmp(), 'data'), CROSSTALK_TRUSTED_CLIENTS: f, CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) };
+  };
+  const P384 = { kty: 'EC', crv: 'P-384', kid: 'ehr-2026', alg: 'ES384' };
+
+  it('stops start-up, naming the issuer and the key, when a trusted client\'s inline key cannot be imported', async () => {
+    // x and y are base64url but not a point on P-384: a key a verifier could never use.
+    const err = await start(withKey({ ...P384, x: 'AAAA', y: 'AAAA' }), createLogger('silent')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/issuer https:\/\/ehr\.example\.org: key "ehr-2026" cannot be imported/);
+  });
+
+  it('stops start-up when a trusted client lists a private key instead of its public key', async () => {
+    const err = await start(withKey({ ...P384, x: 'x', y: 'y', d: 'd' }), createLogger('silent')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/key "ehr-2026" is a private or symmetric key/);
+  });
+
   it('creates the data directory and a WAL-mode SQLite database on first start', async () => {
     const dir = path.join(tmp(), 'nested', 'data');
     const running = await start({ PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_DATA_DIR: dir, CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) }, createLogger('silent'));
@@ -83,7 +114,7 @@ describe('configuration of the store, audit and admin endpoints', () => {
     const db = new Database(path.join(dir, SQLITE_FILE_NAME), { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }]);
+      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([{ version: 1 }, { version: 2 }]);
     } finally {
       db.close();
     }

@@ -23,6 +23,9 @@ export interface AppConfig {
   siteKnowledgeFile?: string;
   fhirTimeoutMs: number;
   fhirMaxPages: number;
+  /** Byte caps on FHIR answers: each one, and all of one call's together. */
+  fhirMaxResponseBytes: number;
+  fhirMaxCallBytes: number;
   bodyLimit: string;
   logLevel: string;
   /** The store: SQLite under dataDir unless databaseUrl names PostgreSQL. */
@@ -54,6 +57,15 @@ export const CONFIG_KEYS: string[] = Object.keys(
   (JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, 'config.schema.json'), 'utf8')) as ConfigSchema).properties,
 );
 
+const UNIT = { b: 1, kb: 1024, mb: 1024 * 1024 } as const;
+
+/** `512kb`, `5mb`: sizes as the schema allows them (the same units as CROSSTALK_BODY_LIMIT). */
+export function parseSize(v: string): number {
+  const m = /^([0-9]+)(b|kb|mb)$/.exec(v);
+  if (!m) throw new ConfigError(`invalid configuration: ${v} is not a size like 512kb or 5mb`);
+  return Number(m[1]) * UNIT[m[2] as keyof typeof UNIT];
+}
+
 /** Reads and validates configuration; an invalid value stops start-up with a message naming the key. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const raw: Record<string, string> = {};
@@ -73,6 +85,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const fhirTimeoutMs = Number(get('CROSSTALK_FHIR_TIMEOUT_MS'));
   const requestBudgetMs = Number(get('CROSSTALK_REQUEST_BUDGET_MS'));
+  const fhirMaxResponseBytes = parseSize(get('CROSSTALK_FHIR_MAX_RESPONSE_BYTES') as string);
+  const fhirMaxCallBytes = parseSize(get('CROSSTALK_FHIR_MAX_CALL_BYTES') as string);
+  if (fhirMaxResponseBytes < 1024 || fhirMaxCallBytes < fhirMaxResponseBytes) {
+    throw new ConfigError('invalid configuration: CROSSTALK_FHIR_MAX_RESPONSE_BYTES must be at least 1kb and at most CROSSTALK_FHIR_MAX_CALL_BYTES');
+  }
   if (fhirTimeoutMs >= requestBudgetMs) {
     throw new ConfigError('invalid configuration: CROSSTALK_FHIR_TIMEOUT_MS must be below CROSSTALK_REQUEST_BUDGET_MS');
   }
@@ -98,6 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ...(raw.CROSSTALK_SITE_KNOWLEDGE ? { siteKnowledgeFile: raw.CROSSTALK_SITE_KNOWLEDGE } : {}),
     fhirTimeoutMs,
     fhirMaxPages: Math.max(1, Number(get('CROSSTALK_FHIR_MAX_PAGES'))),
+    fhirMaxResponseBytes,
+    fhirMaxCallBytes,
     bodyLimit: get('CROSSTALK_BODY_LIMIT') as string,
     logLevel: get('LOG_LEVEL') as string,
     dataDir: get('CROSSTALK_DATA_DIR') as string,

@@ -4,6 +4,7 @@ import { linkFeedback, parseFeedback } from '../cds/feedback';
 import { HttpProblem, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
 import { clientIss } from './audit';
+import { callerOf } from './security/authenticate';
 import type { Operations } from './operations';
 
 async function fromStore<T>(what: string, p: Promise<T>, logger: Logger): Promise<T> {
@@ -31,7 +32,8 @@ export function feedbackHandler(deps: { services: Map<string, CdsService>; ops: 
       const items = parseFeedback(req.body);
       const issued = await fromStore('looking up cards', ops.store.findCards(items.map((i) => i.card)), logger);
       const iss = clientIss(res);
-      const entries = linkFeedback(items, { service, issued, receivedAt: new Date(), ...(iss ? { clientIss: iss } : {}) });
+      const tenant = callerOf(res)?.client?.tenant;
+      const entries = linkFeedback(items, { service, issued, receivedAt: new Date(), ...(iss ? { clientIss: iss } : {}), ...(tenant ? { clientTenant: tenant } : {}) });
       const result = await fromStore('writing feedback', ops.store.recordFeedback(entries), logger);
       entries.forEach((e, i) => {
         if (result.isNew[i]) ops.metrics.feedback.inc({ service: id, rule: e.ruleId, outcome: e.outcome });

@@ -16,9 +16,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cdsCalls = new Counter({
+    name: 'crosstalk_cds_calls_total',
+    help: 'CDS service calls as the audit trail recorded them, by service and status (499: the EHR went away before the answer)',
+    labelNames: ['service', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cdsCallsAborted = new Counter({
+    name: 'crosstalk_cds_calls_aborted_total',
+    help: 'CDS service calls that ended before their work did, by service and reason (client-gone, time-budget); their FHIR reads were aborted',
+    labelNames: ['service', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly fhirFetchDuration = new Histogram({
     name: 'crosstalk_fhir_fetch_duration_seconds',
-    help: 'Reads from an EHR FHIR server, one per prefetch key, by outcome (ok, timeout, network, refused, invalid-response, http_<status>)',
+    help: 'Reads from an EHR FHIR server, one per prefetch key, by outcome (ok, timeout, aborted, network, refused, invalid-response, too-large, http_<status>)',
     labelNames: ['outcome'] as const,
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],

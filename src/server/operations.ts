@@ -70,8 +70,11 @@ export function measureCds(metrics: Metrics, services: Map<string, CdsService>) 
     const [id, sub, ...rest] = req.path.split('/').filter(Boolean);
     const endpoint = id === undefined ? 'discovery' : sub === undefined ? 'call' : sub === 'feedback' && !rest.length ? 'feedback' : 'other';
     const service = id === undefined ? '' : services.has(id) ? id : 'unknown';
-    res.once('finish', () => {
-      metrics.httpDuration.observe({ endpoint, service, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+    const observe = (status: string) => metrics.httpDuration.observe({ endpoint, service, status }, Number(process.hrtime.bigint() - started) / 1e9);
+    res.once('finish', () => observe(String(res.statusCode)));
+    // 'close' without 'finish': the client went away before its answer. 499 is nginx's "client closed request".
+    res.once('close', () => {
+      if (!res.writableFinished) observe('499');
     });
     next();
   };

@@ -12,7 +12,7 @@ import { type AppConfig, loadConfig } from './config';
 import { ConfigError } from '../config/knowledge-file';
 import { JwtVerifier } from './security/jwt';
 import { StoreReplayCache } from '../store/replay-cache';
-import { loadTrustedClients } from './security/trusted-clients';
+import { checkInlineKeys, loadTrustedClients } from './security/trusted-clients';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
 import type { Operations } from './operations';
@@ -54,6 +54,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
       );
     }
     clients = loadTrustedClients(config.trustedClientsFile);
+    await checkInlineKeys(clients, config.trustedClientsFile);
+  }
+  // The embedded FHIR server serves synthetic patients to anyone who asks, unauthenticated: never beside
+  // authenticated CDS calls, where it could pass for the EHR's data.
+  if (config.embeddedFhir && !config.devMode) {
+    throw new ConfigError(
+      'invalid configuration: CROSSTALK_EMBEDDED_FHIR=true serves unauthenticated demo data and needs CROSSTALK_DEV_MODE=true; switch it off in production',
+    );
   }
   const auditKey = resolveAuditKey(config, log);
   const store = await openStore(config).catch((e: Error) => {

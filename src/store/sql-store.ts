@@ -30,6 +30,8 @@ interface CardRow {
   hook_instance: string | null;
   issued_at: number;
   suggestion_uuids: string;
+  client_iss: string | null;
+  client_tenant: string | null;
 }
 
 function cardFromRow(r: CardRow): IssuedCard {
@@ -42,6 +44,8 @@ function cardFromRow(r: CardRow): IssuedCard {
     ...(r.hook_instance !== null ? { hookInstance: r.hook_instance } : {}),
     issuedAt: new Date(Number(r.issued_at)),
     suggestionUuids: JSON.parse(r.suggestion_uuids) as string[],
+    ...(r.client_iss !== null ? { clientIss: r.client_iss } : {}),
+    ...(r.client_tenant !== null ? { clientTenant: r.client_tenant } : {}),
   };
 }
 
@@ -79,8 +83,8 @@ export class SqlStore implements Store {
         c.rules.map((r) => [c.callId, r.ruleId, r.status, json(r.reasonCodes), at]),
       ),
       ...rows(
-        'INSERT INTO issued_cards (card_uuid, call_id, service_id, rule_id, indicator, hook_instance, issued_at, suggestion_uuids) VALUES',
-        c.cards.map((k) => [k.cardUuid, c.callId, k.serviceId, k.ruleId, k.indicator, opt(k.hookInstance), k.issuedAt.getTime(), json(k.suggestionUuids)]),
+        'INSERT INTO issued_cards (card_uuid, call_id, service_id, rule_id, indicator, hook_instance, issued_at, suggestion_uuids, client_iss, client_tenant) VALUES',
+        c.cards.map((k) => [k.cardUuid, c.callId, k.serviceId, k.ruleId, k.indicator, opt(k.hookInstance), k.issuedAt.getTime(), json(k.suggestionUuids), opt(k.clientIss), opt(k.clientTenant)]),
       ),
     ];
     await this.db.transaction(statements);
@@ -92,7 +96,7 @@ export class SqlStore implements Store {
     for (let i = 0; i < unique.length; i += IN_CHUNK) {
       const chunk = unique.slice(i, i + IN_CHUNK);
       const rows = await this.db.all<CardRow>(
-        `SELECT card_uuid, call_id, service_id, rule_id, indicator, hook_instance, issued_at, suggestion_uuids
+        `SELECT card_uuid, call_id, service_id, rule_id, indicator, hook_instance, issued_at, suggestion_uuids, client_iss, client_tenant
          FROM issued_cards WHERE card_uuid IN (${chunk.map(() => '?').join(', ')})`,
         chunk,
       );

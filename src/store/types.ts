@@ -29,6 +29,9 @@ export interface IssuedCard {
   issuedAt: Date;
   suggestionUuids: string[];
   callId: string;
+  /** The authenticated client the card was issued to; absent in development mode. */
+  clientIss?: string;
+  clientTenant?: string;
 }
 
 /** One CDS service call, successful or not. */

@@ -107,8 +107,47 @@ export interface RecordedRequest {
   authorization?: string;
 }
 
-/** delayMs: answer as the target did, but that much later (the target is asked at once). */
-export type Fault = { status: number } | { delayMs: number } | 'hang' | 'pass';
+/**
+ * delayMs: answer as the target did, but that much later (the target is asked at once). body: answer 200 with
+ * this text as the content type given (default application/fhir+json). streamBytes: answer 200 with a searchset
+ * Bundle of about that many bytes, generated while it is sent (never held in memory), until the client stops reading.
+ */
+export type Fault = { status: number } | { delayMs: number } | { body: string; contentType?: string } | { streamBytes: number } | 'hang' | 'pass';
+
+/** What a streamed answer sent: bytes written before the client hung up (or the end), and whether it hung up. */
+export interface StreamRecord {
+  url: string;
+  planned: number;
+  sent: number;
+  cutByClient: boolean;
+}
+
+const PAD_ENTRY = `{"resource":{"resourceType":"Basic","id":"pad","code":{"text":"${'x'.repeat(900)}"}}}`;
+
+/** Streams a searchset Bundle of about `bytes` bytes, honouring back-pressure, and records how far it got. */
+function streamBundle(res: http.ServerResponse, bytes: number, rec: StreamRecord): void {
+  res.writeHead(200, { 'content-type': 'application/fhir+json' });
+  const head = '{"resourceType":"Bundle","type":"searchset","entry":[';
+  let first = true;
+  const write = (s: string) => {
+    rec.sent += Buffer.byteLength(s);
+    return res.write(s);
+  };
+  res.once('close', () => {
+    if (!res.writableFinished) rec.cutByClient = true;
+  });
+  write(head);
+  const pump = () => {
+    while (rec.sent < bytes) {
+      if (res.destroyed) return;
+      const ok = write(`${first ? '' : ','}${PAD_ENTRY}`);
+      first = false;
+      if (!ok) return void res.once('drain', pump);
+    }
+    res.end(']}');
+  };
+  pump();
+}
 
 /**
  * A real HTTP server in front of the FHIR server that can answer with faults a healthy server will
@@ -117,12 +156,28 @@ export type Fault = { status: number } | { delayMs: number } | 'hang' | 'pass';
 export async function startFaultProxy(target: string | (() => string), fault: (req: http.IncomingMessage) => Fault = () => 'pass') {
   const targetOf = typeof target === 'string' ? () => target : target;
   const requests: RecordedRequest[] = [];
+  const streams: StreamRecord[] = [];
   const hanging = new Set<http.ServerResponse>();
+  let hangsAbandoned = 0;
   const server = http.createServer((req, res) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
     const f = fault(req);
     if (f === 'hang') {
       hanging.add(res);
+      // The client hung up on a request left hanging: proof that it stopped waiting.
+      res.once('close', () => {
+        if (hanging.delete(res)) hangsAbandoned += 1;
+      });
+      return;
+    }
+    if (typeof f === 'object' && 'streamBytes' in f) {
+      const rec: StreamRecord = { url: req.url ?? '', planned: f.streamBytes, sent: 0, cutByClient: false };
+      streams.push(rec);
+      return streamBundle(res, f.streamBytes, rec);
+    }
+    if (typeof f === 'object' && 'body' in f) {
+      res.writeHead(200, { 'content-type': f.contentType ?? 'application/fhir+json' });
+      res.end(f.body);
       return;
     }
     if (typeof f === 'object' && 'status' in f) {
@@ -150,9 +205,21 @@ export async function startFaultProxy(target: string | (() => string), fault: (r
     origin: base,
     fhirBase: `${base}/fhir`,
     requests,
+    streams,
+    /** Requests left hanging that the client has since given up (closed). */
+    get hangsAbandoned() {
+      return hangsAbandoned;
+    },
+    /** Requests still hanging, their client still connected. */
+    get hangsOpen() {
+      return hanging.size;
+    },
     close: () =>
       new Promise<void>((r) => {
-        for (const h of hanging) h.destroy();
+        for (const h of [...hanging]) {
+          hanging.delete(h);
+          h.destroy();
+        }
         server.closeAllConnections();
         server.close(() => r());
       }),

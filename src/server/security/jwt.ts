@@ -37,6 +37,20 @@ export class AuthFailure extends Error {
   }
 }
 
+/**
+ * The token could not be checked because something it depends on is down (the replay cache's store): not
+ * the caller's fault, so not an authentication failure. The caller hears 503 and may try again.
+ */
+export class VerifierUnavailable extends Error {
+  constructor(
+    readonly what: string,
+    readonly iss?: string,
+  ) {
+    super(`${what} unavailable`);
+    this.name = 'VerifierUnavailable';
+  }
+}
+
 const FORBIDDEN_ALG = /^(none|HS\d+)$/i;
 
 /**
@@ -88,7 +102,8 @@ export class JwtVerifier {
 
   /** `audience` is the public URL of the endpoint called. */
   async verify(authorization: string | undefined, audience: string): Promise<AuthenticatedClient> {
-    const m = /^Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/.exec(authorization ?? '');
+    // The scheme name is case-insensitive (RFC 6750 §2.1, RFC 9110 §11.1): `bearer` and `BEARER` are Bearer.
+    const m = /^Bearer +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/i.exec(authorization ?? '');
     if (!m) throw new AuthFailure(authorization ? 'malformed Authorization header' : 'no bearer token');
     const token = m[1] as string;
 
@@ -126,7 +141,12 @@ export class JwtVerifier {
       }));
     } catch (e) {
       if (e instanceof AuthFailure) throw e;
-      const err = e as { code?: string; message?: string };
+      const err = e as { code?: string; message?: string; claim?: string };
+      // The commonest set-up mistake (PUBLIC_BASE_URL not the URL the EHR calls): say what was expected.
+      if (err.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && err.claim === 'aud') {
+        const got = unverified.aud;
+        throw new AuthFailure(`aud mismatch: expected ${audience}, token has ${JSON.stringify(got)}`.slice(0, 600), iss, jti);
+      }
       throw new AuthFailure(`${err.code ?? 'verify failed'}: ${err.message ?? ''}`.slice(0, 200), iss, jti);
     }
     const exp = payload.exp as number;
@@ -136,7 +156,12 @@ export class JwtVerifier {
     const tenant = typeof payload.tenant === 'string' ? payload.tenant : undefined;
     if (client.tenants && (!tenant || !client.tenants.includes(tenant))) throw new AuthFailure('tenant not allowed', iss, payload.jti);
     if (client.sub !== undefined && payload.sub !== client.sub) throw new AuthFailure('sub does not match', iss, payload.jti);
-    const fresh = await this.replay.remember(`${iss}\u0000${payload.jti}`, (exp + this.policy.clockSkewS) * 1000);
+    let fresh: boolean;
+    try {
+      fresh = await this.replay.remember(`${iss}\u0000${payload.jti}`, (exp + this.policy.clockSkewS) * 1000);
+    } catch {
+      throw new VerifierUnavailable('jti replay store', iss);
+    }
     if (!fresh) throw new AuthFailure('jti replayed', iss, payload.jti);
     return { client, iss, jti: payload.jti, ...(tenant ? { tenant } : {}) };
   }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { type JWK, createLocalJWKSet, importJWK } from 'jose';
 import { ConfigError } from '../../config/knowledge-file';
 import { compileSchema, formatErrors } from '../../config/schemas';
 
@@ -33,4 +34,39 @@ export function loadTrustedClients(file: string): TrustedClient[] {
     seen.add(c.iss);
   }
   return data.clients;
+}
+
+/**
+ * Imports every inline key once, at start-up. A key that cannot be imported (a typo in a coordinate, a
+ * private key pasted whole, a curve the algorithm cannot use) would otherwise surface only as a 401 on
+ * every call from that EHR, with the reason buried in the log.
+ */
+export async function checkInlineKeys(clients: TrustedClient[], file: string): Promise<void> {
+  for (const c of clients) {
+    if (!c.jwks) continue;
+    const where = `CROSSTALK_TRUSTED_CLIENTS ${file}: issuer ${c.iss}`;
+    try {
+      createLocalJWKSet(c.jwks as Parameters<typeof createLocalJWKSet>[0]);
+    } catch (e) {
+      throw new ConfigError(`${where}: its jwks is not a usable JWK Set (${(e as Error).message})`);
+    }
+    for (const [i, key] of c.jwks.keys.entries()) {
+      const jwk = key as JWK;
+      const name = typeof jwk.kid === 'string' ? `key "${jwk.kid}"` : `key ${i + 1}`;
+      if ('d' in jwk || 'p' in jwk || 'k' in jwk) throw new ConfigError(`${where}: ${name} is a private or symmetric key; list only the public key`);
+      const algs = typeof jwk.alg === 'string' ? [jwk.alg] : (c.algorithms ?? DEFAULT_ALGORITHMS);
+      const errors: string[] = [];
+      let imported = false;
+      for (const alg of algs) {
+        try {
+          await importJWK(jwk, alg);
+          imported = true;
+          break;
+        } catch (e) {
+          errors.push(`${alg}: ${(e as Error).message}`);
+        }
+      }
+      if (!imported) throw new ConfigError(`${where}: ${name} cannot be imported (${errors.join('; ')})`);
+    }
+  }
 }
