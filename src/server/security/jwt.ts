@@ -102,7 +102,7 @@ export class JwtVerifier {
 
   /** `audience` is the public URL of the endpoint called. */
   async verify(authorization: string | undefined, audience: string): Promise<AuthenticatedClient> {
-    // The scheme name is case-insensitive (RFC 6750 §2.1, RFC 9110 §11.1): `bearer` and `BEARER` are Bearer.
+    // The scheme name is case-insensitive (RFC 6750 section 2.1, RFC 9110 section 11.1): `bearer` and `BEARER` are Bearer.
     const m = /^Bearer +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/i.exec(authorization ?? '');
     if (!m) throw new AuthFailure(authorization ? 'malformed Authorization header' : 'no bearer token');
     const token = m[1] as string;
