@@ -94,7 +94,7 @@ function labLine(l: LabValue, v: View): HTMLElement {
     {},
     `${k.analytes[l.analyte].display} ${valueText(l.value, l.unit)}, ${day(l.effective)} `,
     refLink(l.reference, v),
-    l.conversion ? h('span', { class: 'conversion' }, ` (reported ${l.original.value} ${l.original.unit}; ${l.conversion})`) : null,
+    l.conversion ? h('span', { class: 'conversion' }, ` (reported ${l.original.value} ${said(l.original.unit)}; ${said(l.conversion)})`) : null,
   );
 }
 
