@@ -48,6 +48,7 @@ function withheldOf(v: View): WithheldMeasure[] {
 
 /** Reasons in the app's words: working notes out, units human, references kept (they are links here). */
 const said = (text: string) => clinicianText(text);
+const sentence = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`;
 
 /** A reference to a FHIR resource as a link to it on the record's FHIR server, or as code when there is none. */
 function refLink(ref: string, v: View): HTMLElement {
@@ -199,8 +200,7 @@ export function renderMeasures(v: View): HTMLElement {
           'td',
           { class: 'value withheld', colspan: '4' },
           h('strong', {}, 'Withheld: not read for this patient. '),
-          w.reasons.map((r) => said(r.text)).join('; '),
-          '.',
+          sentence(w.reasons.map((r) => said(r.text)).join('; ')),
         ),
       );
     }
@@ -315,7 +315,7 @@ export function renderTrends(v: View): DrawnCharts {
         'figure',
         { class: 'trend withheld', id: `trend-${code}`, 'data-points': String(points.length), 'data-withheld': 'true' },
         h('figcaption', {}, h('strong', {}, MEASURE_DISPLAY[code])),
-        h('p', { class: 'withheld' }, h('strong', {}, 'Withheld: not charted for this patient. '), w.reasons.map((r) => said(r.text)).join('; '), '.'),
+        h('p', { class: 'withheld' }, h('strong', {}, 'Withheld: not charted for this patient. '), sentence(w.reasons.map((r) => said(r.text)).join('; '))),
       );
     }
     const summary = describeTrend(MEASURE_DISPLAY[code], points, unit);

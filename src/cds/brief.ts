@@ -128,13 +128,22 @@ function emphasise(sentence: string): string {
     return `**${lead}**${sentence.slice(lead.length)}`;
   }
   const v = VALUE.exec(sentence);
-  if (!v) return sentence;
-  const prefix = sentence.slice(0, v.index);
+  const prefix = v ? sentence.slice(0, v.index) : sentence;
   // "Prednisone 7.5 mg" reads as one: bold from the start when the value closes the opening words.
-  const from = prefix.length <= 40 && !/[:;,(]/.test(prefix) ? 0 : v.index;
+  if (v && prefix.length <= 40 && !/[:;,(]/.test(prefix)) return `**${sentence.slice(0, v.index + v[0].length)}**${sentence.slice(v.index + v[0].length)}`;
+  // "Secondary-osteoporosis condition: Rheumatoid arthritis (active)": the thing named after the label.
+  const named = /^[^:]{3,50}:\s+([^(.;:]{3,70}?)(?=\s*[(.;]|$)/.exec(sentence);
+  if (named) {
+    const at = sentence.indexOf(named[1] as string, sentence.indexOf(':'));
+    return `${sentence.slice(0, at)}**${named[1]}**${sentence.slice(at + (named[1] as string).length)}`;
+  }
+  if (!v) return sentence;
   const to = v.index + v[0].length;
-  return `${sentence.slice(0, from)}**${sentence.slice(from, to)}**${sentence.slice(to)}`;
+  return `${sentence.slice(0, v.index)}**${sentence.slice(v.index, to)}**${sentence.slice(to)}`;
 }
+
+/** Bold only where the eye should land first: the opening sentences, not every line. */
+const BOLD_SENTENCES = 3;
 
 /** The rule's brief, or one built from its statements and its service's wording. */
 export function briefOf(f: Finding): CardBrief {
@@ -146,7 +155,12 @@ export function briefOf(f: Finding): CardBrief {
     ...((f.links ?? []).some((l) => /FRAX/i.test(l.label)) ? ['calculate FRAX'] : []),
   ];
   return {
-    found: [...joinLists(f.statements.map(cardSentence)).map(emphasise), ...f.context.map((c) => emphasise(contextClause(c)))],
+    found: [
+      ...joinLists(f.statements.map(cardSentence)).map((x, i) => (i < BOLD_SENTENCES ? emphasise(x) : x)),
+      // What could not be checked changes how far the card can be trusted: it stays on the card.
+      ...f.caveats.filter((c) => /could not (?:be )?(?:check|read)/i.test(c)).map(cardSentence),
+      ...f.context.map(contextClause),
+    ],
     why: d?.why ?? '',
     cite: d?.cite ?? '',
     action: actions.length ? `${actions.map((a, i) => (i ? a.charAt(0).toLowerCase() + a.slice(1) : a)).join('; ')}.` : '',

@@ -11,6 +11,10 @@ const UNIT_TEXT: Record<string, string> = {
   'u[IU]/mL': 'µIU/mL',
   '{index}': '',
   '(mg/dL)/(mg/L)': '',
+  'mg/d': 'mg/day',
+  d: 'days',
+  umol: 'µmol',
+  'umol/L': 'µmol/L',
 };
 
 export function unitText(unit: string): string {
