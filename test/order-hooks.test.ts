@@ -382,8 +382,9 @@ describe('order hooks and their data', () => {
     expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
     // What could not be checked changes how far the card can be trusted: it is on the card itself, not only in the app.
     const detail: string = res.body.cards[0].detail;
-    expect(detail).toContain('DXA history could not be checked');
-    expect(detail).toContain('Could not check osteoporosis therapy history');
+    expect(detail).toMatch(/Could not check DXA results, .*osteoporosis therapy history/);
+    expect(detail).toContain('120 days');
+    expect(fullText(res.body.cards[0])).toContain('DXA history could not be checked');
   });
 });
 

@@ -19,7 +19,7 @@ export const ADVISORY = '*Advisory, not a diagnosis.*';
  */
 const DEFAULT_WHY: Record<string, { why: string; cite: string; action?: string }> = {
   'glucocorticoid-bone': {
-    why: 'Long-term glucocorticoids cause early bone loss and vertebral fractures; the guideline advises a dose-adjusted fracture-risk assessment with DXA and VFA',
+    why: 'Long-term glucocorticoids cause early bone loss and vertebral fractures',
     cite: 'ACR 2022',
   },
   'endocrine-therapy-bone': {
@@ -142,6 +142,20 @@ function emphasise(sentence: string): string {
   return `${sentence.slice(0, v.index)}**${sentence.slice(v.index, to)}**${sentence.slice(to)}`;
 }
 
+/** "Could not check X: look for it before acting." lines as one sentence that names every X. */
+function uncheckedLine(caveats: string[]): string | undefined {
+  const what: string[] = [];
+  const other: string[] = [];
+  for (const c of caveats) {
+    const m = /^Could not check (.+?):\s/.exec(c);
+    if (m) what.push(m[1] as string);
+    else if (/could not (?:be )?(?:check|read)/i.test(c)) other.push(cardSentence(c));
+  }
+  const list = what.length > 1 ? `${what.slice(0, -1).join(', ')} and ${what.at(-1)}` : what[0];
+  const line = list ? `**Could not check ${list}**: look for ${what.length > 1 ? 'them' : 'it'} before acting.` : '';
+  return [line, ...other].filter(Boolean).join(' ') || undefined;
+}
+
 /** Bold only where the eye should land first: the opening sentences, not every line. */
 const BOLD_SENTENCES = 3;
 
@@ -155,12 +169,13 @@ export function briefOf(f: Finding): CardBrief {
     ...((f.links ?? []).some((l) => /FRAX/i.test(l.label)) ? ['calculate FRAX'] : []),
   ];
   return {
-    found: [
-      ...joinLists(f.statements.map(cardSentence)).map((x, i) => (i < BOLD_SENTENCES ? emphasise(x) : x)),
-      // What could not be checked changes how far the card can be trusted: it stays on the card.
-      ...f.caveats.filter((c) => /could not (?:be )?(?:check|read)/i.test(c)).map(cardSentence),
-      ...f.context.map(contextClause),
-    ],
+    found: (() => {
+      const stated = joinLists(f.statements.map(cardSentence)).map((x, i) => (i < BOLD_SENTENCES ? emphasise(x) : x));
+      // What could not be checked changes how far the card can be trusted: it stays on the card, right after the finding.
+      const unchecked = uncheckedLine(f.caveats);
+      const rest = stated.slice(1).filter((x) => !(unchecked && /could not be checked/i.test(x)));
+      return [...stated.slice(0, 1), ...(unchecked ? [unchecked] : []), ...rest, ...f.context.map(contextClause)];
+    })(),
     why: d?.why ?? '',
     cite: d?.cite ?? '',
     action: actions.length ? `${actions.map((a, i) => (i ? a.charAt(0).toLowerCase() + a.slice(1) : a)).join('; ')}.` : '',
