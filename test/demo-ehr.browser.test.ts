@@ -79,7 +79,9 @@ describe('the demo EHR', { timeout: 120_000 }, () => {
     await page.goto(`${rig.base}/`);
     expect(new URL(page.url()).pathname).toBe('/demo/');
 
-    for (const id of ['demo-low-ccr', 'demo-missing-cystatin', 'demo-normal']) {
+    // One patient per kind of card, and one with none.
+    const patients = ['demo-low-ccr', 'demo-missing-cystatin', 'demo-steroid', 'demo-aromatase', 'demo-ra', 'demo-normal'];
+    for (const id of patients) {
       await openChart(page, id);
       const expected = await cardsFor(id);
       const shown = await page.$$eval('#cards article.cds-card', (as) =>
@@ -105,18 +107,18 @@ describe('the demo EHR', { timeout: 120_000 }, () => {
         })),
       );
       if (!expected.length) expect(await page.textContent('#cds-status')).toContain('No cards');
-      if (id === 'demo-low-ccr') {
-        // The detail is Markdown rendered to HTML: headings in bold, findings as a list, evidence as safe links.
-        const detail = page.locator('article[data-rule="low-ccr"] .detail');
-        expect(await detail.locator('strong', { hasText: 'What was found' }).count()).toBe(1);
-        expect(await detail.locator('ul li').count()).toBeGreaterThan(5);
-        const rels = await detail.locator('a').evaluateAll((as) => as.map((a) => `${a.getAttribute('target')} ${a.getAttribute('rel')}`));
-        expect(rels.length).toBeGreaterThan(0);
-        expect(new Set(rels)).toEqual(new Set(['_blank noopener noreferrer']));
-        await shoot(page, 'ehr-cards-demo-low-ccr', true);
+      for (const c of expected) {
+        // The detail is Markdown rendered to HTML: the decisive values in bold, the advisory line last, in emphasis.
+        const detail = page.locator(`article[data-rule="${c.extension.crosstalk.ruleId}"] .detail`);
+        expect(await detail.locator('strong').count(), id).toBeGreaterThan(0);
+        expect((await detail.locator('p').last().textContent())?.trim(), id).toMatch(/Advisory, not a diagnosis\.$/);
+        expect(await detail.locator('em', { hasText: 'Advisory, not a diagnosis.' }).count(), id).toBe(1);
+        const rels = await page.locator(`article[data-rule="${c.extension.crosstalk.ruleId}"] a`).evaluateAll((as) => as.map((a) => `${a.getAttribute('target')} ${a.getAttribute('rel')}`));
+        for (const r of rels) expect(r).toBe('_blank noopener noreferrer');
       }
+      if (expected.length) await shoot(page, `ehr-card-${expected.map((c) => c.extension.crosstalk.ruleId).join('+')}`);
     }
-    expect(cds.calls).toBe(3);
+    expect(cds.calls).toBe(patients.length);
     await Promise.all(cds.checked);
     expect(problems).toEqual([]);
     await context.close();

@@ -161,6 +161,12 @@ const post = (service: string, body: unknown) => request(ct.url).post(`/cds-serv
 const sign = (body: unknown) => post('bone-muscle-order-sign', body);
 const select = (body: unknown) => post('bone-muscle-order-select', body);
 
+/** Everything a card says, in full: the budgeted detail and the lines extension.crosstalk carries for the app. */
+function fullText(card: { detail: string; extension: { crosstalk: { statements: string[]; context: string[]; caveats: string[] } } }): string {
+  const x = card.extension.crosstalk;
+  return [card.detail, ...x.statements, ...x.context, ...x.caveats].join('\n');
+}
+
 function suggestedResources(body: { cards: { suggestions?: { actions?: { resource?: unknown }[] }[] }[] }): ServiceRequest[] {
   return body.cards.flatMap((c) => c.suggestions ?? []).flatMap((s) => s.actions ?? []).map((a) => a.resource as ServiceRequest);
 }
@@ -199,10 +205,11 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
     const card = res.body.cards[0];
     expect(card.indicator).toBe('warning');
     expect(card.summary).toMatch(/^Glucocorticoid order makes long-term use/);
-    expect(card.detail).toContain('Being ordered: predniSONE 10 mg tablet (MedicationRequest/rx-pred): prednisone 10 mg/day');
-    expect(card.detail).toContain('30 d supply × 4 fills');
+    expect(fullText(card)).toContain('Being ordered: predniSONE 10 mg tablet (MedicationRequest/rx-pred): prednisone 10 mg/day');
+    expect(fullText(card)).toContain('30 d supply × 4 fills');
     expect(card.detail).toContain('120 days');
-    expect(card.extension.crosstalk.measures).toEqual([
+    expect(card.detail).toContain('prednisone 10 mg/day');
+    expect(card.extension.crosstalk.measures).toMatchObject([
       { code: 'prednisone-equivalent-dose', value: 10, unit: 'mg/d', derivedFrom: ['MedicationRequest/rx-pred'] },
       { code: 'glucocorticoid-exposure', value: 120, unit: 'd', derivedFrom: ['MedicationRequest/rx-pred'] },
     ]);
@@ -218,7 +225,7 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
     const res = await sign(orderSign('demo-no-labs', bundle(methylprednisoloneOrder('rx-mp', 'demo-no-labs')))).expect(200);
     expectValidCdsResponse(res.body);
     expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
-    const detail: string = res.body.cards[0].detail;
+    const detail = fullText(res.body.cards[0]);
     expect(detail).toContain('methylprednisolone 8 mg/day (1 TAB × 4 mg per TAB (Medication strength) × BID) × 1.25 = 10 mg/day prednisone-equivalent');
     expect(detail).toContain('180 TAB at 2 a day × 2 fills');
     expect(detail).toContain('RxNorm 6902 (methylprednisolone)');
@@ -228,7 +235,7 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
     const res = await sign(orderSign('demo-steroid-young', bundle(prednisoneOrder('rx-young', 'demo-steroid-young', 10, 3)))).expect(200);
     expectValidCdsResponse(res.body);
     const card = res.body.cards[0];
-    expect(card.detail).toMatch(/FRAX is not validated under 40/);
+    expect(fullText(card)).toMatch(/FRAX is not validated under 40/);
     expect((card.links ?? []).filter((l: { type: string }) => l.type === 'absolute')).toEqual([]);
   });
 
@@ -236,7 +243,7 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
     const res = await sign(orderSign('demo-steroid', bundle(prednisoneOrder('rx-renew', 'demo-steroid', 7.5, 0)))).expect(200);
     expectValidCdsResponse(res.body);
     expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
-    expect(res.body.cards[0].detail).toContain('MedicationRequest/demo-steroid-pred');
+    expect(fullText(res.body.cards[0])).toContain('MedicationRequest/demo-steroid-pred');
     expect(res.body.cards[0].detail).toContain('Being ordered:');
   });
 
@@ -373,9 +380,11 @@ describe('order hooks and their data', () => {
     const res = await sign(body).expect(200);
     expectValidCdsResponse(res.body);
     expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
+    // What could not be checked changes how far the card can be trusted: it is on the card itself, not only in the app.
     const detail: string = res.body.cards[0].detail;
-    expect(detail).toContain('DXA history could not be checked');
-    expect(detail).toContain('Could not check osteoporosis therapy history');
+    expect(detail).toMatch(/Could not check DXA results, .*osteoporosis therapy history/);
+    expect(detail).toContain('120 days');
+    expect(fullText(res.body.cards[0])).toContain('DXA history could not be checked');
   });
 });
 

@@ -9,14 +9,16 @@ import { encodeAppContext } from '../src/cds/app-context';
 import { loadServices } from '../src/cds/services';
 import { evaluatePatient } from '../src/clinical/engine';
 import { inputFromResources } from '../src/clinical/input';
-import { round, day } from '../src/clinical/format';
+import { INTERNAL_MARKERS, clinicianText, round, day } from '../src/clinical/format';
+import { withheldMeasures } from '../src/clinical/withheld';
+import type { Card } from '../src/cds/types';
 import { MEASURE_ORDER } from '../src/clinical/measures';
 import { measureTrends } from '../src/clinical/trend';
 import type { PatientEvaluation } from '../src/clinical/types';
 import { loadKnowledgeSync } from '../src/config/knowledge-file';
 import { daysAgo, lab, patient, transaction } from '../src/demo/builders';
 import { DEMO_PATIENTS } from '../src/demo/patients';
-import { SERVICE_ID, fill, hookRequest, ruleIds, searchsetOf, startCrosstalk } from './support/harness';
+import { SERVICE_ID, fill, hookRequest, searchsetOf, startCrosstalk } from './support/harness';
 import { accessTokenOf, accessibilityViolations, ehrLaunchUrl, recordRequests, settledState, shoot, useBrowserRig, watchProblems } from './support/browser';
 
 const knowledge = loadKnowledgeSync();
@@ -60,13 +62,18 @@ async function recordOf(patientId: string): Promise<PatientRecord> {
   return { patientId, patient, byKey: Object.fromEntries(searches.map(([key], i) => [key, found[i] ?? []])) };
 }
 
+/** The measures the app lists: the cards' own (medication measures included), then the rest the engine computed. */
+function measuresShown(e: PatientEvaluation) {
+  return [...e.findings.flatMap((f) => f.measures), ...e.measures];
+}
+
 /** The engine, in Node, on the record patient-view reads, at the instant the app says it computed. */
 function engineOn(r: PatientRecord, asOf: string): PatientEvaluation {
   return evaluatePatient(inputFromResources(r.patient, Object.values(r.byKey).flat()), knowledge, new Date(asOf), rules);
 }
 
-/** The rules of the cards patient-view returns for the patient, given that same record as prefetch. */
-async function cardRules(r: PatientRecord): Promise<string[]> {
+/** The cards patient-view returns for the patient, given that same record as prefetch. */
+async function cardsOf(r: PatientRecord): Promise<Card[]> {
   const prefetch = { [service.definition.patientKey]: r.patient, ...Object.fromEntries(Object.entries(r.byKey).map(([key, rs]) => [key, searchsetOf(rs)])) };
   const res = await fetch(`${rig.base}/cds-services/${SERVICE_ID}`, {
     method: 'POST',
@@ -74,12 +81,13 @@ async function cardRules(r: PatientRecord): Promise<string[]> {
     body: JSON.stringify(hookRequest(r.patientId, { prefetch })),
   });
   expect(res.status, r.patientId).toBe(200);
-  return ruleIds((await res.json()) as Parameters<typeof ruleIds>[0]);
+  return ((await res.json()) as { cards: Card[] }).cards;
 }
 
 interface ShownMeasure {
   code: string;
   computed: string;
+  withheld?: string;
   value?: string;
   text: string;
   date: string;
@@ -93,6 +101,7 @@ function shownMeasures(page: Page): Promise<ShownMeasure[]> {
       return {
         code: el.dataset.code ?? '',
         computed: el.dataset.computed ?? '',
+        ...(el.dataset.withheld !== undefined ? { withheld: el.dataset.withheld } : {}),
         ...(el.dataset.value !== undefined ? { value: el.dataset.value } : {}),
         text: el.querySelector('td.value')?.textContent ?? '',
         date: el.querySelector('td.date')?.textContent ?? '',
@@ -103,7 +112,7 @@ function shownMeasures(page: Page): Promise<ShownMeasure[]> {
 }
 
 describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
-  it('shows, for every seeded patient, exactly what the engine computes from the same record', async () => {
+  it('shows, for every seeded patient, exactly what the engine computes from the same record, and what the card says', { timeout: 400_000 }, async () => {
     const { context, page, problems, requests } = await freshPage();
     for (const demo of DEMO_PATIENTS) {
       await page.goto(await ehrLaunchUrl(rig.base, demo.id));
@@ -114,14 +123,21 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
       // The app reads what patient-view reads: without any lab result the engine can use or reject, no data.
       expect(state, demo.id).toBe(e.labs.length || e.rejected.length ? 'ready' : 'no-data');
       // Medicines, problems and bone density included, so the app's findings are the cards' findings.
-      expect(e.findings.map((f) => f.ruleId), `${demo.id}: the engine on the app's record vs the cards`).toEqual(await cardRules(record));
+      const cards = await cardsOf(record);
+      expect(e.findings.map((f) => f.ruleId), `${demo.id}: the engine on the app's record vs the cards`).toEqual(cards.map((c) => c.extension.crosstalk.ruleId));
 
       const shown = await shownMeasures(page);
       expect(shown.map((s) => s.code), demo.id).toEqual(MEASURE_ORDER);
+      const withheld = withheldMeasures(e);
       for (const row of shown) {
-        const m = e.measures.find((x) => x.code === row.code);
+        const m = measuresShown(e).find((x) => x.code === row.code);
         if (!m) {
           expect(row.computed, `${demo.id} ${row.code}`).toBe('false');
+          continue;
+        }
+        if (withheld.some((w) => w.code === row.code)) {
+          expect(row.withheld, `${demo.id} ${row.code} is withheld`).toBe('true');
+          expect(row.value, `${demo.id} ${row.code}: a withheld measure shows no value`).toBeUndefined();
           continue;
         }
         // ECMAScript leaves Math.pow's last bit to the engine, and Chromium's V8 is not Node's: the CKD-EPI powers
@@ -134,8 +150,29 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
 
       expect(await page.$$eval('#findings article.finding', (as) => as.map((a) => (a as HTMLElement).dataset.rule)), demo.id).toEqual(e.findings.map((f) => f.ruleId));
       for (const f of e.findings) {
-        expect(await page.$$eval(`#finding-${f.ruleId} ul.statements li`, (lis) => lis.map((li) => li.textContent))).toEqual(f.statements);
+        expect(await page.$$eval(`#finding-${f.ruleId} ul.statements li`, (lis) => lis.map((li) => li.textContent))).toEqual(f.statements.map(clinicianText));
       }
+      // App = card: the same rule outcomes, the same measure codes and values, and what the card withholds, withheld.
+      const byCode = new Map(shown.map((row) => [row.code, row]));
+      for (const c of cards) {
+        const x = c.extension.crosstalk;
+        expect(await page.getAttribute(`#outcome-${x.ruleId}`, 'data-status'), `${demo.id} ${x.ruleId}`).toBe('fired');
+        for (const m of x.measures) {
+          const row = byCode.get(m.code);
+          expect(row?.withheld, `${demo.id} ${m.code}`).toBeUndefined();
+          expect(Math.abs(Number(row?.value) - m.value) / Math.abs(m.value || 1), `${demo.id} ${x.ruleId} ${m.code}: app ${row?.value}, card ${m.value}`).toBeLessThan(1e-12);
+        }
+        for (const w of x.withheld ?? []) {
+          expect(byCode.get(w.code)?.withheld, `${demo.id} ${w.code}: withheld on the card, withheld in the app`).toBe('true');
+          expect(await page.textContent(`#measure-${w.code}`)).toContain('Withheld');
+          expect(await page.getAttribute(`#trend-${w.code}`, 'data-withheld')).toBe('true');
+        }
+      }
+      const fired = await page.$$eval('#why li.outcome[data-status="fired"]', (lis) => lis.map((li) => li.id.replace('outcome-', '')));
+      expect(fired, `${demo.id}: the app's fired rules are the cards'`).toEqual(cards.map((c) => c.extension.crosstalk.ruleId));
+      // Nothing of our working notes reaches the app's page either.
+      const pageText = (await page.textContent('#content')) ?? '';
+      for (const mk of INTERNAL_MARKERS) expect(mk.pattern.test(pageText), `${demo.id}: ${mk.name} in the app`).toBe(false);
       for (const o of e.outcomes) {
         expect(await page.getAttribute(`#outcome-${o.ruleId}`, 'data-status'), `${demo.id} ${o.ruleId}`).toBe(o.status);
         expect(await page.$$eval(`#outcome-${o.ruleId} li[data-code]`, (lis) => lis.map((li) => (li as HTMLElement).dataset.code))).toEqual(o.reasons.map((r) => r.code));
@@ -143,10 +180,10 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
       const trends = measureTrends(e.patient, e.labs, knowledge, new Date(asOf));
       const charted = await page.$$eval('#trends figure.trend', (fs) => fs.map((f) => [f.id.replace('trend-', ''), Number((f as HTMLElement).dataset.points)]));
       expect(Object.fromEntries(charted), `${demo.id} trends`).toEqual(Object.fromEntries(MEASURE_ORDER.filter((c) => trends[c].length).map((c) => [c, trends[c].length])));
-      expect(await page.locator('#trends canvas').count()).toBe(charted.length);
+      expect(await page.locator('#trends canvas').count()).toBe(charted.filter(([c]) => !withheld.some((w) => w.code === c)).length);
       expect(await page.locator('#excluded li').count(), demo.id).toBe(e.rejected.length);
       expect(await page.locator('.focused').count(), `${demo.id}: no appContext, nothing focused`).toBe(0);
-      if (['demo-low-ccr', 'demo-preliminary', 'demo-steroid'].includes(demo.id)) await shoot(page, `app-${demo.id}-full`, true);
+      if (['demo-low-ccr', 'demo-preliminary', 'demo-steroid', 'demo-ra'].includes(demo.id)) await shoot(page, `app-${demo.id}-full`, true);
     }
     expect(problems).toEqual([]);
     const foreign = requests.filter((u) => !u.startsWith(`${rig.base}/`) && !u.startsWith('data:'));
@@ -280,7 +317,7 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     expect(await settledState(page)).toBe('ready');
     expect(await page.textContent('#patient-banner')).toContain('Steady');
     // demo-normal's creatinine is reported in µmol/L: the app shows the report and the UCUM conversion.
-    expect(await page.textContent('#measure-egfr-cr-2021 td.sources')).toMatch(/reported 97 umol\/L; 97 umol\/L = 1\.097 mg\/dL/);
+    expect(await page.textContent('#measure-egfr-cr-2021 td.sources')).toMatch(/reported 97 µmol\/L; 97 µmol\/L = 1\.097 mg\/dL/);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -106,7 +106,7 @@ async function load(client: Client): Promise<void> {
   const rules = bundle.rules.map((id) => DEFAULT_RULES.find((r) => r.id === id)).filter((r) => !!r);
   const evaluation = evaluatePatient(record, bundle.knowledge, asOf, rules);
   const trends = measureTrends(evaluation.patient, evaluation.labs, bundle.knowledge, asOf);
-  const v: View = { evaluation, trends, knowledge: bundle.knowledge, patient: record.patient };
+  const v: View = { evaluation, trends, knowledge: bundle.knowledge, patient: record.patient, fhirBase: client.state.serverUrl };
 
   byId('patient-banner').replaceChildren(renderBanner(record.patient, asOf));
   const content = byId('content');

@@ -4,11 +4,13 @@
  */
 import type { Patient } from 'fhir/r4';
 import type { AnalyteId, CitationRef, Knowledge } from '../clinical/knowledge';
-import type { Finding, LabValue, Measure, MeasureCode, PatientEvaluation, RuleOutcome } from '../clinical/types';
+import type { Finding, LabValue, Measure, MeasureCode, PatientEvaluation, RuleOutcome, WithheldMeasure } from '../clinical/types';
 import type { MeasureTrends, TrendPoint } from '../clinical/trend';
 import { MEASURE_DISPLAY, MEASURE_ORDER } from '../clinical/measures';
 import { ageOn, subtractMonths } from '../clinical/dates';
-import { day, round, unitText } from '../clinical/format';
+import { clinicianText, day, round, unitText } from '../clinical/format';
+import { withheldMeasures } from '../clinical/withheld';
+import { shownCitation } from './evidence';
 import { HOMA_FORMULAS } from '../clinical/homa';
 import { type Child, h } from '../web/dom';
 import { type ReferenceLine, drawTrend } from './charts';
@@ -18,14 +20,41 @@ export interface View {
   trends: MeasureTrends;
   knowledge: Knowledge;
   patient: Patient;
+  /** The FHIR server the record came from: inputs link to their resources there. */
+  fhirBase?: string;
 }
 
 const RULE_TITLES: Record<string, string> = {
+  'glucocorticoid-bone': 'Long-term glucocorticoid without a bone assessment',
+  'endocrine-therapy-bone': 'Aromatase inhibitor or androgen-deprivation therapy without a baseline bone assessment',
+  'secondary-osteoporosis': 'Conditions that cause secondary osteoporosis, without a recent DXA',
   'low-ccr': 'Low creatinine/cystatin C ratio (possible low muscle mass)',
   'missing-ccr-input': 'Half of the creatinine–cystatin C pair on file',
   'homa-context': 'HOMA-IR and HOMA-β context',
+  'vitamin-d-context': 'Low 25-OH vitamin D context',
 };
-export const ruleTitle = (id: string): string => RULE_TITLES[id] ?? id;
+/** Every rule has a title; a rule added without one still reads as words, not as its id. */
+export const ruleTitle = (id: string): string => RULE_TITLES[id] ?? `${id.charAt(0).toUpperCase()}${id.slice(1).replace(/-/g, ' ')}`;
+
+/** The measures the cards carry for this patient (the findings' own, medication measures included) and the rest computed. */
+export function shownMeasures(e: PatientEvaluation): Measure[] {
+  const all = [...e.findings.flatMap((f) => f.measures), ...e.measures];
+  return MEASURE_ORDER.map((code) => all.find((m) => m.code === code)).filter((m): m is Measure => !!m);
+}
+
+function withheldOf(v: View): WithheldMeasure[] {
+  return withheldMeasures(v.evaluation);
+}
+
+/** Reasons in the app's words: working notes out, units human, references kept (they are links here). */
+const said = (text: string) => clinicianText(text);
+const sentence = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`;
+
+/** A reference to a FHIR resource as a link to it on the record's FHIR server, or as code when there is none. */
+function refLink(ref: string, v: View): HTMLElement {
+  if (!v.fhirBase || !/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(ref)) return h('code', {}, ref);
+  return h('a', { href: `${v.fhirBase.replace(/\/$/, '')}/${ref}`, target: '_blank', rel: 'noopener noreferrer' }, h('code', {}, ref));
+}
 
 const STATUS_TEXT: Record<RuleOutcome['status'], string> = {
   fired: 'Card shown',
@@ -59,30 +88,45 @@ export function renderBanner(p: Patient, asOf: Date): HTMLElement {
   );
 }
 
-function labLine(l: LabValue, k: Knowledge): HTMLElement {
+function labLine(l: LabValue, v: View): HTMLElement {
+  const k = v.knowledge;
   return h(
     'li',
     {},
     `${k.analytes[l.analyte].display} ${valueText(l.value, l.unit)}, ${day(l.effective)} `,
-    h('code', {}, l.reference),
-    l.conversion ? h('span', { class: 'conversion' }, ` (reported ${l.original.value} ${l.original.unit}; ${l.conversion})`) : null,
+    refLink(l.reference, v),
+    l.conversion ? h('span', { class: 'conversion' }, ` (reported ${l.original.value} ${said(l.original.unit)}; ${said(l.conversion)})`) : null,
   );
 }
 
-function citationList(cs: CitationRef[]): HTMLElement | null {
+function citationList(cs: CitationRef[], k: Knowledge): HTMLElement | null {
   if (!cs.length) return null;
   return h(
     'ul',
     { class: 'citations' },
-    cs.map((c) => h('li', {}, h('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer' }, c.label), ` (evidence: ${c.evidence})`)),
+    cs.map((c) => {
+      const s = shownCitation(c, k);
+      return h('li', { 'data-strength': s.strength }, h('a', { href: s.url, target: '_blank', rel: 'noopener noreferrer' }, s.label), ' ', h('span', { class: 'strength' }, `(${s.strength})`));
+    }),
   );
 }
 
 function list(title: string, lines: string[], cls: string): Child[] {
-  return lines.length ? [h('h4', {}, title), h('ul', { class: cls }, lines.map((l) => h('li', {}, l)))] : [];
+  return lines.length ? [h('h4', {}, title), h('ul', { class: cls }, lines.map((l) => h('li', {}, said(l))))] : [];
 }
 
-function findingCard(f: Finding): HTMLElement {
+/** The provisional-threshold explanation, said once, where the threshold is used. */
+function thresholdNote(k: Knowledge): HTMLElement {
+  const t = k.rules['low-ccr'].threshold;
+  return h(
+    'p',
+    { class: 'threshold-note' },
+    h('strong', {}, `Threshold: below ${t.below.female.toFixed(2)} for women, ${t.below.male.toFixed(2)} for men${t.provisional ? ' (provisional)' : ''}. `),
+    said(t.provenance),
+  );
+}
+
+function findingCard(f: Finding, k: Knowledge): HTMLElement {
   return h(
     'article',
     { class: `finding indicator-${f.indicator}`, id: `finding-${f.ruleId}`, 'data-rule': f.ruleId, 'aria-labelledby': `finding-${f.ruleId}-h` },
@@ -91,13 +135,14 @@ function findingCard(f: Finding): HTMLElement {
     ...list('What was found', f.statements, 'statements'),
     ...list('Context', f.context, 'context'),
     ...list('Read with care', f.caveats, 'caveats'),
+    f.ruleId === 'low-ccr' ? thresholdNote(k) : null,
     f.suggestions.length
       ? [
           h('h4', {}, 'What to order'),
           h('ul', { class: 'orders' }, f.suggestions.map((s) => h('li', {}, s.label, ': ', s.orders.map((o) => `${o.display} (LOINC ${o.code})`).join('; ')))),
         ]
       : null,
-    f.citations.length ? [h('h4', {}, 'Evidence'), citationList(f.citations)] : null,
+    f.citations.length ? [h('h4', {}, 'Evidence'), citationList(f.citations, k)] : null,
   );
 }
 
@@ -108,7 +153,7 @@ export function renderFindings(v: View): HTMLElement {
     { id: 'findings', 'aria-labelledby': 'findings-h' },
     h('h2', { id: 'findings-h' }, 'Findings'),
     findings.length
-      ? findings.map((f) => findingCard(f))
+      ? findings.map((f) => findingCard(f, v.knowledge))
       : h('p', { class: 'empty' }, 'No finding makes a card for this patient today. "Why no card" below says why for each rule.'),
   );
 }
@@ -140,8 +185,25 @@ function needs(code: MeasureCode, k: Knowledge): string {
 
 export function renderMeasures(v: View): HTMLElement {
   const k = v.knowledge;
+  const measures = shownMeasures(v.evaluation);
+  const withheld = withheldOf(v);
   const rows = MEASURE_ORDER.map((code) => {
-    const m = v.evaluation.measures.find((x) => x.code === code);
+    const m = measures.find((x) => x.code === code);
+    const w = withheld.find((x) => x.code === code);
+    if (m && w) {
+      // Computed, but a rule says it must not be read: no value, so nothing invites reading it against the threshold.
+      return h(
+        'tr',
+        { id: `measure-${code}`, 'data-code': code, 'data-computed': 'true', 'data-withheld': 'true' },
+        h('th', { scope: 'row' }, m.display),
+        h(
+          'td',
+          { class: 'value withheld', colspan: '4' },
+          h('strong', {}, 'Withheld: not read for this patient. '),
+          sentence(w.reasons.map((r) => said(r.text)).join('; ')),
+        ),
+      );
+    }
     if (!m) {
       return h(
         'tr',
@@ -160,8 +222,15 @@ export function renderMeasures(v: View): HTMLElement {
       h(
         'td',
         { class: 'sources' },
-        h('ul', {}, m.inputs.map((l) => labLine(l, k))),
-        h('details', {}, h('summary', {}, 'Formula and evidence'), h('p', { class: 'formula' }, m.formula), citationList(m.citations.flatMap((id) => k.citations[id] ?? []))),
+        h('ul', {}, m.inputs.length ? m.inputs.map((l) => labLine(l, v)) : m.derivedFrom.map((ref) => h('li', {}, refLink(ref, v)))),
+        h(
+          'details',
+          {},
+          h('summary', {}, 'Formula and evidence'),
+          h('p', { class: 'formula' }, said(m.formula)),
+          code === 'ccr' ? thresholdNote(k) : null,
+          citationList(m.citations.flatMap((id) => k.citations[id] ?? []), k),
+        ),
       ),
     );
   });
@@ -169,15 +238,15 @@ export function renderMeasures(v: View): HTMLElement {
     'section',
     { id: 'measures', 'aria-labelledby': 'measures-h' },
     h('h2', { id: 'measures-h' }, 'Measures'),
-    h('p', { class: 'hint' }, `From the newest valid results of the last ${k.lookbackMonths} months, as the CDS cards use them. Values are rounded for display.`),
+    h('p', { class: 'hint' }, `From the newest valid results of the last ${k.lookbackMonths} months and the medicines on file, as the CDS cards use them. Values are rounded for display.`),
     h(
       'div',
       { class: 'table-wrap' },
       h(
         'table',
         { class: 'measures' },
-        h('caption', { class: 'visually-hidden' }, 'Measures with value, unit, specimen date and the results they come from'),
-        h('thead', {}, h('tr', {}, ['Measure', 'Value', 'Unit', 'Specimen date', 'From'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('caption', { class: 'visually-hidden' }, 'Measures with value, unit, date and the records they come from'),
+        h('thead', {}, h('tr', {}, ['Measure', 'Value', 'Unit', 'Date', 'From'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, rows),
       ),
     ),
@@ -209,11 +278,46 @@ export interface DrawnCharts {
   draw(): void;
 }
 
+/** The analytes each measure is computed from: an excluded result of one of them is an excluded draw of the measure. */
+const ANALYTES_OF: Record<MeasureCode, AnalyteId[]> = {
+  'sarcopenia-index': ['creatinine', 'cystatin-c'],
+  ccr: ['creatinine', 'cystatin-c'],
+  'egfr-cr-2021': ['creatinine'],
+  'egfr-cr-cys-2021': ['creatinine', 'cystatin-c'],
+  'egfr-cys-2012': ['cystatin-c'],
+  'homa-ir': ['insulin', 'glucose'],
+  'homa-beta': ['insulin', 'glucose'],
+  'prednisone-equivalent-dose': [],
+  'glucocorticoid-exposure': [],
+};
+
+/** Results of the measure's analytes that were not used, and why: they are not on the chart, and the chart says so. */
+function excludedDraws(code: MeasureCode, v: View): HTMLElement | null {
+  const out = v.evaluation.rejected.filter((r) => r.analyte && ANALYTES_OF[code].includes(r.analyte));
+  if (!out.length) return null;
+  return h(
+    'div',
+    { class: 'excluded-draws' },
+    h('p', {}, `Not plotted (${out.length}):`),
+    h('ul', {}, out.map((r) => h('li', { 'data-reference': r.reference }, r.analyte ? `${v.knowledge.analytes[r.analyte].display} ` : '', refLink(r.reference, v), `: ${said(r.reason)}.`))),
+  );
+}
+
 export function renderTrends(v: View): DrawnCharts {
   const pending: (() => void)[] = [];
+  const withheld = withheldOf(v);
   const figures = MEASURE_ORDER.filter((code) => v.trends[code].length > 0).map((code) => {
     const points = v.trends[code];
     const unit = (points[0] as Measure).unit;
+    const w = withheld.find((x) => x.code === code);
+    if (w) {
+      return h(
+        'figure',
+        { class: 'trend withheld', id: `trend-${code}`, 'data-points': String(points.length), 'data-withheld': 'true' },
+        h('figcaption', {}, h('strong', {}, MEASURE_DISPLAY[code])),
+        h('p', { class: 'withheld' }, h('strong', {}, 'Withheld: not charted for this patient. '), sentence(w.reasons.map((r) => said(r.text)).join('; '))),
+      );
+    }
     const summary = describeTrend(MEASURE_DISPLAY[code], points, unit);
     const canvas = h('canvas', { role: 'img', 'aria-label': summary });
     pending.push(() => drawTrend(canvas, points, unit, referenceLine(code, v)));
@@ -222,6 +326,7 @@ export function renderTrends(v: View): DrawnCharts {
       { class: 'trend', id: `trend-${code}`, 'data-points': String(points.length) },
       h('figcaption', {}, h('strong', {}, MEASURE_DISPLAY[code]), unitOf(unit) ? ` (${unitOf(unit)})` : null),
       h('div', { class: 'chart' }, canvas),
+      excludedDraws(code, v),
       h(
         'details',
         {},
@@ -239,7 +344,7 @@ export function renderTrends(v: View): DrawnCharts {
                 { 'data-value': String(p.value) },
                 h('td', {}, day(p.effective)),
                 h('td', {}, round(p.value, p.unit), p.inLookback ? null : ' (older than the look-back window)'),
-                h('td', {}, p.derivedFrom.join(', ')),
+                h('td', {}, p.derivedFrom.flatMap((ref, i) => [i ? ', ' : '', refLink(ref, v)])),
               ),
             ),
           ),
@@ -252,7 +357,10 @@ export function renderTrends(v: View): DrawnCharts {
     { id: 'trends', 'aria-labelledby': 'trends-h' },
     h('h2', { id: 'trends-h' }, 'Trends'),
     figures.length
-      ? [h('p', { class: 'hint' }, `Every valid draw on file. Filled points are inside the ${v.knowledge.lookbackMonths}-month look-back window; hollow points are older.`), h('div', { class: 'trend-grid' }, figures)]
+      ? [
+          h('p', { class: 'hint' }, `Every valid draw on file. Filled points are inside the ${v.knowledge.lookbackMonths}-month look-back window; hollow points are older. Results that were not used are listed under the chart they would belong to, with why.`),
+          h('div', { class: 'trend-grid' }, figures),
+        ]
       : h('p', { class: 'empty' }, 'No measure could be computed from any draw on file, so there is nothing to trend.'),
   );
   return { section, draw: () => pending.forEach((f) => f()) };
@@ -264,11 +372,9 @@ export function renderWhy(v: View): HTMLElement {
       'li',
       { id: `outcome-${o.ruleId}`, class: `outcome status-${o.status}`, 'data-status': o.status, tabindex: '-1' },
       h('strong', {}, ruleTitle(o.ruleId)),
-      ' ',
-      h('code', {}, o.ruleId),
       h('p', { class: 'outcome-status' }, STATUS_TEXT[o.status]),
-      o.reasons.length ? h('ul', { class: 'reasons' }, o.reasons.map((r) => h('li', { 'data-code': r.code }, r.text))) : null,
-      o.status === 'context' && o.context?.length ? h('ul', { class: 'reasons' }, o.context.map((c) => h('li', {}, c))) : null,
+      o.reasons.length ? h('ul', { class: 'reasons' }, o.reasons.map((r) => h('li', { 'data-code': r.code }, said(r.text)))) : null,
+      o.status === 'context' && o.context?.length ? h('ul', { class: 'reasons' }, o.context.map((c) => h('li', {}, said(c)))) : null,
     ),
   );
   return h(
@@ -324,6 +430,6 @@ export function renderExcluded(v: View): HTMLElement | null {
     'section',
     { id: 'excluded', 'aria-labelledby': 'excluded-h' },
     h('h2', { id: 'excluded-h' }, 'Results not used'),
-    h('ul', { class: 'rejected' }, rejected.map((r) => h('li', {}, h('code', {}, r.reference), r.analyte ? ` (${v.knowledge.analytes[r.analyte].display})` : null, `: ${r.reason}.`))),
+    h('ul', { class: 'rejected' }, rejected.map((r) => h('li', {}, refLink(r.reference, v), r.analyte ? ` (${v.knowledge.analytes[r.analyte].display})` : null, `: ${said(r.reason)}.`))),
   );
 }

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { ServiceRequest } from 'fhir/r4';
-import type { Finding, OrderSuggestion, PatientEvaluation } from '../clinical/types';
+import type { CitationRef } from '../clinical/knowledge';
+import type { Finding, OrderSuggestion, PatientEvaluation, WithheldMeasure } from '../clinical/types';
+import { clinicianText } from '../clinical/format';
 import { summariseMeasure } from '../clinical/measures';
+import { withheldMeasures } from '../clinical/withheld';
 import { encodeAppContext } from './app-context';
-import { escapeMarkdown, mdLink } from './markdown';
+import { renderDetail as briefDetail } from './brief';
 import type { CdsService } from './services';
-import type { Card, Link, Suggestion } from './types';
+import type { Card, Coding, CrosstalkExtension, Link, Suggestion } from './types';
 
 export interface RenderContext {
   service: CdsService;
@@ -17,18 +20,34 @@ export interface RenderContext {
   appLaunchUrl?: string;
 }
 
-function section(title: string, lines: string[]): string[] {
-  return lines.length ? [`**${title}**`, '', ...lines.map((l) => `- ${escapeMarkdown(l)}`), ''] : [];
+/** The card's detail: the budgeted brief (brief.ts). Kept as an export for callers that render one finding. */
+export function renderDetail(f: Finding): string {
+  return briefDetail(f);
 }
 
-export function renderDetail(f: Finding, knowledgeVersion: string): string {
-  return [
-    ...section('What was found', f.statements),
-    ...section('Context', f.context),
-    ...section('Read with care', f.caveats),
-    ...(f.citations.length ? ['**Evidence**', '', ...f.citations.map((c) => `- ${mdLink(c.label, c.url)} (evidence: ${escapeMarkdown(c.evidence)})`), ''] : []),
-    `*Advisory, not a diagnosis.* Rule \`${f.ruleId}\`, clinical knowledge ${escapeMarkdown(knowledgeVersion)}.`,
-  ].join('\n');
+/** Evidence on the card's machine-readable side: label and link only, never the working notes on how it was checked. */
+function citationOut(c: CitationRef): { label: string; url: string } {
+  return { label: clinicianText(c.label), url: c.url };
+}
+
+/** Everything the detail leaves out, machine-readable: the app and any other client can show the depth. */
+function crosstalkExtension(f: Finding, withheld: WithheldMeasure[], knowledgeVersion: string): CrosstalkExtension {
+  const text = (lines: string[]) => lines.map((l) => clinicianText(l)).filter(Boolean);
+  return {
+    ruleId: f.ruleId,
+    knowledgeVersion,
+    measures: f.measures.map((m) => ({ ...summariseMeasure(m), display: m.display, effective: m.effective, formula: m.formula })),
+    ...(withheld.length ? { withheld: withheld.map((w) => ({ code: w.code, ruleId: w.ruleId, reasons: w.reasons.map((r) => ({ code: r.code, text: clinicianText(r.text) })) })) } : {}),
+    statements: text(f.statements),
+    context: text(f.context),
+    caveats: text(f.caveats),
+    citations: f.citations.map(citationOut),
+  };
+}
+
+/** The service's override reasons that fit this rule (a reason without `rules` fits every rule). */
+function overrideReasonsFor(ruleId: string, ctx: RenderContext): Coding[] {
+  return ctx.service.definition.card.overrideReasons.filter((r) => !r.rules || r.rules.includes(ruleId)).map(({ system, code, display }) => ({ system, code, display }));
 }
 
 function serviceRequest(s: OrderSuggestion['orders'][number], f: Finding, ctx: RenderContext): ServiceRequest {
@@ -65,7 +84,7 @@ function appLink(f: Finding, url: string): Link {
 }
 
 /** One finding, one card: every optional member present only when it has content. */
-export function renderCard(f: Finding, ctx: RenderContext): Card {
+export function renderCard(f: Finding, ctx: RenderContext, withheld: WithheldMeasure[] = []): Card {
   const card = ctx.service.definition.card;
   const suggestions = f.suggestions.map((s) => suggestion(s, f, ctx));
   const sourceUrl = f.citations[0]?.url;
@@ -73,11 +92,11 @@ export function renderCard(f: Finding, ctx: RenderContext): Card {
     uuid: randomUUID(),
     summary: f.summary,
     indicator: f.indicator,
-    detail: renderDetail(f, ctx.knowledgeVersion),
+    detail: renderDetail(f),
     source: { label: card.source.label, ...(sourceUrl ? { url: sourceUrl } : {}) },
     // Independent orders (a DXA and the creatinine/cystatin C pair) can both be taken; a single one is at most one.
     ...(suggestions.length ? { suggestions, selectionBehavior: suggestions.length > 1 ? ('any' as const) : ('at-most-one' as const) } : {}),
-    overrideReasons: card.overrideReasons.map((r) => ({ ...r })),
+    overrideReasons: overrideReasonsFor(f.ruleId, ctx),
     ...(() => {
       const links = [
         ...(ctx.appLaunchUrl ? [appLink(f, ctx.appLaunchUrl)] : []),
@@ -85,10 +104,11 @@ export function renderCard(f: Finding, ctx: RenderContext): Card {
       ];
       return links.length ? { links } : {};
     })(),
-    extension: { crosstalk: { ruleId: f.ruleId, measures: f.measures.map(summariseMeasure) } },
+    extension: { crosstalk: crosstalkExtension(f, withheld, ctx.knowledgeVersion) },
   };
 }
 
 export function renderCards(e: PatientEvaluation, ctx: RenderContext): Card[] {
-  return e.findings.map((f) => renderCard(f, ctx));
+  const withheld = withheldMeasures(e);
+  return e.findings.map((f) => renderCard(f, ctx, withheld));
 }

@@ -20,6 +20,8 @@ export interface OverrideReason {
   system: string;
   code: string;
   display: string;
+  /** The rules whose cards offer this reason; absent means every rule's. */
+  rules?: string[];
 }
 
 export interface OrdersInContext {
@@ -65,6 +67,9 @@ export function loadServices(dir = SERVICES_DIR, registry: readonly Rule[] = DEF
       if (!(key in discovery.prefetch)) throw new ConfigError(`${where}: "${key}" is not a prefetch key`);
     }
     for (const id of def.rules) if (!registry.some((x) => x.id === id)) throw new ConfigError(`${where}: unknown rule "${id}"`);
+    for (const r of def.card.overrideReasons) {
+      for (const id of r.rules ?? []) if (!def.rules.includes(id)) throw new ConfigError(`${where}: override reason "${r.code}" names rule "${id}", which this service does not run`);
+    }
     // Registry order, not file order: a rule may only supersede the rules after it.
     const rules = registry.filter((r) => def.rules.includes(r.id));
     let validateContext: ValidateFunction;

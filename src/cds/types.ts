@@ -50,7 +50,17 @@ export interface Link {
 /** The machine-readable result on every finding card: a public contract, keep it stable. */
 export interface CrosstalkExtension {
   ruleId: string;
-  measures: MeasureSummary[];
+  /** The clinical knowledge version the rule ran with. */
+  knowledgeVersion: string;
+  /** The measures the finding rests on; display, effective and formula added for clients that show the depth. */
+  measures: (MeasureSummary & { display: string; effective: string; formula: string })[];
+  /** Measures computed for the patient that must not be read (e.g. CCR with glucocorticoids), with why. */
+  withheld?: { code: MeasureSummary['code']; ruleId: string; reasons: { code: string; text: string }[] }[];
+  /** What the detail leaves out: every statement, context line and caveat in full, and the evidence. */
+  statements: string[];
+  context: string[];
+  caveats: string[];
+  citations: { label: string; url: string }[];
 }
 
 export interface Card {

@@ -125,6 +125,34 @@ export interface Finding {
   about?: string[];
   /** One line that says this finding inside another card when a stronger rule supersedes it. */
   carryOver?: string;
+  /**
+   * What the card's detail says, when the rule gives it (the renderer keeps it within the card's budget and
+   * otherwise builds the detail from the statements). Everything else stays in the app and extension.crosstalk.
+   */
+  brief?: CardBrief;
+}
+
+/**
+ * The three parts of a card's detail (at most 600 characters of Markdown in all). Plain text: the renderer escapes
+ * it; `**…**` around the decisive values is kept as bold. No FHIR references, codes, formulas or provenance here.
+ */
+export interface CardBrief {
+  /** What was found: the decisive values with units and dates, one short sentence each, most important first. */
+  found: string[];
+  /** Why it matters: one sentence. */
+  why: string;
+  /** One short citation for `why`: first author and year, or the guideline's name and year ("ACR 2022"). */
+  cite: string;
+  /** What to do: the action the suggestion carries, or the check to make. */
+  action: string;
+}
+
+/** A measure the engine computed but a rule says must not be read for this patient, with why. */
+export interface WithheldMeasure {
+  code: MeasureCode;
+  /** The rule whose suppression withholds it. */
+  ruleId: string;
+  reasons: Reason[];
 }
 
 export interface PatientEvaluation {

@@ -19,6 +19,14 @@ describe('the demo patients', () => {
     expect(new Set(DEMO_PATIENTS.map((p) => p.id)).size).toBe(DEMO_PATIENTS.length);
   });
 
+  it('have distinct names, so a clinician picking from a list cannot take one for another', () => {
+    const names = DEMO_PATIENTS.map((p) => {
+      const n = (p.resources(NOW)[0] as Patient).name?.[0];
+      return [...(n?.given ?? []), n?.family].join(' ');
+    });
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
+  });
+
   for (const p of DEMO_PATIENTS) {
     it(`${p.id}: ${p.story}`, () => {
       const e = run(p);

@@ -105,7 +105,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
     resources: (now) => {
       const id = 'demo-teen';
       return [
-        patient(id, 'female', born(now, 16), 'Young'),
+        patient(id, 'female', born(now, 16), 'Teen'),
         lab(`${id}-cr`, id, 'creatinineMass', 0.4, daysAgo(now, 12)),
         lab(`${id}-cys`, id, 'cystatinC', 0.9, daysAgo(now, 12, 5)),
       ];
@@ -203,7 +203,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
         { code: '260330', display: 'Medrol 4 MG Oral Tablet' },
       ]);
       return [
-        patient(id, 'male', born(now, 34), 'Young'),
+        patient(id, 'male', born(now, 34), 'Methylpred'),
         medicationRequest(`${id}-mp`, id, undefined, { contained: med, authoredOn: daysAgo(now, 105), supplyDays: 90, repeats: 1, dosage: [dailyDosage(2, 'TAB', 1)] }),
         condition(`${id}-crohn`, id, concept('icd10cm', 'K50.90', "Crohn's disease, unspecified, without complications")),
       ];

@@ -1,3 +1,4 @@
+import { cardProblems } from './card-check';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -60,6 +61,8 @@ const validateDiscovery = compileSchema('discovery-response.schema.json');
 export function expectValidCdsResponse(body: unknown): void {
   const ok = validateResponse(body);
   expect(ok, formatErrors(validateResponse.errors)).toBe(true);
+  // Every card any test sees is one a clinician would read: within budget and free of our working notes.
+  expect((body as { cards: Parameters<typeof cardProblems>[0][] }).cards.flatMap(cardProblems)).toEqual([]);
 }
 
 export function expectValidDiscovery(body: unknown): void {
