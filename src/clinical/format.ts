@@ -68,7 +68,7 @@ export function humanUnits(text: string): string {
 export const INTERNAL_MARKERS: { name: string; pattern: RegExp }[] = [
   { name: 'evidence-grade code', pattern: /\\?\[(?:M|V|C|V-abs|V-sum|U)\\?\]/ },
   { name: 'evidence label', pattern: /\bevidence: ?(?:V|M|C|V-abs)\b/ },
-  { name: 'section sign', pattern: /§/ },
+  { name: 'section sign', pattern: /\u00a7/ },
   { name: 'note file name', pattern: /\b[\w-]+\.(?:md|ts|json)\b/ },
   { name: 'secondary web source', pattern: /\b(?:droracle|guidelinecentral|medicalalgorithms|wikipedia|medscape|uptodate|drugs\.com)\b/i },
   { name: 'raw UCUM', pattern: /u\[IU\]|\{1\.73_m2\}|\{index\}|\[IU\]/ },
@@ -86,11 +86,11 @@ const SOURCE_CLAUSE = new RegExp(`(?:;\\s*|^)[^;()]*?\\b${WEB_SOURCES}\\b.*?(?=\
 export function clinicianText(text: string): string {
   let t = humanUnits(text);
   t = t.replace(SOURCE_PAREN, '').replace(SOURCE_CLAUSE, '');
-  // "(clinical.md §4.5 [M])", "(clinical.md §0.2, §1.4)", "as clinical.md §1.4 recommends"
-  t = t.replace(/\s*\((?:[^()]*?(?:\b[\w-]+\.md\b|§)[^()]*?)\)/g, '');
-  t = t.replace(/,?\s*as\s+[\w-]+\.md(?:\s*§[\d.]+(?:\s*R\d+)?)?\s+recommends/g, '');
-  t = t.replace(/\s*\b[\w-]+\.md\b(?:\s*§[\d.]+(?:,\s*§[\d.]+)*(?:\s*R\d+)?)?/g, '');
-  t = t.replace(/\s*§\s*[\d.]+(?:\s*R\d+)?/g, '');
+  // Parenthesised references to note files and their numbered sections (the section sign is written \u00a7 here).
+  t = t.replace(/\s*\((?:[^()]*?(?:\b[\w-]+\.md\b|\u00a7)[^()]*?)\)/g, '');
+  t = t.replace(/,?\s*as\s+[\w-]+\.md(?:\s*\u00a7[\d.]+(?:\s*R\d+)?)?\s+recommends/g, '');
+  t = t.replace(/\s*\b[\w-]+\.md\b(?:\s*\u00a7[\d.]+(?:,\s*\u00a7[\d.]+)*(?:\s*R\d+)?)?/g, '');
+  t = t.replace(/\s*\u00a7\s*[\d.]+(?:\s*R\d+)?/g, '');
   t = t.replace(/\s*\\?\[(?:M|V|C|V-abs|V-sum|U)\\?\]/g, '');
   t = t.replace(/\bPROVISIONAL\b/g, 'provisional');
   return t
