@@ -204,7 +204,7 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
     expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
     const card = res.body.cards[0];
     expect(card.indicator).toBe('warning');
-    expect(card.summary).toMatch(/^Glucocorticoid order makes long-term use/);
+    expect(card.summary).toMatch(/^This order makes long-term glucocorticoid use/);
     expect(fullText(card)).toContain('Being ordered: predniSONE 10 mg tablet (MedicationRequest/rx-pred): prednisone 10 mg/day');
     expect(fullText(card)).toContain('30 d supply × 4 fills');
     expect(card.detail).toContain('120 days');

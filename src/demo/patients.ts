@@ -177,7 +177,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   // ---- Secondary osteoporosis and the CCR's confounders (issue 6) ----
   {
     id: 'demo-steroid',
-    story: 'Woman, 67: prednisone 7.5 mg daily for 5 months (30-day supply × 6 fills), no DXA, vitamin D 14 ng/mL. R1 warns with a DXA + VFA order; her low CCR is not shown because glucocorticoids raise cystatin C.',
+    story: 'Woman, 67: prednisone 7.5 mg daily for 5 months (30-day supply × 6 fills), no DXA, vitamin D 14 ng/mL. The glucocorticoid card warns, with a DXA + VFA order; her low CCR is not shown because glucocorticoids raise cystatin C.',
     expect: { cards: ['glucocorticoid-bone'], suppressed: { 'low-ccr': 'glucocorticoid' } },
     resources: (now) => {
       const id = 'demo-steroid';
@@ -194,7 +194,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-young',
-    story: "Man, 34, Crohn's disease: Medrol 4 mg tablets, 2 a day, for 3½ months, ordered as EHRs code products (medicationReference to a Medication with the RxNorm SCD and SBD, dose in tablets, strength from the product table). R1 warns, in its under-40 form (FRAX not validated).",
+    story: "Man, 34, Crohn's disease: Medrol 4 mg tablets, 2 a day, for 3½ months, ordered as EHRs code products (medicationReference to a Medication with the RxNorm SCD and SBD, dose in tablets, strength from the product table). The glucocorticoid card warns, in its under-40 form (FRAX not validated).",
     expect: { cards: ['glucocorticoid-bone'], notMet: { 'secondary-osteoporosis': 'age-below-minimum' } },
     resources: (now) => {
       const id = 'demo-steroid-young';
@@ -211,7 +211,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-treated',
-    story: 'Woman, 72: prednisone 10 mg daily (coded by ATC only) for 7 months, already taking alendronate: R1 is suppressed (osteoporosis therapy, recognised through an unverified RxNorm code, and the reason says so).',
+    story: 'Woman, 72: prednisone 10 mg daily (coded by ATC only) for 7 months, already taking alendronate: the glucocorticoid card is suppressed (osteoporosis therapy, recognised through an unverified RxNorm code, and the reason says so).',
     expect: { cards: [], suppressed: { 'glucocorticoid-bone': 'osteoporosis-therapy' } },
     resources: (now) => {
       const id = 'demo-steroid-treated';
@@ -224,7 +224,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-dxa',
-    story: 'Man, 60: prednisolone 5 mg daily for over a year (MedicationStatement), DXA report 10 months ago: R1 is not met (recent DXA).',
+    story: 'Man, 60: prednisolone 5 mg daily for over a year (MedicationStatement), DXA report 10 months ago: the glucocorticoid card does not apply (recent DXA).',
     expect: { cards: [], notMet: { 'glucocorticoid-bone': 'recent-dxa' } },
     resources: (now) => {
       const id = 'demo-steroid-dxa';
@@ -237,7 +237,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-inhaled',
-    story: 'Woman, 70: an inhaled fluticasone and a topical hydrocortisone cream are not systemic, so R1 does not fire and they do not suppress her low-CCR card.',
+    story: 'Woman, 70: an inhaled fluticasone and a topical hydrocortisone cream are not systemic, so the glucocorticoid card does not fire and they do not suppress her low-CCR card.',
     expect: { cards: ['low-ccr'], notMet: { 'glucocorticoid-bone': 'no-glucocorticoid' } },
     resources: (now) => {
       const id = 'demo-steroid-inhaled';
@@ -254,7 +254,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-low-dose',
-    story: 'Woman, 75: prednisone 2 mg daily for a year: below 2.5 mg/day, so R1 is not met, but a systemic glucocorticoid still suppresses her low CCR.',
+    story: 'Woman, 75: prednisone 2 mg daily for a year: below 2.5 mg/day, so the glucocorticoid card does not apply, but a systemic glucocorticoid still suppresses her low CCR.',
     expect: { cards: [], suppressed: { 'low-ccr': 'glucocorticoid' }, notMet: { 'glucocorticoid-bone': 'below-threshold' } },
     resources: (now) => {
       const id = 'demo-steroid-low-dose';
@@ -268,7 +268,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-aromatase',
-    story: 'Woman, 63: letrozole 1 tablet a day for 2 months (medicationReference to a contained Medication coded with the RxNorm ingredient, the RxNorm SCD and ATC), no DXA, creatinine without cystatin C: R2 suggests a baseline DXA and cystatin C on one card.',
+    story: 'Woman, 63: letrozole 1 tablet a day for 2 months (medicationReference to a contained Medication coded with the RxNorm ingredient, the RxNorm SCD and ATC), no DXA, creatinine without cystatin C: the endocrine-therapy card suggests a baseline DXA and cystatin C on one card.',
     expect: { cards: ['endocrine-therapy-bone'], suppressed: { 'missing-ccr-input': 'superseded' } },
     resources: (now) => {
       const id = 'demo-aromatase';
@@ -289,7 +289,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-adt',
-    story: 'Man, 74: leuprolide depot every 3 months (ATC only) for 4 months, with a DXA 4 months before the start: R2 is not met (baseline DXA done).',
+    story: 'Man, 74: leuprolide depot every 3 months (ATC only) for 4 months, with a DXA 4 months before the start: the endocrine-therapy card does not apply (baseline DXA done).',
     expect: { cards: [], notMet: { 'endocrine-therapy-bone': 'baseline-dxa-done' } },
     resources: (now) => {
       const id = 'demo-adt';
@@ -305,7 +305,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-ra',
-    story: 'Woman, 61: rheumatoid arthritis (SNOMED and ICD-10-CM), omeprazole, no DXA, vitamin D 45 nmol/L, and a low CCR. One R3 card suggests FRAX/DXA and carries the muscle signal and the vitamin D line.',
+    story: 'Woman, 61: rheumatoid arthritis (SNOMED and ICD-10-CM), omeprazole, no DXA, vitamin D 45 nmol/L, and a low CCR. One secondary-osteoporosis card suggests FRAX/DXA and carries the muscle signal and the vitamin D line.',
     expect: { cards: ['secondary-osteoporosis'], suppressed: { 'low-ccr': 'superseded' } },
     resources: (now) => {
       const id = 'demo-ra';
@@ -327,7 +327,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-fracture-young',
-    story: 'Man, 45: type 1 diabetes and a healed osteoporotic fracture (Z87.310): R3 applies under 50 because of the fracture.',
+    story: 'Man, 45: type 1 diabetes and a healed osteoporotic fracture (Z87.310): the secondary-osteoporosis card applies under 50 because of the fracture.',
     expect: { cards: ['secondary-osteoporosis'] },
     resources: (now) => {
       const id = 'demo-fracture-young';
@@ -340,7 +340,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-hyperthyroid',
-    story: 'Woman, 58: hyperthyroidism (E05.00) suppresses her low CCR (it raises cystatin C) and is itself a secondary cause: one R3 card.',
+    story: 'Woman, 58: hyperthyroidism (E05.00) suppresses her low CCR (it raises cystatin C) and is itself a secondary cause: one secondary-osteoporosis card.',
     expect: { cards: ['secondary-osteoporosis'], suppressed: { 'low-ccr': 'hyperthyroidism' } },
     resources: (now) => {
       const id = 'demo-hyperthyroid';

@@ -1,11 +1,6 @@
 import { INTERNAL_MARKERS } from '../../src/clinical/format';
 import { DETAIL_LIMIT, SUMMARY_LIMIT, SUMMARY_TARGET } from '../../src/cds/brief';
 
-/**
- * Summaries over the 100-character target whose wording sits in the rules' knowledge, pending their rewrite: each
- * is named, so any other long summary fails. Still within the CDS Hooks limit of 140.
- */
-const OVER_TARGET_PENDING = new Set(['Glucocorticoid order makes long-term use (≥ 2.5 mg/day, > 3 months): assess fracture risk (FRAX + DXA/VFA)']);
 
 /** Machine-readable members where UCUM codes and URLs belong. */
 const MACHINE_KEYS = new Set(['unit', 'url', 'system', 'code', 'uuid', 'appContext', 'reference', 'ruleId', 'id']);
@@ -32,7 +27,7 @@ export function cardProblems(card: CardLike): string[] {
   const problems: string[] = [];
   const rule = card.extension?.crosstalk?.ruleId ?? '?';
   if (card.summary.length > SUMMARY_LIMIT) problems.push(`${rule}: summary is ${card.summary.length} characters, over the CDS Hooks limit ${SUMMARY_LIMIT}`);
-  else if (card.summary.length > SUMMARY_TARGET && !OVER_TARGET_PENDING.has(card.summary)) problems.push(`${rule}: summary is ${card.summary.length} characters (at most ${SUMMARY_TARGET}): ${card.summary}`);
+  else if (card.summary.length > SUMMARY_TARGET) problems.push(`${rule}: summary is ${card.summary.length} characters (at most ${SUMMARY_TARGET}): ${card.summary}`);
   const detail = card.detail ?? '';
   if (detail.length > DETAIL_LIMIT) problems.push(`${rule}: detail is ${detail.length} characters (at most ${DETAIL_LIMIT})`);
   if (!detail.trimEnd().endsWith('Advisory, not a diagnosis.*')) problems.push(`${rule}: detail does not end "Advisory, not a diagnosis."`);

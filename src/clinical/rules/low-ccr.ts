@@ -113,7 +113,7 @@ export const lowCcrRule: Rule = {
         'Confirm with grip strength, chair-stand test or SARC-F, and DXA.',
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
-      suggestions: [{ label: 'Order DXA bone density (also assesses lean mass when whole-body composition is requested)', orders: [k.orders.dxa] }],
+      suggestions: [{ label: 'Order DXA bone density, with body composition', orders: [k.orders.dxa] }],
       carryOver: `The labs also suggest low muscle mass: CCR ${round(ccr.value, ccr.unit)} below the ${r.threshold.provisional ? 'PROVISIONAL ' : ''}threshold ${cut.toFixed(2)} (draw of ${day(pair.creatinine.effective)}; ${pair.creatinine.reference}, ${pair.cystatin.reference}); with the DXA, ask for body composition and check grip strength.`,
     });
   },
