@@ -54,6 +54,8 @@ describe('low-ccr', () => {
     ['CKD stage 4 (ICD-10-CM N18.4)', concept('icd10cm', 'N18.4', 'Chronic kidney disease, stage 4 (severe)'), 'advanced-ckd'],
     ['muscular dystrophy (ICD-10-CM G71.01)', concept('icd10cm', 'G71.01', 'Duchenne or Becker muscular dystrophy'), 'neuromuscular-disease'],
     ['acute kidney injury (SNOMED CT 14669001)', concept('sct', '14669001', 'Acute kidney injury'), 'acute-kidney-injury'],
+    ['lung cancer (ICD-10-CM C34.90)', concept('icd10cm', 'C34.90', 'Malignant neoplasm of unspecified part of unspecified bronchus or lung'), 'malignancy'],
+    ['malignancy (SNOMED CT 363346000)', concept('sct', '363346000', 'Malignant neoplastic disease'), 'malignancy'],
   ])('is suppressed by %s', (_name, code, reason) => {
     const e = run(woman(80), [...lowPair(), condition('c', 'p', code)]);
     expect(outcomeOf(e, 'low-ccr').status).toBe('suppressed');

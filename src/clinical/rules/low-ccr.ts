@@ -107,7 +107,7 @@ export const lowCcrRule: Rule = {
           ? `The threshold is PROVISIONAL: no CCR cut-off is validated. ${r.threshold.provenance}`
           : `Site threshold: ${r.threshold.provenance}`,
         'Creatinine/cystatin C indices have only moderate accuracy for low muscle mass (pooled AUC about 0.69–0.78) and are not a diagnostic criterion in EWGSOP2 or AWGS 2019.',
-        `Checked and not found around the draw: ${confounders.checked.join(', ')}. Smoking and malignancy also raise cystatin C and are not checked.`,
+        `Checked and not found around the draw: ${confounders.checked.join(', ')}. Smoking also raises cystatin C and is not checked.`,
         ...confounders.unreadable.map((u) => `Could not be checked: ${u.text}.`),
         'The equations use administrative gender (Patient.gender).',
         'Confirm with grip strength, chair-stand test or SARC-F, and DXA.',
