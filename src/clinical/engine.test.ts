@@ -20,6 +20,27 @@ const lowPair = (pid = 'p1', day = 10) => [
   lab('cys', pid, 'cystatinC', 1.0, daysAgo(NOW, day, 20)),
 ];
 
+describe("another patient's resources in the data", () => {
+  it("never count for this patient: their labs, medicines and conditions are left out", () => {
+    const mine = lowPair();
+    const theirs = lowPair('someone-else', 3).map((o) => ({ ...o, id: `${o.id}-x` }));
+    const e = evaluatePatient(
+      {
+        patient: woman80,
+        observations: [...mine, ...theirs],
+        medicationRequests: [medicationRequest('pred-x', 'someone-else', concept('rxnorm', '8640', 'prednisone'), { authoredOn: daysAgo(NOW, 200), supplyDays: 180, dosage: [dailyDosage(20, 'mg', 1)] })],
+        conditions: [condition('thy-x', 'someone-else', concept('icd10cm', 'E05.00', 'Thyrotoxicosis'))],
+      },
+      k,
+      NOW,
+    );
+    // Their glucocorticoid and hyperthyroidism would suppress the card; their newer draw would replace mine.
+    expect(outcome(e, 'low-ccr')?.status).toBe('fired');
+    expect(e.findings.find((x) => x.ruleId === 'low-ccr')?.measures.find((m) => m.code === 'ccr')?.derivedFrom).toEqual(['Observation/cr', 'Observation/cys']);
+    expect(outcome(e, 'glucocorticoid-bone')?.status).not.toBe('fired');
+  });
+});
+
 describe('the low-CCR rule', () => {
   it('fires for an 80-year-old woman whose same-draw CCR is below the provisional threshold', () => {
     const e = run(lowPair());
