@@ -27,6 +27,14 @@ describe('a card detail', () => {
     expect(d.endsWith('*Advisory, not a diagnosis.*')).toBe(true);
   });
 
+  it('keeps the decisive value in bold when the first finding must be shortened to fit', () => {
+    const first = `CCR 0.60 is below the threshold 0.70 for women; the draw gives: ${Array.from({ length: 30 }, (_, i) => `measure ${i} 1.0 mg/dL`).join(', ')}.`;
+    const d = renderDetail(finding({ ruleId: 'low-ccr', statements: [first] }));
+    expect(d.length).toBeLessThanOrEqual(DETAIL_LIMIT);
+    expect(d.startsWith('**CCR 0.60** is below')).toBe(true);
+    expect(d.split('**')).toHaveLength(3);
+  });
+
   it('leaves references, code-system codes, dose arithmetic and working notes to the app, and writes dates as clinicians do', () => {
     const d = renderDetail(finding({ context: ['25-OH vitamin D 14.0 ng/mL (2026-11-12, Observation/v) is below 20 ng/mL: replete (IOM uses 20 ng/mL [M]; clinical.md §5 R6).'] }));
     expect(d).not.toMatch(/MedicationRequest\/|Observation\/|RxNorm|×|\[M\]|§|clinical\.md|authoredOn/);

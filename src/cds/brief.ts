@@ -190,6 +190,21 @@ function cut(text: string, max: number): string {
 }
 
 /**
+ * The first finding shortened to `max` characters. Bold markers must not be cut in half: the sentence is cut
+ * without them, and its opening bold span (the decisive value) is put back when it survived the cut whole.
+ */
+function cutKeepingLeadBold(text: string, max: number): string {
+  const m = /^([^*]*)\*\*([^*]+)\*\*/.exec(text);
+  const plain = text.replace(/\*\*/g, '');
+  if (!m) return cut(plain, max);
+  const start = (m[1] as string).length;
+  const end = start + (m[2] as string).length;
+  const short = cut(plain, max - 4);
+  if (short.length - 1 < end) return cut(plain, max);
+  return `${short.slice(0, start)}**${short.slice(start, end)}**${short.slice(end)}`;
+}
+
+/**
  * The detail, at most DETAIL_LIMIT characters by construction: the advisory line, why and what to do are kept;
  * found sentences are taken in the rule's order while they fit (the first one always, shortened if it must be).
  */
@@ -207,8 +222,7 @@ export function renderDetail(f: Finding): string {
       found.push(s);
       room -= need;
     } else if (i === 0) {
-      // Bold markers must not be cut in half.
-      const short = cut(s.replace(/\*\*/g, ''), room);
+      const short = cutKeepingLeadBold(s, room);
       found.push(short);
       room -= short.length;
     }
