@@ -8,6 +8,7 @@ import { boneCare, links, matchText } from './bone-care';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
+import { briefFrom } from '../text';
 
 const ID = 'endocrine-therapy-bone';
 /** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
@@ -95,6 +96,7 @@ export const endocrineTherapyBoneRule: Rule = {
       suggestions,
       links: links(r.links),
       about: (focus.length ? focus : trusted).filter((u) => u.hasId).map((u) => u.reference),
+      brief: briefFrom(r.text),
       carryOver: `Also on ${what} (${trusted.map((u) => `${u.name}, ${u.reference}`).join('; ')}), a further cause of bone loss.`,
     });
   },

@@ -7,6 +7,7 @@ import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIng
 import { day } from '../format';
 import { boneCare, lastDxaText, links, medicationMeasure } from './bone-care';
 import { type Rule, outcome } from './rule';
+import { briefFrom } from '../text';
 
 const ID = 'glucocorticoid-bone';
 const DAY_MS = 86_400_000;
@@ -129,6 +130,7 @@ export const glucocorticoidBoneRule: Rule = {
         suggestions: [{ label: 'Order DXA with vertebral fracture assessment (VFA)', orders: [k.orders['dxa-vfa']] }],
         ...(under40 ? {} : { links: links(r.links) }),
         about: (focus.length ? focus : uses).filter((u) => u.hasId).map((u) => u.reference),
+        brief: briefFrom(r.text),
       },
       notes,
     );
