@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { MedicationRequest, Patient, Resource } from 'fhir/r4';
+import { describe, expect, it } from 'vitest';
+import { renderDetail } from '../cds/brief';
+import type { ContextDomain } from '../clinical/context';
+import type { Knowledge, RuleText } from '../clinical/knowledge';
+import { NOW, creatinineOnly, k, lowPair, man, prednisone, ra, run, woman } from '../clinical/rules/test-records';
+import { placeholders, render } from '../clinical/text';
+import { concept, condition, dailyDosage, daysAgo, dxaReport, lab, medicationRequest, patient } from '../demo/builders';
+import { loadKnowledgeSync } from './knowledge-file';
+
+type Records = { who: Patient; resources: Resource[]; unavailable?: ContextDomain[]; knowledge?: Knowledge };
+
+const notProvisional = structuredClone(k);
+notProvisional.rules['low-ccr'].threshold.provisional = false;
+// The engine's adult gate answers first for children and unknown ages; listed in allAges, the rule speaks for itself.
+const allAges = structuredClone(k);
+allAges.ageGate.allAges = ['low-ccr', 'missing-ccr-input', 'secondary-osteoporosis'];
+const letrozole: MedicationRequest = medicationRequest('ai', 'p', concept('atc', 'L02BG04', 'letrozole'), {
+  authoredOn: daysAgo(NOW, 60),
+  supplyDays: 90,
+  repeats: 3,
+  dosage: [dailyDosage(2.5, 'mg', 1)],
+});
+
+/** Records that walk every rule through its fire, suppress and quiet paths, shaped as EHRs send them. */
+const PATHS: Records[] = [
+  { who: woman(80), resources: lowPair() },
+  { who: man(80), resources: lowPair() },
+  { who: woman(80), resources: lowPair(), knowledge: notProvisional },
+  { who: patient('p', 'female', undefined), resources: lowPair(), knowledge: allAges },
+  { who: patient('p', 'female', '2010-02-01'), resources: lowPair(), knowledge: allAges },
+  { who: patient('p', 'unknown', '1950-01-01'), resources: lowPair() },
+  { who: patient('p', 'female', '2010-02-01'), resources: lowPair() },
+  { who: woman(40), resources: lowPair() },
+  { who: woman(80), resources: [lab('cr', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 40)), lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 10))] },
+  { who: woman(80), resources: creatinineOnly() },
+  { who: woman(80), resources: [lab('cr', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 5)), lab('cys', 'p', 'cystatinC', 1.8, daysAgo(NOW, 5))] },
+  { who: woman(80), resources: [...lowPair(10), lab('cr0', 'p', 'creatinineMass', 0.2, daysAgo(NOW, 11))] },
+  { who: woman(80), resources: lowPair(), unavailable: ['crp', 'bmi'] },
+  { who: woman(80), resources: [lab('cr', 'p', 'creatinineMass', 1.0, daysAgo(NOW, 10)), lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 10, 10))] },
+  { who: woman(40), resources: creatinineOnly() },
+  { who: woman(80), resources: creatinineOnly(), unavailable: ['ccr-labs'] },
+  { who: woman(80), resources: [] },
+  { who: woman(60), resources: [ra] },
+  { who: woman(60), resources: [ra], unavailable: ['conditions'] },
+  { who: woman(55), resources: [condition('h', 'p', concept('icd10cm', 'E28.39', 'Other primary ovarian failure'))] },
+  { who: woman(45), resources: [ra] },
+  { who: patient('p', 'female', undefined), resources: [ra], knowledge: allAges },
+  { who: woman(60), resources: [ra, dxaReport('dxa', 'p', daysAgo(NOW, 200))] },
+  { who: woman(60), resources: [prednisone(10)] },
+  { who: woman(63), resources: [letrozole] },
+];
+
+/** Watches which templates of each rule's text the rules read while they evaluate (they render what they read). */
+function watched(base: Knowledge): { knowledge: Knowledge; used: Set<string> } {
+  const used = new Set<string>();
+  const knowledge = structuredClone(base);
+  for (const [id, rule] of Object.entries(knowledge.rules) as [string, { text?: RuleText }][]) {
+    if (!rule.text) continue;
+    const spy = <T extends object>(o: T, prefix: string): T =>
+      new Proxy(o, { get: (t, key) => (typeof key === 'string' && key in t && used.add(`${id}.${prefix}${key}`), Reflect.get(t, key)) });
+    rule.text = spy({ ...rule.text, ...(rule.text.card ? { card: spy(rule.text.card, 'card.') } : {}), ...(rule.text.reasons ? { reasons: spy(rule.text.reasons, 'reasons.') } : {}) }, '');
+  }
+  return { knowledge, used };
+}
+
+function templates(knowledge: Knowledge): [string, string][] {
+  return Object.entries(knowledge.rules).flatMap(([id, rule]) => {
+    const t = (rule as { text?: RuleText }).text;
+    if (!t) return [];
+    return [
+      ...(['why', 'cite', 'action'] as const).filter((x) => t[x] !== undefined).map((x): [string, string] => [`${id}.${x}`, t[x] as string]),
+      ...Object.entries(t.card ?? {}).map(([x, v]): [string, string] => [`${id}.card.${x}`, v]),
+      ...Object.entries(t.reasons ?? {}).map(([x, v]): [string, string] => [`${id}.reasons.${x}`, v]),
+    ];
+  });
+}
+
+function writeSite(json: unknown): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-text-'));
+  const file = path.join(dir, 'site.json');
+  fs.writeFileSync(file, JSON.stringify(json));
+  return file;
+}
+
+describe('wording as templates in the knowledge data', () => {
+  it('fills every template of every rule on the paths the rules take, leaving no placeholder unfilled', () => {
+    const used = new Set<string>();
+    const texts: string[] = [];
+    for (const p of PATHS) {
+      const w = watched(p.knowledge ?? k);
+      // Rendering throws on a placeholder the rule did not supply, so a bad template fails the evaluation here.
+      const e = run(p.who, p.resources, { knowledge: w.knowledge, ...(p.unavailable ? { unavailable: p.unavailable } : {}) });
+      for (const u of w.used) used.add(u);
+      texts.push(...e.outcomes.flatMap((o) => o.reasons.map((r) => r.text)), ...e.findings.flatMap((f) => [...f.statements, f.carryOver ?? '', renderDetail(f)]));
+    }
+    // A template no path reaches must at least need nothing: then it cannot be left unfilled either.
+    const unreached = templates(k).filter(([key]) => !used.has(key));
+    for (const [key, t] of unreached) expect({ key, placeholders: placeholders(t) }).toEqual({ key, placeholders: [] });
+    expect(unreached.map(([key]) => key)).toEqual(['low-ccr.reasons.not-computable']);
+    expect(texts.filter((t) => /\{[A-Za-z][\w:]*\}/.test(t))).toEqual([]);
+  });
+
+  it('keeps reason codes neutral: no number in any code, the numbers travel as parameters', () => {
+    const codes = new Set(templates(k).filter(([key]) => key.includes('.reasons.')).map(([key]) => key.split('.reasons.')[1] as string));
+    for (const p of PATHS) for (const o of run(p.who, p.resources, { knowledge: p.knowledge ?? k }).outcomes) for (const r of o.reasons) codes.add(r.code);
+    expect([...codes].filter((c) => /\d/.test(c))).toEqual([]);
+    const lowKidney = [lab('cr', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 5)), lab('cys', 'p', 'cystatinC', 1.8, daysAgo(NOW, 5))];
+    const egfr = run(woman(80), lowKidney).outcomes.find((o) => o.ruleId === 'low-ccr')!.reasons[0]!;
+    expect(egfr).toMatchObject({ code: 'egfr-below-minimum', params: { minimum: 60 } });
+  });
+
+  it('changes the words on the card when a site file changes the threshold and rewords the why line', () => {
+    const site = loadKnowledgeSync(
+      writeSite({ rules: { 'low-ccr': { threshold: { below: { female: 0.65 } }, text: { why: 'Below our laboratory’s 25th percentile for women aged 50 or more' } } } }),
+    );
+    const e = run(woman(80), lowPair(), { knowledge: site });
+    const f = e.findings.find((x) => x.ruleId === 'low-ccr')!;
+    const detail = renderDetail(f);
+    expect(detail).toContain('below the threshold 0.65 for women');
+    expect(detail).toContain('Below our laboratory’s 25th percentile for women aged 50 or more (He 2024).');
+    expect(f.carryOver).toContain('threshold 0.65');
+    expect(run(woman(80), lowPair()).findings.map(renderDetail).join(' ')).toContain('below the threshold 0.70 for women');
+  });
+
+  it('lets a site reword a quiet reason with the placeholders the rule fills', () => {
+    const site = loadKnowledgeSync(writeSite({ rules: { 'low-ccr': { text: { reasons: { 'age-below-minimum': 'under {minimum} (patient is {age})' } } } } }));
+    const r = run(woman(40), lowPair(), { knowledge: site }).outcomes.find((o) => o.ruleId === 'low-ccr')!.reasons[0]!;
+    expect(r).toMatchObject({ code: 'age-below-minimum', params: { minimum: 50 } });
+    expect(r.text).toBe(`under 50 (patient is ${r.params?.age})`);
+  });
+
+  it('refuses to start on a site template with a placeholder the rule does not fill, a malformed one, or an unknown sentence', () => {
+    expect(() => loadKnowledgeSync(writeSite({ rules: { 'low-ccr': { text: { card: { lead: 'CCR {ccr} below {cutoff}' } } } } }))).toThrow(/\{cutoff\} is not filled by the rule/);
+    expect(() => loadKnowledgeSync(writeSite({ rules: { 'low-ccr': { text: { why: 'Low {ratio' } } } }))).toThrow(/malformed placeholder/);
+    expect(() => loadKnowledgeSync(writeSite({ rules: { 'low-ccr': { text: { reasons: { 'ccr-too-low': 'x' } } } } }))).toThrow(/no such sentence/);
+  });
+
+  it('renders the shipped why lines as they read on the cards today', () => {
+    expect(render(k.rules['glucocorticoid-bone'].text.why as string)).toBe('Long-term glucocorticoids cause early bone loss and vertebral fractures');
+  });
+});
