@@ -17,13 +17,16 @@ const notProvisional = structuredClone(k);
 notProvisional.rules['low-ccr'].threshold.provisional = false;
 // The engine's adult gate answers first for children and unknown ages; listed in allAges, the rule speaks for itself.
 const allAges = structuredClone(k);
-allAges.ageGate.allAges = ['low-ccr', 'missing-ccr-input', 'secondary-osteoporosis'];
+allAges.ageGate.allAges = ['low-ccr', 'missing-ccr-input', 'secondary-osteoporosis', 'homa-context'];
 const letrozole: MedicationRequest = medicationRequest('ai', 'p', concept('atc', 'L02BG04', 'letrozole'), {
   authoredOn: daysAgo(NOW, 60),
   supplyDays: 90,
   repeats: 3,
   dosage: [dailyDosage(2.5, 'mg', 1)],
 });
+
+const insulinF = (v: number) => lab('ins', 'p', 'insulinFasting', v, daysAgo(NOW, 20));
+const glucoseF = (mgdl: number) => lab('glu', 'p', 'glucoseFasting', mgdl, daysAgo(NOW, 20));
 
 /** Records that walk every rule through its fire, suppress and quiet paths, shaped as EHRs send them. */
 const PATHS: Records[] = [
@@ -52,6 +55,22 @@ const PATHS: Records[] = [
   { who: woman(60), resources: [ra, dxaReport('dxa', 'p', daysAgo(NOW, 200))] },
   { who: woman(60), resources: [prednisone(10)] },
   { who: woman(63), resources: [letrozole] },
+  // HOMA: each of the four NHANES groups, then each reason it stays off a card.
+  { who: woman(60), resources: [ra, insulinF(4), glucoseF(95)] },
+  { who: woman(60), resources: [ra, insulinF(8), glucoseF(85)] },
+  { who: woman(60), resources: [ra, insulinF(10), glucoseF(95)] },
+  { who: woman(60), resources: [ra, insulinF(12), glucoseF(110)] },
+  { who: patient('p', 'female', '2010-02-01'), resources: [insulinF(10), glucoseF(95)], knowledge: allAges },
+  { who: woman(60), resources: [ra, insulinF(10), lab('glu', 'p', 'glucoseRandom', 180, daysAgo(NOW, 20, 25))] },
+  { who: woman(60), resources: [ra, insulinF(10), glucoseF(68)] },
+  { who: woman(60), resources: [ra, insulinF(10), glucoseF(140)] },
+  { who: woman(60), resources: [ra, insulinF(10), glucoseF(95), prednisone(20)] },
+  { who: woman(60), resources: [ra, insulinF(10), glucoseF(95), condition('preg', 'p', concept('sct', '77386006', 'Pregnancy'))] },
+  { who: woman(60), resources: [ra, insulinF(10), glucoseF(95)], unavailable: ['medications'] },
+  // 25-OH vitamin D: low (a line on the card), not low, not readable.
+  { who: woman(60), resources: [ra, lab('vd', 'p', 'vitaminD', 14, daysAgo(NOW, 30))] },
+  { who: woman(60), resources: [ra, lab('vd', 'p', 'vitaminD', 25, daysAgo(NOW, 30))] },
+  { who: woman(60), resources: [ra], unavailable: ['vitamin-d'] },
 ];
 
 /** Watches which templates of each rule's text the rules read while they evaluate (they render what they read). */
@@ -95,12 +114,13 @@ describe('wording as templates in the knowledge data', () => {
       // Rendering throws on a placeholder the rule did not supply, so a bad template fails the evaluation here.
       const e = run(p.who, p.resources, { knowledge: w.knowledge, ...(p.unavailable ? { unavailable: p.unavailable } : {}) });
       for (const u of w.used) used.add(u);
-      texts.push(...e.outcomes.flatMap((o) => o.reasons.map((r) => r.text)), ...e.findings.flatMap((f) => [...f.statements, f.carryOver ?? '', renderDetail(f)]));
+      texts.push(...e.outcomes.flatMap((o) => [...o.reasons.map((r) => r.text), ...(o.context ?? [])]), ...e.findings.flatMap((f) => [...f.statements, f.carryOver ?? '', renderDetail(f)]));
     }
     // A template no path reaches must at least need nothing: then it cannot be left unfilled either.
     const unreached = templates(k).filter(([key]) => !used.has(key));
     for (const [key, t] of unreached) expect({ key, placeholders: placeholders(t) }).toEqual({ key, placeholders: [] });
-    expect(unreached.map(([key]) => key)).toEqual(['low-ccr.reasons.not-computable']);
+    // Defensive branches no record reaches (a pair on file always yields its measures); they need no value.
+    expect(unreached.map(([key]) => key).sort()).toEqual(['homa-context.reasons.not-computable', 'low-ccr.reasons.not-computable']);
     expect(texts.filter((t) => /\{[A-Za-z][\w:]*\}/.test(t))).toEqual([]);
   });
 
