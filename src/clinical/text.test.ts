@@ -32,6 +32,11 @@ describe('text templates', () => {
     expect(r).toEqual({ code: 'age-below-minimum', text: 'age 40 is under 50', params: { age: 40, minimum: 50 } });
   });
 
+  it('keep names and references in the words only, not in the parameters', () => {
+    const r = reasonFrom({ reasons: { 'recent-dxa': 'DXA {reference} is within {months} months' } }, 'recent-dxa', { reference: 'DiagnosticReport/d', months: 24 });
+    expect(r).toEqual({ code: 'recent-dxa', text: 'DXA DiagnosticReport/d is within 24 months', params: { months: 24 } });
+  });
+
   it('throw when a rule asks for a sentence its text does not have', () => {
     expect(() => cardText({ card: {} }, 'lead')).toThrow(/no card template "lead"/);
     expect(() => reasonFrom(undefined, 'x')).toThrow(/no reason template "x"/);

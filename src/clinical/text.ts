@@ -42,13 +42,14 @@ export function cardText(text: RuleText | undefined, key: string, params: TextPa
 }
 
 /**
- * A quiet reason with its words from text.reasons[key] (the code, unless one code has two wordings) and its
- * numbers kept as parameters.
+ * A quiet reason with its words from text.reasons[key] (the code, unless one code has two wordings). Its numbers
+ * are kept as parameters; text values (names, references, dates as written) stay in the words only.
  */
-export function reasonFrom(text: RuleText | undefined, code: string, params?: TextParams, key = code): Reason {
+export function reasonFrom(text: RuleText | undefined, code: string, values?: TextParams, key = code): Reason {
   const t = text?.reasons?.[key];
   if (t === undefined) throw new Error(`no reason template "${key}" in the rule's text`);
-  return { code, text: render(t, params), ...(params && Object.keys(params).length ? { params } : {}) };
+  const params = Object.fromEntries(Object.entries(values ?? {}).filter(([, v]) => typeof v === 'number'));
+  return { code, text: render(t, values), ...(Object.keys(params).length ? { params } : {}) };
 }
 
 /** The rule's why line, citation and lead action for its card's detail (Finding.brief). */
