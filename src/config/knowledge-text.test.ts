@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { renderDetail } from '../cds/brief';
 import type { ContextDomain } from '../clinical/context';
 import type { Knowledge, RuleText } from '../clinical/knowledge';
-import { NOW, creatinineOnly, k, lowPair, man, prednisone, ra, run, woman } from '../clinical/rules/test-records';
+import { NOW, creatinineOnly, crp, k, lowPair, man, prednisone, ra, run, textUnit, woman } from '../clinical/rules/test-records';
 import { placeholders, render } from '../clinical/text';
 import { concept, condition, dailyDosage, daysAgo, dxaReport, lab, medicationRequest, patient } from '../demo/builders';
 import { loadKnowledgeSync } from './knowledge-file';
@@ -67,6 +67,20 @@ const PATHS: Records[] = [
   { who: woman(60), resources: [ra, dxaReport('dxa', 'p', daysAgo(NOW, 200))] },
   { who: woman(60), resources: [prednisone(10)] },
   { who: woman(63), resources: [letrozole] },
+  // What distorts the ratio: each confounder the CCR card is quiet for.
+  { who: woman(80), resources: [...lowPair(), prednisone(10)] },
+  { who: woman(80), resources: [...lowPair(), medicationRequest('tmp', 'p', concept('rxnorm', '10829', 'trimethoprim'), { authoredOn: daysAgo(NOW, 15), supplyDays: 14 })] },
+  { who: woman(80), resources: [...lowPair(), condition('c', 'p', concept('sct', '34486009', 'Hyperthyroidism'))] },
+  { who: woman(51), resources: [...lowPair(), condition('c', 'p', concept('sct', '77386006', 'Pregnancy'))] },
+  { who: woman(80), resources: [...lowPair(), condition('c', 'p', concept('icd10cm', 'Z89.6', 'Acquired absence of leg above knee'))] },
+  { who: woman(80), resources: [...lowPair(), condition('c', 'p', concept('icd10cm', 'Z99.2', 'Dependence on renal dialysis'))] },
+  { who: woman(80), resources: [...lowPair(), condition('c', 'p', concept('icd10cm', 'K70.30', 'Alcoholic cirrhosis of liver without ascites'))] },
+  { who: woman(80), resources: [...lowPair(), crp('crp', 30, daysAgo(NOW, 12))] },
+  { who: woman(80), resources: [...lowPair(), crp('crp', 50, daysAgo(NOW, 12), '<')] },
+  { who: woman(80), resources: [...lowPair(), lab('bmi', 'p', 'bmi', 42, daysAgo(NOW, 30))] },
+  { who: woman(80), resources: [...lowPair(), lab('bmi', 'p', 'bmi', 16, daysAgo(NOW, 30))] },
+  { who: woman(80), resources: [...lowPair(), lab('bmi', 'p', 'bmi', 45, daysAgo(NOW, 30), { comparator: '>' })] },
+  { who: woman(80), resources: [...lowPair(), textUnit(lab('bmi', 'p', 'bmi', 30, daysAgo(NOW, 30)), 'mg/furlong')] },
   // Glucocorticoids: each reason a course is not counted or not carded.
   { who: woman(63), resources: [letrozole, prednisone(10)], unavailable: ['medications'] },
   { who: woman(66), resources: [medicationRequest('cream', 'p', concept('rxnorm', '5492', 'hydrocortisone', 'Hydrocortisone 1% Topical Cream'), { authoredOn: daysAgo(NOW, 30) })] },
