@@ -67,6 +67,12 @@ const PATHS: Records[] = [
   { who: woman(60), resources: [ra, dxaReport('dxa', 'p', daysAgo(NOW, 200))] },
   { who: woman(60), resources: [prednisone(10)] },
   { who: woman(63), resources: [letrozole] },
+  // The missing-lab card: which half is missing, a rejected result, and why a new pair could not be read.
+  { who: woman(80), resources: [lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 10))] },
+  { who: woman(80), resources: [...creatinineOnly(), textUnit(lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 20)), 'mg/furlong')] },
+  { who: woman(80), resources: creatinineOnly(2.5) },
+  { who: patient('p', 'unknown', '1950-01-01'), resources: creatinineOnly() },
+  { who: woman(80), resources: [...creatinineOnly(1.0, 10), lab('cr0', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 11))] },
   // What distorts the ratio: each confounder the CCR card is quiet for.
   { who: woman(80), resources: [...lowPair(), prednisone(10)] },
   { who: woman(80), resources: [...lowPair(), medicationRequest('tmp', 'p', concept('rxnorm', '10829', 'trimethoprim'), { authoredOn: daysAgo(NOW, 15), supplyDays: 14 })] },
@@ -166,8 +172,9 @@ describe('wording as templates in the knowledge data', () => {
     // A template no path reaches must at least need nothing: then it cannot be left unfilled either.
     const unreached = templates(k).filter(([key]) => !used.has(key));
     expect(unreached.filter(([, t]) => placeholders(t).length).map(([key]) => key)).toEqual([]);
-    // Defensive branches no record reaches (a pair on file always yields its measures); they need no value.
-    expect(unreached.map(([key]) => key).sort()).toEqual(['homa-context.reasons.not-computable', 'low-ccr.reasons.not-computable']);
+    // Defensive branches no record reaches (a pair on file always yields its measures; the missing-lab card checks
+    // that the CCR rule is on before it asks whether a pair could be read); they need no value.
+    expect(unreached.map(([key]) => key).sort()).toEqual(['homa-context.reasons.not-computable', 'low-ccr.reasons.not-computable', 'missing-ccr-input.reasons.ccr-rule-disabled']);
     expect(texts.filter((t) => /\{[A-Za-z][\w:]*\}/.test(t))).toEqual([]);
   });
 
