@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../clinical/types';
+import { loadKnowledgeSync } from '../config/knowledge-file';
+import { briefFrom } from '../clinical/text';
 import { DETAIL_LIMIT, renderDetail } from './brief';
+
+const k = loadKnowledgeSync();
 
 function finding(over: Partial<Finding> = {}): Finding {
   return {
@@ -13,6 +17,7 @@ function finding(over: Partial<Finding> = {}): Finding {
     caveats: [],
     citations: [],
     suggestions: [{ label: 'Order DXA with vertebral fracture assessment (VFA)', orders: [] }],
+    brief: briefFrom(k.rules['glucocorticoid-bone'].text),
     ...over,
   };
 }
@@ -44,7 +49,12 @@ describe('a card detail', () => {
   });
 
   it('says what the rule gives in its brief, in its words, escaped but for bold', () => {
-    const d = renderDetail(finding({ brief: { found: ['**CCR 0.60** (2 Nov 2026) <b>x</b>'], why: 'A lower ratio went with more fractures.', cite: 'He 2024', action: 'Check grip strength.' } }));
+    const d = renderDetail(finding({ suggestions: [], brief: { found: ['**CCR 0.60** (2 Nov 2026) <b>x</b>'], why: 'A lower ratio went with more fractures.', cite: 'He 2024', action: 'Check grip strength.' } }));
     expect(d).toBe('**CCR 0.60** (2 Nov 2026) \\<b\\>x\\</b\\>\n\nA lower ratio went with more fractures (He 2024).\n\nCheck grip strength. *Advisory, not a diagnosis.*');
+  });
+
+  it('leads with the action the rule gives and follows it with the suggested orders', () => {
+    const d = renderDetail(finding({ brief: { why: 'A lower ratio went with more fractures.', cite: 'He 2024', action: 'Check grip strength.' } }));
+    expect(d).toContain('Check grip strength; order DXA with vertebral fracture assessment. *Advisory, not a diagnosis.*');
   });
 });

@@ -2,7 +2,8 @@
  * A card's detail within its budget: what was found, why it matters (one sentence, one short citation), what to
  * do, "Advisory, not a diagnosis." Everything else (formulas, references, full evidence, caveats) travels in
  * extension.crosstalk and the app. A rule that gives `Finding.brief` says it in its own words; otherwise the
- * detail is built from the finding's statements, cleaned of what a clinician does not need in a narrow panel.
+ * detail is built from the finding's statements, cleaned of what a clinician does not need in a narrow panel. The why
+ * line, its citation and the lead action come from the rule's knowledge text (rules.<id>.text), not from here.
  */
 import type { CardBrief, Finding } from '../clinical/types';
 import { clinicianText, humanDates, withoutReferences } from '../clinical/format';
@@ -12,34 +13,6 @@ export const SUMMARY_TARGET = 100;
 export const SUMMARY_LIMIT = 140;
 export const DETAIL_LIMIT = 600;
 export const ADVISORY = '*Advisory, not a diagnosis.*';
-
-/**
- * Why each rule's finding matters, until the wording moves into the knowledge data as templates (issue 10): one
- * sentence and one short citation, the same for every patient, so it holds no number a site could override.
- */
-const DEFAULT_WHY: Record<string, { why: string; cite: string; action?: string }> = {
-  'glucocorticoid-bone': {
-    why: 'Long-term glucocorticoids cause early bone loss and vertebral fractures',
-    cite: 'ACR 2022',
-  },
-  'endocrine-therapy-bone': {
-    why: 'Aromatase inhibitors and androgen-deprivation therapy speed bone loss; guidelines advise a fracture-risk assessment when therapy starts',
-    cite: 'ASCO 2019',
-  },
-  'secondary-osteoporosis': {
-    why: 'These conditions raise fracture risk beyond age and bone density, and FRAX counts them',
-    cite: 'Ebeling 2022',
-  },
-  'low-ccr': {
-    why: 'In UK Biobank a lower ratio went with more osteoporosis and fractures; it is a screening signal, not a diagnosis of sarcopenia',
-    cite: 'He 2024',
-    action: 'Check grip strength, chair-stand test or SARC-F',
-  },
-  'missing-ccr-input': {
-    why: 'Creatinine alone mixes kidney function and muscle mass; cystatin C from the same draw separates them',
-    cite: 'Kashani 2016',
-  },
-};
 
 /** Card-only trimming of a statement: codes, supply arithmetic and conversions stay in the app. */
 function cardSentence(text: string): string {
@@ -159,17 +132,16 @@ function uncheckedLine(caveats: string[]): string | undefined {
 /** Bold only where the eye should land first: the opening sentences, not every line. */
 const BOLD_SENTENCES = 3;
 
-/** The rule's brief, or one built from its statements and its service's wording. */
+/** The rule's brief, its found lines built from its statements when the rule gives none. */
 export function briefOf(f: Finding): CardBrief {
-  if (f.brief) return f.brief;
-  const d = DEFAULT_WHY[f.ruleId];
+  const d = f.brief;
   const actions = [
-    ...(d?.action ? [d.action] : []),
+    ...(d?.action ? [d.action.replace(/[.\s]+$/, '')] : []),
     ...f.suggestions.map((s) => s.label.replace(/\s*\([^()]*\)$/, '')),
     ...((f.links ?? []).some((l) => /FRAX/i.test(l.label)) ? ['calculate FRAX'] : []),
   ];
   return {
-    found: (() => {
+    found: d?.found ?? (() => {
       const stated = joinLists(f.statements.map(cardSentence)).map((x, i) => (i < BOLD_SENTENCES ? emphasise(x) : x));
       // What could not be checked changes how far the card can be trusted: it stays on the card, right after the finding.
       const unchecked = uncheckedLine(f.caveats);

@@ -35,6 +35,23 @@ export interface CitationRef {
   evidence: string;
 }
 
+/**
+ * A rule's words, as templates with `{name}` placeholders the rule fills from its measures and thresholds (see
+ * text.ts), so a site override of a threshold or of a sentence changes the card too.
+ */
+export interface RuleText {
+  /** Why the finding matters: one sentence, the same for every patient; the card's "why" line. */
+  why?: string;
+  /** The short citation after the why line (a name and year). */
+  cite?: string;
+  /** What to do first, before the suggested orders. */
+  action?: string;
+  /** Named sentences of the finding (its lead statement, its carry-over line …). */
+  card?: Record<string, string>;
+  /** The text of each quiet reason, by reason code. */
+  reasons?: Record<string, string>;
+}
+
 export interface LowCcrRuleKnowledge {
   enabled: boolean;
   indicator: 'info' | 'warning';
@@ -57,6 +74,7 @@ export interface LowCcrRuleKnowledge {
   };
   summary: string;
   citations: string[];
+  text: RuleText;
 }
 
 export interface HomaRuleKnowledge {
@@ -74,6 +92,7 @@ export interface HomaRuleKnowledge {
   attachTo: string[];
   provenance: string;
   citations: string[];
+  text?: RuleText;
 }
 
 export interface MissingCcrInputRuleKnowledge {
@@ -83,6 +102,7 @@ export interface MissingCcrInputRuleKnowledge {
   summaryCreatinine: string;
   summaryPair: string;
   citations: string[];
+  text: RuleText;
 }
 
 /** What distorts the creatinine/cystatin C ratio [evidence: ccr-confounders]. Names are code-set concept ids or groups. */
@@ -129,6 +149,7 @@ export interface GlucocorticoidRuleKnowledge {
   summaryOrder: string;
   links: LinkKnowledge[];
   citations: string[];
+  text: RuleText;
 }
 
 export interface EndocrineTherapyRuleKnowledge {
@@ -146,6 +167,7 @@ export interface EndocrineTherapyRuleKnowledge {
   summaryOrder: string;
   links: LinkKnowledge[];
   citations: string[];
+  text: RuleText;
 }
 
 export interface SecondaryOsteoporosisRuleKnowledge {
@@ -162,6 +184,7 @@ export interface SecondaryOsteoporosisRuleKnowledge {
   summary: string;
   links: LinkKnowledge[];
   citations: string[];
+  text: RuleText;
 }
 
 export interface VitaminDRuleKnowledge {
@@ -171,6 +194,7 @@ export interface VitaminDRuleKnowledge {
   attachTo: string[];
   provenance: string;
   citations: string[];
+  text?: RuleText;
 }
 
 export interface OrderableKnowledge {

@@ -126,10 +126,19 @@ export interface Finding {
   /** One line that says this finding inside another card when a stronger rule supersedes it. */
   carryOver?: string;
   /**
-   * What the card's detail says, when the rule gives it (the renderer keeps it within the card's budget and
-   * otherwise builds the detail from the statements). Everything else stays in the app and extension.crosstalk.
+   * What the card's detail says, in the rule's words from its knowledge text (why, cite, a lead action; the found
+   * lines too if the rule gives them, otherwise the renderer builds them from the statements). The renderer keeps it
+   * within the card's budget. Everything else stays in the app and extension.crosstalk.
    */
-  brief?: CardBrief;
+  brief?: FindingBrief;
+}
+
+/** A rule's part of its card's detail: the found lines are optional, the suggested orders are added to the action. */
+export interface FindingBrief {
+  found?: string[];
+  why: string;
+  cite: string;
+  action?: string;
 }
 
 /**

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Codesets, CodesetId } from '../clinical/codesets';
-import type { Knowledge } from '../clinical/knowledge';
+import type { Knowledge, RuleText } from '../clinical/knowledge';
+import { malformed, placeholders } from '../clinical/text';
 import { loadCodesetsSync, namesIn } from './codesets';
 import { loadProductsSync } from './products';
 import type { ProductTable } from '../clinical/products';
@@ -44,7 +45,8 @@ export function loadKnowledgeSync(
   codesets: Codesets = loadCodesetsSync(),
   products: ProductTable = loadProductsSync(),
 ): Knowledge {
-  let data = readJson(baseFile);
+  const shipped = readJson(baseFile);
+  let data = shipped;
   if (siteFile) data = deepMerge(data, readJson(siteFile));
   const validate = compileSchema<Omit<Knowledge, 'codesets' | 'products'>>('knowledge.schema.json');
   if (!validate(data)) {
@@ -54,9 +56,39 @@ export function loadKnowledgeSync(
   for (const [id, rule] of Object.entries(k.rules)) {
     for (const c of rule.citations) if (!k.citations[c]) throw new ConfigError(`rule ${id} cites unknown citation "${c}"`);
   }
+  checkTemplates(k, shipped as unknown as Pick<Knowledge, 'rules'>);
   resolveAnalyteCodes(k);
   checkNames(k);
   return k;
+}
+
+/** Every template of a rule's text, by its path under the text object (why, card.lead, reasons.age-unknown …). */
+function templatesOf(text: RuleText | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const key of ['why', 'cite', 'action'] as const) if (text?.[key] !== undefined) out.set(key, text[key]);
+  for (const group of ['card', 'reasons'] as const) for (const [key, t] of Object.entries(text?.[group] ?? {})) out.set(`${group}.${key}`, t);
+  return out;
+}
+
+/**
+ * A site may reword any template, but only with placeholders the rule fills: the shipped template for the same
+ * sentence names them (a test drives every rule path to prove the shipped ones are filled). Refusing to start beats
+ * a card that shows "{name}" or an evaluation that fails mid-request.
+ */
+function checkTemplates(k: Knowledge, shipped: Pick<Knowledge, 'rules'>): void {
+  for (const [id, rule] of Object.entries(k.rules) as [keyof Knowledge['rules'], { text?: RuleText }][]) {
+    const base = templatesOf((shipped.rules[id] as { text?: RuleText } | undefined)?.text);
+    for (const [where, t] of templatesOf(rule.text)) {
+      const bad = malformed(t);
+      if (bad !== undefined) throw new ConfigError(`rules.${id}.text.${where}: malformed placeholder near "${bad}"`);
+      const known = base.get(where);
+      if (known === undefined) throw new ConfigError(`rules.${id}.text.${where}: the rule has no such sentence`);
+      const supplied = new Set(placeholders(known));
+      for (const p of placeholders(t)) {
+        if (!supplied.has(p)) throw new ConfigError(`rules.${id}.text.${where}: {${p}} is not filled by the rule (it fills ${[...supplied].map((x) => `{${x}}`).join(', ') || 'none'})`);
+      }
+    }
+  }
 }
 
 /** Analytes whose codes live in a code set get them copied in, so the lab pipeline reads one list. */

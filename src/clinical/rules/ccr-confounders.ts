@@ -5,6 +5,7 @@ import { conditionsOf, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
 import { labText } from '../format';
 import type { RuleContext } from './rule';
+import { reasonFrom } from '../text';
 
 /*
  * What makes a creatinine/cystatin C ratio say something other than muscle [evidence: ccr-confounders]: drugs and
@@ -30,17 +31,21 @@ function how(m: ConceptMatch | undefined): string {
 
 export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck {
   const cf = ctx.knowledge.rules['low-ccr'].confounders;
+  // The words live with the CCR rule's: every card that reads a ratio says the same about what distorts it.
+  const text = ctx.knowledge.rules['low-ccr'].text;
+  const say = (code: string, values: Record<string, string | number>, key?: string) => reasonFrom(text, code, values, key);
   const c = ctx.context;
   const reasons: Reason[] = [];
 
   const gc = usesOf(c, cf.glucocorticoids, atMs, cf.glucocorticoidWithinDays).filter((u) => u.route.kind !== 'local');
   if (gc.length) {
     const list = gc.map((u) => `${u.name} (${u.reference}; ${u.route.how})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.glucocorticoids))))}`);
-    reasons.push({ code: 'glucocorticoid', text: `systemic glucocorticoid within ${cf.glucocorticoidWithinDays} days of the draw raises cystatin C: ${list.join('; ')}` });
+    reasons.push(say('glucocorticoid', { days: cf.glucocorticoidWithinDays, medicines: list.join('; ') }));
   }
   const arte = usesOf(c, cf.medications, atMs, cf.medicationWithinDays);
   if (arte.length) {
-    reasons.push({ code: 'creatine-or-trimethoprim', text: `creatine or a drug that blocks creatinine secretion around the draw distorts creatinine: ${arte.map((u) => `${u.name} (${u.reference})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.medications))))}`).join('; ')}` });
+    const medicines = arte.map((u) => `${u.name} (${u.reference})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.medications))))}`).join('; ');
+    reasons.push(say('creatine-or-trimethoprim', { medicines }));
   }
 
   const atDraw = (names: string[]) =>
@@ -48,16 +53,16 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
   const named = (fs: ReturnType<typeof atDraw>, names: string[]) =>
     fs.map((f) => `${f.text} (${f.reference})${how(strongest(f.matches.filter((m) => isOneOf(m, names))))}`).join('; ');
   const thyroid = atDraw(cf.conditions.hyperthyroidism);
-  if (thyroid.length) reasons.push({ code: 'hyperthyroidism', text: `hyperthyroidism raises cystatin C: ${named(thyroid, cf.conditions.hyperthyroidism)}` });
+  if (thyroid.length) reasons.push(say('hyperthyroidism', { conditions: named(thyroid, cf.conditions.hyperthyroidism) }));
   const postpartumFrom = subtractMonths(new Date(atMs), cf.postpartumMonths).getTime();
   const pregnant = conditionsOf(c, cf.conditions.pregnancy, { activeOnly: false })
     .filter((f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= postpartumFrom));
-  if (pregnant.length) reasons.push({ code: 'pregnancy', text: `pregnancy or within ${cf.postpartumMonths} months after it changes GFR and creatinine: ${named(pregnant, cf.conditions.pregnancy)}` });
+  if (pregnant.length) reasons.push(say('pregnancy', { months: cf.postpartumMonths, conditions: named(pregnant, cf.conditions.pregnancy) }));
   // An absent limb or a paralysis does not resolve: any recorded status counts.
   const limb = conditionsOf(c, cf.conditions['amputation-or-paralysis'], { activeOnly: false });
-  if (limb.length) reasons.push({ code: 'amputation-or-paralysis', text: `muscle mass is not representative after amputation or paralysis: ${named(limb, cf.conditions['amputation-or-paralysis'])}` });
+  if (limb.length) reasons.push(say('amputation-or-paralysis', { conditions: named(limb, cf.conditions['amputation-or-paralysis']) }));
   const kidney = atDraw(cf.conditions['dialysis-or-transplant']);
-  if (kidney.length) reasons.push({ code: 'dialysis-or-transplant', text: `the ratio cannot be read with kidney failure, dialysis or a kidney transplant: ${named(kidney, cf.conditions['dialysis-or-transplant'])}` });
+  if (kidney.length) reasons.push(say('dialysis-or-transplant', { conditions: named(kidney, cf.conditions['dialysis-or-transplant']) }));
   // Further groups (cirrhosis, advanced CKD, AKI, neuromuscular disease, cachexia…): current at the draw.
   const otherGroups: string[] = [];
   for (const [group, names] of Object.entries(cf.conditions)) {
@@ -65,7 +70,7 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
     const found = atDraw(names);
     const label = names.map((n) => ctx.knowledge.codesets.conditions.concepts.find((x) => x.id === n)?.display ?? n).join(', ');
     otherGroups.push(label);
-    if (found.length) reasons.push({ code: group, text: `${label} makes creatinine, cystatin C or muscle mass unrepresentative: ${named(found, names)}`, params: { condition: group } });
+    if (found.length) reasons.push({ ...say(group, { label, conditions: named(found, names) }, 'condition-group'), params: { condition: group } });
   }
 
   const unreadable: Reason[] = [];
@@ -76,10 +81,11 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
   const crpByBound = crpBounds.filter((r) => decides(r, crpHigh, [cf.crpAboveMgL]) === true);
   if (crp.length || crpByBound.length) {
     const shown = [...crp.map(labText), ...crpByBound.map(boundText)];
-    reasons.push({ code: 'crp-high', text: `inflammation raises cystatin C: CRP ${shown.join(', ')} is above ${cf.crpAboveMgL} mg/L within ${cf.crpWithinDays} days of the draw`, params: { above: cf.crpAboveMgL, withinDays: cf.crpWithinDays } });
+    reasons.push(say('crp-high', { values: shown.join(', '), above: cf.crpAboveMgL, withinDays: cf.crpWithinDays }));
   } else {
     for (const r of crpBounds.filter((x) => decides(x, crpHigh, [cf.crpAboveMgL]) === undefined)) {
-      unreadable.push({ code: 'crp-unreadable', text: `CRP ${r.reference} within ${cf.crpWithinDays} days of the draw could not be checked against ${cf.crpAboveMgL} mg/L: ${r.reason}`, params: { reference: r.reference } });
+      const words = say('crp-unreadable', { reference: r.reference, withinDays: cf.crpWithinDays, above: cf.crpAboveMgL, why: r.reason });
+      unreadable.push({ ...words, params: { reference: r.reference } });
     }
   }
   const bmiSince = subtractMonths(new Date(atMs), cf.bmiWithinMonths).getTime();
@@ -90,12 +96,14 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
   const newerBad = bmiBad.filter((r) => !bmi || (r.effectiveMs ?? 0) > bmi.effectiveMs);
   const byBound = newerBad.find((r) => decides(r, bmiExtreme, [cf.bmiBelow, cf.bmiAtOrAbove]) === true);
   if (bmi && bmiExtreme(bmi.value) && !newerBad.length) {
-    reasons.push({ code: 'bmi-extreme', text: `BMI ${labText(bmi)} is ${bmi.value < cf.bmiBelow ? `below ${cf.bmiBelow}` : `${cf.bmiAtOrAbove} or more`}: obesity raises cystatin C and cachexia lowers creatinine`, params: { below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove } });
+    const words = say('bmi-extreme', { value: labText(bmi), below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove }, bmi.value < cf.bmiBelow ? 'bmi-extreme-low' : 'bmi-extreme-high');
+    reasons.push({ ...words, params: { below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove } });
   } else if (byBound) {
-    reasons.push({ code: 'bmi-extreme', text: `BMI ${boundText(byBound)} is outside ${cf.bmiBelow}–${cf.bmiAtOrAbove}: obesity raises cystatin C and cachexia lowers creatinine`, params: { below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove } });
+    reasons.push(say('bmi-extreme', { value: boundText(byBound), below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove }, 'bmi-extreme-bound'));
   } else {
     for (const r of newerBad.filter((x) => decides(x, bmiExtreme, [cf.bmiBelow, cf.bmiAtOrAbove]) !== false)) {
-      unreadable.push({ code: 'bmi-unreadable', text: `BMI ${r.reference} could not be checked against ${cf.bmiBelow} and ${cf.bmiAtOrAbove}: ${r.reason}`, params: { reference: r.reference } });
+      const words = say('bmi-unreadable', { reference: r.reference, below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove, why: r.reason });
+      unreadable.push({ ...words, params: { reference: r.reference } });
     }
   }
 

@@ -1,11 +1,11 @@
-import type { AnalyteId } from '../knowledge';
 import type { OrderSuggestion, Reason } from '../types';
 import { findMeasure } from '../measures';
-import { missing } from '../context';
+import { DOMAIN_TEXT, missing } from '../context';
 import { labText, round } from '../format';
 import { ccrConfounders } from './ccr-confounders';
 import { akiPattern } from './low-ccr';
 import type { RuleContext } from './rule';
+import { cardText, reasonFrom } from '../text';
 
 /**
  * Whether a creatinine/cystatin C pair, once complete, could be read at all: the CCR rule is on, the patient is in
@@ -15,13 +15,16 @@ import type { RuleContext } from './rule';
 export function ccrUsable(ctx: RuleContext): { ok: boolean; reasons: Reason[] } {
   const k = ctx.knowledge;
   const r = k.rules['low-ccr'];
+  // The words are the missing-lab card's: it is the one that says why it does not ask for the pair.
+  const text = k.rules['missing-ccr-input'].text;
   const reasons: Reason[] = [];
-  if (!r.enabled) return { ok: false, reasons: [{ code: 'disabled', text: 'the creatinine/cystatin C rule is disabled' }] };
+  if (!r.enabled) return { ok: false, reasons: [reasonFrom(text, 'disabled', {}, 'ccr-rule-disabled')] };
   const age = ctx.ageNow;
   if (age === undefined || age < Math.max(r.minAgeYears, k.ageGate.adultAgeYears)) {
-    reasons.push({ code: 'age-below-minimum', text: `the muscle signal applies from age ${r.minAgeYears}`, params: { minimum: r.minAgeYears, ...(age !== undefined ? { age } : {}) } });
+    const words = reasonFrom(text, 'age-below-minimum', { minimum: r.minAgeYears });
+    reasons.push({ ...words, params: { minimum: r.minAgeYears, ...(age !== undefined ? { age } : {}) } });
   }
-  if (missing(ctx.context, 'ccr-labs').length) reasons.push({ code: 'context-unavailable', text: 'creatinine and cystatin C results could not be read' });
+  if (missing(ctx.context, 'ccr-labs').length) reasons.push(reasonFrom(text, 'context-unavailable', { domain: DOMAIN_TEXT['ccr-labs'] }));
   const creat = ctx.selection.inWindow.creatinine[0];
   const cys = ctx.selection.inWindow['cystatin-c'][0];
   const egfr = creat ? findMeasure(ctx.measures, 'egfr-cr-2021') : findMeasure(ctx.measures, 'egfr-cys-2012');
@@ -30,30 +33,26 @@ export function ccrUsable(ctx: RuleContext): { ok: boolean; reasons: Reason[] } 
   if (!creat && !cys) {
     // nothing to check yet
   } else if (!egfr) {
-    reasons.push({ code: 'egfr-unknown', text: 'no kidney-function estimate could be computed (no result, or sex or age unknown), so the ratio could not be read' });
+    reasons.push(reasonFrom(text, 'egfr-unknown'));
   } else if (egfr.value < r.minEgfrCrCys) {
-    reasons.push({
-      code: 'egfr-below-minimum',
-      text: `${egfr.display} ${round(egfr.value, egfr.unit)} mL/min/1.73 m² is below ${r.minEgfrCrCys}: the ratio is not interpretable outside normal kidney function`,
-      params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys },
-    });
+    const words = reasonFrom(text, 'egfr-below-minimum', { measure: egfr.display, value: round(egfr.value, egfr.unit), minimum: r.minEgfrCrCys });
+    reasons.push({ ...words, params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys } });
   }
-  if (creat && akiPattern(ctx.selection.inWindow.creatinine, creat, r.aki)) {
-    reasons.push({ code: 'aki-pattern', text: 'creatinine is not in a steady state (KDIGO AKI pattern)' });
-  }
+  if (creat && akiPattern(ctx.selection.inWindow.creatinine, creat, r.aki)) reasons.push(reasonFrom(text, 'aki-pattern'));
   reasons.push(...ccrConfounders(ctx, ctx.asOf.getTime()).reasons);
   return { ok: reasons.length === 0, reasons };
 }
 
-const NAMES: Partial<Record<AnalyteId, string>> = { creatinine: 'creatinine', 'cystatin-c': 'cystatin C' };
+const NAMES: Record<'creatinine' | 'cystatin-c', string> = { creatinine: 'creatinine', 'cystatin-c': 'cystatin' };
 
 /** "No cystatin C in the last 12 months", unless one is on file and was rejected: then say so, with the reason. */
-function noneText(ctx: RuleContext, analyte: 'creatinine' | 'cystatin-c', window: string): string {
+function noneText(ctx: RuleContext, analyte: 'creatinine' | 'cystatin-c'): string {
+  const text = ctx.knowledge.rules['missing-ccr-input'].text;
   const since = ctx.selection.sinceMs;
   const bad = ctx.rejected.filter((x) => x.analyte === analyte && x.reason !== 'belongs to another patient' && (x.effectiveMs === undefined || x.effectiveMs >= since));
-  const name = NAMES[analyte] as string;
-  if (!bad.length) return `No ${name} ${window}.`;
-  return `No usable ${name} ${window}: ${bad.map((x) => `${x.reference} was rejected (${x.reason})`).join('; ')}.`;
+  const words = { analyte: cardText(text, NAMES[analyte]), months: ctx.knowledge.lookbackMonths };
+  if (!bad.length) return cardText(text, 'none', words);
+  return cardText(text, 'noneRejected', { ...words, rejected: bad.map((x) => cardText(text, 'rejected', { reference: x.reference, why: x.reason })).join('; ') });
 }
 
 /**
@@ -70,30 +69,32 @@ export interface CcrLabGap {
 export function ccrLabGap(ctx: RuleContext): CcrLabGap | undefined {
   const k = ctx.knowledge;
   if (ctx.selection.ccrPair) return undefined;
+  const text = k.rules['missing-ccr-input'].text;
   const creat = ctx.selection.inWindow.creatinine[0];
   const cys = ctx.selection.inWindow['cystatin-c'][0];
-  const window = `in the last ${k.lookbackMonths} months`;
+  const newest = (analyte: 'creatinine' | 'cystatin-c', lab: NonNullable<typeof creat>) =>
+    cardText(text, 'newest', { analyte: cardText(text, NAMES[analyte]), months: k.lookbackMonths, value: labText(lab) });
   if (creat && !cys) {
     return {
       kind: 'cystatin',
-      statements: [`Newest creatinine ${window}: ${labText(creat)}.`, noneText(ctx, 'cystatin-c', window)],
-      suggestion: { label: 'Order cystatin C (serum)', orders: [k.orders['cystatin-c']] },
+      statements: [newest('creatinine', creat), noneText(ctx, 'cystatin-c')],
+      suggestion: { label: cardText(text, 'orderCystatin'), orders: [k.orders['cystatin-c']] },
     };
   }
   if (cys && !creat) {
     return {
       kind: 'creatinine',
-      statements: [`Newest cystatin C ${window}: ${labText(cys)}.`, noneText(ctx, 'creatinine', window)],
-      suggestion: { label: 'Order creatinine (serum)', orders: [k.orders.creatinine] },
+      statements: [newest('cystatin-c', cys), noneText(ctx, 'creatinine')],
+      suggestion: { label: cardText(text, 'orderCreatinine'), orders: [k.orders.creatinine] },
     };
   }
-  const both = { label: 'Order creatinine and cystatin C on one draw', orders: [k.orders.creatinine, k.orders['cystatin-c']] };
+  const both = { label: cardText(text, 'orderBoth'), orders: [k.orders.creatinine, k.orders['cystatin-c']] };
   if (creat && cys) {
     return {
       kind: 'apart',
-      statements: [`Newest creatinine ${window}: ${labText(creat)}.`, `Newest cystatin C ${window}: ${labText(cys)}.`, 'They were not drawn together.'],
+      statements: [newest('creatinine', creat), newest('cystatin-c', cys), cardText(text, 'apart')],
       suggestion: both,
     };
   }
-  return { kind: 'neither', statements: [noneText(ctx, 'creatinine', window), noneText(ctx, 'cystatin-c', window)], suggestion: both };
+  return { kind: 'neither', statements: [noneText(ctx, 'creatinine'), noneText(ctx, 'cystatin-c')], suggestion: both };
 }

@@ -8,6 +8,7 @@ import { boneCare, links, matchText } from './bone-care';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
+import { briefFrom, reasonFrom } from '../text';
 
 const ID = 'endocrine-therapy-bone';
 /** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
@@ -36,7 +37,7 @@ export const endocrineTherapyBoneRule: Rule = {
     const c = ctx.context;
     const onOrders = c.mode === 'orders';
     if (!onOrders && missing(c, 'medications').length) {
-      return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT.medications} could not be read` }]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT.medications })]);
     }
     const current = usesOf(c, r.triggers, ctx.asOf.getTime(), CURRENT_WITHIN_DAYS);
     // Ongoing therapy only: a course bounded to a few days (letrozole for ovulation induction) is not exposure.
@@ -44,22 +45,22 @@ export const endocrineTherapyBoneRule: Rule = {
     const uses = current.filter((u) => !short.includes(u));
     const shortReasons = short.map((u) => ({
       code: 'short-course',
-      text: `${u.name} (${u.reference}) runs ${fmtDays(courseDays(u))} days (${u.period.ok ? u.period.value.how : ''}), fewer than the ${r.minCourseDays} days that make ongoing therapy`,
+      text: reasonFrom(r.text, 'short-course', { medicine: `${u.name} (${u.reference})`, days: fmtDays(courseDays(u)), period: u.period.ok ? u.period.value.how : '', minimum: r.minCourseDays }).text,
     }));
     if (onOrders && !uses.some((u) => u.focus)) {
-      return outcome.notMet(ID, [{ code: 'no-order', text: 'no ongoing aromatase inhibitor or ADT among the orders this call is about' }, ...shortReasons]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'no-order'), ...shortReasons]);
     }
-    if (!uses.length) return outcome.notMet(ID, [{ code: 'no-therapy', text: 'no current aromatase inhibitor or androgen-deprivation therapy' }, ...shortReasons]);
+    if (!uses.length) return outcome.notMet(ID, [reasonFrom(r.text, 'no-therapy'), ...shortReasons]);
     const trusted = uses.filter((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.verified);
     if (!trusted.length) {
-      return outcome.notMet(ID, [{ code: 'unverified-code', text: `recognised only through unverified codes: ${uses.map((u) => `${u.name} (${matchText(u, r.triggers)})`).join('; ')}` }]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'unverified-code', { medicines: uses.map((u) => `${u.name} (${matchText(u, r.triggers)})`).join('; ') })]);
     }
 
     const startMs = Math.min(...trusted.map((u) => (u.period.ok ? u.period.value.startMs : ctx.asOf.getTime())));
     const from = subtractMonths(new Date(startMs), r.dxaBeforeStartMonths);
     const dxa = dxaSince(c, from.getTime());
     if (dxa) {
-      return outcome.notMet(ID, [{ code: 'baseline-dxa-done', text: `DXA on ${day(dxa.effective)} (${dxa.reference}) is from ${r.dxaBeforeStartMonths} months before the start (${day(new Date(startMs).toISOString())}) or later` }]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'baseline-dxa-done', { date: day(dxa.effective), reference: dxa.reference, months: r.dxaBeforeStartMonths, start: day(new Date(startMs).toISOString()) })]);
     }
     const care = boneCare(ctx, r);
     if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
@@ -95,6 +96,7 @@ export const endocrineTherapyBoneRule: Rule = {
       suggestions,
       links: links(r.links),
       about: (focus.length ? focus : trusted).filter((u) => u.hasId).map((u) => u.reference),
+      brief: briefFrom(r.text),
       carryOver: `Also on ${what} (${trusted.map((u) => `${u.name}, ${u.reference}`).join('; ')}), a further cause of bone loss.`,
     });
   },

@@ -7,6 +7,7 @@ import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIng
 import { day } from '../format';
 import { boneCare, lastDxaText, links, medicationMeasure } from './bone-care';
 import { type Rule, outcome } from './rule';
+import { briefFrom, reasonFrom } from '../text';
 
 const ID = 'glucocorticoid-bone';
 const DAY_MS = 86_400_000;
@@ -30,26 +31,26 @@ export const glucocorticoidBoneRule: Rule = {
     const c = ctx.context;
     const onOrders = c.mode === 'orders';
     if (!onOrders && missing(c, 'medications').length) {
-      return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT.medications} could not be read, so glucocorticoid use is unknown` }]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT.medications })]);
     }
 
     const notes: Reason[] = [];
     const systemic: MedicationUse[] = [];
     for (const u of c.medications) {
       if (!glucocorticoidIngredient(u, r.triggers)) continue;
-      if (u.route.kind === 'local') notes.push({ code: 'not-systemic', text: `${u.name} (${u.reference}) is not systemic: ${u.route.how}` });
-      else if (u.route.kind === 'unknown') notes.push({ code: 'route-unknown', text: `${u.name} (${u.reference}): ${u.route.how}, so it is not counted` });
+      if (u.route.kind === 'local') notes.push(reasonFrom(r.text, 'not-systemic', { medicine: `${u.name} (${u.reference})`, route: u.route.how }));
+      else if (u.route.kind === 'unknown') notes.push(reasonFrom(r.text, 'route-unknown', { medicine: `${u.name} (${u.reference})`, route: u.route.how }));
       else systemic.push(u);
     }
     if (onOrders && !systemic.some((u) => u.focus)) {
-      return outcome.notMet(ID, [{ code: 'no-order', text: 'no systemic glucocorticoid among the orders this call is about' }, ...notes]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'no-order'), ...notes]);
     }
-    if (!systemic.length) return outcome.notMet(ID, [{ code: 'no-glucocorticoid', text: 'no systemic glucocorticoid on the medication list' }, ...notes]);
+    if (!systemic.length) return outcome.notMet(ID, [reasonFrom(r.text, 'no-glucocorticoid'), ...notes]);
 
     const intervals: DoseInterval[] = [];
     for (const u of systemic) {
       const d = glucocorticoidDoses(u, glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>, k);
-      if (d.why) notes.push({ code: 'dose-unknown', text: `${u.name} (${u.reference}): ${d.why}, so its dose is not counted` });
+      if (d.why) notes.push(reasonFrom(r.text, 'dose-unknown', { medicine: `${u.name} (${u.reference})`, why: d.why }));
       intervals.push(...d.intervals);
     }
     const asOfMs = ctx.asOf.getTime();
@@ -58,24 +59,21 @@ export const glucocorticoidBoneRule: Rule = {
     if (!run) {
       const top = Math.max(0, ...intervals.map((i) => i.prednisoneEqMgPerDay));
       const longest = runs[0];
-      return outcome.notMet(ID, [
-        {
-          code: 'below-threshold',
-          text: longest
-            ? `longest course at ≥ ${r.minPrednisoneEqMgPerDay} mg/day prednisone-equivalent is ${Math.round(longest.days)} days (needs more than ${r.minDays}${onOrders ? ' and to include the order' : `, ending within the last ${r.recentDays} days`})`
-            : `highest dose ${fmt(top)} mg/day prednisone-equivalent is below ${r.minPrednisoneEqMgPerDay}`,
-        },
-        ...notes,
-      ]);
+      const limits = { minimumMgPerDay: r.minPrednisoneEqMgPerDay, minDays: r.minDays, recentDays: r.recentDays };
+      const reason = longest
+        ? reasonFrom(r.text, 'below-threshold', { ...limits, days: Math.round(longest.days) }, onOrders ? 'below-threshold-order' : 'below-threshold')
+        : reasonFrom(r.text, 'below-threshold', { ...limits, dose: fmt(top) }, 'below-threshold-dose');
+      return outcome.notMet(ID, [reason, ...notes]);
     }
     const uses = [...new Set(run.intervals.map((i) => i.use))];
     const evidence = uses.map((u) => glucocorticoidIngredient(u, r.triggers)).filter((m) => m?.verified);
     if (!evidence.length) {
-      return outcome.notMet(ID, [{ code: 'unverified-code', text: `the glucocorticoid was recognised only through an unverified code: ${uses.map((u) => describeMatch(glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>)).join('; ')}` }]);
+      const matches = uses.map((u) => describeMatch(glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>)).join('; ');
+      return outcome.notMet(ID, [reasonFrom(r.text, 'unverified-code', { matches })]);
     }
 
     const dxa = dxaSince(c, subtractMonths(ctx.asOf, r.dxaWithinMonths).getTime());
-    if (dxa) return outcome.notMet(ID, [{ code: 'recent-dxa', text: `DXA on ${day(dxa.effective)} (${dxa.reference}) is within ${r.dxaWithinMonths} months` }]);
+    if (dxa) return outcome.notMet(ID, [reasonFrom(r.text, 'recent-dxa', { date: day(dxa.effective), reference: dxa.reference, months: r.dxaWithinMonths })]);
 
     const care = boneCare(ctx, r);
     const hc = r.hydrocortisoneReplacement;
@@ -83,7 +81,8 @@ export const glucocorticoidBoneRule: Rule = {
     const maxHc = Math.max(...run.intervals.map((i) => i.ingredientMgPerDay));
     const adrenal = hc.enabled && onlyHydrocortisone && maxHc <= hc.maxMgPerDay ? conditionsOf(c, hc.conditions, { activeOnly: true }) : [];
     if (adrenal.length) {
-      care.suppress.push({ code: 'physiological-replacement', text: `hydrocortisone ${fmt(maxHc)} mg/day (at most ${hc.maxMgPerDay}) replaces cortisol in ${adrenal.map((f) => `${f.text} (${f.reference})`).join('; ')}` });
+      const conditions = adrenal.map((f) => `${f.text} (${f.reference})`).join('; ');
+      care.suppress.push(reasonFrom(r.text, 'physiological-replacement', { dose: fmt(maxHc), maximum: hc.maxMgPerDay, conditions }));
     }
     if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
 
@@ -129,6 +128,7 @@ export const glucocorticoidBoneRule: Rule = {
         suggestions: [{ label: 'Order DXA with vertebral fracture assessment (VFA)', orders: [k.orders['dxa-vfa']] }],
         ...(under40 ? {} : { links: links(r.links) }),
         about: (focus.length ? focus : uses).filter((u) => u.hasId).map((u) => u.reference),
+        brief: briefFrom(r.text),
       },
       notes,
     );

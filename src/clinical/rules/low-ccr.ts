@@ -4,6 +4,7 @@ import { DOMAIN_TEXT } from '../context';
 import { day, labText, measureText, round } from '../format';
 import { ccrConfounders } from './ccr-confounders';
 import { type Rule, type RuleContext, outcome } from './rule';
+import { briefFrom, cardText, reasonFrom } from '../text';
 
 const ID = 'low-ccr';
 
@@ -36,56 +37,55 @@ export const lowCcrRule: Rule = {
     const k = ctx.knowledge;
     const r = k.rules[ID];
     if (!r.enabled) return outcome.disabled(ID);
+    const say = (code: string, params?: Record<string, string | number>, key?: string) => reasonFrom(r.text, code, params, key);
     const suppress: Reason[] = [];
     const age = ctx.ageNow;
-    if (age === undefined) suppress.push({ code: 'age-unknown', text: 'no birth date on the Patient, so age cannot be checked' });
-    else if (age < r.adultAgeYears) suppress.push({ code: 'age-below-adult', text: `age ${age} is under ${r.adultAgeYears}: adult equations and evidence only`, params: { age, minimum: r.adultAgeYears } });
-    else if (age < r.minAgeYears) return outcome.notMet(ID, [{ code: 'age-below-minimum', text: `age ${age} is under the rule's minimum age ${r.minAgeYears}`, params: { age, minimum: r.minAgeYears } }]);
+    if (age === undefined) suppress.push(say('age-unknown'));
+    else if (age < r.adultAgeYears) suppress.push(say('age-below-adult', { age, minimum: r.adultAgeYears }));
+    else if (age < r.minAgeYears) return outcome.notMet(ID, [say('age-below-minimum', { age, minimum: r.minAgeYears })]);
     const sex = ctx.patient.sex;
-    if (!sex) suppress.push({ code: 'sex-unknown', text: 'administrative gender is neither female nor male: the sex-specific threshold and equations do not apply' });
+    if (!sex) suppress.push(say('sex-unknown'));
 
     const pair = ctx.selection.ccrPair;
     if (!pair) {
       const { creatinine, 'cystatin-c': cys } = ctx.selection.inWindow;
       if (creatinine.length && cys.length) {
-        suppress.push({ code: 'not-same-draw', text: `creatinine and cystatin C in the last ${k.lookbackMonths} months were never drawn within ${k.pairing.creatinineCystatinMaxHours} h of each other` });
+        suppress.push(say('not-same-draw', { months: k.lookbackMonths, hours: k.pairing.creatinineCystatinMaxHours }));
       } else {
-        return outcome.notMet(ID, [...suppress, { code: 'missing-input', text: `no creatinine and cystatin C pair in the last ${k.lookbackMonths} months` }]);
+        return outcome.notMet(ID, [...suppress, say('missing-input', { months: k.lookbackMonths })]);
       }
       return outcome.suppressed(ID, suppress);
     }
 
     const egfr = findMeasure(ctx.measures, 'egfr-cr-cys-2021');
     if (egfr && egfr.value < r.minEgfrCrCys) {
-      suppress.push({
-        code: 'egfr-below-minimum',
-        text: `eGFRcr-cys ${round(egfr.value, egfr.unit)} mL/min/1.73 m² is below ${r.minEgfrCrCys}: the ratio is not interpretable outside normal kidney function`,
-        params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys },
-      });
+      // The words show the value as the card rounds it; the parameter keeps one decimal for machines.
+      const reason = say('egfr-below-minimum', { value: round(egfr.value, egfr.unit), minimum: r.minEgfrCrCys });
+      suppress.push({ ...reason, params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys } });
     }
     if (akiPattern(ctx.selection.inWindow.creatinine, pair.creatinine, r.aki)) {
-      suppress.push({ code: 'aki-pattern', text: 'creatinine is not in a steady state (KDIGO AKI pattern around the draw)' });
+      suppress.push(say('aki-pattern'));
     }
     const confounders = ccrConfounders(ctx, pair.creatinine.effectiveMs);
     suppress.push(...confounders.reasons);
     if (confounders.unchecked.length) {
       // The CCR card is suppressed generously [evidence: unreadable-confounder]; a ratio whose confounders could not be checked is not shown.
-      suppress.push({
-        code: 'context-unavailable',
-        text: `could not check ${confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ')}, which can make the ratio low for reasons other than muscle`,
-      });
+      suppress.push(say('context-unavailable', { unchecked: confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ') }));
     }
     // A confounder result that exists but cannot be read is a check that did not happen; by default it suppresses.
     if (r.confounders.uncheckedSuppresses) suppress.push(...confounders.unreadable);
     if (suppress.length) return outcome.suppressed(ID, suppress);
 
     const ccr = findMeasure(ctx.measures, 'ccr');
-    if (!ccr || !sex) return outcome.notMet(ID, [{ code: 'missing-input', text: 'CCR could not be computed' }]);
+    if (!ccr || !sex) return outcome.notMet(ID, [say('not-computable')]);
     const cut = r.threshold.below[sex];
-    const cutText = `${cut.toFixed(2)} for ${sex === 'female' ? 'women' : 'men'}${r.threshold.provisional ? ' (PROVISIONAL, not validated)' : ''}`;
+    const ccrText = round(ccr.value, ccr.unit);
+    const cutText = cardText(r.text, r.threshold.provisional ? 'thresholdProvisional' : 'threshold', { cut, sex: cardText(r.text, sex) });
     if (ccr.value >= cut) {
-      return outcome.notMet(ID, [{ code: 'ccr-not-low', text: `CCR ${round(ccr.value, ccr.unit)} is not below the threshold ${cutText}` }]);
+      const reason = say('ccr-not-low', { ccr: ccrText, threshold: cutText });
+      return outcome.notMet(ID, [{ ...reason, params: { value: ccr.value, threshold: cut, sex } }]);
     }
+    const date = day(pair.creatinine.effective);
 
     const measures = (['sarcopenia-index', 'ccr', 'egfr-cr-2021', 'egfr-cr-cys-2021', 'egfr-cys-2012'] as const)
       .map((c) => findMeasure(ctx.measures, c))
@@ -95,7 +95,7 @@ export const lowCcrRule: Rule = {
       indicator: r.indicator,
       summary: r.summary,
       statements: [
-        `CCR ${round(ccr.value, ccr.unit)} is below the threshold ${cutText}; the draw of ${day(pair.creatinine.effective)} gives:`,
+        cardText(r.text, 'lead', { ccr: ccrText, threshold: cutText, date }),
         `Creatinine ${labText(pair.creatinine)}`,
         `Cystatin C ${labText(pair.cystatin)}`,
         ...measures.map((m) => `${measureText(m)}: ${m.formula}`),
@@ -114,7 +114,14 @@ export const lowCcrRule: Rule = {
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
       suggestions: [{ label: 'Order DXA bone density, with body composition', orders: [k.orders.dxa] }],
-      carryOver: `The labs also suggest low muscle mass: CCR ${round(ccr.value, ccr.unit)} below the ${r.threshold.provisional ? 'PROVISIONAL ' : ''}threshold ${cut.toFixed(2)} (draw of ${day(pair.creatinine.effective)}; ${pair.creatinine.reference}, ${pair.cystatin.reference}); with the DXA, ask for body composition and check grip strength.`,
+      carryOver: cardText(r.text, r.threshold.provisional ? 'carryOverProvisional' : 'carryOver', {
+        ccr: ccrText,
+        cut,
+        date,
+        creatinineRef: pair.creatinine.reference,
+        cystatinRef: pair.cystatin.reference,
+      }),
+      brief: briefFrom(r.text),
     });
   },
 };

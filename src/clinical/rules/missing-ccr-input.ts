@@ -3,6 +3,7 @@ import { DOMAIN_TEXT, missing } from '../context';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
+import { briefFrom, reasonFrom } from '../text';
 
 const ID = 'missing-ccr-input';
 
@@ -16,12 +17,12 @@ export const missingCcrInputRule: Rule = {
     if (!r.enabled || !ccrRule.enabled) return outcome.disabled(ID);
     const age = ctx.ageNow;
     if (age === undefined || age < ccrRule.minAgeYears) {
-      return outcome.notMet(ID, [{ code: 'age-below-minimum', text: `the muscle signal applies from age ${ccrRule.minAgeYears}`, params: { minimum: ccrRule.minAgeYears } }]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'age-below-minimum', { minimum: ccrRule.minAgeYears })]);
     }
-    if (missing(ctx.context, 'ccr-labs').length) return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT['ccr-labs']} could not be read` }]);
-    if (ctx.selection.ccrPair) return outcome.notMet(ID, [{ code: 'pair-present', text: 'creatinine and cystatin C from one draw are on file' }]);
+    if (missing(ctx.context, 'ccr-labs').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT['ccr-labs'] })]);
+    if (ctx.selection.ccrPair) return outcome.notMet(ID, [reasonFrom(r.text, 'pair-present')]);
     const gap = ccrLabGap(ctx);
-    if (!gap || gap.kind === 'neither') return outcome.notMet(ID, [{ code: 'no-input', text: `neither creatinine nor cystatin C in the last ${k.lookbackMonths} months` }]);
+    if (!gap || gap.kind === 'neither') return outcome.notMet(ID, [reasonFrom(r.text, 'no-input', { months: k.lookbackMonths })]);
     // A new pair would be read like the CCR card reads one: if the ratio could not be used (kidney function below the
     // gate, unsteady creatinine, a confounder present), do not ask for it.
     const usable = ccrUsable(ctx);
@@ -46,6 +47,7 @@ export const missingCcrInputRule: Rule = {
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
       suggestions: [gap.suggestion],
+      brief: briefFrom(r.text),
     };
     return outcome.fired(ID, finding);
   },

@@ -5,6 +5,7 @@ import { subtractMonths } from '../dates';
 import { boneCare, lastDxaText, links, matchText } from './bone-care';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
+import { briefFrom, reasonFrom } from '../text';
 
 const ID = 'secondary-osteoporosis';
 
@@ -21,20 +22,23 @@ export const secondaryOsteoporosisRule: Rule = {
     const r = k.rules[ID];
     if (!r.enabled) return outcome.disabled(ID);
     const c = ctx.context;
-    if (missing(c, 'conditions').length) return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT.conditions} could not be read` }]);
+    const say = (code: string, params?: Record<string, string | number>, key?: string) => reasonFrom(r.text, code, params, key);
+    if (missing(c, 'conditions').length) return outcome.notMet(ID, [say('context-unavailable', { domain: DOMAIN_TEXT.conditions })]);
     const found = conditionsOf(c, r.conditions, { activeOnly: true });
-    if (!found.length) return outcome.notMet(ID, [{ code: 'no-condition', text: 'no active secondary-osteoporosis condition on the problem list' }]);
+    if (!found.length) return outcome.notMet(ID, [say('no-condition')]);
     const trusted = found.filter((f) => strongest(f.matches.filter((m) => isOneOf(m, r.conditions)))?.verified);
     if (!trusted.length) {
-      return outcome.notMet(ID, [{ code: 'unverified-code', text: `recognised only through unverified codes: ${found.map((f) => f.text).join('; ')}` }]);
+      return outcome.notMet(ID, [say('unverified-code', { conditions: found.map((f) => f.text).join('; ') })]);
     }
     const fractures = conditionsOf(c, r.fractures, { activeOnly: false });
     const age = ctx.ageNow;
     if (!fractures.length && (age === undefined || age < r.minAgeYears)) {
-      return outcome.notMet(ID, [{ code: 'age-below-minimum', text: `age ${age ?? 'unknown'} is under ${r.minAgeYears} and no fragility fracture is on file` }]);
+      return outcome.notMet(ID, [
+        age === undefined ? say('age-below-minimum', { minimum: r.minAgeYears }, 'age-unknown') : say('age-below-minimum', { age, minimum: r.minAgeYears }),
+      ]);
     }
     const dxa = dxaSince(c, subtractMonths(ctx.asOf, r.dxaWithinMonths).getTime());
-    if (dxa) return outcome.notMet(ID, [{ code: 'recent-dxa', text: `DXA on ${dxa.effective.slice(0, 10)} (${dxa.reference}) is within ${r.dxaWithinMonths} months` }]);
+    if (dxa) return outcome.notMet(ID, [say('recent-dxa', { date: dxa.effective.slice(0, 10), reference: dxa.reference, months: r.dxaWithinMonths })]);
     const care = boneCare(ctx, r);
     if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
 
@@ -72,6 +76,7 @@ export const secondaryOsteoporosisRule: Rule = {
       citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
       suggestions,
       links: links(r.links),
+      brief: briefFrom(r.text),
       carryOver: `Secondary-osteoporosis risk factors on file: ${trusted.map((f) => `${f.text} (${f.reference})`).join('; ')}${fractures.length ? `; prior fragility fracture (${fractures.map((f) => f.reference).join(', ')})` : ''}.`,
     });
   },

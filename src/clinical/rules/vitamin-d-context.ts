@@ -2,6 +2,7 @@ import { DOMAIN_TEXT, missing } from '../context';
 import { subtractMonths } from '../dates';
 import { labText } from '../format';
 import { type Rule, outcome } from './rule';
+import { cardText, reasonFrom } from '../text';
 
 const ID = 'vitamin-d-context';
 
@@ -12,18 +13,18 @@ export const vitaminDContextRule: Rule = {
     const k = ctx.knowledge;
     const r = k.rules[ID];
     if (!r.enabled) return outcome.disabled(ID);
-    if (missing(ctx.context, 'vitamin-d').length) return outcome.notMet(ID, [{ code: 'context-unavailable', text: `${DOMAIN_TEXT['vitamin-d']} could not be read` }]);
+    if (missing(ctx.context, 'vitamin-d').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT['vitamin-d'] })]);
     const since = subtractMonths(ctx.asOf, r.withinMonths).getTime();
     const newest = ctx.labs.find((l) => l.analyte === 'vitamin-d' && l.effectiveMs >= since);
-    if (!newest) return outcome.notMet(ID, [{ code: 'missing-input', text: `no 25-OH vitamin D in the last ${r.withinMonths} months` }]);
+    if (!newest) return outcome.notMet(ID, [reasonFrom(r.text, 'missing-input', { months: r.withinMonths })]);
     if (newest.value >= r.belowNgMl) {
-      return outcome.notMet(ID, [{ code: 'not-low', text: `25-OH vitamin D ${labText(newest)} is not below ${r.belowNgMl} ng/mL` }]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'not-low', { value: labText(newest), below: r.belowNgMl })]);
     }
     const mw = k.analytes['vitamin-d'].molecularWeight;
-    const molar = mw ? ` (${Math.round((r.belowNgMl * 1000) / mw)} nmol/L)` : '';
+    const molar = mw ? cardText(r.text, 'molar', { nmol: Math.round((r.belowNgMl * 1000) / mw) }) : '';
     return outcome.context(
       ID,
-      [`25-OH vitamin D ${labText(newest)} is below ${r.belowNgMl} ng/mL${molar}: replete before or alongside bone treatment (informational; thresholds differ: ${r.provenance}).`],
+      [cardText(r.text, 'line', { value: labText(newest), below: r.belowNgMl, molar, provenance: r.provenance })],
       [],
       r.attachTo,
     );

@@ -1,0 +1,62 @@
+/**
+ * Wording as data: card and quiet-reason sentences live in the knowledge file as templates with named
+ * placeholders, so a site that changes a threshold (or a sentence) changes what the clinician reads, and the
+ * code only supplies the numbers. `{name}` inserts a value as given; `{name:2}` inserts a number with two decimals.
+ */
+import type { RuleText } from './knowledge';
+import type { FindingBrief, Reason } from './types';
+
+export type TextParams = Record<string, string | number>;
+
+const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9]*)(?::(\d))?\}/g;
+
+/** Placeholder names a template uses, in order, once each. */
+export function placeholders(template: string): string[] {
+  return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1] as string))];
+}
+
+/** A template's braces that are not a well-formed placeholder (a typo in a site file), or undefined. */
+export function malformed(template: string): string | undefined {
+  const rest = template.replace(PLACEHOLDER, '');
+  return /[{}]/.test(rest) ? rest.slice(Math.max(0, rest.search(/[{}]/) - 10), rest.search(/[{}]/) + 10) : undefined;
+}
+
+/** The template with every placeholder filled; a placeholder without a value is an error, never "{name}" on a card. */
+export function render(template: string, params: TextParams = {}): string {
+  const bad = malformed(template);
+  if (bad !== undefined) throw new Error(`malformed placeholder near "${bad}" in template "${template}"`);
+  return template.replace(PLACEHOLDER, (_all, name: string, decimals?: string) => {
+    const v = params[name];
+    if (v === undefined) throw new Error(`template "${template}" needs {${name}}, which was not supplied`);
+    if (decimals === undefined) return String(v);
+    if (typeof v !== 'number') throw new Error(`template "${template}" formats {${name}:${decimals}} but it is not a number`);
+    return v.toFixed(Number(decimals));
+  });
+}
+
+/** One of a rule's card sentences (text.card[key]) filled from params. */
+export function cardText(text: RuleText | undefined, key: string, params: TextParams = {}): string {
+  const t = text?.card?.[key];
+  if (t === undefined) throw new Error(`no card template "${key}" in the rule's text`);
+  return render(t, params);
+}
+
+/**
+ * A quiet reason with its words from text.reasons[key] (the code, unless one code has two wordings). Its numbers
+ * are kept as parameters; text values (names, references, dates as written) stay in the words only.
+ */
+export function reasonFrom(text: RuleText | undefined, code: string, values?: TextParams, key = code): Reason {
+  const t = text?.reasons?.[key];
+  if (t === undefined) throw new Error(`no reason template "${key}" in the rule's text`);
+  const params = Object.fromEntries(Object.entries(values ?? {}).filter(([, v]) => typeof v === 'number'));
+  return { code, text: render(t, values), ...(Object.keys(params).length ? { params } : {}) };
+}
+
+/** The rule's why line, citation and lead action for its card's detail (Finding.brief). */
+export function briefFrom(text: RuleText | undefined, params: TextParams = {}): FindingBrief {
+  return {
+    why: text?.why === undefined ? '' : render(text.why, params),
+    cite: text?.cite === undefined ? '' : render(text.cite, params),
+    ...(text?.action === undefined ? {} : { action: render(text.action, params) }),
+  };
+}
