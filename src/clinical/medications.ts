@@ -247,7 +247,10 @@ function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: 
 
   const ended = ENDED.has(mr.status);
   const lastUpdated = parseFhirInstant(mr.meta?.lastUpdated);
-  const stopBy = ended ? Math.min(asOf.getTime(), lastUpdated ?? Infinity) : undefined;
+  // A stopped order that does not say when it stopped may have stopped the day it began: it proves no days of use
+  // (a card must not rest on a course the record does not show). A completed one ran as planned.
+  const stoppedUndated = mr.status === 'stopped' && lastUpdated === undefined;
+  const stopBy = ended ? Math.min(asOf.getTime(), lastUpdated ?? (stoppedUndated ? startMs : Infinity)) : undefined;
 
   if (limits.length) {
     const [days, how] = limits.reduce((a, b) => (b[0] < a[0] ? b : a));
@@ -255,7 +258,7 @@ function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: 
     let stopText = '';
     if (stopBy !== undefined && stopBy < endMs) {
       endMs = Math.max(startMs, stopBy);
-      stopText = `, ${mr.status} by ${day(endMs)}`;
+      stopText = stoppedUndated ? ', stopped on a date the order does not give (no days counted)' : `, ${mr.status} by ${day(endMs)}`;
     }
     const expected = !ended;
     return { ok: true, value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how: `${startHow} + ${how}${stopText}`, expected }, how };

@@ -95,6 +95,12 @@ describe('R1 reads Timing and status in full', () => {
     expect(r1(e).reasons[0]?.text).toMatch(/30 days/);
   });
 
+  it('counts no days for a stopped order that does not say when it stopped', () => {
+    const e = run([course([mg(10)], { status: 'stopped' })]);
+    expect(e.findings).toEqual([]);
+    expect(r1(e).status).toBe('not-met');
+  });
+
   it('does not count a course longer than its timing bounds allow', () => {
     const e = run([course([mg(10, { frequency: 1, period: 1, periodUnit: 'd', boundsDuration: { value: 6, unit: 'weeks', code: 'wk', system: UCUM } })])]);
     expect(e.findings).toEqual([]);
