@@ -79,11 +79,16 @@ function rng(seed: number): () => number {
   };
 }
 
-function mix(seed: number, i: number): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  h = Math.imul(h ^ i, 0x85ebca6b) >>> 0;
+function fmix(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The stream of patient i under a seed: the seed is hashed before i is added, so seeds never share patients. */
+function mix(seed: number, i: number): number {
+  return fmix((fmix(seed ^ 0x9e3779b9) + Math.imul(i, 0x9e3779b1)) >>> 0);
 }
 
 class Draw {
