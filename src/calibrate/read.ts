@@ -8,6 +8,9 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ConfigError } from '../config/errors';
 
+/** Resource text per sorting bucket: well inside DuckDB's memory limit, so a bucket sorts without spilling. */
+const BUCKET_BYTES = 24 << 20;
+
 export interface Shard {
   index: number;
   count: number;
@@ -58,8 +61,9 @@ export class ExportReader {
     fs.mkdirSync(options.tempDir, { recursive: true });
     // A reader buffer is twice the largest object it may meet: one resource per line is small, a Bundle is one object.
     const objectMax = what.kind === 'ndjson' ? 8 << 20 : Math.max(16 << 20, fs.statSync(what.file).size + 1);
-    const limitMb = Math.max(160, Math.ceil((3 * objectMax) / (1 << 20)));
-    const instance = await DuckDBInstance.create(':memory:', {
+    const limitMb = Math.max(128, Math.ceil((3 * objectMax) / (1 << 20)));
+    // A database file, not memory: the table of resources below lives on disk and is paged in as buckets are read.
+    const instance = await DuckDBInstance.create(path.join(options.tempDir, 'export.duckdb'), {
       memory_limit: options.memoryLimit ?? `${limitMb}MB`,
       temp_directory: options.tempDir,
       threads: String(options.threads ?? 1),
@@ -73,13 +77,15 @@ export class ExportReader {
     try {
       if (what.kind === 'ndjson') {
         await db.run(`CREATE TEMP VIEW src AS SELECT json FROM read_ndjson_objects([${what.files.map(sqlString).join(', ')}], ${big})`);
-        await db.run(`CREATE TEMP VIEW res AS SELECT json->>'resourceType' AS rt, CASE WHEN json->>'resourceType' = 'Patient' THEN json->>'id' ELSE ${fromRef} END AS pid, json FROM src`);
+        await db.run(`CREATE TABLE res AS SELECT json->>'resourceType' AS rt, CASE WHEN json->>'resourceType' = 'Patient' THEN json->>'id' ELSE ${fromRef} END AS pid, json::VARCHAR AS body FROM src`);
       } else {
         // A Bundle is one JSON document: its entries are unnested, and subjects written as an entry's fullUrl
         // (urn:uuid:…) are resolved to that Patient's id.
-        await db.run(`CREATE TEMP TABLE src AS SELECT e->'resource' AS json, e->>'fullUrl' AS full_url FROM (SELECT unnest(json_extract(json, '$.entry[*]')) AS e FROM read_json_objects(${sqlString(what.file)}, format='unstructured', ${big}))`);
+        await db.run(`CREATE TABLE src AS SELECT e->'resource' AS json, e->>'fullUrl' AS full_url FROM (SELECT unnest(json_extract(json, '$.entry[*]')) AS e FROM read_json_objects(${sqlString(what.file)}, format='unstructured', ${big}))`);
         await db.run(`CREATE TEMP VIEW pmap AS SELECT full_url, json->>'id' AS id FROM src WHERE json->>'resourceType' = 'Patient' AND full_url IS NOT NULL`);
-        await db.run(`CREATE TEMP VIEW res AS SELECT json->>'resourceType' AS rt, CASE WHEN json->>'resourceType' = 'Patient' THEN json->>'id' ELSE coalesce(pmap.id, ${fromRef}) END AS pid, json FROM src LEFT JOIN pmap ON pmap.full_url = ${reference}`);
+        await db.run(`CREATE TABLE res AS SELECT json->>'resourceType' AS rt, CASE WHEN json->>'resourceType' = 'Patient' THEN json->>'id' ELSE coalesce(pmap.id, ${fromRef}) END AS pid, json::VARCHAR AS body FROM src LEFT JOIN pmap ON pmap.full_url = ${reference}`);
+        await db.run('DROP VIEW pmap');
+        await db.run('DROP TABLE src');
       }
     } catch (e) {
       db.closeSync();
@@ -91,7 +97,7 @@ export class ExportReader {
 
   /** Medication resources: they have no subject, and any patient's order may point at one. */
   async medications(): Promise<string[]> {
-    const r = await this.db.runAndReadAll(`SELECT json::VARCHAR FROM res WHERE rt = 'Medication'`);
+    const r = await this.db.runAndReadAll(`SELECT body FROM res WHERE rt = 'Medication'`);
     return r.getRows().map((row) => String(row[0]));
   }
 
@@ -105,31 +111,38 @@ export class ExportReader {
    * not in the export) is reported through `orphans` and not evaluated.
    */
   async *patients(orphans: (n: number) => void): AsyncGenerator<string[]> {
-    const result = await this.db.stream(
-      `SELECT pid, rt = 'Patient' AS is_patient, json::VARCHAR FROM res WHERE rt <> 'Medication' AND pid IS NOT NULL${shardCondition(this.options.shard, 'pid')} ORDER BY pid, rt <> 'Patient'`,
-    );
-    let current: string | undefined;
-    let group: string[] = [];
-    let hasPatient = false;
-    const done = function* (): Generator<string[]> {
-      if (!group.length) return;
-      if (hasPatient) yield group;
-      else orphans(group.length);
-    };
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      for (const [pid, isPatient, body] of chunk.getRows()) {
-        if (pid !== current) {
-          yield* done();
-          current = pid as string;
-          group = [];
-          hasPatient = !!isPatient;
+    const where = `rt <> 'Medication' AND pid IS NOT NULL${shardCondition(this.options.shard, 'pid')}`;
+    // Sorting the whole export at once needs memory (or spill space) for all of it; sorting it in buckets by a hash
+    // of the patient id needs memory for one bucket. A bucket holds about BUCKET_BYTES of resource text.
+    const size = await this.db.runAndReadAll(`SELECT coalesce(sum(length(body)), 0) FROM res WHERE ${where}`);
+    const buckets = Math.max(1, Math.ceil(Number(size.getRows()[0]?.[0] ?? 0) / BUCKET_BYTES));
+    for (let b = 0; b < buckets; b++) {
+      const result = await this.db.stream(
+        `SELECT pid, rt = 'Patient' AS is_patient, body FROM res WHERE ${where} AND hash(pid) % ${buckets} = ${b} ORDER BY pid, rt <> 'Patient'`,
+      );
+      let current: string | undefined;
+      let group: string[] = [];
+      let hasPatient = false;
+      const done = function* (): Generator<string[]> {
+        if (!group.length) return;
+        if (hasPatient) yield group;
+        else orphans(group.length);
+      };
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        for (const [pid, isPatient, body] of chunk.getRows()) {
+          if (pid !== current) {
+            yield* done();
+            current = pid as string;
+            group = [];
+            hasPatient = !!isPatient;
+          }
+          group.push(body as string);
         }
-        group.push(body as string);
       }
+      yield* done();
     }
-    yield* done();
   }
 
   close(): void {

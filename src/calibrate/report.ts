@@ -21,7 +21,8 @@ function hatchDefs(): string {
 /** Horizontal bars, one group per label, one bar per series. */
 function hbars(title: string, rows: { label: string; values: Cell[] }[], series: { name: string; color: string }[]): string {
   if (!rows.length) return `<p class="muted">${esc(title)}: nothing to show.</p>`;
-  const labelW = 330;
+  // Wide enough for the longest label at about 6.5 px a character: a cut label is a wrong label.
+  const labelW = Math.min(560, Math.max(160, Math.ceil(Math.max(...rows.map((r) => r.label.length)) * 6.5) + 12));
   const barH = 14;
   const gap = 8;
   const chartW = 360;

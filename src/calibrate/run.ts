@@ -35,7 +35,8 @@ const IN_FLIGHT_PER_WORKER = 2;
 function workerOptions(): { file: string; execArgv: string[] } {
   const ext = path.extname(__filename);
   const file = path.join(__dirname, `worker${ext}`);
-  return { file, execArgv: ext === '.ts' ? [...process.execArgv, '--require', require.resolve('tsx/cjs')] : process.execArgv };
+  // Only the TypeScript hook: the parent's own flags (a heap size, an inspector) are not the workers' to take.
+  return { file, execArgv: ext === '.ts' ? ['--require', require.resolve('tsx/cjs')] : [] };
 }
 
 class Progress {
