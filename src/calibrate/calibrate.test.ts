@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -160,6 +161,28 @@ describe('crosstalk calibrate', () => {
     expect(after).not.toEqual(before);
     expect(after).not.toContain('Patient/demo-low-ccr');
   }, 240_000);
+});
+
+describe('the calibrate command line', () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(__dirname, '../cli/main.ts'), ...args], { encoding: 'utf8' });
+
+  it('draws no progress bar when stderr is not a terminal, and says only where it wrote', () => {
+    const r = cli('demo-population', '--patients', '60', '--seed', '4', '--now', NOW.toISOString(), '--out', dir('cli-pop'));
+    expect(r.status).toBe(0);
+    const c = cli('calibrate', dir('cli-pop'), '--out', dir('cli-out'), '--now', NOW.toISOString());
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stderr).toBe(`calibrate: wrote ${dir('cli-out')}/report.html, calibration.json, site-knowledge.json (60 patients)\n`);
+    expect(c.stdout).toBe('');
+  }, 120_000);
+
+  it('refuses a shard outside 0 ≤ i < n and an unknown option, with a message and no stack trace', () => {
+    const bad = cli('calibrate', dir('cli-pop'), '--out', dir('cli-bad'), '--shard', '3/3');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe('crosstalk: --shard: expected i/n with 0 ≤ i < n (e.g. 0/4), not 3/3\n');
+    const unknown = cli('calibrate', dir('cli-pop'), '--out', dir('cli-bad'), '--percentil', '20');
+    expect(unknown.stderr).toBe('crosstalk: unknown option --percentil\n');
+  }, 60_000);
 });
 
 describe('crosstalk demo-population', () => {

@@ -5,11 +5,28 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ConfigError } from '../config/errors';
 
+/**
+ * DuckDB's results and chunks hold native memory that is released only when JavaScript collects their wrappers, and
+ * this thread allocates too little JavaScript for a collection to come by itself: without one after each bucket the
+ * sorted buckets pile up outside the heap. `gc` is exposed for this process only at run time.
+ */
+const collect: () => void = (() => {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : () => undefined;
+  } catch {
+    return () => undefined;
+  }
+})();
+
 /** Resource text per sorting bucket: well inside DuckDB's memory limit, so a bucket sorts without spilling. */
-const BUCKET_BYTES = 24 << 20;
+const BUCKET_BYTES = 16 << 20;
 
 export interface Shard {
   index: number;
@@ -61,7 +78,7 @@ export class ExportReader {
     fs.mkdirSync(options.tempDir, { recursive: true });
     // A reader buffer is twice the largest object it may meet: one resource per line is small, a Bundle is one object.
     const objectMax = what.kind === 'ndjson' ? 8 << 20 : Math.max(16 << 20, fs.statSync(what.file).size + 1);
-    const limitMb = Math.max(128, Math.ceil((3 * objectMax) / (1 << 20)));
+    const limitMb = Math.max(96, Math.ceil((3 * objectMax) / (1 << 20)));
     // A database file, not memory: the table of resources below lives on disk and is paged in as buckets are read.
     const instance = await DuckDBInstance.create(path.join(options.tempDir, 'export.duckdb'), {
       memory_limit: options.memoryLimit ?? `${limitMb}MB`,
@@ -142,6 +159,7 @@ export class ExportReader {
         }
       }
       yield* done();
+      collect();
     }
   }
 

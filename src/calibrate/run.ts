@@ -13,7 +13,7 @@ import { type Aggregates, emptyAggregates, mergeAggregates, mergeInto } from './
 import { ExportReader, type Shard } from './read';
 import { renderReport } from './report';
 import { type Calibration, siteKnowledge, summarise } from './summary';
-import type { Batch, BatchResult, WorkerSetup } from './worker';
+import type { Batch, BatchResult, WorkerMedications, WorkerSetup } from './worker';
 
 export interface CalibrateOptions {
   input: string;
@@ -71,28 +71,41 @@ class Progress {
 /** Evaluates every patient of the input (or of one shard of it) and returns the aggregates. */
 export async function aggregateExport(o: CalibrateOptions): Promise<Aggregates> {
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-calibrate-'));
-  const reader = await ExportReader.open(o.input, { tempDir, ...(o.shard ? { shard: o.shard } : {}) });
+  const { file, execArgv } = workerOptions();
+  const size = Math.max(1, o.workers ?? os.availableParallelism());
   const workers: Worker[] = [];
+  // A site file that does not load stops here with the loader's own message, before any thread starts.
+  loadKnowledgeSync(o.siteKnowledge);
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  // The workers load the engine and knowledge while DuckDB reads the export: neither waits for the other.
+  const setup: WorkerSetup = { asOf: o.asOf.toISOString(), ...(o.siteKnowledge ? { siteKnowledge: o.siteKnowledge } : {}) };
+  for (let i = 0; i < size; i++) {
+    // A small heap keeps each thread near what one batch needs: the peak of the whole run is what a site's machine
+    // must have.
+    const w = new Worker(file, { workerData: setup, execArgv, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 4 } });
+    w.on('error', (e) => {
+      failure ??= new ConfigError(`evaluation failed: ${e.message}`);
+      signal();
+    });
+    workers.push(w);
+  }
+  let reader: ExportReader | undefined;
   try {
+    reader = await ExportReader.open(o.input, { tempDir, ...(o.shard ? { shard: o.shard } : {}) });
     const progress = new Progress(o.progress, o.progress?.isTTY ? await reader.countPatients() : undefined);
-    const setup: WorkerSetup = { asOf: o.asOf.toISOString(), medications: await reader.medications(), ...(o.siteKnowledge ? { siteKnowledge: o.siteKnowledge } : {}) };
-    const { file, execArgv } = workerOptions();
-    const size = Math.max(1, o.workers ?? os.availableParallelism());
+    const medications = await reader.medications();
+    for (const w of workers) w.postMessage({ medications } satisfies WorkerMedications);
     let total = emptyAggregates();
     let done = 0;
-    let failure: Error | undefined;
     const inFlight = new Map<Worker, number>();
     const pending = new Map<number, { worker: Worker; patients: number }>();
-    let wake: (() => void) | undefined;
-    const signal = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    for (let i = 0; i < size; i++) {
-      // A small old generation keeps each thread's heap near what one batch needs: the peak of the whole run is
-      // what a site's machine must have.
-      const w = new Worker(file, { workerData: setup, execArgv, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 } });
+    for (const w of workers) {
       w.on('message', (r: BatchResult) => {
         const p = pending.get(r.id);
         pending.delete(r.id);
@@ -102,12 +115,7 @@ export async function aggregateExport(o: CalibrateOptions): Promise<Aggregates> 
         progress.update(done);
         signal();
       });
-      w.on('error', (e) => {
-        failure ??= new ConfigError(`evaluation failed: ${e.message}`);
-        signal();
-      });
       inFlight.set(w, 0);
-      workers.push(w);
     }
     const freeWorker = async (): Promise<Worker> => {
       for (;;) {
@@ -145,7 +153,8 @@ export async function aggregateExport(o: CalibrateOptions): Promise<Aggregates> 
     return total;
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
-    reader.close();
+    if (reader) reader.close();
+    else fs.rmSync(tempDir, { recursive: true, force: true });
   }
 }
 

@@ -13,7 +13,10 @@ import { type Aggregates, addPatient, emptyAggregates, foldingRules, knownObserv
 export interface WorkerSetup {
   siteKnowledge?: string;
   asOf: string;
-  /** Medication resources (no subject) that MedicationRequests may reference: shared by every patient. */
+}
+
+/** The first message: Medication resources (no subject) that any patient's orders may reference. */
+export interface WorkerMedications {
   medications: string[];
 }
 
@@ -36,10 +39,15 @@ const service = loadServices().get('bone-muscle-patient-view');
 if (!service) throw new Error('service bone-muscle-patient-view is not defined');
 const rules = service.rules;
 const asOf = new Date(setup.asOf);
-const medications = setup.medications.map((m) => JSON.parse(m) as Resource);
+let medications: Resource[] = [];
 const env = { known: knownObservationCodes(knowledge), folding: foldingRules(rules) };
 
-parentPort?.on('message', (batch: Batch) => {
+parentPort?.on('message', (message: Batch | WorkerMedications) => {
+  if ('medications' in message) {
+    medications = message.medications.map((m) => JSON.parse(m) as Resource);
+    return;
+  }
+  const batch = message;
   const aggregates = emptyAggregates();
   for (const lines of batch.patients) {
     const [first, ...rest] = lines.map((l) => JSON.parse(l) as WithSubject);
