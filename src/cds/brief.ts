@@ -141,7 +141,8 @@ export function briefOf(f: Finding): CardBrief {
     ...((f.links ?? []).some((l) => /FRAX/i.test(l.label)) ? ['calculate FRAX'] : []),
   ];
   return {
-    found: d?.found ?? (() => {
+    // A rule's own found lines, then the lines other rules attach (HOMA, vitamin D, a superseded finding).
+    found: d?.found ? [...d.found, ...f.context.map(contextClause)] : (() => {
       const stated = joinLists(f.statements.map(cardSentence)).map((x, i) => (i < BOLD_SENTENCES ? emphasise(x) : x));
       // What could not be checked changes how far the card can be trusted: it stays on the card, right after the finding.
       const unchecked = uncheckedLine(f.caveats);

@@ -16,7 +16,7 @@ export const homaContextRule: Rule = {
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];
-    if (!r.enabled) return outcome.disabled(ID);
+    if (!r.enabled) return outcome.disabled(ID, k);
     const pair = ctx.selection.homaPair;
     const say = (code: string, params?: Record<string, string | number>) => reasonFrom(r.text, code, params);
     const reasons: Reason[] = [];

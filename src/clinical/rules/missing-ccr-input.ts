@@ -3,7 +3,7 @@ import { DOMAIN_TEXT, missing } from '../context';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
-import { briefFrom, reasonFrom } from '../text';
+import { briefFrom, cardText, reasonFrom } from '../text';
 
 const ID = 'missing-ccr-input';
 
@@ -14,7 +14,7 @@ export const missingCcrInputRule: Rule = {
     const k = ctx.knowledge;
     const r = k.rules[ID];
     const ccrRule = k.rules['low-ccr'];
-    if (!r.enabled || !ccrRule.enabled) return outcome.disabled(ID);
+    if (!r.enabled || !ccrRule.enabled) return outcome.disabled(ID, k);
     const age = ctx.ageNow;
     if (age === undefined || age < ccrRule.minAgeYears) {
       return outcome.notMet(ID, [reasonFrom(r.text, 'age-below-minimum', { minimum: ccrRule.minAgeYears })]);
@@ -39,10 +39,10 @@ export const missingCcrInputRule: Rule = {
       measures: ctx.measures.filter((m) => m.code === 'egfr-cr-2021' || m.code === 'egfr-cys-2012'),
       context: [],
       caveats: [
-        'Creatinine alone reflects both kidney function and muscle mass; cystatin C from the same draw separates them (CCR, eGFRcr-cys).',
-        `Creatinine and cystatin C count as one draw when they are at most ${k.pairing.creatinineCystatinMaxHours} h apart.`,
+        cardText(r.text, 'caveatWhy'),
+        cardText(r.text, 'caveatPairing', { hours: k.pairing.creatinineCystatinMaxHours }),
         ...(confounders.unchecked.length
-          ? [`Could not check ${confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ')}: glucocorticoids, hyperthyroidism, inflammation and BMI extremes would make a new ratio hard to read.`]
+          ? [cardText(r.text, 'caveatUnchecked', { unchecked: confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ') })]
           : []),
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),

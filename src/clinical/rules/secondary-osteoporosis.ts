@@ -5,7 +5,7 @@ import { subtractMonths } from '../dates';
 import { boneCare, lastDxaText, links, matchText } from './bone-care';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
-import { briefFrom, reasonFrom } from '../text';
+import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
 
 const ID = 'secondary-osteoporosis';
 
@@ -20,7 +20,7 @@ export const secondaryOsteoporosisRule: Rule = {
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];
-    if (!r.enabled) return outcome.disabled(ID);
+    if (!r.enabled) return outcome.disabled(ID, k);
     const c = ctx.context;
     const say = (code: string, params?: Record<string, string | number>, key?: string) => reasonFrom(r.text, code, params, key);
     if (missing(c, 'conditions').length) return outcome.notMet(ID, [say('context-unavailable', { domain: DOMAIN_TEXT.conditions })]);
@@ -42,42 +42,51 @@ export const secondaryOsteoporosisRule: Rule = {
     const care = boneCare(ctx, r);
     if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
 
+    const card = (key: string, params?: TextParams) => cardText(r.text, key, params);
     const line = (f: (typeof trusted)[number], names: string[]) => {
       const m = strongest(f.matches.filter((x) => isOneOf(x, names)));
-      return `${f.text} (${f.reference}${f.clinicalStatus ? `, ${f.clinicalStatus}` : ''}; ${m ? describeMatch(m) : 'recognised'})`;
+      const match = m ? describeMatch(m) : sharedText(k, 'recognised');
+      return f.clinicalStatus
+        ? card('itemWithStatus', { text: f.text, reference: f.reference, status: f.clinicalStatus, match })
+        : card('item', { text: f.text, reference: f.reference, match });
     };
     const contributing = usesOf(c, r.contributing, ctx.asOf.getTime(), 90);
-    const suggestions: OrderSuggestion[] = [{ label: 'Order DXA bone density', orders: [k.orders.dxa] }];
+    const suggestions: OrderSuggestion[] = [{ label: card('suggestDxa'), orders: [k.orders.dxa] }];
     const labLines: string[] = [];
     const gap = missing(c, 'ccr-labs').length ? undefined : ccrLabGap(ctx);
     if (gap && gap.kind !== 'neither' && ccrUsable(ctx).ok) {
       suggestions.push(gap.suggestion);
-      labLines.push(`The creatinine/cystatin C ratio cannot be computed: ${gap.statements.join(' ')}`);
+      labLines.push(sharedText(k, 'ratioCannotBeComputed', { statements: gap.statements.join(' ') }));
     }
+    const conditionList = trusted.map((f) => `${f.text} (${f.reference})`).join('; ');
     return outcome.fired(ID, {
       ruleId: ID,
       indicator: r.indicator,
       summary: r.summary,
       statements: [
-        `Secondary-osteoporosis condition${trusted.length > 1 ? 's' : ''}: ${trusted.map((f) => line(f, r.conditions)).join('; ')}.`,
+        card(trusted.length > 1 ? 'conditions' : 'condition', { conditions: trusted.map((f) => line(f, r.conditions)).join('; ') }),
         fractures.length
-          ? `Prior fragility fracture: ${fractures.map((f) => line(f, r.fractures)).join('; ')}.`
-          : `Age ${age}, at least ${r.minAgeYears}.`,
+          ? card('fracture', { fractures: fractures.map((f) => line(f, r.fractures)).join('; ') })
+          : card('age', { age: age as number, minimum: r.minAgeYears }),
         lastDxaText(ctx, r.dxaWithinMonths),
-        ...(contributing.length ? [`Contributing medicines (lower weight): ${contributing.map((u) => `${u.name} (${u.reference}; ${matchText(u, r.contributing)})`).join('; ')}.`] : []),
+        ...(contributing.length
+          ? [card('contributing', { medicines: contributing.map((u) => sharedText(k, 'therapyItem', { medicine: u.name, reference: u.reference, match: matchText(u, r.contributing, k) })).join('; ') })]
+          : []),
         ...labLines,
       ],
       measures: [],
       context: [],
       caveats: [
-        'FRAX takes rheumatoid arthritis as its own input and other secondary causes through its "secondary osteoporosis" input; type 2 diabetes needs a FRAX adjustment.',
+        card('caveatFrax'),
         ...care.caveats,
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
       suggestions,
       links: links(r.links),
       brief: briefFrom(r.text),
-      carryOver: `Secondary-osteoporosis risk factors on file: ${trusted.map((f) => `${f.text} (${f.reference})`).join('; ')}${fractures.length ? `; prior fragility fracture (${fractures.map((f) => f.reference).join(', ')})` : ''}.`,
+      carryOver: fractures.length
+        ? card('carryOverWithFracture', { conditions: conditionList, fractures: fractures.map((f) => f.reference).join(', ') })
+        : card('carryOver', { conditions: conditionList }),
     });
   },
 };

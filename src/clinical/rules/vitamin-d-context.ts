@@ -12,7 +12,7 @@ export const vitaminDContextRule: Rule = {
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];
-    if (!r.enabled) return outcome.disabled(ID);
+    if (!r.enabled) return outcome.disabled(ID, k);
     if (missing(ctx.context, 'vitamin-d').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT['vitamin-d'] })]);
     const since = subtractMonths(ctx.asOf, r.withinMonths).getTime();
     const newest = ctx.labs.find((l) => l.analyte === 'vitamin-d' && l.effectiveMs >= since);
