@@ -62,8 +62,12 @@ export function evaluatePatient(
     .filter((o) => o.status === 'fired' && o.finding)
     .map((o) => {
       const f = withoutNeedlessOrders(o.finding as Finding, ctx);
-      const lines = outcomes.flatMap((c) => (c.status === 'context' && (!c.attachTo || c.attachTo.includes(f.ruleId)) ? (c.context ?? []) : []));
-      return { ...f, context: [...f.context, ...lines] };
+      const attached = outcomes.filter((c) => c.status === 'context' && (!c.attachTo || c.attachTo.includes(f.ruleId)));
+      return {
+        ...f,
+        context: [...f.context, ...attached.flatMap((c) => c.context ?? [])],
+        briefContext: [...(f.briefContext ?? []), ...attached.flatMap((c) => c.briefContext ?? [])],
+      };
     });
   for (const o of outcomes) if (o.finding) o.finding = findings.find((f) => f.ruleId === o.ruleId);
 
@@ -130,6 +134,7 @@ function supersede(rules: readonly Rule[], outcomes: RuleOutcome[], k: Knowledge
       winner.finding = {
         ...winner.finding,
         context: [...winner.finding.context, ...(lost.carryOver ? [lost.carryOver] : [])],
+        briefContext: [...(winner.finding.briefContext ?? []), ...(lost.carryOverBrief ? [lost.carryOverBrief] : [])],
         measures: [...winner.finding.measures, ...lost.measures.filter((m) => !known.has(m.code))],
       };
       outcomes[j] = { ruleId: o.ruleId, status: 'suppressed', reasons: [sharedReason(k, 'superseded', { rule: rule.id })] };

@@ -84,6 +84,7 @@ const PATHS: Records[] = [
   { who: woman(63), resources: [letrozole] },
   // The missing-lab card: which half is missing, a rejected result, and why a new pair could not be read.
   { who: woman(80), resources: [lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 10))] },
+  { who: woman(80), resources: [lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 10)), textUnit(lab('cr', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 20)), 'mg/furlong')] },
   { who: woman(80), resources: [...creatinineOnly(), textUnit(lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 20)), 'mg/furlong')] },
   { who: woman(80), resources: creatinineOnly(2.5) },
   { who: patient('p', 'unknown', '1950-01-01'), resources: creatinineOnly() },

@@ -17,6 +17,8 @@ import type { RuleContext } from './rule';
 export interface BoneCareCheck {
   suppress: Reason[];
   caveats: string[];
+  /** The card's line naming what could not be checked, when anything could not. */
+  uncheckedLine?: string;
 }
 
 export function boneCare(
@@ -44,15 +46,28 @@ export function boneCare(
     const found = sharedText(k, 'therapyItem', { medicine: f.text, reference: f.reference, match: describeMatch(m) });
     suppress.push(sharedReason(k, m.concept.id, { condition: m.concept.display, found }, 'suppressing-condition'));
   }
-  const caveats = missing(c, 'bone-density', 'bone-density-orders', 'osteoporosis-therapy', 'medications', 'conditions').map(
-    (d) => sharedText(k, 'couldNotCheck', { domain: DOMAIN_TEXT[d] }),
-  );
-  return { suppress, caveats };
+  const unchecked = missing(c, 'bone-density', 'bone-density-orders', 'osteoporosis-therapy', 'medications', 'conditions');
+  const caveats = unchecked.map((d) => sharedText(k, 'couldNotCheck', { domain: DOMAIN_TEXT[d] }));
+  const uncheckedLine = unchecked.length ? sharedText(k, 'foundUnchecked', { domains: listOf(k, unchecked.map((d) => DOMAIN_TEXT[d])) }) : undefined;
+  return { suppress, caveats, ...(uncheckedLine ? { uncheckedLine } : {}) };
 }
 
 export function matchText(u: MedicationUse, names: readonly string[], k: Knowledge): string {
   const m = strongest(u.matches.filter((x) => isOneOf(x, names)));
   return m ? sharedText(k, 'recognisedBy', { match: describeMatch(m) }) : sharedText(k, 'recognised');
+}
+
+/** "a, b and c", with the knowledge file's word for "and". */
+export function listOf(k: Knowledge, items: string[]): string {
+  return items.length > 1 ? sharedText(k, 'listAnd', { items: items.slice(0, -1).join(', '), last: items.at(-1) as string }) : (items[0] ?? '');
+}
+
+/** The card's DXA line: none in the window (and the last one, if any), or the history could not be read. */
+export function foundDxa(ctx: RuleContext, sinceMonths: number): string {
+  const k = ctx.knowledge;
+  if (missing(ctx.context, 'bone-density').length) return sharedText(k, 'foundDxaUnchecked');
+  const last = ctx.context.boneDensity[0];
+  return last ? sharedText(k, 'foundLastDxa', { months: sinceMonths, date: day(last.effective) }) : sharedText(k, 'foundNoDxa', { months: sinceMonths });
 }
 
 export function lastDxaText(ctx: RuleContext, sinceMonths: number): string {

@@ -4,7 +4,7 @@ import { isOneOf, strongest } from '../codesets';
 import { DOMAIN_TEXT, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
 import { day } from '../format';
-import { boneCare, links, matchText } from './bone-care';
+import { boneCare, links, listOf, matchText } from './bone-care';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
@@ -68,11 +68,13 @@ export const endocrineTherapyBoneRule: Rule = {
     const say = (key: string, params?: TextParams) => cardText(r.text, key, params);
     const suggestions: OrderSuggestion[] = [{ label: say('suggestDxa'), orders: [k.orders.dxa] }];
     const labLines: string[] = [];
+    const labFound: string[] = [];
     const labsUnread = missing(c, 'ccr-labs').length > 0;
     const gap = labsUnread ? undefined : ccrLabGap(ctx);
     if (gap && k.rules['low-ccr'].enabled && !ccrConfounders(ctx, ctx.asOf.getTime()).reasons.length) {
       suggestions.push(gap.suggestion);
       labLines.push(sharedText(k, 'ratioCannotBeComputed', { statements: gap.statements.join(' ') }));
+      labFound.push(gap.found);
     }
     const groups = [...new Set(trusted.map((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.concept.group))];
     const what = groups.map((g) => say(g === 'aromatase-inhibitor' ? 'aromatase-inhibitor' : 'androgen-deprivation')).join(` ${say('and')} `);
@@ -106,7 +108,23 @@ export const endocrineTherapyBoneRule: Rule = {
       suggestions,
       links: links(r.links),
       about: (focus.length ? focus : trusted).filter((u) => u.hasId).map((u) => u.reference),
-      brief: briefFrom(r.text),
+      brief: {
+        ...briefFrom(r.text),
+        found: [
+          say('found', {
+            order: trusted.some((u) => u.origin === 'order') ? sharedText(k, 'beingOrdered') : '',
+            medicines: listOf(k, trusted.map((u) => u.name)),
+            therapy: what,
+            start: day(new Date(startMs).toISOString()),
+          }),
+          ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+          say('foundNoDxa', { months: r.dxaBeforeStartMonths }),
+          ...labFound,
+          ...(labsUnread ? [capitalise(say('labsUnread', { domain: DOMAIN_TEXT['ccr-labs'] }))] : []),
+        ],
+        then: [sharedText(k, 'calculateFrax')],
+      },
+      carryOverBrief: say('carryOverBrief', { therapy: what, medicines: listOf(k, trusted.map((u) => u.name)) }),
       carryOver: say('carryOver', { therapy: what, medicines: trusted.map((u) => `${u.name}, ${u.reference}`).join('; ') }),
     });
   },

@@ -5,7 +5,7 @@ import { DOMAIN_TEXT, conditionsOf, dxaSince, missing } from '../context';
 import { subtractMonths } from '../dates';
 import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
 import { day } from '../format';
-import { boneCare, lastDxaText, links, medicationMeasure } from './bone-care';
+import { boneCare, foundDxa, lastDxaText, links, listOf, medicationMeasure } from './bone-care';
 import { type Rule, outcome } from './rule';
 import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
 
@@ -143,7 +143,24 @@ export const glucocorticoidBoneRule: Rule = {
         suggestions: [{ label: say('suggestDxaVfa'), orders: [k.orders['dxa-vfa']] }],
         ...(under40 ? {} : { links: links(r.links) }),
         about: (focus.length ? focus : uses).filter((u) => u.hasId).map((u) => u.reference),
-        brief: briefFrom(r.text),
+        brief: {
+          ...briefFrom(r.text),
+          found: [
+            say('found', {
+              order: uses.some((u) => u.origin === 'order') ? sharedText(k, 'beingOrdered') : '',
+              medicines: listOf(k, uses.map((u) => u.name)),
+              dose: fmt(maxPed),
+              from: day(new Date(run.startMs).toISOString()),
+              days: Math.round(run.days),
+              minimumMgPerDay: r.minPrednisoneEqMgPerDay,
+              to: day(new Date(run.endMs).toISOString()),
+            }),
+            ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+            foundDxa(ctx, r.dxaWithinMonths),
+            ...(under40 ? [say('foundUnder40', { age: age as number, fraxMinAge: r.fraxMinAgeYears })] : []),
+          ],
+          ...(under40 ? {} : { then: [sharedText(k, 'calculateFrax')] }),
+        },
       },
       notes,
     );

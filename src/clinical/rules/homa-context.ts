@@ -64,6 +64,7 @@ export const homaContextRule: Rule = {
       date: day(pair.glucose.effective),
       meaning,
     });
-    return outcome.context(ID, [line], [], r.attachTo);
+    const brief = cardText(r.text, 'brief', { ir: round(ir.value, ir.unit), beta: round(beta.value, '%'), date: day(pair.glucose.effective) });
+    return outcome.context(ID, [line], [brief], r.attachTo);
   },
 };

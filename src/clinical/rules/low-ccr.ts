@@ -3,6 +3,7 @@ import { findMeasure } from '../measures';
 import { DOMAIN_TEXT } from '../context';
 import { day, labText, measureText, round, unitText } from '../format';
 import { ccrConfounders } from './ccr-confounders';
+import { listOf } from './bone-care';
 import { type Rule, type RuleContext, outcome } from './rule';
 import { briefFrom, cardText, reasonFrom } from '../text';
 
@@ -97,6 +98,9 @@ export const lowCcrRule: Rule = {
     const found = [
       word('found', { ccr: ccrText, creatinine: short(pair.creatinine), cystatin: short(pair.cystatin), date, threshold: cutText }),
       ...(egfr ? [word('foundKidney', { egfr: round(egfr.value, egfr.unit) })] : []),
+      ...(confounders.unreadable.length
+        ? [word('foundUnreadable', { domains: listOf(k, [...new Set(confounders.unreadable.map((u) => DOMAIN_TEXT[u.code === 'crp-unreadable' ? 'crp' : 'bmi']))]) })]
+        : []),
     ];
     return outcome.fired(ID, {
       ruleId: ID,
@@ -120,6 +124,7 @@ export const lowCcrRule: Rule = {
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
       suggestions: [{ label: word('suggestDxa'), orders: [k.orders.dxa] }],
+      carryOverBrief: word(r.threshold.provisional ? 'carryOverBriefProvisional' : 'carryOverBrief', { ccr: ccrText, cut, date }),
       carryOver: cardText(r.text, r.threshold.provisional ? 'carryOverProvisional' : 'carryOver', {
         ccr: ccrText,
         cut,

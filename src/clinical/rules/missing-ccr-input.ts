@@ -3,7 +3,8 @@ import { DOMAIN_TEXT, missing } from '../context';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
-import { briefFrom, cardText, reasonFrom } from '../text';
+import { briefFrom, cardText, reasonFrom, sharedText } from '../text';
+import { listOf } from './bone-care';
 
 const ID = 'missing-ccr-input';
 
@@ -47,7 +48,13 @@ export const missingCcrInputRule: Rule = {
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
       suggestions: [gap.suggestion],
-      brief: briefFrom(r.text),
+      brief: {
+        ...briefFrom(r.text),
+        found: [
+          gap.found,
+          ...(confounders.unchecked.length ? [sharedText(k, 'foundUnchecked', { domains: listOf(k, confounders.unchecked.map((d) => DOMAIN_TEXT[d])) })] : []),
+        ],
+      },
     };
     return outcome.fired(ID, finding);
   },

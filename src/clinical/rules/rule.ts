@@ -28,7 +28,7 @@ export interface Rule {
 
 export const outcome = {
   fired: (ruleId: string, finding: Finding, reasons: Reason[] = []): RuleOutcome => ({ ruleId, status: 'fired', reasons, finding }),
-  context: (ruleId: string, context: string[], reasons: Reason[] = [], attachTo?: string[]): RuleOutcome => ({ ruleId, status: 'context', reasons, context, ...(attachTo ? { attachTo } : {}) }),
+  context: (ruleId: string, context: string[], briefContext: string[], attachTo?: string[]): RuleOutcome => ({ ruleId, status: 'context', reasons: [], context, briefContext, ...(attachTo ? { attachTo } : {}) }),
   suppressed: (ruleId: string, reasons: Reason[]): RuleOutcome => ({ ruleId, status: 'suppressed', reasons }),
   notMet: (ruleId: string, reasons: Reason[]): RuleOutcome => ({ ruleId, status: 'not-met', reasons }),
   disabled: (ruleId: string, k: Knowledge): RuleOutcome => ({ ruleId, status: 'not-met', reasons: [sharedReason(k, 'disabled')] }),

@@ -2,7 +2,7 @@ import type { OrderSuggestion } from '../types';
 import { describeMatch, isOneOf, strongest } from '../codesets';
 import { DOMAIN_TEXT, conditionsOf, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
-import { boneCare, lastDxaText, links, matchText } from './bone-care';
+import { boneCare, foundDxa, lastDxaText, links, listOf, matchText } from './bone-care';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
 import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
@@ -53,10 +53,12 @@ export const secondaryOsteoporosisRule: Rule = {
     const contributing = usesOf(c, r.contributing, ctx.asOf.getTime(), 90);
     const suggestions: OrderSuggestion[] = [{ label: card('suggestDxa'), orders: [k.orders.dxa] }];
     const labLines: string[] = [];
+    const labFound: string[] = [];
     const gap = missing(c, 'ccr-labs').length ? undefined : ccrLabGap(ctx);
     if (gap && gap.kind !== 'neither' && ccrUsable(ctx).ok) {
       suggestions.push(gap.suggestion);
       labLines.push(sharedText(k, 'ratioCannotBeComputed', { statements: gap.statements.join(' ') }));
+      labFound.push(gap.found);
     }
     const conditionList = trusted.map((f) => `${f.text} (${f.reference})`).join('; ');
     return outcome.fired(ID, {
@@ -83,7 +85,19 @@ export const secondaryOsteoporosisRule: Rule = {
       citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
       suggestions,
       links: links(r.links),
-      brief: briefFrom(r.text),
+      brief: {
+        ...briefFrom(r.text),
+        found: [
+          card('found', { conditions: listOf(k, trusted.map((f) => f.text)) }),
+          ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+          ...(fractures.length ? [card('foundFracture')] : []),
+          foundDxa(ctx, r.dxaWithinMonths),
+          ...(contributing.length ? [card('foundContributing', { medicines: listOf(k, contributing.map((u) => u.name)) })] : []),
+          ...labFound,
+        ],
+        then: [sharedText(k, 'calculateFrax')],
+      },
+      carryOverBrief: card(fractures.length ? 'carryOverBriefWithFracture' : 'carryOverBrief', { conditions: listOf(k, trusted.map((f) => f.text)) }),
       carryOver: fractures.length
         ? card('carryOverWithFracture', { conditions: conditionList, fractures: fractures.map((f) => f.reference).join(', ') })
         : card('carryOver', { conditions: conditionList }),

@@ -1,6 +1,6 @@
 import { DOMAIN_TEXT, missing } from '../context';
 import { subtractMonths } from '../dates';
-import { labText } from '../format';
+import { day, labText, round, unitText } from '../format';
 import { type Rule, outcome } from './rule';
 import { cardText, reasonFrom } from '../text';
 
@@ -25,7 +25,7 @@ export const vitaminDContextRule: Rule = {
     return outcome.context(
       ID,
       [cardText(r.text, 'line', { value: labText(newest), below: r.belowNgMl, molar, provenance: r.provenance })],
-      [],
+      [cardText(r.text, 'brief', { value: `${round(newest.value, newest.unit)} ${unitText(newest.unit)}`, date: day(newest.effective), below: r.belowNgMl })],
       r.attachTo,
     );
   },
