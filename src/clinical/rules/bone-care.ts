@@ -3,7 +3,7 @@ import { sharedReason, sharedText } from '../text';
 import type { Measure, Reason } from '../types';
 import type { MedicationUse } from '../medications';
 import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
-import { DOMAIN_TEXT, conditionsOf, missing, osteoporosisTherapy } from '../context';
+import { domainText, conditionsOf, missing, osteoporosisTherapy } from '../context';
 import { MEASURE_DISPLAY } from '../measures';
 import { day } from '../format';
 import type { RuleContext } from './rule';
@@ -47,8 +47,8 @@ export function boneCare(
     suppress.push(sharedReason(k, m.concept.id, { condition: m.concept.display, found }, 'suppressing-condition'));
   }
   const unchecked = missing(c, 'bone-density', 'bone-density-orders', 'osteoporosis-therapy', 'medications', 'conditions');
-  const caveats = unchecked.map((d) => sharedText(k, 'couldNotCheck', { domain: DOMAIN_TEXT[d] }));
-  const uncheckedLine = unchecked.length ? sharedText(k, 'foundUnchecked', { domains: listOf(k, unchecked.map((d) => DOMAIN_TEXT[d])) }) : undefined;
+  const caveats = unchecked.map((d) => sharedText(k, 'couldNotCheck', { domain: domainText(ctx.knowledge, d) }));
+  const uncheckedLine = unchecked.length ? sharedText(k, 'foundUnchecked', { domains: listOf(k, unchecked.map((d) => domainText(ctx.knowledge, d))) }) : undefined;
   return { suppress, caveats, ...(uncheckedLine ? { uncheckedLine } : {}) };
 }
 
@@ -72,7 +72,7 @@ export function foundDxa(ctx: RuleContext, sinceMonths: number): string {
 
 export function lastDxaText(ctx: RuleContext, sinceMonths: number): string {
   const k = ctx.knowledge;
-  if (missing(ctx.context, 'bone-density').length) return sharedText(k, 'lastDxaUnchecked', { domain: DOMAIN_TEXT['bone-density'] });
+  if (missing(ctx.context, 'bone-density').length) return sharedText(k, 'lastDxaUnchecked', { domain: domainText(ctx.knowledge, 'bone-density') });
   const last = ctx.context.boneDensity[0];
   return last
     ? sharedText(k, 'lastDxa', { months: sinceMonths, date: day(last.effective), reference: last.reference })

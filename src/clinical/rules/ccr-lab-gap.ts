@@ -1,6 +1,6 @@
 import type { OrderSuggestion, Reason } from '../types';
 import { findMeasure } from '../measures';
-import { DOMAIN_TEXT, missing } from '../context';
+import { domainText, missing } from '../context';
 import { day, labText, round, unitText } from '../format';
 import { ccrConfounders } from './ccr-confounders';
 import { akiPattern } from './low-ccr';
@@ -24,7 +24,7 @@ export function ccrUsable(ctx: RuleContext): { ok: boolean; reasons: Reason[] } 
     const words = reasonFrom(text, 'age-below-minimum', { minimum: r.minAgeYears });
     reasons.push({ ...words, params: { minimum: r.minAgeYears, ...(age !== undefined ? { age } : {}) } });
   }
-  if (missing(ctx.context, 'ccr-labs').length) reasons.push(reasonFrom(text, 'context-unavailable', { domain: DOMAIN_TEXT['ccr-labs'] }));
+  if (missing(ctx.context, 'ccr-labs').length) reasons.push(reasonFrom(text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'ccr-labs') }));
   const creat = ctx.selection.inWindow.creatinine[0];
   const cys = ctx.selection.inWindow['cystatin-c'][0];
   const egfr = creat ? findMeasure(ctx.measures, 'egfr-cr-2021') : findMeasure(ctx.measures, 'egfr-cys-2012');

@@ -1,7 +1,7 @@
 import type { OrderSuggestion } from '../types';
 import type { MedicationUse } from '../medications';
 import { isOneOf, strongest } from '../codesets';
-import { DOMAIN_TEXT, dxaSince, missing, usesOf } from '../context';
+import { domainText, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
 import { day } from '../format';
 import { boneCare, links, listOf, matchText } from './bone-care';
@@ -37,7 +37,7 @@ export const endocrineTherapyBoneRule: Rule = {
     const c = ctx.context;
     const onOrders = c.mode === 'orders';
     if (!onOrders && missing(c, 'medications').length) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT.medications })]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'medications') })]);
     }
     const current = usesOf(c, r.triggers, ctx.asOf.getTime(), CURRENT_WITHIN_DAYS);
     // Ongoing therapy only: a course bounded to a few days (letrozole for ovulation induction) is not exposure.
@@ -96,7 +96,7 @@ export const endocrineTherapyBoneRule: Rule = {
         say('noBaselineDxa', { months: r.dxaBeforeStartMonths, start: day(new Date(startMs).toISOString()) }),
         ...labLines,
         // A sentence that opens with the domain's name: its first letter is the only thing code changes.
-        ...(labsUnread ? [capitalise(say('labsUnread', { domain: DOMAIN_TEXT['ccr-labs'] }))] : []),
+        ...(labsUnread ? [capitalise(say('labsUnread', { domain: domainText(ctx.knowledge, 'ccr-labs') }))] : []),
       ],
       measures: [],
       context: [],
@@ -120,7 +120,7 @@ export const endocrineTherapyBoneRule: Rule = {
           ...(care.uncheckedLine ? [care.uncheckedLine] : []),
           say('foundNoDxa', { months: r.dxaBeforeStartMonths }),
           ...labFound,
-          ...(labsUnread ? [capitalise(say('labsUnread', { domain: DOMAIN_TEXT['ccr-labs'] }))] : []),
+          ...(labsUnread ? [capitalise(say('labsUnread', { domain: domainText(ctx.knowledge, 'ccr-labs') }))] : []),
         ],
         then: [sharedText(k, 'calculateFrax')],
       },

@@ -1,7 +1,7 @@
 import type { Measure, Reason } from '../types';
 import type { MedicationUse } from '../medications';
 import { describeMatch } from '../codesets';
-import { DOMAIN_TEXT, conditionsOf, dxaSince, missing } from '../context';
+import { domainText, conditionsOf, dxaSince, missing } from '../context';
 import { subtractMonths } from '../dates';
 import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
 import { day } from '../format';
@@ -32,7 +32,7 @@ export const glucocorticoidBoneRule: Rule = {
     const say = (key: string, params?: TextParams) => cardText(r.text, key, params);
     const onOrders = c.mode === 'orders';
     if (!onOrders && missing(c, 'medications').length) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT.medications })]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'medications') })]);
     }
 
     const notes: Reason[] = [];
@@ -93,8 +93,8 @@ export const glucocorticoidBoneRule: Rule = {
     const expected = uses.some((u) => u.period.ok && u.period.value.expected && u.period.value.endMs > asOfMs);
     const focus = uses.filter((u) => u.focus);
     const measures = [
-      medicationMeasure('prednisone-equivalent-dose', maxPed, 'mg/d', uses, 'ingredient mg/day from dosageInstruction (dose in mg, or in product units × the strength of one unit, × administrations a day) × prednisone mg per mg of the ingredient', new Date(run.endMs).toISOString()),
-      medicationMeasure('glucocorticoid-exposure', run.days, 'd', uses, `days from the first to the last day at ≥ ${r.minPrednisoneEqMgPerDay} mg/day prednisone-equivalent, gaps up to ${r.maxGapDays} days bridged`, new Date(run.endMs).toISOString()),
+      medicationMeasure('prednisone-equivalent-dose', maxPed, 'mg/d', uses, say('formulaDose'), new Date(run.endMs).toISOString()),
+      medicationMeasure('glucocorticoid-exposure', run.days, 'd', uses, say('formulaExposure', { minimumMgPerDay: r.minPrednisoneEqMgPerDay, maxGapDays: r.maxGapDays }), new Date(run.endMs).toISOString()),
     ].filter((m): m is Measure => !!m);
 
     return outcome.fired(

@@ -1,6 +1,6 @@
 import type { LabValue, Reason } from '../types';
 import { findMeasure } from '../measures';
-import { DOMAIN_TEXT } from '../context';
+import { domainText } from '../context';
 import { day, labText, measureText, round, unitText } from '../format';
 import { ccrConfounders } from './ccr-confounders';
 import { listOf } from './bone-care';
@@ -71,7 +71,7 @@ export const lowCcrRule: Rule = {
     suppress.push(...confounders.reasons);
     if (confounders.unchecked.length) {
       // The CCR card is suppressed generously [evidence: unreadable-confounder]; a ratio whose confounders could not be checked is not shown.
-      suppress.push(say('context-unavailable', { unchecked: confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ') }));
+      suppress.push(say('context-unavailable', { unchecked: confounders.unchecked.map((d) => domainText(ctx.knowledge, d)).join(', ') }));
     }
     // A confounder result that exists but cannot be read is a check that did not happen; by default it suppresses.
     if (r.confounders.uncheckedSuppresses) suppress.push(...confounders.unreadable);
@@ -99,7 +99,7 @@ export const lowCcrRule: Rule = {
       word('found', { ccr: ccrText, creatinine: short(pair.creatinine), cystatin: short(pair.cystatin), date, threshold: cutText }),
       ...(egfr ? [word('foundKidney', { egfr: round(egfr.value, egfr.unit) })] : []),
       ...(confounders.unreadable.length
-        ? [word('foundUnreadable', { domains: listOf(k, [...new Set(confounders.unreadable.map((u) => DOMAIN_TEXT[u.code === 'crp-unreadable' ? 'crp' : 'bmi']))]) })]
+        ? [word('foundUnreadable', { domains: listOf(k, [...new Set(confounders.unreadable.map((u) => domainText(ctx.knowledge, u.code === 'crp-unreadable' ? 'crp' : 'bmi')))]) })]
         : []),
     ];
     return outcome.fired(ID, {

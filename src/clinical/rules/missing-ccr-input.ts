@@ -1,5 +1,5 @@
 import type { Finding } from '../types';
-import { DOMAIN_TEXT, missing } from '../context';
+import { domainText, missing } from '../context';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
@@ -20,7 +20,7 @@ export const missingCcrInputRule: Rule = {
     if (age === undefined || age < ccrRule.minAgeYears) {
       return outcome.notMet(ID, [reasonFrom(r.text, 'age-below-minimum', { minimum: ccrRule.minAgeYears })]);
     }
-    if (missing(ctx.context, 'ccr-labs').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT['ccr-labs'] })]);
+    if (missing(ctx.context, 'ccr-labs').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'ccr-labs') })]);
     if (ctx.selection.ccrPair) return outcome.notMet(ID, [reasonFrom(r.text, 'pair-present')]);
     const gap = ccrLabGap(ctx);
     if (!gap || gap.kind === 'neither') return outcome.notMet(ID, [reasonFrom(r.text, 'no-input', { months: k.lookbackMonths })]);
@@ -43,7 +43,7 @@ export const missingCcrInputRule: Rule = {
         cardText(r.text, 'caveatWhy'),
         cardText(r.text, 'caveatPairing', { hours: k.pairing.creatinineCystatinMaxHours }),
         ...(confounders.unchecked.length
-          ? [cardText(r.text, 'caveatUnchecked', { unchecked: confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ') })]
+          ? [cardText(r.text, 'caveatUnchecked', { unchecked: confounders.unchecked.map((d) => domainText(ctx.knowledge, d)).join(', ') })]
           : []),
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
@@ -52,7 +52,7 @@ export const missingCcrInputRule: Rule = {
         ...briefFrom(r.text),
         found: [
           gap.found,
-          ...(confounders.unchecked.length ? [sharedText(k, 'foundUnchecked', { domains: listOf(k, confounders.unchecked.map((d) => DOMAIN_TEXT[d])) })] : []),
+          ...(confounders.unchecked.length ? [sharedText(k, 'foundUnchecked', { domains: listOf(k, confounders.unchecked.map((d) => domainText(ctx.knowledge, d))) })] : []),
         ],
       },
     };

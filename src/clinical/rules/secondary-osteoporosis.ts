@@ -1,6 +1,6 @@
 import type { OrderSuggestion } from '../types';
 import { describeMatch, isOneOf, strongest } from '../codesets';
-import { DOMAIN_TEXT, conditionsOf, dxaSince, missing, usesOf } from '../context';
+import { domainText, conditionsOf, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
 import { boneCare, foundDxa, lastDxaText, links, listOf, matchText } from './bone-care';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
@@ -23,7 +23,7 @@ export const secondaryOsteoporosisRule: Rule = {
     if (!r.enabled) return outcome.disabled(ID, k);
     const c = ctx.context;
     const say = (code: string, params?: Record<string, string | number>, key?: string) => reasonFrom(r.text, code, params, key);
-    if (missing(c, 'conditions').length) return outcome.notMet(ID, [say('context-unavailable', { domain: DOMAIN_TEXT.conditions })]);
+    if (missing(c, 'conditions').length) return outcome.notMet(ID, [say('context-unavailable', { domain: domainText(ctx.knowledge, 'conditions') })]);
     const found = conditionsOf(c, r.conditions, { activeOnly: true });
     if (!found.length) return outcome.notMet(ID, [say('no-condition')]);
     const trusted = found.filter((f) => strongest(f.matches.filter((m) => isOneOf(m, r.conditions)))?.verified);

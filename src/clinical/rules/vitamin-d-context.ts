@@ -1,4 +1,4 @@
-import { DOMAIN_TEXT, missing } from '../context';
+import { domainText, missing } from '../context';
 import { subtractMonths } from '../dates';
 import { day, labText, round, unitText } from '../format';
 import { type Rule, outcome } from './rule';
@@ -13,7 +13,7 @@ export const vitaminDContextRule: Rule = {
     const k = ctx.knowledge;
     const r = k.rules[ID];
     if (!r.enabled) return outcome.disabled(ID, k);
-    if (missing(ctx.context, 'vitamin-d').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT['vitamin-d'] })]);
+    if (missing(ctx.context, 'vitamin-d').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'vitamin-d') })]);
     const since = subtractMonths(ctx.asOf, r.withinMonths).getTime();
     const newest = ctx.labs.find((l) => l.analyte === 'vitamin-d' && l.effectiveMs >= since);
     if (!newest) return outcome.notMet(ID, [reasonFrom(r.text, 'missing-input', { months: r.withinMonths })]);
