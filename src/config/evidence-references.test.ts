@@ -212,7 +212,7 @@ describe('every reference in the product resolves inside the repository', () => 
 
   it('states every citation’s strength in plain words, and the app shows the knowledge file’s words (one place)', () => {
     const k = loadKnowledgeSync();
-    const plain = /^(?:guideline|systematic review and meta-analysis|cohort study|cross-sectional study|equation development study|validated risk tool|expert opinion)(?: \((?:guideline-endorsed|conference abstract|review)\))?$/;
+    const plain = /^(?:guideline|systematic review and meta-analysis|cohort study|cross-sectional study|equation development study|validated risk tool|expert opinion)(?:, (?:guideline-endorsed|conference abstract|a review))?$/;
     const unplain = Object.entries(k.citations).filter(([, c]) => !plain.test(c.evidence)).map(([id, c]) => `${id}: ${c.evidence}`);
     expect(unplain, `citations whose strength is not in plain words:\n${unplain.join('\n')}`).toEqual([]);
     for (const c of Object.values(k.citations)) expect(shownCitation(c, k).strength).toBe(c.evidence);
