@@ -1,7 +1,8 @@
 import fs from 'node:fs';
+import type { Bundle } from 'fhir/r4';
+import path from 'node:path';
 import { ConfigError, loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
-import { demoTransaction } from '../demo/patients';
 import { evaluateBundleEach, isBundle } from './evaluate';
 import { OutputClosed, type Output, streamOutput } from './output';
 import { runReport } from './report';
@@ -19,6 +20,11 @@ const USAGE = `usage:
       period, cards fired, suppressed, accepted, overridden, top override reasons, median latency.
       Default: the 30 days up to now, as one period; from inclusive, to exclusive, dates in UTC.
 `;
+
+/** The demo's synthetic patients, loaded by path only for the demo commands: evaluate and report never load demo code. */
+function demoTransaction(now: Date): Bundle {
+  return (require(path.join(__dirname, '..', 'demo', 'patients')) as { demoTransaction: (now: Date) => Bundle }).demoTransaction(now);
+}
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
