@@ -39,9 +39,9 @@ function parseNow(args: string[]): Date {
 }
 
 /** The JSON array, one element at a time: output never has to be held whole in memory. */
-async function writeJsonArray(out: Output, items: Iterable<unknown>): Promise<void> {
+async function writeJsonArray(out: Output, items: AsyncIterable<unknown>): Promise<void> {
   let first = true;
-  for (const item of items) {
+  for await (const item of items) {
     const text = JSON.stringify(item, null, 2).replace(/\n/g, '\n  ');
     await out.write(`${first ? '[\n  ' : ',\n  '}${text}`);
     first = false;
@@ -67,7 +67,7 @@ async function main(args: string[], out: Output): Promise<number> {
     const service = loadServices().get('bone-muscle-patient-view');
     if (!service) throw new ConfigError('service bone-muscle-patient-view is not defined');
     const results = evaluateBundleEach(bundle, service, knowledge, parseNow(rest));
-    if (format === 'ndjson') for (const r of results) await out.write(`${JSON.stringify(r)}\n`);
+    if (format === 'ndjson') for await (const r of results) await out.write(`${JSON.stringify(r)}\n`);
     else await writeJsonArray(out, results);
     return 0;
   }
