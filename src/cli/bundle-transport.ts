@@ -36,7 +36,8 @@ export function bundleTransport(entries: BundleEntry[], patientEntry: BundleEntr
         if (type === 'Patient' && wanted === id) return patient;
         throw new FhirError({ kind: 'http', status: 404 });
       }
-      const searchset: Bundle = { resourceType: 'Bundle', type: 'searchset', entry: (mine.get(type ?? '') ?? []).map((resource) => ({ resource })) };
+      const hers = url.searchParams.get('patient') === id ? (mine.get(type ?? '') ?? []) : [];
+      const searchset: Bundle = { resourceType: 'Bundle', type: 'searchset', entry: hers.map((resource) => ({ resource })) };
       return searchset;
     },
   };
