@@ -30,8 +30,6 @@ export interface RuleRun {
   status: RuleStatus;
   reasons: Reason[];
   delivery: Delivery;
-  /** A fired rule's card indicator, shown or not. */
-  indicator?: 'info' | 'warning';
 }
 
 /** What the server logs and (later) audits about a call: never patient data, never the token. */
@@ -104,13 +102,7 @@ export async function callService(
   const rules: RuleRun[] = ruleIds.map((id) => {
     const delivery = modes.get(id) ?? 'active';
     const o = (isShown(delivery) ? evaluation : full).outcomes.find((x) => x.ruleId === id);
-    return {
-      ruleId: id,
-      status: o?.status ?? 'not-met',
-      reasons: o?.reasons ?? [],
-      delivery,
-      ...(o?.status === 'fired' && o.finding ? { indicator: o.finding.indicator } : {}),
-    };
+    return { ruleId: id, status: o?.status ?? 'not-met', reasons: o?.reasons ?? [], delivery };
   });
   const cards = renderCards(evaluation, {
     service,
