@@ -43,6 +43,8 @@ export interface GatherOptions {
   egress: EgressPolicy;
   /** Told of every FHIR read (one per key): its outcome (ok, a failure kind, or http_<status>) and seconds. */
   observe?: (outcome: string, seconds: number) => void;
+  /** Reads beyond the service's prefetch templates, by key (the encounter a location pilot needs); never required. */
+  extraReads?: Record<string, string>;
 }
 
 function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcomeIssue {
@@ -74,7 +76,8 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
  */
 export async function gather(service: CdsService, req: CdsRequest, opts: GatherOptions): Promise<Gathered> {
   const def = service.definition;
-  const reads = readsOf(def);
+  const own = readsOf(def);
+  const reads = { ...own, templates: { ...opts.extraReads, ...own.templates } };
   let transport: Transport | undefined;
   let bytes: ByteBudget | undefined;
   const fhirServer = req.fhirServer;

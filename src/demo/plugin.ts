@@ -1,8 +1,8 @@
 /**
  * The demo's entry point: the embedded FHIR server with its synthetic patients, the demo EHR and the local SMART
  * sign-in, mounted into the service through the plugin interface (src/server/plugin.ts). Only the demo profile
- * loads this file (`--demo`, which `npm start` passes; src/server/main.ts loads it by path), so a production
- * process never loads medplum or any demo code.
+ * loads this file (`--demo`, which `npm start` passes, or CROSSTALK_EMBEDDED_FHIR=true; src/server/main.ts loads
+ * it by path), so a production process never loads medplum or any demo code.
  */
 import type { PluginFactory } from '../server/plugin';
 import { createEmbeddedFhirServer } from './fhir-server';

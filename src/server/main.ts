@@ -5,11 +5,11 @@ import type { PluginFactory } from './plugin';
 import { start } from './start';
 
 // `--demo` (npm start) switches on the embedded demo explicitly; explicit environment settings still win.
-const demo = process.argv.includes('--demo');
-const env = demo ? { ...DEMO_PROFILE, ...process.env } : process.env;
-// The demo is a plugin with an entry point of its own, loaded by path in the demo profile only: nothing in the
-// production import graph names it, so a production process never loads it (test/production-loads.test.ts).
-const plugins: PluginFactory[] = demo ? [(require(path.join(__dirname, '..', 'demo', 'plugin')) as { demoPlugin: PluginFactory }).demoPlugin] : [];
+const env = process.argv.includes('--demo') ? { ...DEMO_PROFILE, ...process.env } : process.env;
+// The demo is a plugin with an entry point of its own, loaded by path only when the embedded FHIR server is asked
+// for (--demo, or CROSSTALK_EMBEDDED_FHIR=true): nothing in the production import graph names it, so a production
+// process never loads it (test/production-loads.test.ts).
+const plugins: PluginFactory[] = env.CROSSTALK_EMBEDDED_FHIR === 'true' ? [(require(path.join(__dirname, '..', 'demo', 'plugin')) as { demoPlugin: PluginFactory }).demoPlugin] : [];
 
 start(env, undefined, plugins)
   .then((running) => {
@@ -20,6 +20,11 @@ start(env, undefined, plugins)
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // A changed site knowledge file takes effect without a restart; an invalid one is logged and the running one kept.
+    process.on('SIGHUP', () => {
+      running.logger.info({ signal: 'SIGHUP' }, 'reloading the site knowledge file');
+      running.reload();
+    });
   })
   .catch((e: unknown) => {
     // Start-up errors name what to fix; no stack trace.
