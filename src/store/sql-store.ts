@@ -12,8 +12,8 @@ import type {
   RuleReport,
   Store,
 } from './types';
+import { DAY_MS } from '../clinical/dates';
 
-const DAY_MS = 86_400_000;
 const INTERVAL_MS = { day: DAY_MS, week: 7 * DAY_MS } as const;
 // Stays under SQLite's and PostgreSQL's limits on bound parameters per statement.
 const IN_CHUNK = 500;

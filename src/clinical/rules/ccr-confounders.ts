@@ -2,8 +2,8 @@ import type { ContextDomain } from '../context';
 import type { Reason, RejectedObservation } from '../types';
 import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
 import { conditionsOf, missing, usesOf } from '../context';
-import { subtractMonths } from '../dates';
-import { labText } from '../format';
+import { DAY_MS, subtractMonths } from '../dates';
+import { labText, significant } from '../format';
 import type { RuleContext } from './rule';
 import { reasonFrom } from '../text';
 
@@ -13,7 +13,6 @@ import { reasonFrom } from '../text';
  * that offer the labs, so all of them agree on when a ratio can be read.
  */
 
-const DAY_MS = 86_400_000;
 
 export interface ConfounderCheck {
   reasons: Reason[];
@@ -139,5 +138,5 @@ export function decides(r: RejectedObservation, test: (v: number) => boolean, cu
 
 function boundText(r: RejectedObservation): string {
   const b = r.bound as NonNullable<RejectedObservation['bound']>;
-  return `${b.comparator}${Number(b.value.toPrecision(4))} ${b.unit} (${r.effective ? r.effective.slice(0, 10) : 'undated'}, ${r.reference}; reported as a bound)`;
+  return `${b.comparator}${significant(b.value, 4)} ${b.unit} (${r.effective ? r.effective.slice(0, 10) : 'undated'}, ${r.reference}; reported as a bound)`;
 }
