@@ -114,7 +114,7 @@ describe('configuration of the store, audit and admin endpoints', () => {
     const db = new Database(path.join(dir, SQLITE_FILE_NAME), { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([{ version: 1 }, { version: 2 }]);
+      expect(db.prepare('SELECT name FROM kysely_migration ORDER BY name').all()).toEqual([{ name: '001-initial' }, { name: '002-card-client' }]);
     } finally {
       db.close();
     }
