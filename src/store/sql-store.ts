@@ -1,4 +1,4 @@
-import { type CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
+import { type Compilable, CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
 import { DAY_MS } from '../clinical/dates';
 import type { SqlEngine } from './engine';
 import { MIGRATIONS } from './migrations';
@@ -21,6 +21,8 @@ const INTERVAL_MS = { day: DAY_MS, week: 7 * DAY_MS } as const;
 const IN_CHUNK = 500;
 
 const json = (v: unknown): string => JSON.stringify(v);
+type SqlValue = string | number | null;
+
 const opt = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 
 const CARD_COLUMNS = [
@@ -44,9 +46,35 @@ function cardFromRow(r: CardRow): IssuedCard {
   };
 }
 
+/**
+ * Kysely builds and compiles a statement in tens of microseconds, a good part of what a whole CDS call costs in
+ * CPU, while the SQL of each statement on the call and feedback paths depends only on its shape (which statement,
+ * how many rows). Each shape is compiled by Kysely once, from the first call's values; later calls bind their own
+ * values to that SQL. Callers list the values in the order the statement binds them, and that first compile checks
+ * that they do, so a wrong order fails at once rather than storing a value in the wrong column.
+ */
+export class CompiledShapes {
+  private readonly sqlByShape = new Map<string, string>();
+
+  constructor(private readonly max = 1000) {}
+
+  bind(shape: string, values: readonly SqlValue[], build: () => Compilable): CompiledQuery {
+    const known = this.sqlByShape.get(shape);
+    if (known !== undefined) return CompiledQuery.raw(known, [...values]);
+    const q = build().compile();
+    if (q.parameters.length !== values.length || q.parameters.some((p, i) => p !== values[i])) {
+      throw new Error(`statement ${shape}: its values are not listed in the order it binds them`);
+    }
+    if (this.sqlByShape.size >= this.max) this.sqlByShape.clear();
+    this.sqlByShape.set(shape, q.sql);
+    return q;
+  }
+}
+
 /** The store, once, over either engine: every query is built once and Kysely writes it for SQLite or PostgreSQL. */
 export class SqlStore implements Store {
   private readonly q: Kysely<Database>;
+  private readonly shapes = new CompiledShapes();
 
   private constructor(private readonly db: SqlEngine) {
     this.q = db.db;
@@ -69,39 +97,21 @@ export class SqlStore implements Store {
 
   async recordCall(c: AuditCall): Promise<void> {
     const at = c.calledAt.getTime();
-    const statements: CompiledQuery[] = [
-      this.q
-        .insertInto('service_calls')
-        .values({
-          call_id: c.callId, called_at: at, service_id: c.serviceId, hook_instance: opt(c.hookInstance), client_iss: opt(c.clientIss),
-          patient_hash: opt(c.patientHash), status: c.status, latency_ms: c.latencyMs, data_sources: json(c.dataSources),
-          partial_keys: json(c.partialKeys), measures: json(c.measures), card_count: c.cards.length,
-        })
-        .compile(),
-    ];
+    const call = {
+      call_id: c.callId, called_at: at, service_id: c.serviceId, hook_instance: opt(c.hookInstance), client_iss: opt(c.clientIss),
+      patient_hash: opt(c.patientHash), status: c.status, latency_ms: c.latencyMs, data_sources: json(c.dataSources),
+      partial_keys: json(c.partialKeys), measures: json(c.measures), card_count: c.cards.length,
+    };
+    const statements = [this.shapes.bind('call', Object.values(call), () => this.q.insertInto('service_calls').values(call))];
     // One multi-row INSERT per table rather than a statement per row: on PostgreSQL each statement is a round trip.
-    if (c.rules.length) {
-      statements.push(
-        this.q
-          .insertInto('rule_outcomes')
-          .values(c.rules.map((r) => ({ call_id: c.callId, rule_id: r.ruleId, status: r.status, reason_codes: json(r.reasonCodes), called_at: at })))
-          .compile(),
-      );
-    }
-    if (c.cards.length) {
-      statements.push(
-        this.q
-          .insertInto('issued_cards')
-          .values(
-            c.cards.map((k) => ({
-              card_uuid: k.cardUuid, call_id: c.callId, service_id: k.serviceId, rule_id: k.ruleId, indicator: k.indicator,
-              hook_instance: opt(k.hookInstance), issued_at: k.issuedAt.getTime(), suggestion_uuids: json(k.suggestionUuids),
-              client_iss: opt(k.clientIss), client_tenant: opt(k.clientTenant),
-            })),
-          )
-          .compile(),
-      );
-    }
+    const rules = c.rules.map((r) => ({ call_id: c.callId, rule_id: r.ruleId, status: r.status, reason_codes: json(r.reasonCodes), called_at: at }));
+    if (rules.length) statements.push(this.shapes.bind(`rules×${rules.length}`, rules.flatMap(Object.values), () => this.q.insertInto('rule_outcomes').values(rules)));
+    const cards = c.cards.map((k) => ({
+      card_uuid: k.cardUuid, call_id: c.callId, service_id: k.serviceId, rule_id: k.ruleId, indicator: k.indicator,
+      hook_instance: opt(k.hookInstance), issued_at: k.issuedAt.getTime(), suggestion_uuids: json(k.suggestionUuids),
+      client_iss: opt(k.clientIss), client_tenant: opt(k.clientTenant),
+    }));
+    if (cards.length) statements.push(this.shapes.bind(`cards×${cards.length}`, cards.flatMap(Object.values), () => this.q.insertInto('issued_cards').values(cards)));
     await this.db.transaction(statements);
   }
 
@@ -110,7 +120,8 @@ export class SqlStore implements Store {
     const out = new Map<string, IssuedCard>();
     for (let i = 0; i < unique.length; i += IN_CHUNK) {
       const chunk = unique.slice(i, i + IN_CHUNK);
-      const rows = await this.q.selectFrom('issued_cards').select(CARD_COLUMNS).where('card_uuid', 'in', chunk).execute();
+      const query = this.shapes.bind(`find×${chunk.length}`, chunk, () => this.q.selectFrom('issued_cards').select(CARD_COLUMNS).where('card_uuid', 'in', chunk));
+      const { rows } = await this.q.executeQuery<CardRow>(query);
       for (const r of rows) out.set(r.card_uuid, cardFromRow(r));
     }
     return out;
@@ -119,20 +130,22 @@ export class SqlStore implements Store {
   async recordFeedback(entries: FeedbackEntry[]): Promise<FeedbackResult> {
     if (!entries.length) return { stored: 0, duplicates: 0, isNew: [] };
     const counts = await this.db.transaction(
-      entries.map((e) =>
-        this.q
-          .insertInto('feedback')
-          .values({
-            card_uuid: e.cardUuid, outcome: e.outcome, outcome_at: e.outcomeAt.getTime(), received_at: e.receivedAt.getTime(),
-            service_id: e.serviceId, rule_id: e.ruleId, call_id: e.callId, card_issued_at: e.cardIssuedAt.getTime(),
-            accepted_suggestions: json(e.acceptedSuggestions), override_system: opt(e.overrideReason?.system),
-            override_code: opt(e.overrideReason?.code), override_display: opt(e.overrideReason?.display),
-            override_comment: opt(e.overrideReason?.comment), client_iss: opt(e.clientIss),
-          })
-          // Idempotent on card + outcome + timestamp: a repeat, in this call or a later one, changes nothing.
-          .onConflict((oc) => oc.columns(['card_uuid', 'outcome', 'outcome_at']).doNothing())
-          .compile(),
-      ),
+      entries.map((e) => {
+        const row = {
+          card_uuid: e.cardUuid, outcome: e.outcome, outcome_at: e.outcomeAt.getTime(), received_at: e.receivedAt.getTime(),
+          service_id: e.serviceId, rule_id: e.ruleId, call_id: e.callId, card_issued_at: e.cardIssuedAt.getTime(),
+          accepted_suggestions: json(e.acceptedSuggestions), override_system: opt(e.overrideReason?.system),
+          override_code: opt(e.overrideReason?.code), override_display: opt(e.overrideReason?.display),
+          override_comment: opt(e.overrideReason?.comment), client_iss: opt(e.clientIss),
+        };
+        return this.shapes.bind('feedback', Object.values(row), () =>
+          this.q
+            .insertInto('feedback')
+            .values(row)
+            // Idempotent on card + outcome + timestamp: a repeat, in this call or a later one, changes nothing.
+            .onConflict((oc) => oc.columns(['card_uuid', 'outcome', 'outcome_at']).doNothing()),
+        );
+      }),
     );
     const isNew = counts.map((n) => n > 0);
     const stored = isNew.filter(Boolean).length;
@@ -280,14 +293,19 @@ export class SqlStore implements Store {
   }
 
   async rememberJti(iss: string, jti: string, expiresAt: Date, now: Date = new Date()): Promise<boolean> {
+    const cut = now.getTime();
+    const exp = expiresAt.getTime();
     const [, inserted] = await this.db.transaction([
       // An expired entry no longer protects anything, so the same jti may be remembered afresh.
-      this.q.deleteFrom('jwt_replay').where('iss', '=', iss).where('jti', '=', jti).where('expires_at', '<=', now.getTime()).compile(),
-      this.q
-        .insertInto('jwt_replay')
-        .values({ iss, jti, expires_at: expiresAt.getTime() })
-        .onConflict((oc) => oc.columns(['iss', 'jti']).doNothing())
-        .compile(),
+      this.shapes.bind('jti-expired', [iss, jti, cut], () =>
+        this.q.deleteFrom('jwt_replay').where('iss', '=', iss).where('jti', '=', jti).where('expires_at', '<=', cut),
+      ),
+      this.shapes.bind('jti', [iss, jti, exp], () =>
+        this.q
+          .insertInto('jwt_replay')
+          .values({ iss, jti, expires_at: exp })
+          .onConflict((oc) => oc.columns(['iss', 'jti']).doNothing()),
+      ),
     ]);
     return inserted === 1;
   }

@@ -3,12 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDataDir, freshPostgresDatabase } from '../../test/support/databases';
-import { CompiledQuery } from 'kysely';
+import {
+  CompiledQuery, DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
+} from 'kysely';
 import type { Migration, SqlEngine } from './engine';
 import { MIGRATIONS } from './migrations';
 import { openPostgres } from './postgres';
 import { StoreReplayCache } from './replay-cache';
-import { SqlStore } from './sql-store';
+import type { Database } from './schema';
+import { CompiledShapes, SqlStore } from './sql-store';
 import { SQLITE_FILE_NAME, openSqlite } from './sqlite';
 import type { AuditCall, FeedbackEntry, IssuedCard, RuleStatus } from './types';
 
@@ -500,5 +503,29 @@ describe('the replay cache over the store', () => {
       await store.close();
       await d.drop();
     }
+  });
+});
+
+describe.each([
+  ['SQLite', () => new Kysely<Database>({ dialect: { createAdapter: () => new SqliteAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (k) => new SqliteIntrospector(k), createQueryCompiler: () => new SqliteQueryCompiler() } })],
+  ['PostgreSQL', () => new Kysely<Database>({ dialect: { createAdapter: () => new PostgresAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (k) => new PostgresIntrospector(k), createQueryCompiler: () => new PostgresQueryCompiler() } })],
+] as const)('statements compiled once per shape, for %s', (_name, kysely) => {
+  const q = kysely();
+  const jti = (iss: string, id: string, exp: number) => () =>
+    q.insertInto('jwt_replay').values({ iss, jti: id, expires_at: exp }).onConflict((oc) => oc.columns(['iss', 'jti']).doNothing());
+
+  it('binds a later call’s values to the SQL of the first, exactly as Kysely compiles that call itself', () => {
+    const shapes = new CompiledShapes();
+    shapes.bind('jti', ['https://a.example.org', 'j-1', 1], jti('https://a.example.org', 'j-1', 1));
+    const later = shapes.bind('jti', ['https://b.example.org', 'j-2', 2], () => {
+      throw new Error('a known shape is not built again');
+    });
+    const own = jti('https://b.example.org', 'j-2', 2)().compile();
+    expect({ sql: later.sql, parameters: later.parameters }).toEqual({ sql: own.sql, parameters: own.parameters });
+  });
+
+  it('refuses values listed in another order than the statement binds them', () => {
+    const shapes = new CompiledShapes();
+    expect(() => shapes.bind('jti', ['j-1', 'https://a.example.org', 1], jti('https://a.example.org', 'j-1', 1))).toThrow(/not listed in the order/);
   });
 });
