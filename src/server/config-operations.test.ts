@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/knowledge-file';
+import { MIGRATIONS } from '../store/migrations';
 import { SQLITE_FILE_NAME } from '../store/sqlite';
 import { loadConfig } from './config';
 import { PROJECT_ROOT } from '../config/paths';
@@ -114,7 +115,7 @@ describe('configuration of the store, audit and admin endpoints', () => {
     const db = new Database(path.join(dir, SQLITE_FILE_NAME), { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT name FROM kysely_migration ORDER BY name').all()).toEqual([{ name: '001-initial' }, { name: '002-card-client' }]);
+      expect(db.prepare('SELECT name FROM kysely_migration ORDER BY name').all()).toEqual(Object.keys(MIGRATIONS).sort().map((name) => ({ name })));
     } finally {
       db.close();
     }

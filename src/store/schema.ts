@@ -25,6 +25,8 @@ export interface RuleOutcomesTable {
   status: string;
   reason_codes: string;
   called_at: number;
+  /** Added by 003-rule-mode: active, silent, pilot-in or pilot-out (rows recorded before it read as active). */
+  mode: string;
 }
 
 export interface IssuedCardsTable {

@@ -12,6 +12,7 @@ import type {
   OverrideReasonCount,
   PurgeResult,
   ReportQuery,
+  RuleDelivery,
   RuleReport,
   Store,
 } from './types';
@@ -104,7 +105,9 @@ export class SqlStore implements Store {
     };
     const statements = [this.shapes.bind('call', Object.values(call), () => this.q.insertInto('service_calls').values(call))];
     // One multi-row INSERT per table rather than a statement per row: on PostgreSQL each statement is a round trip.
-    const rules = c.rules.map((r) => ({ call_id: c.callId, rule_id: r.ruleId, status: r.status, reason_codes: json(r.reasonCodes), called_at: at }));
+    const rules = c.rules.map((r) => ({
+      call_id: c.callId, rule_id: r.ruleId, status: r.status, reason_codes: json(r.reasonCodes), called_at: at, mode: r.mode ?? 'active',
+    }));
     if (rules.length) statements.push(this.shapes.bind(`rules×${rules.length}`, rules.flatMap(Object.values), () => this.q.insertInto('rule_outcomes').values(rules)));
     const cards = c.cards.map((k) => ({
       card_uuid: k.cardUuid, call_id: c.callId, service_id: k.serviceId, rule_id: k.ruleId, indicator: k.indicator,
@@ -162,17 +165,18 @@ export class SqlStore implements Store {
     // SQLite too, which binds JavaScript numbers as REAL.
     const bucket = (time: RawBuilder<number>) => sql<number>`(${time} - CAST(${from} AS BIGINT)) / CAST(${width} AS BIGINT)`;
 
+    // Reason codes are grouped as the JSON text they are stored in and split here: a handful of distinct lists.
     const outcomes = await this.q
       .selectFrom((db) =>
         db
           .selectFrom('rule_outcomes')
-          .select([bucket(sql.ref('called_at')).as('bucket'), 'rule_id', 'status'])
+          .select([bucket(sql.ref('called_at')).as('bucket'), 'rule_id', 'status', 'mode', 'reason_codes'])
           .where('called_at', '>=', from)
           .where('called_at', '<', to)
           .as('t'),
       )
-      .select((eb) => ['bucket', 'rule_id', 'status', eb.fn.countAll<number>().as('n')])
-      .groupBy(['bucket', 'rule_id', 'status'])
+      .select((eb) => ['bucket', 'rule_id', 'status', 'mode', 'reason_codes', eb.fn.countAll<number>().as('n')])
+      .groupBy(['bucket', 'rule_id', 'status', 'mode', 'reason_codes'])
       .execute();
 
     // A card's answer is its latest feedback: a clinician who overrides and later accepts counts once, as accepted.
@@ -236,8 +240,14 @@ export class SqlStore implements Store {
           periodStart: new Date(start).toISOString(),
           periodEnd: new Date(Math.min(start + width, to)).toISOString(),
           ruleId,
+          calls: 0,
+          callsByMode: {},
           fired: 0,
+          firedPer1000Calls: 0,
+          wouldHaveShown: 0,
+          wouldHaveShownPer1000Calls: 0,
           suppressed: 0,
+          suppressionReasons: [],
           accepted: 0,
           overridden: 0,
           topOverrideReasons: [],
@@ -247,10 +257,30 @@ export class SqlStore implements Store {
       }
       return r;
     };
+    const suppressions = new Map<RuleReport, Map<string, number>>();
     for (const o of outcomes) {
       const r = row(o.bucket, o.rule_id);
-      if (o.status === 'fired') r.fired += Number(o.n);
-      if (o.status === 'suppressed') r.suppressed += Number(o.n);
+      const n = Number(o.n);
+      const mode = o.mode as RuleDelivery;
+      r.calls += n;
+      r.callsByMode[mode] = (r.callsByMode[mode] ?? 0) + n;
+      const shown = mode === 'active' || mode === 'pilot-in';
+      if (o.status === 'fired' && shown) r.fired += n;
+      if (o.status === 'fired' && !shown) r.wouldHaveShown += n;
+      if (o.status === 'suppressed') {
+        r.suppressed += n;
+        const byCode = suppressions.get(r) ?? new Map<string, number>();
+        suppressions.set(r, byCode);
+        for (const code of new Set(JSON.parse(o.reason_codes) as string[])) byCode.set(code, (byCode.get(code) ?? 0) + n);
+      }
+    }
+    const per1000 = (part: number, whole: number) => (whole ? Math.round((1e4 * part) / whole) / 10 : 0);
+    for (const r of rows.values()) {
+      r.firedPer1000Calls = per1000(r.fired, r.calls);
+      r.wouldHaveShownPer1000Calls = per1000(r.wouldHaveShown, r.calls);
+      r.suppressionReasons = [...(suppressions.get(r) ?? [])]
+        .map(([code, count]) => ({ code, count }))
+        .sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
     }
     for (const f of feedback) {
       const r = row(f.bucket, f.rule_id);

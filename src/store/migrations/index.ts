@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely/migration';
 import { initial } from './001-initial';
 import { cardClient } from './002-card-client';
+import { ruleMode } from './003-rule-mode';
 
 /**
  * Every schema change, by the name Kysely's Migrator records it under; names sort in the order they apply.
@@ -9,4 +10,5 @@ import { cardClient } from './002-card-client';
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001-initial': initial,
   '002-card-client': cardClient,
+  '003-rule-mode': ruleMode,
 };

@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 
 /*
- * Before Kysely's Migrator, a hand-written runner applied migrations 1 and 2 and recorded them in
- * schema_migrations (version, name, applied_at). On such a database those two must not run again: each one
+ * Before Kysely's Migrator, a hand-written runner applied migrations 1 to 3 and recorded them in
+ * schema_migrations (version, name, applied_at). On such a database those must not run again: each one
  * looks in the old record, inside the Migrator's transaction and lock, and only records itself when the old
  * runner already applied it. The old table stays as it was, so older code still reads its own record.
  */
