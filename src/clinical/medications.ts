@@ -2,7 +2,8 @@ import type { CodeableConcept, Dosage, Medication, MedicationRequest, Medication
 import type { Knowledge } from './knowledge';
 import { type CodesetId, type ConceptMatch, matchConcepts, nameIn, textsOf } from './codesets';
 import { type DoseStep, type Known, type StrengthFor, type UnitStrength, boundedDays, daysOf, doseSteps, massMgPer, periodDays, timesPerDay } from './dosage';
-import { parseFhirInstant } from './dates';
+import { DAY_MS, parseFhirInstant } from './dates';
+import { significant as fmt } from './format';
 import { type Product, RXNORM, productsIn } from './products';
 import { type RouteJudgement, judgeRoute } from './routes';
 
@@ -12,7 +13,6 @@ import { type RouteJudgement, judgeRoute } from './routes';
  * which evidence, by which route, how much per day and over which period.
  */
 
-const DAY_MS = 86_400_000;
 const MEDICATION_CODESETS: CodesetId[] = ['glucocorticoids', 'endocrine-therapy', 'osteoporosis-therapy', 'other-medications'];
 
 export interface UsePeriod {
@@ -56,10 +56,6 @@ function iso(ms: number): string {
 
 function day(ms: number): string {
   return iso(ms).slice(0, 10);
-}
-
-function fmt(n: number): string {
-  return Number(n.toPrecision(3)).toString();
 }
 
 /** The Medication behind a medicationReference: contained (#id) or one the caller supplied (e.g. from _include). */

@@ -2,19 +2,14 @@ import type { Measure, Reason } from '../types';
 import type { MedicationUse } from '../medications';
 import { describeMatch } from '../codesets';
 import { domainText, conditionsOf, dxaSince, missing } from '../context';
-import { subtractMonths } from '../dates';
+import { DAY_MS, subtractMonths } from '../dates';
 import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
-import { day } from '../format';
+import { day, significant as fmt } from '../format';
 import { boneCare, foundDxa, lastDxaText, links, listOf, medicationMeasure } from './bone-care';
 import { type Rule, outcome } from './rule';
 import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
 
 const ID = 'glucocorticoid-bone';
-const DAY_MS = 86_400_000;
-
-function fmt(n: number): string {
-  return Number(n.toPrecision(3)).toString();
-}
 
 /**
  * R1 (ACR 2022 GIOP) [evidence: glucocorticoid-card, acr-2022-giop]: systemic glucocorticoid at ≥ 2.5 mg/day prednisone-equivalent for more than
