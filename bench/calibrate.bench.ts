@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writePopulation } from '../src/calibrate/population';
+import { writePopulation } from '../src/demo/population';
 
 const NOW = new Date('2026-12-01T00:00:00Z');
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);

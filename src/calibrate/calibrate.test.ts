@@ -8,7 +8,7 @@ import { loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
 import { demoTransaction } from '../demo/patients';
 import { evaluateBundle } from '../cli/evaluate';
-import { DEFAULT_PARAMS, trueCcrPercentile, writePopulation } from './population';
+import { DEFAULT_PARAMS, trueCcrPercentile, writePopulation } from '../demo/population';
 import { calibrate, mergeShards, writeOutputs, aggregateExport } from './run';
 import type { Calibration } from './summary';
 
@@ -150,13 +150,13 @@ describe('crosstalk calibrate', () => {
     expect(site.rules['low-ccr'].threshold.below.female).toBeLessThan(0.6);
     const service = loadServices().get('bone-muscle-patient-view');
     if (!service) throw new Error('no patient-view service');
-    const lowCcrPatients = (k: typeof site) =>
-      evaluateBundle(demoTransaction(NOW), service, k, NOW)
+    const lowCcrPatients = async (k: typeof site) =>
+      (await evaluateBundle(demoTransaction(NOW), service, k, NOW))
         .filter((r) => r.cards.some((c) => (c.extension as { crosstalk?: { ruleId?: string } } | undefined)?.crosstalk?.ruleId === 'low-ccr'))
         .map((r) => r.patient)
         .sort();
-    const before = lowCcrPatients(shipped);
-    const after = lowCcrPatients(site);
+    const before = await lowCcrPatients(shipped);
+    const after = await lowCcrPatients(site);
     expect(before).toContain('Patient/demo-low-ccr');
     expect(after).not.toEqual(before);
     expect(after).not.toContain('Patient/demo-low-ccr');

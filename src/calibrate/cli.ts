@@ -1,6 +1,6 @@
 /** Argument handling for `crosstalk calibrate`, `calibrate merge` and `demo-population`. */
+import path from 'node:path';
 import { ConfigError } from '../config/errors';
-import { writePopulation } from './population';
 import { calibrate, mergeShards } from './run';
 import type { Shard } from './read';
 
@@ -72,6 +72,10 @@ export async function runDemoPopulation(args: string[], now: Date): Promise<numb
   if (!out) throw new ConfigError('demo-population needs --out <dir>');
   const patients = number(options, '--patients', 1000, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
   const seed = number(options, '--seed', 1, (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0');
+  // Demo code, loaded by path for this command only: calibrate and the service never load src/demo.
+  const { writePopulation } = require(path.join(__dirname, '..', 'demo', 'population')) as {
+    writePopulation: (o: { patients: number; seed: number; now: Date; out: string }) => Promise<string[]>;
+  };
   const types = await writePopulation({ patients, seed, now, out });
   process.stderr.write(`demo-population: ${patients} patients in ${out} (${types.join(', ')})\n`);
   return 0;

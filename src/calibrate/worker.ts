@@ -1,6 +1,8 @@
 /**
- * One evaluation thread: patients in (their resources as NDJSON lines, Patient first), aggregates out. It runs the
- * same engine with the same knowledge (and site file) and the same rule list as the patient-view service.
+ * One evaluation thread: patients in (their resources as NDJSON lines, Patient first), aggregates out. Each patient
+ * goes the way `crosstalk evaluate` takes a Bundle's patient: the patient-view service's record reader over a
+ * transport that answers from the patient's own resources, then the same engine with the same knowledge (and site
+ * file) and the same rule list as the service.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Patient, Resource } from 'fhir/r4';
@@ -8,6 +10,9 @@ import { evaluatePatient } from '../clinical/engine';
 import { inputFromResources } from '../clinical/input';
 import { loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
+import { readsOf } from '../cds/reads';
+import { readRecord, recordResources } from '../cds/record-reader';
+import { bundleTransport } from '../cli/bundle-transport';
 import { type Aggregates, addPatient, emptyAggregates, foldingRules, knownObservationCodes } from './aggregate';
 
 export interface WorkerSetup {
@@ -40,6 +45,7 @@ if (!service) throw new Error('service bone-muscle-patient-view is not defined')
 const rules = service.rules;
 const asOf = new Date(setup.asOf);
 let medications: Resource[] = [];
+const reads = readsOf(service.definition);
 const env = { known: knownObservationCodes(knowledge), folding: foldingRules(rules) };
 
 parentPort?.on('message', (message: Batch | WorkerMedications) => {
@@ -47,20 +53,32 @@ parentPort?.on('message', (message: Batch | WorkerMedications) => {
     medications = message.medications.map((m) => JSON.parse(m) as Resource);
     return;
   }
-  const batch = message;
+  void evaluateBatch(message).then(
+    (aggregates) => parentPort?.postMessage({ id: message.id, aggregates } satisfies BatchResult),
+    // An engine failure ends the thread with the error, which the main thread reports; no patient data in it.
+    (e: unknown) => setImmediate(() => {
+      throw e instanceof Error ? new Error(e.message) : new Error('evaluation failed');
+    }),
+  );
+});
+
+async function evaluateBatch(batch: Batch): Promise<Aggregates> {
   const aggregates = emptyAggregates();
   for (const lines of batch.patients) {
     const [first, ...rest] = lines.map((l) => JSON.parse(l) as WithSubject);
     const patient = first as Patient;
-    const ref = `Patient/${patient.id ?? ''}`;
+    const id = patient.id ?? '';
+    const ref = `Patient/${id}`;
     // Grouping matched the subject to this patient, however it was written (urn:uuid, absolute URL): say it the
-    // way the engine checks it.
+    // way the reader and the engine look for it.
     for (const r of rest) {
       if (r.subject && r.subject.reference !== ref) r.subject = { ...r.subject, reference: ref };
     }
-    const resources = rest as Resource[];
-    const evaluation = evaluatePatient(inputFromResources(patient, [...resources, ...medications]), knowledge, asOf, rules);
-    addPatient(aggregates, evaluation, resources, env);
+    const entries = [{ resource: patient }, ...rest.map((resource) => ({ resource: resource as Resource }))];
+    const read = await readRecord(reads, { patientId: id }, bundleTransport(entries, entries[0] as { resource: Patient }, id), { maxPages: 1 });
+    const input = { ...inputFromResources(read.patient ?? patient, [...recordResources(read, reads), ...medications]), unavailable: read.unavailable };
+    const evaluation = evaluatePatient(input, knowledge, asOf, rules);
+    addPatient(aggregates, evaluation, rest as Resource[], env);
   }
-  parentPort?.postMessage({ id: batch.id, aggregates } satisfies BatchResult);
-});
+  return aggregates;
+}

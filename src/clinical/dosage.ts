@@ -1,5 +1,6 @@
 import type { Dosage, Duration, Period, Quantity, Timing } from 'fhir/r4';
-import { parseFhirInstant } from './dates';
+import { DAY_MS, parseFhirInstant } from './dates';
+import { significant } from './format';
 
 /*
  * Daily amount from FHIR R4 Dosage: doseAndRate.dose[x] (in mg, or in product units × the product's strength)
@@ -7,7 +8,6 @@ import { parseFhirInstant } from './dates';
  * reached, so a card can show the arithmetic. Anything ambiguous is "unknown" with the reason, never a guess.
  */
 
-const DAY_MS = 86_400_000;
 
 /** Days per UCUM unit of time as FHIR Timing and Duration use them (a month and a year as calendar averages). */
 const DAYS_PER: Record<string, number> = {
@@ -51,9 +51,7 @@ export function periodDays(p: Period | undefined): number | undefined {
   return s === undefined || e === undefined || e < s ? undefined : (e - s) / DAY_MS;
 }
 
-function fmt(n: number): string {
-  return Number(n.toPrecision(4)).toString();
-}
+const fmt = (n: number): string => significant(n, 4);
 
 /**
  * Administrations per day a Timing asks for. `repeat.frequency`/`period` first; `dayOfWeek` keeps only the days

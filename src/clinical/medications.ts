@@ -2,7 +2,8 @@ import type { CodeableConcept, Dosage, Medication, MedicationRequest, Medication
 import type { Knowledge } from './knowledge';
 import { type CodesetId, type ConceptMatch, matchConcepts, nameIn, textsOf } from './codesets';
 import { type DoseStep, type Known, type StrengthFor, type UnitStrength, boundedDays, daysOf, doseSteps, massMgPer, periodDays, timesPerDay } from './dosage';
-import { parseFhirInstant } from './dates';
+import { DAY_MS, parseFhirInstant } from './dates';
+import { significant as fmt } from './format';
 import { type Product, RXNORM, productsIn } from './products';
 import { type RouteJudgement, judgeRoute } from './routes';
 
@@ -12,7 +13,6 @@ import { type RouteJudgement, judgeRoute } from './routes';
  * which evidence, by which route, how much per day and over which period.
  */
 
-const DAY_MS = 86_400_000;
 const MEDICATION_CODESETS: CodesetId[] = ['glucocorticoids', 'endocrine-therapy', 'osteoporosis-therapy', 'other-medications'];
 
 export interface UsePeriod {
@@ -20,7 +20,7 @@ export interface UsePeriod {
   endMs: number;
   start: string;
   end: string;
-  /** How the period was reached, for the card (e.g. "authoredOn 2026-05-01 + 30 d supply × 4 fills"). */
+  /** How the period was reached, for the card (e.g. "ordered 2026-05-01 + 30 d supply × 4 fills"). */
   how: string;
   /** The end is a forecast from the prescription, not an observed stop. */
   expected: boolean;
@@ -56,10 +56,6 @@ function iso(ms: number): string {
 
 function day(ms: number): string {
   return iso(ms).slice(0, 10);
-}
-
-function fmt(n: number): string {
-  return Number(n.toPrecision(3)).toString();
 }
 
 /** The Medication behind a medicationReference: contained (#id) or one the caller supplied (e.g. from _include). */
@@ -224,7 +220,7 @@ function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: 
   const boundsStart = dose.ok ? dose.value[0]?.startMs : undefined;
   const startMs = boundsStart ?? authored ?? validityStart ?? (origin === 'order' ? asOf.getTime() : undefined);
   if (startMs === undefined) return { ok: false, why: 'no authoredOn or validity period start' };
-  const startHow = boundsStart !== undefined ? `timing bounds from ${day(startMs)}` : authored !== undefined ? `authoredOn ${day(startMs)}` : validityStart !== undefined ? `validity period from ${day(startMs)}` : `ordered now (${day(startMs)})`;
+  const startHow = boundsStart !== undefined ? `timing bounds from ${day(startMs)}` : authored !== undefined ? `ordered ${day(startMs)}` : validityStart !== undefined ? `validity period from ${day(startMs)}` : `ordered now (${day(startMs)})`;
   const fills = 1 + Math.max(0, dr?.numberOfRepeatsAllowed ?? 0);
   const fillText = fills > 1 ? ` × ${fills} fills (1 + ${fills - 1} repeats)` : '';
 

@@ -1,6 +1,7 @@
 import { UcumLhcUtils } from '@lhncbc/ucum-lhc';
 import type { Quantity } from 'fhir/r4';
 import type { AnalyteId, AnalyteKnowledge, UnitSpelling } from './knowledge';
+import { significant } from './format';
 
 const UCUM_SYSTEM = 'http://unitsofmeasure.org';
 const ucum = UcumLhcUtils.getInstance();
@@ -47,9 +48,7 @@ function validUcum(raw: string): string | undefined {
 const CHECKED_UNITS_MAX = 512;
 const checkedUnits = new Map<string, string | undefined>();
 
-function fmt(n: number): string {
-  return Number(n.toPrecision(4)).toString();
-}
+const fmt = (n: number): string => significant(n, 4);
 
 /** UCUM refuses arbitrary units such as [IU]; within one analyte the unit cancels, so scale a stand-in. */
 function convertArbitrary(value: number, from: string, to: string): number | undefined {

@@ -11,10 +11,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CodeableConcept, Resource } from 'fhir/r4';
-import { condition, concept, dailyDosage, lab, medicationRequest, patient } from '../demo/builders';
+import { condition, concept, dailyDosage, lab, medicationRequest, patient } from './builders';
 import { egfrCrCys2021 } from '../clinical/egfr';
 import type { Sex } from '../clinical/types';
-import { normalQuantile } from './stats';
+import { normalQuantile } from '../calibrate/stats';
 
 export interface PopulationParams {
   /** CCR (creatinine mg/dL ÷ cystatin C mg/L) in adults with healthy kidneys, at age 50, per sex. */
