@@ -1,8 +1,7 @@
 /**
  * One evaluation thread: patients in (their resources as NDJSON lines, Patient first), aggregates out. Each patient
- * goes the way `crosstalk evaluate` takes a Bundle's patient: the patient-view service's record reader over a
- * transport that answers from the patient's own resources, then the same engine with the same knowledge (and site
- * file) and the same rule list as the service.
+ * gets what `crosstalk evaluate` gives a Bundle's patient: the resources the patient-view service's record reader
+ * reads (`readPlan`), then the same engine with the same knowledge (and site file) and the same rule list.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Patient, Resource } from 'fhir/r4';
@@ -11,8 +10,7 @@ import { inputFromResources } from '../clinical/input';
 import { loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
 import { readsOf } from '../cds/reads';
-import { readRecord, recordResources } from '../cds/record-reader';
-import { bundleTransport } from '../cli/bundle-transport';
+import { type ReadPlan, readPlan } from './read-plan';
 import { type Aggregates, addPatient, emptyAggregates, foldingRules, knownObservationCodes } from './aggregate';
 
 export interface WorkerSetup {
@@ -46,6 +44,7 @@ const rules = service.rules;
 const asOf = new Date(setup.asOf);
 let medications: Resource[] = [];
 const reads = readsOf(service.definition);
+let plan: ReadPlan | undefined;
 const env = { known: knownObservationCodes(knowledge), folding: foldingRules(rules) };
 
 parentPort?.on('message', (message: Batch | WorkerMedications) => {
@@ -74,9 +73,8 @@ async function evaluateBatch(batch: Batch): Promise<Aggregates> {
     for (const r of rest) {
       if (r.subject && r.subject.reference !== ref) r.subject = { ...r.subject, reference: ref };
     }
-    const entries = [{ resource: patient }, ...rest.map((resource) => ({ resource: resource as Resource }))];
-    const read = await readRecord(reads, { patientId: id }, bundleTransport(entries, entries[0] as { resource: Patient }, id), { maxPages: 1 });
-    const input = { ...inputFromResources(read.patient ?? patient, [...recordResources(read, reads), ...medications]), unavailable: read.unavailable };
+    plan ??= await readPlan(reads);
+    const input = { ...inputFromResources(patient, [...plan.select(rest as Resource[]), ...medications]), unavailable: plan.unavailable };
     const evaluation = evaluatePatient(input, knowledge, asOf, rules);
     addPatient(aggregates, evaluation, rest as Resource[], env);
   }
