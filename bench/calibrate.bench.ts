@@ -2,8 +2,8 @@
  * What `crosstalk calibrate` costs on 10k, 50k and 100k generated patients (`npm run bench:calibrate`).
  *
  * For each size the population is written first (not timed), then the CLI runs as its own process, exactly as a
- * site would run it; its wall time gives patients/s, and /proc is polled every 50 ms for the resident memory of the
- * whole process tree (DuckDB and the worker threads live in that process). The floor is the 10k run's rate, measured
+ * site would run it; its wall time gives patients/s, and /proc gives the peak resident memory of the whole process
+ * tree (DuckDB and the worker threads live in that process). The floor is the 10k run's rate, measured
  * in the same run: the other sizes print their rate as a ratio to it (1.00 = linear). The machine is shared, so the
  * load average is printed beside the numbers. Sizes can be given as arguments: `npm run bench:calibrate -- 2000 4000`.
  */
@@ -18,29 +18,25 @@ const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const SIZES = sizes.length ? sizes : [10_000, 50_000, 100_000];
 const ROOT = path.join(__dirname, '..');
 
-function treeRssKb(root: number): number {
-  const children = new Map<number, number[]>();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-    } catch {
-      // The process ended between the listing and the read.
-    }
-  }
+/**
+ * Peak resident memory of the process tree: each process's own high-water mark (VmHWM, kept by the kernel, so no
+ * peak between two polls is missed), summed over the process and its descendants (found through each thread's
+ * `children` list; calibrate's workers and DuckDB are threads of one process, so the tree is usually that process).
+ */
+function treePeakKb(root: number): number {
   let kb = 0;
   const stack = [root];
   while (stack.length) {
     const pid = stack.pop() as number;
     try {
-      const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-      kb += Number(m?.[1] ?? 0);
+      kb += Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const kids = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+        if (kids) stack.push(...kids.split(/\s+/).map(Number));
+      }
     } catch {
       // Gone already.
     }
-    stack.push(...(children.get(pid) ?? []));
   }
   return kb;
 }
@@ -55,8 +51,8 @@ async function run(input: string, out: string): Promise<{ seconds: number; peakM
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let peak = 0;
   const timer = setInterval(() => {
-    if (child.pid) peak = Math.max(peak, treeRssKb(child.pid));
-  }, 50);
+    if (child.pid) peak = Math.max(peak, treePeakKb(child.pid));
+  }, 250);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearInterval(timer);
   if (code !== 0) throw new Error(`calibrate exited ${code}: ${stderr}`);
