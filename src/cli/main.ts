@@ -6,7 +6,6 @@ import { loadServices } from '../cds/services';
 import { evaluateBundleEach, isBundle } from './evaluate';
 import { OutputClosed, type Output, streamOutput } from './output';
 import { runReport } from './report';
-import { runCalibrate, runDemoPopulation } from '../calibrate/cli';
 
 const USAGE = `usage:
   crosstalk evaluate <bundle.json> [--now <ISO date>] [--site-knowledge <file>] [--format json|ndjson]
@@ -98,8 +97,10 @@ async function main(args: string[], out: Output): Promise<number> {
     return res.ok ? 0 : 1;
   }
   if (cmd === 'report') return runReport(rest, process.env, (s) => out.write(s));
-  if (cmd === 'calibrate') return runCalibrate(rest, parseNow(rest));
-  if (cmd === 'demo-population') return runDemoPopulation(rest, parseNow(rest));
+  // Loaded on demand: the other commands need neither DuckDB's native library nor the calibration code.
+  const calibration = () => require('../calibrate/cli') as typeof import('../calibrate/cli');
+  if (cmd === 'calibrate') return calibration().runCalibrate(rest, parseNow(rest));
+  if (cmd === 'demo-population') return calibration().runDemoPopulation(rest, parseNow(rest));
   process.stderr.write(USAGE);
   return cmd === undefined || cmd === '--help' || cmd === 'help' ? 0 : 2;
 }
