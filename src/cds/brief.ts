@@ -7,6 +7,7 @@
  */
 import type { CardBrief, Finding } from '../clinical/types';
 import { clinicianText, humanDates, withoutReferences } from '../clinical/format';
+import { memoText } from '../clinical/memo';
 import { escapeMarkdown } from './markdown';
 
 export const SUMMARY_TARGET = 100;
@@ -15,7 +16,9 @@ export const DETAIL_LIMIT = 600;
 export const ADVISORY = '*Advisory, not a diagnosis.*';
 
 /** Card-only trimming of a statement: codes, supply arithmetic and conversions stay in the app. */
-function cardSentence(text: string): string {
+const cardSentence = memoText(sentenceForCard);
+
+function sentenceForCard(text: string): string {
   let t = humanDates(withoutReferences(clinicianText(text)));
   t = dropBalanced(t, '; converted:');
   t = t
@@ -180,9 +183,10 @@ function cutKeepingLeadBold(text: string, max: number): string {
  * The detail, at most DETAIL_LIMIT characters by construction: the advisory line, why and what to do are kept;
  * found sentences are taken in the rule's order while they fit (the first one always, shortened if it must be).
  */
+const clean = memoText((s: string) => escapeKeepingBold(humanDates(withoutReferences(clinicianText(s)))));
+
 export function renderDetail(f: Finding): string {
   const b = briefOf(f);
-  const clean = (s: string) => escapeKeepingBold(humanDates(withoutReferences(clinicianText(s))));
   const why = b.why ? `${clean(b.why.replace(/[.\s]+$/, ''))}${b.cite ? ` (${escapeMarkdown(b.cite)})` : ''}.` : '';
   const action = b.action ? clean(b.action) : '';
   const tail = [why, [action, ADVISORY].filter(Boolean).join(' ')].filter(Boolean).join('\n\n');
