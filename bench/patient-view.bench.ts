@@ -684,7 +684,7 @@ async function main(): Promise<number> {
     const floorResult = results.find((r) => r.mode === 'floor');
     const pre = results.find((r) => r.mode === 'prefetch');
     const rows = [
-      ['mode', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'vs floor', 'vs prefetch', 'server CPU', 'CPU µs/req', 'peak RSS MB', 'loadgen CPU'],
+      ['mode', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'vs floor', 'vs prefetch', 'server CPU', 'CPU µs/req', 'CPU vs floor', 'peak RSS MB', 'loadgen CPU'],
       ...[...results, ...crowd].map((r) => [
         r.mode,
         String(r.connections),
@@ -696,6 +696,7 @@ async function main(): Promise<number> {
         pre && r.mode === 'prefetch-jwt' ? `${f2(r.reqPerSec / (crowd.includes(r) ? (crowd.find((c) => c.mode === 'prefetch')?.reqPerSec ?? Number.NaN) : pre.reqPerSec))}×` : '',
         `${f0(r.serverCpuPct)}%`,
         f0(r.serverCpuUsPerReq),
+        floorResult ? `${f2(floorResult.serverCpuUsPerReq / r.serverCpuUsPerReq)}×` : 'n/a',
         f0(r.serverPeakRssMB),
         `${f0(r.loadGenCpuPct)}%`,
       ]),
@@ -704,6 +705,8 @@ async function main(): Promise<number> {
     console.log(table(rows));
     console.log('');
     console.log('latency: exact per-request times (hrtime); "server CPU" is % of one core used by the server process;');
+    console.log('"CPU vs floor" is the floor\'s CPU per request ÷ this mode\'s: the req/s ratio if both were CPU-bound on one core,');
+    console.log('which a busy machine (that gives each process a different share of the CPU) does not distort as much.');
     console.log('peak RSS: the server process\'s high-water mark since it started (prefetch and fhir-fallback share one process).');
     console.log(`FHIR fixture: ${stats.hits} reads answered, ${stats.misses} unknown URLs`);
 
