@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import type { Knowledge } from '../clinical/knowledge';
 import { type CallDeps, callService } from '../cds/call';
 import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
-import type { EmbeddedFhirServer } from '../demo/fhir-server';
 import { adminRouter } from './admin';
 import { Auditor, type CallFacts, clientIss } from './audit';
 import type { AppConfig } from './config';
@@ -14,16 +12,20 @@ import type { JwtVerifier } from './security/jwt';
 import { END_STATUS, callLifetime, lifetimeOf } from './call-lifetime';
 import { feedbackHandler } from './feedback-route';
 import { type Operations, measureCds, operationsRouter } from './operations';
-import { mountDemo } from '../demo/routes';
+import type { PluginHost, ServicePlugin } from './plugin';
+import { contentSecurityPolicy, staticBundle } from './web';
 import { APP_PATH, appLaunchUrl, appReads, appRedirectUri, smartAppRouter } from './smart-app';
 import { corsFor } from './cors';
+import type { LiveKnowledge } from './site-knowledge';
 
 export interface AppDeps {
   config: AppConfig;
-  knowledge: Knowledge;
+  /** Read once per call: a reload between calls changes the next call, never one in flight. */
+  knowledge: LiveKnowledge;
   services: Map<string, CdsService>;
   logger: Logger;
-  embeddedFhir?: EmbeddedFhirServer;
+  /** Mounted after the CDS, operations and admin routes: the demo, in the demo profile; none in production. */
+  plugins?: ServicePlugin[];
   /** Absent only in development mode. */
   verifier?: JwtVerifier;
   /** This service's own origins once it listens: the default development fhirServer. */
@@ -50,8 +52,9 @@ export function createApp(deps: AppDeps): express.Express {
   // Every answer is computed per POST and never revalidated: an ETag would be a hash per call for nothing.
   app.set('etag', false);
 
-  const callDeps: CallDeps = {
-    knowledge,
+  const pilotKey = config.pilotKey ? Buffer.from(config.pilotKey, 'utf8') : undefined;
+  const callDeps: Omit<CallDeps, 'knowledge'> = {
+    ...(pilotKey ? { pilotKey } : {}),
     now: deps.now ?? (() => new Date()),
     gather: {
       timeoutMs: config.fhirTimeoutMs,
@@ -126,6 +129,7 @@ export function createApp(deps: AppDeps): express.Express {
         const launchUrl = config.smart.enabled ? appLaunchUrl(baseFor(req)) : undefined;
         const { response, record: call } = await callService(service, req.body, {
           ...callDeps,
+          knowledge: knowledge.current,
           ...(launchUrl ? { appLaunchUrl: () => launchUrl } : {}),
           gather: { ...callDeps.gather, egress: caller.egress, signal: lifetime.signal },
         });
@@ -137,6 +141,7 @@ export function createApp(deps: AppDeps): express.Express {
           throw problems.unavailable('The call could not be recorded in the audit trail; no cards were issued.');
         }
         for (const c of response.cards) ops.metrics.cards.inc({ service: id, rule: c.extension.crosstalk.ruleId, indicator: c.indicator });
+        for (const r of call.rules) if (r.status === 'fired') ops.metrics.ruleFired.inc({ service: id, rule: r.ruleId, mode: r.delivery });
         if (res.headersSent) return; // the time budget already answered
         res.json(response);
         logger.info(
@@ -157,9 +162,14 @@ export function createApp(deps: AppDeps): express.Express {
             partial: call.gathered.partial.length ? call.gathered.partial : undefined,
             malformed: call.gathered.malformed || undefined,
             cards: response.cards.length,
-            rules: Object.fromEntries(call.evaluation.outcomes.map((o) => [o.ruleId, o.status])),
+            rules: Object.fromEntries(call.rules.map((o) => [o.ruleId, o.status])),
             // Why each rule stayed quiet, as reason codes only (no patient data): the audit trail of suppressions.
-            why: Object.fromEntries(call.evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)])),
+            why: Object.fromEntries(call.rules.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)])),
+            // Rules evaluated but withheld from this call (silent, or outside a pilot), with their mode.
+            withheld: (() => {
+              const w = call.rules.filter((o) => o.delivery === 'silent' || o.delivery === 'pilot-out');
+              return w.length ? Object.fromEntries(w.map((o) => [o.ruleId, o.delivery])) : undefined;
+            })(),
             unavailable: call.unavailable.length ? call.unavailable : undefined,
           },
           'cds call',
@@ -191,20 +201,24 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(operationsRouter(ops, logger));
   if (ops.adminToken) app.use('/admin', adminRouter(ops.store, ops.adminToken, logger));
 
-  // The SMART app's queries and scopes, worked out once for the app and for the demo's sign-in.
-  const reads = deps.embeddedFhir || config.smart.enabled ? appReads(services) : undefined;
-  if (deps.embeddedFhir && reads) {
+  const plugins = deps.plugins ?? [];
+  // The SMART app's queries and scopes, worked out once for the app and for a plugin's sign-in.
+  const reads = plugins.length || config.smart.enabled ? appReads(services) : undefined;
+  const host: PluginHost = {
+    config,
+    logger,
+    baseFor,
     // The app may be served on any of the service's own origins; the registration lists each.
-    const client = () => {
+    smartClient: () => {
       const bases = config.publicBaseUrlSet ? [config.publicBaseUrl] : [config.publicBaseUrl, ...(deps.selfOrigins?.() ?? [])];
       return { clientId: config.smart.clientId, redirectUris: [...new Set(bases.map((b) => appRedirectUri(config, b)))] };
-    };
-    // Browser apps on other origins read the embedded FHIR server and sign in with the local authorization server.
-    app.use(['/fhir', '/demo/smart'], corsFor({ origins: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], exposedHeaders: ['Location', 'WWW-Authenticate'] }));
-    mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: baseFor, client });
-    app.use('/fhir', deps.embeddedFhir.router);
-  }
-  if (config.smart.enabled && reads) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, reads, embeddedFhir: !!deps.embeddedFhir, baseFor }));
+    },
+    cors: (methods, exposedHeaders) => corsFor({ origins: config.corsOrigins, methods, ...(exposedHeaders ? { exposedHeaders } : {}) }),
+    staticBundle: (folder, frameAncestors) => staticBundle(folder, () => contentSecurityPolicy([], frameAncestors)),
+  };
+  for (const p of plugins) p.mount(app, host);
+  const servesFhir = plugins.some((p) => p.servesFhir);
+  if (config.smart.enabled && reads) app.use(APP_PATH, smartAppRouter({ config, knowledge: () => knowledge.current, services, reads, embeddedFhir: servesFhir, baseFor }));
 
   app.use((req) => {
     throw problems.notFound(`Nothing at ${req.method} ${req.path.slice(0, 200)}.`);

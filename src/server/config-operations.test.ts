@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/knowledge-file';
+import { MIGRATIONS } from '../store/migrations';
 import { SQLITE_FILE_NAME } from '../store/sqlite';
 import { loadConfig } from './config';
 import { PROJECT_ROOT } from '../config/paths';
@@ -12,6 +13,7 @@ import { PROJECT_ROOT } from '../config/paths';
 const TRUSTED = path.join(PROJECT_ROOT, 'deploy/trusted-clients.example.json');
 import { createLogger } from './logger';
 import { start } from './start';
+import { demoPlugin } from '../demo/plugin';
 
 class Lines {
   readonly lines: string[] = [];
@@ -71,7 +73,7 @@ describe('configuration of the store, audit and admin endpoints', () => {
   it('in demo mode starts without an audit key, warning that hashes will not match across restarts', async () => {
     const dir = path.join(tmp(), 'data');
     const logs = new Lines();
-    const running = await start({ PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dir }, createLogger('info', logs));
+    const running = await start({ PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dir }, createLogger('info', logs), [demoPlugin]);
     await running.close();
     expect(logs.lines.join('')).toContain('CROSSTALK_AUDIT_HMAC_KEY is not set');
   });
@@ -114,7 +116,7 @@ describe('configuration of the store, audit and admin endpoints', () => {
     const db = new Database(path.join(dir, SQLITE_FILE_NAME), { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([{ version: 1 }, { version: 2 }]);
+      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
     } finally {
       db.close();
     }
