@@ -545,6 +545,7 @@ function table(rows: string[][]): string {
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
+const times = (n: number) => (Number.isFinite(n) && n > 0 ? `${n.toFixed(2)}×` : 'n/a');
 const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toString() : 'n/a');
 
 interface TargetLine {
@@ -692,11 +693,11 @@ async function main(): Promise<number> {
         f2(r.latencyMs.p50),
         f2(r.latencyMs.p99),
         `${r.errors}/${r.non2xx}`,
-        floorResult ? `${f2(r.reqPerSec / floorResult.reqPerSec)}×` : 'n/a',
-        pre && r.mode === 'prefetch-jwt' ? `${f2(r.reqPerSec / (crowd.includes(r) ? (crowd.find((c) => c.mode === 'prefetch')?.reqPerSec ?? Number.NaN) : pre.reqPerSec))}×` : '',
+        floorResult ? times(r.reqPerSec / floorResult.reqPerSec) : 'n/a',
+        pre && r.mode === 'prefetch-jwt' ? times(r.reqPerSec / (crowd.includes(r) ? (crowd.find((c) => c.mode === 'prefetch')?.reqPerSec ?? Number.NaN) : pre.reqPerSec)) : '',
         `${f0(r.serverCpuPct)}%`,
         f0(r.serverCpuUsPerReq),
-        floorResult ? `${f2(floorResult.serverCpuUsPerReq / r.serverCpuUsPerReq)}×` : 'n/a',
+        floorResult ? times(floorResult.serverCpuUsPerReq / r.serverCpuUsPerReq) : 'n/a',
         f0(r.serverPeakRssMB),
         `${f0(r.loadGenCpuPct)}%`,
       ]),
