@@ -43,7 +43,8 @@ export function clinicalInput(data: Gathered, def: ServiceDefinition, hook: Hook
   return {
     ...inputFromResources(data.patient, Object.values(data.resources).flat()),
     ...(hook.draftOrders ? { draftOrders: hook.draftOrders } : {}),
-    unavailable: unavailableDomains(def, data.sources),
+    // An order whose Medication could not be read is an unknown medicine, not no medicine.
+    unavailable: [...new Set([...unavailableDomains(def, data.sources), ...(data.unreadMedications ? (['medications'] as const) : [])])],
   };
 }
 

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
+import type { Medication, MedicationRequest, MedicationStatement, OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
 import { ByteBudget, FhirError, type FhirFailure, FhirSession } from '../fhir/client';
 import type { EgressPolicy } from '../fhir/egress';
 import { isWellFormed } from './inputs';
@@ -24,7 +24,14 @@ export interface Gathered {
   fhirMs?: number;
   /** Bytes read from fhirServer (decompressed), all keys and pages. */
   fhirBytes?: number;
+  /** Medications that orders point at (`Medication/123`) and that neither prefetch nor fhirServer gave. */
+  unreadMedications?: number;
 }
+
+/** Where Medications read by reference are kept: not a prefetch key, so no template or context domain names it. */
+export const REFERENCED_MEDICATIONS = 'referencedMedications';
+/** At most this many Medications are read one by one for one call; a longer list is left to _include. */
+export const MAX_MEDICATION_READS = 25;
 
 export interface GatherOptions {
   timeoutMs: number;
@@ -74,6 +81,7 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
  * cannot be had ends the call with 412, as the spec says.
  */
 export async function gather(service: CdsService, req: CdsRequest, opts: GatherOptions): Promise<Gathered> {
+  const startedAt = performance.now();
   const def = service.definition;
   const templates: Template[] = Object.entries(def.discovery.prefetch).map(([key, t]) => fillTemplate(key, t, req.context));
   const states = new Map<string, PrefetchState>(templates.map((t) => [t.key, classifyPrefetch(t, req.prefetch)]));
@@ -183,6 +191,18 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     issues.push({ severity: 'error', code: 'not-found', details: { text: 'the Patient in context could not be read' } });
   }
   if (issues.length) throw problems.preconditionFailed(issues);
+
+  const refs = medicationReferences(resources, req.fhirServer);
+  let unreadMedications = 0;
+  if (refs.length) {
+    const read = await readMedications(refs, req, opts, Math.floor(opts.timeoutMs - (performance.now() - startedAt)));
+    resources[REFERENCED_MEDICATIONS] = read.medications;
+    sources[REFERENCED_MEDICATIONS] = read.medications.length ? 'fhir' : 'unavailable';
+    if (read.failure) failures[REFERENCED_MEDICATIONS] = read.failure;
+    unreadMedications = refs.length - read.medications.length;
+    fhirMs = (fhirMs ?? 0) + read.ms;
+    fhirBytes = (fhirBytes ?? 0) + read.bytes;
+  }
   return {
     patient: patient as Patient,
     resources,
@@ -192,5 +212,70 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     failures,
     ...(fhirMs !== undefined ? { fhirMs } : {}),
     ...(fhirBytes !== undefined ? { fhirBytes } : {}),
+    ...(unreadMedications ? { unreadMedications } : {}),
   };
+}
+
+const MEDICATION_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * Ids of the Medications that gathered orders and statements point at (`Medication/123`, or an absolute URL on
+ * the fhirServer) and that prefetch or _include did not bring. A contained `#id` travels with its order; a
+ * reference to another server is never followed (the token is for this one).
+ */
+function medicationReferences(resources: Record<string, Resource[]>, fhirServer: string | undefined): string[] {
+  const all = Object.values(resources).flat();
+  const have = new Set(all.filter((r): r is Medication => r.resourceType === 'Medication' && !!r.id).map((r) => r.id as string));
+  const base = fhirServer?.replace(/\/+$/, '');
+  const want = new Set<string>();
+  for (const r of all) {
+    if (r.resourceType !== 'MedicationRequest' && r.resourceType !== 'MedicationStatement') continue;
+    const ref = (r as MedicationRequest | MedicationStatement).medicationReference?.reference?.trim();
+    if (!ref || ref.startsWith('#')) continue;
+    const local = /^https?:\/\//i.test(ref) ? (base && ref.startsWith(`${base}/`) ? ref.slice(base.length + 1) : undefined) : ref;
+    const m = local ? /^Medication\/([^/]+)$/.exec(local) : null;
+    const id = m?.[1];
+    if (id && MEDICATION_ID.test(id) && !have.has(id)) want.add(id);
+  }
+  return [...want];
+}
+
+/**
+ * Reads each referenced Medication from fhirServer with the EHR's token, under what is left of the call's FHIR
+ * time budget. A Medication that cannot be read leaves its order unrecognised: the caller counts it, and the
+ * medicines are then reported as not fully read rather than read as "none".
+ */
+async function readMedications(ids: string[], req: CdsRequest, opts: GatherOptions, remainingMs: number): Promise<{ medications: Medication[]; failure?: string; ms: number; bytes: number }> {
+  if (!req.fhirServer) return { medications: [], failure: 'no-fhir', ms: 0, bytes: 0 };
+  if (remainingMs <= 0) return { medications: [], failure: 'timeout', ms: 0, bytes: 0 };
+  const started = performance.now();
+  const signal = opts.signal ? AbortSignal.any([AbortSignal.timeout(remainingMs), opts.signal]) : AbortSignal.timeout(remainingMs);
+  const bytes = new ByteBudget(opts.maxResponseBytes, opts.maxCallBytes);
+  const wanted = ids.slice(0, MAX_MEDICATION_READS);
+  setMaxListeners(Math.max(10, wanted.length), signal);
+  const session = new FhirSession(
+    { baseUrl: req.fhirServer, ...(req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {}) },
+    { signal, maxPages: 1, egress: opts.egress, bytes },
+  );
+  const results = await Promise.allSettled(
+    wanted.map(async (id) => {
+      const t0 = performance.now();
+      try {
+        const r = await session.read(`Medication/${encodeURIComponent(id)}`);
+        opts.observe?.('ok', (performance.now() - t0) / 1000);
+        return r;
+      } catch (e) {
+        opts.observe?.(outcomeOf(e), (performance.now() - t0) / 1000);
+        throw e;
+      }
+    }),
+  );
+  const medications: Medication[] = [];
+  let failure: string | undefined = ids.length > wanted.length ? 'too-many' : undefined;
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') failure ??= outcomeOf(r.reason);
+    else if (r.value?.resourceType === 'Medication' && r.value.id === wanted[i] && isWellFormed(r.value)) medications.push(r.value as Medication);
+    else failure ??= r.value ? 'invalid-response' : 'http_404';
+  });
+  return { medications, ...(failure ? { failure } : {}), ms: performance.now() - started, bytes: bytes.bytesRead };
 }
