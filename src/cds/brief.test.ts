@@ -48,6 +48,12 @@ describe('a card detail', () => {
     expect(d).toContain('25-OH vitamin D 14.0 ng/mL (12 Nov 2026) is below 20 ng/mL');
   });
 
+  it('drops the recognised-by clause whole when the concept’s name has brackets of its own', () => {
+    const d = renderDetail(finding({ ruleId: 'endocrine-therapy-bone', brief: briefFrom(k.rules['endocrine-therapy-bone'].text), statements: ['leuprolide 22.5 mg syringe (MedicationRequest/l), authoredOn 2026-08-20, still active today (no supply length given); recognised by RxNorm 1115467 (leuprorelin (leuprolide)).'] }));
+    expect(d).toContain('still active today (no supply length given).');
+    expect(d).not.toMatch(/\)\)|leuprorelin/);
+  });
+
   it('says what the rule gives in its brief, in its words, escaped but for bold', () => {
     const d = renderDetail(finding({ suggestions: [], brief: { found: ['**CCR 0.60** (2 Nov 2026) <b>x</b>'], why: 'A lower ratio went with more fractures.', cite: 'He 2024', action: 'Check grip strength.' } }));
     expect(d).toBe('**CCR 0.60** (2 Nov 2026) \\<b\\>x\\</b\\>\n\nA lower ratio went with more fractures (He 2024).\n\nCheck grip strength. *Advisory, not a diagnosis.*');

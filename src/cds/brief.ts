@@ -19,7 +19,8 @@ function cardSentence(text: string): string {
   let t = humanDates(withoutReferences(clinicianText(text)));
   t = dropBalanced(t, '; converted:');
   t = t
-    .replace(/;?\s*recognised by [^;]*?(?:\([^()]*\))?(?=[;.)]|$)/g, '')
+    // A concept's name may carry its own brackets: "leuprorelin (leuprolide)".
+    .replace(/;?\s*recognised by [^;()]*(?:\((?:[^()]|\([^()]*\))*\))?(?=[;.)]|$)/g, '')
     .replace(/;\s*route [^;]*?(?:\([^()]*\))?(?=[;.]|$)/g, '')
     .replace(/;?\s*\b(?:ATC|RxNorm|SNOMED CT|ICD-10-CM|LOINC) [A-Z0-9.-]+(?:\s*\([^()]*\))?/g, '')
     .replace(/\bauthoredOn\b/g, 'ordered')
