@@ -52,8 +52,27 @@ export interface RuleText {
   reasons?: Record<string, string>;
 }
 
+/**
+ * How a rule's cards reach clinicians. `active`: returned. `silent`: evaluated and audited, the card withheld. A
+ * pilot: active for the listed practitioners (the hook's userId), the listed locations (the encounter's locations)
+ * or a fraction of patients chosen by a keyed hash; silent for the rest. The engine never reads it: the service
+ * decides per call which rules' cards are shown (src/cds/modes.ts).
+ */
+export type RuleMode = 'active' | 'silent' | { pilot: PilotCohort };
+
+export interface PilotCohort {
+  /** `Practitioner/<id>` or `PractitionerRole/<id>`, as the hook's userId names them. */
+  practitioners?: string[];
+  /** `Location/<id>`, as the encounter's Encounter.location[].location names them. */
+  locations?: string[];
+  /** Share of patients (0–1], by HMAC of the patient under the site's pilot key: stable, nested as it grows. */
+  patientFraction?: number;
+}
+
 export interface LowCcrRuleKnowledge {
   enabled: boolean;
+  /** How the rule's cards reach clinicians (default active): see RuleMode. */
+  mode?: RuleMode;
   indicator: 'info' | 'warning';
   minAgeYears: number;
   adultAgeYears: number;
@@ -79,6 +98,8 @@ export interface LowCcrRuleKnowledge {
 
 export interface HomaRuleKnowledge {
   enabled: boolean;
+  /** How the rule's cards reach clinicians (default active): see RuleMode. */
+  mode?: RuleMode;
   irCutoff: number;
   betaCutoff: number;
   minFastingGlucoseMmolL: number;
@@ -97,6 +118,8 @@ export interface HomaRuleKnowledge {
 
 export interface MissingCcrInputRuleKnowledge {
   enabled: boolean;
+  /** How the rule's cards reach clinicians (default active): see RuleMode. */
+  mode?: RuleMode;
   indicator: 'info' | 'warning';
   summaryCystatin: string;
   summaryCreatinine: string;
@@ -132,6 +155,8 @@ export interface LinkKnowledge {
 
 export interface GlucocorticoidRuleKnowledge {
   enabled: boolean;
+  /** How the rule's cards reach clinicians (default active): see RuleMode. */
+  mode?: RuleMode;
   indicator: 'info' | 'warning';
   triggers: string[];
   minPrednisoneEqMgPerDay: number;
@@ -154,6 +179,8 @@ export interface GlucocorticoidRuleKnowledge {
 
 export interface EndocrineTherapyRuleKnowledge {
   enabled: boolean;
+  /** How the rule's cards reach clinicians (default active): see RuleMode. */
+  mode?: RuleMode;
   indicator: 'info' | 'warning';
   triggers: string[];
   dxaBeforeStartMonths: number;
@@ -172,6 +199,8 @@ export interface EndocrineTherapyRuleKnowledge {
 
 export interface SecondaryOsteoporosisRuleKnowledge {
   enabled: boolean;
+  /** How the rule's cards reach clinicians (default active): see RuleMode. */
+  mode?: RuleMode;
   indicator: 'info' | 'warning';
   conditions: string[];
   fractures: string[];
@@ -189,6 +218,8 @@ export interface SecondaryOsteoporosisRuleKnowledge {
 
 export interface VitaminDRuleKnowledge {
   enabled: boolean;
+  /** How the rule's cards reach clinicians (default active): see RuleMode. */
+  mode?: RuleMode;
   belowNgMl: number;
   withinMonths: number;
   attachTo: string[];

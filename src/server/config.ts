@@ -32,6 +32,8 @@ export interface AppConfig {
   dataDir: string;
   databaseUrl?: string;
   auditHmacKey?: string;
+  /** Keys the hash that picks a pilot's share of patients (README: Silent mode and pilot cohorts). */
+  pilotKey?: string;
   retentionDays: number;
   purgeIntervalMinutes: number;
   adminToken?: string;
@@ -122,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dataDir: get('CROSSTALK_DATA_DIR') as string,
     ...(raw.DATABASE_URL ? { databaseUrl: raw.DATABASE_URL } : {}),
     ...(raw.CROSSTALK_AUDIT_HMAC_KEY ? { auditHmacKey: raw.CROSSTALK_AUDIT_HMAC_KEY } : {}),
+    ...(raw.CROSSTALK_PILOT_KEY ? { pilotKey: raw.CROSSTALK_PILOT_KEY } : {}),
     retentionDays: Number(get('CROSSTALK_RETENTION_DAYS')),
     purgeIntervalMinutes: Number(get('CROSSTALK_PURGE_INTERVAL_MINUTES')),
     ...(raw.CROSSTALK_ADMIN_TOKEN ? { adminToken: raw.CROSSTALK_ADMIN_TOKEN } : {}),
