@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import type { Bundle, Medication, MedicationRequest } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFETCH_TEMPLATES, SERVICE_ID, buildPrefetch, everyAnswerValid, hookRequest, ruleIds, startCrosstalk, startFaultProxy } from './support/harness';
 
@@ -82,5 +84,35 @@ describe('an order that points at a Medication of its own', () => {
     expect(refusing.requests.map((r) => r.url)).toEqual([`/fhir/${MEDICATION}`]);
     const noServer = await call(hookRequest(PATIENT, { prefetch })).expect(200);
     expect(ruleIds(noServer.body)).toEqual([]);
+  });
+});
+
+describe('a draft order that points at a Medication of its own', () => {
+  const UCUM = 'http://unitsofmeasure.org';
+  const draft = (patientId: string): MedicationRequest => ({
+    resourceType: 'MedicationRequest', id: 'draft-medrol', status: 'draft', intent: 'order',
+    medicationReference: { reference: MEDICATION, display: 'Medrol 4 mg tablet' },
+    subject: { reference: `Patient/${patientId}` },
+    dosageInstruction: [{ timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } }, doseAndRate: [{ doseQuantity: { value: 2, unit: 'tablet', system: UCUM, code: '{tbl}' } }] }],
+    dispenseRequest: { numberOfRepeatsAllowed: 3, expectedSupplyDuration: { value: 30, unit: 'days', system: UCUM, code: 'd' } },
+  });
+  const sign = (patientId: string, draftOrders: Bundle, fhirServer: string) =>
+    request(ct.url).post('/cds-services/bone-muscle-order-sign').set('content-type', 'application/json')
+      .send({ hook: 'order-sign', hookInstance: randomUUID(), fhirServer, fhirAuthorization: TOKEN, context: { userId: 'Practitioner/demo-clinician', patientId, draftOrders } })
+      .expect(everyAnswerValid);
+
+  it('has its Medication read from fhirServer at signing, and warns for the long course it orders', async () => {
+    const fhir = await proxy();
+    const res = await sign('demo-normal', { resourceType: 'Bundle', type: 'collection', entry: [{ resource: draft('demo-normal') }] }, fhir.fhirBase).expect(200);
+    expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
+    expect(fhir.requests.filter((r) => r.url.startsWith('/fhir/Medication/'))).toEqual([{ method: 'GET', url: `/fhir/${MEDICATION}`, authorization: `Bearer ${TOKEN.access_token}` }]);
+  });
+
+  it('takes the Medication sent beside it in draftOrders, and reads none', async () => {
+    const med = (await (await fetch(`${target()}/${MEDICATION}`)).json()) as Medication;
+    const fhir = await proxy();
+    const res = await sign('demo-normal', { resourceType: 'Bundle', type: 'collection', entry: [{ resource: draft('demo-normal') }, { resource: med }] }, fhir.fhirBase).expect(200);
+    expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
+    expect(fhir.requests.filter((r) => r.url.startsWith('/fhir/Medication/'))).toEqual([]);
   });
 });

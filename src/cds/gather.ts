@@ -82,7 +82,7 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
  * paginated Bundle) is read from fhirServer in parallel under one time budget. Required data that
  * cannot be had ends the call with 412, as the spec says.
  */
-export async function gather(service: CdsService, req: CdsRequest, opts: GatherOptions): Promise<Gathered> {
+export async function gather(service: CdsService, req: CdsRequest, opts: GatherOptions, orders: readonly Resource[] = []): Promise<Gathered> {
   const startedAt = performance.now();
   const def = service.definition;
   const templates: Template[] = Object.entries({ ...opts.extraReads, ...def.discovery.prefetch }).map(([key, t]) => fillTemplate(key, t, req.context));
@@ -194,7 +194,8 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
   }
   if (issues.length) throw problems.preconditionFailed(issues);
 
-  const refs = medicationReferences(resources, req.fhirServer);
+  // The hook's draft orders point at Medications too; theirs are read the same way.
+  const refs = medicationReferences([...Object.values(resources).flat(), ...orders], req.fhirServer);
   let unreadMedications = 0;
   if (refs.length) {
     const read = await readMedications(refs, req, opts, Math.floor(opts.timeoutMs - (performance.now() - startedAt)));
@@ -221,12 +222,11 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
 const MEDICATION_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /**
- * Ids of the Medications that gathered orders and statements point at (`Medication/123`, or an absolute URL on
+ * Ids of the Medications that gathered orders and statements (and the hook's draft orders) point at (`Medication/123`, or an absolute URL on
  * the fhirServer) and that prefetch or _include did not bring. A contained `#id` travels with its order; a
  * reference to another server is never followed (the token is for this one).
  */
-function medicationReferences(resources: Record<string, Resource[]>, fhirServer: string | undefined): string[] {
-  const all = Object.values(resources).flat();
+function medicationReferences(all: readonly Resource[], fhirServer: string | undefined): string[] {
   const have = new Set(all.filter((r): r is Medication => r.resourceType === 'Medication' && !!r.id).map((r) => r.id as string));
   const base = fhirServer?.replace(/\/+$/, '');
   const want = new Set<string>();
