@@ -1,22 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { Patient } from 'fhir/r4';
+import type { Medication, MedicationRequest, Patient } from 'fhir/r4';
 import { clinicalInput } from './call';
 import type { Gathered } from './gather';
-import { REFERENCED_MEDICATIONS } from './gather';
 import { loadServices } from './services';
 
-const service = loadServices().get('bone-muscle-patient-view')!;
+const service = loadServices().get('bone-muscle-order-sign')!;
 const patient: Patient = { resourceType: 'Patient', id: 'p' };
-const gathered = (extra: Partial<Gathered> = {}): Gathered => ({ patient, resources: {}, sources: {}, partial: [], malformed: 0, failures: {}, ...extra });
+const gathered: Gathered = { patient, resources: {}, sources: {}, partial: [], malformed: 0, failures: {}, unavailable: [] };
 
 describe('the engine input built from what was gathered', () => {
-  it('treats the medicines as not fully read when an order’s referenced Medication could not be read', () => {
-    const input = clinicalInput(gathered({ unreadMedications: 1, sources: { [REFERENCED_MEDICATIONS]: 'unavailable' }, failures: { [REFERENCED_MEDICATIONS]: 'http_404' } }), service.definition, {} as never);
-    expect(input.unavailable).toContain('medications');
-  });
-
-  it('keeps the medicines readable when every referenced Medication was read', () => {
-    const input = clinicalInput(gathered({ sources: { [REFERENCED_MEDICATIONS]: 'fhir' } }), service.definition, {} as never);
-    expect(input.unavailable).not.toContain('medications');
+  it('takes a Medication sent beside the draft orders as the one their medicationReference points at', () => {
+    const med: Medication = { resourceType: 'Medication', id: 'm1', code: { text: 'Medrol 4 mg tablet' } };
+    const order: MedicationRequest = { resourceType: 'MedicationRequest', id: 'o1', status: 'draft', intent: 'order', subject: { reference: 'Patient/p' }, medicationReference: { reference: 'Medication/m1' } };
+    const input = clinicalInput(gathered, service.definition, { patientId: 'p', userId: 'Practitioner/x', draftOrders: { resources: [order, med] } });
+    expect(input.medications?.map((m) => m.id)).toEqual(['m1']);
   });
 });

@@ -61,8 +61,7 @@ export function clinicalInput(data: Gathered, def: ServiceDefinition, hook: Hook
     // A Medication sent beside the draft orders resolves their references like one from the chart.
     ...inputFromResources(data.patient, [...Object.values(data.resources).flat(), ...(hook.draftOrders?.resources.filter((r) => r.resourceType === 'Medication') ?? [])]),
     ...(hook.draftOrders ? { draftOrders: hook.draftOrders } : {}),
-    // An order whose Medication could not be read is an unknown medicine, not no medicine.
-    unavailable: [...new Set([...unavailableDomains(def, data.sources), ...(data.unreadMedications ? (['medications'] as const) : [])])],
+    unavailable: data.unavailable,
   };
 }
 
@@ -89,7 +88,7 @@ export async function callService(
   // Only a location pilot needs to know where the call is, and only the encounter says (no hook context does).
   const readEncounter = context.encounterId !== undefined && needsLocation(ruleIds, deps.knowledge);
   const extraReads = readEncounter ? { [ENCOUNTER_KEY]: `Encounter/{{context.encounterId}}` } : undefined;
-  const data = await gather(service, req, { ...deps.gather, egress: deps.gather.egress, ...(extraReads ? { extraReads } : {}) }, context.draftOrders?.resources);
+  const data = await gather(service, req, { ...deps.gather, egress: deps.gather.egress, ...(extraReads ? { extraReads } : {}) });
   const locations = encounterLocations(data.resources[ENCOUNTER_KEY] ?? []);
   if (readEncounter) delete data.resources[ENCOUNTER_KEY];
   const t1 = performance.now();

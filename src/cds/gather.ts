@@ -1,14 +1,17 @@
 import { setMaxListeners } from 'node:events';
-import type { Medication, MedicationRequest, MedicationStatement, OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
-import { ByteBudget, FhirError, type FhirFailure, FhirSession } from '../fhir/client';
+import type { OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
+import { type FhirFailure, outcomeOf } from '../fhir/bundle';
+import { ByteBudget, nodeTransport } from '../fhir/client';
 import type { EgressPolicy } from '../fhir/egress';
+import type { ContextDomain } from '../clinical/context';
 import { isWellFormed } from './inputs';
 import { problems } from './outcomes';
-import { type PrefetchState, type Template, classifyPrefetch, fillTemplate } from './prefetch';
+import { type DataSource, type Transport, readRecord, readReferencedMedications } from './record-reader';
+import { readsOf } from './reads';
 import type { CdsService } from './services';
 import type { CdsRequest } from './types';
 
-export type DataSource = 'prefetch' | 'fhir' | 'prefetch+fhir' | 'unavailable';
+export type { DataSource } from './record-reader';
 
 /** Everything gathered for one call, keyed by prefetch key, with where each key came from. */
 export interface Gathered {
@@ -21,17 +24,12 @@ export interface Gathered {
   malformed: number;
   /** Why each key that was read from fhirServer and failed could not be had (a failure kind, or http_<status>). */
   failures: Record<string, string>;
+  /** Kinds of context that could not be read (every key carrying them unavailable). */
+  unavailable: ContextDomain[];
   fhirMs?: number;
   /** Bytes read from fhirServer (decompressed), all keys and pages. */
   fhirBytes?: number;
-  /** Medications that orders point at (`Medication/123`) and that neither prefetch nor fhirServer gave. */
-  unreadMedications?: number;
 }
-
-/** Where Medications read by reference are kept: not a prefetch key, so no template or context domain names it. */
-export const REFERENCED_MEDICATIONS = 'referencedMedications';
-/** At most this many Medications are read one by one for one call; a longer list is left to _include. */
-export const MAX_MEDICATION_READS = 25;
 
 export interface GatherOptions {
   timeoutMs: number;
@@ -47,11 +45,6 @@ export interface GatherOptions {
   observe?: (outcome: string, seconds: number) => void;
   /** Reads beyond the service's prefetch templates, by key (the encounter a location pilot needs); never required. */
   extraReads?: Record<string, string>;
-}
-
-function outcomeOf(e: unknown): string {
-  if (!(e instanceof FhirError)) return 'network';
-  return e.failure.kind === 'http' ? `http_${e.failure.status}` : e.failure.kind;
 }
 
 function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcomeIssue {
@@ -78,111 +71,49 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
 }
 
 /**
- * Prefetch first; what prefetch lacks (absent, OperationOutcome, malformed, or the next pages of a
- * paginated Bundle) is read from fhirServer in parallel under one time budget. Required data that
- * cannot be had ends the call with 412, as the spec says.
+ * Prefetch first; what prefetch lacks is read from fhirServer through the one record reader, in parallel under
+ * one time budget and one byte budget. Required data that cannot be had ends the call with 412, as the spec says.
  */
-export async function gather(service: CdsService, req: CdsRequest, opts: GatherOptions, orders: readonly Resource[] = []): Promise<Gathered> {
-  const startedAt = performance.now();
+export async function gather(service: CdsService, req: CdsRequest, opts: GatherOptions): Promise<Gathered> {
   const def = service.definition;
-  const templates: Template[] = Object.entries({ ...opts.extraReads, ...def.discovery.prefetch }).map(([key, t]) => fillTemplate(key, t, req.context));
-  const states = new Map<string, PrefetchState>(templates.map((t) => [t.key, classifyPrefetch(t, req.prefetch)]));
-
-  const resources: Record<string, Resource[]> = {};
-  const sources: Record<string, DataSource> = {};
-  const partial: string[] = [];
-  const failures: Record<string, string> = {};
-  const toFetch: { t: Template; continueFrom?: PrefetchState & { state: 'bundle' } }[] = [];
-
-  for (const t of templates) {
-    const s = states.get(t.key) as PrefetchState;
-    switch (s.state) {
-      case 'bundle':
-        resources[t.key] = s.resources;
-        sources[t.key] = 'prefetch';
-        if (s.paginated) toFetch.push({ t, continueFrom: s });
-        break;
-      case 'resource':
-        resources[t.key] = [s.resource];
-        sources[t.key] = 'prefetch';
-        break;
-      case 'null':
-        // null says "no data" for a search; for a read of the patient in context it cannot be right.
-        if (t.kind === 'search') {
-          resources[t.key] = [];
-          sources[t.key] = 'prefetch';
-        } else toFetch.push({ t });
-        break;
-      default:
-        toFetch.push({ t });
-    }
-  }
-
-  const issues: OperationOutcomeIssue[] = [];
-  let fhirMs: number | undefined;
-  let fhirBytes: number | undefined;
-  if (toFetch.length) {
-    if (!req.fhirServer) {
-      for (const { t, continueFrom } of toFetch) {
-        if (continueFrom) partial.push(t.key);
-        else sources[t.key] = 'unavailable';
-        if (!continueFrom && def.required.includes(t.key)) issues.push(failureIssue(t.key, 'no-fhir'));
-      }
-    } else {
-      const started = performance.now();
+  const own = readsOf(def);
+  const reads = { ...own, templates: { ...opts.extraReads, ...own.templates } };
+  let transport: Transport | undefined;
+  let bytes: ByteBudget | undefined;
+  const fhirServer = req.fhirServer;
+  if (fhirServer) {
+    // Opened on the first read only: a call whose prefetch is complete sets up no timer, budget or agent.
+    let node: Transport | undefined;
+    const open = (): Transport => {
       // The FHIR time budget, cut short if the call itself ends first: nothing is read for a caller that has gone.
       const signal = opts.signal ? AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]) : AbortSignal.timeout(opts.timeoutMs);
-      const bytes = new ByteBudget(opts.maxResponseBytes, opts.maxCallBytes);
+      bytes = new ByteBudget(opts.maxResponseBytes, opts.maxCallBytes);
       // Every key's request (and page) listens on this one budget; a service with 15 keys passes Node's default of 10.
-      setMaxListeners(Math.max(10, toFetch.length * opts.maxPages), signal);
-      const session = new FhirSession(
-        { baseUrl: req.fhirServer, ...(req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {}) },
-        { signal, maxPages: opts.maxPages, egress: opts.egress, bytes },
-      );
-      const results = await Promise.allSettled(
-        toFetch.map(async ({ t, continueFrom }) => {
-          const t0 = performance.now();
-          try {
-            let out: Resource[];
-            if (continueFrom) out = await session.continue(continueFrom.bundle);
-            else if (t.kind === 'read') {
-              const r = await session.read(t.url);
-              out = r ? [r] : [];
-            } else out = await session.search(t.url);
-            opts.observe?.('ok', (performance.now() - t0) / 1000);
-            return out;
-          } catch (e) {
-            opts.observe?.(outcomeOf(e), (performance.now() - t0) / 1000);
-            throw e;
-          }
-        }),
-      );
-      fhirMs = performance.now() - started;
-      fhirBytes = bytes.bytesRead;
-      results.forEach((r, i) => {
-        const { t, continueFrom } = toFetch[i] as (typeof toFetch)[number];
-        if (r.status === 'rejected') failures[t.key] = outcomeOf(r.reason);
-        if (r.status === 'fulfilled') {
-          resources[t.key] = r.value;
-          sources[t.key] = continueFrom ? 'prefetch+fhir' : 'fhir';
-          return;
-        }
-        if (continueFrom) {
-          // The first page is newest-first data the EHR already gave us: use it, and say it is partial.
-          partial.push(t.key);
-          return;
-        }
-        sources[t.key] = 'unavailable';
-        const failure = r.reason instanceof FhirError ? r.reason.failure : ({ kind: 'network' } as const);
-        if (def.required.includes(t.key)) issues.push(failureIssue(t.key, failure));
-      });
-    }
+      setMaxListeners(Math.max(10, Object.keys(reads.templates).length * opts.maxPages), signal);
+      const token = req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {};
+      return nodeTransport({ baseUrl: fhirServer, ...token }, { signal, egress: opts.egress, bytes });
+    };
+    transport = { base: fhirServer, get: (url) => (node ??= open()).get(url) };
+  }
+  const record = await readRecord(reads, req.context, transport, {
+    maxPages: opts.maxPages,
+    ...(req.prefetch ? { prefetch: req.prefetch } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
+  });
+  // Orders that point at a Medication/123 the prefetch and _include did not bring: read here, so the engine
+  // receives resolved Medications.
+  const read = await readReferencedMedications(record, req.context, transport, opts.observe ? { observe: opts.observe } : {});
+
+  const issues: OperationOutcomeIssue[] = [];
+  for (const key of Object.keys(reads.templates)) {
+    if (read.sources[key] !== 'unavailable' || !def.required.includes(key)) continue;
+    issues.push(failureIssue(key, transport ? (read.failures[key] ?? { kind: 'network' }) : 'no-fhir'));
   }
 
   // Untrusted JSON: whatever breaks the types the engine reads is set aside here, at the boundary.
+  const resources: Record<string, Resource[]> = {};
   let malformed = 0;
-  for (const key of Object.keys(resources)) {
-    const list = resources[key] as Resource[];
+  for (const [key, list] of Object.entries(read.resources)) {
     const ok = list.filter(isWellFormed);
     malformed += list.length - ok.length;
     resources[key] = ok;
@@ -193,91 +124,14 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     issues.push({ severity: 'error', code: 'not-found', details: { text: 'the Patient in context could not be read' } });
   }
   if (issues.length) throw problems.preconditionFailed(issues);
-
-  // The hook's draft orders point at Medications too; theirs are read the same way.
-  const refs = medicationReferences([...Object.values(resources).flat(), ...orders], req.fhirServer);
-  let unreadMedications = 0;
-  if (refs.length) {
-    const read = await readMedications(refs, req, opts, Math.floor(opts.timeoutMs - (performance.now() - startedAt)));
-    resources[REFERENCED_MEDICATIONS] = read.medications;
-    sources[REFERENCED_MEDICATIONS] = read.medications.length ? 'fhir' : 'unavailable';
-    if (read.failure) failures[REFERENCED_MEDICATIONS] = read.failure;
-    unreadMedications = refs.length - read.medications.length;
-    fhirMs = (fhirMs ?? 0) + read.ms;
-    fhirBytes = (fhirBytes ?? 0) + read.bytes;
-  }
   return {
     patient: patient as Patient,
     resources,
-    sources,
-    partial,
+    sources: read.sources,
+    partial: read.partial,
     malformed,
-    failures,
-    ...(fhirMs !== undefined ? { fhirMs } : {}),
-    ...(fhirBytes !== undefined ? { fhirBytes } : {}),
-    ...(unreadMedications ? { unreadMedications } : {}),
+    failures: Object.fromEntries(Object.entries(read.failures).map(([key, f]) => [key, outcomeOf(f)])),
+    unavailable: read.unavailable,
+    ...(read.fhirMs !== undefined ? { fhirMs: read.fhirMs, fhirBytes: bytes?.bytesRead ?? 0 } : {}),
   };
-}
-
-const MEDICATION_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-
-/**
- * Ids of the Medications that gathered orders and statements (and the hook's draft orders) point at (`Medication/123`, or an absolute URL on
- * the fhirServer) and that prefetch or _include did not bring. A contained `#id` travels with its order; a
- * reference to another server is never followed (the token is for this one).
- */
-function medicationReferences(all: readonly Resource[], fhirServer: string | undefined): string[] {
-  const have = new Set(all.filter((r): r is Medication => r.resourceType === 'Medication' && !!r.id).map((r) => r.id as string));
-  const base = fhirServer?.replace(/\/+$/, '');
-  const want = new Set<string>();
-  for (const r of all) {
-    if (r.resourceType !== 'MedicationRequest' && r.resourceType !== 'MedicationStatement') continue;
-    const ref = (r as MedicationRequest | MedicationStatement).medicationReference?.reference?.trim();
-    if (!ref || ref.startsWith('#')) continue;
-    const local = /^https?:\/\//i.test(ref) ? (base && ref.startsWith(`${base}/`) ? ref.slice(base.length + 1) : undefined) : ref;
-    const m = local ? /^Medication\/([^/]+)$/.exec(local) : null;
-    const id = m?.[1];
-    if (id && MEDICATION_ID.test(id) && !have.has(id)) want.add(id);
-  }
-  return [...want];
-}
-
-/**
- * Reads each referenced Medication from fhirServer with the EHR's token, under what is left of the call's FHIR
- * time budget. A Medication that cannot be read leaves its order unrecognised: the caller counts it, and the
- * medicines are then reported as not fully read rather than read as "none".
- */
-async function readMedications(ids: string[], req: CdsRequest, opts: GatherOptions, remainingMs: number): Promise<{ medications: Medication[]; failure?: string; ms: number; bytes: number }> {
-  if (!req.fhirServer) return { medications: [], failure: 'no-fhir', ms: 0, bytes: 0 };
-  if (remainingMs <= 0) return { medications: [], failure: 'timeout', ms: 0, bytes: 0 };
-  const started = performance.now();
-  const signal = opts.signal ? AbortSignal.any([AbortSignal.timeout(remainingMs), opts.signal]) : AbortSignal.timeout(remainingMs);
-  const bytes = new ByteBudget(opts.maxResponseBytes, opts.maxCallBytes);
-  const wanted = ids.slice(0, MAX_MEDICATION_READS);
-  setMaxListeners(Math.max(10, wanted.length), signal);
-  const session = new FhirSession(
-    { baseUrl: req.fhirServer, ...(req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {}) },
-    { signal, maxPages: 1, egress: opts.egress, bytes },
-  );
-  const results = await Promise.allSettled(
-    wanted.map(async (id) => {
-      const t0 = performance.now();
-      try {
-        const r = await session.read(`Medication/${encodeURIComponent(id)}`);
-        opts.observe?.('ok', (performance.now() - t0) / 1000);
-        return r;
-      } catch (e) {
-        opts.observe?.(outcomeOf(e), (performance.now() - t0) / 1000);
-        throw e;
-      }
-    }),
-  );
-  const medications: Medication[] = [];
-  let failure: string | undefined = ids.length > wanted.length ? 'too-many' : undefined;
-  results.forEach((r, i) => {
-    if (r.status === 'rejected') failure ??= outcomeOf(r.reason);
-    else if (r.value?.resourceType === 'Medication' && r.value.id === wanted[i] && isWellFormed(r.value)) medications.push(r.value as Medication);
-    else failure ??= r.value ? 'invalid-response' : 'http_404';
-  });
-  return { medications, ...(failure ? { failure } : {}), ms: performance.now() - started, bytes: bytes.bytesRead };
 }
