@@ -1,10 +1,12 @@
 import type { Condition, DiagnosticReport, Medication, MedicationRequest, MedicationStatement, Observation, Resource, ServiceRequest } from 'fhir/r4';
 import type { Knowledge } from './knowledge';
+import { sharedText } from './text';
 import { type BoneDensityOrder, type BoneDensityTest, boneDensityOrders, boneDensityTests } from './bone-density';
 import { isOneOf } from './codesets';
 import { type ConditionFact, conditionFacts } from './conditions';
-import { subtractMonths } from './dates';
+import { DAY_MS, subtractMonths } from './dates';
 import { type MedicationUse, type OrderScope, medicationUses } from './medications';
+import { belongsToPatient } from './subject';
 
 /**
  * Kinds of context a call may not have been able to read (an optional prefetch key that was neither sent nor
@@ -13,17 +15,10 @@ import { type MedicationUse, type OrderScope, medicationUses } from './medicatio
 export type ContextDomain = 'ccr-labs' | 'medications' | 'conditions' | 'bone-density' | 'bone-density-orders' | 'osteoporosis-therapy' | 'crp' | 'bmi' | 'vitamin-d';
 export const CONTEXT_DOMAINS: readonly ContextDomain[] = ['ccr-labs', 'medications', 'conditions', 'bone-density', 'bone-density-orders', 'osteoporosis-therapy', 'crp', 'bmi', 'vitamin-d'];
 
-export const DOMAIN_TEXT: Record<ContextDomain, string> = {
-  'ccr-labs': 'creatinine and cystatin C results',
-  medications: 'the medication list',
-  conditions: 'the problem list (Conditions)',
-  'bone-density': 'DXA results',
-  'bone-density-orders': 'pending DXA orders',
-  'osteoporosis-therapy': 'osteoporosis therapy history',
-  crp: 'CRP results',
-  bmi: 'BMI',
-  'vitamin-d': '25-OH vitamin D results',
-};
+/** A domain's name as a sentence says it ("the medication list"), from the knowledge file's shared text. */
+export function domainText(k: Knowledge, d: ContextDomain): string {
+  return sharedText(k, `domain-${d}`);
+}
 
 /** Orders being placed now (order-select / order-sign), and which of them the hook is about. */
 export interface DraftOrders {
@@ -61,10 +56,7 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
   const orders = input.draftOrders?.resources ?? [];
   const focus = input.draftOrders?.focus;
   const scope: OrderScope = { orders: new Set(orders.map(refOf)), ...(focus ? { focus: new Set(focus) } : {}) };
-  const ofPatient = <T extends { subject?: { reference?: string } }>(r: T) => {
-    const s = r.subject?.reference;
-    return !s || s === patientRef || s.endsWith(`/${patientRef}`);
-  };
+  const ofPatient = (r: { subject?: { reference?: string } }) => belongsToPatient(r, patientRef);
   const orderRequests = orders.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
   const orderServices = orders.filter((r): r is ServiceRequest => r.resourceType === 'ServiceRequest');
   return {
@@ -101,12 +93,12 @@ export function usesOf(ctx: ClinicalContext, names: readonly string[], atMs: num
     if (!u.matches.some((m) => isOneOf(m, names))) return false;
     if (u.origin === 'order') return true;
     if (!u.period.ok) return u.status === 'active' || u.status === 'on-hold';
-    return u.period.value.endMs >= atMs - withinDays * 86_400_000 && u.period.value.startMs <= atMs;
+    return u.period.value.endMs >= atMs - withinDays * DAY_MS && u.period.value.startMs <= atMs;
   });
 }
 
 export function osteoporosisTherapy(ctx: ClinicalContext, k: Knowledge, asOf: Date, withinMonths: number): MedicationUse[] {
-  const days = (asOf.getTime() - subtractMonths(asOf, withinMonths).getTime()) / 86_400_000;
+  const days = (asOf.getTime() - subtractMonths(asOf, withinMonths).getTime()) / DAY_MS;
   return usesOf(ctx, k.osteoporosisTherapy, asOf.getTime(), days);
 }
 

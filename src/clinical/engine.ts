@@ -12,6 +12,7 @@ import { dxaSince } from './context';
 import { day } from './format';
 import { subtractMonths } from './dates';
 import { selectInputs } from './selection';
+import { sharedReason, sharedText } from './text';
 
 /**
  * What the engine needs about one patient: FHIR R4 resources, already gathered. Everything beyond the Patient and
@@ -56,13 +57,17 @@ export function evaluatePatient(
   const ctx: RuleContext = { patient, asOf, labs, rejected, selection, measures, knowledge, context, ...(ageNow !== undefined ? { ageNow } : {}) };
 
   const outcomes: RuleOutcome[] = rules.map((r) => adultGate(r.id, ctx) ?? r.evaluate(ctx));
-  supersede(rules, outcomes);
+  supersede(rules, outcomes, knowledge);
   const findings: Finding[] = outcomes
     .filter((o) => o.status === 'fired' && o.finding)
     .map((o) => {
       const f = withoutNeedlessOrders(o.finding as Finding, ctx);
-      const lines = outcomes.flatMap((c) => (c.status === 'context' && (!c.attachTo || c.attachTo.includes(f.ruleId)) ? (c.context ?? []) : []));
-      return { ...f, context: [...f.context, ...lines] };
+      const attached = outcomes.filter((c) => c.status === 'context' && (!c.attachTo || c.attachTo.includes(f.ruleId)));
+      return {
+        ...f,
+        context: [...f.context, ...attached.flatMap((c) => c.context ?? [])],
+        briefContext: [...(f.briefContext ?? []), ...attached.flatMap((c) => c.briefContext ?? [])],
+      };
     });
   for (const o of outcomes) if (o.finding) o.finding = findings.find((f) => f.ruleId === o.ruleId);
 
@@ -77,14 +82,10 @@ export function adultGate(ruleId: string, ctx: RuleContext): RuleOutcome | undef
   const gate = ctx.knowledge.ageGate;
   if (gate.allAges.includes(ruleId)) return undefined;
   if (ctx.ageNow === undefined) {
-    return outcome.suppressed(ruleId, [{ code: 'age-unknown', text: 'no birth date on the Patient, so age cannot be checked: this rule is for adults only' }]);
+    return outcome.suppressed(ruleId, [sharedReason(ctx.knowledge, 'age-unknown')]);
   }
   if (ctx.ageNow < gate.adultAgeYears) {
-    return outcome.suppressed(ruleId, [{
-      code: 'age-below-adult',
-      text: `age ${ctx.ageNow} is under ${gate.adultAgeYears}: this rule and its equations are for adults only`,
-      params: { age: ctx.ageNow, minimum: gate.adultAgeYears },
-    }]);
+    return outcome.suppressed(ruleId, [sharedReason(ctx.knowledge, 'age-below-adult', { age: ctx.ageNow, minimum: gate.adultAgeYears })]);
   }
   return undefined;
 }
@@ -105,8 +106,8 @@ function withoutNeedlessOrders(f: Finding, ctx: RuleContext): Finding {
     const kept = suggestions.filter((s) => !s.orders.some((o) => dxaCodes.has(o.code)));
     if (kept.length !== suggestions.length) {
       caveats.push(recent
-        ? `No DXA suggested: one is on file from ${day(recent.effective)} (${recent.reference}), within ${k.dxaOnFile.withinMonths} months.`
-        : `No DXA suggested: one is already ordered (${pending?.reference ?? ''}).`);
+        ? sharedText(k, 'dxaOnFileNotSuggested', { date: day(recent.effective), reference: recent.reference, months: k.dxaOnFile.withinMonths })
+        : sharedText(k, 'dxaOrderedNotSuggested', { reference: pending?.reference ?? '' }));
     }
     suggestions = kept;
   }
@@ -120,7 +121,7 @@ function withoutNeedlessOrders(f: Finding, ctx: RuleContext): Finding {
  * One patient, one message: a fired rule that supersedes another turns the other's finding into a suppression
  * that names it, and takes over its one-line summary and its measures, so nothing said is lost.
  */
-function supersede(rules: readonly Rule[], outcomes: RuleOutcome[]): void {
+function supersede(rules: readonly Rule[], outcomes: RuleOutcome[], k: Knowledge): void {
   rules.forEach((rule, i) => {
     const winner = outcomes[i];
     if (winner?.status !== 'fired' || !winner.finding) return;
@@ -133,9 +134,10 @@ function supersede(rules: readonly Rule[], outcomes: RuleOutcome[]): void {
       winner.finding = {
         ...winner.finding,
         context: [...winner.finding.context, ...(lost.carryOver ? [lost.carryOver] : [])],
+        briefContext: [...(winner.finding.briefContext ?? []), ...(lost.carryOverBrief ? [lost.carryOverBrief] : [])],
         measures: [...winner.finding.measures, ...lost.measures.filter((m) => !known.has(m.code))],
       };
-      outcomes[j] = { ruleId: o.ruleId, status: 'suppressed', reasons: [{ code: 'superseded', text: `covered by ${rule.id}` }] };
+      outcomes[j] = { ruleId: o.ruleId, status: 'suppressed', reasons: [sharedReason(k, 'superseded', { rule: rule.id })] };
     }
   });
 }

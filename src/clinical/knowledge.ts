@@ -249,6 +249,8 @@ export interface Knowledge {
   observationStatuses: string[];
   /** Every rule is for adults unless listed in allAges; without a birth date an age-gated rule does not run. */
   ageGate: { adultAgeYears: number; allAges: string[]; provenance: string };
+  /** Words every rule shares (age gate, superseded, bone-care reasons, list pieces), as templates like a rule's text. */
+  text: RuleText;
   /** Unit spellings laboratories send, mapped to UCUM; anything else must be valid UCUM or the result cannot be read. */
   unitSpellings: { spellings: UnitSpelling[]; provenance: string };
   /** A DXA on file within this many months means no card suggests another. */
