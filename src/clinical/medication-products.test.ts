@@ -180,6 +180,15 @@ describe('products of the other ingredients the rules weigh', () => {
     expect(group(use(order('rp', scd('200256', 'repaglinide 1 MG Oral Tablet'), [perDay(3, 'TAB')])), 'other-medications')).toEqual([['repaglinide', 'insulin-secretagogue', true]]);
   });
 
+  it('names trimethoprim, a verified creatinine artefact, for a tablet or an oral solution coded by product, and reads 10 mL twice a day of 10 mg/mL as 200 mg', () => {
+    const tab = use(order('tmp', scd('198332', 'trimethoprim 100 MG Oral Tablet'), [perDay(1, 'TAB')]))!;
+    expect(group(tab, 'other-medications')).toEqual([['trimethoprim', 'creatinine-artefact', true]]);
+    expect(tab.route.kind).toBe('systemic');
+    const sol = use(order('tmps', scd('562707', 'trimethoprim 10 MG/ML Oral Solution'), [perDay(10, 'mL', 'mL', UCUM, 2)]))!;
+    expect(group(sol, 'other-medications')).toEqual([['trimethoprim', 'creatinine-artefact', true]]);
+    expect(sol.dose.ok && sol.dose.value[0]?.mgPerDay).toBe(200);
+  });
+
   it('names both ingredients of a combination insulin, and leaves a dose in insulin units without a mass (never guessed)', () => {
     const u = use(order('mix', scd('847252', '3 ML insulin lispro 25 UNT/ML / insulin lispro protamine, human 75 UNT/ML Pen Injector'), [perDay(12, 'U', '[iU]', UCUM, 2)]))!;
     expect(group(u, 'other-medications')).toEqual([['insulin-lispro', 'exogenous-insulin', true], ['insulin', 'exogenous-insulin', true]]);
