@@ -213,14 +213,14 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-treated',
-    story: 'Woman, 72: prednisone 10 mg daily (coded by ATC only) for 7 months, already on denosumab: the glucocorticoid card is suppressed (osteoporosis therapy, recognised through an unverified RxNorm code, and the reason says so).',
+    story: 'Woman, 72: prednisone 10 mg daily (coded by ATC only) for 7 months, already taking alendronate: the glucocorticoid card is suppressed (osteoporosis therapy, recognised through its verified RxNorm ingredient code).',
     expect: { cards: [], suppressed: { 'glucocorticoid-bone': 'osteoporosis-therapy' } },
     resources: (now) => {
       const id = 'demo-steroid-treated';
       return [
         patient(id, 'female', born(now, 72), 'Treated'),
         medicationRequest(`${id}-pred`, id, concept('atc', 'H02AB07', 'prednisone', 'Prednisone 10 mg tablet'), { authoredOn: daysAgo(now, 210), supplyDays: 100, repeats: 2, dosage: [dailyDosage(10, 'mg', 1)] }),
-        medicationStatement(`${id}-dmab`, id, concept('rxnorm', '993449', 'denosumab', 'Denosumab 60 mg every 6 months'), daysAgo(now, 150)),
+        medicationStatement(`${id}-aln`, id, concept('rxnorm', '46041', 'alendronate', 'Alendronic acid 70 mg weekly'), daysAgo(now, 180)),
       ];
     },
   },
