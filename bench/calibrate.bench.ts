@@ -14,7 +14,10 @@ import path from 'node:path';
 import { writePopulation } from '../src/demo/population';
 
 const NOW = new Date('2026-12-01T00:00:00Z');
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const SIZES = sizes.length ? sizes : [10_000, 50_000, 100_000];
 const ROOT = path.join(__dirname, '..');
 
@@ -44,9 +47,23 @@ function treePeakKb(root: number): number {
 async function run(input: string, out: string): Promise<{ seconds: number; peakMb: number }> {
   const start = performance.now();
   // node with tsx's require hook, no npx or tsx wrapper process: the tree measured is the calibrate process itself.
-  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'src/cli/main.ts'), 'calibrate', input, '--out', out, '--now', NOW.toISOString()], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--require',
+      require.resolve('tsx/cjs'),
+      path.join(ROOT, 'src/cli/main.ts'),
+      'calibrate',
+      input,
+      '--out',
+      out,
+      '--now',
+      NOW.toISOString(),
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let peak = 0;
@@ -62,7 +79,12 @@ async function run(input: string, out: string): Promise<{ seconds: number; peakM
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-bench-calibrate-'));
   try {
-    console.log(`cores ${os.availableParallelism()}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `cores ${os.availableParallelism()}; load average at start ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
     console.log('patients  seconds  patients/s  ratio to first  peak RSS MB  load (1 min)');
     let floor: number | undefined;
     for (const n of SIZES) {

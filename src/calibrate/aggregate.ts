@@ -4,11 +4,8 @@
  * Nothing here names a patient; small cells are hidden later, when the numbers are summarised for people.
  */
 import type { Observation, Resource } from 'fhir/r4';
-import type { Knowledge } from '../clinical/knowledge';
-import type { PatientEvaluation } from '../clinical/types';
-import type { Rule } from '../clinical/rules';
-import { ageOn } from '../clinical/dates';
-import { type Histogram, addTo, binOf, mergeHistograms } from './stats';
+import { ageOn, type Knowledge, type PatientEvaluation, type Rule } from '../clinical';
+import { addTo, binOf, type Histogram, mergeHistograms } from './stats';
 
 export const LOW_CCR = 'low-ccr';
 
@@ -133,11 +130,14 @@ export function rejectionCategory(reason: string): { category: string; unitProbl
   const bound = /^reported as a bound \("(<=|>=|<|>)/.exec(reason);
   if (bound) return { category: `reported as a bound (${bound[1]}), not a value`, unitProblem: false };
   if (/is not a UCUM unit/.test(reason)) return { category: 'unit not recognised', unitProblem: true };
-  if (/^cannot convert/.test(reason)) return { category: 'unit cannot be converted to the canonical unit', unitProblem: true };
-  if (/outside plausible range/.test(reason)) return { category: 'value outside the plausible range', unitProblem: false };
+  if (/^cannot convert/.test(reason))
+    return { category: 'unit cannot be converted to the canonical unit', unitProblem: true };
+  if (/outside plausible range/.test(reason))
+    return { category: 'value outside the plausible range', unitProblem: false };
   if (/^no specimen date/.test(reason)) return { category: 'no specimen date', unitProblem: false };
   if (/^no numeric/.test(reason)) return { category: 'no numeric value', unitProblem: false };
-  if (/^dated .* after the evaluation time/.test(reason)) return { category: 'dated after the evaluation time', unitProblem: false };
+  if (/^dated .* after the evaluation time/.test(reason))
+    return { category: 'dated after the evaluation time', unitProblem: false };
   if (/^belongs to another patient/.test(reason)) return { category: 'belongs to another patient', unitProblem: false };
   return { category: 'other', unitProblem: false };
 }

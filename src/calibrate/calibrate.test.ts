@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Bundle, Resource } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
-import { demoTransaction } from '../demo/patients';
 import { evaluateBundle } from '../cli/evaluate';
+import { loadKnowledgeSync } from '../config/knowledge-file';
+import { demoTransaction } from '../demo/patients';
 import { DEFAULT_PARAMS, trueCcrPercentile, writePopulation } from '../demo/population';
-import { calibrate, mergeShards, writeOutputs, aggregateExport } from './run';
+import { aggregateExport, calibrate, mergeShards, writeOutputs } from './run';
 import type { Calibration } from './summary';
 
 const NOW = new Date('2026-12-01T00:00:00Z');
@@ -48,14 +48,29 @@ describe('crosstalk calibrate', () => {
     expect(typeof lowCcr?.current).toBe('number');
     expect(lowCcr?.current).toBe(fired?.patients);
     const judged = single.thresholds.proposals.reduce((s, p) => s + (p.eligible as number), 0);
-    const notLow = single.outcomes.find((o) => o.ruleId === 'low-ccr' && o.reason === 'ccr-not-low')?.patients as number;
-    const superseded = single.outcomes.find((o) => o.ruleId === 'low-ccr' && o.reason === 'superseded')?.patients as number;
+    const notLow = single.outcomes.find((o) => o.ruleId === 'low-ccr' && o.reason === 'ccr-not-low')
+      ?.patients as number;
+    const superseded = single.outcomes.find((o) => o.ruleId === 'low-ccr' && o.reason === 'superseded')
+      ?.patients as number;
     expect(judged).toBe((fired?.patients as number) + notLow + superseded);
   });
 
   it('keeps the threshold provisional when a sex has fewer judged patients than --min-per-sex', async () => {
-    const agg = await aggregateExport({ input: dir('population'), out: dir('strict'), percentile: 25, minPerSex: 1, asOf: NOW, shard: { index: 0, count: 4 } });
-    const c = writeOutputs(agg, { out: dir('strict'), percentile: 25, minPerSex: 100_000, source: 'population', asOf: NOW });
+    const agg = await aggregateExport({
+      input: dir('population'),
+      out: dir('strict'),
+      percentile: 25,
+      minPerSex: 1,
+      asOf: NOW,
+      shard: { index: 0, count: 4 },
+    });
+    const c = writeOutputs(agg, {
+      out: dir('strict'),
+      percentile: 25,
+      minPerSex: 100_000,
+      source: 'population',
+      asOf: NOW,
+    });
     expect(c.thresholds.provisional).toBe(true);
     const site = JSON.parse(read(path.join(dir('strict'), 'site-knowledge.json')));
     expect(site.rules['low-ccr'].threshold.provisional).toBe(true);
@@ -65,7 +80,14 @@ describe('crosstalk calibrate', () => {
   it('gives, over three shards merged, exactly the outputs of one run over all patients', async () => {
     const shards = [0, 1, 2].map((i) => dir(`shard-${i}`));
     for (const [i, out] of shards.entries()) {
-      await calibrate({ input: dir('population'), out, percentile: 25, minPerSex: 200, asOf: NOW, shard: { index: i, count: 3 } });
+      await calibrate({
+        input: dir('population'),
+        out,
+        percentile: 25,
+        minPerSex: 200,
+        asOf: NOW,
+        shard: { index: i, count: 3 },
+      });
     }
     const parts = shards.map((s) => JSON.parse(read(path.join(s, 'calibration.json'))) as Calibration);
     // Each shard holds a real part of the patients, not all or none of them.
@@ -77,8 +99,14 @@ describe('crosstalk calibrate', () => {
   it('writes no identifier, name, birth date or resource id from the input into any output', () => {
     const secrets = new Set<string>();
     for (const file of ['Patient.ndjson', 'Observation.ndjson', 'Condition.ndjson', 'MedicationRequest.ndjson']) {
-      for (const line of read(path.join(dir('population'), file)).split('\n').filter(Boolean)) {
-        const r = JSON.parse(line) as Resource & { identifier?: { value?: string }[]; birthDate?: string; name?: { family?: string }[] };
+      for (const line of read(path.join(dir('population'), file))
+        .split('\n')
+        .filter(Boolean)) {
+        const r = JSON.parse(line) as Resource & {
+          identifier?: { value?: string }[];
+          birthDate?: string;
+          name?: { family?: string }[];
+        };
         secrets.add(r.id as string);
         for (const i of r.identifier ?? []) if (i.value) secrets.add(i.value);
         for (const n of r.name ?? []) if (n.family) secrets.add(n.family);
@@ -93,7 +121,9 @@ describe('crosstalk calibrate', () => {
     for (const f of outputs) {
       const text = read(f);
       // Ids are "syn-<seed>-<n>": a whole-token match, so syn-11-1 is not found inside syn-11-12.
-      const leaked = [...secrets].filter((s) => new RegExp(`(^|[^\\w-])${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`).test(text));
+      const leaked = [...secrets].filter((s) =>
+        new RegExp(`(^|[^\\w-])${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`).test(text),
+      );
       expect(leaked, f).toEqual([]);
     }
   });
@@ -107,7 +137,12 @@ describe('crosstalk calibrate', () => {
       return v;
     });
     for (const r of c.cards.byRule) counts.push(r.current, r.proposed);
-    counts.push(c.cards.patientsWithCards.current, c.cards.patientsWithCards.proposed, c.population.withoutSex, c.population.withoutBirthDate);
+    counts.push(
+      c.cards.patientsWithCards.current,
+      c.cards.patientsWithCards.proposed,
+      c.population.withoutSex,
+      c.population.withoutBirthDate,
+    );
     expect(counts.filter((v) => typeof v === 'number' && v < 10)).toEqual([]);
     expect(counts).toContain('< 10');
     for (const p of c.thresholds.proposals) {
@@ -119,9 +154,13 @@ describe('crosstalk calibrate', () => {
   it('reads a Bundle whose subjects are urn:uuid fullUrls the same as the NDJSON export of the same patients', async () => {
     await writePopulation({ patients: 300, seed: 9, now: NOW, out: dir('small') });
     const resources = ['Patient', 'Observation', 'Condition', 'MedicationRequest'].flatMap((t) =>
-      read(path.join(dir('small'), `${t}.ndjson`)).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Resource & { subject?: { reference: string } }),
+      read(path.join(dir('small'), `${t}.ndjson`))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Resource & { subject?: { reference: string } }),
     );
-    const urn = (id: string) => `urn:uuid:00000000-0000-4000-8000-${Buffer.from(id).toString('hex').slice(-12).padStart(12, '0')}`;
+    const urn = (id: string) =>
+      `urn:uuid:00000000-0000-4000-8000-${Buffer.from(id).toString('hex').slice(-12).padStart(12, '0')}`;
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'collection',
@@ -131,10 +170,24 @@ describe('crosstalk calibrate', () => {
       }),
     };
     // Distinct patients must get distinct urns for the test to mean anything.
-    expect(new Set(resources.filter((r) => r.resourceType === 'Patient').map((r) => urn(r.id as string))).size).toBe(300);
+    expect(new Set(resources.filter((r) => r.resourceType === 'Patient').map((r) => urn(r.id as string))).size).toBe(
+      300,
+    );
     fs.writeFileSync(dir('small.json'), JSON.stringify(bundle));
-    const fromNdjson = await calibrate({ input: dir('small'), out: dir('small-ndjson'), percentile: 25, minPerSex: 200, asOf: NOW });
-    const fromBundle = await calibrate({ input: dir('small.json'), out: dir('small-bundle'), percentile: 25, minPerSex: 200, asOf: NOW });
+    const fromNdjson = await calibrate({
+      input: dir('small'),
+      out: dir('small-ndjson'),
+      percentile: 25,
+      minPerSex: 200,
+      asOf: NOW,
+    });
+    const fromBundle = await calibrate({
+      input: dir('small.json'),
+      out: dir('small-bundle'),
+      percentile: 25,
+      minPerSex: 200,
+      asOf: NOW,
+    });
     expect({ ...fromBundle, source: '' }).toEqual({ ...fromNdjson, source: '' });
   }, 240_000);
 
@@ -152,7 +205,11 @@ describe('crosstalk calibrate', () => {
     if (!service) throw new Error('no patient-view service');
     const lowCcrPatients = async (k: typeof site) =>
       (await evaluateBundle(demoTransaction(NOW), service, k, NOW))
-        .filter((r) => r.cards.some((c) => (c.extension as { crosstalk?: { ruleId?: string } } | undefined)?.crosstalk?.ruleId === 'low-ccr'))
+        .filter((r) =>
+          r.cards.some(
+            (c) => (c.extension as { crosstalk?: { ruleId?: string } } | undefined)?.crosstalk?.ruleId === 'low-ccr',
+          ),
+        )
         .map((r) => r.patient)
         .sort();
     const before = await lowCcrPatients(shipped);
@@ -165,14 +222,30 @@ describe('crosstalk calibrate', () => {
 
 describe('the calibrate command line', () => {
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(__dirname, '../cli/main.ts'), ...args], { encoding: 'utf8' });
+    spawnSync(
+      process.execPath,
+      ['--require', require.resolve('tsx/cjs'), path.join(__dirname, '../cli/main.ts'), ...args],
+      { encoding: 'utf8' },
+    );
 
   it('draws no progress bar when stderr is not a terminal, and says only where it wrote', () => {
-    const r = cli('demo-population', '--patients', '60', '--seed', '4', '--now', NOW.toISOString(), '--out', dir('cli-pop'));
+    const r = cli(
+      'demo-population',
+      '--patients',
+      '60',
+      '--seed',
+      '4',
+      '--now',
+      NOW.toISOString(),
+      '--out',
+      dir('cli-pop'),
+    );
     expect(r.status).toBe(0);
     const c = cli('calibrate', dir('cli-pop'), '--out', dir('cli-out'), '--now', NOW.toISOString());
     expect(c.status, c.stderr).toBe(0);
-    expect(c.stderr).toBe(`calibrate: wrote ${dir('cli-out')}/report.html, calibration.json, site-knowledge.json (60 patients)\n`);
+    expect(c.stderr).toBe(
+      `calibrate: wrote ${dir('cli-out')}/report.html, calibration.json, site-knowledge.json (60 patients)\n`,
+    );
     expect(c.stdout).toBe('');
   }, 120_000);
 
@@ -190,9 +263,12 @@ describe('crosstalk demo-population', () => {
     await writePopulation({ patients: 50, seed: 1, now: NOW, out: dir('a') });
     await writePopulation({ patients: 50, seed: 1, now: NOW, out: dir('b') });
     await writePopulation({ patients: 50, seed: 2, now: NOW, out: dir('c') });
-    for (const f of fs.readdirSync(dir('a'))) expect(read(path.join(dir('b'), f)), f).toBe(read(path.join(dir('a'), f)));
+    for (const f of fs.readdirSync(dir('a')))
+      expect(read(path.join(dir('b'), f)), f).toBe(read(path.join(dir('a'), f)));
     expect(read(path.join(dir('c'), 'Observation.ndjson'))).not.toBe(read(path.join(dir('a'), 'Observation.ndjson')));
     const manifest = JSON.parse(read(path.join(dir('a'), 'manifest.json')));
-    expect(manifest.output.map((o: { type: string }) => o.type)).toEqual(expect.arrayContaining(['Patient', 'Observation', 'Condition']));
+    expect(manifest.output.map((o: { type: string }) => o.type)).toEqual(
+      expect.arrayContaining(['Patient', 'Observation', 'Condition']),
+    );
   });
 });

@@ -1,10 +1,19 @@
 /** Argument handling for `crosstalk calibrate`, `calibrate merge` and `demo-population`. */
 import path from 'node:path';
 import { ConfigError } from '../config/errors';
-import { calibrate, mergeShards } from './run';
 import type { Shard } from './read';
+import { calibrate, mergeShards } from './run';
 
-const VALUED = new Set(['--out', '--percentile', '--min-per-sex', '--site-knowledge', '--shard', '--now', '--patients', '--seed']);
+const VALUED = new Set([
+  '--out',
+  '--percentile',
+  '--min-per-sex',
+  '--site-knowledge',
+  '--shard',
+  '--now',
+  '--patients',
+  '--seed',
+]);
 
 function parse(args: string[]): { positional: string[]; options: Map<string, string> } {
   const positional: string[] = [];
@@ -22,7 +31,13 @@ function parse(args: string[]): { positional: string[]; options: Map<string, str
   return { positional, options };
 }
 
-function number(options: Map<string, string>, name: string, fallback: number, check: (n: number) => boolean, what: string): number {
+function number(
+  options: Map<string, string>,
+  name: string,
+  fallback: number,
+  check: (n: number) => boolean,
+  what: string,
+): number {
   const s = options.get(name);
   if (s === undefined) return fallback;
   const n = Number(s);
@@ -35,7 +50,8 @@ function shardOf(s: string | undefined): Shard | undefined {
   const m = /^(\d+)\/(\d+)$/.exec(s);
   const index = Number(m?.[1]);
   const count = Number(m?.[2]);
-  if (!m || count < 1 || index >= count) throw new ConfigError(`--shard: expected i/n with 0 ≤ i < n (e.g. 0/4), not ${s}`);
+  if (!m || count < 1 || index >= count)
+    throw new ConfigError(`--shard: expected i/n with 0 ≤ i < n (e.g. 0/4), not ${s}`);
   return { index, count };
 }
 
@@ -45,11 +61,14 @@ export async function runCalibrate(args: string[], asOf: Date): Promise<number> 
   if (!out) throw new ConfigError('calibrate needs --out <dir>');
   if (positional[0] === 'merge') {
     const c = mergeShards(positional.slice(1), out);
-    process.stderr.write(`calibrate merge: wrote ${out}/report.html, calibration.json, site-knowledge.json (${c.population.patients} patients)\n`);
+    process.stderr.write(
+      `calibrate merge: wrote ${out}/report.html, calibration.json, site-knowledge.json (${c.population.patients} patients)\n`,
+    );
     return 0;
   }
   const input = positional[0];
-  if (!input || positional.length > 1) throw new ConfigError('calibrate needs one input: an export directory or a Bundle file');
+  if (!input || positional.length > 1)
+    throw new ConfigError('calibrate needs one input: an export directory or a Bundle file');
   const shard = shardOf(options.get('--shard'));
   const siteKnowledge = options.get('--site-knowledge') ?? process.env.CROSSTALK_SITE_KNOWLEDGE;
   const c = await calibrate({
@@ -62,7 +81,9 @@ export async function runCalibrate(args: string[], asOf: Date): Promise<number> 
     ...(shard ? { shard } : {}),
     progress: process.stderr,
   });
-  process.stderr.write(`calibrate: wrote ${out}/report.html, calibration.json, site-knowledge.json (${c.population.patients} patients)\n`);
+  process.stderr.write(
+    `calibrate: wrote ${out}/report.html, calibration.json, site-knowledge.json (${c.population.patients} patients)\n`,
+  );
   return 0;
 }
 

@@ -18,8 +18,12 @@ describe('the read plan', () => {
     const plan = await readPlan(reads);
     const records: Resource[][] = [
       ...(() => {
-        const all = (demoTransaction(NOW).entry ?? []).map((e) => e.resource as Resource & { subject?: { reference?: string } });
-        return all.filter((r) => r.resourceType === 'Patient').map((p) => [p, ...all.filter((r) => r.subject?.reference === `Patient/${p.id}`)]);
+        const all = (demoTransaction(NOW).entry ?? []).map(
+          (e) => e.resource as Resource & { subject?: { reference?: string } },
+        );
+        return all
+          .filter((r) => r.resourceType === 'Patient')
+          .map((p) => [p, ...all.filter((r) => r.subject?.reference === `Patient/${p.id}`)]);
       })(),
       ...Array.from({ length: 200 }, (_, i) => syntheticPatient(i, 8, NOW.getTime())),
     ];
@@ -28,9 +32,19 @@ describe('the read plan', () => {
     for (const [patient, ...rest] of records) {
       const p = patient as Patient;
       const entries = [{ resource: p as Resource }, ...rest.map((resource) => ({ resource }))];
-      const read = await readRecord(reads, { patientId: p.id }, bundleTransport(entries, entries[0] as { resource: Resource }, p.id as string), { maxPages: 1 });
-      const byReader = recordResources(read, reads).map((r) => `${r.resourceType}/${r.id}`).sort();
-      const byPlan = plan.select(rest).map((r) => `${r.resourceType}/${r.id}`).sort();
+      const read = await readRecord(
+        reads,
+        { patientId: p.id },
+        bundleTransport(entries, entries[0] as { resource: Resource }, p.id as string),
+        { maxPages: 1 },
+      );
+      const byReader = recordResources(read, reads)
+        .map((r) => `${r.resourceType}/${r.id}`)
+        .sort();
+      const byPlan = plan
+        .select(rest)
+        .map((r) => `${r.resourceType}/${r.id}`)
+        .sort();
       expect(byPlan, p.id).toEqual(byReader);
       expect(plan.unavailable).toEqual(read.unavailable);
       compared += byReader.length;

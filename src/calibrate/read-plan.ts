@@ -10,13 +10,31 @@ import type { Patient, Resource } from 'fhir/r4';
 import type { ServiceReads } from '../cds/reads';
 import { readRecord, recordResources } from '../cds/record-reader';
 import { bundleTransport } from '../cli/bundle-transport';
-import type { ContextDomain } from '../clinical/context';
+import type { ContextDomain } from '../clinical';
 
 /** Resource types a patient's export may hold: the probe offers one of each, the reader keeps those it reads. */
 const PROBE_TYPES = [
-  'Observation', 'MedicationRequest', 'MedicationStatement', 'MedicationAdministration', 'MedicationDispense', 'Condition',
-  'DiagnosticReport', 'ServiceRequest', 'Procedure', 'Encounter', 'AllergyIntolerance', 'Immunization', 'CarePlan',
-  'DocumentReference', 'Coverage', 'Claim', 'ExplanationOfBenefit', 'ImagingStudy', 'Device', 'Goal', 'CareTeam',
+  'Observation',
+  'MedicationRequest',
+  'MedicationStatement',
+  'MedicationAdministration',
+  'MedicationDispense',
+  'Condition',
+  'DiagnosticReport',
+  'ServiceRequest',
+  'Procedure',
+  'Encounter',
+  'AllergyIntolerance',
+  'Immunization',
+  'CarePlan',
+  'DocumentReference',
+  'Coverage',
+  'Claim',
+  'ExplanationOfBenefit',
+  'ImagingStudy',
+  'Device',
+  'Goal',
+  'CareTeam',
 ] as const;
 
 export interface ReadPlan {
@@ -28,9 +46,16 @@ export interface ReadPlan {
 export async function readPlan(reads: ServiceReads): Promise<ReadPlan> {
   const id = 'read-plan-probe';
   const patient: Patient = { resourceType: 'Patient', id };
-  const probe = PROBE_TYPES.map((t, i) => ({ resource: { resourceType: t, id: `p${i}`, subject: { reference: `Patient/${id}` } } as unknown as Resource }));
+  const probe = PROBE_TYPES.map((t, i) => ({
+    resource: { resourceType: t, id: `p${i}`, subject: { reference: `Patient/${id}` } } as unknown as Resource,
+  }));
   const entries = [{ resource: patient as Resource }, ...probe];
-  const read = await readRecord(reads, { patientId: id }, bundleTransport(entries, entries[0] as { resource: Resource }, id), { maxPages: 1 });
+  const read = await readRecord(
+    reads,
+    { patientId: id },
+    bundleTransport(entries, entries[0] as { resource: Resource }, id),
+    { maxPages: 1 },
+  );
   const types = new Set(recordResources(read, reads).map((r) => r.resourceType));
   return {
     types,

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ConfigError } from '../config/errors';
 
 /**
@@ -54,7 +54,11 @@ export function describeInput(input: string): { kind: 'ndjson'; files: string[] 
     throw new ConfigError(`cannot read ${input}: no such file or directory`);
   }
   if (stat.isDirectory()) {
-    const files = fs.readdirSync(input).filter((f) => /\.ndjson(\.gz)?$/.test(f)).sort().map((f) => path.join(input, f));
+    const files = fs
+      .readdirSync(input)
+      .filter((f) => /\.ndjson(\.gz)?$/.test(f))
+      .sort()
+      .map((f) => path.join(input, f));
     if (!files.length) throw new ConfigError(`${input}: no .ndjson files (expected a FHIR Bulk Data export)`);
     return { kind: 'ndjson', files };
   }
@@ -93,14 +97,24 @@ export class ExportReader {
     const fromRef = `nullif(regexp_extract(${reference}, '(?:^|/)Patient/([^/]+)$', 1), '')`;
     try {
       if (what.kind === 'ndjson') {
-        await db.run(`CREATE TEMP VIEW src AS SELECT json FROM read_ndjson_objects([${what.files.map(sqlString).join(', ')}], ${big})`);
-        await db.run(`CREATE TABLE res AS SELECT json->>'resourceType' AS rt, CASE WHEN json->>'resourceType' = 'Patient' THEN json->>'id' ELSE ${fromRef} END AS pid, json::VARCHAR AS body FROM src`);
+        await db.run(
+          `CREATE TEMP VIEW src AS SELECT json FROM read_ndjson_objects([${what.files.map(sqlString).join(', ')}], ${big})`,
+        );
+        await db.run(
+          `CREATE TABLE res AS SELECT json->>'resourceType' AS rt, CASE WHEN json->>'resourceType' = 'Patient' THEN json->>'id' ELSE ${fromRef} END AS pid, json::VARCHAR AS body FROM src`,
+        );
       } else {
         // A Bundle is one JSON document: its entries are unnested, and subjects written as an entry's fullUrl
         // (urn:uuid:…) are resolved to that Patient's id.
-        await db.run(`CREATE TABLE src AS SELECT e->'resource' AS json, e->>'fullUrl' AS full_url FROM (SELECT unnest(json_extract(json, '$.entry[*]')) AS e FROM read_json_objects(${sqlString(what.file)}, format='unstructured', ${big}))`);
-        await db.run(`CREATE TEMP VIEW pmap AS SELECT full_url, json->>'id' AS id FROM src WHERE json->>'resourceType' = 'Patient' AND full_url IS NOT NULL`);
-        await db.run(`CREATE TABLE res AS SELECT json->>'resourceType' AS rt, CASE WHEN json->>'resourceType' = 'Patient' THEN json->>'id' ELSE coalesce(pmap.id, ${fromRef}) END AS pid, json::VARCHAR AS body FROM src LEFT JOIN pmap ON pmap.full_url = ${reference}`);
+        await db.run(
+          `CREATE TABLE src AS SELECT e->'resource' AS json, e->>'fullUrl' AS full_url FROM (SELECT unnest(json_extract(json, '$.entry[*]')) AS e FROM read_json_objects(${sqlString(what.file)}, format='unstructured', ${big}))`,
+        );
+        await db.run(
+          `CREATE TEMP VIEW pmap AS SELECT full_url, json->>'id' AS id FROM src WHERE json->>'resourceType' = 'Patient' AND full_url IS NOT NULL`,
+        );
+        await db.run(
+          `CREATE TABLE res AS SELECT json->>'resourceType' AS rt, CASE WHEN json->>'resourceType' = 'Patient' THEN json->>'id' ELSE coalesce(pmap.id, ${fromRef}) END AS pid, json::VARCHAR AS body FROM src LEFT JOIN pmap ON pmap.full_url = ${reference}`,
+        );
         await db.run('DROP VIEW pmap');
         await db.run('DROP TABLE src');
       }
@@ -119,7 +133,9 @@ export class ExportReader {
   }
 
   async countPatients(): Promise<number> {
-    const r = await this.db.runAndReadAll(`SELECT count(*) FROM res WHERE rt = 'Patient'${shardCondition(this.options.shard, 'pid')}`);
+    const r = await this.db.runAndReadAll(
+      `SELECT count(*) FROM res WHERE rt = 'Patient'${shardCondition(this.options.shard, 'pid')}`,
+    );
     return Number(r.getRows()[0]?.[0] ?? 0);
   }
 

@@ -6,7 +6,10 @@
 import type { Calibration, Cell, Proposal } from './summary';
 
 const esc = (s: string | number) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 
 const SMALL_STUB = 5;
 const num = (c: Cell) => (typeof c === 'number' ? c : SMALL_STUB);
@@ -19,7 +22,11 @@ function hatchDefs(): string {
 }
 
 /** Horizontal bars, one group per label, one bar per series. */
-function hbars(title: string, rows: { label: string; values: Cell[] }[], series: { name: string; color: string }[]): string {
+function hbars(
+  title: string,
+  rows: { label: string; values: Cell[] }[],
+  series: { name: string; color: string }[],
+): string {
   if (!rows.length) return `<p class="muted">${esc(title)}: nothing to show.</p>`;
   // Wide enough for the longest label at about 6.5 px a character: a cut label is a wrong label.
   const labelW = Math.min(560, Math.max(160, Math.ceil(Math.max(...rows.map((r) => r.label.length)) * 6.5) + 12));
@@ -32,23 +39,39 @@ function hbars(title: string, rows: { label: string; values: Cell[] }[], series:
   const parts: string[] = [hatchDefs()];
   rows.forEach((r, i) => {
     const y0 = 28 + i * groupH;
-    parts.push(`<text x="${labelW - 6}" y="${y0 + (series.length * barH) / 2 + 4}" text-anchor="end" class="lbl">${esc(r.label)}</text>`);
+    parts.push(
+      `<text x="${labelW - 6}" y="${y0 + (series.length * barH) / 2 + 4}" text-anchor="end" class="lbl">${esc(r.label)}</text>`,
+    );
     r.values.forEach((v, j) => {
       const w = Math.max(1, (num(v) / max) * chartW);
       const y = y0 + j * barH;
-      const fill = typeof v === 'number' ? series[j]?.color ?? COLORS.bar : 'url(#small)';
-      parts.push(`<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH - 2}" fill="${fill}"><title>${esc(series[j]?.name ?? '')}: ${esc(show(v))}</title></rect>`);
+      const fill = typeof v === 'number' ? (series[j]?.color ?? COLORS.bar) : 'url(#small)';
+      parts.push(
+        `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH - 2}" fill="${fill}"><title>${esc(series[j]?.name ?? '')}: ${esc(show(v))}</title></rect>`,
+      );
       parts.push(`<text x="${labelW + w + 4}" y="${y + barH - 4}" class="val">${esc(show(v))}</text>`);
     });
   });
-  const legend = series.length > 1
-    ? series.map((s, j) => `<rect x="${labelW + j * 120}" y="4" width="12" height="12" fill="${s.color}"/><text x="${labelW + j * 120 + 16}" y="14" class="lbl">${esc(s.name)}</text>`).join('')
-    : '';
+  const legend =
+    series.length > 1
+      ? series
+          .map(
+            (s, j) =>
+              `<rect x="${labelW + j * 120}" y="4" width="12" height="12" fill="${s.color}"/><text x="${labelW + j * 120 + 16}" y="14" class="lbl">${esc(s.name)}</text>`,
+          )
+          .join('')
+      : '';
   return `<figure><figcaption>${esc(title)}</figcaption><svg role="img" aria-label="${esc(title)}" viewBox="0 0 ${labelW + chartW + 80} ${h}" width="100%" style="max-width:${labelW + chartW + 80}px">${legend}${parts.join('')}</svg></figure>`;
 }
 
 /** One small histogram: CCR bins for a sex and age band, with the current and proposed thresholds as lines. */
-function ccrPanel(sex: string, band: string, bins: Calibration['ccrDistribution'][number]['bins'], p: Proposal | undefined, max: number): string {
+function ccrPanel(
+  sex: string,
+  band: string,
+  bins: Calibration['ccrDistribution'][number]['bins'],
+  p: Proposal | undefined,
+  max: number,
+): string {
   const w = 300;
   const h = 150;
   const left = 34;
@@ -65,7 +88,9 @@ function ccrPanel(sex: string, band: string, bins: Calibration['ccrDistribution'
     const bh = (v / max) * plotH;
     const fill = typeof b.patients === 'number' ? COLORS.bar : 'url(#small)';
     const range = b.from === undefined ? `< ${b.to}` : b.to === undefined ? `≥ ${b.from}` : `${b.from}–${b.to}`;
-    out.push(`<rect x="${(left + i * bw).toFixed(1)}" y="${(18 + plotH - bh).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${bh.toFixed(1)}" fill="${fill}"><title>CCR ${esc(range)}: ${esc(show(b.patients))} patients</title></rect>`);
+    out.push(
+      `<rect x="${(left + i * bw).toFixed(1)}" y="${(18 + plotH - bh).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${bh.toFixed(1)}" fill="${fill}"><title>CCR ${esc(range)}: ${esc(show(b.patients))} patients</title></rect>`,
+    );
   });
   out.push(`<line x1="${left}" y1="${18 + plotH}" x2="${left + plotW}" y2="${18 + plotH}" stroke="#333"/>`);
   for (const t of [0.4, 0.6, 0.8, 1.0, 1.2, 1.4]) {
@@ -75,11 +100,17 @@ function ccrPanel(sex: string, band: string, bins: Calibration['ccrDistribution'
   if (p) {
     if (p.ci95) {
       const [a, b] = p.ci95;
-      out.push(`<rect x="${xOf(a).toFixed(1)}" y="18" width="${Math.max(1, xOf(b) - xOf(a)).toFixed(1)}" height="${plotH}" fill="${COLORS.proposed}" opacity="0.15"><title>95% CI ${a}–${b}</title></rect>`);
+      out.push(
+        `<rect x="${xOf(a).toFixed(1)}" y="18" width="${Math.max(1, xOf(b) - xOf(a)).toFixed(1)}" height="${plotH}" fill="${COLORS.proposed}" opacity="0.15"><title>95% CI ${a}–${b}</title></rect>`,
+      );
     }
-    out.push(`<line x1="${xOf(p.current).toFixed(1)}" y1="14" x2="${xOf(p.current).toFixed(1)}" y2="${18 + plotH}" stroke="${COLORS.current}" stroke-width="2" stroke-dasharray="4 3"><title>current ${p.current}</title></line>`);
+    out.push(
+      `<line x1="${xOf(p.current).toFixed(1)}" y1="14" x2="${xOf(p.current).toFixed(1)}" y2="${18 + plotH}" stroke="${COLORS.current}" stroke-width="2" stroke-dasharray="4 3"><title>current ${p.current}</title></line>`,
+    );
     if (p.threshold !== undefined) {
-      out.push(`<line x1="${xOf(p.threshold).toFixed(1)}" y1="14" x2="${xOf(p.threshold).toFixed(1)}" y2="${18 + plotH}" stroke="${COLORS.proposed}" stroke-width="2"><title>proposed ${p.threshold}</title></line>`);
+      out.push(
+        `<line x1="${xOf(p.threshold).toFixed(1)}" y1="14" x2="${xOf(p.threshold).toFixed(1)}" y2="${18 + plotH}" stroke="${COLORS.proposed}" stroke-width="2"><title>proposed ${p.threshold}</title></line>`,
+      );
     }
   }
   out.push(`<text x="${left}" y="11" class="lbl"><tspan font-weight="600">${esc(sex)}, ${esc(band)}</tspan></text>`);
@@ -97,10 +128,21 @@ export function renderReport(c: Calibration): string {
   const proposals = c.thresholds.proposals;
   const maxBin = Math.max(10, ...c.ccrDistribution.flatMap((d) => d.bins.map((b) => num(b.patients))));
   const panels = (['female', 'male'] as const)
-    .map((sex) => `<div class="panels">${c.ccrDistribution
-      .filter((d) => d.sex === sex)
-      .map((d) => ccrPanel(sex === 'female' ? 'Women' : 'Men', d.ageBand, d.bins, proposals.find((p) => p.sex === sex), maxBin))
-      .join('')}</div>`)
+    .map(
+      (sex) =>
+        `<div class="panels">${c.ccrDistribution
+          .filter((d) => d.sex === sex)
+          .map((d) =>
+            ccrPanel(
+              sex === 'female' ? 'Women' : 'Men',
+              d.ageBand,
+              d.bins,
+              proposals.find((p) => p.sex === sex),
+              maxBin,
+            ),
+          )
+          .join('')}</div>`,
+    )
     .join('');
   const thresholdRows = proposals.map((p) => [
     p.sex === 'female' ? 'Women' : 'Men',
@@ -143,32 +185,66 @@ ${table(['Sex', 'Patients judged', 'Current threshold', 'Proposed threshold', 'B
 ${panels}
 
 <h2>Cards per rule, current and proposed thresholds</h2>
-${hbars('Cards the service would return', c.cards.byRule.map((r) => ({ label: r.ruleId, values: [r.current, r.proposed] })), [
+${hbars(
+  'Cards the service would return',
+  c.cards.byRule.map((r) => ({ label: r.ruleId, values: [r.current, r.proposed] })),
+  [
     { name: 'current thresholds', color: COLORS.current },
     { name: 'proposed thresholds', color: COLORS.proposed },
-  ])}
+  ],
+)}
 <p>Patients with at least one card: ${esc(show(c.cards.patientsWithCards.current))} now, ${esc(show(c.cards.patientsWithCards.proposed))} with the proposed thresholds. Only the low-CCR rule reads the threshold; a low-CCR finding inside a stronger card (glucocorticoid, endocrine therapy, secondary osteoporosis) is not a card of its own.</p>
 
 <h2>Why the low-CCR rule stayed quiet</h2>
-${hbars('Low-CCR rule outcome and reason (a patient may have several reasons)', lowCcr.map((o) => ({ label: `${o.status}${o.reason ? `: ${o.reason}` : ''}`, values: [o.patients] })), [{ name: 'patients', color: COLORS.bar }])}
+${hbars(
+  'Low-CCR rule outcome and reason (a patient may have several reasons)',
+  lowCcr.map((o) => ({ label: `${o.status}${o.reason ? `: ${o.reason}` : ''}`, values: [o.patients] })),
+  [{ name: 'patients', color: COLORS.bar }],
+)}
 <details><summary>Suppression and quiet reasons of every rule</summary>
-${table(['Rule', 'Outcome', 'Reason', 'Patients'], quiet.map((o) => [o.ruleId, o.status, o.reason || '—', show(o.patients)]))}
+${table(
+  ['Rule', 'Outcome', 'Reason', 'Patients'],
+  quiet.map((o) => [o.ruleId, o.status, o.reason || '—', show(o.patients)]),
+)}
 </details>
 
 <h2>Data quality</h2>
 <div class="cols"><div>
-${hbars('Unit spellings seen', dq.units.map((u) => ({ label: `${u.analyte}: ${u.unit} ${u.recognised ? '✓ recognised' : '✗ not recognised'}`, values: [u.results] })), [{ name: 'results', color: COLORS.bar }])}
+${hbars(
+  'Unit spellings seen',
+  dq.units.map((u) => ({
+    label: `${u.analyte}: ${u.unit} ${u.recognised ? '✓ recognised' : '✗ not recognised'}`,
+    values: [u.results],
+  })),
+  [{ name: 'results', color: COLORS.bar }],
+)}
 <p class="muted">Spellings seen in fewer than 10 results are not named: ${esc(show(dq.rareUnitSpellings))} such spellings.</p>
 </div><div>
-${hbars('Results not accepted, and why', dq.rejected.map((r) => ({ label: `${r.analyte}: ${r.reason}`, values: [r.results] })), [{ name: 'results', color: '#c44e52' }])}
+${hbars(
+  'Results not accepted, and why',
+  dq.rejected.map((r) => ({ label: `${r.analyte}: ${r.reason}`, values: [r.results] })),
+  [{ name: 'results', color: '#c44e52' }],
+)}
 </div></div>
 <h3>Observation codes not recognised</h3>
-${table(['System', 'Code', 'Results'], dq.unknownCodes.map((u) => [u.system, u.code, show(u.results)]))}
+${table(
+  ['System', 'Code', 'Results'],
+  dq.unknownCodes.map((u) => [u.system, u.code, show(u.results)]),
+)}
 <p class="muted">Codes seen fewer than 10 times are not named: ${esc(show(dq.rareUnknownCodes))} such codes. Resources whose patient is not in the export: ${esc(show(dq.orphanResources))}.</p>
 <h3>Patients</h3>
-${table(['', 'Patients'], [['Without sex (administrative gender not female or male)', show(withoutSex)], ['Without birth date', show(withoutBirth)]])}
+${table(
+  ['', 'Patients'],
+  [
+    ['Without sex (administrative gender not female or male)', show(withoutSex)],
+    ['Without birth date', show(withoutBirth)],
+  ],
+)}
 <details><summary>Patients by sex and age band</summary>
-${table(['Sex', 'Age band', 'Patients'], c.population.bySexAndAge.map((r) => [r.sex, r.ageBand, show(r.patients)]))}
+${table(
+  ['Sex', 'Age band', 'Patients'],
+  c.population.bySexAndAge.map((r) => [r.sex, r.ageBand, show(r.patients)]),
+)}
 </details>
 <p class="muted">Made by crosstalk calibrate. The numbers behind this page are in calibration.json; the proposed thresholds, ready to install, are in site-knowledge.json.</p>
 </body></html>

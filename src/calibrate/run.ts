@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { loadKnowledgeSync } from '../config/knowledge-file';
 import { ConfigError } from '../config/errors';
+import { loadKnowledgeSync } from '../config/knowledge-file';
 import { type Aggregates, emptyAggregates, mergeAggregates, mergeInto } from './aggregate';
 import { ExportReader, type Shard } from './read';
 import { renderReport } from './report';
@@ -42,7 +42,10 @@ function workerOptions(): { file: string; execArgv: string[] } {
 class Progress {
   private readonly start = Date.now();
   private last = 0;
-  constructor(private readonly stream: NodeJS.WriteStream | undefined, private readonly totalPatients: number | undefined) {}
+  constructor(
+    private readonly stream: NodeJS.WriteStream | undefined,
+    private readonly totalPatients: number | undefined,
+  ) {}
   get on(): boolean {
     return !!this.stream?.isTTY;
   }
@@ -58,7 +61,10 @@ class Progress {
     const frac = total ? Math.min(1, done / total) : 0;
     const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
     const left = total && rate > 0 ? Math.max(0, (total - done) / rate) : undefined;
-    const eta = left === undefined ? '' : ` ~${left >= 60 ? `${Math.floor(left / 60)}m${String(Math.round(left % 60)).padStart(2, '0')}s` : `${Math.round(left)}s`} left`;
+    const eta =
+      left === undefined
+        ? ''
+        : ` ~${left >= 60 ? `${Math.floor(left / 60)}m${String(Math.round(left % 60)).padStart(2, '0')}s` : `${Math.round(left)}s`} left`;
     this.stream.write(`\r${bar} ${done}${total ? `/${total}` : ''} patients  ${Math.round(rate)}/s${eta}   `);
   }
   finish(done: number): void {
@@ -84,11 +90,18 @@ export async function aggregateExport(o: CalibrateOptions): Promise<Aggregates> 
     w?.();
   };
   // The workers load the engine and knowledge while DuckDB reads the export: neither waits for the other.
-  const setup: WorkerSetup = { asOf: o.asOf.toISOString(), ...(o.siteKnowledge ? { siteKnowledge: o.siteKnowledge } : {}) };
+  const setup: WorkerSetup = {
+    asOf: o.asOf.toISOString(),
+    ...(o.siteKnowledge ? { siteKnowledge: o.siteKnowledge } : {}),
+  };
   for (let i = 0; i < size; i++) {
     // A small heap keeps each thread near what one batch needs: the peak of the whole run is what a site's machine
     // must have.
-    const w = new Worker(file, { workerData: setup, execArgv, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 4 } });
+    const w = new Worker(file, {
+      workerData: setup,
+      execArgv,
+      resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 4 },
+    });
     w.on('error', (e) => {
       failure ??= new ConfigError(`evaluation failed: ${e.message}`);
       signal();
@@ -101,7 +114,7 @@ export async function aggregateExport(o: CalibrateOptions): Promise<Aggregates> 
     const progress = new Progress(o.progress, o.progress?.isTTY ? await reader.countPatients() : undefined);
     const medications = await reader.medications();
     for (const w of workers) w.postMessage({ medications } satisfies WorkerMedications);
-    let total = emptyAggregates();
+    const total = emptyAggregates();
     let done = 0;
     const inFlight = new Map<Worker, number>();
     const pending = new Map<number, { worker: Worker; patients: number }>();
@@ -121,7 +134,8 @@ export async function aggregateExport(o: CalibrateOptions): Promise<Aggregates> 
       for (;;) {
         if (failure) throw failure;
         let best: Worker | undefined;
-        for (const [w, n] of inFlight) if (n < IN_FLIGHT_PER_WORKER && (!best || n < (inFlight.get(best) ?? 0))) best = w;
+        for (const [w, n] of inFlight)
+          if (n < IN_FLIGHT_PER_WORKER && (!best || n < (inFlight.get(best) ?? 0))) best = w;
         if (best) return best;
         await new Promise<void>((resolve) => (wake = resolve));
       }
@@ -170,7 +184,12 @@ export interface WriteOptions {
 /** Writes the three outputs from aggregates; the same function serves one run and a merge, so they agree. */
 export function writeOutputs(agg: Aggregates, o: WriteOptions): Calibration {
   const knowledge = loadKnowledgeSync(o.siteKnowledge);
-  const c = summarise(agg, knowledge, { percentile: o.percentile, minPerSex: o.minPerSex, source: o.source, asOf: o.asOf.toISOString() });
+  const c = summarise(agg, knowledge, {
+    percentile: o.percentile,
+    minPerSex: o.minPerSex,
+    source: o.source,
+    asOf: o.asOf.toISOString(),
+  });
   fs.mkdirSync(o.out, { recursive: true });
   fs.writeFileSync(path.join(o.out, 'calibration.json'), `${JSON.stringify(c, null, 2)}\n`);
   fs.writeFileSync(path.join(o.out, 'site-knowledge.json'), `${JSON.stringify(siteKnowledge(c), null, 2)}\n`);
@@ -181,18 +200,34 @@ export function writeOutputs(agg: Aggregates, o: WriteOptions): Calibration {
 /** What a shard leaves for merge: the aggregates and the settings the outputs were made with. */
 interface ShardState {
   aggregates: Aggregates;
-  settings: { percentile: number; minPerSex: number; source: string; asOf: string; siteKnowledge?: string; shard: Shard };
+  settings: {
+    percentile: number;
+    minPerSex: number;
+    source: string;
+    asOf: string;
+    siteKnowledge?: string;
+    shard: Shard;
+  };
 }
 
 export async function calibrate(o: CalibrateOptions): Promise<Calibration> {
   const agg = await aggregateExport(o);
   const source = path.basename(path.resolve(o.input));
   const settings = { percentile: o.percentile, minPerSex: o.minPerSex, source, asOf: o.asOf };
-  const c = writeOutputs(agg, { out: o.out, ...settings, ...(o.siteKnowledge ? { siteKnowledge: o.siteKnowledge } : {}) });
+  const c = writeOutputs(agg, {
+    out: o.out,
+    ...settings,
+    ...(o.siteKnowledge ? { siteKnowledge: o.siteKnowledge } : {}),
+  });
   if (o.shard) {
     const state: ShardState = {
       aggregates: agg,
-      settings: { ...settings, asOf: o.asOf.toISOString(), shard: o.shard, ...(o.siteKnowledge ? { siteKnowledge: path.resolve(o.siteKnowledge) } : {}) },
+      settings: {
+        ...settings,
+        asOf: o.asOf.toISOString(),
+        shard: o.shard,
+        ...(o.siteKnowledge ? { siteKnowledge: path.resolve(o.siteKnowledge) } : {}),
+      },
     };
     fs.writeFileSync(path.join(o.out, 'aggregates.json'), JSON.stringify(state));
   }
@@ -214,13 +249,24 @@ export function mergeShards(dirs: string[], out: string): Calibration {
   const seen = new Set<number>();
   for (const s of states) {
     const t = s.settings;
-    if (t.percentile !== first.percentile || t.minPerSex !== first.minPerSex || t.asOf !== first.asOf || t.shard.count !== first.shard.count || t.siteKnowledge !== first.siteKnowledge) {
-      throw new ConfigError('shards were made with different settings (percentile, min-per-sex, evaluation time, shard count or site file)');
+    if (
+      t.percentile !== first.percentile ||
+      t.minPerSex !== first.minPerSex ||
+      t.asOf !== first.asOf ||
+      t.shard.count !== first.shard.count ||
+      t.siteKnowledge !== first.siteKnowledge
+    ) {
+      throw new ConfigError(
+        'shards were made with different settings (percentile, min-per-sex, evaluation time, shard count or site file)',
+      );
     }
     if (seen.has(t.shard.index)) throw new ConfigError(`shard ${t.shard.index}/${t.shard.count} given twice`);
     seen.add(t.shard.index);
   }
-  if (seen.size !== first.shard.count) process.stderr.write(`calibrate merge: ${seen.size} of ${first.shard.count} shards: the outputs cover only those\n`);
+  if (seen.size !== first.shard.count)
+    process.stderr.write(
+      `calibrate merge: ${seen.size} of ${first.shard.count} shards: the outputs cover only those\n`,
+    );
   const agg = states.map((s) => s.aggregates).reduce(mergeAggregates);
   const source = [...new Set(states.map((s) => s.settings.source))].sort().join(', ');
   return writeOutputs(agg, {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Histogram, addTo, binOf, bootstrapInterval, countBelow, percentile, regularizedBeta } from './stats';
+import { addTo, binOf, bootstrapInterval, countBelow, type Histogram, percentile, regularizedBeta } from './stats';
 
 describe('calibration statistics', () => {
   it('computes the regularised incomplete beta function to published values', () => {
@@ -21,14 +21,16 @@ describe('calibration statistics', () => {
     // A seeded resampling bootstrap with many resamples must land on the closed form within a bin or two.
     const values: number[] = [];
     let s = 42;
-    const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+    const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296;
     for (let i = 0; i < 400; i++) values.push(0.5 + next());
     const h: Histogram = {};
     for (const v of values) addTo(h, binOf(v));
     const [lo, hi] = bootstrapInterval(h, 25) as [number, number];
     const sample: number[] = [];
     for (let b = 0; b < 4000; b++) {
-      const r = Array.from({ length: values.length }, () => values[Math.floor(next() * values.length)] as number).sort((x, y) => x - y);
+      const r = Array.from({ length: values.length }, () => values[Math.floor(next() * values.length)] as number).sort(
+        (x, y) => x - y,
+      );
       sample.push(r[Math.ceil(0.25 * r.length) - 1] as number);
     }
     sample.sort((x, y) => x - y);

@@ -3,10 +3,9 @@
  * of at least 10 patients or the words "< 10"; labels seen fewer than 10 times (a unit spelling, a local code) are
  * not named at all, since a rare string can itself point at someone. No percentile is proposed from fewer than 10.
  */
-import type { Knowledge } from '../clinical/knowledge';
-import type { Sex } from '../clinical/types';
+import type { Knowledge, Sex } from '../clinical';
 import { AGE_BANDS, type Aggregates, type Counts, LOW_CCR } from './aggregate';
-import { type Histogram, bootstrapInterval, countBelow, mergeHistograms, percentile, total } from './stats';
+import { bootstrapInterval, countBelow, type Histogram, mergeHistograms, percentile, total } from './stats';
 
 export const SMALL_CELL = 10;
 export type Cell = number | '< 10';
@@ -122,10 +121,28 @@ export function summarise(agg: Aggregates, k: Knowledge, o: CalibrationOptions):
 
   // Own low-CCR cards: judged patients below the cut whose response holds no stronger card that carries it.
   const own = (cut: Record<Sex, number>) =>
-    SEXES.reduce((s, sex) => s + countBelow(histogramOf(agg, (x, _b, c) => x === sex && c !== 'folded'), cut[sex]), 0);
+    SEXES.reduce(
+      (s, sex) =>
+        s +
+        countBelow(
+          histogramOf(agg, (x, _b, c) => x === sex && c !== 'folded'),
+          cut[sex],
+        ),
+      0,
+    );
   const alone = (cut: Record<Sex, number>) =>
-    SEXES.reduce((s, sex) => s + countBelow(histogramOf(agg, (x, _b, c) => x === sex && c === 'alone'), cut[sex]), 0);
-  const rules = [...new Set([...Object.keys(agg.cards), ...Object.keys(agg.outcomes).map((k) => split(k)[0] ?? '')])].filter((r) => r).sort();
+    SEXES.reduce(
+      (s, sex) =>
+        s +
+        countBelow(
+          histogramOf(agg, (x, _b, c) => x === sex && c === 'alone'),
+          cut[sex],
+        ),
+      0,
+    );
+  const rules = [...new Set([...Object.keys(agg.cards), ...Object.keys(agg.outcomes).map((k) => split(k)[0] ?? '')])]
+    .filter((r) => r)
+    .sort();
   const byRule = rules.map((ruleId) => {
     const now = agg.cards[ruleId] ?? 0;
     const later = ruleId === LOW_CCR ? now - own(current) + own(proposed) : now;
@@ -134,11 +151,19 @@ export function summarise(agg: Aggregates, k: Knowledge, o: CalibrationOptions):
 
   const bands = AGE_BANDS.filter((b) => b !== '18-49');
   const ccrDistribution = SEXES.flatMap((sex) =>
-    bands.map((ageBand) => ({ sex, ageBand, bins: displayBins(histogramOf(agg, (s, b) => s === sex && b === ageBand)) })),
+    bands.map((ageBand) => ({
+      sex,
+      ageBand,
+      bins: displayBins(histogramOf(agg, (s, b) => s === sex && b === ageBand)),
+    })),
   );
 
-  const withoutSex = sortedEntries(agg.bySexAge).filter(([k]) => split(k)[0] === 'unknown').reduce((s, [, v]) => s + v, 0);
-  const withoutBirth = sortedEntries(agg.bySexAge).filter(([k]) => split(k)[1] === 'unknown').reduce((s, [, v]) => s + v, 0);
+  const withoutSex = sortedEntries(agg.bySexAge)
+    .filter(([k]) => split(k)[0] === 'unknown')
+    .reduce((s, [, v]) => s + v, 0);
+  const withoutBirth = sortedEntries(agg.bySexAge)
+    .filter(([k]) => split(k)[1] === 'unknown')
+    .reduce((s, [, v]) => s + v, 0);
 
   const units = sortedEntries(agg.units).map(([k, v]) => {
     const [analyte = '', unit = '', recognised = ''] = split(k);
@@ -170,7 +195,10 @@ export function summarise(agg: Aggregates, k: Knowledge, o: CalibrationOptions):
     ccrDistribution,
     cards: {
       byRule,
-      patientsWithCards: { current: cell(agg.patientsWithCards), proposed: cell(agg.patientsWithCards - alone(current) + alone(proposed)) },
+      patientsWithCards: {
+        current: cell(agg.patientsWithCards),
+        proposed: cell(agg.patientsWithCards - alone(current) + alone(proposed)),
+      },
     },
     outcomes: sortedEntries(agg.outcomes).map(([k, v]) => {
       const [ruleId = '', status = '', reason = ''] = split(k);
@@ -198,7 +226,8 @@ export function siteKnowledge(c: Calibration): unknown {
   const female = c.thresholds.proposals.find((p) => p.sex === 'female');
   const male = c.thresholds.proposals.find((p) => p.sex === 'male');
   const value = (p?: Proposal) => p?.threshold ?? p?.current ?? 0.7;
-  const ci = (p?: Proposal) => (p?.ci95 ? `${p.ci95[0].toFixed(3)}–${p.ci95[1].toFixed(3)}` : 'not computed (fewer than 10 patients)');
+  const ci = (p?: Proposal) =>
+    p?.ci95 ? `${p.ci95[0].toFixed(3)}–${p.ci95[1].toFixed(3)}` : 'not computed (fewer than 10 patients)';
   const months = c.drawMonths.from ? `${c.drawMonths.from} to ${c.drawMonths.to}` : 'no draws';
   const provenance =
     `Sex-specific ${ordinal(c.percentile)} percentile of the creatinine/cystatin C ratio in this site's patients the ` +
@@ -206,13 +235,17 @@ export function siteKnowledge(c: Calibration): unknown {
     `from ${c.source}, draws ${months}, evaluated as of ${c.asOf.slice(0, 10)}: women ${value(female)} ` +
     `(n ${female?.eligible ?? 0}, bootstrap 95% CI ${ci(female)}), men ${value(male)} (n ${male?.eligible ?? 0}, ` +
     `bootstrap 95% CI ${ci(male)}).` +
-    (c.thresholds.provisional ? ` PROVISIONAL: fewer than ${c.minPerSex} patients of at least one sex were judged.` : '') +
+    (c.thresholds.provisional
+      ? ` PROVISIONAL: fewer than ${c.minPerSex} patients of at least one sex were judged.`
+      : '') +
     ' A population percentile, not a validated cut-off for low muscle mass [evidence: ccr-threshold-provisional]';
   const calibration = {
     method: 'percentile',
     percentile: c.percentile,
     n: { female: female?.eligible ?? '< 10', male: male?.eligible ?? '< 10' },
-    ...(female?.ci95 || male?.ci95 ? { ci95: { ...(female?.ci95 ? { female: female.ci95 } : {}), ...(male?.ci95 ? { male: male.ci95 } : {}) } } : {}),
+    ...(female?.ci95 || male?.ci95
+      ? { ci95: { ...(female?.ci95 ? { female: female.ci95 } : {}), ...(male?.ci95 ? { male: male.ci95 } : {}) } }
+      : {}),
     minPerSex: c.minPerSex,
     source: c.source,
     drawMonths: c.drawMonths,
@@ -236,6 +269,7 @@ export function siteKnowledge(c: Calibration): unknown {
 }
 
 function ordinal(n: number): string {
-  const s = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  const s =
+    n % 100 >= 11 && n % 100 <= 13 ? 'th' : (({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th');
   return `${n}${s}`;
 }

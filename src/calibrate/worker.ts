@@ -5,13 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Patient, Resource } from 'fhir/r4';
-import { evaluatePatient } from '../clinical/engine';
-import { inputFromResources } from '../clinical/input';
-import { loadKnowledgeSync } from '../config/knowledge-file';
-import { loadServices } from '../cds/services';
 import { readsOf } from '../cds/reads';
-import { type ReadPlan, readPlan } from './read-plan';
+import { loadServices } from '../cds/services';
+import { evaluatePatient, inputFromResources } from '../clinical';
+import { loadKnowledgeSync } from '../config/knowledge-file';
 import { type Aggregates, addPatient, emptyAggregates, foldingRules, knownObservationCodes } from './aggregate';
+import { type ReadPlan, readPlan } from './read-plan';
 
 export interface WorkerSetup {
   siteKnowledge?: string;
@@ -55,9 +54,10 @@ parentPort?.on('message', (message: Batch | WorkerMedications) => {
   void evaluateBatch(message).then(
     (aggregates) => parentPort?.postMessage({ id: message.id, aggregates } satisfies BatchResult),
     // An engine failure ends the thread with the error, which the main thread reports; no patient data in it.
-    (e: unknown) => setImmediate(() => {
-      throw e instanceof Error ? new Error(e.message) : new Error('evaluation failed');
-    }),
+    (e: unknown) =>
+      setImmediate(() => {
+        throw e instanceof Error ? new Error(e.message) : new Error('evaluation failed');
+      }),
   );
 });
 
@@ -74,7 +74,10 @@ async function evaluateBatch(batch: Batch): Promise<Aggregates> {
       if (r.subject && r.subject.reference !== ref) r.subject = { ...r.subject, reference: ref };
     }
     plan ??= await readPlan(reads);
-    const input = { ...inputFromResources(patient, [...plan.select(rest as Resource[]), ...medications]), unavailable: plan.unavailable };
+    const input = {
+      ...inputFromResources(patient, [...plan.select(rest as Resource[]), ...medications]),
+      unavailable: plan.unavailable,
+    };
     const evaluation = evaluatePatient(input, knowledge, asOf, rules);
     addPatient(aggregates, evaluation, rest as Resource[], env);
   }

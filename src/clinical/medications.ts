@@ -80,6 +80,7 @@ const UNIT_WORDS: Record<string, RegExp> = {
   '{cap}': /^\{?(cap|caps|capsule|capsules)\}?$/i,
   '{vial}': /^\{?(vial|vials|injection|injections|inj|syringe|syringes|ampoule|ampoules|amp)\}?$/i,
   '{patch}': /^\{?(patch|patches)\}?$/i,
+  '{implant}': /^\{?(implant|implants)\}?$/i,
   '{actuat}': /^\{?(actuat|actuation|actuations|puff|puffs|spray|sprays)\}?$/i,
   mL: /^(ml|milliliter|milliliters|millilitre|millilitres)$/i,
 };
@@ -139,7 +140,7 @@ function productStrength(products: Product[], conceptId: string, doseUnit: strin
   return undefined;
 }
 
-const NAME_STRENGTH = /(\d+(?:\.\d+)?)\s*(mg|mcg|µg|ug|g)\b(?:\s*(?:\/|per|in)\s*(\d+(?:\.\d+)?)?\s*(ml)\b)?/i;
+const NAME_STRENGTH = /(\d+(?:\.\d+)?)\s*(mg|mcg|µg|μg|ug|g)(?![a-z])(?:\s*(?:\/|per|in)\s*(\d+(?:\.\d+)?)?\s*(ml)\b)?/i;
 const FORM_UNIT: [RegExp, string][] = [
   [/\b(tablets?|tab)\b/i, '{tbl}'],
   [/\b(capsules?|cap)\b/i, '{cap}'],
@@ -154,7 +155,7 @@ function nameStrength(names: string[], conceptNames: string[], doseUnit: string)
     if (name.includes(' / ') || !conceptNames.some((n) => nameIn(name, n))) continue;
     const m = NAME_STRENGTH.exec(name);
     if (!m) continue;
-    const mg = Number(m[1]) * (massMgPer(m[2]?.toLowerCase() === 'µg' ? 'ug' : (m[2] as string).toLowerCase()) ?? NaN);
+    const mg = Number(m[1]) * (massMgPer(m[2] as string) ?? NaN);
     if (!Number.isFinite(mg)) continue;
     let perUnit: string | undefined;
     let per = 1;

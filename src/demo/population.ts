@@ -11,10 +11,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CodeableConcept, Resource } from 'fhir/r4';
-import { condition, concept, dailyDosage, lab, medicationRequest, patient } from './builders';
-import { egfrCrCys2021 } from '../clinical/egfr';
-import type { Sex } from '../clinical/types';
 import { normalQuantile } from '../calibrate/stats';
+import { egfrCrCys2021, type Sex } from '../clinical';
+import { concept, condition, dailyDosage, lab, medicationRequest, patient } from './builders';
 
 export interface PopulationParams {
   /** CCR (creatinine mg/dL ÷ cystatin C mg/L) in adults with healthy kidneys, at age 50, per sex. */
@@ -41,7 +40,9 @@ function normalCdf(z: number): number {
   // Abramowitz–Stegun 7.1.26 on erf: absolute error below 1.5e-7, far under a CCR bin.
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
 
@@ -56,7 +57,8 @@ function ccrMean(params: PopulationParams, sex: Sex, age: number): number {
 export function trueCcrPercentile(params: PopulationParams, sex: Sex, p: number): number {
   const [a0, a1] = params.olderAges;
   const ages = Array.from({ length: a1 - a0 + 1 }, (_, i) => a0 + i);
-  const cdf = (x: number) => ages.reduce((s, a) => s + normalCdf((x - ccrMean(params, sex, a)) / params.ccrSd[sex]), 0) / ages.length;
+  const cdf = (x: number) =>
+    ages.reduce((s, a) => s + normalCdf((x - ccrMean(params, sex, a)) / params.ccrSd[sex]), 0) / ages.length;
   let lo = 0;
   let hi = 3;
   for (let i = 0; i < 60; i++) {
@@ -144,7 +146,11 @@ const CREATININE_UNITS: readonly (readonly [{ unit: string; molar: boolean }, nu
   [{ unit: 'umol/litre', molar: true }, 2],
 ];
 
-const CYSTATIN_UNITS = [['mg/L', 90], ['mg/l', 9], ['mg/dl', 1]] as const;
+const CYSTATIN_UNITS = [
+  ['mg/L', 90],
+  ['mg/l', 9],
+  ['mg/dl', 1],
+] as const;
 
 const PREDNISONE: CodeableConcept = concept('rxnorm', '8640', 'prednisone', 'Prednisone 10 mg oral tablet');
 const LETROZOLE: CodeableConcept = concept('rxnorm', '72965', 'letrozole', 'Letrozole 2.5 mg oral tablet');
@@ -162,11 +168,21 @@ const CONDITIONS = {
  * One synthetic patient and everything recorded about them. Every random choice comes from the patient's own stream,
  * so patient i is the same whatever N is, and a subset of a run is the same as a run of the subset.
  */
-export function syntheticPatient(index: number, seed: number, nowMs: number, params: PopulationParams = DEFAULT_PARAMS): Resource[] {
+export function syntheticPatient(
+  index: number,
+  seed: number,
+  nowMs: number,
+  params: PopulationParams = DEFAULT_PARAMS,
+): Resource[] {
   const d = new Draw(rng(mix(seed, index)));
   const id = `syn-${seed}-${index}`;
   const out: Resource[] = [];
-  const sexDraw = d.pick<Sex | 'unknown' | 'absent'>([['female', 52], ['male', 46], ['unknown', 1], ['absent', 1]]);
+  const sexDraw = d.pick<Sex | 'unknown' | 'absent'>([
+    ['female', 52],
+    ['male', 46],
+    ['unknown', 1],
+    ['absent', 1],
+  ]);
   const sex: Sex | undefined = sexDraw === 'female' || sexDraw === 'male' ? sexDraw : undefined;
   const young = d.chance(params.youngShare);
   const [lo, hi] = young ? params.youngAges : params.olderAges;
@@ -194,27 +210,53 @@ export function syntheticPatient(index: number, seed: number, nowMs: number, par
   const creatinine = ccr * cys;
 
   // Labs: most have a same-draw pair in the 12-month window; the rest are the usual gaps.
-  const labs = d.pick([['pair', 74], ['apart', 3], ['old-pair', 8], ['creatinine-only', 8], ['none', 7]] as const);
+  const labs = d.pick([
+    ['pair', 74],
+    ['apart', 3],
+    ['old-pair', 8],
+    ['creatinine-only', 8],
+    ['none', 7],
+  ] as const);
   const daysBefore = labs === 'old-pair' ? d.int(400, 700) : d.int(2, 330);
   const crUnit = d.pick(CREATININE_UNITS);
   const cysUnit = d.pick(CYSTATIN_UNITS);
   const crValue = crUnit.molar ? Math.round(creatinine * 88.42) : Number(creatinine.toFixed(2));
   const cysValue = cysUnit === 'mg/dl' ? Number((cys / 10).toFixed(3)) : Number(cys.toFixed(2));
-  const crStatus = d.pick([['final', 95], ['amended', 2], ['preliminary', 2], ['entered-in-error', 1]] as const);
+  const crStatus = d.pick([
+    ['final', 95],
+    ['amended', 2],
+    ['preliminary', 2],
+    ['entered-in-error', 1],
+  ] as const);
   const cysComparator = d.chance(0.01) ? ('<' as const) : undefined;
   if (labs !== 'none') {
-    out.push(lab(`${id}-cr`, id, crUnit.molar ? 'creatinineMolar' : 'creatinineMass', crValue, at(nowMs, daysBefore), { unit: crUnit.unit, status: crStatus }));
+    out.push(
+      lab(`${id}-cr`, id, crUnit.molar ? 'creatinineMolar' : 'creatinineMass', crValue, at(nowMs, daysBefore), {
+        unit: crUnit.unit,
+        status: crStatus,
+      }),
+    );
   }
   if (labs === 'pair' || labs === 'old-pair' || labs === 'apart') {
     const cysDays = labs === 'apart' ? daysBefore - 5 : daysBefore;
-    out.push(lab(`${id}-cys`, id, 'cystatinC', cysValue, at(nowMs, cysDays, 20), { unit: cysUnit, ...(cysComparator ? { comparator: cysComparator } : {}) }));
+    out.push(
+      lab(`${id}-cys`, id, 'cystatinC', cysValue, at(nowMs, cysDays, 20), {
+        unit: cysUnit,
+        ...(cysComparator ? { comparator: cysComparator } : {}),
+      }),
+    );
   }
   if (d.chance(0.3)) {
     const crp = d.chance(0.1) ? d.uniform(12, 80) : d.uniform(0.3, 8);
     out.push(lab(`${id}-crp`, id, 'crp', Number(crp.toFixed(1)), at(nowMs, Math.max(0, daysBefore - d.int(0, 5)), 40)));
   }
   if (d.chance(0.5)) {
-    const bmi = d.chance(0.05) ? d.pick([[d.uniform(15, 18.4), 1], [d.uniform(40, 48), 1]] as const) : d.uniform(19, 39);
+    const bmi = d.chance(0.05)
+      ? d.pick([
+          [d.uniform(15, 18.4), 1],
+          [d.uniform(40, 48), 1],
+        ] as const)
+      : d.uniform(19, 39);
     out.push(lab(`${id}-bmi`, id, 'bmi', Number(bmi.toFixed(1)), at(nowMs, d.int(1, 300), 50)));
   }
   // A local code no terminology maps: seen in real exports, counted in the report as not recognised.
@@ -226,13 +268,34 @@ export function syntheticPatient(index: number, seed: number, nowMs: number, par
 
   if (glucocorticoid) {
     // Started before the draw and still taken at it: the confounder the low-CCR rule suppresses for.
-    out.push(medicationRequest(`${id}-gc`, id, PREDNISONE, {
-      authoredOn: at(nowMs, daysBefore + d.int(20, 60)), supplyDays: 90, repeats: 3, dosage: [dailyDosage(d.pick([[5, 2], [10, 2], [20, 1]] as const), 'mg', 1)],
-    }));
+    out.push(
+      medicationRequest(`${id}-gc`, id, PREDNISONE, {
+        authoredOn: at(nowMs, daysBefore + d.int(20, 60)),
+        supplyDays: 90,
+        repeats: 3,
+        dosage: [
+          dailyDosage(
+            d.pick([
+              [5, 2],
+              [10, 2],
+              [20, 1],
+            ] as const),
+            'mg',
+            1,
+          ),
+        ],
+      }),
+    );
   }
   if (d.chance(0.04)) {
     const product = sex === 'male' ? LEUPROLIDE : LETROZOLE;
-    out.push(medicationRequest(`${id}-endo`, id, product, { authoredOn: at(nowMs, d.int(30, 400)), supplyDays: 90, repeats: 3 }));
+    out.push(
+      medicationRequest(`${id}-endo`, id, product, {
+        authoredOn: at(nowMs, d.int(30, 400)),
+        supplyDays: 90,
+        repeats: 3,
+      }),
+    );
   }
   const onset = () => isoDay(nowMs - d.int(200, 4000) * DAY);
   if (ckd && d.chance(0.5)) out.push(condition(`${id}-ckd`, id, CONDITIONS.ckd4, { onset: onset() }));
