@@ -81,7 +81,7 @@ export class ExportReader {
     const what = describeInput(input);
     fs.mkdirSync(options.tempDir, { recursive: true });
     // A reader buffer is twice the largest object it may meet: one resource per line is small, a Bundle is one object.
-    const objectMax = what.kind === 'ndjson' ? 8 << 20 : Math.max(16 << 20, fs.statSync(what.file).size + 1);
+    const objectMax = what.kind === 'ndjson' ? 4 << 20 : Math.max(16 << 20, fs.statSync(what.file).size + 1);
     const limitMb = Math.max(96, Math.ceil((3 * objectMax) / (1 << 20)));
     // A database file, not memory: the table of resources below lives on disk and is paged in as buckets are read.
     const instance = await DuckDBInstance.create(path.join(options.tempDir, 'export.duckdb'), {
