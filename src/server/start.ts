@@ -38,7 +38,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   const config = loadConfig(env);
   const log = logger ?? createLogger(config.logLevel);
   const knowledge = loadKnowledgeSync(config.siteKnowledgeFile);
-  const services = loadServices();
+  const services = loadServices(undefined, undefined, knowledge);
   const ccr = knowledge.rules['low-ccr'];
   if (ccr.enabled && ccr.threshold.provisional) {
     log.warn({ threshold: ccr.threshold.below }, 'low-CCR threshold is PROVISIONAL (not validated): set a site threshold, see README "Clinical configuration"');

@@ -9,6 +9,8 @@ import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
 import { briefFrom, reasonFrom } from '../text';
+import { Type } from '@sinclair/typebox';
+import { Indicator, Links, MedicationNames, NonNegative, Positive, Provenance, RuleText, Summary, SuppressingConditions, ruleKnowledge } from '../schema';
 
 const ID = 'endocrine-therapy-bone';
 /** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
@@ -27,9 +29,28 @@ function fmtDays(n: number): string {
  * R2 [evidence: endocrine-therapy-card]: an aromatase inhibitor or androgen-deprivation therapy without a baseline DXA → info card
  * with a DXA order; when the CCR cannot be computed, the creatinine + cystatin C order rides on the same card.
  */
-export const endocrineTherapyBoneRule: Rule = {
+/** This rule's data under rules.endocrine-therapy-bone in the knowledge file: its thresholds, names and words. */
+export const knowledge = ruleKnowledge({
+  indicator: Indicator,
+  triggers: MedicationNames,
+  dxaBeforeStartMonths: NonNegative,
+  /** A use counts as ongoing therapy unless its course is bounded to fewer days than this. */
+  minCourseDays: Type.Number({
+    minimum: 0,
+    description: 'a course bounded (by supply, count, bounds or a stopped order) to fewer days than this is not ongoing therapy (ovulation induction, a fertility cycle)',
+  }),
+  minCourseProvenance: Provenance,
+  osteoporosisTherapyWithinMonths: Positive,
+  suppressingConditions: SuppressingConditions,
+  provenance: Provenance,
+  summary: Summary,
+  summaryOrder: Summary,
+  links: Links,
+  text: RuleText,
+});
+
+export const rule: Rule = {
   id: ID,
-  supersedes: ['secondary-osteoporosis', 'low-ccr', 'missing-ccr-input'],
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];

@@ -8,6 +8,8 @@ import { day } from '../format';
 import { boneCare, lastDxaText, links, medicationMeasure } from './bone-care';
 import { type Rule, outcome } from './rule';
 import { briefFrom, reasonFrom } from '../text';
+import { Type } from '@sinclair/typebox';
+import { ConditionNames, Indicator, Links, MedicationNames, NonNegative, Positive, Provenance, RuleText, Summary, SuppressingConditions, ruleKnowledge } from '../schema';
 
 const ID = 'glucocorticoid-bone';
 const DAY_MS = 86_400_000;
@@ -21,9 +23,32 @@ function fmt(n: number): string {
  * 3 months, no DXA in 24 months, no osteoporosis therapy → warning with a DXA + VFA order. On an order hook it fires
  * only when an order being placed makes (or extends) such a course.
  */
-export const glucocorticoidBoneRule: Rule = {
+/** This rule's data under rules.glucocorticoid-bone in the knowledge file: its thresholds, names and words. */
+export const knowledge = ruleKnowledge({
+  indicator: Indicator,
+  triggers: MedicationNames,
+  minPrednisoneEqMgPerDay: Positive,
+  minDays: Positive,
+  recentDays: NonNegative,
+  maxGapDays: NonNegative,
+  dxaWithinMonths: Positive,
+  fraxMinAgeYears: NonNegative,
+  osteoporosisTherapyWithinMonths: Positive,
+  hydrocortisoneReplacement: Type.Object(
+    { enabled: Type.Boolean(), maxMgPerDay: Positive, conditions: ConditionNames, provenance: Provenance },
+    { additionalProperties: false },
+  ),
+  suppressingConditions: SuppressingConditions,
+  provenance: Provenance,
+  summary: Summary,
+  summaryUnder40: Summary,
+  summaryOrder: Summary,
+  links: Links,
+  text: RuleText,
+});
+
+export const rule: Rule = {
   id: ID,
-  supersedes: ['endocrine-therapy-bone', 'secondary-osteoporosis', 'low-ccr', 'missing-ccr-input'],
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];

@@ -6,6 +6,8 @@ import { boneCare, lastDxaText, links, matchText } from './bone-care';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
 import { briefFrom, reasonFrom } from '../text';
+import { Type } from '@sinclair/typebox';
+import { AdultAge, ConditionNames, Indicator, Links, MedicationNames, Positive, Provenance, RuleText, Summary, SuppressingConditions, ruleKnowledge } from '../schema';
 
 const ID = 'secondary-osteoporosis';
 
@@ -14,9 +16,24 @@ const ID = 'secondary-osteoporosis';
  * fracture) and no DXA in 24 months → info card suggesting FRAX/DXA. Proton-pump inhibitors and enzyme-inducing
  * antiepileptics are named as contributing factors only.
  */
-export const secondaryOsteoporosisRule: Rule = {
+/** This rule's data under rules.secondary-osteoporosis in the knowledge file: its thresholds, names and words. */
+export const knowledge = ruleKnowledge({
+  indicator: Indicator,
+  conditions: ConditionNames,
+  fractures: ConditionNames,
+  contributing: MedicationNames,
+  minAgeYears: AdultAge,
+  dxaWithinMonths: Positive,
+  osteoporosisTherapyWithinMonths: Positive,
+  suppressingConditions: SuppressingConditions,
+  provenance: Provenance,
+  summary: Summary,
+  links: Links,
+  text: RuleText,
+});
+
+export const rule: Rule = {
   id: ID,
-  supersedes: ['low-ccr', 'missing-ccr-input'],
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];
