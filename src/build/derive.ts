@@ -5,6 +5,7 @@
  * - src/clinical/rules/registry.ts from the rule files.
  * src/config/derived.test.ts fails when a committed copy differs from what this writes.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KnowledgeSchema } from '../clinical/knowledge-schema';
@@ -56,9 +57,17 @@ export function derivedFiles(): { file: string; content: string }[] {
 }
 
 if (require.main === module) {
-  for (const { file, content } of derivedFiles()) {
-    const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
-    if (old !== content) fs.writeFileSync(file, content);
-    process.stdout.write(`${old === content ? 'current' : 'written'}  ${path.relative(ROOT, file)}\n`);
+  // The knowledge schema is built from the registry this script writes: a new registry is read by a second run.
+  const registry = fs.existsSync(REGISTRY_FILE) ? fs.readFileSync(REGISTRY_FILE, 'utf8') : '';
+  if (registry !== ruleRegistrySource()) {
+    fs.writeFileSync(REGISTRY_FILE, ruleRegistrySource());
+    process.stdout.write(`written  ${path.relative(ROOT, REGISTRY_FILE)}\n`);
+    execFileSync(process.execPath, [...process.execArgv, __filename], { stdio: 'inherit' });
+  } else {
+    for (const { file, content } of derivedFiles()) {
+      const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+      if (old !== content) fs.writeFileSync(file, content);
+      process.stdout.write(`${old === content ? 'current' : 'written'}  ${path.relative(ROOT, file)}\n`);
+    }
   }
 }

@@ -6,6 +6,7 @@ import * as homaContext from './homa-context';
 import * as lowCcr from './low-ccr';
 import * as missingCcrInput from './missing-ccr-input';
 import * as secondaryOsteoporosis from './secondary-osteoporosis';
+import * as sexBasisContext from './sex-basis-context';
 import * as vitaminDContext from './vitamin-d-context';
 
 /** Each rule's data shape, by rule id: rules.<id> in the knowledge file. */
@@ -16,6 +17,7 @@ export const RULE_KNOWLEDGE = {
   'low-ccr': lowCcr.knowledge,
   'missing-ccr-input': missingCcrInput.knowledge,
   'secondary-osteoporosis': secondaryOsteoporosis.knowledge,
+  'sex-basis-context': sexBasisContext.knowledge,
   'vitamin-d-context': vitaminDContext.knowledge,
 };
 
@@ -27,5 +29,6 @@ export const RULES: readonly Rule[] = [
   lowCcr.rule,
   missingCcrInput.rule,
   secondaryOsteoporosis.rule,
+  sexBasisContext.rule,
   vitaminDContext.rule,
 ];
