@@ -225,9 +225,11 @@ async function getJson(url: string): Promise<{ resourceType?: string } & Record<
 
 /** Full prefetch, read from the embedded FHIR server with the service's own templates. */
 async function buildPrefetch(crosstalkUrl: string): Promise<Record<string, unknown>> {
-  const def = JSON.parse(fs.readFileSync(SERVICE_FILE, 'utf8')) as { discovery: { prefetch: Record<string, string> }; required: string[] };
+  const def = JSON.parse(fs.readFileSync(SERVICE_FILE, 'utf8')) as { required: string[] };
+  // The templates as discovery serves them: their code lists are filled from the code sets when the services load.
+  const { services } = (await getJson(`${crosstalkUrl}/cds-services`)) as unknown as { services: { id: string; prefetch: Record<string, string> }[] };
   const prefetch: Record<string, unknown> = {};
-  for (const [key, template] of Object.entries(def.discovery.prefetch)) {
+  for (const [key, template] of Object.entries(services.find((s) => s.id === SERVICE_ID)?.prefetch ?? {})) {
     const relative = template.replace(/\{\{\s*context\.patientId\s*\}\}/g, encodeURIComponent(PATIENT_ID));
     if (/\{\{/.test(relative)) throw new Error(`prefetch ${key}: unfilled token in ${template}`);
     const resource = await getJson(`${crosstalkUrl}/fhir/${relative}`);
