@@ -57,12 +57,16 @@ describe('crosstalk report on the SQLite store', () => {
     expect(r.code).toBe(0);
     const row = (rule: string) => (r.stdout.split('\n').find((l) => l.includes(` ${rule} `)) ?? '').split('│').map((c) => c.trim()).filter(Boolean);
     const header = row('rule');
-    expect(header).toEqual(['period', 'rule', 'fired', 'suppressed', 'accepted', 'overridden', 'accepted %', 'median ms', 'top override reasons']);
+    expect(header).toEqual([
+      'period', 'rule', 'calls', 'fired', 'fired /1000 calls', 'would have shown', 'would have shown /1000 calls', 'suppressed',
+      'accepted', 'overridden', 'accepted %', 'median ms', 'top override reasons', 'suppression reasons',
+    ]);
+    // Three calls each ran every patient-view rule; low-CCR fired in two of them.
     const ccr = row('low-ccr');
-    expect(ccr.slice(1, 7)).toEqual(['low-ccr', '2', '0', '1', '1', '50%']);
-    expect(Number(ccr[7])).toBeGreaterThan(0);
-    expect(ccr[8]).toBe('patient-declined ×1');
-    expect(row('missing-ccr-input').slice(1, 7)).toEqual(['missing-ccr-input', '1', '0', '0', '0', '0%']);
+    expect(ccr.slice(1, 11)).toEqual(['low-ccr', '3', '2', '666.7', '0', '0', '0', '1', '1', '50%']);
+    expect(Number(ccr[11])).toBeGreaterThan(0);
+    expect(ccr[12]).toBe('patient-declined ×1');
+    expect(row('missing-ccr-input').slice(1, 11)).toEqual(['missing-ccr-input', '3', '1', '333.3', '0', '0', '0', '0', '0', '0%']);
   });
 
   it('splits by day on request', () => {

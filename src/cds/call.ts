@@ -1,13 +1,14 @@
 import type { ContextDomain } from '../clinical/context';
 import type { ClinicalInput } from '../clinical/engine';
 import type { Knowledge } from '../clinical/knowledge';
-import type { PatientEvaluation } from '../clinical/types';
+import type { PatientEvaluation, Reason, RuleStatus } from '../clinical/types';
 import { evaluatePatient } from '../clinical/engine';
 import { inputFromResources } from '../clinical/input';
 import { compileSchema, formatErrors } from '../config/schemas';
 import { renderCards } from './cards';
 import { type GatherOptions, type Gathered, gather } from './gather';
 import { type HookContext, readHookContext } from './hook-context';
+import { type Delivery, deliveries, encounterLocations, isShown, needsLocation } from './modes';
 import { problems } from './outcomes';
 import { unavailableDomains as domainsUnavailable } from './reads';
 import type { CdsService, ServiceDefinition } from './services';
@@ -19,17 +20,33 @@ export interface CallDeps {
   gather: Omit<GatherOptions, 'egress'> & Partial<Pick<GatherOptions, 'egress'>>;
   /** Asked per call: the public base URL is known only once the server listens. */
   appLaunchUrl?: () => string | undefined;
+  /** Keys the hash that draws a pilot's share of patients. */
+  pilotKey?: Buffer;
+}
+
+/** One rule as it ran in a call: for a withheld rule, the outcome it would have had if it were shown. */
+export interface RuleRun {
+  ruleId: string;
+  status: RuleStatus;
+  reasons: Reason[];
+  delivery: Delivery;
 }
 
 /** What the server logs and (later) audits about a call: never patient data, never the token. */
 export interface CallRecord {
   gathered: Pick<Gathered, 'sources' | 'partial' | 'malformed' | 'failures' | 'fhirMs' | 'fhirBytes'>;
+  /** What the clinician was shown: the evaluation with only the rules shown in this call. */
   evaluation: PatientEvaluation;
+  /** Every rule of the service, shown or withheld, with its delivery. */
+  rules: RuleRun[];
   /** Kinds of context that could not be read; rules say so on their cards and in their reasons. */
   unavailable: ContextDomain[];
   gatherMs: number;
   evaluateMs: number;
 }
+
+/** The gathered key under which a location pilot's encounter is read; not a prefetch key of any service. */
+const ENCOUNTER_KEY = 'pilotEncounter';
 
 const validateRequest = compileSchema<CdsRequest>('cds-request.schema.json');
 
@@ -66,10 +83,27 @@ export async function callService(
   const appLaunchUrl = deps.appLaunchUrl?.();
   const t0 = performance.now();
   if (!deps.gather.egress) throw new Error('no egress policy for this call');
-  const data = await gather(service, req, { ...deps.gather, egress: deps.gather.egress });
+  const ruleIds = service.rules.map((r) => r.id);
+  // Only a location pilot needs to know where the call is, and only the encounter says (no hook context does).
+  const readEncounter = context.encounterId !== undefined && needsLocation(ruleIds, deps.knowledge);
+  const extraReads = readEncounter ? { [ENCOUNTER_KEY]: `Encounter/{{context.encounterId}}` } : undefined;
+  const data = await gather(service, req, { ...deps.gather, egress: deps.gather.egress, ...(extraReads ? { extraReads } : {}) });
+  const locations = encounterLocations(data.resources[ENCOUNTER_KEY] ?? []);
+  if (readEncounter) delete data.resources[ENCOUNTER_KEY];
   const t1 = performance.now();
   const input = clinicalInput(data, def, context);
-  const evaluation = evaluatePatient(input, deps.knowledge, deps.now(), service.rules);
+  const modes = deliveries(ruleIds, deps.knowledge, { userId: context.userId, patientId: context.patientId, locations }, deps.pilotKey);
+  const asOf = deps.now();
+  const full = evaluatePatient(input, deps.knowledge, asOf, service.rules);
+  // The response is exactly what it would be without the withheld rules: they are left out of the evaluation, so
+  // they neither supersede an active rule nor attach lines to its card. The full evaluation is what they would have shown.
+  const shownRules = service.rules.filter((r) => isShown(modes.get(r.id) ?? 'active'));
+  const evaluation = shownRules.length === service.rules.length ? full : evaluatePatient(input, deps.knowledge, asOf, shownRules);
+  const rules: RuleRun[] = ruleIds.map((id) => {
+    const delivery = modes.get(id) ?? 'active';
+    const o = (isShown(delivery) ? evaluation : full).outcomes.find((x) => x.ruleId === id);
+    return { ruleId: id, status: o?.status ?? 'not-met', reasons: o?.reasons ?? [], delivery };
+  });
   const cards = renderCards(evaluation, {
     service,
     patientId: context.patientId,
@@ -91,6 +125,7 @@ export async function callService(
         ...(data.fhirBytes !== undefined ? { fhirBytes: data.fhirBytes } : {}),
       },
       evaluation,
+      rules,
       unavailable: input.unavailable ?? [],
       gatherMs: t1 - t0,
       evaluateMs: t2 - t1,

@@ -38,6 +38,8 @@ export interface GatherOptions {
   egress: EgressPolicy;
   /** Told of every FHIR read (one per key): its outcome (ok, a failure kind, or http_<status>) and seconds. */
   observe?: (outcome: string, seconds: number) => void;
+  /** Reads beyond the service's prefetch templates, by key (the encounter a location pilot needs); never required. */
+  extraReads?: Record<string, string>;
 }
 
 function outcomeOf(e: unknown): string {
@@ -75,7 +77,7 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
  */
 export async function gather(service: CdsService, req: CdsRequest, opts: GatherOptions): Promise<Gathered> {
   const def = service.definition;
-  const templates: Template[] = Object.entries(def.discovery.prefetch).map(([key, t]) => fillTemplate(key, t, req.context));
+  const templates: Template[] = Object.entries({ ...opts.extraReads, ...def.discovery.prefetch }).map(([key, t]) => fillTemplate(key, t, req.context));
   const states = new Map<string, PrefetchState>(templates.map((t) => [t.key, classifyPrefetch(t, req.prefetch)]));
 
   const resources: Record<string, Resource[]> = {};

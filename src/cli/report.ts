@@ -13,7 +13,10 @@ function option(args: string[], name: string): string | undefined {
 
 const percent = (part: number, whole: number) => (whole ? `${Math.round((100 * part) / whole)}%` : '');
 
-const HEAD = ['period', 'rule', 'fired', 'suppressed', 'accepted', 'overridden', 'accepted %', 'median ms', 'top override reasons'];
+const HEAD = [
+  'period', 'rule', 'calls', 'fired', 'fired /1000 calls', 'would have shown', 'would have shown /1000 calls', 'suppressed',
+  'accepted', 'overridden', 'accepted %', 'median ms', 'top override reasons', 'suppression reasons',
+];
 
 /** The report as a text table: one row per rule and period, in the order the report gives them. */
 export function reportTable(report: GovernanceReport): string {
@@ -23,13 +26,18 @@ export function reportTable(report: GovernanceReport): string {
     table.push([
       report.interval === 'all' ? `${r.periodStart.slice(0, 10)} – ${r.periodEnd.slice(0, 10)}` : r.periodStart.slice(0, 10),
       r.ruleId,
+      r.calls,
       r.fired,
+      r.firedPer1000Calls,
+      r.wouldHaveShown,
+      r.wouldHaveShownPer1000Calls,
       r.suppressed,
       r.accepted,
       r.overridden,
       percent(r.accepted, r.fired),
       r.medianLatencyMs !== undefined ? (Math.round(r.medianLatencyMs * 10) / 10).toFixed(1) : '',
       r.topOverrideReasons.map((o) => `${o.code ?? '(comment only)'} ×${o.count}`).join(', '),
+      r.suppressionReasons.map((s) => `${s.code} ×${s.count}`).join(', '),
     ]);
   }
   return table.toString();
@@ -63,7 +71,7 @@ export async function runReport(args: string[], env: NodeJS.ProcessEnv, out: (s:
     }
     await out(`Crosstalk governance report, ${report.from} to ${report.to} (${report.interval === 'all' ? 'one period' : `per ${report.interval}`}), ${describeStore(config)}\n`);
     await out(report.rules.length ? `${reportTable(report)}\n` : 'No service calls in this period.\n');
-    await out('Accepted and overridden count each card once, by its latest feedback, in the period the card was issued; median latency is over the calls in which the rule fired.\n');
+    await out('Accepted and overridden count each card once, by its latest feedback, in the period the card was issued; median latency is over the calls in which the rule fired; "would have shown" counts cards a silent rule, or a pilot rule outside its cohort, evaluated and withheld.\n');
     return 0;
   } finally {
     await store.close();

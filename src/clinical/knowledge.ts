@@ -7,7 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import type { Codesets } from './codesets';
 import type { ProductTable } from './products';
 import type * as S from './knowledge-schema';
-import type { Links, RuleText as RuleTextSchema } from './schema';
+import type { Links, PilotCohort as PilotCohortSchema, RuleMode as RuleModeSchema, RuleText as RuleTextSchema } from './schema';
 
 export type AnalyteId = (typeof S.ANALYTE_IDS)[number];
 export type SexKey = 'female' | 'male';
@@ -19,6 +19,9 @@ export type RuleText = Static<typeof RuleTextSchema>;
 export type LinkKnowledge = Static<typeof Links>[number];
 export type OrderableKnowledge = Static<typeof S.Orderable>;
 export type UnitSpelling = Static<typeof S.UnitSpelling>;
+/** How a rule's cards reach clinicians (rules.<id>.mode, default active): see schema.ts. */
+export type RuleMode = Static<typeof RuleModeSchema>;
+export type PilotCohort = Static<typeof PilotCohortSchema>;
 
 type KnowledgeData = Static<typeof S.KnowledgeSchema>;
 export type RuleId = keyof KnowledgeData['rules'];

@@ -57,16 +57,42 @@ export const RuleText = Type.Object(
   },
 );
 
+const refs = (pattern: string) => Type.Array(Type.String({ pattern }), { minItems: 1, uniqueItems: true });
+
+export const PilotCohort = Type.Object(
+  {
+    /** `Practitioner/<id>` or `PractitionerRole/<id>`, as the hook's userId names them. */
+    practitioners: Type.Optional(refs('^(Practitioner|PractitionerRole)/[A-Za-z0-9\\-\\.]{1,64}$')),
+    /** `Location/<id>`, as the encounter's Encounter.location[].location names them. */
+    locations: Type.Optional(refs('^Location/[A-Za-z0-9\\-\\.]{1,64}$')),
+    /** Share of patients (0–1], by HMAC of the patient under the site's pilot key: stable, nested as it grows. */
+    patientFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+/**
+ * How a rule's cards reach clinicians. `active`: returned (the default). `silent`: evaluated and audited, the card
+ * withheld. A pilot: active for the listed practitioners (the hook's userId), the listed locations (the encounter's
+ * locations) or a fraction of patients chosen by a keyed hash; silent for the rest. The engine never reads it: the
+ * service decides per call which rules' cards are shown (src/cds/modes.ts).
+ */
+export const RuleMode = Type.Union([Enum(['active', 'silent']), Type.Object({ pilot: PilotCohort }, { additionalProperties: false })], {
+  description:
+    "How a rule's cards reach clinicians. active: returned (the default). silent: evaluated and audited, the card withheld. pilot: active for the listed practitioners (the hook's userId), the listed locations (the encounter's Encounter.location) or a fraction of patients chosen by a keyed hash (CROSSTALK_PILOT_KEY); silent for the rest.",
+});
+
 /** The CDS Hooks a rule can run on; a service runs the rules that name its hook. */
 export const Hook = Enum(['patient-view', 'order-select', 'order-sign']);
 
 /**
  * Every rule's data starts with these: whether it runs, what it is called in the app, where it stands (a fired card
  * replaces the cards of every rule with a higher precedence number: one patient, one message), on which hooks it
- * runs, what it cites and its words.
+ * runs, how its cards reach clinicians (mode), what it cites and its words.
  */
 const ruleBase = {
   enabled: Type.Boolean(),
+  mode: Type.Optional(RuleMode),
   title: Type.String({ minLength: 1, maxLength: 120, description: 'the rule as the app names it' }),
   precedence: Type.Integer({ minimum: 1, description: 'lower runs first and wins: a fired card replaces those with a higher number' }),
   hooks: Type.Array(Hook, { uniqueItems: true, description: 'the CDS Hooks whose services run this rule' }),

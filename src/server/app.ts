@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import type { Knowledge } from '../clinical/knowledge';
 import { type CallDeps, callService } from '../cds/call';
 import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
@@ -17,10 +16,12 @@ import { type Operations, measureCds, operationsRouter } from './operations';
 import { mountDemo } from '../demo/routes';
 import { APP_PATH, appLaunchUrl, appReads, appRedirectUri, smartAppRouter } from './smart-app';
 import { corsFor } from './cors';
+import type { LiveKnowledge } from './site-knowledge';
 
 export interface AppDeps {
   config: AppConfig;
-  knowledge: Knowledge;
+  /** Read once per call: a reload between calls changes the next call, never one in flight. */
+  knowledge: LiveKnowledge;
   services: Map<string, CdsService>;
   logger: Logger;
   embeddedFhir?: EmbeddedFhirServer;
@@ -50,8 +51,9 @@ export function createApp(deps: AppDeps): express.Express {
   // Every answer is computed per POST and never revalidated: an ETag would be a hash per call for nothing.
   app.set('etag', false);
 
-  const callDeps: CallDeps = {
-    knowledge,
+  const pilotKey = config.pilotKey ? Buffer.from(config.pilotKey, 'utf8') : undefined;
+  const callDeps: Omit<CallDeps, 'knowledge'> = {
+    ...(pilotKey ? { pilotKey } : {}),
     now: deps.now ?? (() => new Date()),
     gather: {
       timeoutMs: config.fhirTimeoutMs,
@@ -126,6 +128,7 @@ export function createApp(deps: AppDeps): express.Express {
         const launchUrl = config.smart.enabled ? appLaunchUrl(baseFor(req)) : undefined;
         const { response, record: call } = await callService(service, req.body, {
           ...callDeps,
+          knowledge: knowledge.current,
           ...(launchUrl ? { appLaunchUrl: () => launchUrl } : {}),
           gather: { ...callDeps.gather, egress: caller.egress, signal: lifetime.signal },
         });
@@ -137,6 +140,7 @@ export function createApp(deps: AppDeps): express.Express {
           throw problems.unavailable('The call could not be recorded in the audit trail; no cards were issued.');
         }
         for (const c of response.cards) ops.metrics.cards.inc({ service: id, rule: c.extension.crosstalk.ruleId, indicator: c.indicator });
+        for (const r of call.rules) if (r.status === 'fired') ops.metrics.ruleFired.inc({ service: id, rule: r.ruleId, mode: r.delivery });
         if (res.headersSent) return; // the time budget already answered
         res.json(response);
         logger.info(
@@ -157,9 +161,14 @@ export function createApp(deps: AppDeps): express.Express {
             partial: call.gathered.partial.length ? call.gathered.partial : undefined,
             malformed: call.gathered.malformed || undefined,
             cards: response.cards.length,
-            rules: Object.fromEntries(call.evaluation.outcomes.map((o) => [o.ruleId, o.status])),
+            rules: Object.fromEntries(call.rules.map((o) => [o.ruleId, o.status])),
             // Why each rule stayed quiet, as reason codes only (no patient data): the audit trail of suppressions.
-            why: Object.fromEntries(call.evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)])),
+            why: Object.fromEntries(call.rules.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)])),
+            // Rules evaluated but withheld from this call (silent, or outside a pilot), with their mode.
+            withheld: (() => {
+              const w = call.rules.filter((o) => o.delivery === 'silent' || o.delivery === 'pilot-out');
+              return w.length ? Object.fromEntries(w.map((o) => [o.ruleId, o.delivery])) : undefined;
+            })(),
             unavailable: call.unavailable.length ? call.unavailable : undefined,
           },
           'cds call',
@@ -204,7 +213,7 @@ export function createApp(deps: AppDeps): express.Express {
     mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: baseFor, client });
     app.use('/fhir', deps.embeddedFhir.router);
   }
-  if (config.smart.enabled && reads) app.use(APP_PATH, smartAppRouter({ config, knowledge, services, reads, embeddedFhir: !!deps.embeddedFhir, baseFor }));
+  if (config.smart.enabled && reads) app.use(APP_PATH, smartAppRouter({ config, knowledge: () => knowledge.current, services, reads, embeddedFhir: !!deps.embeddedFhir, baseFor }));
 
   app.use((req) => {
     throw problems.notFound(`Nothing at ${req.method} ${req.path.slice(0, 200)}.`);

@@ -71,7 +71,13 @@ export function auditRecord(f: CallFacts, key: Buffer): AuditCall {
     latencyMs: f.latencyMs,
     dataSources: f.record?.gathered.sources ?? {},
     partialKeys: f.record?.gathered.partial ?? [],
-    rules: (ev?.outcomes ?? []).map((o) => ({ ruleId: o.ruleId, status: o.status, reasonCodes: o.reasons.map((r) => r.code) })),
+    // Every rule of the service, withheld ones with the outcome they would have shown; only non-active modes are named.
+    rules: (f.record?.rules ?? []).map((o) => ({
+      ruleId: o.ruleId,
+      status: o.status,
+      reasonCodes: o.reasons.map((r) => r.code),
+      ...(o.delivery !== 'active' ? { mode: o.delivery } : {}),
+    })),
     measures: (ev?.measures ?? []).map((m) => ({ code: m.code, value: m.value, unit: m.unit })),
     cards: (f.cards ?? []).map((c) => ({
       cardUuid: c.uuid,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/knowledge-file';
+import { MIGRATIONS } from '../store/migrations';
 import { SQLITE_FILE_NAME } from '../store/sqlite';
 import { loadConfig } from './config';
 import { PROJECT_ROOT } from '../config/paths';
@@ -114,7 +115,7 @@ describe('configuration of the store, audit and admin endpoints', () => {
     const db = new Database(path.join(dir, SQLITE_FILE_NAME), { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([{ version: 1 }, { version: 2 }]);
+      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
     } finally {
       db.close();
     }

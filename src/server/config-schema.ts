@@ -42,6 +42,7 @@ export const ConfigSchema = Type.Object(
     CROSSTALK_DATA_DIR: Str('./data', { minLength: 1, description: 'Directory of the embedded SQLite store (audit, issued cards, feedback), created on first start' }),
     DATABASE_URL: Text({ pattern: '^postgres(ql)?://', description: 'postgres:// URL: keep the store in PostgreSQL instead of SQLite, shared by every replica' }),
     CROSSTALK_AUDIT_HMAC_KEY: Text({ minLength: 32, description: 'Secret key of the HMAC that stands for the patient in the audit; required unless the embedded demo FHIR server is on' }),
+    CROSSTALK_PILOT_KEY: Text({ minLength: 32, description: "Secret key of the HMAC that picks the patients of a pilot cohort (a rule's mode.pilot.patientFraction); required when any rule has one" }),
     CROSSTALK_RETENTION_DAYS: Int(1, 99999, 365, 'Days audit records, issued cards and feedback are kept before the purge job deletes them'),
     CROSSTALK_PURGE_INTERVAL_MINUTES: Int(1, 99999, 60, 'How often the purge job runs (it also runs at start-up)'),
     CROSSTALK_ADMIN_TOKEN: Text({ minLength: 32, description: 'Bearer token for the admin endpoints (governance reports); the endpoints are off when unset' }),

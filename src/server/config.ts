@@ -84,6 +84,8 @@ function toAppConfig(e: ValidEnv, corsOrigins: string[], fhirMaxResponseBytes: n
     dataDir: e.CROSSTALK_DATA_DIR,
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.CROSSTALK_AUDIT_HMAC_KEY ? { auditHmacKey: e.CROSSTALK_AUDIT_HMAC_KEY } : {}),
+    /** Keys the hash that picks a pilot's share of patients (README: Silent mode and pilot cohorts). */
+    ...(e.CROSSTALK_PILOT_KEY ? { pilotKey: e.CROSSTALK_PILOT_KEY } : {}),
     retentionDays: e.CROSSTALK_RETENTION_DAYS,
     purgeIntervalMinutes: e.CROSSTALK_PURGE_INTERVAL_MINUTES,
     ...(e.CROSSTALK_ADMIN_TOKEN ? { adminToken: e.CROSSTALK_ADMIN_TOKEN } : {}),

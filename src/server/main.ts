@@ -14,6 +14,11 @@ start(env)
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // A changed site knowledge file takes effect without a restart; an invalid one is logged and the running one kept.
+    process.on('SIGHUP', () => {
+      running.logger.info({ signal: 'SIGHUP' }, 'reloading the site knowledge file');
+      running.reload();
+    });
   })
   .catch((e: unknown) => {
     // Start-up errors name what to fix; no stack trace.

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /*
  * Prometheus metrics. One registry per running app (not prom-client's global one), so several
@@ -49,6 +49,27 @@ export class Metrics {
     name: 'crosstalk_cards_total',
     help: 'Cards returned, by service, rule and indicator',
     labelNames: ['service', 'rule', 'indicator'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ruleFired = new Counter({
+    name: 'crosstalk_rule_fired_total',
+    help: 'Rules that fired, by service, rule and mode: active and pilot-in cards were shown; silent and pilot-out cards were withheld (would have shown)',
+    labelNames: ['service', 'rule', 'mode'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ruleMode = new Gauge({
+    name: 'crosstalk_rule_mode',
+    help: 'The mode each rule runs in now (1 for its mode: active, silent or pilot), from the knowledge loaded at start or at the last reload',
+    labelNames: ['rule', 'mode'] as const,
+    registers: [this.registry],
+  });
+
+  readonly knowledgeReloads = new Counter({
+    name: 'crosstalk_knowledge_reloads_total',
+    help: 'Reloads of the site knowledge file on SIGHUP, by result (applied, rejected: the running configuration was kept)',
+    labelNames: ['result'] as const,
     registers: [this.registry],
   });
 

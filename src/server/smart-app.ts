@@ -2,6 +2,7 @@ import express, { type Request, type Router } from 'express';
 import type { Knowledge } from '../clinical/knowledge';
 import { type ServiceReads, resourceTypesRead } from '../cds/reads';
 import type { CdsService } from '../cds/services';
+import { modeOf } from '../cds/modes';
 import type { KnowledgeBundle, LaunchConfig } from '../app/contract';
 import type { AppConfig } from './config';
 import { contentSecurityPolicy, staticBundle } from './web';
@@ -71,7 +72,8 @@ export function appRules(services: Map<string, CdsService>): string[] {
 
 export interface SmartAppDeps {
   config: AppConfig;
-  knowledge: Knowledge;
+  /** The knowledge running now (it follows a reload). */
+  knowledge: () => Knowledge;
   services: Map<string, CdsService>;
   reads: ServiceReads;
   embeddedFhir: boolean;
@@ -87,12 +89,18 @@ export interface SmartAppDeps {
 export function smartAppRouter(deps: SmartAppDeps): Router {
   const router = express.Router();
   const { reads } = deps;
-  const bundle: KnowledgeBundle = { knowledge: deps.knowledge, rules: appRules(deps.services), reads };
+  const rules = appRules(deps.services);
+  // The app shows a clinician every finding it computes, so it runs only the rules that are active for everyone:
+  // a silent or pilot rule's finding reaches clinicians only as a card, and only where its mode shows it.
+  const bundle = (): KnowledgeBundle => {
+    const knowledge = deps.knowledge();
+    return { knowledge, rules: rules.filter((id) => modeOf(knowledge, id) === 'active'), reads };
+  };
   router.get('/config.json', (req, res) => {
     res.set('Cache-Control', 'no-store').json(launchConfig(deps.config, deps.embeddedFhir, reads, deps.baseFor(req)));
   });
   router.get('/knowledge.json', (_req, res) => {
-    res.set('Cache-Control', 'no-cache').json(bundle);
+    res.set('Cache-Control', 'no-cache').json(bundle());
   });
   // The EHR's FHIR server is another origin in production: any https origin, and loopback for local sandboxes.
   const connect = () => {

@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
 import { createEmbeddedFhirServer } from '../demo/fhir-server';
 import { demoTransaction } from '../demo/patients';
@@ -17,6 +16,7 @@ import { createLogger } from './logger';
 import { Metrics } from './metrics';
 import type { Operations } from './operations';
 import { type PurgeJob, startPurgeJob } from './retention';
+import { LiveKnowledge, loadSiteKnowledge } from './site-knowledge';
 
 export interface Running {
   server: Server;
@@ -26,6 +26,10 @@ export interface Running {
   store: Store;
   metrics: Metrics;
   purge: PurgeJob;
+  /** The knowledge calls run with now. */
+  knowledge: LiveKnowledge;
+  /** Re-reads the site knowledge file (SIGHUP); an invalid file keeps the running knowledge. True when applied. */
+  reload(): boolean;
   /** Graceful stop: readiness fails, no new connections, calls in flight finish, then the store closes. */
   close(): Promise<void>;
 }
@@ -37,12 +41,8 @@ const DRAIN_POLL_MS = 50;
 export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<Running> {
   const config = loadConfig(env);
   const log = logger ?? createLogger(config.logLevel);
-  const knowledge = loadKnowledgeSync(config.siteKnowledgeFile);
-  const services = loadServices(undefined, undefined, knowledge);
-  const ccr = knowledge.rules['low-ccr'];
-  if (ccr.enabled && ccr.threshold.provisional) {
-    log.warn({ threshold: ccr.threshold.below }, 'low-CCR threshold is PROVISIONAL (not validated): set a site threshold, see README "Clinical configuration"');
-  }
+  const initialKnowledge = loadSiteKnowledge(config);
+  const services = loadServices(undefined, undefined, initialKnowledge);
   // Trust is checked before anything is opened: a service that may not start touches no disk or database.
   let clients: ReturnType<typeof loadTrustedClients> | undefined;
   if (config.devMode) {
@@ -68,6 +68,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
     throw new Error(`cannot open the store (${describeStore(config)}): ${e.message}`);
   });
   const metrics = new Metrics();
+  // Announces the provisional threshold and every rule that is not active, at start and after each reload.
+  const knowledge = new LiveKnowledge(initialKnowledge, config, log, metrics);
   const ops: Operations = { store, metrics, auditKey, draining: false, ...(config.adminToken ? { adminToken: config.adminToken } : {}) };
   // The replay cache lives in the store, so replicas sharing one PostgreSQL database share it too.
   const verifier = clients ? new JwtVerifier(clients, config.jwt, new StoreReplayCache(store)) : undefined;
@@ -110,6 +112,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
     store,
     metrics,
     purge,
+    knowledge,
+    reload: () => knowledge.reload(),
     close: () =>
       (closing ??= (async () => {
         ops.draining = true;

@@ -9,6 +9,7 @@ import type {
   OverrideReasonCount,
   PurgeResult,
   ReportQuery,
+  RuleDelivery,
   RuleReport,
   Store,
 } from './types';
@@ -79,8 +80,8 @@ export class SqlStore implements Store {
       },
       // One multi-row INSERT per table rather than a statement per row: on PostgreSQL each statement is a round trip.
       ...rows(
-        'INSERT INTO rule_outcomes (call_id, rule_id, status, reason_codes, called_at) VALUES',
-        c.rules.map((r) => [c.callId, r.ruleId, r.status, json(r.reasonCodes), at]),
+        'INSERT INTO rule_outcomes (call_id, rule_id, status, reason_codes, called_at, mode) VALUES',
+        c.rules.map((r) => [c.callId, r.ruleId, r.status, json(r.reasonCodes), at, r.mode ?? 'active']),
       ),
       ...rows(
         'INSERT INTO issued_cards (card_uuid, call_id, service_id, rule_id, indicator, hook_instance, issued_at, suggestion_uuids, client_iss, client_tenant) VALUES',
@@ -134,10 +135,12 @@ export class SqlStore implements Store {
     // SQLite too, which binds JavaScript numbers as REAL.
     const range: SqlValue[] = [from, width, from, to];
 
-    const outcomes = await this.db.all<{ bucket: number; rule_id: string; status: string; n: number }>(
-      `SELECT bucket, rule_id, status, COUNT(*) AS n
-       FROM (SELECT (called_at - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS bucket, rule_id, status FROM rule_outcomes WHERE called_at >= ? AND called_at < ?) t
-       GROUP BY bucket, rule_id, status`,
+    // Reason codes are grouped as the JSON text they are stored in and split here: a handful of distinct lists.
+    const outcomes = await this.db.all<{ bucket: number; rule_id: string; status: string; mode: string; reason_codes: string; n: number }>(
+      `SELECT bucket, rule_id, status, mode, reason_codes, COUNT(*) AS n
+       FROM (SELECT (called_at - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS bucket, rule_id, status, mode, reason_codes
+             FROM rule_outcomes WHERE called_at >= ? AND called_at < ?) t
+       GROUP BY bucket, rule_id, status, mode, reason_codes`,
       range,
     );
 
@@ -186,8 +189,14 @@ export class SqlStore implements Store {
           periodStart: new Date(start).toISOString(),
           periodEnd: new Date(Math.min(start + width, to)).toISOString(),
           ruleId,
+          calls: 0,
+          callsByMode: {},
           fired: 0,
+          firedPer1000Calls: 0,
+          wouldHaveShown: 0,
+          wouldHaveShownPer1000Calls: 0,
           suppressed: 0,
+          suppressionReasons: [],
           accepted: 0,
           overridden: 0,
           topOverrideReasons: [],
@@ -197,10 +206,30 @@ export class SqlStore implements Store {
       }
       return r;
     };
+    const suppressions = new Map<RuleReport, Map<string, number>>();
     for (const o of outcomes) {
       const r = row(o.bucket, o.rule_id);
-      if (o.status === 'fired') r.fired += Number(o.n);
-      if (o.status === 'suppressed') r.suppressed += Number(o.n);
+      const n = Number(o.n);
+      const mode = o.mode as RuleDelivery;
+      r.calls += n;
+      r.callsByMode[mode] = (r.callsByMode[mode] ?? 0) + n;
+      const shown = mode === 'active' || mode === 'pilot-in';
+      if (o.status === 'fired' && shown) r.fired += n;
+      if (o.status === 'fired' && !shown) r.wouldHaveShown += n;
+      if (o.status === 'suppressed') {
+        r.suppressed += n;
+        const byCode = suppressions.get(r) ?? new Map<string, number>();
+        suppressions.set(r, byCode);
+        for (const code of new Set(JSON.parse(o.reason_codes) as string[])) byCode.set(code, (byCode.get(code) ?? 0) + n);
+      }
+    }
+    const per1000 = (part: number, whole: number) => (whole ? Math.round((1e4 * part) / whole) / 10 : 0);
+    for (const r of rows.values()) {
+      r.firedPer1000Calls = per1000(r.fired, r.calls);
+      r.wouldHaveShownPer1000Calls = per1000(r.wouldHaveShown, r.calls);
+      r.suppressionReasons = [...(suppressions.get(r) ?? [])]
+        .map(([code, count]) => ({ code, count }))
+        .sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
     }
     for (const f of feedback) {
       const r = row(f.bucket, f.rule_id);

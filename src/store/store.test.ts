@@ -9,7 +9,7 @@ import { openPostgres } from './postgres';
 import { StoreReplayCache } from './replay-cache';
 import { SqlStore } from './sql-store';
 import { SQLITE_FILE_NAME, openSqlite } from './sqlite';
-import type { AuditCall, FeedbackEntry, IssuedCard, RuleStatus } from './types';
+import type { AuditCall, FeedbackEntry, IssuedCard, RuleDelivery, RuleStatus } from './types';
 
 /*
  * One suite, two engines: the same store code and SQL against an embedded SQLite file and a real
@@ -136,6 +136,29 @@ describe.each(engines)('the store on $name', (engine) => {
       }
     });
 
+    it('reads rule outcomes recorded before rule modes existed as active', async () => {
+      const other = await engine.create();
+      try {
+        const e = other.connect();
+        await e.migrate(MIGRATIONS.filter((m) => m.version < 3));
+        await e.transaction([
+          {
+            sql: `INSERT INTO service_calls (call_id, called_at, service_id, status, latency_ms, data_sources, partial_keys, measures, card_count)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            params: ['old-call', T0 + HOUR, 'bone-muscle-patient-view', 200, 10, '{}', '[]', '[]', 0],
+          },
+          { sql: 'INSERT INTO rule_outcomes (call_id, rule_id, status, reason_codes, called_at) VALUES (?, ?, ?, ?, ?)', params: ['old-call', 'low-ccr', 'fired', '[]', T0 + HOUR] },
+        ]);
+        await e.close();
+        const s = await SqlStore.open(other.connect());
+        const r = await s.report({ from: at(0), to: at(DAY), interval: 'all' });
+        expect(r.rules[0]).toMatchObject({ ruleId: 'low-ccr', calls: 1, callsByMode: { active: 1 }, fired: 1, wouldHaveShown: 0 });
+        await s.close();
+      } finally {
+        await other.drop();
+      }
+    });
+
     it('migrates once when several replicas open a new database at the same time', async () => {
       const other = await engine.create();
       try {
@@ -257,8 +280,14 @@ describe.each(engines)('the store on $name', (engine) => {
         periodStart: at(0).toISOString(),
         periodEnd: at(7 * DAY).toISOString(),
         ruleId: 'low-ccr',
+        calls: 6,
+        callsByMode: { active: 6 },
         fired: 5,
+        firedPer1000Calls: 833.3,
+        wouldHaveShown: 0,
+        wouldHaveShownPer1000Calls: 0,
         suppressed: 1,
+        suppressionReasons: [{ code: 'egfr-below-60', count: 1 }],
         accepted: 2,
         overridden: 3,
         topOverrideReasons: [
@@ -289,6 +318,70 @@ describe.each(engines)('the store on $name', (engine) => {
     it('includes the start of the period and excludes its end', async () => {
       const r = await rs.report({ from: at(-HOUR), to: at(HOUR), interval: 'all' });
       expect(r.rules.find((x) => x.ruleId === 'low-ccr')).toMatchObject({ fired: 1, accepted: 1 });
+    });
+  });
+
+  describe('governance report of silent and pilot rules', () => {
+    let modeDb: Awaited<ReturnType<Engine['create']>>;
+    let ms: SqlStore;
+
+    beforeAll(async () => {
+      modeDb = await engine.create();
+      ms = await SqlStore.open(modeDb.connect());
+      // Week 1: four calls; low-ccr silent fires in three (withheld) and is suppressed in one; glucocorticoid-bone
+      // is piloted: shown in one call (accepted), withheld in one. Week 2: low-ccr silent fires once in two calls.
+      const plan: { at: number; ccr: [RuleStatus, string[]]; gc?: [RuleStatus, RuleDelivery] }[] = [
+        { at: HOUR, ccr: ['fired', []], gc: ['fired', 'pilot-in'] },
+        { at: 2 * HOUR, ccr: ['fired', []], gc: ['fired', 'pilot-out'] },
+        { at: 3 * HOUR, ccr: ['fired', []], gc: ['not-met', 'pilot-out'] },
+        { at: 4 * HOUR, ccr: ['suppressed', ['glucocorticoid-exposure', 'crp-above']], gc: ['not-met', 'pilot-in'] },
+        { at: 7 * DAY + HOUR, ccr: ['fired', []] },
+        { at: 7 * DAY + 2 * HOUR, ccr: ['suppressed', ['crp-above']] },
+      ];
+      for (const p of plan) {
+        const c = call({ at: p.at, cards: p.gc?.[1] === 'pilot-in' && p.gc[0] === 'fired' ? [{ ruleId: 'glucocorticoid-bone' }] : [] });
+        c.rules = [
+          { ruleId: 'low-ccr', status: p.ccr[0], reasonCodes: p.ccr[1], mode: 'silent' },
+          ...(p.gc ? [{ ruleId: 'glucocorticoid-bone', status: p.gc[0], reasonCodes: [], mode: p.gc[1] }] : []),
+        ];
+        await ms.recordCall(c);
+        if (c.cards[0]) await ms.recordFeedback([feedbackOn(c.cards[0], 'accepted', p.at + HOUR)]);
+      }
+    });
+    afterAll(async () => {
+      await ms?.close();
+      await modeDb?.drop();
+    });
+
+    it('counts a withheld card as would-have-shown per 1,000 calls, by rule and week, never as fired', async () => {
+      const r = await ms.report({ from: at(0), to: at(14 * DAY), interval: 'week' });
+      const ccr = r.rules.filter((x) => x.ruleId === 'low-ccr');
+      expect(ccr.map((x) => [x.periodStart, x.calls, x.callsByMode, x.fired, x.wouldHaveShown, x.wouldHaveShownPer1000Calls])).toEqual([
+        [at(0).toISOString(), 4, { silent: 4 }, 0, 3, 750],
+        [at(7 * DAY).toISOString(), 2, { silent: 2 }, 0, 1, 500],
+      ]);
+    });
+
+    it('lists suppression reasons of a silent rule, each code counted once per call', async () => {
+      const r = await ms.report({ from: at(0), to: at(14 * DAY), interval: 'all' });
+      expect(r.rules.find((x) => x.ruleId === 'low-ccr')?.suppressionReasons).toEqual([
+        { code: 'crp-above', count: 2 },
+        { code: 'glucocorticoid-exposure', count: 1 },
+      ]);
+    });
+
+    it('splits a pilot into cards shown (with their feedback) and cards withheld', async () => {
+      const r = await ms.report({ from: at(0), to: at(7 * DAY), interval: 'all' });
+      expect(r.rules.find((x) => x.ruleId === 'glucocorticoid-bone')).toMatchObject({
+        calls: 4,
+        callsByMode: { 'pilot-in': 2, 'pilot-out': 2 },
+        fired: 1,
+        firedPer1000Calls: 250,
+        wouldHaveShown: 1,
+        wouldHaveShownPer1000Calls: 250,
+        accepted: 1,
+        overridden: 0,
+      });
     });
   });
 

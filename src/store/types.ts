@@ -7,11 +7,16 @@
 
 export type RuleStatus = 'fired' | 'context' | 'suppressed' | 'not-met';
 
+/** How a rule's card was delivered: shown (active, pilot-in) or evaluated and withheld (silent, pilot-out). */
+export type RuleDelivery = 'active' | 'silent' | 'pilot-in' | 'pilot-out';
+
 export interface AuditedRule {
   ruleId: string;
   status: RuleStatus;
   /** Reason codes only: the reasons' texts quote laboratory values, which the audit must not hold. */
   reasonCodes: string[];
+  /** Absent: active. A withheld rule's status is what it would have been had its card been shown. */
+  mode?: RuleDelivery;
 }
 
 export interface AuditedMeasure {
@@ -101,8 +106,20 @@ export interface RuleReport {
   periodStart: string;
   periodEnd: string;
   ruleId: string;
+  /** Calls that ran the rule, in any mode. */
+  calls: number;
+  /** Of those calls, how many ran it in each mode (modes that did not occur are absent). */
+  callsByMode: Partial<Record<RuleDelivery, number>>;
+  /** Cards shown (mode active or pilot-in). */
   fired: number;
+  firedPer1000Calls: number;
+  /** Cards a silent or pilot-out rule would have shown: evaluated, audited, withheld. */
+  wouldHaveShown: number;
+  wouldHaveShownPer1000Calls: number;
+  /** Suppressions in any mode. */
   suppressed: number;
+  /** Suppressions by reason code, most frequent first (all of them: the set of codes is small and closed). */
+  suppressionReasons: { code: string; count: number }[];
   /** Cards whose latest feedback is `accepted` / `overridden`; cards without feedback count in neither. */
   accepted: number;
   overridden: number;
