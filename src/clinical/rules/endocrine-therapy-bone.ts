@@ -4,13 +4,13 @@ import { isOneOf, strongest } from '../codesets';
 import { DOMAIN_TEXT, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
 import { day } from '../format';
-import { boneCare, links, matchText } from './bone-care';
+import { boneCardKnowledge, boneCare, links, matchText } from './bone-care';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
 import { briefFrom, reasonFrom } from '../text';
 import { Type } from '@sinclair/typebox';
-import { Indicator, Links, MedicationNames, NonNegative, Positive, Provenance, RuleText, Summary, SuppressingConditions, ruleKnowledge } from '../schema';
+import { MedicationNames, NonNegative, Provenance, Summary, ruleKnowledge } from '../schema';
 
 const ID = 'endocrine-therapy-bone';
 /** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
@@ -25,13 +25,9 @@ function fmtDays(n: number): string {
   return Number(n.toPrecision(3)).toString();
 }
 
-/**
- * R2 [evidence: endocrine-therapy-card]: an aromatase inhibitor or androgen-deprivation therapy without a baseline DXA → info card
- * with a DXA order; when the CCR cannot be computed, the creatinine + cystatin C order rides on the same card.
- */
 /** This rule's data under rules.endocrine-therapy-bone in the knowledge file: its thresholds, names and words. */
 export const knowledge = ruleKnowledge({
-  indicator: Indicator,
+  ...boneCardKnowledge,
   triggers: MedicationNames,
   dxaBeforeStartMonths: NonNegative,
   /** A use counts as ongoing therapy unless its course is bounded to fewer days than this. */
@@ -40,15 +36,13 @@ export const knowledge = ruleKnowledge({
     description: 'a course bounded (by supply, count, bounds or a stopped order) to fewer days than this is not ongoing therapy (ovulation induction, a fertility cycle)',
   }),
   minCourseProvenance: Provenance,
-  osteoporosisTherapyWithinMonths: Positive,
-  suppressingConditions: SuppressingConditions,
-  provenance: Provenance,
-  summary: Summary,
   summaryOrder: Summary,
-  links: Links,
-  text: RuleText,
 });
 
+/**
+ * R2 [evidence: endocrine-therapy-card]: an aromatase inhibitor or androgen-deprivation therapy without a baseline DXA → info card
+ * with a DXA order; when the CCR cannot be computed, the creatinine + cystatin C order rides on the same card.
+ */
 export const rule: Rule = {
   id: ID,
   evaluate(ctx) {

@@ -5,11 +5,11 @@ import { DOMAIN_TEXT, conditionsOf, dxaSince, missing } from '../context';
 import { subtractMonths } from '../dates';
 import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
 import { day } from '../format';
-import { boneCare, lastDxaText, links, medicationMeasure } from './bone-care';
+import { boneCardKnowledge, boneCare, lastDxaText, links, medicationMeasure } from './bone-care';
 import { type Rule, outcome } from './rule';
 import { briefFrom, reasonFrom } from '../text';
 import { Type } from '@sinclair/typebox';
-import { ConditionNames, Indicator, Links, MedicationNames, NonNegative, Positive, Provenance, RuleText, Summary, SuppressingConditions, ruleKnowledge } from '../schema';
+import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance, Summary, ruleKnowledge } from '../schema';
 
 const ID = 'glucocorticoid-bone';
 const DAY_MS = 86_400_000;
@@ -18,14 +18,9 @@ function fmt(n: number): string {
   return Number(n.toPrecision(3)).toString();
 }
 
-/**
- * R1 (ACR 2022 GIOP) [evidence: glucocorticoid-card, acr-2022-giop]: systemic glucocorticoid at ≥ 2.5 mg/day prednisone-equivalent for more than
- * 3 months, no DXA in 24 months, no osteoporosis therapy → warning with a DXA + VFA order. On an order hook it fires
- * only when an order being placed makes (or extends) such a course.
- */
 /** This rule's data under rules.glucocorticoid-bone in the knowledge file: its thresholds, names and words. */
 export const knowledge = ruleKnowledge({
-  indicator: Indicator,
+  ...boneCardKnowledge,
   triggers: MedicationNames,
   minPrednisoneEqMgPerDay: Positive,
   minDays: Positive,
@@ -33,20 +28,19 @@ export const knowledge = ruleKnowledge({
   maxGapDays: NonNegative,
   dxaWithinMonths: Positive,
   fraxMinAgeYears: NonNegative,
-  osteoporosisTherapyWithinMonths: Positive,
   hydrocortisoneReplacement: Type.Object(
     { enabled: Type.Boolean(), maxMgPerDay: Positive, conditions: ConditionNames, provenance: Provenance },
     { additionalProperties: false },
   ),
-  suppressingConditions: SuppressingConditions,
-  provenance: Provenance,
-  summary: Summary,
   summaryUnder40: Summary,
   summaryOrder: Summary,
-  links: Links,
-  text: RuleText,
 });
 
+/**
+ * R1 (ACR 2022 GIOP) [evidence: glucocorticoid-card, acr-2022-giop]: systemic glucocorticoid at ≥ 2.5 mg/day prednisone-equivalent for more than
+ * 3 months, no DXA in 24 months, no osteoporosis therapy → warning with a DXA + VFA order. On an order hook it fires
+ * only when an order being placed makes (or extends) such a course.
+ */
 export const rule: Rule = {
   id: ID,
   evaluate(ctx) {

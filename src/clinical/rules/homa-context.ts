@@ -9,10 +9,6 @@ import { AdultAge, ConditionNames, MedicationNames, Positive, Provenance, ruleKn
 
 const ID = 'homa-context';
 
-/**
- * R5 [evidence: homa-context-line]: HOMA-IR and HOMA-β add a line of context to other findings.
- * Fu et al. 2022 is cross-sectional and imprecise, so HOMA never makes a card by itself.
- */
 /** This rule's data under rules.homa-context in the knowledge file: its thresholds, names and words. */
 export const knowledge = ruleKnowledge({
   irCutoff: Positive,
@@ -29,6 +25,10 @@ export const knowledge = ruleKnowledge({
   provenance: Provenance,
 });
 
+/**
+ * R5 [evidence: homa-context-line]: HOMA-IR and HOMA-β add a line of context to other findings.
+ * Fu et al. 2022 is cross-sectional and imprecise, so HOMA never makes a card by itself.
+ */
 export const rule: Rule = {
   id: ID,
   evaluate(ctx) {
