@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import type * as StartModule from '../src/server/start';
+import type * as DemoPluginModule from '../src/demo/plugin';
 
 const HOST = '127.0.0.1';
 const SERVICE_ID = 'bone-muscle-patient-view';
@@ -114,6 +115,7 @@ async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
 async function startCrosstalk(): Promise<{ url: string; close(): Promise<void> }> {
   // Loaded lazily so that the bare server's process never loads Crosstalk.
   const { start } = require('../src/server/start') as typeof StartModule;
+  const { demoPlugin } = require('../src/demo/plugin') as typeof DemoPluginModule;
   const running = await start({
     PORT: '0',
     HOST,
@@ -126,7 +128,7 @@ async function startCrosstalk(): Promise<{ url: string; close(): Promise<void> }
     CROSSTALK_DEV_MODE: 'true',
     // Every call is audited (SQLite, synchronous=FULL) as in production; the store goes to a throwaway directory.
     CROSSTALK_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-bench-')),
-  });
+  }, undefined, [demoPlugin]);
   return {
     url: running.url,
     close: async () => {

@@ -24,6 +24,7 @@ import { EgressPolicy } from '../src/fhir/egress';
 import { auditRecord } from '../src/server/audit';
 import { createLogger } from '../src/server/logger';
 import { start } from '../src/server/start';
+import { demoPlugin } from '../src/demo/plugin';
 import type { SqlEngine } from '../src/store/engine';
 import { openPostgres } from '../src/store/postgres';
 import { SqlStore } from '../src/store/sql-store';
@@ -70,7 +71,7 @@ async function measure(name: string, fn: () => Promise<unknown>, concurrency = 1
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-bench-store-'));
   // A demo Crosstalk only to serve the demo patient's data, so the prefetch is what an EHR would send.
-  const host = await start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: path.join(tmp, 'host') }, createLogger('silent'));
+  const host = await start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: path.join(tmp, 'host') }, createLogger('silent'), [demoPlugin]);
   const services = loadServices();
   const service = services.get(SERVICE_ID);
   if (!service) throw new Error(`no service ${SERVICE_ID}`);

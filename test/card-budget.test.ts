@@ -73,10 +73,10 @@ async function call(service: string, body: unknown): Promise<Card[]> {
 }
 
 describe('every card, for every demo patient and hook', { timeout: 180_000 }, () => {
-  it('from patient-view (the CLI engine over the demo bundle) is within budget and free of working notes', () => {
+  it('from patient-view (the CLI engine over the demo bundle) is within budget and free of working notes', async () => {
     const now = new Date();
     const service = loadServices().get('bone-muscle-patient-view')!;
-    const cards = evaluateBundle(demoTransaction(now), service, loadKnowledgeSync(), now).flatMap((r) => r.cards);
+    const cards = (await evaluateBundle(demoTransaction(now), service, loadKnowledgeSync(), now)).flatMap((r) => r.cards);
     // Every kind of card the demo shows is here, so the check covers every rule's wording.
     expect(new Set(cards.map((c) => c.extension.crosstalk.ruleId)).size).toBeGreaterThanOrEqual(5);
     expect(cards.flatMap(cardProblems)).toEqual([]);

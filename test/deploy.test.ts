@@ -9,6 +9,7 @@ import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { start } from '../src/server/start';
+import { demoPlugin } from '../src/demo/plugin';
 
 // The compose file's data directory is a container path; on this machine the store goes to a temporary one.
 const tempDataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ct-compose-'));
@@ -622,7 +623,7 @@ describe('the Dockerfile', () => {
         child.on('close', resolve);
       });
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-deploy-'));
-    const running = await start({ PORT: '0', HOST: '127.0.0.1', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const running = await start({ PORT: '0', HOST: '127.0.0.1', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, undefined, [demoPlugin]);
     const port = (running.server.address() as AddressInfo).port;
     try {
       expect(await probe(port)).toBe(0);

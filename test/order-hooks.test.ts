@@ -208,7 +208,8 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
     expect(fullText(card)).toContain('Being ordered: predniSONE 10 mg tablet (MedicationRequest/rx-pred): prednisone 10 mg/day');
     expect(fullText(card)).toContain('30 d supply × 4 fills');
     expect(card.detail).toContain('120 days');
-    expect(card.detail).toContain('prednisone 10 mg/day');
+    // The card says the order and its prednisone-equivalent dose; the ingredient arithmetic is in the statements (the app).
+    expect(card.detail).toContain('Being ordered: predniSONE 10 mg tablet: 10 mg/day prednisone-equivalent');
     expect(card.extension.crosstalk.measures).toMatchObject([
       { code: 'prednisone-equivalent-dose', value: 10, unit: 'mg/d', derivedFrom: ['MedicationRequest/rx-pred'] },
       { code: 'glucocorticoid-exposure', value: 120, unit: 'd', derivedFrom: ['MedicationRequest/rx-pred'] },

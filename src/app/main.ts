@@ -10,7 +10,7 @@ import { measureTrends } from '../clinical/trend';
 import { parseAppContext } from '../cds/app-context';
 import { byId, h } from '../web/dom';
 import type { KnowledgeBundle } from './contract';
-import { failureKind, readRecord } from './record';
+import { failureKind, readRecordOf } from './record';
 import { type View, renderBanner, renderExcluded, renderFindings, renderMeasures, renderMissing, renderTrends, renderWhy, ruleTitle } from './view';
 
 type State = 'loading' | 'ready' | 'no-data' | 'error' | 'expired';
@@ -95,7 +95,7 @@ async function load(client: Client): Promise<void> {
   }
   let record;
   try {
-    record = await readRecord(client, bundle.reads);
+    record = await readRecordOf(client, bundle.reads);
   } catch (e) {
     const f = failureKind(e);
     if (f.kind === 'expired') return showExpired();

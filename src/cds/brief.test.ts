@@ -17,34 +17,35 @@ function finding(over: Partial<Finding> = {}): Finding {
     caveats: [],
     citations: [],
     suggestions: [{ label: 'Order DXA with vertebral fracture assessment (VFA)', orders: [] }],
-    brief: briefFrom(k.rules['glucocorticoid-bone'].text),
+    brief: { ...briefFrom(k.rules['glucocorticoid-bone'].text), found: ['**Prednisone 7.5 mg/day** since 2026-07-05 (MedicationRequest/rx-1).'] },
     ...over,
   };
 }
 
 describe('a card detail', () => {
-  it('stays within 600 characters however much the rule says, keeping why, what to do and the advisory line', () => {
-    const long = Array.from({ length: 40 }, (_, i) => `Statement ${i} about 25-OH vitamin D 14 ng/mL on 2026-11-12 (Observation/v-${i}) and more words to fill.`);
-    const d = renderDetail(finding({ statements: long, context: long }));
+  it('stays within 600 characters however many lines the rule and the attached rules give, keeping why, what to do and the advisory line', () => {
+    const long = Array.from({ length: 40 }, (_, i) => `**Line ${i}**: 25-OH vitamin D 14 ng/mL and more words to fill.`);
+    const d = renderDetail(finding({ brief: { ...briefFrom(k.rules['glucocorticoid-bone'].text), found: long }, briefContext: long }));
     expect(d.length).toBeLessThanOrEqual(DETAIL_LIMIT);
     expect(d).toContain('(ACR 2022)');
     expect(d).toContain('Order DXA with vertebral fracture assessment');
     expect(d.endsWith('*Advisory, not a diagnosis.*')).toBe(true);
   });
 
-  it('keeps the decisive value in bold when the first finding must be shortened to fit', () => {
-    const first = `CCR 0.60 is below the threshold 0.70 for women; the draw gives: ${Array.from({ length: 30 }, (_, i) => `measure ${i} 1.0 mg/dL`).join(', ')}.`;
-    const d = renderDetail(finding({ ruleId: 'low-ccr', statements: [first] }));
+  it('takes whole lines in the rule’s order and then the attached ones, leaving out what does not fit rather than cutting a sentence', () => {
+    const own = ['**CCR 0.60** (2 Nov 2026) is below the threshold 0.70 for women.', 'Kidney function normal (eGFRcr-cys 83 mL/min/1.73 m²).'];
+    const attached = ['HOMA-IR 3.70, HOMA-β 146% (2 Nov 2026; context only).', `A long attached line ${'that goes on '.repeat(40)}.`];
+    const d = renderDetail(finding({ ruleId: 'low-ccr', brief: { ...briefFrom(k.rules['low-ccr'].text), found: own }, briefContext: attached }));
     expect(d.length).toBeLessThanOrEqual(DETAIL_LIMIT);
-    expect(d.startsWith('**CCR 0.60** is below')).toBe(true);
-    expect(d.split('**')).toHaveLength(3);
+    expect(d.startsWith(`${own.join(' ')} ${attached[0]}\n\n`)).toBe(true);
+    expect(d).not.toContain('goes on');
+    expect(d).not.toContain('…');
   });
 
-  it('leaves references, code-system codes, dose arithmetic and working notes to the app, and writes dates as clinicians do', () => {
-    const d = renderDetail(finding({ context: ['25-OH vitamin D 14.0 ng/mL (2026-11-12, Observation/v) is below 20 ng/mL: replete (IOM uses 20 ng/mL [M]; clinical.md §5 R6).'] }));
-    expect(d).not.toMatch(/MedicationRequest\/|Observation\/|RxNorm|×|\[M\]|§|clinical\.md|authoredOn/);
-    expect(d).toContain('**Prednisone 7.5 mg**');
-    expect(d).toContain('5 Jul 2026');
+  it('keeps references, ISO dates and working notes off the card even if a template or a value carries them', () => {
+    const d = renderDetail(finding({ briefContext: ['25-OH vitamin D 14.0 ng/mL (2026-11-12, Observation/v) is below 20 ng/mL: replete (IOM uses 20 ng/mL [M]; clinical.md \u00a75 R6).'] }));
+    expect(d).not.toMatch(/MedicationRequest\/|Observation\/|\[M\]|\u00a7|clinical\.md/);
+    expect(d).toContain('**Prednisone 7.5 mg/day** since 5 Jul 2026.');
     expect(d).toContain('25-OH vitamin D 14.0 ng/mL (12 Nov 2026) is below 20 ng/mL');
   });
 

@@ -60,7 +60,7 @@ export function clinicalInput(data: Gathered, def: ServiceDefinition, hook: Hook
   return {
     ...inputFromResources(data.patient, Object.values(data.resources).flat()),
     ...(hook.draftOrders ? { draftOrders: hook.draftOrders } : {}),
-    unavailable: unavailableDomains(def, data.sources),
+    unavailable: data.unavailable,
   };
 }
 

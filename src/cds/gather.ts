@@ -1,14 +1,17 @@
 import { setMaxListeners } from 'node:events';
 import type { OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
-import { ByteBudget, FhirError, type FhirFailure, FhirSession } from '../fhir/client';
+import { type FhirFailure, outcomeOf } from '../fhir/bundle';
+import { ByteBudget, nodeTransport } from '../fhir/client';
 import type { EgressPolicy } from '../fhir/egress';
+import type { ContextDomain } from '../clinical/context';
 import { isWellFormed } from './inputs';
 import { problems } from './outcomes';
-import { type PrefetchState, type Template, classifyPrefetch, fillTemplate } from './prefetch';
+import { type DataSource, type Transport, readRecord } from './record-reader';
+import { readsOf } from './reads';
 import type { CdsService } from './services';
 import type { CdsRequest } from './types';
 
-export type DataSource = 'prefetch' | 'fhir' | 'prefetch+fhir' | 'unavailable';
+export type { DataSource } from './record-reader';
 
 /** Everything gathered for one call, keyed by prefetch key, with where each key came from. */
 export interface Gathered {
@@ -21,6 +24,8 @@ export interface Gathered {
   malformed: number;
   /** Why each key that was read from fhirServer and failed could not be had (a failure kind, or http_<status>). */
   failures: Record<string, string>;
+  /** Kinds of context that could not be read (every key carrying them unavailable). */
+  unavailable: ContextDomain[];
   fhirMs?: number;
   /** Bytes read from fhirServer (decompressed), all keys and pages. */
   fhirBytes?: number;
@@ -40,11 +45,6 @@ export interface GatherOptions {
   observe?: (outcome: string, seconds: number) => void;
   /** Reads beyond the service's prefetch templates, by key (the encounter a location pilot needs); never required. */
   extraReads?: Record<string, string>;
-}
-
-function outcomeOf(e: unknown): string {
-  if (!(e instanceof FhirError)) return 'network';
-  return e.failure.kind === 'http' ? `http_${e.failure.status}` : e.failure.kind;
 }
 
 function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcomeIssue {
@@ -71,110 +71,46 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
 }
 
 /**
- * Prefetch first; what prefetch lacks (absent, OperationOutcome, malformed, or the next pages of a
- * paginated Bundle) is read from fhirServer in parallel under one time budget. Required data that
- * cannot be had ends the call with 412, as the spec says.
+ * Prefetch first; what prefetch lacks is read from fhirServer through the one record reader, in parallel under
+ * one time budget and one byte budget. Required data that cannot be had ends the call with 412, as the spec says.
  */
 export async function gather(service: CdsService, req: CdsRequest, opts: GatherOptions): Promise<Gathered> {
   const def = service.definition;
-  const templates: Template[] = Object.entries({ ...opts.extraReads, ...def.discovery.prefetch }).map(([key, t]) => fillTemplate(key, t, req.context));
-  const states = new Map<string, PrefetchState>(templates.map((t) => [t.key, classifyPrefetch(t, req.prefetch)]));
-
-  const resources: Record<string, Resource[]> = {};
-  const sources: Record<string, DataSource> = {};
-  const partial: string[] = [];
-  const failures: Record<string, string> = {};
-  const toFetch: { t: Template; continueFrom?: PrefetchState & { state: 'bundle' } }[] = [];
-
-  for (const t of templates) {
-    const s = states.get(t.key) as PrefetchState;
-    switch (s.state) {
-      case 'bundle':
-        resources[t.key] = s.resources;
-        sources[t.key] = 'prefetch';
-        if (s.paginated) toFetch.push({ t, continueFrom: s });
-        break;
-      case 'resource':
-        resources[t.key] = [s.resource];
-        sources[t.key] = 'prefetch';
-        break;
-      case 'null':
-        // null says "no data" for a search; for a read of the patient in context it cannot be right.
-        if (t.kind === 'search') {
-          resources[t.key] = [];
-          sources[t.key] = 'prefetch';
-        } else toFetch.push({ t });
-        break;
-      default:
-        toFetch.push({ t });
-    }
-  }
-
-  const issues: OperationOutcomeIssue[] = [];
-  let fhirMs: number | undefined;
-  let fhirBytes: number | undefined;
-  if (toFetch.length) {
-    if (!req.fhirServer) {
-      for (const { t, continueFrom } of toFetch) {
-        if (continueFrom) partial.push(t.key);
-        else sources[t.key] = 'unavailable';
-        if (!continueFrom && def.required.includes(t.key)) issues.push(failureIssue(t.key, 'no-fhir'));
-      }
-    } else {
-      const started = performance.now();
+  const own = readsOf(def);
+  const reads = { ...own, templates: { ...opts.extraReads, ...own.templates } };
+  let transport: Transport | undefined;
+  let bytes: ByteBudget | undefined;
+  const fhirServer = req.fhirServer;
+  if (fhirServer) {
+    // Opened on the first read only: a call whose prefetch is complete sets up no timer, budget or agent.
+    let node: Transport | undefined;
+    const open = (): Transport => {
       // The FHIR time budget, cut short if the call itself ends first: nothing is read for a caller that has gone.
       const signal = opts.signal ? AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]) : AbortSignal.timeout(opts.timeoutMs);
-      const bytes = new ByteBudget(opts.maxResponseBytes, opts.maxCallBytes);
+      bytes = new ByteBudget(opts.maxResponseBytes, opts.maxCallBytes);
       // Every key's request (and page) listens on this one budget; a service with 15 keys passes Node's default of 10.
-      setMaxListeners(Math.max(10, toFetch.length * opts.maxPages), signal);
-      const session = new FhirSession(
-        { baseUrl: req.fhirServer, ...(req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {}) },
-        { signal, maxPages: opts.maxPages, egress: opts.egress, bytes },
-      );
-      const results = await Promise.allSettled(
-        toFetch.map(async ({ t, continueFrom }) => {
-          const t0 = performance.now();
-          try {
-            let out: Resource[];
-            if (continueFrom) out = await session.continue(continueFrom.bundle);
-            else if (t.kind === 'read') {
-              const r = await session.read(t.url);
-              out = r ? [r] : [];
-            } else out = await session.search(t.url);
-            opts.observe?.('ok', (performance.now() - t0) / 1000);
-            return out;
-          } catch (e) {
-            opts.observe?.(outcomeOf(e), (performance.now() - t0) / 1000);
-            throw e;
-          }
-        }),
-      );
-      fhirMs = performance.now() - started;
-      fhirBytes = bytes.bytesRead;
-      results.forEach((r, i) => {
-        const { t, continueFrom } = toFetch[i] as (typeof toFetch)[number];
-        if (r.status === 'rejected') failures[t.key] = outcomeOf(r.reason);
-        if (r.status === 'fulfilled') {
-          resources[t.key] = r.value;
-          sources[t.key] = continueFrom ? 'prefetch+fhir' : 'fhir';
-          return;
-        }
-        if (continueFrom) {
-          // The first page is newest-first data the EHR already gave us: use it, and say it is partial.
-          partial.push(t.key);
-          return;
-        }
-        sources[t.key] = 'unavailable';
-        const failure = r.reason instanceof FhirError ? r.reason.failure : ({ kind: 'network' } as const);
-        if (def.required.includes(t.key)) issues.push(failureIssue(t.key, failure));
-      });
-    }
+      setMaxListeners(Math.max(10, Object.keys(reads.templates).length * opts.maxPages), signal);
+      const token = req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {};
+      return nodeTransport({ baseUrl: fhirServer, ...token }, { signal, egress: opts.egress, bytes });
+    };
+    transport = { base: fhirServer, get: (url) => (node ??= open()).get(url) };
+  }
+  const read = await readRecord(reads, req.context, transport, {
+    maxPages: opts.maxPages,
+    ...(req.prefetch ? { prefetch: req.prefetch } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
+  });
+
+  const issues: OperationOutcomeIssue[] = [];
+  for (const key of Object.keys(reads.templates)) {
+    if (read.sources[key] !== 'unavailable' || !def.required.includes(key)) continue;
+    issues.push(failureIssue(key, transport ? (read.failures[key] ?? { kind: 'network' }) : 'no-fhir'));
   }
 
   // Untrusted JSON: whatever breaks the types the engine reads is set aside here, at the boundary.
+  const resources: Record<string, Resource[]> = {};
   let malformed = 0;
-  for (const key of Object.keys(resources)) {
-    const list = resources[key] as Resource[];
+  for (const [key, list] of Object.entries(read.resources)) {
     const ok = list.filter(isWellFormed);
     malformed += list.length - ok.length;
     resources[key] = ok;
@@ -188,11 +124,11 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
   return {
     patient: patient as Patient,
     resources,
-    sources,
-    partial,
+    sources: read.sources,
+    partial: read.partial,
     malformed,
-    failures,
-    ...(fhirMs !== undefined ? { fhirMs } : {}),
-    ...(fhirBytes !== undefined ? { fhirBytes } : {}),
+    failures: Object.fromEntries(Object.entries(read.failures).map(([key, f]) => [key, outcomeOf(f)])),
+    unavailable: read.unavailable,
+    ...(read.fhirMs !== undefined ? { fhirMs: read.fhirMs, fhirBytes: bytes?.bytesRead ?? 0 } : {}),
   };
 }

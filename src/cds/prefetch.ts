@@ -1,5 +1,5 @@
 import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
-import { bundleResources, nextLink } from '../fhir/client';
+import { bundleResources, nextLink } from '../fhir/bundle';
 import { fillTokens } from './reads';
 
 /**

@@ -4,6 +4,7 @@
  * gather step and the SMART app in the browser read a patient the same way and judge gaps the same way.
  */
 import type { ContextDomain } from '../clinical/context';
+import type { ServiceDefinition } from './services';
 
 export interface ServiceReads {
   /** The key whose template reads the Patient. */
@@ -13,6 +14,11 @@ export interface ServiceReads {
   /** CDS Hooks prefetch templates by key, `{{context.patientId}}` unfilled. */
   templates: Record<string, string>;
   contextDomains: Record<string, ContextDomain[]>;
+}
+
+/** What one service reads, from its definition. */
+export function readsOf(def: ServiceDefinition): ServiceReads {
+  return { patientKey: def.patientKey, required: def.required, templates: def.discovery.prefetch ?? {}, contextDomains: def.contextDomains ?? {} };
 }
 
 const TOKEN = /\{\{\s*context\.([A-Za-z]+)\s*\}\}/g;

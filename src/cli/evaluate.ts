@@ -7,6 +7,9 @@ import { summariseMeasure } from '../clinical/measures';
 import { renderCards } from '../cds/cards';
 import type { CdsService } from '../cds/services';
 import type { Card } from '../cds/types';
+import { readsOf } from '../cds/reads';
+import { readRecord, recordResources } from '../cds/record-reader';
+import { bundleTransport } from './bundle-transport';
 
 export interface PatientResult {
   patient: string;
@@ -16,31 +19,31 @@ export interface PatientResult {
   quiet: { ruleId: string; status: RuleStatus; reasons: Reason[] }[];
 }
 
-type WithSubject = Resource & { subject?: { reference?: string } };
-
 /**
- * Splits a Bundle into patients and their resources (Observations, medicines, Conditions, reports, orders), and
- * runs each through the same engine and card renderer as patient-view. References may be `Patient/<id>` or the
- * patient entry's fullUrl. Everything the Bundle holds counts as read: nothing is "unavailable" here.
+ * Splits a Bundle into patients and reads each one's record through the same record reader as patient-view, the
+ * Bundle standing in for the FHIR server (bundle-transport.ts): the service's templates pick what counts, and a
+ * patient's resources are those whose subject is `Patient/<id>` or the patient entry's fullUrl. Medication
+ * resources, which belong to no patient, count for every patient. Then the same engine and card renderer run.
+ * Everything the Bundle holds counts as read: nothing is "unavailable" here.
  */
-export function evaluateBundle(bundle: Bundle, service: CdsService, knowledge: Knowledge, asOf: Date): PatientResult[] {
-  return [...evaluateBundleEach(bundle, service, knowledge, asOf)];
+export async function evaluateBundle(bundle: Bundle, service: CdsService, knowledge: Knowledge, asOf: Date): Promise<PatientResult[]> {
+  const out: PatientResult[] = [];
+  for await (const r of evaluateBundleEach(bundle, service, knowledge, asOf)) out.push(r);
+  return out;
 }
 
 /** The same, one patient at a time as each is evaluated, so a caller can write it out before the next. */
-export function* evaluateBundleEach(bundle: Bundle, service: CdsService, knowledge: Knowledge, asOf: Date): Generator<PatientResult> {
+export async function* evaluateBundleEach(bundle: Bundle, service: CdsService, knowledge: Knowledge, asOf: Date): AsyncGenerator<PatientResult> {
   const entries = bundle.entry ?? [];
-  const patients = entries.filter((e) => e.resource?.resourceType === 'Patient');
-  const others = entries.map((e) => e.resource as WithSubject | undefined).filter((r): r is WithSubject => !!r && r.resourceType !== 'Patient');
-  const medications = others.filter((r) => r.resourceType === 'Medication');
-  for (const entry of patients) {
+  const medications = entries.map((e) => e.resource).filter((r): r is Resource => r?.resourceType === 'Medication');
+  const reads = readsOf(service.definition);
+  for (const [i, entry] of entries.filter((e) => e.resource?.resourceType === 'Patient').entries()) {
     const p = entry.resource as Patient;
-    const refs = new Set([`Patient/${p.id}`, ...(entry.fullUrl ? [entry.fullUrl] : [])]);
-    const mine = others
-      .filter((r) => r.subject?.reference && refs.has(r.subject.reference))
-      // The engine checks subjects against Patient/<id>; a urn:uuid subject is the same patient here.
-      .map((r) => ({ ...r, subject: { reference: `Patient/${p.id}` } }) as Resource);
-    const evaluation = evaluatePatient(inputFromResources(p, [...mine, ...medications]), knowledge, asOf, service.rules);
+    // A transaction's new Patient may have no id yet, only a urn:uuid fullUrl its resources point at.
+    const id = p.id ?? `bundle-patient-${i}`;
+    const read = await readRecord(reads, { patientId: id }, bundleTransport(entries, entry, id), { maxPages: 1 });
+    const input = { ...inputFromResources(read.patient ?? p, [...recordResources(read, reads), ...medications]), unavailable: read.unavailable };
+    const evaluation = evaluatePatient(input, knowledge, asOf, service.rules);
     const cards = renderCards(evaluation, { service, patientId: p.id ?? '', knowledgeVersion: knowledge.version });
     const quiet = evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => ({ ruleId: o.ruleId, status: o.status, reasons: o.reasons }));
     yield { patient: `Patient/${p.id}`, measures: evaluation.measures.map(summariseMeasure), cards, quiet };

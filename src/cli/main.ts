@@ -1,7 +1,8 @@
 import fs from 'node:fs';
+import type { Bundle } from 'fhir/r4';
+import path from 'node:path';
 import { ConfigError, loadKnowledgeSync } from '../config/knowledge-file';
 import { loadServices } from '../cds/services';
-import { demoTransaction } from '../demo/patients';
 import { evaluateBundleEach, isBundle } from './evaluate';
 import { OutputClosed, type Output, streamOutput } from './output';
 import { runReport } from './report';
@@ -20,6 +21,11 @@ const USAGE = `usage:
       Default: the 30 days up to now, as one period; from inclusive, to exclusive, dates in UTC.
 `;
 
+/** The demo's synthetic patients, loaded by path only for the demo commands: evaluate and report never load demo code. */
+function demoTransaction(now: Date): Bundle {
+  return (require(path.join(__dirname, '..', 'demo', 'patients')) as { demoTransaction: (now: Date) => Bundle }).demoTransaction(now);
+}
+
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -33,9 +39,9 @@ function parseNow(args: string[]): Date {
 }
 
 /** The JSON array, one element at a time: output never has to be held whole in memory. */
-async function writeJsonArray(out: Output, items: Iterable<unknown>): Promise<void> {
+async function writeJsonArray(out: Output, items: AsyncIterable<unknown>): Promise<void> {
   let first = true;
-  for (const item of items) {
+  for await (const item of items) {
     const text = JSON.stringify(item, null, 2).replace(/\n/g, '\n  ');
     await out.write(`${first ? '[\n  ' : ',\n  '}${text}`);
     first = false;
@@ -61,7 +67,7 @@ async function main(args: string[], out: Output): Promise<number> {
     const service = loadServices(undefined, undefined, knowledge).get('bone-muscle-patient-view');
     if (!service) throw new ConfigError('service bone-muscle-patient-view is not defined');
     const results = evaluateBundleEach(bundle, service, knowledge, parseNow(rest));
-    if (format === 'ndjson') for (const r of results) await out.write(`${JSON.stringify(r)}\n`);
+    if (format === 'ndjson') for await (const r of results) await out.write(`${JSON.stringify(r)}\n`);
     else await writeJsonArray(out, results);
     return 0;
   }

@@ -1,5 +1,6 @@
 import type { Condition, DiagnosticReport, Medication, MedicationRequest, MedicationStatement, Observation, Resource, ServiceRequest } from 'fhir/r4';
 import type { Knowledge } from './knowledge';
+import { sharedText } from './text';
 import { type BoneDensityOrder, type BoneDensityTest, boneDensityOrders, boneDensityTests } from './bone-density';
 import { isOneOf } from './codesets';
 import { type ConditionFact, conditionFacts } from './conditions';
@@ -13,17 +14,10 @@ import { type MedicationUse, type OrderScope, medicationUses } from './medicatio
 export type ContextDomain = 'ccr-labs' | 'medications' | 'conditions' | 'bone-density' | 'bone-density-orders' | 'osteoporosis-therapy' | 'crp' | 'bmi' | 'vitamin-d';
 export const CONTEXT_DOMAINS: readonly ContextDomain[] = ['ccr-labs', 'medications', 'conditions', 'bone-density', 'bone-density-orders', 'osteoporosis-therapy', 'crp', 'bmi', 'vitamin-d'];
 
-export const DOMAIN_TEXT: Record<ContextDomain, string> = {
-  'ccr-labs': 'creatinine and cystatin C results',
-  medications: 'the medication list',
-  conditions: 'the problem list (Conditions)',
-  'bone-density': 'DXA results',
-  'bone-density-orders': 'pending DXA orders',
-  'osteoporosis-therapy': 'osteoporosis therapy history',
-  crp: 'CRP results',
-  bmi: 'BMI',
-  'vitamin-d': '25-OH vitamin D results',
-};
+/** A domain's name as a sentence says it ("the medication list"), from the knowledge file's shared text. */
+export function domainText(k: Knowledge, d: ContextDomain): string {
+  return sharedText(k, `domain-${d}`);
+}
 
 /** Orders being placed now (order-select / order-sign), and which of them the hook is about. */
 export interface DraftOrders {

@@ -12,6 +12,7 @@ import { dxaSince } from './context';
 import { day } from './format';
 import { subtractMonths } from './dates';
 import { selectInputs } from './selection';
+import { sharedReason, sharedText } from './text';
 
 /**
  * What the engine needs about one patient: FHIR R4 resources, already gathered. Everything beyond the Patient and
@@ -57,13 +58,17 @@ export function evaluatePatient(
 
   const ordered = byPrecedence(rules, knowledge);
   const outcomes: RuleOutcome[] = ordered.map((r) => adultGate(r.id, ctx) ?? r.evaluate(ctx));
-  supersede(outcomes);
+  supersede(outcomes, knowledge);
   const findings: Finding[] = outcomes
     .filter((o) => o.status === 'fired' && o.finding)
     .map((o) => {
       const f = withoutNeedlessOrders(o.finding as Finding, ctx);
-      const lines = outcomes.flatMap((c) => (c.status === 'context' && (!c.attachTo || c.attachTo.includes(f.ruleId)) ? (c.context ?? []) : []));
-      return { ...f, context: [...f.context, ...lines] };
+      const attached = outcomes.filter((c) => c.status === 'context' && (!c.attachTo || c.attachTo.includes(f.ruleId)));
+      return {
+        ...f,
+        context: [...f.context, ...attached.flatMap((c) => c.context ?? [])],
+        briefContext: [...(f.briefContext ?? []), ...attached.flatMap((c) => c.briefContext ?? [])],
+      };
     });
   for (const o of outcomes) if (o.finding) o.finding = findings.find((f) => f.ruleId === o.ruleId);
 
@@ -78,14 +83,10 @@ export function adultGate(ruleId: string, ctx: RuleContext): RuleOutcome | undef
   const gate = ctx.knowledge.ageGate;
   if (gate.allAges.includes(ruleId)) return undefined;
   if (ctx.ageNow === undefined) {
-    return outcome.suppressed(ruleId, [{ code: 'age-unknown', text: 'no birth date on the Patient, so age cannot be checked: this rule is for adults only' }]);
+    return outcome.suppressed(ruleId, [sharedReason(ctx.knowledge, 'age-unknown')]);
   }
   if (ctx.ageNow < gate.adultAgeYears) {
-    return outcome.suppressed(ruleId, [{
-      code: 'age-below-adult',
-      text: `age ${ctx.ageNow} is under ${gate.adultAgeYears}: this rule and its equations are for adults only`,
-      params: { age: ctx.ageNow, minimum: gate.adultAgeYears },
-    }]);
+    return outcome.suppressed(ruleId, [sharedReason(ctx.knowledge, 'age-below-adult', { age: ctx.ageNow, minimum: gate.adultAgeYears })]);
   }
   return undefined;
 }
@@ -106,8 +107,8 @@ function withoutNeedlessOrders(f: Finding, ctx: RuleContext): Finding {
     const kept = suggestions.filter((s) => !s.orders.some((o) => dxaCodes.has(o.code)));
     if (kept.length !== suggestions.length) {
       caveats.push(recent
-        ? `No DXA suggested: one is on file from ${day(recent.effective)} (${recent.reference}), within ${k.dxaOnFile.withinMonths} months.`
-        : `No DXA suggested: one is already ordered (${pending?.reference ?? ''}).`);
+        ? sharedText(k, 'dxaOnFileNotSuggested', { date: day(recent.effective), reference: recent.reference, months: k.dxaOnFile.withinMonths })
+        : sharedText(k, 'dxaOrderedNotSuggested', { reference: pending?.reference ?? '' }));
     }
     suggestions = kept;
   }
@@ -127,7 +128,7 @@ export function byPrecedence(rules: readonly Rule[], k: Knowledge): Rule[] {
  * One patient, one message: the fired card of highest precedence turns every other fired card into a suppression
  * that names it, and takes over their one-line summaries and their measures, so nothing said is lost.
  */
-function supersede(outcomes: RuleOutcome[]): void {
+function supersede(outcomes: RuleOutcome[], k: Knowledge): void {
   const winner = outcomes.find((o) => o.status === 'fired' && o.finding);
   if (!winner?.finding) return;
   outcomes.forEach((o, j) => {
@@ -137,8 +138,9 @@ function supersede(outcomes: RuleOutcome[]): void {
     winner.finding = {
       ...winner.finding,
       context: [...winner.finding.context, ...(lost.carryOver ? [lost.carryOver] : [])],
+      briefContext: [...(winner.finding.briefContext ?? []), ...(lost.carryOverBrief ? [lost.carryOverBrief] : [])],
       measures: [...winner.finding.measures, ...lost.measures.filter((m) => !known.has(m.code))],
     };
-    outcomes[j] = { ruleId: o.ruleId, status: 'suppressed', reasons: [{ code: 'superseded', text: `covered by ${winner.ruleId}` }] };
+    outcomes[j] = { ruleId: o.ruleId, status: 'suppressed', reasons: [sharedReason(k, 'superseded', { rule: winner.ruleId })] };
   });
 }

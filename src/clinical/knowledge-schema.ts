@@ -6,7 +6,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { RULE_KNOWLEDGE } from './rules/registry';
-import { Enum, MedicationNames, Positive, Provenance } from './schema';
+import { Enum, MedicationNames, Positive, Provenance, RuleText } from './schema';
 
 export const ANALYTE_IDS = ['creatinine', 'cystatin-c', 'insulin', 'glucose', 'crp', 'bmi', 'vitamin-d'] as const;
 export const AnalyteId = Enum(ANALYTE_IDS);
@@ -109,6 +109,12 @@ export const KnowledgeSchema = Type.Object(
     unitSpellings: Type.Object({ spellings: Type.Array(UnitSpelling), provenance: Provenance }, { additionalProperties: false }),
     /** A DXA on file within this many months means no card suggests another. */
     dxaOnFile: Type.Object({ withinMonths: Positive, provenance: Provenance }, { additionalProperties: false }),
+    /** Words every rule shares (age gate, superseded, bone-care reasons, list pieces), as templates like a rule's text. */
+    text: Type.Object(RuleText.properties, {
+      additionalProperties: false,
+      description:
+        'Words every rule shares, as templates (the same shape as a rule\'s text): the engine\'s age gate and superseded findings, the bone-care reasons, what a card says when it drops a DXA suggestion or could not check a domain, the pieces of lists (an order being placed, how a code was recognised).',
+    }),
   },
   { $id: 'knowledge.schema.json', title: 'Crosstalk clinical knowledge', additionalProperties: false },
 );

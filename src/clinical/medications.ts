@@ -20,7 +20,7 @@ export interface UsePeriod {
   endMs: number;
   start: string;
   end: string;
-  /** How the period was reached, for the card (e.g. "authoredOn 2026-05-01 + 30 d supply × 4 fills"). */
+  /** How the period was reached, for the card (e.g. "ordered 2026-05-01 + 30 d supply × 4 fills"). */
   how: string;
   /** The end is a forecast from the prescription, not an observed stop. */
   expected: boolean;
@@ -224,7 +224,7 @@ function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: 
   const boundsStart = dose.ok ? dose.value[0]?.startMs : undefined;
   const startMs = boundsStart ?? authored ?? validityStart ?? (origin === 'order' ? asOf.getTime() : undefined);
   if (startMs === undefined) return { ok: false, why: 'no authoredOn or validity period start' };
-  const startHow = boundsStart !== undefined ? `timing bounds from ${day(startMs)}` : authored !== undefined ? `authoredOn ${day(startMs)}` : validityStart !== undefined ? `validity period from ${day(startMs)}` : `ordered now (${day(startMs)})`;
+  const startHow = boundsStart !== undefined ? `timing bounds from ${day(startMs)}` : authored !== undefined ? `ordered ${day(startMs)}` : validityStart !== undefined ? `validity period from ${day(startMs)}` : `ordered now (${day(startMs)})`;
   const fills = 1 + Math.max(0, dr?.numberOfRepeatsAllowed ?? 0);
   const fillText = fills > 1 ? ` × ${fills} fills (1 + ${fills - 1} repeats)` : '';
 

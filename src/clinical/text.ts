@@ -52,6 +52,21 @@ export function reasonFrom(text: RuleText | undefined, code: string, values?: Te
   return { code, text: render(t, values), ...(Object.keys(params).length ? { params } : {}) };
 }
 
+/** A sentence that opens with a filled-in name starts with a capital letter. */
+export function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** A sentence every rule shares (knowledge.text.card[key]). */
+export function sharedText(k: { text: RuleText }, key: string, params: TextParams = {}): string {
+  return cardText(k.text, key, params);
+}
+
+/** A quiet reason every rule shares (knowledge.text.reasons[key]). */
+export function sharedReason(k: { text: RuleText }, code: string, values?: TextParams, key = code): Reason {
+  return reasonFrom(k.text, code, values, key);
+}
+
 /** The rule's why line, citation and lead action for its card's detail (Finding.brief). */
 export function briefFrom(text: RuleText | undefined, params: TextParams = {}): FindingBrief {
   return {

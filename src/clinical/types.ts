@@ -103,6 +103,8 @@ export interface RuleOutcome {
   reasons: Reason[];
   finding?: Finding;
   context?: string[];
+  /** The same context as the card says it: one short sentence each, in the rule's card words. */
+  briefContext?: string[];
   /** Rules whose findings take this outcome's context lines; absent means every finding. */
   attachTo?: string[];
 }
@@ -125,6 +127,10 @@ export interface Finding {
   about?: string[];
   /** One line that says this finding inside another card when a stronger rule supersedes it. */
   carryOver?: string;
+  /** The carry-over line as the other card's detail says it (short, bold on the decisive value). */
+  carryOverBrief?: string;
+  /** Short card lines other rules attach (HOMA, vitamin D, a superseded finding), after the rule's own found lines. */
+  briefContext?: string[];
   /**
    * What the card's detail says, in the rule's words from its knowledge text (why, cite, a lead action; the found
    * lines too if the rule gives them, otherwise the renderer builds them from the statements). The renderer keeps it
@@ -133,12 +139,16 @@ export interface Finding {
   brief?: FindingBrief;
 }
 
-/** A rule's part of its card's detail: the found lines are optional, the suggested orders are added to the action. */
+/**
+ * A rule's part of its card's detail, every word from its knowledge text: the found lines (decisive value first, in
+ * bold), why, cite, a lead action; the suggested orders and `then` (e.g. "calculate FRAX") follow the action.
+ */
 export interface FindingBrief {
   found?: string[];
   why: string;
   cite: string;
   action?: string;
+  then?: string[];
 }
 
 /**

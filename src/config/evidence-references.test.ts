@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CDS_HOOKS_DIR, PROJECT_ROOT } from './paths';
+import { loadKnowledgeSync } from './knowledge-file';
+import { shownCitation } from '../app/evidence';
 
 /**
  * The safety argument has to be checkable from the repository alone: every source the product cites resolves to
@@ -206,5 +208,16 @@ describe('every reference in the product resolves inside the repository', () => 
       .filter(([, c]) => /\[(?:M|C|V)[\]\-,: ]|\bV-abs\b|^V\b|\bUNVERIFIED\b/.test(`${c.label}\n${c.evidence}`))
       .map(([id, c]) => `${id}: ${c.evidence}`);
     expect(graded, `citations whose wording carries grade codes:\n${graded.join('\n')}`).toEqual([]);
+  });
+
+  it('states every citation’s strength in plain words, and the app shows the knowledge file’s words (one place)', () => {
+    const k = loadKnowledgeSync();
+    const plain = /^(?:guideline|systematic review and meta-analysis|cohort study|cross-sectional study|equation development study|validated risk tool|expert opinion)(?:, (?:guideline-endorsed|conference abstract|a review))?$/;
+    const unplain = Object.entries(k.citations).filter(([, c]) => !plain.test(c.evidence)).map(([id, c]) => `${id}: ${c.evidence}`);
+    expect(unplain, `citations whose strength is not in plain words:\n${unplain.join('\n')}`).toEqual([]);
+    for (const c of Object.values(k.citations)) expect(shownCitation(c, k).strength).toBe(c.evidence);
+    const reworded = structuredClone(k);
+    (reworded.citations['he-2024'] as { evidence: string }).evidence = 'cohort study (site wording)';
+    expect(shownCitation(reworded.citations['he-2024']!, reworded).strength).toBe('cohort study (site wording)');
   });
 });

@@ -57,7 +57,7 @@ export function loadKnowledgeSync(
   for (const [id, rule] of Object.entries(k.rules)) {
     for (const c of rule.citations) if (!k.citations[c]) throw new ConfigError(`rule ${id} cites unknown citation "${c}"`);
   }
-  checkTemplates(k, shipped as unknown as Pick<Knowledge, 'rules'>);
+  checkTemplates(k, shipped as unknown as Pick<Knowledge, 'rules' | 'text'>);
   checkRules(k);
   resolveAnalyteCodes(k);
   checkNames(k);
@@ -94,18 +94,23 @@ function templatesOf(text: RuleText | undefined): Map<string, string> {
  * sentence names them (a test drives every rule path to prove the shipped ones are filled). Refusing to start beats
  * a card that shows "{name}" or an evaluation that fails mid-request.
  */
-function checkTemplates(k: Knowledge, shipped: Pick<Knowledge, 'rules'>): void {
+function checkTemplates(k: Knowledge, shipped: Pick<Knowledge, 'rules' | 'text'>): void {
+  checkTextAgainst('text', k.text, shipped.text);
   for (const [id, rule] of Object.entries(k.rules) as [keyof Knowledge['rules'], { text?: RuleText }][]) {
-    const base = templatesOf((shipped.rules[id] as { text?: RuleText } | undefined)?.text);
-    for (const [where, t] of templatesOf(rule.text)) {
-      const bad = malformed(t);
-      if (bad !== undefined) throw new ConfigError(`rules.${id}.text.${where}: malformed placeholder near "${bad}"`);
-      const known = base.get(where);
-      if (known === undefined) throw new ConfigError(`rules.${id}.text.${where}: the rule has no such sentence`);
-      const supplied = new Set(placeholders(known));
-      for (const p of placeholders(t)) {
-        if (!supplied.has(p)) throw new ConfigError(`rules.${id}.text.${where}: {${p}} is not filled by the rule (it fills ${[...supplied].map((x) => `{${x}}`).join(', ') || 'none'})`);
-      }
+    checkTextAgainst(`rules.${id}.text`, rule.text, (shipped.rules[id] as { text?: RuleText } | undefined)?.text);
+  }
+}
+
+function checkTextAgainst(path: string, text: RuleText | undefined, shipped: RuleText | undefined): void {
+  const base = templatesOf(shipped);
+  for (const [where, t] of templatesOf(text)) {
+    const bad = malformed(t);
+    if (bad !== undefined) throw new ConfigError(`${path}.${where}: malformed placeholder near "${bad}"`);
+    const known = base.get(where);
+    if (known === undefined) throw new ConfigError(`${path}.${where}: the rule has no such sentence`);
+    const supplied = new Set(placeholders(known));
+    for (const p of placeholders(t)) {
+      if (!supplied.has(p)) throw new ConfigError(`${path}.${where}: {${p}} is not filled by the rule (it fills ${[...supplied].map((x) => `{${x}}`).join(', ') || 'none'})`);
     }
   }
 }

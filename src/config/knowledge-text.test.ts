@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CodeableConcept, Dosage, MedicationRequest, Patient, Resource } from 'fhir/r4';
+import type { CodeableConcept, Condition, Dosage, MedicationRequest, Patient, Resource } from 'fhir/r4';
 import { evaluatePatient } from '../clinical/engine';
 import { inputFromResources } from '../clinical/input';
 import { describe, expect, it } from 'vitest';
@@ -10,16 +10,31 @@ import type { ContextDomain } from '../clinical/context';
 import type { Knowledge, RuleText } from '../clinical/knowledge';
 import { NOW, creatinineOnly, crp, k, lowPair, man, prednisone, ra, run, textUnit, woman } from '../clinical/rules/test-records';
 import { placeholders, render } from '../clinical/text';
-import { concept, condition, dailyDosage, daysAgo, dxaReport, lab, medicationRequest, patient } from '../demo/builders';
+import { concept, condition, dailyDosage, daysAgo, dxaOrder, dxaReport, lab, medicationRequest, patient } from '../demo/builders';
 import { loadKnowledgeSync } from './knowledge-file';
 
-type Records = { who: Patient; resources: Resource[]; unavailable?: ContextDomain[]; knowledge?: Knowledge; orders?: MedicationRequest[] };
+type Records = { who: Patient; resources: Resource[]; unavailable?: ContextDomain[]; knowledge?: Knowledge; orders?: Resource[] };
 
 const notProvisional = structuredClone(k);
 notProvisional.rules['low-ccr'].threshold.provisional = false;
 // The engine's adult gate answers first for children and unknown ages; listed in allAges, the rule speaks for itself.
 const allAges = structuredClone(k);
 allAges.ageGate.allAges = ['low-ccr', 'missing-ccr-input', 'secondary-osteoporosis', 'homa-context'];
+// Every rule for all ages (the glucocorticoid card's age-unknown line), one rule switched off, unreadable confounders shown not suppressing.
+const everyAge = structuredClone(k);
+everyAge.ageGate.allAges = Object.keys(k.rules);
+const ccrOff = structuredClone(k);
+ccrOff.rules['low-ccr'].enabled = false;
+const uncheckedShown = structuredClone(k);
+uncheckedShown.rules['low-ccr'].confounders.uncheckedSuppresses = false;
+const fracture = condition('fx', 'p', concept('icd10cm', 'M80.08', 'Age-related osteoporosis with current pathological fracture, vertebra'));
+const omeprazole = medicationRequest('ppi', 'p', concept('atc', 'A02BC01', 'omeprazole'), { authoredOn: daysAgo(NOW, 30), supplyDays: 90, repeats: 3, dosage: [dailyDosage(20, 'mg', 1)] });
+const alendronate = medicationRequest('aln', 'p', concept('rxnorm', '46041', 'alendronate'), { authoredOn: daysAgo(NOW, 30), supplyDays: 90, repeats: 3, dosage: [dailyDosage(70, 'mg', 1)] });
+const palliative = condition('pal', 'p', concept('icd10cm', 'Z51.5', 'Encounter for palliative care'));
+const noStatus = (c: Condition): Condition => {
+  const { clinicalStatus: _dropped, ...rest } = c;
+  return rest;
+};
 const letrozole: MedicationRequest = medicationRequest('ai', 'p', concept('atc', 'L02BG04', 'letrozole'), {
   authoredOn: daysAgo(NOW, 60),
   supplyDays: 90,
@@ -69,6 +84,7 @@ const PATHS: Records[] = [
   { who: woman(63), resources: [letrozole] },
   // The missing-lab card: which half is missing, a rejected result, and why a new pair could not be read.
   { who: woman(80), resources: [lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 10))] },
+  { who: woman(80), resources: [lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 10)), textUnit(lab('cr', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 20)), 'mg/furlong')] },
   { who: woman(80), resources: [...creatinineOnly(), textUnit(lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 20)), 'mg/furlong')] },
   { who: woman(80), resources: creatinineOnly(2.5) },
   { who: patient('p', 'unknown', '1950-01-01'), resources: creatinineOnly() },
@@ -94,8 +110,8 @@ const PATHS: Records[] = [
   { who: woman(66), resources: [rx('nd', concept('rxnorm', '8640', 'prednisone'), 200, [{ route: ORAL, timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } }, doseAndRate: [{ doseQuantity: { value: 1, unit: 'TAB', code: 'TAB' } }] }])] },
   { who: woman(66), resources: [rx('mwf', pred, 270, [{ ...daily(5), route: ORAL, timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd', dayOfWeek: ['mon', 'wed', 'fri'] } } }])] },
   { who: woman(66), resources: [rx('taper', pred, 200, [{ ...daily(20, 30), route: ORAL }])] },
-  { who: woman(66), resources: [], orders: [{ ...rx('draft', pred, 0, [{ ...daily(10, 14), route: ORAL }], 14), status: 'draft' }] },
-  { who: woman(66), resources: [], orders: [{ ...rx('draft-ai', letrozole.medicationCodeableConcept as CodeableConcept, 0, [daily(2.5)]), status: 'draft' }] },
+  { who: woman(66), resources: [], orders: [{ ...rx('draft', pred, 0, [{ ...daily(10, 14), route: ORAL }], 14), status: 'draft' } as MedicationRequest] },
+  { who: woman(66), resources: [], orders: [{ ...rx('draft-ai', letrozole.medicationCodeableConcept as CodeableConcept, 0, [daily(2.5)]), status: 'draft' } as MedicationRequest] },
   { who: woman(60), resources: [medicationRequest('t', 'p', { text: 'Prednisone 10 mg tab' }, { authoredOn: daysAgo(NOW, 120), supplyDays: 90, repeats: 1, dosage: [dailyDosage(10, 'mg', 1)] })] },
   { who: woman(66), resources: [prednisone(10), dxaReport('dxa', 'p', daysAgo(NOW, 200))] },
   { who: woman(66), resources: [rx('hc', concept('rxnorm', '5492', 'hydrocortisone'), 300, [{ ...daily(10), route: ORAL, timing: { repeat: { frequency: 2, period: 1, periodUnit: 'd' } } }]), hypopituitarism] },
@@ -119,6 +135,27 @@ const PATHS: Records[] = [
   { who: woman(60), resources: [ra, lab('vd', 'p', 'vitaminD', 14, daysAgo(NOW, 30))] },
   { who: woman(60), resources: [ra, lab('vd', 'p', 'vitaminD', 25, daysAgo(NOW, 30))] },
   { who: woman(60), resources: [ra], unavailable: ['vitamin-d'] },
+  // Card sentences only some records reach: an ended course, under 40, a course with a part not counted, age unknown.
+  { who: woman(66), resources: [rx('ended', pred, 200, [{ ...daily(10), route: ORAL }], 30)] },
+  { who: woman(35), resources: [prednisone(10)] },
+  { who: woman(66), resources: [prednisone(10), medicationRequest('cream', 'p', concept('rxnorm', '5492', 'hydrocortisone', 'Hydrocortisone 1% Topical Cream'), { authoredOn: daysAgo(NOW, 30) })] },
+  { who: patient('p', 'female', undefined), resources: [prednisone(10)], knowledge: everyAge },
+  { who: woman(63), resources: [letrozole], unavailable: ['ccr-labs'] },
+  { who: man(70), resources: [medicationRequest('adt', 'p', concept('atc', 'L02AE02', 'leuprorelin', 'Leuprolide acetate 22.5 mg depot injection'), { authoredOn: daysAgo(NOW, 60), supplyDays: 90, repeats: 3 })] },
+  { who: woman(80), resources: creatinineOnly(), unavailable: ['crp'] },
+  { who: woman(80), resources: [...lowPair(), textUnit(lab('bmi', 'p', 'bmi', 30, daysAgo(NOW, 30)), 'mg/furlong')], knowledge: uncheckedShown },
+  { who: woman(60), resources: [ra, noStatus(condition('t2', 'p', concept('sct', '44054006', 'Type 2 diabetes mellitus'))), fracture, omeprazole, ...creatinineOnly()] },
+  { who: woman(66), resources: [prednisone(10), ra, fracture] },
+  // What every rule shares: a rule switched off, already under bone care, a DXA on file or ordered, palliative care.
+  { who: woman(80), resources: lowPair(), knowledge: ccrOff },
+  { who: woman(60), resources: [ra, alendronate] },
+  { who: woman(60), resources: [ra, dxaOrder('so', 'p')] },
+  { who: woman(60), resources: [ra], orders: [dxaOrder('draft-dxa', 'p', 'draft')] },
+  { who: woman(60), resources: [ra, palliative] },
+  { who: woman(60), resources: [ra, dxaReport('old', 'p', daysAgo(NOW, 1000))] },
+  { who: woman(60), resources: [ra], unavailable: ['bone-density', 'bone-density-orders', 'osteoporosis-therapy'] },
+  { who: woman(80), resources: [...lowPair(), dxaReport('dxa', 'p', daysAgo(NOW, 200))] },
+  { who: woman(80), resources: [...lowPair(), dxaOrder('so', 'p')] },
 ];
 
 function evaluate(p: Records, knowledge: Knowledge) {
@@ -130,7 +167,7 @@ function evaluate(p: Records, knowledge: Knowledge) {
 function watched(base: Knowledge): { knowledge: Knowledge; used: Set<string> } {
   const used = new Set<string>();
   const knowledge = structuredClone(base);
-  for (const [id, rule] of Object.entries(knowledge.rules) as [string, { text?: RuleText }][]) {
+  for (const [id, rule] of [...Object.entries(knowledge.rules), ['text', knowledge]] as [string, { text?: RuleText }][]) {
     if (!rule.text) continue;
     const spy = <T extends object>(o: T, prefix: string): T =>
       new Proxy(o, { get: (t, key) => (typeof key === 'string' && key in t && used.add(`${id}.${prefix}${key}`), Reflect.get(t, key)) });
@@ -140,7 +177,7 @@ function watched(base: Knowledge): { knowledge: Knowledge; used: Set<string> } {
 }
 
 function templates(knowledge: Knowledge): [string, string][] {
-  return Object.entries(knowledge.rules).flatMap(([id, rule]) => {
+  return [...Object.entries(knowledge.rules), ['text', knowledge] as const].flatMap(([id, rule]) => {
     const t = (rule as { text?: RuleText }).text;
     if (!t) return [];
     return [
@@ -174,7 +211,14 @@ describe('wording as templates in the knowledge data', () => {
     expect(unreached.filter(([, t]) => placeholders(t).length).map(([key]) => key)).toEqual([]);
     // Defensive branches no record reaches (a pair on file always yields its measures; the missing-lab card checks
     // that the CCR rule is on before it asks whether a pair could be read); they need no value.
-    expect(unreached.map(([key]) => key).sort()).toEqual(['homa-context.reasons.not-computable', 'low-ccr.reasons.not-computable', 'missing-ccr-input.reasons.ccr-rule-disabled']);
+    // So are a use recognised with no code-set match to name, and a bounded result without a date (it cannot be near a draw).
+    expect(unreached.map(([key]) => key).sort()).toEqual([
+      'homa-context.reasons.not-computable',
+      'low-ccr.reasons.not-computable',
+      'missing-ccr-input.reasons.ccr-rule-disabled',
+      'text.card.recognised',
+      'text.card.undated',
+    ]);
     expect(texts.filter((t) => /\{[A-Za-z][\w:]*\}/.test(t))).toEqual([]);
   });
 

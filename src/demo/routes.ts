@@ -3,9 +3,8 @@
  * (/demo/smart, with its discovery document on the embedded FHIR base) and a token check in front of /fhir.
  * Mounted only with the embedded FHIR server: it is how a newcomer sees the whole product after `npm start`.
  */
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import type { Patient } from 'fhir/r4';
-import { contentSecurityPolicy, staticBundle } from '../server/web';
 import type { EmbeddedFhirServer } from './fhir-server';
 import { DEMO_PATIENTS } from './patients';
 import { createSmartAuthServer } from './smart-auth';
@@ -16,6 +15,8 @@ export interface DemoDeps {
   publicBaseUrl: (req: Request) => string;
   /** The SMART app's registration, as the app itself is configured. */
   client: () => { clientId: string; redirectUris: string[] };
+  /** The service's way of serving a built browser bundle (dist/web/<folder>) with its headers. */
+  staticBundle: (folder: string, frameAncestors?: string) => RequestHandler;
 }
 
 /** GET /demo/ehr.json: what the demo EHR page shows and where its FHIR server is. */
@@ -69,7 +70,7 @@ export function mountDemo(app: Express, deps: DemoDeps): void {
     const data: DemoEhrData = { fhirBase: fhirBase(req), patients: await listPatients(deps.embeddedFhir) };
     res.set('Cache-Control', 'no-store').json(data);
   });
-  app.use('/demo', staticBundle('demo', () => contentSecurityPolicy([], "'self'")));
+  app.use('/demo', deps.staticBundle('demo', "'self'"));
   // A newcomer opening the service's root lands in the demo EHR.
   app.get('/', (_req, res) => res.redirect(302, '/demo/'));
 }

@@ -2,39 +2,14 @@ import http from 'node:http';
 import https from 'node:https';
 import { type Transform, Writable, pipeline } from 'node:stream';
 import zlib from 'node:zlib';
-import type { Bundle, Resource } from 'fhir/r4';
+import type { Transport } from '../cds/record-reader';
+import { FhirError, type FhirFailure } from './bundle';
 import { EgressPolicy, EgressRefused } from './egress';
 
 /** Where to read FHIR for one CDS call: the EHR's server and the token it handed over (never stored). */
 export interface FhirEndpoint {
   baseUrl: string;
   accessToken?: string;
-}
-
-export type FhirFailure =
-  | { kind: 'http'; status: number }
-  | { kind: 'timeout' }
-  /** The call ended before the read did: the EHR went away or the request's time budget ran out. */
-  | { kind: 'aborted' }
-  | { kind: 'network' }
-  | { kind: 'refused'; why: string }
-  | { kind: 'invalid-response' }
-  | { kind: 'too-large'; cap: 'response' | 'call'; limitBytes: number };
-
-/** Carries only a classification: upstream bodies and URLs stay out of messages, so they stay out of logs. */
-export class FhirError extends Error {
-  constructor(readonly failure: FhirFailure) {
-    super(`FHIR request failed: ${failure.kind}${failure.kind === 'http' ? ` ${failure.status}` : ''}`);
-    this.name = 'FhirError';
-  }
-}
-
-/** Paging links and every other URL must stay under the fhirServer the EHR named. */
-export function assertUnderBase(url: URL, endpoint: FhirEndpoint): void {
-  const base = new URL(endpoint.baseUrl.endsWith('/') ? endpoint.baseUrl : `${endpoint.baseUrl}/`);
-  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname.replace(/\/$/, ''))) {
-    throw new FhirError({ kind: 'refused', why: 'URL outside the fhirServer base' });
-  }
 }
 
 /**
@@ -63,7 +38,6 @@ export class ByteBudget {
 
 export interface FetchOptions {
   signal: AbortSignal;
-  maxPages: number;
   /** Which origins and addresses this call may reach (allow-list, https, no private networks). */
   egress: EgressPolicy;
   bytes: ByteBudget;
@@ -79,10 +53,6 @@ function classify(e: unknown, signal: AbortSignal): FhirError {
   }
   if (err.name === 'AbortError' || err.name === 'TimeoutError') return new FhirError({ kind: 'timeout' });
   return new FhirError({ kind: 'network' });
-}
-
-function absolute(ep: FhirEndpoint, relative: string): URL {
-  return new URL(relative, ep.baseUrl.endsWith('/') ? ep.baseUrl : `${ep.baseUrl}/`);
 }
 
 function decoderFor(encoding: string | undefined): Transform | null | undefined {
@@ -110,7 +80,6 @@ function decoderFor(encoding: string | undefined): Transform | null | undefined 
  * guarded agent checks addresses at connect time.
  */
 function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions): Promise<unknown> {
-  assertUnderBase(url, ep);
   let rule;
   try {
     rule = opts.egress.check(url);
@@ -165,60 +134,10 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions): Promise<unknow
   });
 }
 
-function isResource(x: unknown): x is Resource {
-  return !!x && typeof x === 'object' && typeof (x as Resource).resourceType === 'string';
-}
-
-// Bundles arrive as untrusted JSON (prefetch, FHIR servers): read them without trusting their shape.
-export function nextLink(b: Bundle): string | undefined {
-  if (!Array.isArray(b.link)) return undefined;
-  const url = b.link.find((l) => l && typeof l === 'object' && l.relation === 'next')?.url;
-  return typeof url === 'string' ? url : undefined;
-}
-
-export function bundleResources(b: Bundle): Resource[] {
-  if (!Array.isArray(b.entry)) return [];
-  return b.entry.flatMap((e) => (e && typeof e === 'object' && e.resource && typeof e.resource === 'object' ? [e.resource] : []));
-}
-
-/** One FHIR connection for one CDS call. */
-export class FhirSession {
-  constructor(
-    readonly endpoint: FhirEndpoint,
-    private readonly opts: FetchOptions,
-  ) {}
-
-  /** A read; a 404 answers undefined. */
-  async read(relative: string): Promise<Resource | undefined> {
-    try {
-      const r = await getJson(absolute(this.endpoint, relative), this.endpoint, this.opts);
-      if (!isResource(r)) throw new FhirError({ kind: 'invalid-response' });
-      return r;
-    } catch (e) {
-      if (e instanceof FhirError && e.failure.kind === 'http' && e.failure.status === 404) return undefined;
-      throw e;
-    }
-  }
-
-  /** A search, following `next` links (each one checked by the guard) up to maxPages pages. */
-  async search(relative: string): Promise<Resource[]> {
-    const first = await getJson(absolute(this.endpoint, relative), this.endpoint, this.opts);
-    if (!isResource(first) || first.resourceType !== 'Bundle') throw new FhirError({ kind: 'invalid-response' });
-    return this.continue(first as Bundle, 1);
-  }
-
-  /** Collects the resources of a Bundle and of the pages after it (a paginated prefetch continues here). */
-  async continue(bundle: Bundle, pagesSoFar = 1): Promise<Resource[]> {
-    const out = bundleResources(bundle);
-    let page = bundle;
-    let pages = pagesSoFar;
-    for (let next = nextLink(page); next && pages < this.opts.maxPages; next = nextLink(page)) {
-      const r = await getJson(new URL(next, this.endpoint.baseUrl), this.endpoint, this.opts);
-      if (!isResource(r) || r.resourceType !== 'Bundle') throw new FhirError({ kind: 'invalid-response' });
-      page = r as Bundle;
-      pages += 1;
-      out.push(...bundleResources(page));
-    }
-    return out;
-  }
+/**
+ * The record reader's transport on the server (src/cds/record-reader.ts): every GET goes through the egress
+ * guard, counts against the call's byte budget, and stops when the call's signal aborts.
+ */
+export function nodeTransport(endpoint: FhirEndpoint, opts: FetchOptions): Transport {
+  return { base: endpoint.baseUrl, get: (url) => getJson(url, endpoint, opts) };
 }

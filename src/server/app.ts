@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import { type CallDeps, callService } from '../cds/call';
 import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
-import type { EmbeddedFhirServer } from '../demo/fhir-server';
 import { adminRouter } from './admin';
 import { Auditor, type CallFacts, clientIss } from './audit';
 import type { AppConfig } from './config';
@@ -13,7 +12,8 @@ import type { JwtVerifier } from './security/jwt';
 import { END_STATUS, callLifetime, lifetimeOf } from './call-lifetime';
 import { feedbackHandler } from './feedback-route';
 import { type Operations, measureCds, operationsRouter } from './operations';
-import { mountDemo } from '../demo/routes';
+import type { PluginHost, ServicePlugin } from './plugin';
+import { contentSecurityPolicy, staticBundle } from './web';
 import { APP_PATH, appLaunchUrl, appReads, appRedirectUri, smartAppRouter } from './smart-app';
 import { corsFor } from './cors';
 import type { LiveKnowledge } from './site-knowledge';
@@ -24,7 +24,8 @@ export interface AppDeps {
   knowledge: LiveKnowledge;
   services: Map<string, CdsService>;
   logger: Logger;
-  embeddedFhir?: EmbeddedFhirServer;
+  /** Mounted after the CDS, operations and admin routes: the demo, in the demo profile; none in production. */
+  plugins?: ServicePlugin[];
   /** Absent only in development mode. */
   verifier?: JwtVerifier;
   /** This service's own origins once it listens: the default development fhirServer. */
@@ -200,20 +201,24 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(operationsRouter(ops, logger));
   if (ops.adminToken) app.use('/admin', adminRouter(ops.store, ops.adminToken, logger));
 
-  // The SMART app's queries and scopes, worked out once for the app and for the demo's sign-in.
-  const reads = deps.embeddedFhir || config.smart.enabled ? appReads(services) : undefined;
-  if (deps.embeddedFhir && reads) {
+  const plugins = deps.plugins ?? [];
+  // The SMART app's queries and scopes, worked out once for the app and for a plugin's sign-in.
+  const reads = plugins.length || config.smart.enabled ? appReads(services) : undefined;
+  const host: PluginHost = {
+    config,
+    logger,
+    baseFor,
     // The app may be served on any of the service's own origins; the registration lists each.
-    const client = () => {
+    smartClient: () => {
       const bases = config.publicBaseUrlSet ? [config.publicBaseUrl] : [config.publicBaseUrl, ...(deps.selfOrigins?.() ?? [])];
       return { clientId: config.smart.clientId, redirectUris: [...new Set(bases.map((b) => appRedirectUri(config, b)))] };
-    };
-    // Browser apps on other origins read the embedded FHIR server and sign in with the local authorization server.
-    app.use(['/fhir', '/demo/smart'], corsFor({ origins: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], exposedHeaders: ['Location', 'WWW-Authenticate'] }));
-    mountDemo(app, { embeddedFhir: deps.embeddedFhir, publicBaseUrl: baseFor, client });
-    app.use('/fhir', deps.embeddedFhir.router);
-  }
-  if (config.smart.enabled && reads) app.use(APP_PATH, smartAppRouter({ config, knowledge: () => knowledge.current, services, reads, embeddedFhir: !!deps.embeddedFhir, baseFor }));
+    },
+    cors: (methods, exposedHeaders) => corsFor({ origins: config.corsOrigins, methods, ...(exposedHeaders ? { exposedHeaders } : {}) }),
+    staticBundle: (folder, frameAncestors) => staticBundle(folder, () => contentSecurityPolicy([], frameAncestors)),
+  };
+  for (const p of plugins) p.mount(app, host);
+  const servesFhir = plugins.some((p) => p.servesFhir);
+  if (config.smart.enabled && reads) app.use(APP_PATH, smartAppRouter({ config, knowledge: () => knowledge.current, services, reads, embeddedFhir: servesFhir, baseFor }));
 
   app.use((req) => {
     throw problems.notFound(`Nothing at ${req.method} ${req.path.slice(0, 200)}.`);

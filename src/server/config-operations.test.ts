@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../config/paths';
 const TRUSTED = path.join(PROJECT_ROOT, 'deploy/trusted-clients.example.json');
 import { createLogger } from './logger';
 import { start } from './start';
+import { demoPlugin } from '../demo/plugin';
 
 class Lines {
   readonly lines: string[] = [];
@@ -72,7 +73,7 @@ describe('configuration of the store, audit and admin endpoints', () => {
   it('in demo mode starts without an audit key, warning that hashes will not match across restarts', async () => {
     const dir = path.join(tmp(), 'data');
     const logs = new Lines();
-    const running = await start({ PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dir }, createLogger('info', logs));
+    const running = await start({ PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dir }, createLogger('info', logs), [demoPlugin]);
     await running.close();
     expect(logs.lines.join('')).toContain('CROSSTALK_AUDIT_HMAC_KEY is not set');
   });

@@ -1,11 +1,17 @@
+import path from 'node:path';
 import { ConfigError } from '../config/knowledge-file';
 import { DEMO_PROFILE } from './config';
+import type { PluginFactory } from './plugin';
 import { start } from './start';
 
 // `--demo` (npm start) switches on the embedded demo explicitly; explicit environment settings still win.
 const env = process.argv.includes('--demo') ? { ...DEMO_PROFILE, ...process.env } : process.env;
+// The demo is a plugin with an entry point of its own, loaded by path only when the embedded FHIR server is asked
+// for (--demo, or CROSSTALK_EMBEDDED_FHIR=true): nothing in the production import graph names it, so a production
+// process never loads it (test/production-loads.test.ts).
+const plugins: PluginFactory[] = env.CROSSTALK_EMBEDDED_FHIR === 'true' ? [(require(path.join(__dirname, '..', 'demo', 'plugin')) as { demoPlugin: PluginFactory }).demoPlugin] : [];
 
-start(env)
+start(env, undefined, plugins)
   .then((running) => {
     const stop = (signal: string) => {
       running.logger.info({ signal }, 'shutting down: no new connections, finishing calls in flight');

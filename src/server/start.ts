@@ -1,8 +1,6 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { loadServices } from '../cds/services';
-import { createEmbeddedFhirServer } from '../demo/fhir-server';
-import { demoTransaction } from '../demo/patients';
 import { describeStore, openStore } from '../store/open';
 import type { Store } from '../store/types';
 import { createApp } from './app';
@@ -15,6 +13,7 @@ import { checkInlineKeys, loadTrustedClients } from './security/trusted-clients'
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
 import type { Operations } from './operations';
+import type { PluginFactory, ServicePlugin } from './plugin';
 import { type PurgeJob, startPurgeJob } from './retention';
 import { LiveKnowledge, loadSiteKnowledge } from './site-knowledge';
 
@@ -37,8 +36,11 @@ export interface Running {
 // Keep-alive connections that finish their last response after close() began are closed this often.
 const DRAIN_POLL_MS = 50;
 
-/** Loads and checks all configuration, then listens. Used by main.ts, the tests and the benchmark. */
-export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<Running> {
+/**
+ * Loads and checks all configuration, then listens. Used by main.ts, the tests and the benchmark. `plugins` come
+ * from an entry point that wants them (the demo's, src/demo/plugin.ts); production passes none.
+ */
+export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logger, plugins: PluginFactory[] = []): Promise<Running> {
   const config = loadConfig(env);
   const log = logger ?? createLogger(config.logLevel);
   const initialKnowledge = loadSiteKnowledge(config);
@@ -63,6 +65,12 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
       'invalid configuration: CROSSTALK_EMBEDDED_FHIR=true serves unauthenticated demo data and needs CROSSTALK_DEV_MODE=true; switch it off in production',
     );
   }
+  // The embedded FHIR server is the demo plugin's; the production entry point brings none, and says how to get it.
+  const mounted = (await Promise.all(plugins.map((p) => p(config, log)))).filter((p): p is ServicePlugin => !!p);
+  const embeddedFhir = mounted.some((p) => p.servesFhir);
+  if (config.embeddedFhir && !embeddedFhir) {
+    throw new ConfigError('invalid configuration: CROSSTALK_EMBEDDED_FHIR=true is the demo profile: start with --demo (npm start does)');
+  }
   const auditKey = resolveAuditKey(config, log);
   const store = await openStore(config).catch((e: Error) => {
     throw new Error(`cannot open the store (${describeStore(config)}): ${e.message}`);
@@ -74,8 +82,6 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   // The replay cache lives in the store, so replicas sharing one PostgreSQL database share it too.
   const verifier = clients ? new JwtVerifier(clients, config.jwt, new StoreReplayCache(store)) : undefined;
   if (clients) log.info({ issuers: clients.map((c) => c.iss) }, 'trusted CDS clients loaded');
-  const embeddedFhir = config.embeddedFhir ? await createEmbeddedFhirServer() : undefined;
-  if (embeddedFhir && config.demoSeed) await embeddedFhir.seed(demoTransaction(new Date()));
 
   let selfOrigins: string[] = [];
   const app = createApp({
@@ -85,7 +91,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
     logger: log,
     ops,
     selfOrigins: () => selfOrigins,
-    ...(embeddedFhir ? { embeddedFhir } : {}),
+    plugins: mounted,
     ...(verifier ? { verifier } : {}),
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -102,7 +108,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   // With PORT=0 (tests) the port exists only now; a PUBLIC_BASE_URL left to its default follows it.
   if (!env.PUBLIC_BASE_URL) config.publicBaseUrl = `http://localhost:${port}`;
   selfOrigins = [...new Set([new URL(url).origin, `http://localhost:${port}`, `http://127.0.0.1:${port}`, new URL(config.publicBaseUrl).origin])];
-  log.info({ url, publicBaseUrl: config.publicBaseUrl, embeddedFhir: !!embeddedFhir, services: [...services.keys()], store: describeStore(config) }, 'crosstalk listening');
+  log.info({ url, publicBaseUrl: config.publicBaseUrl, embeddedFhir, plugins: mounted.map((p) => p.name), services: [...services.keys()], store: describeStore(config) }, 'crosstalk listening');
   let closing: Promise<void> | undefined;
   return {
     server,

@@ -9,6 +9,7 @@ import type { Bundle, Resource } from 'fhir/r4';
 import { expect } from 'vitest';
 import { compileSchema, formatErrors } from '../../src/config/schemas';
 import { start, type Running } from '../../src/server/start';
+import { demoPlugin } from '../../src/demo/plugin';
 import { createLogger } from '../../src/server/logger';
 import { loadServices } from '../../src/cds/services';
 
@@ -43,6 +44,7 @@ export async function startCrosstalk(env: Record<string, string> = {}): Promise<
   const running = await start(
     { PORT: '0', HOST: '127.0.0.1', CROSSTALK_DEV_MODE: 'true', CROSSTALK_DEV_FHIR_ORIGINS: 'http://127.0.0.1:*', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DEMO_SEED: 'true', CROSSTALK_DATA_DIR: dataDir, ...env },
     createLogger('info', logs),
+    [demoPlugin],
   );
   const close = running.close;
   return Object.assign(running, {

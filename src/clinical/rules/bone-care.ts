@@ -1,8 +1,9 @@
-import type { LinkKnowledge } from '../knowledge';
+import type { Knowledge, LinkKnowledge } from '../knowledge';
+import { sharedReason, sharedText } from '../text';
 import type { Measure, Reason } from '../types';
 import type { MedicationUse } from '../medications';
 import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
-import { DOMAIN_TEXT, conditionsOf, missing, osteoporosisTherapy } from '../context';
+import { domainText, conditionsOf, missing, osteoporosisTherapy } from '../context';
 import { MEASURE_DISPLAY } from '../measures';
 import { day } from '../format';
 import type { RuleContext } from './rule';
@@ -28,6 +29,8 @@ export const boneCardKnowledge = {
 export interface BoneCareCheck {
   suppress: Reason[];
   caveats: string[];
+  /** The card's line naming what could not be checked, when anything could not. */
+  uncheckedLine?: string;
 }
 
 export function boneCare(
@@ -39,39 +42,53 @@ export function boneCare(
   const suppress: Reason[] = [];
   const therapy = osteoporosisTherapy(c, k, ctx.asOf, r.osteoporosisTherapyWithinMonths);
   if (therapy.length) {
-    suppress.push({
-      code: 'osteoporosis-therapy',
-      text: `already on osteoporosis therapy in the last ${r.osteoporosisTherapyWithinMonths} months: ${therapy.map((u) => `${u.name} (${u.reference}; ${matchText(u, k.osteoporosisTherapy)})`).join('; ')}`,
-    });
+    const medicines = therapy.map((u) => sharedText(k, 'therapyItem', { medicine: u.name, reference: u.reference, match: matchText(u, k.osteoporosisTherapy, k) })).join('; ');
+    suppress.push(sharedReason(k, 'osteoporosis-therapy', { months: r.osteoporosisTherapyWithinMonths, medicines }));
   }
   if (c.boneDensityOrders.length) {
-    suppress.push({
-      code: 'dxa-ordered',
-      text: `a DXA is already ordered: ${c.boneDensityOrders.map((o) => `${o.what} (${o.reference}, ${o.origin === 'order' ? 'in this order session' : o.status})`).join('; ')}`,
-    });
+    const orders = c.boneDensityOrders
+      .map((o) => sharedText(k, 'orderItem', { what: o.what, reference: o.reference, status: o.origin === 'order' ? sharedText(k, 'inThisSession') : o.status }))
+      .join('; ');
+    suppress.push(sharedReason(k, 'dxa-ordered', { orders }));
   }
   const quiet = conditionsOf(c, r.suppressingConditions, { activeOnly: true });
   for (const f of quiet) {
     const m = strongest(f.matches.filter((x) => isOneOf(x, r.suppressingConditions))) as ConceptMatch;
-    suppress.push({ code: m.concept.id, text: `${m.concept.display}: ${f.text} (${f.reference}; ${describeMatch(m)})` });
+    // The code is the condition's concept (palliative-care, bone-metastases); the words are shared.
+    const found = sharedText(k, 'therapyItem', { medicine: f.text, reference: f.reference, match: describeMatch(m) });
+    suppress.push(sharedReason(k, m.concept.id, { condition: m.concept.display, found }, 'suppressing-condition'));
   }
-  const caveats = missing(c, 'bone-density', 'bone-density-orders', 'osteoporosis-therapy', 'medications', 'conditions').map(
-    (d) => `Could not check ${DOMAIN_TEXT[d]}: look for it before acting.`,
-  );
-  return { suppress, caveats };
+  const unchecked = missing(c, 'bone-density', 'bone-density-orders', 'osteoporosis-therapy', 'medications', 'conditions');
+  const caveats = unchecked.map((d) => sharedText(k, 'couldNotCheck', { domain: domainText(ctx.knowledge, d) }));
+  const uncheckedLine = unchecked.length ? sharedText(k, 'foundUnchecked', { domains: listOf(k, unchecked.map((d) => domainText(ctx.knowledge, d))) }) : undefined;
+  return { suppress, caveats, ...(uncheckedLine ? { uncheckedLine } : {}) };
 }
 
-export function matchText(u: MedicationUse, names: readonly string[]): string {
+export function matchText(u: MedicationUse, names: readonly string[], k: Knowledge): string {
   const m = strongest(u.matches.filter((x) => isOneOf(x, names)));
-  return m ? `recognised by ${describeMatch(m)}` : 'recognised';
+  return m ? sharedText(k, 'recognisedBy', { match: describeMatch(m) }) : sharedText(k, 'recognised');
+}
+
+/** "a, b and c", with the knowledge file's word for "and". */
+export function listOf(k: Knowledge, items: string[]): string {
+  return items.length > 1 ? sharedText(k, 'listAnd', { items: items.slice(0, -1).join(', '), last: items.at(-1) as string }) : (items[0] ?? '');
+}
+
+/** The card's DXA line: none in the window (and the last one, if any), or the history could not be read. */
+export function foundDxa(ctx: RuleContext, sinceMonths: number): string {
+  const k = ctx.knowledge;
+  if (missing(ctx.context, 'bone-density').length) return sharedText(k, 'foundDxaUnchecked');
+  const last = ctx.context.boneDensity[0];
+  return last ? sharedText(k, 'foundLastDxa', { months: sinceMonths, date: day(last.effective) }) : sharedText(k, 'foundNoDxa', { months: sinceMonths });
 }
 
 export function lastDxaText(ctx: RuleContext, sinceMonths: number): string {
-  if (missing(ctx.context, 'bone-density').length) return `DXA history could not be checked (${DOMAIN_TEXT['bone-density']} were not available).`;
+  const k = ctx.knowledge;
+  if (missing(ctx.context, 'bone-density').length) return sharedText(k, 'lastDxaUnchecked', { domain: domainText(ctx.knowledge, 'bone-density') });
   const last = ctx.context.boneDensity[0];
   return last
-    ? `No DXA in the last ${sinceMonths} months; the last one on file is ${day(last.effective)} (${last.reference}).`
-    : `No DXA result on file in the last ${sinceMonths} months.`;
+    ? sharedText(k, 'lastDxa', { months: sinceMonths, date: day(last.effective), reference: last.reference })
+    : sharedText(k, 'noDxa', { months: sinceMonths });
 }
 
 export function links(ls: LinkKnowledge[]): { label: string; url: string }[] {

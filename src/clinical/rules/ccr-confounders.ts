@@ -5,7 +5,8 @@ import { conditionsOf, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
 import { labText } from '../format';
 import type { RuleContext } from './rule';
-import { reasonFrom } from '../text';
+import { cardText, reasonFrom, sharedText } from '../text';
+import type { Knowledge } from '../knowledge';
 import { Type } from '@sinclair/typebox';
 import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance } from '../schema';
 
@@ -55,8 +56,8 @@ export interface ConfounderCheck {
   checked: string[];
 }
 
-function how(m: ConceptMatch | undefined): string {
-  return m ? ` (recognised by ${describeMatch(m)})` : '';
+function how(m: ConceptMatch | undefined, k: Knowledge): string {
+  return m ? ` (${sharedText(k, 'recognisedBy', { match: describeMatch(m) })})` : '';
 }
 
 export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck {
@@ -69,19 +70,19 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
 
   const gc = usesOf(c, cf.glucocorticoids, atMs, cf.glucocorticoidWithinDays).filter((u) => u.route.kind !== 'local');
   if (gc.length) {
-    const list = gc.map((u) => `${u.name} (${u.reference}; ${u.route.how})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.glucocorticoids))))}`);
+    const list = gc.map((u) => `${u.name} (${u.reference}; ${u.route.how})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.glucocorticoids))), ctx.knowledge)}`);
     reasons.push(say('glucocorticoid', { days: cf.glucocorticoidWithinDays, medicines: list.join('; ') }));
   }
   const arte = usesOf(c, cf.medications, atMs, cf.medicationWithinDays);
   if (arte.length) {
-    const medicines = arte.map((u) => `${u.name} (${u.reference})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.medications))))}`).join('; ');
+    const medicines = arte.map((u) => `${u.name} (${u.reference})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.medications))), ctx.knowledge)}`).join('; ');
     reasons.push(say('creatine-or-trimethoprim', { medicines }));
   }
 
   const atDraw = (names: string[]) =>
     conditionsOf(c, names, { activeOnly: false }).filter((f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= atMs));
   const named = (fs: ReturnType<typeof atDraw>, names: string[]) =>
-    fs.map((f) => `${f.text} (${f.reference})${how(strongest(f.matches.filter((m) => isOneOf(m, names))))}`).join('; ');
+    fs.map((f) => `${f.text} (${f.reference})${how(strongest(f.matches.filter((m) => isOneOf(m, names))), ctx.knowledge)}`).join('; ');
   const thyroid = atDraw(cf.conditions.hyperthyroidism);
   if (thyroid.length) reasons.push(say('hyperthyroidism', { conditions: named(thyroid, cf.conditions.hyperthyroidism) }));
   const postpartumFrom = subtractMonths(new Date(atMs), cf.postpartumMonths).getTime();
@@ -110,7 +111,7 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
   const crpBounds = ctx.rejected.filter((r) => r.analyte === 'crp' && r.unreadable && near(r.effectiveMs));
   const crpByBound = crpBounds.filter((r) => decides(r, crpHigh, [cf.crpAboveMgL]) === true);
   if (crp.length || crpByBound.length) {
-    const shown = [...crp.map(labText), ...crpByBound.map(boundText)];
+    const shown = [...crp.map(labText), ...crpByBound.map((b) => boundText(b, ctx.knowledge))];
     reasons.push(say('crp-high', { values: shown.join(', '), above: cf.crpAboveMgL, withinDays: cf.crpWithinDays }));
   } else {
     for (const r of crpBounds.filter((x) => decides(x, crpHigh, [cf.crpAboveMgL]) === undefined)) {
@@ -129,7 +130,7 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
     const words = say('bmi-extreme', { value: labText(bmi), below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove }, bmi.value < cf.bmiBelow ? 'bmi-extreme-low' : 'bmi-extreme-high');
     reasons.push({ ...words, params: { below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove } });
   } else if (byBound) {
-    reasons.push(say('bmi-extreme', { value: boundText(byBound), below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove }, 'bmi-extreme-bound'));
+    reasons.push(say('bmi-extreme', { value: boundText(byBound, ctx.knowledge), below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove }, 'bmi-extreme-bound'));
   } else {
     for (const r of newerBad.filter((x) => decides(x, bmiExtreme, [cf.bmiBelow, cf.bmiAtOrAbove]) !== false)) {
       const words = say('bmi-unreadable', { reference: r.reference, below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove, why: r.reason });
@@ -138,11 +139,12 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
   }
 
   const unchecked = missing(c, 'medications', 'conditions', 'crp', 'bmi');
+  const word = (key: string, params?: Record<string, string | number>) => cardText(text, key, params);
   const checked = [
-    ...(unchecked.includes('medications') ? [] : ['systemic glucocorticoids', 'creatine, trimethoprim and cimetidine']),
-    ...(unchecked.includes('conditions') ? [] : ['hyperthyroidism', 'pregnancy', 'amputation or paralysis', 'dialysis or kidney transplant', ...otherGroups]),
-    ...(unchecked.includes('crp') || unreadable.some((u) => u.code === 'crp-unreadable') ? [] : [`CRP above ${cf.crpAboveMgL} mg/L`]),
-    ...(unchecked.includes('bmi') || unreadable.some((u) => u.code === 'bmi-unreadable') ? [] : ['BMI extremes']),
+    ...(unchecked.includes('medications') ? [] : [word('checkedGlucocorticoids'), word('checkedCreatinineDrugs')]),
+    ...(unchecked.includes('conditions') ? [] : [word('checkedHyperthyroidism'), word('checkedPregnancy'), word('checkedAmputation'), word('checkedKidney'), ...otherGroups]),
+    ...(unchecked.includes('crp') || unreadable.some((u) => u.code === 'crp-unreadable') ? [] : [word('checkedCrp', { above: cf.crpAboveMgL })]),
+    ...(unchecked.includes('bmi') || unreadable.some((u) => u.code === 'bmi-unreadable') ? [] : [word('checkedBmi')]),
   ];
   return { reasons, unchecked, unreadable, checked };
 }
@@ -167,7 +169,11 @@ export function decides(r: RejectedObservation, test: (v: number) => boolean, cu
   return results.size === 1 ? [...results][0] : undefined;
 }
 
-function boundText(r: RejectedObservation): string {
+function boundText(r: RejectedObservation, k: Knowledge): string {
   const b = r.bound as NonNullable<RejectedObservation['bound']>;
-  return `${b.comparator}${Number(b.value.toPrecision(4))} ${b.unit} (${r.effective ? r.effective.slice(0, 10) : 'undated'}, ${r.reference}; reported as a bound)`;
+  return sharedText(k, 'bound', {
+    value: `${b.comparator}${Number(b.value.toPrecision(4))} ${b.unit}`,
+    date: r.effective ? r.effective.slice(0, 10) : sharedText(k, 'undated'),
+    reference: r.reference,
+  });
 }

@@ -1,7 +1,7 @@
 import type { OrderSuggestion, Reason } from '../types';
 import { findMeasure } from '../measures';
-import { DOMAIN_TEXT, missing } from '../context';
-import { labText, round } from '../format';
+import { domainText, missing } from '../context';
+import { day, labText, round, unitText } from '../format';
 import { ccrConfounders } from './ccr-confounders';
 import { akiPattern } from './low-ccr';
 import type { RuleContext } from './rule';
@@ -24,7 +24,7 @@ export function ccrUsable(ctx: RuleContext): { ok: boolean; reasons: Reason[] } 
     const words = reasonFrom(text, 'age-below-minimum', { minimum: r.minAgeYears });
     reasons.push({ ...words, params: { minimum: r.minAgeYears, ...(age !== undefined ? { age } : {}) } });
   }
-  if (missing(ctx.context, 'ccr-labs').length) reasons.push(reasonFrom(text, 'context-unavailable', { domain: DOMAIN_TEXT['ccr-labs'] }));
+  if (missing(ctx.context, 'ccr-labs').length) reasons.push(reasonFrom(text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'ccr-labs') }));
   const creat = ctx.selection.inWindow.creatinine[0];
   const cys = ctx.selection.inWindow['cystatin-c'][0];
   const egfr = creat ? findMeasure(ctx.measures, 'egfr-cr-2021') : findMeasure(ctx.measures, 'egfr-cys-2012');
@@ -63,6 +63,8 @@ function noneText(ctx: RuleContext, analyte: 'creatinine' | 'cystatin-c'): strin
 export interface CcrLabGap {
   kind: 'cystatin' | 'creatinine' | 'apart' | 'neither';
   statements: string[];
+  /** The gap as a card says it: one sentence, the missing half in bold. */
+  found: string;
   suggestion: OrderSuggestion;
 }
 
@@ -74,10 +76,17 @@ export function ccrLabGap(ctx: RuleContext): CcrLabGap | undefined {
   const cys = ctx.selection.inWindow['cystatin-c'][0];
   const newest = (analyte: 'creatinine' | 'cystatin-c', lab: NonNullable<typeof creat>) =>
     cardText(text, 'newest', { analyte: cardText(text, NAMES[analyte]), months: k.lookbackMonths, value: labText(lab) });
+  const value = (lab: NonNullable<typeof creat>) => `${round(lab.value, lab.unit)} ${unitText(lab.unit)}`;
+  const since = ctx.selection.sinceMs;
+  const unusable = (analyte: 'creatinine' | 'cystatin-c') =>
+    ctx.rejected.some((x) => x.analyte === analyte && x.reason !== 'belongs to another patient' && (x.effectiveMs === undefined || x.effectiveMs >= since));
+  const half = (key: 'Cystatin' | 'Creatinine', missingOne: 'creatinine' | 'cystatin-c', lab: NonNullable<typeof creat>) =>
+    cardText(text, `found${key}${unusable(missingOne) ? 'Unusable' : ''}`, { months: k.lookbackMonths, value: value(lab), date: day(lab.effective) });
   if (creat && !cys) {
     return {
       kind: 'cystatin',
       statements: [newest('creatinine', creat), noneText(ctx, 'cystatin-c')],
+      found: half('Cystatin', 'cystatin-c', creat),
       suggestion: { label: cardText(text, 'orderCystatin'), orders: [k.orders['cystatin-c']] },
     };
   }
@@ -85,6 +94,7 @@ export function ccrLabGap(ctx: RuleContext): CcrLabGap | undefined {
     return {
       kind: 'creatinine',
       statements: [newest('cystatin-c', cys), noneText(ctx, 'creatinine')],
+      found: half('Creatinine', 'creatinine', cys),
       suggestion: { label: cardText(text, 'orderCreatinine'), orders: [k.orders.creatinine] },
     };
   }
@@ -93,8 +103,9 @@ export function ccrLabGap(ctx: RuleContext): CcrLabGap | undefined {
     return {
       kind: 'apart',
       statements: [newest('creatinine', creat), newest('cystatin-c', cys), cardText(text, 'apart')],
+      found: cardText(text, 'foundApart', { creatinine: value(creat), creatinineDate: day(creat.effective), cystatin: value(cys), cystatinDate: day(cys.effective) }),
       suggestion: both,
     };
   }
-  return { kind: 'neither', statements: [noneText(ctx, 'creatinine'), noneText(ctx, 'cystatin-c')], suggestion: both };
+  return { kind: 'neither', statements: [noneText(ctx, 'creatinine'), noneText(ctx, 'cystatin-c')], found: cardText(text, 'foundNeither', { months: k.lookbackMonths }), suggestion: both };
 }

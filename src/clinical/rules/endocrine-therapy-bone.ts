@@ -1,16 +1,16 @@
 import type { OrderSuggestion } from '../types';
 import type { MedicationUse } from '../medications';
 import { isOneOf, strongest } from '../codesets';
-import { DOMAIN_TEXT, dxaSince, missing, usesOf } from '../context';
+import { domainText, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
 import { day } from '../format';
-import { boneCardKnowledge, boneCare, links, matchText } from './bone-care';
+import { boneCardKnowledge, boneCare, links, listOf, matchText } from './bone-care';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
-import { briefFrom, reasonFrom } from '../text';
+import { type TextParams, briefFrom, capitalise, cardText, reasonFrom, sharedText } from '../text';
 import { Type } from '@sinclair/typebox';
-import { MedicationNames, NonNegative, Provenance, Summary, ruleKnowledge } from '../schema';
+import { MedicationNames, NonNegative, Provenance, ruleKnowledge, Summary } from '../schema';
 
 const ID = 'endocrine-therapy-bone';
 /** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
@@ -48,11 +48,11 @@ export const rule: Rule = {
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];
-    if (!r.enabled) return outcome.disabled(ID);
+    if (!r.enabled) return outcome.disabled(ID, k);
     const c = ctx.context;
     const onOrders = c.mode === 'orders';
     if (!onOrders && missing(c, 'medications').length) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT.medications })]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'medications') })]);
     }
     const current = usesOf(c, r.triggers, ctx.asOf.getTime(), CURRENT_WITHIN_DAYS);
     // Ongoing therapy only: a course bounded to a few days (letrozole for ovulation induction) is not exposure.
@@ -68,7 +68,7 @@ export const rule: Rule = {
     if (!uses.length) return outcome.notMet(ID, [reasonFrom(r.text, 'no-therapy'), ...shortReasons]);
     const trusted = uses.filter((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.verified);
     if (!trusted.length) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'unverified-code', { medicines: uses.map((u) => `${u.name} (${matchText(u, r.triggers)})`).join('; ') })]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'unverified-code', { medicines: uses.map((u) => `${u.name} (${matchText(u, r.triggers, k)})`).join('; ') })]);
     }
 
     const startMs = Math.min(...trusted.map((u) => (u.period.ok ? u.period.value.startMs : ctx.asOf.getTime())));
@@ -80,39 +80,67 @@ export const rule: Rule = {
     const care = boneCare(ctx, r);
     if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
 
-    const suggestions: OrderSuggestion[] = [{ label: 'Order DXA bone density (baseline)', orders: [k.orders.dxa] }];
+    const say = (key: string, params?: TextParams) => cardText(r.text, key, params);
+    const suggestions: OrderSuggestion[] = [{ label: say('suggestDxa'), orders: [k.orders.dxa] }];
     const labLines: string[] = [];
+    const labFound: string[] = [];
     const labsUnread = missing(c, 'ccr-labs').length > 0;
     const gap = labsUnread ? undefined : ccrLabGap(ctx);
     if (gap && k.rules['low-ccr'].enabled && !ccrConfounders(ctx, ctx.asOf.getTime()).reasons.length) {
       suggestions.push(gap.suggestion);
-      labLines.push(`The creatinine/cystatin C ratio cannot be computed: ${gap.statements.join(' ')}`);
+      labLines.push(sharedText(k, 'ratioCannotBeComputed', { statements: gap.statements.join(' ') }));
+      labFound.push(gap.found);
     }
     const groups = [...new Set(trusted.map((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.concept.group))];
-    const what = groups.map((g) => (g === 'aromatase-inhibitor' ? 'aromatase inhibitor' : 'androgen-deprivation therapy')).join(' and ');
+    const what = groups.map((g) => say(g === 'aromatase-inhibitor' ? 'aromatase-inhibitor' : 'androgen-deprivation')).join(` ${say('and')} `);
     const focus = trusted.filter((u) => u.focus);
     return outcome.fired(ID, {
       ruleId: ID,
       indicator: r.indicator,
       summary: onOrders ? r.summaryOrder : r.summary,
       statements: [
-        ...trusted.map((u) => `${u.origin === 'order' ? 'Being ordered: ' : ''}${u.name} (${u.reference}), ${u.period.ok ? u.period.value.how : u.status}; ${matchText(u, r.triggers)}.`),
-        `No DXA from ${r.dxaBeforeStartMonths} months before the start of therapy (${day(new Date(startMs).toISOString())}) onward.`,
+        ...trusted.map((u) =>
+          say('therapy', {
+            order: u.origin === 'order' ? sharedText(k, 'beingOrdered') : '',
+            medicine: u.name,
+            reference: u.reference,
+            period: u.period.ok ? u.period.value.how : u.status,
+            match: matchText(u, r.triggers, k),
+          }),
+        ),
+        say('noBaselineDxa', { months: r.dxaBeforeStartMonths, start: day(new Date(startMs).toISOString()) }),
         ...labLines,
-        ...(labsUnread ? [`${DOMAIN_TEXT['ccr-labs']} could not be read, so the creatinine/cystatin C pair was not checked.`] : []),
+        // A sentence that opens with the domain's name: its first letter is the only thing code changes.
+        ...(labsUnread ? [capitalise(say('labsUnread', { domain: domainText(ctx.knowledge, 'ccr-labs') }))] : []),
       ],
       measures: [],
       context: [],
       caveats: [
-        `${what[0]?.toUpperCase() ?? ''}${what.slice(1)} lowers sex hormones and so bone density; guidelines advise a baseline fracture-risk assessment (FRAX ± DXA) when it starts.`,
+        capitalise(say('caveatHormones', { therapy: what })),
         ...care.caveats,
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
       suggestions,
       links: links(r.links),
       about: (focus.length ? focus : trusted).filter((u) => u.hasId).map((u) => u.reference),
-      brief: briefFrom(r.text),
-      carryOver: `Also on ${what} (${trusted.map((u) => `${u.name}, ${u.reference}`).join('; ')}), a further cause of bone loss.`,
+      brief: {
+        ...briefFrom(r.text),
+        found: [
+          say('found', {
+            order: trusted.some((u) => u.origin === 'order') ? sharedText(k, 'beingOrdered') : '',
+            medicines: listOf(k, trusted.map((u) => u.name)),
+            therapy: what,
+            start: day(new Date(startMs).toISOString()),
+          }),
+          ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+          say('foundNoDxa', { months: r.dxaBeforeStartMonths }),
+          ...labFound,
+          ...(labsUnread ? [capitalise(say('labsUnread', { domain: domainText(ctx.knowledge, 'ccr-labs') }))] : []),
+        ],
+        then: [sharedText(k, 'calculateFrax')],
+      },
+      carryOverBrief: say('carryOverBrief', { therapy: what, medicines: listOf(k, trusted.map((u) => u.name)) }),
+      carryOver: say('carryOver', { therapy: what, medicines: trusted.map((u) => `${u.name}, ${u.reference}`).join('; ') }),
     });
   },
 };

@@ -1,15 +1,15 @@
 import type { Measure, Reason } from '../types';
 import type { MedicationUse } from '../medications';
 import { describeMatch } from '../codesets';
-import { DOMAIN_TEXT, conditionsOf, dxaSince, missing } from '../context';
+import { domainText, conditionsOf, dxaSince, missing } from '../context';
 import { subtractMonths } from '../dates';
 import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
 import { day } from '../format';
-import { boneCardKnowledge, boneCare, lastDxaText, links, medicationMeasure } from './bone-care';
+import { boneCardKnowledge, boneCare, foundDxa, lastDxaText, links, listOf, medicationMeasure } from './bone-care';
 import { type Rule, outcome } from './rule';
-import { briefFrom, reasonFrom } from '../text';
+import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
 import { Type } from '@sinclair/typebox';
-import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance, Summary, ruleKnowledge } from '../schema';
+import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance, ruleKnowledge, Summary } from '../schema';
 
 const ID = 'glucocorticoid-bone';
 const DAY_MS = 86_400_000;
@@ -46,11 +46,12 @@ export const rule: Rule = {
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];
-    if (!r.enabled) return outcome.disabled(ID);
+    if (!r.enabled) return outcome.disabled(ID, k);
     const c = ctx.context;
+    const say = (key: string, params?: TextParams) => cardText(r.text, key, params);
     const onOrders = c.mode === 'orders';
     if (!onOrders && missing(c, 'medications').length) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT.medications })]);
+      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'medications') })]);
     }
 
     const notes: Reason[] = [];
@@ -111,8 +112,8 @@ export const rule: Rule = {
     const expected = uses.some((u) => u.period.ok && u.period.value.expected && u.period.value.endMs > asOfMs);
     const focus = uses.filter((u) => u.focus);
     const measures = [
-      medicationMeasure('prednisone-equivalent-dose', maxPed, 'mg/d', uses, 'ingredient mg/day from dosageInstruction (dose in mg, or in product units × the strength of one unit, × administrations a day) × prednisone mg per mg of the ingredient', new Date(run.endMs).toISOString()),
-      medicationMeasure('glucocorticoid-exposure', run.days, 'd', uses, `days from the first to the last day at ≥ ${r.minPrednisoneEqMgPerDay} mg/day prednisone-equivalent, gaps up to ${r.maxGapDays} days bridged`, new Date(run.endMs).toISOString()),
+      medicationMeasure('prednisone-equivalent-dose', maxPed, 'mg/d', uses, say('formulaDose'), new Date(run.endMs).toISOString()),
+      medicationMeasure('glucocorticoid-exposure', run.days, 'd', uses, say('formulaExposure', { minimumMgPerDay: r.minPrednisoneEqMgPerDay, maxGapDays: r.maxGapDays }), new Date(run.endMs).toISOString()),
     ].filter((m): m is Measure => !!m);
 
     return outcome.fired(
@@ -124,30 +125,61 @@ export const rule: Rule = {
         statements: [
           ...uses.map((u) => {
             const ing = glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>;
-            const doses = run.intervals.filter((i) => i.use === u).map((i) => i.how).join('; then ');
-            return `${u.origin === 'order' ? 'Being ordered: ' : ''}${u.name} (${u.reference}): ${doses}; ${u.period.ok ? u.period.value.how : ''}; ${u.route.how}; recognised by ${describeMatch(ing)}.`;
+            const doses = run.intervals.filter((i) => i.use === u).map((i) => i.how).join(`; ${say('then')} `);
+            return say('medicine', {
+              order: u.origin === 'order' ? sharedText(k, 'beingOrdered') : '',
+              medicine: u.name,
+              reference: u.reference,
+              doses,
+              period: u.period.ok ? u.period.value.how : '',
+              route: u.route.how,
+              match: sharedText(k, 'recognisedBy', { match: describeMatch(ing) }),
+            });
           }),
-          `${expected ? 'Expected' : 'Observed'} course at ≥ ${r.minPrednisoneEqMgPerDay} mg/day prednisone-equivalent: ${Math.round(run.days)} days (${day(new Date(run.startMs).toISOString())} to ${day(new Date(run.endMs).toISOString())}), more than ${r.minDays}.`,
+          say(expected ? 'courseExpected' : 'courseObserved', {
+            minimumMgPerDay: r.minPrednisoneEqMgPerDay,
+            days: Math.round(run.days),
+            from: day(new Date(run.startMs).toISOString()),
+            to: day(new Date(run.endMs).toISOString()),
+            minDays: r.minDays,
+          }),
           lastDxaText(ctx, r.dxaWithinMonths),
           under40
-            ? `Age ${age}: FRAX is not validated under ${r.fraxMinAgeYears}; assess with DXA and vertebral fracture assessment (VFA) or a spine X-ray.`
-            : `${age !== undefined ? `Age ${age}: c` : 'C'}alculate FRAX (adjusted for glucocorticoid dose) and get DXA with VFA or a spine X-ray as soon as possible.`,
-          ...notes.map((n) => `Not counted: ${n.text}.`),
+            ? say('under40', { age: age as number, fraxMinAge: r.fraxMinAgeYears })
+            : age !== undefined ? say('frax', { age }) : say('fraxAgeUnknown'),
+          ...notes.map((n) => say('notCounted', { reason: n.text })),
         ],
         measures,
         context: [],
         caveats: [
-          'Glucocorticoids also raise cystatin C, so a creatinine/cystatin C ratio is not shown for this patient.',
-          'Optimise calcium and vitamin D intake and advise weight-bearing exercise while the glucocorticoid continues.',
-          `Prednisone equivalence: ${k.glucocorticoidEquivalence.provenance}`,
-          ...(age === undefined ? ['Age unknown: the FRAX step depends on age (not validated under 40).'] : []),
+          say('caveatCystatin'),
+          say('caveatSupport'),
+          say('caveatEquivalence', { provenance: k.glucocorticoidEquivalence.provenance }),
+          ...(age === undefined ? [say('caveatAgeUnknown', { fraxMinAge: r.fraxMinAgeYears })] : []),
           ...care.caveats,
         ],
         citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
-        suggestions: [{ label: 'Order DXA with vertebral fracture assessment (VFA)', orders: [k.orders['dxa-vfa']] }],
+        suggestions: [{ label: say('suggestDxaVfa'), orders: [k.orders['dxa-vfa']] }],
         ...(under40 ? {} : { links: links(r.links) }),
         about: (focus.length ? focus : uses).filter((u) => u.hasId).map((u) => u.reference),
-        brief: briefFrom(r.text),
+        brief: {
+          ...briefFrom(r.text),
+          found: [
+            say('found', {
+              order: uses.some((u) => u.origin === 'order') ? sharedText(k, 'beingOrdered') : '',
+              medicines: listOf(k, uses.map((u) => u.name)),
+              dose: fmt(maxPed),
+              from: day(new Date(run.startMs).toISOString()),
+              days: Math.round(run.days),
+              minimumMgPerDay: r.minPrednisoneEqMgPerDay,
+              to: day(new Date(run.endMs).toISOString()),
+            }),
+            ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+            foundDxa(ctx, r.dxaWithinMonths),
+            ...(under40 ? [say('foundUnder40', { age: age as number, fraxMinAge: r.fraxMinAgeYears })] : []),
+          ],
+          ...(under40 ? {} : { then: [sharedText(k, 'calculateFrax')] }),
+        },
       },
       notes,
     );

@@ -1,5 +1,5 @@
 import type { Reason } from '../types';
-import { DOMAIN_TEXT, conditionsOf, missing, usesOf } from '../context';
+import { domainText, conditionsOf, missing, usesOf } from '../context';
 import { findMeasure } from '../measures';
 import { day, labText, round } from '../format';
 import { type Rule, outcome } from './rule';
@@ -34,7 +34,7 @@ export const rule: Rule = {
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];
-    if (!r.enabled) return outcome.disabled(ID);
+    if (!r.enabled) return outcome.disabled(ID, k);
     const pair = ctx.selection.homaPair;
     const say = (code: string, params?: Record<string, string | number>) => reasonFrom(r.text, code, params);
     const reasons: Reason[] = [];
@@ -60,7 +60,7 @@ export const rule: Rule = {
     // Names and references stay out of params: they belong to the patient, the params to the rule.
     if (conds.length) reasons.push({ code: 'interfering-condition', text: say('interfering-condition', { conditions: conds.map((f) => `${f.text} (${f.reference})`).join('; ') }).text });
     const unread = missing(ctx.context, 'medications', 'conditions');
-    if (unread.length) reasons.push({ code: 'context-unavailable', text: say('context-unavailable', { unchecked: unread.map((d) => DOMAIN_TEXT[d]).join(', ') }).text });
+    if (unread.length) reasons.push({ code: 'context-unavailable', text: say('context-unavailable', { unchecked: unread.map((d) => domainText(ctx.knowledge, d)).join(', ') }).text });
     const ir = findMeasure(ctx.measures, 'homa-ir');
     const beta = findMeasure(ctx.measures, 'homa-beta');
     if ((!ir || !beta) && !reasons.length) reasons.push(say('not-computable'));
@@ -82,6 +82,7 @@ export const rule: Rule = {
       date: day(pair.glucose.effective),
       meaning,
     });
-    return outcome.context(ID, [line], [], r.attachTo);
+    const brief = cardText(r.text, 'brief', { ir: round(ir.value, ir.unit), beta: round(beta.value, '%'), date: day(pair.glucose.effective) });
+    return outcome.context(ID, [line], [brief], r.attachTo);
   },
 };

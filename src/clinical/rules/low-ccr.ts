@@ -1,8 +1,9 @@
 import type { LabValue, Reason } from '../types';
 import { findMeasure } from '../measures';
-import { DOMAIN_TEXT } from '../context';
-import { day, labText, measureText, round } from '../format';
+import { domainText } from '../context';
+import { day, labText, measureText, round, unitText } from '../format';
 import { ccrConfounders } from './ccr-confounders';
+import { listOf } from './bone-care';
 import { type Rule, type RuleContext, outcome } from './rule';
 import { briefFrom, cardText, reasonFrom } from '../text';
 import { Type } from '@sinclair/typebox';
@@ -72,7 +73,7 @@ export const rule: Rule = {
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];
-    if (!r.enabled) return outcome.disabled(ID);
+    if (!r.enabled) return outcome.disabled(ID, k);
     const say = (code: string, params?: Record<string, string | number>, key?: string) => reasonFrom(r.text, code, params, key);
     const suppress: Reason[] = [];
     const age = ctx.ageNow;
@@ -106,7 +107,7 @@ export const rule: Rule = {
     suppress.push(...confounders.reasons);
     if (confounders.unchecked.length) {
       // The CCR card is suppressed generously [evidence: unreadable-confounder]; a ratio whose confounders could not be checked is not shown.
-      suppress.push(say('context-unavailable', { unchecked: confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ') }));
+      suppress.push(say('context-unavailable', { unchecked: confounders.unchecked.map((d) => domainText(ctx.knowledge, d)).join(', ') }));
     }
     // A confounder result that exists but cannot be read is a check that did not happen; by default it suppresses.
     if (r.confounders.uncheckedSuppresses) suppress.push(...confounders.unreadable);
@@ -126,30 +127,40 @@ export const rule: Rule = {
     const measures = (['sarcopenia-index', 'ccr', 'egfr-cr-2021', 'egfr-cr-cys-2021', 'egfr-cys-2012'] as const)
       .map((c) => findMeasure(ctx.measures, c))
       .filter((m) => !!m);
+    const word = (key: string, params?: Record<string, string | number>) => cardText(r.text, key, params);
+    // The card's found part, in the rule's words: the ratio with the two values and the date, then kidney function.
+    // Each input is one value and unit, so the sentence fits the card's budget whatever the values are.
+    const short = (l: LabValue) => `${round(l.value, l.unit)} ${unitText(l.unit)}`;
+    const found = [
+      word('found', { ccr: ccrText, creatinine: short(pair.creatinine), cystatin: short(pair.cystatin), date, threshold: cutText }),
+      ...(egfr ? [word('foundKidney', { egfr: round(egfr.value, egfr.unit) })] : []),
+      ...(confounders.unreadable.length
+        ? [word('foundUnreadable', { domains: listOf(k, [...new Set(confounders.unreadable.map((u) => domainText(ctx.knowledge, u.code === 'crp-unreadable' ? 'crp' : 'bmi')))]) })]
+        : []),
+    ];
     return outcome.fired(ID, {
       ruleId: ID,
       indicator: r.indicator,
       summary: r.summary,
       statements: [
         cardText(r.text, 'lead', { ccr: ccrText, threshold: cutText, date }),
-        `Creatinine ${labText(pair.creatinine)}`,
-        `Cystatin C ${labText(pair.cystatin)}`,
-        ...measures.map((m) => `${measureText(m)}: ${m.formula}`),
+        word('creatinine', { value: labText(pair.creatinine) }),
+        word('cystatin', { value: labText(pair.cystatin) }),
+        ...measures.map((m) => word('measure', { measure: measureText(m), formula: m.formula })),
       ],
       measures,
       context: [],
       caveats: [
-        r.threshold.provisional
-          ? `The threshold is PROVISIONAL: no CCR cut-off is validated. ${r.threshold.provenance}`
-          : `Site threshold: ${r.threshold.provenance}`,
-        'Creatinine/cystatin C indices have only moderate accuracy for low muscle mass (pooled AUC about 0.69–0.78) and are not a diagnostic criterion in EWGSOP2 or AWGS 2019.',
-        `Checked and not found around the draw: ${confounders.checked.join(', ')}. Smoking also raises cystatin C and is not checked.`,
-        ...confounders.unreadable.map((u) => `Could not be checked: ${u.text}.`),
-        'The equations use administrative gender (Patient.gender).',
-        'Confirm with grip strength, chair-stand test or SARC-F, and DXA.',
+        word(r.threshold.provisional ? 'caveatProvisional' : 'caveatSite', { provenance: r.threshold.provenance }),
+        word('caveatAccuracy'),
+        word('caveatChecked', { checked: confounders.checked.join(', ') }),
+        ...confounders.unreadable.map((u) => word('caveatUnreadable', { reason: u.text })),
+        word('caveatGender'),
+        word('caveatConfirm'),
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
-      suggestions: [{ label: 'Order DXA bone density, with body composition', orders: [k.orders.dxa] }],
+      suggestions: [{ label: word('suggestDxa'), orders: [k.orders.dxa] }],
+      carryOverBrief: word(r.threshold.provisional ? 'carryOverBriefProvisional' : 'carryOverBrief', { ccr: ccrText, cut, date }),
       carryOver: cardText(r.text, r.threshold.provisional ? 'carryOverProvisional' : 'carryOver', {
         ccr: ccrText,
         cut,
@@ -157,7 +168,7 @@ export const rule: Rule = {
         creatinineRef: pair.creatinine.reference,
         cystatinRef: pair.cystatin.reference,
       }),
-      brief: briefFrom(r.text),
+      brief: { ...briefFrom(r.text), found },
     });
   },
 };

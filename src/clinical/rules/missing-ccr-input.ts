@@ -1,10 +1,11 @@
 import type { Finding } from '../types';
-import { DOMAIN_TEXT, missing } from '../context';
+import { domainText, missing } from '../context';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
-import { briefFrom, reasonFrom } from '../text';
-import { Indicator, RuleText, Summary, ruleKnowledge } from '../schema';
+import { briefFrom, cardText, reasonFrom, sharedText } from '../text';
+import { listOf } from './bone-care';
+import { Indicator, ruleKnowledge, RuleText, Summary } from '../schema';
 
 const ID = 'missing-ccr-input';
 
@@ -24,12 +25,12 @@ export const rule: Rule = {
     const k = ctx.knowledge;
     const r = k.rules[ID];
     const ccrRule = k.rules['low-ccr'];
-    if (!r.enabled || !ccrRule.enabled) return outcome.disabled(ID);
+    if (!r.enabled || !ccrRule.enabled) return outcome.disabled(ID, k);
     const age = ctx.ageNow;
     if (age === undefined || age < ccrRule.minAgeYears) {
       return outcome.notMet(ID, [reasonFrom(r.text, 'age-below-minimum', { minimum: ccrRule.minAgeYears })]);
     }
-    if (missing(ctx.context, 'ccr-labs').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: DOMAIN_TEXT['ccr-labs'] })]);
+    if (missing(ctx.context, 'ccr-labs').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'ccr-labs') })]);
     if (ctx.selection.ccrPair) return outcome.notMet(ID, [reasonFrom(r.text, 'pair-present')]);
     const gap = ccrLabGap(ctx);
     if (!gap || gap.kind === 'neither') return outcome.notMet(ID, [reasonFrom(r.text, 'no-input', { months: k.lookbackMonths })]);
@@ -49,15 +50,21 @@ export const rule: Rule = {
       measures: ctx.measures.filter((m) => m.code === 'egfr-cr-2021' || m.code === 'egfr-cys-2012'),
       context: [],
       caveats: [
-        'Creatinine alone reflects both kidney function and muscle mass; cystatin C from the same draw separates them (CCR, eGFRcr-cys).',
-        `Creatinine and cystatin C count as one draw when they are at most ${k.pairing.creatinineCystatinMaxHours} h apart.`,
+        cardText(r.text, 'caveatWhy'),
+        cardText(r.text, 'caveatPairing', { hours: k.pairing.creatinineCystatinMaxHours }),
         ...(confounders.unchecked.length
-          ? [`Could not check ${confounders.unchecked.map((d) => DOMAIN_TEXT[d]).join(', ')}: glucocorticoids, hyperthyroidism, inflammation and BMI extremes would make a new ratio hard to read.`]
+          ? [cardText(r.text, 'caveatUnchecked', { unchecked: confounders.unchecked.map((d) => domainText(ctx.knowledge, d)).join(', ') })]
           : []),
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
       suggestions: [gap.suggestion],
-      brief: briefFrom(r.text),
+      brief: {
+        ...briefFrom(r.text),
+        found: [
+          gap.found,
+          ...(confounders.unchecked.length ? [sharedText(k, 'foundUnchecked', { domains: listOf(k, confounders.unchecked.map((d) => domainText(ctx.knowledge, d))) })] : []),
+        ],
+      },
     };
     return outcome.fired(ID, finding);
   },

@@ -1,5 +1,6 @@
 import type { ClinicalContext } from '../context';
 import type { Knowledge } from '../knowledge';
+import { sharedReason } from '../text';
 import type { Selection } from '../selection';
 import type { Finding, LabValue, Measure, PatientFacts, Reason, RejectedObservation, RuleOutcome } from '../types';
 
@@ -29,8 +30,8 @@ export interface Rule {
 
 export const outcome = {
   fired: (ruleId: string, finding: Finding, reasons: Reason[] = []): RuleOutcome => ({ ruleId, status: 'fired', reasons, finding }),
-  context: (ruleId: string, context: string[], reasons: Reason[] = [], attachTo?: string[]): RuleOutcome => ({ ruleId, status: 'context', reasons, context, ...(attachTo ? { attachTo } : {}) }),
+  context: (ruleId: string, context: string[], briefContext: string[], attachTo?: string[]): RuleOutcome => ({ ruleId, status: 'context', reasons: [], context, briefContext, ...(attachTo ? { attachTo } : {}) }),
   suppressed: (ruleId: string, reasons: Reason[]): RuleOutcome => ({ ruleId, status: 'suppressed', reasons }),
   notMet: (ruleId: string, reasons: Reason[]): RuleOutcome => ({ ruleId, status: 'not-met', reasons }),
-  disabled: (ruleId: string): RuleOutcome => ({ ruleId, status: 'not-met', reasons: [{ code: 'disabled', text: 'rule disabled in site configuration' }] }),
+  disabled: (ruleId: string, k: Knowledge): RuleOutcome => ({ ruleId, status: 'not-met', reasons: [sharedReason(k, 'disabled')] }),
 };

@@ -1,11 +1,11 @@
 import type { OrderSuggestion } from '../types';
 import { describeMatch, isOneOf, strongest } from '../codesets';
-import { DOMAIN_TEXT, conditionsOf, dxaSince, missing, usesOf } from '../context';
+import { domainText, conditionsOf, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
-import { boneCardKnowledge, boneCare, lastDxaText, links, matchText } from './bone-care';
+import { boneCardKnowledge, boneCare, foundDxa, lastDxaText, links, listOf, matchText } from './bone-care';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
-import { briefFrom, reasonFrom } from '../text';
+import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
 import { Type } from '@sinclair/typebox';
 import { AdultAge, ConditionNames, MedicationNames, Positive, ruleKnowledge } from '../schema';
 
@@ -31,10 +31,10 @@ export const rule: Rule = {
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];
-    if (!r.enabled) return outcome.disabled(ID);
+    if (!r.enabled) return outcome.disabled(ID, k);
     const c = ctx.context;
     const say = (code: string, params?: Record<string, string | number>, key?: string) => reasonFrom(r.text, code, params, key);
-    if (missing(c, 'conditions').length) return outcome.notMet(ID, [say('context-unavailable', { domain: DOMAIN_TEXT.conditions })]);
+    if (missing(c, 'conditions').length) return outcome.notMet(ID, [say('context-unavailable', { domain: domainText(ctx.knowledge, 'conditions') })]);
     const found = conditionsOf(c, r.conditions, { activeOnly: true });
     if (!found.length) return outcome.notMet(ID, [say('no-condition')]);
     const trusted = found.filter((f) => strongest(f.matches.filter((m) => isOneOf(m, r.conditions)))?.verified);
@@ -53,42 +53,65 @@ export const rule: Rule = {
     const care = boneCare(ctx, r);
     if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
 
+    const card = (key: string, params?: TextParams) => cardText(r.text, key, params);
     const line = (f: (typeof trusted)[number], names: string[]) => {
       const m = strongest(f.matches.filter((x) => isOneOf(x, names)));
-      return `${f.text} (${f.reference}${f.clinicalStatus ? `, ${f.clinicalStatus}` : ''}; ${m ? describeMatch(m) : 'recognised'})`;
+      const match = m ? describeMatch(m) : sharedText(k, 'recognised');
+      return f.clinicalStatus
+        ? card('itemWithStatus', { text: f.text, reference: f.reference, status: f.clinicalStatus, match })
+        : card('item', { text: f.text, reference: f.reference, match });
     };
     const contributing = usesOf(c, r.contributing, ctx.asOf.getTime(), 90);
-    const suggestions: OrderSuggestion[] = [{ label: 'Order DXA bone density', orders: [k.orders.dxa] }];
+    const suggestions: OrderSuggestion[] = [{ label: card('suggestDxa'), orders: [k.orders.dxa] }];
     const labLines: string[] = [];
+    const labFound: string[] = [];
     const gap = missing(c, 'ccr-labs').length ? undefined : ccrLabGap(ctx);
     if (gap && gap.kind !== 'neither' && ccrUsable(ctx).ok) {
       suggestions.push(gap.suggestion);
-      labLines.push(`The creatinine/cystatin C ratio cannot be computed: ${gap.statements.join(' ')}`);
+      labLines.push(sharedText(k, 'ratioCannotBeComputed', { statements: gap.statements.join(' ') }));
+      labFound.push(gap.found);
     }
+    const conditionList = trusted.map((f) => `${f.text} (${f.reference})`).join('; ');
     return outcome.fired(ID, {
       ruleId: ID,
       indicator: r.indicator,
       summary: r.summary,
       statements: [
-        `Secondary-osteoporosis condition${trusted.length > 1 ? 's' : ''}: ${trusted.map((f) => line(f, r.conditions)).join('; ')}.`,
+        card(trusted.length > 1 ? 'conditions' : 'condition', { conditions: trusted.map((f) => line(f, r.conditions)).join('; ') }),
         fractures.length
-          ? `Prior fragility fracture: ${fractures.map((f) => line(f, r.fractures)).join('; ')}.`
-          : `Age ${age}, at least ${r.minAgeYears}.`,
+          ? card('fracture', { fractures: fractures.map((f) => line(f, r.fractures)).join('; ') })
+          : card('age', { age: age as number, minimum: r.minAgeYears }),
         lastDxaText(ctx, r.dxaWithinMonths),
-        ...(contributing.length ? [`Contributing medicines (lower weight): ${contributing.map((u) => `${u.name} (${u.reference}; ${matchText(u, r.contributing)})`).join('; ')}.`] : []),
+        ...(contributing.length
+          ? [card('contributing', { medicines: contributing.map((u) => sharedText(k, 'therapyItem', { medicine: u.name, reference: u.reference, match: matchText(u, r.contributing, k) })).join('; ') })]
+          : []),
         ...labLines,
       ],
       measures: [],
       context: [],
       caveats: [
-        'FRAX takes rheumatoid arthritis as its own input and other secondary causes through its "secondary osteoporosis" input; type 2 diabetes needs a FRAX adjustment.',
+        card('caveatFrax'),
         ...care.caveats,
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
       suggestions,
       links: links(r.links),
-      brief: briefFrom(r.text),
-      carryOver: `Secondary-osteoporosis risk factors on file: ${trusted.map((f) => `${f.text} (${f.reference})`).join('; ')}${fractures.length ? `; prior fragility fracture (${fractures.map((f) => f.reference).join(', ')})` : ''}.`,
+      brief: {
+        ...briefFrom(r.text),
+        found: [
+          card('found', { conditions: listOf(k, trusted.map((f) => f.text)) }),
+          ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+          ...(fractures.length ? [card('foundFracture')] : []),
+          foundDxa(ctx, r.dxaWithinMonths),
+          ...(contributing.length ? [card('foundContributing', { medicines: listOf(k, contributing.map((u) => u.name)) })] : []),
+          ...labFound,
+        ],
+        then: [sharedText(k, 'calculateFrax')],
+      },
+      carryOverBrief: card(fractures.length ? 'carryOverBriefWithFracture' : 'carryOverBrief', { conditions: listOf(k, trusted.map((f) => f.text)) }),
+      carryOver: fractures.length
+        ? card('carryOverWithFracture', { conditions: conditionList, fractures: fractures.map((f) => f.reference).join(', ') })
+        : card('carryOver', { conditions: conditionList }),
     });
   },
 };

@@ -1,0 +1,98 @@
+import path from 'node:path';
+import { build } from 'esbuild';
+import HttpError from 'fhirclient/lib/HttpError';
+import { describe, expect, it } from 'vitest';
+import { bundleTransport } from '../cli/bundle-transport';
+import { daysAgo, lab, patient, searchset, transaction } from '../demo/builders';
+import { FhirError } from '../fhir/bundle';
+import { fhirclientFailure } from '../fhir/fhirclient-transport';
+import { readRecord, recordResources } from './record-reader';
+import { readsOf } from './reads';
+import { loadServices } from './services';
+
+const service = loadServices().get('bone-muscle-patient-view');
+if (!service) throw new Error('no patient-view service');
+const reads = readsOf(service.definition);
+const now = new Date('2026-11-25T12:00:00Z');
+const record = transaction([
+  patient('r1', 'female', '1950-01-01'),
+  lab('cr', 'r1', 'creatinineMass', 0.8, daysAgo(now, 3)),
+  lab('cys', 'r1', 'cystatinC', 1.1, daysAgo(now, 3)),
+  patient('r2', 'male', '1940-01-01'),
+  lab('cr2', 'r2', 'creatinineMass', 1.0, daysAgo(now, 3)),
+]);
+const entries = record.entry ?? [];
+const entryOf = (id: string) => entries.find((e) => e.resource?.resourceType === 'Patient' && e.resource.id === id) as (typeof entries)[number];
+
+describe('the record reader', () => {
+  it('bundles for the browser, with its fhirclient transport, without Node built-ins or server code', async () => {
+    const out = await build({
+      stdin: { contents: "export * from './src/cds/record-reader'; export * from './src/fhir/fhirclient-transport';", resolveDir: path.resolve(__dirname, '../..'), loader: 'ts' },
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      define: { FHIRCLIENT_PURE: 'true' },
+    });
+    const inputs = Object.keys(out.metafile.inputs);
+    expect(inputs.filter((i) => i.startsWith('node:') || /^(fs|path|http|https|net|dns|zlib|stream)$/.test(i))).toEqual([]);
+    expect(inputs.filter((i) => i.includes('src/server') || i.includes('src/fhir/client') || i.includes('src/fhir/egress'))).toEqual([]);
+  });
+
+  it('reads one patient’s record from each template, each resource once, and finds nothing unavailable', async () => {
+    const read = await readRecord(reads, { patientId: 'r1' }, bundleTransport(entries, entryOf('r1'), 'r1'), { maxPages: 1 });
+    expect(read.patient?.id).toBe('r1');
+    // Every Observation template reads every Observation of the Bundle; the record counts each once.
+    expect(read.resources.creatinine?.map((r) => r.id).sort()).toEqual(['cr', 'cys']);
+    expect(recordResources(read, reads).map((r) => r.id).sort()).toEqual(['cr', 'cys']);
+    expect(Object.values(read.sources).every((s) => s === 'fhir')).toBe(true);
+    expect(read.unavailable).toEqual([]);
+    expect(read.failures).toEqual({});
+  });
+
+  it('takes usable prefetch as it is and reads only what prefetch lacks', async () => {
+    const prefetch = { patient: entryOf('r1').resource, creatinine: searchset([]), conditions: { resourceType: 'OperationOutcome', issue: [] } };
+    const read = await readRecord(reads, { patientId: 'r1' }, bundleTransport(entries, entryOf('r1'), 'r1'), { maxPages: 1, prefetch });
+    expect(read.sources.patient).toBe('prefetch');
+    expect(read.resources.creatinine).toEqual([]);
+    expect(read.sources.creatinine).toBe('prefetch');
+    expect(read.sources.conditions).toBe('fhir');
+    expect(read.sources.cystatinC).toBe('fhir');
+  });
+
+  it('without a transport makes what prefetch lacks unavailable, and says which kinds of context that leaves out', async () => {
+    const read = await readRecord(reads, { patientId: 'r1' }, undefined, { maxPages: 3, prefetch: { patient: entryOf('r1').resource, creatinine: searchset([]), cystatinC: searchset([]) } });
+    expect(read.sources.conditions).toBe('unavailable');
+    expect(read.unavailable).toContain('conditions');
+    expect(read.unavailable).not.toContain('ccr-labs');
+    expect(read.fhirMs).toBeUndefined();
+  });
+
+  it('keeps the first page of a paginated prefetch, and refuses a next link outside the FHIR base as a typed failure', async () => {
+    const page = { ...searchset([lab('cr', 'r1', 'creatinineMass', 0.8, daysAgo(now, 3))]), link: [{ relation: 'next', url: 'https://elsewhere.example/fhir/Observation?page=2' }] };
+    const read = await readRecord(reads, { patientId: 'r1' }, bundleTransport(entries, entryOf('r1'), 'r1'), { maxPages: 3, prefetch: { creatinine: page } });
+    expect(read.partial).toEqual(['creatinine']);
+    expect(read.resources.creatinine?.map((r) => r.id)).toEqual(['cr']);
+    expect(read.failures.creatinine).toEqual({ kind: 'refused', why: 'URL outside the fhirServer base' });
+    expect(read.unavailable).not.toContain('ccr-labs');
+  });
+
+  it('a read the server answers 404 reads no patient, and is no failure', async () => {
+    const read = await readRecord(reads, { patientId: 'nobody' }, bundleTransport(entries, entryOf('r1'), 'r1'), { maxPages: 1 });
+    expect(read.patient).toBeUndefined();
+    expect(read.resources.patient).toEqual([]);
+    expect(read.failures.patient).toBeUndefined();
+  });
+});
+
+describe('fhirclient’s rejections in the browser transport', () => {
+  it('are classified by their type, never by their message', () => {
+    expect(fhirclientFailure(new HttpError(new Response('', { status: 401, statusText: 'network error ECONNREFUSED' })))).toEqual({ kind: 'http', status: 401 });
+    expect(fhirclientFailure(new TypeError('HTTP 500'))).toEqual({ kind: 'network' });
+    expect(fhirclientFailure(new DOMException('HTTP 401', 'AbortError'))).toEqual({ kind: 'timeout' });
+    expect(fhirclientFailure(new SyntaxError('Unexpected token <'))).toEqual({ kind: 'invalid-response' });
+    expect(fhirclientFailure(new FhirError({ kind: 'refused', why: 'x' }))).toEqual({ kind: 'refused', why: 'x' });
+  });
+});
