@@ -70,3 +70,26 @@ describe('crosstalk evaluate', () => {
     expect(() => execFileSync(process.execPath, [bin, 'evaluate', f], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/not a FHIR Bundle/);
   }, CHILD_PROCESS_MS);
 });
+
+describe('crosstalk evaluate on records shaped as EHRs send product orders', () => {
+  // test/fixtures/ehr-product-orders.json: orders coded by RxNorm product (SCD, SBD, NDC side by side), through a
+  // Medication of its own or a contained one, doses in tablets and injections, Epic-style timing and dose types.
+  const out = () => evaluate(JSON.parse(fs.readFileSync(path.resolve(__dirname, 'fixtures/ehr-product-orders.json'), 'utf8')));
+  let result: ReturnType<typeof evaluate> | undefined;
+  const of = (id: string) => (result ??= out()).find((r) => r.patient === `Patient/${id}`)!;
+
+  it('warns for prednisone ordered as "predniSONE 5 MG Oral Tablet" (Medication/…), 1 tablet a day for nine months', () => {
+    const r = of('ehr-ra-67');
+    expect(r.cards.map((c) => c.extension.crosstalk.ruleId)).toEqual(['glucocorticoid-bone']);
+    expect(JSON.stringify(r.cards[0])).toMatch(/prednisone 5 mg\/day/);
+  }, CHILD_PROCESS_MS);
+
+  it('recognises androgen deprivation from a leuprolide prefilled-syringe product given as "1 injection"', () => {
+    expect(of('ehr-prostate-71').cards.map((c) => c.extension.crosstalk.ruleId)).toEqual(['endocrine-therapy-bone']);
+  }, CHILD_PROCESS_MS);
+
+  it('leaves HOMA out when a glipizide extended-release product is on the list', () => {
+    const q = of('ehr-t2-58').quiet.find((x) => x.ruleId === 'homa-context');
+    expect(q).toMatchObject({ status: 'suppressed', reasons: [expect.objectContaining({ code: 'interfering-medication' })] });
+  }, CHILD_PROCESS_MS);
+});

@@ -121,7 +121,7 @@ describe.each(engines)('feedback on $name under load, when the process is killed
 
       const e = db.open();
       try {
-        const rows = await e.all<{ card_uuid: string; outcome: string; outcome_at: number }>('SELECT card_uuid, outcome, outcome_at FROM feedback');
+        const rows = await e.db.selectFrom('feedback').select(['card_uuid', 'outcome', 'outcome_at']).execute();
         const stored = new Set(rows.map((r) => `${r.card_uuid}|${r.outcome}|${Number(r.outcome_at)}`));
         const missing = acknowledged.filter((a) => !stored.has(`${a.card}|${a.outcome}|${Date.parse(a.outcomeTimestamp)}`));
         expect(missing).toEqual([]);
@@ -182,7 +182,7 @@ describe('graceful shutdown on SIGTERM', () => {
       expect(fs.existsSync(path.join(db.dir as string, `${SQLITE_FILE_NAME}-wal`))).toBe(false);
       const e = db.open();
       try {
-        const cards = await e.all<{ card_uuid: string }>('SELECT card_uuid FROM issued_cards');
+        const cards = await e.db.selectFrom('issued_cards').select('card_uuid').execute();
         expect(cards.map((c) => c.card_uuid)).toEqual(res.body.cards.map((c) => c.uuid));
       } finally {
         await e.close();

@@ -48,6 +48,8 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
     return res.body.cards as Card[];
   }
 
+  const feedbackOn = (cardUuid: string | undefined) => raw.db.selectFrom('feedback').select('card_uuid').where('card_uuid', '=', cardUuid ?? '').execute();
+
   async function report(): Promise<{ rules: { ruleId: string; fired: number; accepted: number; overridden: number; topOverrideReasons: { code?: string; display?: string; count: number }[] }[] }> {
     const r = await ct.store.report({ from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000), interval: 'all' });
     return r;
@@ -80,10 +82,12 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({});
 
-      const rows = await raw.all<{ card_uuid: string; rule_id: string; outcome: string; override_display: string | null; override_comment: string | null; accepted_suggestions: string }>(
-        'SELECT card_uuid, rule_id, outcome, override_display, override_comment, accepted_suggestions FROM feedback WHERE card_uuid IN (?, ?) ORDER BY rule_id',
-        [lowCcr?.uuid ?? '', missing?.uuid ?? ''],
-      );
+      const rows = await raw.db
+        .selectFrom('feedback')
+        .select(['card_uuid', 'rule_id', 'outcome', 'override_display', 'override_comment', 'accepted_suggestions'])
+        .where('card_uuid', 'in', [lowCcr?.uuid ?? '', missing?.uuid ?? ''])
+        .orderBy('rule_id')
+        .execute();
       expect(rows).toEqual([
         { card_uuid: lowCcr?.uuid, rule_id: 'low-ccr', outcome: 'accepted', override_display: null, override_comment: null, accepted_suggestions: JSON.stringify([lowCcr?.suggestions?.[0]?.uuid]) },
         // The display comes from the override reasons the card offered.
@@ -98,7 +102,7 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
       await sendFeedback({ feedback: [entry] }).expect(200);
       // The same instant written another way is the same feedback.
       await sendFeedback({ feedback: [{ ...entry, outcomeTimestamp: '2026-11-25T10:30:00.520+01:00' }] }).expect(200);
-      const rows = await raw.all<{ n: number }>('SELECT COUNT(*) AS n FROM feedback WHERE card_uuid = ?', [card?.uuid ?? '']);
+      const rows = await raw.db.selectFrom('feedback').select((eb) => eb.fn.countAll<number>().as('n')).where('card_uuid', '=', card?.uuid ?? '').execute();
       expect(Number(rows[0]?.n)).toBe(1);
     });
 
@@ -124,7 +128,7 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
       const wrongType = await request(ct.url).post(feedbackUrl).set('content-type', 'text/plain').send('feedback').expect(415);
       expectOperationOutcome(wrongType.body);
       await request(ct.url).get(feedbackUrl).expect(405);
-      const rows = await raw.all('SELECT card_uuid FROM feedback WHERE card_uuid = ?', [card?.uuid ?? '']);
+      const rows = await feedbackOn(card?.uuid);
       expect(rows).toEqual([]);
     });
 
@@ -140,10 +144,10 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
       }).expect(422);
       expectOperationOutcome(res.body);
       expect(res.body.issue.map((i: { expression: string[] }) => i.expression[0])).toEqual(['feedback[1].card', 'feedback[2].acceptedSuggestions']);
-      expect(await raw.all('SELECT card_uuid FROM feedback WHERE card_uuid = ?', [card?.uuid ?? ''])).toEqual([]);
+      expect(await feedbackOn(card?.uuid)).toEqual([]);
       // The valid entry alone is taken.
       await sendFeedback({ feedback: [good] }).expect(200);
-      expect(await raw.all('SELECT card_uuid FROM feedback WHERE card_uuid = ?', [card?.uuid ?? ''])).toHaveLength(1);
+      expect(await feedbackOn(card?.uuid)).toHaveLength(1);
     });
 
     it('answers 404 for feedback to a service that does not exist', async () => {
@@ -157,7 +161,7 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
       const hook = hookRequest('demo-low-ccr', { fhirServer: `${ct.url}/fhir`, fhirAuthorization: { access_token: 'secret-token-for-audit-test', token_type: 'Bearer', expires_in: 300, scope: 'patient/Observation.read', subject: 'crosstalk' } });
       const res = await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(hook).expect(200);
       expectValidCdsResponse(res.body);
-      const [row] = await raw.all<Record<string, string | number | null>>('SELECT * FROM service_calls WHERE hook_instance = ?', [hook.hookInstance as string]);
+      const [row] = await raw.db.selectFrom('service_calls').selectAll().where('hook_instance', '=', hook.hookInstance as string).execute();
       expect(row).toMatchObject({ service_id: SERVICE_ID, status: 200, card_count: 1, client_iss: null });
       expect(row?.patient_hash).toBe(createHmac('sha256', AUDIT_KEY).update('Patient/demo-low-ccr').digest('hex'));
       expect(Number(row?.latency_ms)).toBeGreaterThan(0);
@@ -167,13 +171,13 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
       // Measures only: no Observation references, no laboratory values.
       expect(row?.measures).not.toMatch(/Observation|derivedFrom|inputs/);
 
-      const rules = await raw.all<{ rule_id: string; status: string; reason_codes: string }>('SELECT rule_id, status, reason_codes FROM rule_outcomes WHERE call_id = ? ORDER BY rule_id', [row?.call_id as string]);
+      const rules = await raw.db.selectFrom('rule_outcomes').select(['rule_id', 'status', 'reason_codes']).where('call_id', '=', row?.call_id as string).orderBy('rule_id').execute();
       // Every rule of the service is on record, fired or not.
       expect(rules.map((r) => r.rule_id)).toEqual([...loadServices().get('bone-muscle-patient-view')!.definition.rules].sort());
       expect(rules.find((r) => r.rule_id === 'low-ccr')?.status).toBe('fired');
       expect(rules.find((r) => r.rule_id === 'missing-ccr-input')).toMatchObject({ status: 'not-met', reason_codes: JSON.stringify(['pair-present']) });
 
-      const cards = await raw.all<{ card_uuid: string; rule_id: string; suggestion_uuids: string; hook_instance: string }>('SELECT card_uuid, rule_id, suggestion_uuids, hook_instance FROM issued_cards WHERE call_id = ?', [row?.call_id as string]);
+      const cards = await raw.db.selectFrom('issued_cards').select(['card_uuid', 'rule_id', 'suggestion_uuids', 'hook_instance']).where('call_id', '=', row?.call_id as string).execute();
       expect(cards).toEqual([{ card_uuid: res.body.cards[0].uuid, rule_id: 'low-ccr', suggestion_uuids: JSON.stringify(res.body.cards[0].suggestions.map((s: { uuid: string }) => s.uuid)), hook_instance: hook.hookInstance }]);
     });
 
@@ -181,17 +185,17 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
       const hook = hookRequest('demo-ckd', { prefetch: await buildPrefetch(`${ct.url}/fhir`, 'demo-ckd') });
       const res = await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(hook).expect(200);
       expectValidCdsResponse(res.body);
-      const [row] = await raw.all<{ call_id: string; card_count: number; data_sources: string }>('SELECT call_id, card_count, data_sources FROM service_calls WHERE hook_instance = ?', [hook.hookInstance as string]);
+      const [row] = await raw.db.selectFrom('service_calls').select(['call_id', 'card_count', 'data_sources']).where('hook_instance', '=', hook.hookInstance as string).execute();
       expect(Number(row?.card_count)).toBe(0);
       expect(JSON.parse(row?.data_sources ?? '{}')).toMatchObject({ patient: 'prefetch', creatinine: 'prefetch', cystatinC: 'prefetch', insulin: 'prefetch', glucose: 'prefetch' });
-      const [ccr] = await raw.all<{ status: string; reason_codes: string }>("SELECT status, reason_codes FROM rule_outcomes WHERE call_id = ? AND rule_id = 'low-ccr'", [row?.call_id ?? '']);
+      const [ccr] = await raw.db.selectFrom('rule_outcomes').select(['status', 'reason_codes']).where('call_id', '=', row?.call_id ?? '').where('rule_id', '=', 'low-ccr').execute();
       expect(ccr).toEqual({ status: 'suppressed', reason_codes: JSON.stringify(['egfr-below-minimum']) });
     });
 
     it('records failed calls with their status and no cards', async () => {
       const hook = hookRequest('demo-low-ccr');
       expectOperationOutcome((await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(hook).expect(412)).body);
-      const rows = await raw.all<{ status: number; card_count: number; patient_hash: string }>('SELECT status, card_count, patient_hash FROM service_calls WHERE hook_instance = ?', [hook.hookInstance as string]);
+      const rows = await raw.db.selectFrom('service_calls').select(['status', 'card_count', 'patient_hash']).where('hook_instance', '=', hook.hookInstance as string).execute();
       expect(rows).toEqual([{ status: 412, card_count: 0, patient_hash: createHmac('sha256', AUDIT_KEY).update('Patient/demo-low-ccr').digest('hex') }]);
     });
 

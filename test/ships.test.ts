@@ -106,7 +106,7 @@ async function stopAndCheckAudit(ct: ChildCrosstalk, open: () => SqlEngine, answ
   expect(ct.output()).not.toMatch(/Assertion failed|Segmentation fault|FATAL ERROR/);
   const db = open();
   try {
-    const rows = await db.all<{ hook_instance: string; status: number }>('SELECT hook_instance, status FROM service_calls');
+    const rows = await db.db.selectFrom('service_calls').select(['hook_instance', 'status']).execute();
     const audited = new Set(rows.filter((r) => r.status === 200).map((r) => r.hook_instance));
     expect(answered.filter((h) => !audited.has(h))).toEqual([]);
     expect(rows).toHaveLength(answered.length);

@@ -2,6 +2,7 @@
 import { Chart, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip } from 'chart.js';
 import type { TrendPoint } from '../clinical/trend';
 import { day, round, unitText } from '../clinical/format';
+import { DAY_MS } from '../clinical/dates';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);
 
@@ -15,7 +16,6 @@ const SERIES = '#0b4f8a';
 const REFERENCE = '#8a1c1c';
 const GRID = '#d0d4d9';
 const TEXT = '#1f2933';
-const DAY_MS = 86_400_000;
 
 export function drawTrend(canvas: HTMLCanvasElement, points: TrendPoint[], unit: string, reference?: ReferenceLine): Chart {
   const xs = points.map((p) => Date.parse(p.effective));

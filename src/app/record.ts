@@ -5,7 +5,7 @@
  * templates, so the app evaluates the record the cards came from.
  */
 import type Client from 'fhirclient/lib/Client';
-import { readRecord, recordResources } from '../cds/record-reader';
+import { readRecord, readReferencedMedications, recordResources } from '../cds/record-reader';
 import type { ServiceReads } from '../cds/reads';
 import type { ClinicalInput } from '../clinical/engine';
 import { inputFromResources } from '../clinical/input';
@@ -23,7 +23,9 @@ const MAX_PAGES = 10;
 export async function readRecordOf(client: Client, reads: ServiceReads): Promise<ClinicalInput> {
   const patientId = client.patient.id;
   if (!patientId) throw new Error('The launch gave no patient: open the app from a patient chart.');
-  const read = await readRecord(reads, { patientId }, fhirclientTransport(client), { maxPages: MAX_PAGES });
+  const transport = fhirclientTransport(client);
+  // The same resolution as the service's: Medications the orders point at and _include did not bring.
+  const read = await readReferencedMedications(await readRecord(reads, { patientId }, transport, { maxPages: MAX_PAGES }), { patientId }, transport);
   const failures = Object.values(read.failures);
   const expired = failures.find((f) => f.kind === 'http' && f.status === 401);
   if (expired) throw new FhirError(expired);

@@ -58,7 +58,8 @@ export function unavailableDomains(def: ServiceDefinition, sources: Gathered['so
 /** Gathered resources, sorted by kind, plus the hook's orders: the engine's input. */
 export function clinicalInput(data: Gathered, def: ServiceDefinition, hook: HookContext): ClinicalInput {
   return {
-    ...inputFromResources(data.patient, Object.values(data.resources).flat()),
+    // A Medication sent beside the draft orders resolves their references like one from the chart.
+    ...inputFromResources(data.patient, [...Object.values(data.resources).flat(), ...(hook.draftOrders?.resources.filter((r) => r.resourceType === 'Medication') ?? [])]),
     ...(hook.draftOrders ? { draftOrders: hook.draftOrders } : {}),
     unavailable: data.unavailable,
   };

@@ -6,7 +6,7 @@ import type { EgressPolicy } from '../fhir/egress';
 import type { ContextDomain } from '../clinical/context';
 import { isWellFormed } from './inputs';
 import { problems } from './outcomes';
-import { type DataSource, type Transport, readRecord } from './record-reader';
+import { type DataSource, type Transport, readRecord, readReferencedMedications } from './record-reader';
 import { readsOf } from './reads';
 import type { CdsService } from './services';
 import type { CdsRequest } from './types';
@@ -95,11 +95,14 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     };
     transport = { base: fhirServer, get: (url) => (node ??= open()).get(url) };
   }
-  const read = await readRecord(reads, req.context, transport, {
+  const record = await readRecord(reads, req.context, transport, {
     maxPages: opts.maxPages,
     ...(req.prefetch ? { prefetch: req.prefetch } : {}),
     ...(opts.observe ? { observe: opts.observe } : {}),
   });
+  // Orders that point at a Medication/123 the prefetch and _include did not bring: read here, so the engine
+  // receives resolved Medications.
+  const read = await readReferencedMedications(record, req.context, transport, opts.observe ? { observe: opts.observe } : {});
 
   const issues: OperationOutcomeIssue[] = [];
   for (const key of Object.keys(reads.templates)) {

@@ -35,6 +35,11 @@ function isErrorOutcome(r: Resource): boolean {
   return r.resourceType === 'OperationOutcome' && Array.isArray(issues) && issues.some((i) => i?.severity === 'error' || i?.severity === 'fatal');
 }
 
+/** A medication search may carry the Medications its orders point at (`_include=MedicationRequest:medication`). */
+function includedWith(searched: string, r: Resource): boolean {
+  return r.resourceType === 'Medication' && (searched === 'MedicationRequest' || searched === 'MedicationStatement');
+}
+
 export function classifyPrefetch(t: Template, prefetch: Record<string, unknown> | undefined): PrefetchState {
   if (!prefetch || !Object.prototype.hasOwnProperty.call(prefetch, t.key)) return { state: 'absent' };
   const v = prefetch[t.key];
@@ -54,6 +59,6 @@ export function classifyPrefetch(t: Template, prefetch: Record<string, unknown> 
   if (all.some(isErrorOutcome)) return { state: 'error', why: 'the Bundle carries an error OperationOutcome' };
   // Informational OperationOutcomes (search mode "outcome") are not data.
   const resources = all.filter((x) => x.resourceType !== 'OperationOutcome');
-  if (resources.some((x) => x.resourceType !== t.resourceType)) return { state: 'invalid', why: `Bundle holds resources other than ${t.resourceType}` };
+  if (resources.some((x) => x.resourceType !== t.resourceType && !includedWith(t.resourceType, x))) return { state: 'invalid', why: `Bundle holds resources other than ${t.resourceType}` };
   return { state: 'bundle', resources, bundle, paginated: !!nextLink(bundle) };
 }

@@ -3,10 +3,10 @@ import { build } from 'esbuild';
 import HttpError from 'fhirclient/lib/HttpError';
 import { describe, expect, it } from 'vitest';
 import { bundleTransport } from '../cli/bundle-transport';
-import { daysAgo, lab, patient, searchset, transaction } from '../demo/builders';
+import { daysAgo, lab, medicationRequest, patient, productMedication, searchset, transaction } from '../demo/builders';
 import { FhirError } from '../fhir/bundle';
 import { fhirclientFailure } from '../fhir/fhirclient-transport';
-import { readRecord, recordResources } from './record-reader';
+import { REFERENCED_MEDICATIONS, readRecord, readReferencedMedications, recordResources } from './record-reader';
 import { readsOf } from './reads';
 import { loadServices } from './services';
 
@@ -94,5 +94,41 @@ describe('fhirclient’s rejections in the browser transport', () => {
     expect(fhirclientFailure(new DOMException('HTTP 401', 'AbortError'))).toEqual({ kind: 'timeout' });
     expect(fhirclientFailure(new SyntaxError('Unexpected token <'))).toEqual({ kind: 'invalid-response' });
     expect(fhirclientFailure(new FhirError({ kind: 'refused', why: 'x' }))).toEqual({ kind: 'refused', why: 'x' });
+  });
+});
+
+describe('Medications that orders point at', () => {
+  const med = productMedication('medrol', 'Medrol 4 mg tablet', [{ code: '259966', display: 'methylPREDNISolone 4 MG Oral Tablet' }]);
+  const order = medicationRequest('mr', 'r3', undefined, { referenced: med, authoredOn: daysAgo(now, 100) });
+  const withMed = transaction([patient('r3', 'female', '1950-01-01'), order, med]).entry ?? [];
+  const withoutMed = transaction([patient('r3', 'female', '1950-01-01'), order]).entry ?? [];
+  const p3 = (es: typeof entries) => es.find((e) => e.resource?.resourceType === 'Patient') as (typeof entries)[number];
+  const readWith = async (es: typeof entries) => {
+    const t = bundleTransport(es, p3(es), 'r3');
+    return readReferencedMedications(await readRecord(reads, { patientId: 'r3' }, t, { maxPages: 1 }), { patientId: 'r3' }, t);
+  };
+
+  it('are read by reference when no search brought them, and the medicines count as read', async () => {
+    const read = await readWith(withMed);
+    expect(read.resources[REFERENCED_MEDICATIONS]?.map((r) => r.id)).toEqual(['medrol']);
+    expect(read.unavailable).not.toContain('medications');
+  });
+
+  it('make the medicines count as not fully read when they cannot be had, with the reason', async () => {
+    const read = await readWith(withoutMed);
+    expect(read.resources[REFERENCED_MEDICATIONS]).toEqual([]);
+    expect(read.failures[REFERENCED_MEDICATIONS]).toEqual({ kind: 'http', status: 404 });
+    expect(read.unavailable).toContain('medications');
+    const offline = await readReferencedMedications(await readRecord(reads, { patientId: 'r3' }, bundleTransport(withoutMed, p3(withoutMed), 'r3'), { maxPages: 1 }), { patientId: 'r3' }, undefined);
+    expect(offline.unavailable).toContain('medications');
+  });
+
+  it('are not read when contained, already read, or on another server', async () => {
+    const t = bundleTransport(withMed, p3(withMed), 'r3');
+    const base = await readRecord(reads, { patientId: 'r3' }, t, { maxPages: 1 });
+    const elsewhere = { ...order, medicationReference: { reference: 'https://other.example/fhir/Medication/medrol' } };
+    const contained = { ...order, id: 'mr2', medicationReference: { reference: '#medrol' } };
+    const read = await readReferencedMedications({ ...base, resources: { medicationRequests: [elsewhere, contained, order, med] } }, { patientId: 'r3' }, t);
+    expect(read.resources[REFERENCED_MEDICATIONS]).toBeUndefined();
   });
 });

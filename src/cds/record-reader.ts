@@ -184,3 +184,79 @@ export function recordResources(read: RecordRead, reads: ServiceReads): Resource
   for (const [key, list] of Object.entries(read.resources)) if (key !== reads.patientKey) for (const r of list) seen.add(r);
   return [...seen];
 }
+
+/** Where Medications read by reference are kept: not a template key, so no context domain names it. */
+export const REFERENCED_MEDICATIONS = 'referencedMedications';
+/** At most this many Medications are read one by one for one call; a longer list is left to _include. */
+export const MAX_MEDICATION_READS = 25;
+const MEDICATION_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** The resources of a hook's draftOrders Bundle as sent: read here only for where their medicationReference points. */
+function draftOrderResources(context: Record<string, unknown>): unknown[] {
+  const entries = (context.draftOrders as { entry?: unknown } | undefined)?.entry;
+  return Array.isArray(entries) ? entries.map((e) => (e as { resource?: unknown } | null)?.resource) : [];
+}
+
+/**
+ * Ids of the Medications that orders and statements point at (`Medication/123`, or an absolute URL under the FHIR
+ * base) and that nothing read so far holds. A contained `#id` travels with its order; a reference to another server
+ * is never followed (the token is for this one).
+ */
+export function medicationReferences(all: readonly unknown[], base: string | undefined): string[] {
+  const resources = all.filter((r): r is Resource => isResource(r));
+  const have = new Set(resources.filter((r) => r.resourceType === 'Medication' && typeof r.id === 'string').map((r) => r.id as string));
+  const root = base?.replace(/\/+$/, '');
+  const want = new Set<string>();
+  for (const r of resources) {
+    if (r.resourceType !== 'MedicationRequest' && r.resourceType !== 'MedicationStatement') continue;
+    const ref = (r as { medicationReference?: { reference?: unknown } }).medicationReference?.reference;
+    if (typeof ref !== 'string' || ref.trim().startsWith('#')) continue;
+    const t = ref.trim();
+    const local = /^https?:\/\//i.test(t) ? (root && t.startsWith(`${root}/`) ? t.slice(root.length + 1) : undefined) : t;
+    const id = local ? /^Medication\/([^/]+)$/.exec(local)?.[1] : undefined;
+    if (id && MEDICATION_ID.test(id) && !have.has(id)) want.add(id);
+  }
+  return [...want];
+}
+
+/**
+ * Reads the Medications that the record's orders (and the hook's draft orders) point at and that neither prefetch
+ * nor `_include` brought, one read each through the same transport and budget, so the engine receives resolved
+ * Medications. One that cannot be read leaves its order unrecognised: the medicines then count as not fully read
+ * (`medications` unavailable), so the rules say what could not be checked instead of reading it as no medicine.
+ */
+export async function readReferencedMedications(read: RecordRead, context: Record<string, unknown>, transport: Transport | undefined, opts: Pick<ReadOptions, 'observe'> = {}): Promise<RecordRead> {
+  const ids = medicationReferences([...Object.values(read.resources).flat(), ...draftOrderResources(context)], transport?.base);
+  if (!ids.length) return read;
+  const wanted = transport ? ids.slice(0, MAX_MEDICATION_READS) : [];
+  const started = performance.now();
+  const results = await Promise.allSettled(
+    wanted.map(async (id) => {
+      const t0 = performance.now();
+      try {
+        const r = await readOne(transport as Transport, `Medication/${encodeURIComponent(id)}`);
+        opts.observe?.('ok', (performance.now() - t0) / 1000);
+        return r;
+      } catch (e) {
+        opts.observe?.(outcomeOf(failureOf(e)), (performance.now() - t0) / 1000);
+        throw e;
+      }
+    }),
+  );
+  const medications: Resource[] = [];
+  let failure: FhirFailure | undefined;
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') failure ??= failureOf(r.reason);
+    else if (r.value?.resourceType === 'Medication' && r.value.id === wanted[i]) medications.push(r.value);
+    else failure ??= r.value ? { kind: 'invalid-response' } : { kind: 'http', status: 404 };
+  });
+  const unread = ids.length - medications.length;
+  return {
+    ...read,
+    resources: { ...read.resources, [REFERENCED_MEDICATIONS]: medications },
+    sources: { ...read.sources, [REFERENCED_MEDICATIONS]: medications.length ? 'fhir' : 'unavailable' },
+    failures: { ...read.failures, ...(failure ? { [REFERENCED_MEDICATIONS]: failure } : {}) },
+    unavailable: unread && !read.unavailable.includes('medications') ? [...read.unavailable, 'medications'] : read.unavailable,
+    ...(wanted.length ? { fhirMs: (read.fhirMs ?? 0) + (performance.now() - started) } : {}),
+  };
+}

@@ -2,6 +2,7 @@ import type { Condition } from 'fhir/r4';
 import type { Knowledge } from './knowledge';
 import { type ConceptMatch, matchConcepts, textsOf } from './codesets';
 import { parseFhirInstant } from './dates';
+import { belongsToPatient } from './subject';
 
 /** A Condition reduced to what the rules ask: which concepts it is, whether it is current, and when it ended. */
 export interface ConditionFact {
@@ -26,8 +27,7 @@ function code(cc: Condition['clinicalStatus']): string | undefined {
 export function conditionFacts(conditions: Condition[], patientRef: string, k: Knowledge): ConditionFact[] {
   const out: ConditionFact[] = [];
   for (const c of conditions) {
-    const subject = c.subject?.reference;
-    if (subject && subject !== patientRef && !subject.endsWith(`/${patientRef}`)) continue;
+    if (!belongsToPatient(c, patientRef)) continue;
     const verification = c.verificationStatus?.coding?.[0]?.code;
     if (verification && NOT_TRUE.has(verification)) continue;
     const matches = matchConcepts(c.code, k.codesets.conditions, 'conditions');

@@ -4,8 +4,9 @@ import { sharedText } from './text';
 import { type BoneDensityOrder, type BoneDensityTest, boneDensityOrders, boneDensityTests } from './bone-density';
 import { isOneOf } from './codesets';
 import { type ConditionFact, conditionFacts } from './conditions';
-import { subtractMonths } from './dates';
+import { DAY_MS, subtractMonths } from './dates';
 import { type MedicationUse, type OrderScope, medicationUses } from './medications';
+import { belongsToPatient } from './subject';
 
 /**
  * Kinds of context a call may not have been able to read (an optional prefetch key that was neither sent nor
@@ -55,10 +56,7 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
   const orders = input.draftOrders?.resources ?? [];
   const focus = input.draftOrders?.focus;
   const scope: OrderScope = { orders: new Set(orders.map(refOf)), ...(focus ? { focus: new Set(focus) } : {}) };
-  const ofPatient = <T extends { subject?: { reference?: string } }>(r: T) => {
-    const s = r.subject?.reference;
-    return !s || s === patientRef || s.endsWith(`/${patientRef}`);
-  };
+  const ofPatient = (r: { subject?: { reference?: string } }) => belongsToPatient(r, patientRef);
   const orderRequests = orders.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
   const orderServices = orders.filter((r): r is ServiceRequest => r.resourceType === 'ServiceRequest');
   return {
@@ -95,12 +93,12 @@ export function usesOf(ctx: ClinicalContext, names: readonly string[], atMs: num
     if (!u.matches.some((m) => isOneOf(m, names))) return false;
     if (u.origin === 'order') return true;
     if (!u.period.ok) return u.status === 'active' || u.status === 'on-hold';
-    return u.period.value.endMs >= atMs - withinDays * 86_400_000 && u.period.value.startMs <= atMs;
+    return u.period.value.endMs >= atMs - withinDays * DAY_MS && u.period.value.startMs <= atMs;
   });
 }
 
 export function osteoporosisTherapy(ctx: ClinicalContext, k: Knowledge, asOf: Date, withinMonths: number): MedicationUse[] {
-  const days = (asOf.getTime() - subtractMonths(asOf, withinMonths).getTime()) / 86_400_000;
+  const days = (asOf.getTime() - subtractMonths(asOf, withinMonths).getTime()) / DAY_MS;
   return usesOf(ctx, k.osteoporosisTherapy, asOf.getTime(), days);
 }
 

@@ -1,3 +1,6 @@
+/** One day in milliseconds: every duration in days is counted with it. */
+export const DAY_MS = 86_400_000;
+
 /** Completed years between a FHIR birthDate and an instant: the age on the day of the specimen. */
 export function ageOn(birthDate: string | undefined, atIso: string): number | undefined {
   if (!birthDate) return undefined;

@@ -29,6 +29,18 @@ describe('a single dose in mg', () => {
     expect(doseMg({ doseAndRate: mg(500, 'ug') })).toMatchObject({ ok: true, value: 0.5 });
   });
 
+  it.each([
+    ['ug', 500, 0.5], ['µg', 500, 0.5], ['μg', 500, 0.5], ['mcg', 500, 0.5], ['MCG', 500, 0.5],
+    ['mg', 5, 5], ['MG', 5, 5], ['g', 0.5, 500], ['ng', 2000, 0.002],
+  ] as const)('reads a dose in %s through UCUM (%s of it is %s mg)', (unit, value, expected) => {
+    const d = doseMg({ doseAndRate: mg(value, unit) });
+    expect(d.ok && d.value).toBeCloseTo(expected, 9);
+  });
+
+  it.each(['mL', '[iU]', 'U', 'u', '{tbl}', 'mmol', 'mg/kg', '1', ''])('does not read "%s" as a mass: the product strength must say', (unit) => {
+    expect(doseMg({ doseAndRate: mg(1, unit) })).toMatchObject({ ok: false });
+  });
+
   it('needs the product strength for a dose in tablets, and uses the low end of a range', () => {
     expect(doseMg({ doseAndRate: mg(2, 'TAB') })).toMatchObject({ ok: false });
     expect(doseMg({ doseAndRate: mg(2, 'TAB') }, () => ({ mgPerUnit: 5, how: '5 mg per TAB' }))).toMatchObject({ ok: true, value: 10 });

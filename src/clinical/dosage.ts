@@ -1,5 +1,7 @@
 import type { Dosage, Duration, Period, Quantity, Timing } from 'fhir/r4';
-import { parseFhirInstant } from './dates';
+import { DAY_MS, parseFhirInstant } from './dates';
+import { significant } from './format';
+import { mgPerMassUnit } from './units';
 
 /*
  * Daily amount from FHIR R4 Dosage: doseAndRate.dose[x] (in mg, or in product units × the product's strength)
@@ -7,7 +9,6 @@ import { parseFhirInstant } from './dates';
  * reached, so a card can show the arithmetic. Anything ambiguous is "unknown" with the reason, never a guess.
  */
 
-const DAY_MS = 86_400_000;
 
 /** Days per UCUM unit of time as FHIR Timing and Duration use them (a month and a year as calendar averages). */
 const DAYS_PER: Record<string, number> = {
@@ -18,9 +19,6 @@ const DAYS_PER: Record<string, number> = {
 const TIMING_CODE_PER_DAY: Record<string, number> = {
   QD: 1, BID: 2, TID: 3, QID: 4, AM: 1, PM: 1, QOD: 0.5, Q4H: 6, Q6H: 4, Q8H: 3, WK: 1 / 7, MO: 1 / 30.4375,
 };
-
-/** Mass units a dose can be given in, as mg per unit. Doses in tablets or mL need the product's strength. */
-const MG_PER: Record<string, number> = { mg: 1, g: 1000, ug: 0.001, mcg: 0.001, 'µg': 0.001, ng: 0.000001 };
 
 export type Known<T> = { ok: true; value: T; how: string } | { ok: false; why: string };
 
@@ -35,8 +33,9 @@ export interface UnitStrength {
 /** Finds the strength for a dose given in `unit` (e.g. "TAB", "mL"); undefined when no source states it. */
 export type StrengthFor = (unit: string) => UnitStrength | undefined;
 
+/** mg per unit of a mass unit (UCUM, via units.ts); undefined for tablets, mL and the like, which need the product's strength. */
 export function massMgPer(unit: string): number | undefined {
-  return MG_PER[unit] ?? MG_PER[unit.toLowerCase()];
+  return mgPerMassUnit(unit);
 }
 
 export function daysOf(d: Duration | undefined): number | undefined {
@@ -51,9 +50,7 @@ export function periodDays(p: Period | undefined): number | undefined {
   return s === undefined || e === undefined || e < s ? undefined : (e - s) / DAY_MS;
 }
 
-function fmt(n: number): string {
-  return Number(n.toPrecision(4)).toString();
-}
+const fmt = (n: number): string => significant(n, 4);
 
 /**
  * Administrations per day a Timing asks for. `repeat.frequency`/`period` first; `dayOfWeek` keeps only the days

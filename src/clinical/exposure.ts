@@ -2,6 +2,8 @@ import type { Knowledge } from './knowledge';
 import type { ConceptMatch } from './codesets';
 import type { MedicationUse } from './medications';
 import { isOneOf, strongest } from './codesets';
+import { DAY_MS } from './dates';
+import { significant as fmt } from './format';
 
 /*
  * Glucocorticoid exposure over time, in prednisone-equivalent mg/day: each use becomes dated intervals (one per
@@ -9,8 +11,6 @@ import { isOneOf, strongest } from './codesets';
  * joined run is what "≥ 2.5 mg/day for > 3 months" is judged on. Concurrent uses are not added up, because the
  * same course often appears as both a MedicationRequest and a MedicationStatement.
  */
-
-const DAY_MS = 86_400_000;
 
 export interface DoseInterval {
   use: MedicationUse;
@@ -35,10 +35,6 @@ export interface ExposureRun {
   endMs: number;
   days: number;
   intervals: DoseInterval[];
-}
-
-function fmt(n: number): string {
-  return Number(n.toPrecision(3)).toString();
 }
 
 /** The glucocorticoid a use is, by its best ingredient match (a class-only match has no ingredient). */

@@ -6,6 +6,11 @@ export function round(value: number, unit: string): string {
   return value.toFixed(digits);
 }
 
+/** A number to so many significant figures, without trailing zeros: 0.1235, 7.5, 1200. */
+export function significant(n: number, digits = 3): string {
+  return Number(n.toPrecision(digits)).toString();
+}
+
 const UNIT_TEXT: Record<string, string> = {
   'mL/min/{1.73_m2}': 'mL/min/1.73 m²',
   'u[IU]/mL': 'µIU/mL',

@@ -97,9 +97,93 @@ describe('dose in product units × the product’s strength', () => {
   it('says the dose is unknown when nothing states the strength, and never guesses it', () => {
     const u = use(order('k', { coding: [{ system: RX, code: '8640', display: 'prednisone' }], text: 'prednisone' }, [perDay(1, 'TAB')]))!;
     expect(u.dose).toEqual({ ok: false, why: expect.stringMatching(/strength is not stated/) });
-    // An unverified product entry gives no strength either.
-    const d = use(order('l', scd('197582', 'dexAMETHasone 4 MG Oral Tablet'), [perDay(1, 'TAB')]))!;
-    expect(d.dose.ok && d.dose.value[0]?.fromName).toBe(true);
+    // An unverified product entry gives no strength either: only the flagged name does.
+    const kUnverified = { ...k, products: { ...k.products, products: k.products.products.map((p) => (p.code === '197582' ? { ...p, verification: { status: 'unverified' as const, method: 'demoted for this test', sources: [] } } : p)) } };
+    const d = medicationUse(order('l', scd('197582', 'dexAMETHasone 4 MG Oral Tablet'), [perDay(1, 'TAB')]), kUnverified, NOW, new Map())!;
+    expect(d.dose.ok && d.dose.value[0]).toMatchObject({ mgPerDay: 4, fromName: true });
+    expect(d.matches.find((m) => m.coding?.code === '197582')?.verified).toBe(false);
+    const none = medicationUse(order('l2', scd('197582', 'dexAMETHasone oral tablet'), [perDay(1, 'TAB')]), kUnverified, NOW, new Map())!;
+    expect(none.dose).toEqual({ ok: false, why: expect.stringMatching(/strength is not stated/) });
+  });
+
+  it('reads a strength in a display name given in µg, μg or mcg the same way, and flags it', () => {
+    for (const unit of ['µg', 'μg', 'mcg']) {
+      const u = use(order(`n-${unit}`, { coding: [{ system: RX, code: '3264', display: 'dexamethasone' }], text: `Dexamethasone 500 ${unit} tablet` }, [perDay(2, 'TAB')]))!;
+      expect(u.dose.ok && u.dose.value[0], unit).toMatchObject({ mgPerDay: 1, fromName: true });
+    }
+  });
+
+  it('turns 10 mL of a Medication whose ingredient strength is 15 mg per 5 mL into 30 mg', () => {
+    const med: Medication = {
+      resourceType: 'Medication', id: 'sol', code: { text: 'Prednisolone oral solution' },
+      ingredient: [{ itemCodeableConcept: { coding: [{ system: RX, code: '8638', display: 'prednisolone' }] }, isActive: true, strength: { numerator: { value: 15, unit: 'mg', system: UCUM, code: 'mg' }, denominator: { value: 5, unit: 'mL', system: UCUM, code: 'mL' } } }],
+    };
+    expect(mgPerDay(order('sol', undefined, [perDay(10, 'mL', 'mL', UCUM)], { contained: [med], medicationReference: { reference: '#sol' } }))).toBe(30);
+  });
+
+  it('reads an order as Epic sends it: a referenced Medication with the SCD, the SBD and an NDC, a full timing, 1 tablet per dose', () => {
+    const med: Medication = {
+      resourceType: 'Medication', id: 'eK4Ikhl6p0bKs9w3',
+      code: {
+        coding: [
+          { system: 'http://hl7.org/fhir/sid/ndc', code: '0054-4728-25' },
+          { system: RX, code: '312617', display: 'predniSONE 5 MG Oral Tablet' },
+          { system: RX, code: '206954', display: 'prednisone 5 MG Oral Tablet [Deltasone]' },
+        ],
+        text: 'predniSONE (DELTASONE) 5 MG tablet',
+      },
+      form: { coding: [{ system: 'urn:oid:1.2.840.114350.1.13.0.1.7.4.698288.310', code: '1', display: 'tablet' }], text: 'tablet' },
+    };
+    const dosage: Dosage = {
+      text: 'Take 1 tablet (5 mg total) by mouth daily.',
+      timing: { repeat: { boundsPeriod: { start: daysAgo(NOW, 270) }, frequency: 1, period: 1, periodUnit: 'd' }, code: { text: 'DAILY' } },
+      asNeededBoolean: false,
+      route: { coding: [{ system: 'urn:oid:1.2.840.114350.1.13.0.1.7.4.698288.330', code: '15', display: 'Oral' }], text: 'Oral' },
+      doseAndRate: [{ type: { coding: [{ system: 'http://epic.com/CodeSystem/dose-rate-type', code: 'calculated', display: 'calculated' }] }, doseQuantity: { value: 5, unit: 'mg', system: UCUM, code: 'mg' } },
+        { type: { coding: [{ system: 'http://epic.com/CodeSystem/dose-rate-type', code: 'admin-amount', display: 'admin-amount' }] }, doseQuantity: { value: 1, unit: 'tablet', system: UCUM, code: '{tbl}' } }],
+    };
+    const r: MedicationRequest = { ...order('epic', undefined, [dosage]), medicationReference: { reference: 'Medication/eK4Ikhl6p0bKs9w3', display: 'predniSONE (DELTASONE) 5 MG tablet' } };
+    delete r.medicationCodeableConcept;
+    const u = use(r, [med])!;
+    expect(glucocorticoidIngredient(u, gc)).toMatchObject({ verified: true, concept: { id: 'prednisone' } });
+    expect(u.dose.ok && u.dose.value[0]?.mgPerDay).toBe(5);
+    expect(u.route.kind).toBe('systemic');
+  });
+});
+
+describe('products of the other ingredients the rules weigh', () => {
+  const group = (u: ReturnType<typeof use>, codeset: string) => u?.matches.filter((m) => m.codeset === codeset && m.basis === 'code').map((m) => [m.concept.id, m.concept.group, m.verified]);
+
+  it('reads anastrozole 1 MG Oral Tablet through a referenced Medication as a verified aromatase inhibitor, 1 mg a day, taken by mouth', () => {
+    const med: Medication = { resourceType: 'Medication', id: 'ana', code: { coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '0310-0201-30' }, { system: RX, code: '199224', display: 'anastrozole 1 MG Oral Tablet' }], text: 'anastrozole 1 mg tablet' } };
+    const r: MedicationRequest = { ...order('ai', undefined, [perDay(1, 'tablet', '{tbl}', UCUM)]), medicationReference: { reference: 'Medication/ana' } };
+    delete r.medicationCodeableConcept;
+    const u = use(r, [med])!;
+    expect(group(u, 'endocrine-therapy')).toEqual([['anastrozole', 'aromatase-inhibitor', true]]);
+    expect(u.dose.ok && u.dose.value[0]?.mgPerDay).toBe(1);
+    expect(u.route).toMatchObject({ kind: 'systemic', how: expect.stringMatching(/RxNorm 199224/) });
+  });
+
+  it('reads one prefilled syringe of 1.5 mL leuprolide acetate 15 MG/ML as 22.5 mg, and a goserelin implant as 3.6 mg', () => {
+    const shot = (unit: string, code: string): Dosage => ({ timing: { repeat: { count: 1 } }, doseAndRate: [{ doseQuantity: { value: 1, unit, code } }] });
+    const leu = use(order('leu', scd('1115467', '1.5 ML leuprolide acetate 15 MG/ML Prefilled Syringe'), [shot('injection', 'injection')]))!;
+    expect(group(leu, 'endocrine-therapy')).toEqual([['leuprorelin', 'androgen-deprivation', true]]);
+    expect(leu.dose.ok && leu.dose.value[0]?.mgPerDay).toBe(22.5);
+    expect(leu.route.kind).toBe('systemic');
+    const gos = use(order('gos', scd('310592', 'goserelin 3.6 MG Drug Implant'), [shot('implant', '{implant}')]))!;
+    expect(gos.dose.ok && gos.dose.value[0]?.mgPerDay).toBe(3.6);
+  });
+
+  it('names a verified insulin secretagogue for a sulfonylurea or meglitinide tablet coded by product', () => {
+    expect(group(use(order('gz', scd('314006', '24 HR glipiZIDE 5 MG Extended Release Oral Tablet'), [perDay(1, 'TAB')])), 'other-medications')).toEqual([['glipizide', 'insulin-secretagogue', true]]);
+    expect(group(use(order('gb', scd('310537', 'glyBURIDE 5 MG Oral Tablet'), [perDay(2, 'TAB')])), 'other-medications')).toEqual([['glibenclamide', 'insulin-secretagogue', true]]);
+    expect(group(use(order('rp', scd('200256', 'repaglinide 1 MG Oral Tablet'), [perDay(3, 'TAB')])), 'other-medications')).toEqual([['repaglinide', 'insulin-secretagogue', true]]);
+  });
+
+  it('names both ingredients of a combination insulin, and leaves a dose in insulin units without a mass (never guessed)', () => {
+    const u = use(order('mix', scd('847252', '3 ML insulin lispro 25 UNT/ML / insulin lispro protamine, human 75 UNT/ML Pen Injector'), [perDay(12, 'U', '[iU]', UCUM, 2)]))!;
+    expect(group(u, 'other-medications')).toEqual([['insulin-lispro', 'exogenous-insulin', true], ['insulin', 'exogenous-insulin', true]]);
+    expect(u.dose.ok).toBe(false);
   });
 });
 

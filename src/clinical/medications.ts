@@ -2,7 +2,8 @@ import type { CodeableConcept, Dosage, Medication, MedicationRequest, Medication
 import type { Knowledge } from './knowledge';
 import { type CodesetId, type ConceptMatch, matchConcepts, nameIn, textsOf } from './codesets';
 import { type DoseStep, type Known, type StrengthFor, type UnitStrength, boundedDays, daysOf, doseSteps, massMgPer, periodDays, timesPerDay } from './dosage';
-import { parseFhirInstant } from './dates';
+import { DAY_MS, parseFhirInstant } from './dates';
+import { significant as fmt } from './format';
 import { type Product, RXNORM, productsIn } from './products';
 import { type RouteJudgement, judgeRoute } from './routes';
 
@@ -12,7 +13,6 @@ import { type RouteJudgement, judgeRoute } from './routes';
  * which evidence, by which route, how much per day and over which period.
  */
 
-const DAY_MS = 86_400_000;
 const MEDICATION_CODESETS: CodesetId[] = ['glucocorticoids', 'endocrine-therapy', 'osteoporosis-therapy', 'other-medications'];
 
 export interface UsePeriod {
@@ -58,10 +58,6 @@ function day(ms: number): string {
   return iso(ms).slice(0, 10);
 }
 
-function fmt(n: number): string {
-  return Number(n.toPrecision(3)).toString();
-}
-
 /** The Medication behind a medicationReference: contained (#id) or one the caller supplied (e.g. from _include). */
 function resolveMedication(
   ref: string | undefined,
@@ -84,6 +80,7 @@ const UNIT_WORDS: Record<string, RegExp> = {
   '{cap}': /^\{?(cap|caps|capsule|capsules)\}?$/i,
   '{vial}': /^\{?(vial|vials|injection|injections|inj|syringe|syringes|ampoule|ampoules|amp)\}?$/i,
   '{patch}': /^\{?(patch|patches)\}?$/i,
+  '{implant}': /^\{?(implant|implants)\}?$/i,
   '{actuat}': /^\{?(actuat|actuation|actuations|puff|puffs|spray|sprays)\}?$/i,
   mL: /^(ml|milliliter|milliliters|millilitre|millilitres)$/i,
 };
@@ -143,7 +140,7 @@ function productStrength(products: Product[], conceptId: string, doseUnit: strin
   return undefined;
 }
 
-const NAME_STRENGTH = /(\d+(?:\.\d+)?)\s*(mg|mcg|µg|ug|g)\b(?:\s*(?:\/|per|in)\s*(\d+(?:\.\d+)?)?\s*(ml)\b)?/i;
+const NAME_STRENGTH = /(\d+(?:\.\d+)?)\s*(mg|mcg|µg|μg|ug|g)(?![a-z])(?:\s*(?:\/|per|in)\s*(\d+(?:\.\d+)?)?\s*(ml)\b)?/i;
 const FORM_UNIT: [RegExp, string][] = [
   [/\b(tablets?|tab)\b/i, '{tbl}'],
   [/\b(capsules?|cap)\b/i, '{cap}'],
@@ -158,7 +155,7 @@ function nameStrength(names: string[], conceptNames: string[], doseUnit: string)
     if (name.includes(' / ') || !conceptNames.some((n) => nameIn(name, n))) continue;
     const m = NAME_STRENGTH.exec(name);
     if (!m) continue;
-    const mg = Number(m[1]) * (massMgPer(m[2]?.toLowerCase() === 'µg' ? 'ug' : (m[2] as string).toLowerCase()) ?? NaN);
+    const mg = Number(m[1]) * (massMgPer(m[2] as string) ?? NaN);
     if (!Number.isFinite(mg)) continue;
     let perUnit: string | undefined;
     let per = 1;

@@ -2,6 +2,7 @@ import type { Observation, Specimen } from 'fhir/r4';
 import type { AnalyteId, Knowledge } from './knowledge';
 import type { LabValue, RejectedObservation } from './types';
 import { parseFhirInstant } from './dates';
+import { belongsToPatient } from './subject';
 import { toCanonical } from './units';
 
 const FASTING_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v2-0916';
@@ -28,12 +29,6 @@ function effectiveOf(obs: Observation): string | undefined {
   return obs.effectiveDateTime ?? obs.effectiveInstant ?? obs.effectivePeriod?.start;
 }
 
-function belongsTo(obs: Observation, patientRef: string): boolean {
-  const s = obs.subject?.reference;
-  if (!s) return true; // a prefetch or search already scoped to the patient
-  return s === patientRef || s.endsWith(`/${patientRef}`);
-}
-
 /**
  * R0 data-quality gate: keeps final/amended/corrected numeric results of the analytes we know,
  * in canonical units and within plausibility ranges; everything else is returned with the reason.
@@ -56,7 +51,7 @@ export function normaliseObservations(
     const effectiveMs = parseFhirInstant(effective);
     const when = effective && effectiveMs !== undefined ? { effective, effectiveMs } : {};
     const reject = (reason: string, extra: Partial<RejectedObservation> = {}) => rejected.push({ reference, analyte: id.analyte, reason, ...when, ...extra });
-    if (!belongsTo(obs, patientRef)) { reject('belongs to another patient'); continue; }
+    if (!belongsToPatient(obs, patientRef)) { reject('belongs to another patient'); continue; }
     if (!k.observationStatuses.includes(obs.status)) { reject(`status "${obs.status}" is not final, amended or corrected`); continue; }
     if (!effective || effectiveMs === undefined) { reject('no specimen date (effective[x])'); continue; }
     if (!obs.valueQuantity) { reject('no numeric valueQuantity', { unreadable: true }); continue; }

@@ -45,4 +45,41 @@ describe('the RxNorm product table', () => {
     const gc = table.products.filter((p) => p.ingredients.some((i) => i.codeset === 'glucocorticoids'));
     for (const p of gc) expect(p.ingredients.every((i) => i.per.unit === p.unit), p.code).toBe(true);
   });
+
+  it('states in each verified product the strength its RxNorm name gives, ingredient by ingredient', () => {
+    // "1.5 ML leuprolide acetate 15 MG/ML Prefilled Syringe" holds 22.5 mg per syringe; "… 100 UNT/ML …" 100 [iU] per mL.
+    const wrong: string[] = [];
+    for (const p of table.products.filter((x) => x.verification.status === 'verified')) {
+      const volume = /^(?:\d+-Month |Sensor )?(\d+(?:\.\d+)?) ML /.exec(p.name);
+      const named = [...p.name.matchAll(/(\d+(?:\.\d+)?) (MG|UNT)(\/ML)?/g)].map((m) => ({ value: Number(m[1]), unit: m[2] === 'MG' ? 'mg' : '[iU]', perMl: !!m[3] }));
+      if (named.length !== p.ingredients.length) wrong.push(`${p.code}: ${named.length} strengths named, ${p.ingredients.length} ingredients`);
+      p.ingredients.forEach((i, n) => {
+        const s = named[n];
+        if (!s) return;
+        const perUnit = s.perMl && i.per.unit !== 'mL' ? Number(volume?.[1]) * s.value : s.value;
+        if (Math.abs(i.strength.value / i.per.value - perUnit) > 1e-9 || i.strength.unit !== s.unit) wrong.push(`${p.code}: ${i.concept} ${i.strength.value} ${i.strength.unit} per ${i.per.value} ${i.per.unit}`);
+        if (s.perMl && i.per.unit !== 'mL' && !volume) wrong.push(`${p.code}: per-mL strength, dosed per ${i.per.unit}, no volume in the name`);
+      });
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('lists which ingredients of the medication code sets have no verified product yet, so a gap is a decision, not an oversight', () => {
+    const covered = new Set(table.products.filter((p) => p.verification.status === 'verified').flatMap((p) => p.ingredients.map((i) => `${i.codeset}/${i.concept}`)));
+    const ingredients = (['endocrine-therapy', 'osteoporosis-therapy', 'other-medications', 'glucocorticoids'] as const).flatMap((id) =>
+      k.codesets[id].concepts.filter((c) => !/-class$/.test(c.id) && c.codes.every((x) => x.system !== 'http://www.whocc.no/atc' || x.code.length === 7)).map((c) => `${id}/${c.id}`),
+    );
+    const without = ingredients.filter((i) => !covered.has(i));
+    // No public RxNorm source for these products could be checked yet (README, Code sets): orders for them are
+    // recognised by ingredient or ATC code only. A product added for one of them must be taken off this list.
+    expect(without.sort()).toEqual([
+      'endocrine-therapy/abiraterone', 'endocrine-therapy/apalutamide', 'endocrine-therapy/bicalutamide', 'endocrine-therapy/buserelin',
+      'endocrine-therapy/darolutamide', 'endocrine-therapy/enzalutamide', 'endocrine-therapy/histrelin', 'endocrine-therapy/relugolix',
+      'glucocorticoids/betamethasone', 'glucocorticoids/cortisone', 'glucocorticoids/deflazacort', 'glucocorticoids/triamcinolone',
+      'osteoporosis-therapy/abaloparatide', 'osteoporosis-therapy/alendronate', 'osteoporosis-therapy/denosumab', 'osteoporosis-therapy/ibandronate',
+      'osteoporosis-therapy/risedronate', 'osteoporosis-therapy/romosozumab', 'osteoporosis-therapy/teriparatide', 'osteoporosis-therapy/zoledronic-acid',
+      'other-medications/cimetidine', 'other-medications/creatine', 'other-medications/enzyme-inducing-antiepileptic', 'other-medications/trimethoprim',
+      'other-medications/valproate',
+    ]);
+  });
 });

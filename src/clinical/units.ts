@@ -1,6 +1,7 @@
 import { UcumLhcUtils } from '@lhncbc/ucum-lhc';
 import type { Quantity } from 'fhir/r4';
 import type { AnalyteId, AnalyteKnowledge, UnitSpelling } from './knowledge';
+import { significant } from './format';
 
 const UCUM_SYSTEM = 'http://unitsofmeasure.org';
 const ucum = UcumLhcUtils.getInstance();
@@ -47,9 +48,7 @@ function validUcum(raw: string): string | undefined {
 const CHECKED_UNITS_MAX = 512;
 const checkedUnits = new Map<string, string | undefined>();
 
-function fmt(n: number): string {
-  return Number(n.toPrecision(4)).toString();
-}
+const fmt = (n: number): string => significant(n, 4);
 
 /** UCUM refuses arbitrary units such as [IU]; within one analyte the unit cancels, so scale a stand-in. */
 function convertArbitrary(value: number, from: string, to: string): number | undefined {
@@ -94,4 +93,34 @@ export function toCanonical(analyte: AnalyteId, k: AnalyteKnowledge, q: Quantity
   if (r.status !== 'succeeded' || r.toVal === null) return { ok: false, reason: `cannot convert ${from} to ${to}` };
   const mw = k.molecularWeight && /mol/.test(from) !== /mol/.test(to) ? ` (UCUM, molecular weight ${k.molecularWeight} g/mol)` : ' (UCUM)';
   return { ok: true, value: r.toVal, unit: to, conversion: `${fmt(q.value)} ${from} = ${fmt(r.toVal)} ${to}${mw}` };
+}
+
+const MG_PER_UNIT_MAX = 256;
+const mgPerUnit = new Map<string, number | undefined>();
+
+/** mg in one `code` of UCUM mass, or undefined when `code` is not a mass unit (mL, [iU], {tbl}, mmol). */
+function mgPer(code: string): number | undefined {
+  const r = ucum.convertUnitTo(code, 1, 'mg');
+  return r.status === 'succeeded' && typeof r.toVal === 'number' && Number.isFinite(r.toVal) && r.toVal > 0 ? r.toVal : undefined;
+}
+
+/** A gram with or without a metric prefix, in any case: the only mass units a dose is written in. */
+const DOSE_MASS = /^(k|m|u|n|p)?g$/i;
+
+/**
+ * The one reader of dose mass units (dose quantities, Medication.ingredient strengths, product strengths and
+ * strengths in display names): UCUM through @lhncbc/ucum-lhc, after the spellings prescribing systems send for
+ * UCUM's ASCII codes (µg or μg for ug, mcg, MG). Case is folded only for a prefixed gram: "U" (insulin units)
+ * must never become UCUM's "u" (atomic mass unit). A unit that is not a mass gives undefined, never a guess.
+ */
+export function mgPerMassUnit(raw: string): number | undefined {
+  const key = raw.trim();
+  if (!key) return undefined;
+  if (mgPerUnit.has(key)) return mgPerUnit.get(key);
+  const ascii = key.replace(/[µμ]/g, 'u').replace(/^mcg$/i, 'ug');
+  const code = DOSE_MASS.test(ascii) ? validUcum(ascii.toLowerCase()) : undefined;
+  const factor = code ? mgPer(code) : undefined;
+  if (mgPerUnit.size >= MG_PER_UNIT_MAX) mgPerUnit.clear();
+  mgPerUnit.set(key, factor);
+  return factor;
 }

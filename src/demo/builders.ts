@@ -135,6 +135,8 @@ export interface RequestOptions {
   dosage?: Dosage[];
   /** A contained Medication instead of medicationCodeableConcept (the medicationReference shape). */
   contained?: Medication;
+  /** A Medication kept as its own resource and pointed at (`Medication/<id>`), as most EHRs send product orders. */
+  referenced?: Medication;
   requester?: string;
 }
 
@@ -146,7 +148,9 @@ export function medicationRequest(id: string, patientId: string, product: Codeab
     intent: 'order',
     ...(opts.contained
       ? { contained: [opts.contained], medicationReference: { reference: `#${opts.contained.id}`, ...(opts.contained.code?.text ? { display: opts.contained.code.text } : {}) } }
-      : { medicationCodeableConcept: product as CodeableConcept }),
+      : opts.referenced
+        ? { medicationReference: { reference: `Medication/${opts.referenced.id}`, ...(opts.referenced.code?.text ? { display: opts.referenced.code.text } : {}) } }
+        : { medicationCodeableConcept: product as CodeableConcept }),
     subject: { reference: `Patient/${patientId}` },
     ...(opts.authoredOn ? { authoredOn: opts.authoredOn } : {}),
     ...(opts.requester ? { requester: { reference: opts.requester } } : {}),

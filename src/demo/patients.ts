@@ -194,17 +194,19 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-young',
-    story: "Man, 34, Crohn's disease: Medrol 4 mg tablets, 2 a day, for 3½ months, ordered as EHRs code products (medicationReference to a Medication with the RxNorm SCD and SBD, dose in tablets, strength from the product table). The glucocorticoid card warns, in its under-40 form (FRAX not validated).",
+    story: "Man, 34, Crohn's disease: Medrol 4 mg tablets, 2 a day, for 3½ months, ordered as EHRs code products (medicationReference to Medication/demo-steroid-young-medrol, a resource of its own with the RxNorm SCD and SBD; dose in tablets, strength from the product table). The glucocorticoid card warns, in its under-40 form (FRAX not validated).",
     expect: { cards: ['glucocorticoid-bone'], notMet: { 'secondary-osteoporosis': 'age-below-minimum' } },
     resources: (now) => {
       const id = 'demo-steroid-young';
-      const med = productMedication('med', 'Medrol 4 mg tablet', [
+      // Its own resource on the FHIR server, not contained: the service reads it through _include, or by reference.
+      const med = productMedication(`${id}-medrol`, 'Medrol 4 mg tablet', [
         { code: '259966', display: 'methylPREDNISolone 4 MG Oral Tablet' },
         { code: '260330', display: 'Medrol 4 MG Oral Tablet' },
       ]);
       return [
         patient(id, 'male', born(now, 34), 'Methylpred'),
-        medicationRequest(`${id}-mp`, id, undefined, { contained: med, authoredOn: daysAgo(now, 105), supplyDays: 90, repeats: 1, dosage: [dailyDosage(2, 'TAB', 1)] }),
+        med,
+        medicationRequest(`${id}-mp`, id, undefined, { referenced: med, authoredOn: daysAgo(now, 105), supplyDays: 90, repeats: 1, dosage: [dailyDosage(2, 'TAB', 1)] }),
         condition(`${id}-crohn`, id, concept('icd10cm', 'K50.90', "Crohn's disease, unspecified, without complications")),
       ];
     },
@@ -268,7 +270,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-aromatase',
-    story: 'Woman, 63: letrozole 1 tablet a day for 2 months (medicationReference to a contained Medication coded with the RxNorm ingredient, the RxNorm SCD and ATC), no DXA, creatinine without cystatin C: the endocrine-therapy card suggests a baseline DXA and cystatin C on one card.',
+    story: 'Woman, 63: letrozole 1 tablet a day for 2 months (medicationReference to a contained Medication coded with the RxNorm ingredient, the verified RxNorm SCD and ATC), no DXA, creatinine without cystatin C: the endocrine-therapy card suggests a baseline DXA and cystatin C on one card.',
     expect: { cards: ['endocrine-therapy-bone'], suppressed: { 'missing-ccr-input': 'superseded' } },
     resources: (now) => {
       const id = 'demo-aromatase';

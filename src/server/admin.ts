@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import { problems } from '../cds/outcomes';
 import { compileSchema, formatErrors } from '../config/schemas';
 import type { ReportInterval, ReportQuery, Store } from '../store/types';
+import { DAY_MS } from '../clinical/dates';
+import { sendProblem } from './problem-response';
 
-const DAY_MS = 86_400_000;
 const validateQuery = compileSchema<{ from?: string; to?: string; interval?: ReportInterval; top?: string }>('report-query.schema.json');
 
 /** Reads a report query (HTTP query string or CLI options); an invalid one is a 400 naming the field. */
@@ -32,8 +33,7 @@ export function adminRouter(store: Store, token: string, logger: Logger): expres
     if (bearerMatches(req.headers.authorization, token)) return next();
     logger.warn({ event: 'admin-auth-failed', path: req.path.slice(0, 100) }, 'admin request without a valid token');
     res.setHeader('WWW-Authenticate', 'Bearer realm="crosstalk-admin"');
-    const p = problems.unauthorized('An admin bearer token is required.');
-    res.status(p.status).type('application/fhir+json').send(JSON.stringify(p.outcome));
+    sendProblem(res, problems.unauthorized('An admin bearer token is required.'));
   });
   r.get('/reports', (req, res, next) => {
     let q: ReportQuery;

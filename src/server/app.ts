@@ -16,6 +16,7 @@ import type { PluginHost, ServicePlugin } from './plugin';
 import { contentSecurityPolicy, staticBundle } from './web';
 import { APP_PATH, appLaunchUrl, appReads, appRedirectUri, smartAppRouter } from './smart-app';
 import { corsFor } from './cors';
+import { sendProblem } from './problem-response';
 import type { LiveKnowledge } from './site-knowledge';
 
 export interface AppDeps {
@@ -33,11 +34,6 @@ export interface AppDeps {
   now?: () => Date;
   /** Store, metrics, audit key, admin token: feedback, audit, readiness, metrics and reports. */
   ops: Operations;
-}
-
-function sendProblem(res: Response, p: HttpProblem): void {
-  if (p.retryAfterS !== undefined) res.set('Retry-After', String(p.retryAfterS));
-  res.status(p.status).type('application/fhir+json').send(JSON.stringify(p.outcome));
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;

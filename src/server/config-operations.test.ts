@@ -116,7 +116,7 @@ describe('configuration of the store, audit and admin endpoints', () => {
     const db = new Database(path.join(dir, SQLITE_FILE_NAME), { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
+      expect(db.prepare('SELECT name FROM kysely_migration ORDER BY name').all()).toEqual(Object.keys(MIGRATIONS).sort().map((name) => ({ name })));
     } finally {
       db.close();
     }

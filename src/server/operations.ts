@@ -4,6 +4,7 @@ import { problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
 import type { Store } from '../store/types';
 import type { Metrics } from './metrics';
+import { sendProblem } from './problem-response';
 
 /** What the service needs to be run: its store, its metrics, the audit key, the admin token, its drain state. */
 export interface Operations {
@@ -31,10 +32,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
-}
-
-function sendProblem(res: Response, p: ReturnType<typeof problems.unavailable>): void {
-  res.status(p.status).type('application/fhir+json').send(JSON.stringify(p.outcome));
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { PurgeResult, Store } from '../store/types';
 import type { Metrics } from './metrics';
+import { DAY_MS } from '../clinical/dates';
 
-const DAY_MS = 86_400_000;
 
 export interface PurgeJob {
   /** Runs one purge now; resolves with what it deleted, or undefined if the store failed (logged). */

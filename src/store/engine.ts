@@ -1,51 +1,43 @@
+import type { CompiledQuery, Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+import { Migrator } from 'kysely/migration';
+import type { Database } from './schema';
+
 /*
- * The little SQL surface the store needs, implemented once per engine. Queries are written once, in
- * SQL that SQLite and PostgreSQL both accept, with `?` placeholders (the PostgreSQL engine numbers them).
- * Writes go in as a list of statements run in one transaction, so no other request's statement can
- * slip into it on a shared connection, and a write resolves only after its commit is durable.
+ * What the store needs of a database, once per engine. Queries are built with Kysely, which writes each
+ * engine's SQL (placeholders, quoting) from one description. Writes go in as a list of compiled statements run
+ * in one transaction, so no other request's statement can slip into it, and a write resolves only after its
+ * commit is durable. Schema changes are Kysely migrations, applied by Kysely's Migrator under its lock.
  */
 
-export type SqlValue = string | number | null;
-
-export interface Statement {
-  sql: string;
-  params?: readonly SqlValue[];
-}
-
-export interface Migration {
-  version: number;
-  name: string;
-  /** One or more statements, in the SQL both engines accept. */
-  sql: string;
-}
+export type { Migration };
 
 export interface SqlEngine {
   readonly kind: 'sqlite' | 'postgres';
-  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** The query builder over this database: reads, and statements to compile for transaction(). */
+  readonly db: Kysely<Database>;
   /** Runs the statements in one transaction; resolves with each one's changed-row count once the commit is durable. */
-  transaction(statements: readonly Statement[]): Promise<number[]>;
-  /** Applies the migrations not yet applied, each in its own transaction, under a lock; resolves with the versions applied now. */
-  migrate(migrations: readonly Migration[]): Promise<number[]>;
+  transaction(statements: readonly CompiledQuery[]): Promise<number[]>;
+  /** Applies the migrations this database has not had yet, under a lock; resolves with the names applied now. */
+  migrate(migrations: Readonly<Record<string, Migration>>): Promise<string[]>;
   /** Throws unless the database answers (and, for a file, is still the file it opened). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Shared by both engines, so the bookkeeping of migrations is itself the same SQL everywhere. */
-export const MIGRATIONS_TABLE_SQL =
-  'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)';
-
-export function pendingMigrations(all: readonly Migration[], applied: readonly number[]): Migration[] {
-  const done = new Set(applied.map(Number));
-  const sorted = [...all].sort((a, b) => a.version - b.version);
-  sorted.forEach((m, i) => {
-    if (i > 0 && m.version === sorted[i - 1]?.version) throw new Error(`two migrations share version ${m.version}`);
-  });
-  const newest = Math.max(0, ...done);
-  const known = new Set(sorted.map((m) => m.version));
-  if (newest > 0 && !known.has(newest)) {
+/**
+ * Kysely's Migrator over an in-code list: migrations are TypeScript modules, so the compiled service (dist/)
+ * carries them without a copy step. Names sort in the order they apply ("001-…", "002-…").
+ */
+export async function migrateToLatest(db: Kysely<Database>, migrations: Readonly<Record<string, Migration>>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const unknown = /previously executed migration (\S+) is missing/.exec(message);
     // A database migrated by a newer Crosstalk: running older code on it could corrupt it.
-    throw new Error(`the database is at schema version ${newest}, newer than this Crosstalk knows (${Math.max(0, ...known)})`);
+    if (unknown) throw new Error(`the database has had migration ${unknown[1]}, newer than this Crosstalk knows (${Object.keys(migrations).sort().at(-1) ?? 'none'})`);
+    throw error instanceof Error ? error : new Error(message);
   }
-  return sorted.filter((m) => !done.has(m.version));
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

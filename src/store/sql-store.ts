@@ -1,5 +1,8 @@
-import type { SqlEngine, SqlValue, Statement } from './engine';
+import { type Compilable, CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
+import { DAY_MS } from '../clinical/dates';
+import type { SqlEngine } from './engine';
 import { MIGRATIONS } from './migrations';
+import type { Database } from './schema';
 import type {
   AuditCall,
   FeedbackEntry,
@@ -14,26 +17,20 @@ import type {
   Store,
 } from './types';
 
-const DAY_MS = 86_400_000;
 const INTERVAL_MS = { day: DAY_MS, week: 7 * DAY_MS } as const;
 // Stays under SQLite's and PostgreSQL's limits on bound parameters per statement.
 const IN_CHUNK = 500;
 
 const json = (v: unknown): string => JSON.stringify(v);
+type SqlValue = string | number | null;
+
 const opt = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 
-interface CardRow {
-  card_uuid: string;
-  call_id: string;
-  service_id: string;
-  rule_id: string;
-  indicator: string;
-  hook_instance: string | null;
-  issued_at: number;
-  suggestion_uuids: string;
-  client_iss: string | null;
-  client_tenant: string | null;
-}
+const CARD_COLUMNS = [
+  'card_uuid', 'call_id', 'service_id', 'rule_id', 'indicator', 'hook_instance', 'issued_at', 'suggestion_uuids', 'client_iss', 'client_tenant',
+] as const;
+
+type CardRow = Database['issued_cards'];
 
 function cardFromRow(r: CardRow): IssuedCard {
   return {
@@ -50,9 +47,39 @@ function cardFromRow(r: CardRow): IssuedCard {
   };
 }
 
-/** The store, once, over either engine: every query below runs unchanged on SQLite and PostgreSQL. */
+/**
+ * Kysely builds and compiles a statement in tens of microseconds, a good part of what a whole CDS call costs in
+ * CPU, while the SQL of each statement on the call and feedback paths depends only on its shape (which statement,
+ * how many rows). Each shape is compiled by Kysely once, from the first call's values; later calls bind their own
+ * values to that SQL. Callers list the values in the order the statement binds them, and that first compile checks
+ * that they do, so a wrong order fails at once rather than storing a value in the wrong column.
+ */
+export class CompiledShapes {
+  private readonly sqlByShape = new Map<string, string>();
+
+  constructor(private readonly max = 1000) {}
+
+  bind(shape: string, values: readonly SqlValue[], build: () => Compilable): CompiledQuery {
+    const known = this.sqlByShape.get(shape);
+    if (known !== undefined) return CompiledQuery.raw(known, [...values]);
+    const q = build().compile();
+    if (q.parameters.length !== values.length || q.parameters.some((p, i) => p !== values[i])) {
+      throw new Error(`statement ${shape}: its values are not listed in the order it binds them`);
+    }
+    if (this.sqlByShape.size >= this.max) this.sqlByShape.clear();
+    this.sqlByShape.set(shape, q.sql);
+    return q;
+  }
+}
+
+/** The store, once, over either engine: every query is built once and Kysely writes it for SQLite or PostgreSQL. */
 export class SqlStore implements Store {
-  private constructor(private readonly db: SqlEngine) {}
+  private readonly q: Kysely<Database>;
+  private readonly shapes = new CompiledShapes();
+
+  private constructor(private readonly db: SqlEngine) {
+    this.q = db.db;
+  }
 
   get engine(): 'sqlite' | 'postgres' {
     return this.db.kind;
@@ -71,23 +98,23 @@ export class SqlStore implements Store {
 
   async recordCall(c: AuditCall): Promise<void> {
     const at = c.calledAt.getTime();
-    const statements: Statement[] = [
-      {
-        sql: `INSERT INTO service_calls (call_id, called_at, service_id, hook_instance, client_iss, patient_hash, status, latency_ms,
-                data_sources, partial_keys, measures, card_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        params: [c.callId, at, c.serviceId, opt(c.hookInstance), opt(c.clientIss), opt(c.patientHash), c.status, c.latencyMs,
-          json(c.dataSources), json(c.partialKeys), json(c.measures), c.cards.length],
-      },
-      // One multi-row INSERT per table rather than a statement per row: on PostgreSQL each statement is a round trip.
-      ...rows(
-        'INSERT INTO rule_outcomes (call_id, rule_id, status, reason_codes, called_at, mode) VALUES',
-        c.rules.map((r) => [c.callId, r.ruleId, r.status, json(r.reasonCodes), at, r.mode ?? 'active']),
-      ),
-      ...rows(
-        'INSERT INTO issued_cards (card_uuid, call_id, service_id, rule_id, indicator, hook_instance, issued_at, suggestion_uuids, client_iss, client_tenant) VALUES',
-        c.cards.map((k) => [k.cardUuid, c.callId, k.serviceId, k.ruleId, k.indicator, opt(k.hookInstance), k.issuedAt.getTime(), json(k.suggestionUuids), opt(k.clientIss), opt(k.clientTenant)]),
-      ),
-    ];
+    const call = {
+      call_id: c.callId, called_at: at, service_id: c.serviceId, hook_instance: opt(c.hookInstance), client_iss: opt(c.clientIss),
+      patient_hash: opt(c.patientHash), status: c.status, latency_ms: c.latencyMs, data_sources: json(c.dataSources),
+      partial_keys: json(c.partialKeys), measures: json(c.measures), card_count: c.cards.length,
+    };
+    const statements = [this.shapes.bind('call', Object.values(call), () => this.q.insertInto('service_calls').values(call))];
+    // One multi-row INSERT per table rather than a statement per row: on PostgreSQL each statement is a round trip.
+    const rules = c.rules.map((r) => ({
+      call_id: c.callId, rule_id: r.ruleId, status: r.status, reason_codes: json(r.reasonCodes), called_at: at, mode: r.mode ?? 'active',
+    }));
+    if (rules.length) statements.push(this.shapes.bind(`rules×${rules.length}`, rules.flatMap(Object.values), () => this.q.insertInto('rule_outcomes').values(rules)));
+    const cards = c.cards.map((k) => ({
+      card_uuid: k.cardUuid, call_id: c.callId, service_id: k.serviceId, rule_id: k.ruleId, indicator: k.indicator,
+      hook_instance: opt(k.hookInstance), issued_at: k.issuedAt.getTime(), suggestion_uuids: json(k.suggestionUuids),
+      client_iss: opt(k.clientIss), client_tenant: opt(k.clientTenant),
+    }));
+    if (cards.length) statements.push(this.shapes.bind(`cards×${cards.length}`, cards.flatMap(Object.values), () => this.q.insertInto('issued_cards').values(cards)));
     await this.db.transaction(statements);
   }
 
@@ -96,11 +123,8 @@ export class SqlStore implements Store {
     const out = new Map<string, IssuedCard>();
     for (let i = 0; i < unique.length; i += IN_CHUNK) {
       const chunk = unique.slice(i, i + IN_CHUNK);
-      const rows = await this.db.all<CardRow>(
-        `SELECT card_uuid, call_id, service_id, rule_id, indicator, hook_instance, issued_at, suggestion_uuids, client_iss, client_tenant
-         FROM issued_cards WHERE card_uuid IN (${chunk.map(() => '?').join(', ')})`,
-        chunk,
-      );
+      const query = this.shapes.bind(`find×${chunk.length}`, chunk, () => this.q.selectFrom('issued_cards').select(CARD_COLUMNS).where('card_uuid', 'in', chunk));
+      const { rows } = await this.q.executeQuery<CardRow>(query);
       for (const r of rows) out.set(r.card_uuid, cardFromRow(r));
     }
     return out;
@@ -109,16 +133,22 @@ export class SqlStore implements Store {
   async recordFeedback(entries: FeedbackEntry[]): Promise<FeedbackResult> {
     if (!entries.length) return { stored: 0, duplicates: 0, isNew: [] };
     const counts = await this.db.transaction(
-      entries.map((e) => ({
-        // Idempotent on card + outcome + timestamp: a repeat, in this call or a later one, changes nothing.
-        sql: `INSERT INTO feedback (card_uuid, outcome, outcome_at, received_at, service_id, rule_id, call_id, card_issued_at,
-                accepted_suggestions, override_system, override_code, override_display, override_comment, client_iss)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-              ON CONFLICT (card_uuid, outcome, outcome_at) DO NOTHING`,
-        params: [e.cardUuid, e.outcome, e.outcomeAt.getTime(), e.receivedAt.getTime(), e.serviceId, e.ruleId, e.callId, e.cardIssuedAt.getTime(),
-          json(e.acceptedSuggestions), opt(e.overrideReason?.system), opt(e.overrideReason?.code), opt(e.overrideReason?.display),
-          opt(e.overrideReason?.comment), opt(e.clientIss)],
-      })),
+      entries.map((e) => {
+        const row = {
+          card_uuid: e.cardUuid, outcome: e.outcome, outcome_at: e.outcomeAt.getTime(), received_at: e.receivedAt.getTime(),
+          service_id: e.serviceId, rule_id: e.ruleId, call_id: e.callId, card_issued_at: e.cardIssuedAt.getTime(),
+          accepted_suggestions: json(e.acceptedSuggestions), override_system: opt(e.overrideReason?.system),
+          override_code: opt(e.overrideReason?.code), override_display: opt(e.overrideReason?.display),
+          override_comment: opt(e.overrideReason?.comment), client_iss: opt(e.clientIss),
+        };
+        return this.shapes.bind('feedback', Object.values(row), () =>
+          this.q
+            .insertInto('feedback')
+            .values(row)
+            // Idempotent on card + outcome + timestamp: a repeat, in this call or a later one, changes nothing.
+            .onConflict((oc) => oc.columns(['card_uuid', 'outcome', 'outcome_at']).doNothing()),
+        );
+      }),
     );
     const isNew = counts.map((n) => n > 0);
     const stored = isNew.filter(Boolean).length;
@@ -133,50 +163,71 @@ export class SqlStore implements Store {
     const top = q.topReasons ?? 3;
     // Periods are fixed-width UTC buckets counted from `from`. The casts make the division an integer one in
     // SQLite too, which binds JavaScript numbers as REAL.
-    const range: SqlValue[] = [from, width, from, to];
+    const bucket = (time: RawBuilder<number>) => sql<number>`(${time} - CAST(${from} AS BIGINT)) / CAST(${width} AS BIGINT)`;
 
     // Reason codes are grouped as the JSON text they are stored in and split here: a handful of distinct lists.
-    const outcomes = await this.db.all<{ bucket: number; rule_id: string; status: string; mode: string; reason_codes: string; n: number }>(
-      `SELECT bucket, rule_id, status, mode, reason_codes, COUNT(*) AS n
-       FROM (SELECT (called_at - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS bucket, rule_id, status, mode, reason_codes
-             FROM rule_outcomes WHERE called_at >= ? AND called_at < ?) t
-       GROUP BY bucket, rule_id, status, mode, reason_codes`,
-      range,
-    );
+    const outcomes = await this.q
+      .selectFrom((db) =>
+        db
+          .selectFrom('rule_outcomes')
+          .select([bucket(sql.ref('called_at')).as('bucket'), 'rule_id', 'status', 'mode', 'reason_codes'])
+          .where('called_at', '>=', from)
+          .where('called_at', '<', to)
+          .as('t'),
+      )
+      .select((eb) => ['bucket', 'rule_id', 'status', 'mode', 'reason_codes', eb.fn.countAll<number>().as('n')])
+      .groupBy(['bucket', 'rule_id', 'status', 'mode', 'reason_codes'])
+      .execute();
 
     // A card's answer is its latest feedback: a clinician who overrides and later accepts counts once, as accepted.
-    const feedback = await this.db.all<{
-      bucket: number; rule_id: string; outcome: string; override_system: string | null; override_code: string | null; override_display: string | null; n: number;
-    }>(
-      `WITH latest AS (
-         SELECT card_uuid, rule_id, card_issued_at, outcome, override_system, override_code, override_display,
-                ROW_NUMBER() OVER (PARTITION BY card_uuid ORDER BY outcome_at DESC, received_at DESC, outcome) AS rn
-         FROM feedback WHERE card_issued_at >= ? AND card_issued_at < ?
-       )
-       SELECT bucket, rule_id, outcome, override_system, override_code, override_display, COUNT(*) AS n
-       FROM (SELECT (card_issued_at - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS bucket, rule_id, outcome, override_system, override_code, override_display
-             FROM latest WHERE rn = 1) t
-       GROUP BY bucket, rule_id, outcome, override_system, override_code, override_display`,
-      [from, to, from, width],
-    );
+    const feedback = await this.q
+      .with('latest', (db) =>
+        db
+          .selectFrom('feedback')
+          .select((eb) => [
+            'rule_id', 'card_issued_at', 'outcome', 'override_system', 'override_code', 'override_display',
+            eb.fn
+              .agg<number>('row_number')
+              .over((ob) => ob.partitionBy('card_uuid').orderBy('outcome_at', 'desc').orderBy('received_at', 'desc').orderBy('outcome'))
+              .as('rn'),
+          ])
+          .where('card_issued_at', '>=', from)
+          .where('card_issued_at', '<', to),
+      )
+      .selectFrom((db) =>
+        db
+          .selectFrom('latest')
+          .select([bucket(sql.ref('card_issued_at')).as('bucket'), 'rule_id', 'outcome', 'override_system', 'override_code', 'override_display'])
+          .where('rn', '=', 1)
+          .as('t'),
+      )
+      .select((eb) => ['bucket', 'rule_id', 'outcome', 'override_system', 'override_code', 'override_display', eb.fn.countAll<number>().as('n')])
+      .groupBy(['bucket', 'rule_id', 'outcome', 'override_system', 'override_code', 'override_display'])
+      .execute();
 
     // Median without percentile functions (SQLite has none): the middle one or two rows of each ordered group.
-    const medians = await this.db.all<{ bucket: number; rule_id: string; median_ms: number }>(
-      `WITH fired AS (
-         SELECT (o.called_at - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS bucket, o.rule_id, c.latency_ms
-         FROM rule_outcomes o JOIN service_calls c ON c.call_id = o.call_id
-         WHERE o.status = 'fired' AND o.called_at >= ? AND o.called_at < ?
-       ), ranked AS (
-         SELECT bucket, rule_id, latency_ms,
-                ROW_NUMBER() OVER (PARTITION BY bucket, rule_id ORDER BY latency_ms) AS rn,
-                COUNT(*) OVER (PARTITION BY bucket, rule_id) AS n
-         FROM fired
-       )
-       SELECT bucket, rule_id, AVG(latency_ms) AS median_ms
-       FROM ranked WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2
-       GROUP BY bucket, rule_id`,
-      range,
-    );
+    const medians = await this.q
+      .with('fired', (db) =>
+        db
+          .selectFrom('rule_outcomes as o')
+          .innerJoin('service_calls as c', 'c.call_id', 'o.call_id')
+          .select([bucket(sql.ref('o.called_at')).as('bucket'), 'o.rule_id', 'c.latency_ms'])
+          .where('o.status', '=', 'fired')
+          .where('o.called_at', '>=', from)
+          .where('o.called_at', '<', to),
+      )
+      .with('ranked', (db) =>
+        db.selectFrom('fired').select((eb) => [
+          'bucket', 'rule_id', 'latency_ms',
+          eb.fn.agg<number>('row_number').over((ob) => ob.partitionBy(['bucket', 'rule_id']).orderBy('latency_ms')).as('rn'),
+          eb.fn.countAll<number>().over((ob) => ob.partitionBy(['bucket', 'rule_id'])).as('n'),
+        ]),
+      )
+      .selectFrom('ranked')
+      .select((eb) => ['bucket', 'rule_id', eb.fn.avg<number>('latency_ms').as('median_ms')])
+      .where((eb) => eb.or([eb('rn', '=', sql<number>`(n + 1) / 2`), eb('rn', '=', sql<number>`(n + 2) / 2`)]))
+      .groupBy(['bucket', 'rule_id'])
+      .execute();
 
     const rows = new Map<string, RuleReport & { reasons: OverrideReasonCount[] }>();
     const row = (bucket: number, ruleId: string) => {
@@ -259,20 +310,32 @@ export class SqlStore implements Store {
   async purge(before: Date, now: Date = new Date()): Promise<PurgeResult> {
     const t = before.getTime();
     const [feedback = 0, cards = 0, , calls = 0, jtis = 0] = await this.db.transaction([
-      { sql: 'DELETE FROM feedback WHERE received_at < ?', params: [t] },
-      { sql: 'DELETE FROM issued_cards WHERE call_id IN (SELECT call_id FROM service_calls WHERE called_at < ?)', params: [t] },
-      { sql: 'DELETE FROM rule_outcomes WHERE called_at < ?', params: [t] },
-      { sql: 'DELETE FROM service_calls WHERE called_at < ?', params: [t] },
-      { sql: 'DELETE FROM jwt_replay WHERE expires_at <= ?', params: [now.getTime()] },
+      this.q.deleteFrom('feedback').where('received_at', '<', t).compile(),
+      this.q
+        .deleteFrom('issued_cards')
+        .where('call_id', 'in', (db) => db.selectFrom('service_calls').select('call_id').where('called_at', '<', t))
+        .compile(),
+      this.q.deleteFrom('rule_outcomes').where('called_at', '<', t).compile(),
+      this.q.deleteFrom('service_calls').where('called_at', '<', t).compile(),
+      this.q.deleteFrom('jwt_replay').where('expires_at', '<=', now.getTime()).compile(),
     ]);
     return { calls, cards, feedback, jtis };
   }
 
   async rememberJti(iss: string, jti: string, expiresAt: Date, now: Date = new Date()): Promise<boolean> {
+    const cut = now.getTime();
+    const exp = expiresAt.getTime();
     const [, inserted] = await this.db.transaction([
       // An expired entry no longer protects anything, so the same jti may be remembered afresh.
-      { sql: 'DELETE FROM jwt_replay WHERE iss = ? AND jti = ? AND expires_at <= ?', params: [iss, jti, now.getTime()] },
-      { sql: 'INSERT INTO jwt_replay (iss, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT (iss, jti) DO NOTHING', params: [iss, jti, expiresAt.getTime()] },
+      this.shapes.bind('jti-expired', [iss, jti, cut], () =>
+        this.q.deleteFrom('jwt_replay').where('iss', '=', iss).where('jti', '=', jti).where('expires_at', '<=', cut),
+      ),
+      this.shapes.bind('jti', [iss, jti, exp], () =>
+        this.q
+          .insertInto('jwt_replay')
+          .values({ iss, jti, expires_at: exp })
+          .onConflict((oc) => oc.columns(['iss', 'jti']).doNothing()),
+      ),
     ]);
     return inserted === 1;
   }
@@ -284,10 +347,4 @@ export class SqlStore implements Store {
   close(): Promise<void> {
     return this.db.close();
   }
-}
-
-/** `head (?, ?), (?, ?)…` for the given rows, or no statement at all when there are none. */
-function rows(head: string, values: SqlValue[][]): Statement[] {
-  if (!values.length) return [];
-  return [{ sql: `${head} ${values.map((v) => `(${v.map(() => '?').join(', ')})`).join(', ')}`, params: values.flat() }];
 }

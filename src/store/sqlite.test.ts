@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { CompiledQuery } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SQLITE_FILE_NAME, openSqlite } from './sqlite';
 
@@ -30,10 +31,10 @@ function rowsSeenByAnotherConnection(dir: string): string[] {
 describe('the SQLite engine’s group commit', () => {
   it('commits transactions asked for together, and each resolves only once its rows are in the file', async () => {
     const { dir, db } = fresh();
-    await db.transaction([{ sql: 'CREATE TABLE t (v TEXT PRIMARY KEY)' }]);
+    await db.transaction([CompiledQuery.raw('CREATE TABLE t (v TEXT PRIMARY KEY)')]);
     const seenAtResolve: string[][] = [];
     const writes = ['a', 'b', 'c'].map((v) =>
-      db.transaction([{ sql: 'INSERT INTO t (v) VALUES (?)', params: [v] }]).then((counts) => {
+      db.transaction([CompiledQuery.raw('INSERT INTO t (v) VALUES (?)', [v])]).then((counts) => {
         seenAtResolve.push(rowsSeenByAnotherConnection(dir));
         return counts;
       }),
@@ -45,16 +46,16 @@ describe('the SQLite engine’s group commit', () => {
 
   it('rolls back and rejects only the transaction that failed, keeping the others in the same batch', async () => {
     const { dir, db } = fresh();
-    await db.transaction([{ sql: 'CREATE TABLE t (v TEXT PRIMARY KEY)' }]);
+    await db.transaction([CompiledQuery.raw('CREATE TABLE t (v TEXT PRIMARY KEY)')]);
     const results = await Promise.allSettled([
-      db.transaction([{ sql: 'INSERT INTO t (v) VALUES (?)', params: ['kept-1'] }]),
+      db.transaction([CompiledQuery.raw('INSERT INTO t (v) VALUES (?)', ['kept-1'])]),
       // Its first insert succeeds and its second breaks the key: neither may stay.
       db.transaction([
-        { sql: 'INSERT INTO t (v) VALUES (?)', params: ['half-done'] },
-        { sql: 'INSERT INTO t (v) VALUES (?)', params: ['kept-1'] },
+        CompiledQuery.raw('INSERT INTO t (v) VALUES (?)', ['half-done']),
+        CompiledQuery.raw('INSERT INTO t (v) VALUES (?)', ['kept-1']),
       ]),
-      db.transaction([{ sql: 'INSERT OR IGNORE INTO t (v) VALUES (?)', params: ['kept-1'] }]),
-      db.transaction([{ sql: 'INSERT INTO t (v) VALUES (?)', params: ['kept-2'] }]),
+      db.transaction([CompiledQuery.raw('INSERT OR IGNORE INTO t (v) VALUES (?)', ['kept-1'])]),
+      db.transaction([CompiledQuery.raw('INSERT INTO t (v) VALUES (?)', ['kept-2'])]),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     // Later transactions in the batch see the earlier ones' rows, as if they had run one after another.
@@ -65,11 +66,11 @@ describe('the SQLite engine’s group commit', () => {
 
   it('writes what was asked for before close instead of dropping it', async () => {
     const { dir, db } = fresh();
-    await db.transaction([{ sql: 'CREATE TABLE t (v TEXT PRIMARY KEY)' }]);
-    const pending = db.transaction([{ sql: 'INSERT INTO t (v) VALUES (?)', params: ['last'] }]);
+    await db.transaction([CompiledQuery.raw('CREATE TABLE t (v TEXT PRIMARY KEY)')]);
+    const pending = db.transaction([CompiledQuery.raw('INSERT INTO t (v) VALUES (?)', ['last'])]);
     await db.close();
     await expect(pending).resolves.toEqual([1]);
     expect(rowsSeenByAnotherConnection(dir)).toEqual(['last']);
-    await expect(db.transaction([{ sql: 'INSERT INTO t (v) VALUES (?)', params: ['late'] }])).rejects.toThrow(/not open/);
+    await expect(db.transaction([CompiledQuery.raw('INSERT INTO t (v) VALUES (?)', ['late'])])).rejects.toThrow(/not open/);
   });
 });

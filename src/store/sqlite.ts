@@ -2,26 +2,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { MIGRATIONS_TABLE_SQL, type Migration, type SqlEngine, type SqlValue, type Statement, pendingMigrations } from './engine';
+import { CompiledQuery, type DatabaseConnection, Kysely, SqliteAdapter, SqliteDialect, type SqliteDialectConfig, SqliteDriver } from 'kysely';
+import { type Migration, type SqlEngine, migrateToLatest } from './engine';
+import type { Database as Tables } from './schema';
+import type { FlatError, WriterData, WriterJob, WriterReply } from './sqlite-writer.mjs';
 
 export const SQLITE_FILE_NAME = 'crosstalk.db';
 
 /**
- * The embedded engine: better-sqlite3 connections to a file in the data directory, one here for reads
- * and migrations, one in a writer thread for every other write.
+ * The embedded engine: better-sqlite3 connections to a file in the data directory, one here (through Kysely)
+ * for reads and migrations, one in a writer thread (sqlite-writer.mts) for every other write.
  *
  * WAL lets the CLI read while the service writes. synchronous=FULL makes every commit fsync the WAL:
  * NORMAL would survive the process being killed (the WAL write reaches the OS before commit returns)
  * but can lose the newest commits on power loss or an OS crash, and a 2xx for feedback promises it
- * survives a crash. better-sqlite3 is synchronous, so a transaction runs start to end without any other
- * request's statement in between.
+ * survives a crash.
  *
- * Writes go to a writer thread with its own connection, and are group-committed there: the transactions
- * asked for while the previous commit was being written go together in the next one, each inside its
- * own SAVEPOINT, under one COMMIT. A failing transaction rolls back to its savepoint and rejects alone;
- * every promise resolves only after the COMMIT (and its fsync) returned. The fsync, milliseconds on a
- * busy disk, thus never stops the event loop, and one covers every call that arrived meanwhile
- * (bench/store.bench.ts, bench/patient-view.bench.ts). Reads stay on this thread's connection: WAL
+ * Writes go to the writer thread and are group-committed there (see sqlite-writer.mts): the fsync,
+ * milliseconds on a busy disk, thus never stops the event loop, and one covers every call that arrived
+ * meanwhile (bench/store.bench.ts, bench/patient-view.bench.ts). Reads stay on this thread's connection: WAL
  * shows them every committed write.
  */
 export interface SqliteOptions {
@@ -31,67 +30,46 @@ export interface SqliteOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
+// The worker runs this file as it is: the .mts source under tsx and the test runner, the compiled .mjs from dist/.
+const WRITER_ENTRY = path.join(__dirname, __filename.endsWith('.ts') ? 'sqlite-writer.mts' : 'sqlite-writer.mjs');
+
+/** Migration transactions take the write lock up front, so two processes migrating one file wait in turn. */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+/** Kysely's SQLite adapter, with the migrations run in one transaction (SQLite's DDL is transactional). */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class CrosstalkSqliteDialect extends SqliteDialect {
+  constructor(private readonly config: SqliteDialectConfig) {
+    super(config);
+  }
+  override createDriver() {
+    return new ImmediateSqliteDriver(this.config);
+  }
+  override createAdapter() {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+/*
+ * Connections to one file in this process migrate one after another: better-sqlite3 waits for a lock
+ * synchronously, so a second connection waiting here would stop the first one from ever finishing.
+ */
+const migrating = new Map<string, Promise<unknown>>();
+
 interface Job {
-  statements: readonly Statement[];
+  statements: WriterJob;
   resolve(counts: number[]): void;
   reject(e: unknown): void;
 }
-
-interface FlatError {
-  name: string;
-  message: string;
-  code?: string;
-}
-
-type WriterReply =
-  | { type: 'done'; results: ({ counts: number[] } | { error: FlatError })[] }
-  | { type: 'failed'; error: FlatError };
-
-/*
- * The writer thread's program. Plain JavaScript run with `eval`, so the same text works under tsx, the
- * test runner and the compiled image alike; it knows nothing but statements and savepoints.
- */
-const WRITER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const flat = (e) => ({ name: (e && e.name) || 'Error', message: String((e && e.message) || e), ...(e && typeof e.code === 'string' ? { code: e.code } : {}) });
-let db;
-try {
-  db = new Database(workerData.file);
-  for (const p of workerData.pragmas) db.pragma(p);
-} catch (e) {
-  parentPort.postMessage({ type: 'failed', error: flat(e) });
-  throw e;
-}
-const prepared = new Map();
-const prepare = (sql) => {
-  let s = prepared.get(sql);
-  if (!s) { s = db.prepare(sql); prepared.set(sql, s); }
-  return s;
-};
-const batch = db.transaction((jobs) => jobs.map((statements) => {
-  prepare('SAVEPOINT job').run();
-  try {
-    const counts = statements.map((s) => prepare(s.sql).run(...(s.params || [])).changes);
-    prepare('RELEASE job').run();
-    return { counts };
-  } catch (e) {
-    prepare('ROLLBACK TO job').run();
-    prepare('RELEASE job').run();
-    return { error: flat(e) };
-  }
-}));
-parentPort.on('message', (jobs) => {
-  let reply;
-  try {
-    // IMMEDIATE takes the write lock up front, so a reader turned writer (the CLI) cannot deadlock with us.
-    reply = { type: 'done', results: batch.immediate(jobs) };
-  } catch (e) {
-    reply = { type: 'failed', error: flat(e) };
-  }
-  parentPort.postMessage(reply);
-});
-`;
 
 function toError(f: FlatError): Error {
   const e = new Error(f.message);
@@ -101,13 +79,9 @@ function toError(f: FlatError): Error {
 }
 
 /** The writer thread, seen from here: submit a list of transactions, get each one's outcome after the commit. */
-function startWriter(file: string, pragmas: readonly string[]) {
-  const worker = new Worker(WRITER_SOURCE, {
-    eval: true,
-    workerData: { file, pragmas, driver: require.resolve('better-sqlite3') },
-    // The writer needs no loader hooks (tsx) and must not inherit the parent's flags.
-    execArgv: [],
-  });
+function startWriter(data: WriterData) {
+  // No parent flags (tsx's loader, the test runner's): the entry is plain JavaScript once its types are stripped.
+  const worker = new Worker(WRITER_ENTRY, { workerData: data, execArgv: [] });
   let queue: Job[] = [];
   let inFlight: Job[] | undefined;
   let scheduled = false;
@@ -159,7 +133,7 @@ function startWriter(file: string, pragmas: readonly string[]) {
   });
 
   return {
-    submit(statements: readonly Statement[]): Promise<number[]> {
+    submit(statements: WriterJob): Promise<number[]> {
       return new Promise<number[]>((resolve, reject) => {
         if (dead) return reject(dead);
         queue.push({ statements, resolve, reject });
@@ -193,44 +167,30 @@ export function openSqlite(dataDir: string, opts: SqliteOptions = {}): SqlEngine
   fs.mkdirSync(dataDir, { recursive: true });
   // Both connections, this one and the writer's. Another process (the CLI) may hold the write lock for a moment.
   const pragmas = ['journal_mode = WAL', `synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`, 'foreign_keys = ON', 'busy_timeout = 5000'];
-  const db = new Database(file);
-  for (const p of pragmas) db.pragma(p);
+  const conn = new Database(file);
+  for (const p of pragmas) conn.pragma(p);
   const inode = fs.statSync(file).ino;
-
-  const prepared = new Map<string, Database.Statement>();
-  const prepare = (sql: string): Database.Statement => {
-    let s = prepared.get(sql);
-    if (!s) {
-      s = db.prepare(sql);
-      prepared.set(sql, s);
-    }
-    return s;
-  };
-  const writer = startWriter(file, pragmas);
+  const db = new Kysely<Tables>({ dialect: new CrosstalkSqliteDialect({ database: conn }) });
+  const writer = startWriter({ file, pragmas });
+  let closed = false;
 
   return {
     kind: 'sqlite',
-    async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-      return prepare(sql).all(...params) as T[];
-    },
+    db,
     transaction(statements) {
-      return writer.submit(statements);
+      return writer.submit(statements.map((s) => ({ sql: s.sql, parameters: s.parameters })));
     },
-    async migrate(migrations: readonly Migration[]) {
-      const applied: number[] = [];
-      db.transaction(() => {
-        db.exec(MIGRATIONS_TABLE_SQL);
-        const done = (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version);
-        for (const m of pendingMigrations(migrations, done)) {
-          db.exec(m.sql);
-          db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-          applied.push(m.version);
-        }
-      }).immediate();
-      return applied;
+    migrate(migrations: Readonly<Record<string, Migration>>) {
+      const run = (migrating.get(file) ?? Promise.resolve()).catch(() => undefined).then(() => migrateToLatest(db, migrations));
+      migrating.set(file, run);
+      return run.finally(() => {
+        if (migrating.get(file) === run) migrating.delete(file);
+      });
     },
     async ping() {
-      db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get();
+      if (closed) throw new TypeError('The database connection is not open');
+      // A read of the file itself, not only of the connection.
+      await db.selectFrom('kysely_migration').select((eb) => eb.fn.countAll().as('n')).execute();
       // A deleted or replaced database file would take every later write with it at the next restart.
       let now: number | undefined;
       try {
@@ -244,7 +204,10 @@ export function openSqlite(dataDir: string, opts: SqliteOptions = {}): SqlEngine
     },
     async close() {
       await writer.close();
-      if (db.open) db.close();
+      if (!closed) {
+        closed = true;
+        await db.destroy();
+      }
     },
   };
 }

@@ -3,11 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDataDir, freshPostgresDatabase } from '../../test/support/databases';
+import {
+  CompiledQuery, DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
+} from 'kysely';
 import type { Migration, SqlEngine } from './engine';
 import { MIGRATIONS } from './migrations';
 import { openPostgres } from './postgres';
 import { StoreReplayCache } from './replay-cache';
-import { SqlStore } from './sql-store';
+import type { Database } from './schema';
+import { CompiledShapes, SqlStore } from './sql-store';
 import { SQLITE_FILE_NAME, openSqlite } from './sqlite';
 import type { AuditCall, FeedbackEntry, IssuedCard, RuleDelivery, RuleStatus } from './types';
 
@@ -43,6 +47,85 @@ const T0 = Date.parse('2026-11-02T00:00:00Z'); // a Monday, midnight UTC
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const at = (ms: number) => new Date(T0 + ms);
+
+/** What the hand-written migration runner of earlier Crosstalk versions created, statement for statement. */
+const OLD_RUNNER_SCHEMA = `
+CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
+CREATE TABLE service_calls (
+  call_id       TEXT PRIMARY KEY,
+  called_at     BIGINT NOT NULL,
+  service_id    TEXT NOT NULL,
+  hook_instance TEXT,
+  client_iss    TEXT,
+  patient_hash  TEXT,
+  status        INTEGER NOT NULL,
+  latency_ms    DOUBLE PRECISION NOT NULL,
+  data_sources  TEXT NOT NULL,
+  partial_keys  TEXT NOT NULL,
+  measures      TEXT NOT NULL,
+  card_count    INTEGER NOT NULL
+);
+CREATE INDEX service_calls_by_time ON service_calls (called_at);
+
+CREATE TABLE rule_outcomes (
+  call_id      TEXT NOT NULL REFERENCES service_calls (call_id),
+  rule_id      TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  reason_codes TEXT NOT NULL,
+  called_at    BIGINT NOT NULL,
+  PRIMARY KEY (call_id, rule_id)
+);
+CREATE INDEX rule_outcomes_by_time ON rule_outcomes (called_at, rule_id);
+
+CREATE TABLE issued_cards (
+  card_uuid        TEXT PRIMARY KEY,
+  call_id          TEXT NOT NULL REFERENCES service_calls (call_id),
+  service_id       TEXT NOT NULL,
+  rule_id          TEXT NOT NULL,
+  indicator        TEXT NOT NULL,
+  hook_instance    TEXT,
+  issued_at        BIGINT NOT NULL,
+  suggestion_uuids TEXT NOT NULL
+);
+CREATE INDEX issued_cards_by_time ON issued_cards (issued_at);
+CREATE INDEX issued_cards_by_call ON issued_cards (call_id);
+
+CREATE TABLE feedback (
+  card_uuid            TEXT NOT NULL,
+  outcome              TEXT NOT NULL,
+  outcome_at           BIGINT NOT NULL,
+  received_at          BIGINT NOT NULL,
+  service_id           TEXT NOT NULL,
+  rule_id              TEXT NOT NULL,
+  call_id              TEXT NOT NULL,
+  card_issued_at       BIGINT NOT NULL,
+  accepted_suggestions TEXT NOT NULL,
+  override_system      TEXT,
+  override_code        TEXT,
+  override_display     TEXT,
+  override_comment     TEXT,
+  client_iss           TEXT,
+  PRIMARY KEY (card_uuid, outcome, outcome_at)
+);
+CREATE INDEX feedback_by_time ON feedback (received_at);
+CREATE INDEX feedback_by_card_time ON feedback (card_issued_at, rule_id);
+
+CREATE TABLE jwt_replay (
+  iss        TEXT NOT NULL,
+  jti        TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (iss, jti)
+);
+CREATE INDEX jwt_replay_by_expiry ON jwt_replay (expires_at);
+ALTER TABLE issued_cards ADD COLUMN client_iss TEXT;
+ALTER TABLE issued_cards ADD COLUMN client_tenant TEXT;
+INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'audit, issued cards, feedback, JWT replay cache', 1764547200000);
+INSERT INTO schema_migrations (version, name, applied_at) VALUES (2, 'issued cards remember the client (issuer, tenant) they were issued to', 1764547200000);
+`;
+const OLD_RUNNER_VERSION_3 = `
+ALTER TABLE rule_outcomes ADD COLUMN mode TEXT NOT NULL DEFAULT 'active';
+INSERT INTO schema_migrations (version, name, applied_at) VALUES (3, 'rule outcomes record the rule mode (active, silent, pilot-in, pilot-out)', 1764547200000);
+`;
 
 function call(o: { at: number; latencyMs?: number; rules?: [string, RuleStatus, string[]?][]; cards?: { ruleId: string; suggestions?: string[] }[] }): AuditCall {
   const callId = randomUUID();
@@ -105,8 +188,8 @@ describe.each(engines)('the store on $name', (engine) => {
     it('records every migration as applied when the store is first opened', async () => {
       const e = db.connect();
       try {
-        const rows = await e.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-        expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+        const rows = await e.db.selectFrom('kysely_migration').select('name').orderBy('name').execute();
+        expect(rows.map((r) => r.name)).toEqual(Object.keys(MIGRATIONS).sort());
       } finally {
         await e.close();
       }
@@ -116,10 +199,12 @@ describe.each(engines)('the store on $name', (engine) => {
       const e = db.connect();
       try {
         expect(await e.migrate(MIGRATIONS)).toEqual([]);
-        const next: Migration = { version: 999, name: 'test column', sql: 'CREATE TABLE migration_probe (id TEXT PRIMARY KEY)' };
-        expect(await e.migrate([...MIGRATIONS, next])).toEqual([999]);
-        expect(await e.migrate([...MIGRATIONS, next])).toEqual([]);
-        await e.transaction([{ sql: 'DROP TABLE migration_probe' }, { sql: 'DELETE FROM schema_migrations WHERE version = ?', params: [999] }]);
+        const next: Record<string, Migration> = {
+          '999-probe': { up: (k) => k.schema.createTable('migration_probe').addColumn('id', 'text', (c) => c.primaryKey()).execute() },
+        };
+        expect(await e.migrate({ ...MIGRATIONS, ...next })).toEqual(['999-probe']);
+        expect(await e.migrate({ ...MIGRATIONS, ...next })).toEqual([]);
+        await e.transaction([CompiledQuery.raw('DROP TABLE migration_probe'), e.db.deleteFrom('kysely_migration').where('name', '=', '999-probe').compile()]);
       } finally {
         await e.close();
       }
@@ -128,9 +213,9 @@ describe.each(engines)('the store on $name', (engine) => {
     it('refuses to run on a database migrated by a newer Crosstalk', async () => {
       const e = db.connect();
       try {
-        await e.transaction([{ sql: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', params: [1000, 'from the future', Date.now()] }]);
-        await expect(SqlStore.open(db.connect())).rejects.toThrow(/schema version 1000, newer/);
-        await e.transaction([{ sql: 'DELETE FROM schema_migrations WHERE version = ?', params: [1000] }]);
+        await e.transaction([e.db.insertInto('kysely_migration').values({ name: '999-from-the-future', timestamp: new Date().toISOString() }).compile()]);
+        await expect(SqlStore.open(db.connect())).rejects.toThrow(/999-from-the-future, newer than this Crosstalk knows/);
+        await e.transaction([e.db.deleteFrom('kysely_migration').where('name', '=', '999-from-the-future').compile()]);
       } finally {
         await e.close();
       }
@@ -140,14 +225,13 @@ describe.each(engines)('the store on $name', (engine) => {
       const other = await engine.create();
       try {
         const e = other.connect();
-        await e.migrate(MIGRATIONS.filter((m) => m.version < 3));
+        await e.migrate(Object.fromEntries(Object.entries(MIGRATIONS).filter(([name]) => name < '003')));
         await e.transaction([
-          {
-            sql: `INSERT INTO service_calls (call_id, called_at, service_id, status, latency_ms, data_sources, partial_keys, measures, card_count)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            params: ['old-call', T0 + HOUR, 'bone-muscle-patient-view', 200, 10, '{}', '[]', '[]', 0],
-          },
-          { sql: 'INSERT INTO rule_outcomes (call_id, rule_id, status, reason_codes, called_at) VALUES (?, ?, ?, ?, ?)', params: ['old-call', 'low-ccr', 'fired', '[]', T0 + HOUR] },
+          CompiledQuery.raw(
+            `INSERT INTO service_calls (call_id, called_at, service_id, status, latency_ms, data_sources, partial_keys, measures, card_count)
+             VALUES ('old-call', ${T0 + HOUR}, 'bone-muscle-patient-view', 200, 10, '{}', '[]', '[]', 0)`,
+          ),
+          CompiledQuery.raw(`INSERT INTO rule_outcomes (call_id, rule_id, status, reason_codes, called_at) VALUES ('old-call', 'low-ccr', 'fired', '[]', ${T0 + HOUR})`),
         ]);
         await e.close();
         const s = await SqlStore.open(other.connect());
@@ -164,12 +248,51 @@ describe.each(engines)('the store on $name', (engine) => {
       try {
         const stores = await Promise.all([1, 2, 3].map(() => SqlStore.open(other.connect())));
         const e = other.connect();
-        const rows = await e.all<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations');
-        expect(Number(rows[0]?.n)).toBe(MIGRATIONS.length);
+        const rows = await e.db.selectFrom('kysely_migration').select('name').execute();
+        expect(rows).toHaveLength(Object.keys(MIGRATIONS).length);
         await e.close();
         await Promise.all(stores.map((s) => s.close()));
       } finally {
         await other.drop();
+      }
+    });
+
+    it.each([2, 3])('opens a database that the hand-written runner of earlier versions took to version %i, keeping its rows', async (version) => {
+      const old = await engine.create();
+      const e = old.connect();
+      try {
+        // The database exactly as the old runner left it: its schema, its own record of its migrations, and a call.
+        const script = version === 3 ? OLD_RUNNER_SCHEMA + OLD_RUNNER_VERSION_3 : OLD_RUNNER_SCHEMA;
+        for (const statement of script.split(';').map((x) => x.trim()).filter(Boolean)) await e.transaction([CompiledQuery.raw(statement)]);
+        const c = call({ at: 0, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr', suggestions: ['dxa'] }] });
+        await e.transaction([
+          CompiledQuery.raw(
+            `INSERT INTO service_calls (call_id, called_at, service_id, status, latency_ms, data_sources, partial_keys, measures, card_count)
+             VALUES ('${c.callId}', ${T0}, 'bone-muscle-patient-view', 200, 12.5, '{}', '[]', '[]', 1)`,
+          ),
+          CompiledQuery.raw(
+            `INSERT INTO issued_cards (card_uuid, call_id, service_id, rule_id, indicator, issued_at, suggestion_uuids, client_iss)
+             VALUES ('${firstCard(c).cardUuid}', '${c.callId}', 'bone-muscle-patient-view', 'low-ccr', 'info', ${T0}, '["dxa"]', 'https://ehr.example.org')`,
+          ),
+        ]);
+        const s = await SqlStore.open(old.connect());
+        try {
+          const found = (await s.findCards([firstCard(c).cardUuid])).get(firstCard(c).cardUuid);
+          expect(found).toMatchObject({ callId: c.callId, ruleId: 'low-ccr', suggestionUuids: ['dxa'], clientIss: 'https://ehr.example.org' });
+          expect((await e.db.selectFrom('kysely_migration').select('name').orderBy('name').execute()).map((r) => r.name)).toEqual(Object.keys(MIGRATIONS).sort());
+          // The old record stays as it was, for older code that still reads it.
+          expect((await e.db.selectFrom('schema_migrations').select('version').orderBy('version').execute()).map((r) => Number(r.version))).toEqual(
+            version === 3 ? [1, 2, 3] : [1, 2],
+          );
+          // And the store works on it as on a new one.
+          await s.recordCall(call({ at: HOUR, cards: [{ ruleId: 'low-ccr' }] }));
+          expect(await s.recordFeedback([feedbackOn(firstCard(c), 'accepted', HOUR)])).toMatchObject({ stored: 1 });
+        } finally {
+          await s.close();
+        }
+      } finally {
+        await e.close();
+        await old.drop();
       }
     });
   });
@@ -192,8 +315,8 @@ describe.each(engines)('the store on $name', (engine) => {
       await expect(store.recordCall(again)).rejects.toThrow();
       const e = db.connect();
       try {
-        expect(await e.all('SELECT call_id FROM service_calls WHERE call_id = ?', [again.callId])).toEqual([]);
-        expect(await e.all('SELECT card_uuid FROM issued_cards WHERE card_uuid = ?', [firstCard(again).cardUuid])).toEqual([]);
+        expect(await e.db.selectFrom('service_calls').select('call_id').where('call_id', '=', again.callId).execute()).toEqual([]);
+        expect(await e.db.selectFrom('issued_cards').select('card_uuid').where('card_uuid', '=', firstCard(again).cardUuid).execute()).toEqual([]);
       } finally {
         await e.close();
       }
@@ -479,5 +602,29 @@ describe('the replay cache over the store', () => {
       await store.close();
       await d.drop();
     }
+  });
+});
+
+describe.each([
+  ['SQLite', () => new Kysely<Database>({ dialect: { createAdapter: () => new SqliteAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (k) => new SqliteIntrospector(k), createQueryCompiler: () => new SqliteQueryCompiler() } })],
+  ['PostgreSQL', () => new Kysely<Database>({ dialect: { createAdapter: () => new PostgresAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (k) => new PostgresIntrospector(k), createQueryCompiler: () => new PostgresQueryCompiler() } })],
+] as const)('statements compiled once per shape, for %s', (_name, kysely) => {
+  const q = kysely();
+  const jti = (iss: string, id: string, exp: number) => () =>
+    q.insertInto('jwt_replay').values({ iss, jti: id, expires_at: exp }).onConflict((oc) => oc.columns(['iss', 'jti']).doNothing());
+
+  it('binds a later call’s values to the SQL of the first, exactly as Kysely compiles that call itself', () => {
+    const shapes = new CompiledShapes();
+    shapes.bind('jti', ['https://a.example.org', 'j-1', 1], jti('https://a.example.org', 'j-1', 1));
+    const later = shapes.bind('jti', ['https://b.example.org', 'j-2', 2], () => {
+      throw new Error('a known shape is not built again');
+    });
+    const own = jti('https://b.example.org', 'j-2', 2)().compile();
+    expect({ sql: later.sql, parameters: later.parameters }).toEqual({ sql: own.sql, parameters: own.parameters });
+  });
+
+  it('refuses values listed in another order than the statement binds them', () => {
+    const shapes = new CompiledShapes();
+    expect(() => shapes.bind('jti', ['j-1', 'https://a.example.org', 1], jti('https://a.example.org', 'j-1', 1))).toThrow(/not listed in the order/);
   });
 });

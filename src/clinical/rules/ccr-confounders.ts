@@ -2,8 +2,8 @@ import type { ContextDomain } from '../context';
 import type { Reason, RejectedObservation } from '../types';
 import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
 import { conditionsOf, missing, usesOf } from '../context';
-import { subtractMonths } from '../dates';
-import { labText } from '../format';
+import { DAY_MS, subtractMonths } from '../dates';
+import { labText, significant } from '../format';
 import type { RuleContext } from './rule';
 import { cardText, reasonFrom, sharedText } from '../text';
 import type { Knowledge } from '../knowledge';
@@ -44,7 +44,6 @@ export const CcrConfounders = Type.Object(
  * that offer the labs, so all of them agree on when a ratio can be read.
  */
 
-const DAY_MS = 86_400_000;
 
 export interface ConfounderCheck {
   reasons: Reason[];
@@ -172,7 +171,7 @@ export function decides(r: RejectedObservation, test: (v: number) => boolean, cu
 function boundText(r: RejectedObservation, k: Knowledge): string {
   const b = r.bound as NonNullable<RejectedObservation['bound']>;
   return sharedText(k, 'bound', {
-    value: `${b.comparator}${Number(b.value.toPrecision(4))} ${b.unit}`,
+    value: `${b.comparator}${significant(b.value, 4)} ${b.unit}`,
     date: r.effective ? r.effective.slice(0, 10) : sharedText(k, 'undated'),
     reference: r.reference,
   });

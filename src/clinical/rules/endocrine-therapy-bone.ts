@@ -2,8 +2,8 @@ import type { OrderSuggestion } from '../types';
 import type { MedicationUse } from '../medications';
 import { isOneOf, strongest } from '../codesets';
 import { domainText, dxaSince, missing, usesOf } from '../context';
-import { subtractMonths } from '../dates';
-import { day } from '../format';
+import { DAY_MS, subtractMonths } from '../dates';
+import { day, significant as fmtDays } from '../format';
 import { boneCardKnowledge, boneCare, links, listOf, matchText } from './bone-care';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap } from './ccr-lab-gap';
@@ -15,14 +15,9 @@ import { MedicationNames, NonNegative, Provenance, ruleKnowledge, Summary } from
 const ID = 'endocrine-therapy-bone';
 /** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
 const CURRENT_WITHIN_DAYS = 45;
-const DAY_MS = 86_400_000;
 
 function courseDays(u: MedicationUse): number {
   return u.period.ok ? (u.period.value.endMs - u.period.value.startMs) / DAY_MS : Infinity;
-}
-
-function fmtDays(n: number): string {
-  return Number(n.toPrecision(3)).toString();
 }
 
 /** This rule's data under rules.endocrine-therapy-bone in the knowledge file: its thresholds, names and words. */

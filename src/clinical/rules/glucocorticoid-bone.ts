@@ -2,9 +2,9 @@ import type { Measure, Reason } from '../types';
 import type { MedicationUse } from '../medications';
 import { describeMatch } from '../codesets';
 import { domainText, conditionsOf, dxaSince, missing } from '../context';
-import { subtractMonths } from '../dates';
+import { DAY_MS, subtractMonths } from '../dates';
 import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
-import { day } from '../format';
+import { day, significant as fmt } from '../format';
 import { boneCardKnowledge, boneCare, foundDxa, lastDxaText, links, listOf, medicationMeasure } from './bone-care';
 import { type Rule, outcome } from './rule';
 import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
@@ -12,11 +12,6 @@ import { Type } from '@sinclair/typebox';
 import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance, ruleKnowledge, Summary } from '../schema';
 
 const ID = 'glucocorticoid-bone';
-const DAY_MS = 86_400_000;
-
-function fmt(n: number): string {
-  return Number(n.toPrecision(3)).toString();
-}
 
 /** This rule's data under rules.glucocorticoid-bone in the knowledge file: its thresholds, names and words. */
 export const knowledge = ruleKnowledge({

@@ -1,6 +1,7 @@
 import type { LabValue, Reason } from '../types';
 import { findMeasure } from '../measures';
 import { domainText } from '../context';
+import { DAY_MS } from '../dates';
 import { day, labText, measureText, round, unitText } from '../format';
 import { ccrConfounders } from './ccr-confounders';
 import { listOf } from './bone-care';
@@ -18,7 +19,7 @@ const ID = 'low-ccr';
  */
 export function akiPattern(creatinines: LabValue[], at: LabValue, aki: RuleContext['knowledge']['rules']['low-ccr']['aki']): boolean {
   const h48 = aki.absoluteWindowHours * 3_600_000;
-  const d7 = aki.relativeWindowDays * 86_400_000;
+  const d7 = aki.relativeWindowDays * DAY_MS;
   const around = creatinines
     .filter((c) => c.effectiveMs >= at.effectiveMs - d7 && c.effectiveMs <= at.effectiveMs + h48)
     .sort((a, b) => a.effectiveMs - b.effectiveMs);

@@ -1,78 +1,83 @@
-import type { Migration } from '../engine';
+import type { Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+import { fromOldRunner } from './legacy';
 
 /*
- * Times are epoch milliseconds (BIGINT), lists and maps are JSON text, flags are absent: types and
- * statements that SQLite and PostgreSQL read the same way. Patient identity appears only as a keyed hash.
+ * Types and statements that SQLite and PostgreSQL read the same way: times are BIGINT epoch milliseconds,
+ * lists and maps are JSON text, flags are absent. Patient identity appears only as a keyed hash.
  */
-export const initial: Migration = {
-  version: 1,
-  name: 'audit, issued cards, feedback, JWT replay cache',
-  sql: `
-CREATE TABLE service_calls (
-  call_id       TEXT PRIMARY KEY,
-  called_at     BIGINT NOT NULL,
-  service_id    TEXT NOT NULL,
-  hook_instance TEXT,
-  client_iss    TEXT,
-  patient_hash  TEXT,
-  status        INTEGER NOT NULL,
-  latency_ms    DOUBLE PRECISION NOT NULL,
-  data_sources  TEXT NOT NULL,
-  partial_keys  TEXT NOT NULL,
-  measures      TEXT NOT NULL,
-  card_count    INTEGER NOT NULL
-);
-CREATE INDEX service_calls_by_time ON service_calls (called_at);
+export const initial: Migration = fromOldRunner(1, {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('service_calls')
+      .addColumn('call_id', 'text', (c) => c.primaryKey())
+      .addColumn('called_at', 'bigint', (c) => c.notNull())
+      .addColumn('service_id', 'text', (c) => c.notNull())
+      .addColumn('hook_instance', 'text')
+      .addColumn('client_iss', 'text')
+      .addColumn('patient_hash', 'text')
+      .addColumn('status', 'integer', (c) => c.notNull())
+      .addColumn('latency_ms', 'double precision', (c) => c.notNull())
+      .addColumn('data_sources', 'text', (c) => c.notNull())
+      .addColumn('partial_keys', 'text', (c) => c.notNull())
+      .addColumn('measures', 'text', (c) => c.notNull())
+      .addColumn('card_count', 'integer', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('service_calls_by_time').on('service_calls').column('called_at').execute();
 
-CREATE TABLE rule_outcomes (
-  call_id      TEXT NOT NULL REFERENCES service_calls (call_id),
-  rule_id      TEXT NOT NULL,
-  status       TEXT NOT NULL,
-  reason_codes TEXT NOT NULL,
-  called_at    BIGINT NOT NULL,
-  PRIMARY KEY (call_id, rule_id)
-);
-CREATE INDEX rule_outcomes_by_time ON rule_outcomes (called_at, rule_id);
+    await db.schema
+      .createTable('rule_outcomes')
+      .addColumn('call_id', 'text', (c) => c.notNull().references('service_calls.call_id'))
+      .addColumn('rule_id', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('reason_codes', 'text', (c) => c.notNull())
+      .addColumn('called_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('rule_outcomes_pkey', ['call_id', 'rule_id'])
+      .execute();
+    await db.schema.createIndex('rule_outcomes_by_time').on('rule_outcomes').columns(['called_at', 'rule_id']).execute();
 
-CREATE TABLE issued_cards (
-  card_uuid        TEXT PRIMARY KEY,
-  call_id          TEXT NOT NULL REFERENCES service_calls (call_id),
-  service_id       TEXT NOT NULL,
-  rule_id          TEXT NOT NULL,
-  indicator        TEXT NOT NULL,
-  hook_instance    TEXT,
-  issued_at        BIGINT NOT NULL,
-  suggestion_uuids TEXT NOT NULL
-);
-CREATE INDEX issued_cards_by_time ON issued_cards (issued_at);
-CREATE INDEX issued_cards_by_call ON issued_cards (call_id);
+    await db.schema
+      .createTable('issued_cards')
+      .addColumn('card_uuid', 'text', (c) => c.primaryKey())
+      .addColumn('call_id', 'text', (c) => c.notNull().references('service_calls.call_id'))
+      .addColumn('service_id', 'text', (c) => c.notNull())
+      .addColumn('rule_id', 'text', (c) => c.notNull())
+      .addColumn('indicator', 'text', (c) => c.notNull())
+      .addColumn('hook_instance', 'text')
+      .addColumn('issued_at', 'bigint', (c) => c.notNull())
+      .addColumn('suggestion_uuids', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('issued_cards_by_time').on('issued_cards').column('issued_at').execute();
+    await db.schema.createIndex('issued_cards_by_call').on('issued_cards').column('call_id').execute();
 
-CREATE TABLE feedback (
-  card_uuid            TEXT NOT NULL,
-  outcome              TEXT NOT NULL,
-  outcome_at           BIGINT NOT NULL,
-  received_at          BIGINT NOT NULL,
-  service_id           TEXT NOT NULL,
-  rule_id              TEXT NOT NULL,
-  call_id              TEXT NOT NULL,
-  card_issued_at       BIGINT NOT NULL,
-  accepted_suggestions TEXT NOT NULL,
-  override_system      TEXT,
-  override_code        TEXT,
-  override_display     TEXT,
-  override_comment     TEXT,
-  client_iss           TEXT,
-  PRIMARY KEY (card_uuid, outcome, outcome_at)
-);
-CREATE INDEX feedback_by_time ON feedback (received_at);
-CREATE INDEX feedback_by_card_time ON feedback (card_issued_at, rule_id);
+    await db.schema
+      .createTable('feedback')
+      .addColumn('card_uuid', 'text', (c) => c.notNull())
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('outcome_at', 'bigint', (c) => c.notNull())
+      .addColumn('received_at', 'bigint', (c) => c.notNull())
+      .addColumn('service_id', 'text', (c) => c.notNull())
+      .addColumn('rule_id', 'text', (c) => c.notNull())
+      .addColumn('call_id', 'text', (c) => c.notNull())
+      .addColumn('card_issued_at', 'bigint', (c) => c.notNull())
+      .addColumn('accepted_suggestions', 'text', (c) => c.notNull())
+      .addColumn('override_system', 'text')
+      .addColumn('override_code', 'text')
+      .addColumn('override_display', 'text')
+      .addColumn('override_comment', 'text')
+      .addColumn('client_iss', 'text')
+      .addPrimaryKeyConstraint('feedback_pkey', ['card_uuid', 'outcome', 'outcome_at'])
+      .execute();
+    await db.schema.createIndex('feedback_by_time').on('feedback').column('received_at').execute();
+    await db.schema.createIndex('feedback_by_card_time').on('feedback').columns(['card_issued_at', 'rule_id']).execute();
 
-CREATE TABLE jwt_replay (
-  iss        TEXT NOT NULL,
-  jti        TEXT NOT NULL,
-  expires_at BIGINT NOT NULL,
-  PRIMARY KEY (iss, jti)
-);
-CREATE INDEX jwt_replay_by_expiry ON jwt_replay (expires_at);
-`,
-};
+    await db.schema
+      .createTable('jwt_replay')
+      .addColumn('iss', 'text', (c) => c.notNull())
+      .addColumn('jti', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('jwt_replay_pkey', ['iss', 'jti'])
+      .execute();
+    await db.schema.createIndex('jwt_replay_by_expiry').on('jwt_replay').column('expires_at').execute();
+  },
+});

@@ -1,10 +1,14 @@
-import type { Migration } from '../engine';
+import type { Migration } from 'kysely/migration';
 import { initial } from './001-initial';
 import { cardClient } from './002-card-client';
 import { ruleMode } from './003-rule-mode';
 
 /**
- * Every schema change, in order. Migrations are TypeScript modules rather than .sql files so that the
- * compiled service (dist/) carries them without a copy step. Append; never edit one that has shipped.
+ * Every schema change, by the name Kysely's Migrator records it under; names sort in the order they apply.
+ * Append; never edit one that has shipped.
  */
-export const MIGRATIONS: readonly Migration[] = [initial, cardClient, ruleMode];
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '001-initial': initial,
+  '002-card-client': cardClient,
+  '003-rule-mode': ruleMode,
+};
