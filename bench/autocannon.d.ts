@@ -15,6 +15,16 @@ declare module 'autocannon' {
       /** Seconds. */
       timeout?: number;
       title?: string;
+      /** Cycled through in order; setupRequest runs before each request is sent (here: a fresh JWT per call). */
+      requests?: RequestParams[];
+    }
+
+    interface RequestParams {
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+      setupRequest?: (req: RequestParams, context: Record<string, unknown>) => RequestParams;
     }
 
     /** Percentile statistics as autocannon reports them (latency in ms). */

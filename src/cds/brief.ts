@@ -9,6 +9,7 @@
  */
 import type { CardBrief, Finding } from '../clinical/types';
 import { clinicianText, humanDates, withoutReferences } from '../clinical/format';
+import { memoText } from '../clinical/memo';
 import { escapeMarkdown } from './markdown';
 
 export const SUMMARY_TARGET = 100;
@@ -45,10 +46,12 @@ export function briefOf(f: Finding): CardBrief {
  * The detail: the advisory line, why and what to do are always there; the found lines follow the rule's order, the
  * first always (it carries the decisive value), each further one while it fits within DETAIL_LIMIT.
  */
+// A safety net, not the wording: a template or a value that carries a reference, an ISO date or a working note.
+// The same sentences come by on every call, so each answer is remembered.
+const clean = memoText((s: string) => escapeKeepingBold(humanDates(withoutReferences(clinicianText(s)))));
+
 export function renderDetail(f: Finding): string {
   const b = briefOf(f);
-  // A safety net, not the wording: a template or a value that carries a reference, an ISO date or a working note.
-  const clean = (s: string) => escapeKeepingBold(humanDates(withoutReferences(clinicianText(s))));
   const why = b.why ? `${clean(b.why.replace(/[.\s]+$/, ''))}${b.cite ? ` (${escapeMarkdown(b.cite)})` : ''}.` : '';
   const action = b.action ? clean(b.action) : '';
   const tail = [why, [action, ADVISORY].filter(Boolean).join(' ')].filter(Boolean).join('\n\n');

@@ -4,6 +4,7 @@
  * gather step and the SMART app in the browser read a patient the same way and judge gaps the same way.
  */
 import type { ContextDomain } from '../clinical/context';
+import { memoText } from '../clinical/memo';
 import type { ServiceDefinition } from './services';
 
 export interface ServiceReads {
@@ -35,13 +36,14 @@ function decoded(s: string): string {
  * One query value, percent-encoded. Commas stay: in FHIR search they separate the values of an "or". Everything
  * else is encoded, the `//` and `|` of `code=http://loinc.org|2160-0` included: proxies in front of FHIR servers
  * (the SMART App Launcher's among them) collapse `//` anywhere in a URL, and the search then matches nothing.
+ * The same long code lists come by on every call, so each answer is remembered.
  */
-function encodeValue(literal: string): string {
-  return literal
+const encodeValue = memoText((literal: string): string =>
+  literal
     .split(',')
     .map((v) => encodeURIComponent(decoded(v)))
-    .join(',');
-}
+    .join(','),
+);
 
 /**
  * Fills `{{context.x}}` tokens with URL-encoded context values and percent-encodes every query value (see

@@ -1,4 +1,5 @@
 import type { LabValue, Measure } from './types';
+import { memoText } from './memo';
 
 /** Display rounding only: the machine-readable values stay unrounded. */
 export function round(value: number, unit: string): string {
@@ -90,7 +91,9 @@ const SOURCE_CLAUSE = new RegExp(`(?:;\\s*|^)[^;()]*?\\b${WEB_SOURCES}\\b.*?(?=\
  * Free text (rule statements, provenance) with the working notes taken out and units humanised: what may be
  * shown to a clinician. It removes, it never rewrites a clinical statement.
  */
-export function clinicianText(text: string): string {
+export const clinicianText = memoText(cleanForClinician);
+
+function cleanForClinician(text: string): string {
   let t = humanUnits(text);
   t = t.replace(SOURCE_PAREN, '').replace(SOURCE_CLAUSE, '');
   // Parenthesised references to note files and their numbered sections (the section sign is written \u00a7 here).

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { type KeyObject, createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 import type { CallRecord } from '../cds/call';
@@ -26,7 +26,18 @@ export function resolveAuditKey(config: AppConfig, log: Logger): Buffer {
 
 /** The patient as the audit knows it: HMAC-SHA256 of the FHIR reference under the audit key. */
 export function patientHash(key: Buffer, patientId: string): string {
-  return createHmac('sha256', key).update(`Patient/${patientId}`).digest('hex');
+  return createHmac('sha256', secretKeyOf(key)).update(`Patient/${patientId}`).digest('hex');
+}
+
+// createHmac imports a Buffer key afresh on every call, several times the cost of the hash itself.
+const secretKeys = new WeakMap<Buffer, KeyObject>();
+function secretKeyOf(key: Buffer): KeyObject {
+  let k = secretKeys.get(key);
+  if (!k) {
+    k = createSecretKey(key);
+    secretKeys.set(key, k);
+  }
+  return k;
 }
 
 /**

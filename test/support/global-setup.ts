@@ -43,6 +43,10 @@ function ensureChromium(): { path: string } | { missing: string } {
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  await buildWeb();
+  // The integration and browser projects both list this file; one build serves both (same process, same env).
+  if (!process.env.CROSSTALK_TEST_WEB_BUILT) {
+    await buildWeb();
+    process.env.CROSSTALK_TEST_WEB_BUILT = '1';
+  }
   project.provide('chromium', ensureChromium());
 }
