@@ -27,7 +27,8 @@ function plain(v: unknown): Json {
   return Object.fromEntries(keys.map((k) => [k, plain(o[k])]));
 }
 
-const draft07 = (schema: unknown): Json => plain({ $schema: 'http://json-schema.org/draft-07/schema#', ...(schema as object) });
+const draft07 = (schema: unknown): Json =>
+  plain({ $schema: 'http://json-schema.org/draft-07/schema#', ...(schema as object) });
 
 /**
  * The configuration as hospital IT sees it: every value an environment string. Crosstalk reads numbers and booleans
@@ -38,7 +39,15 @@ function asEnvironmentStrings(schema: typeof ConfigSchema): Json {
     Object.entries(schema.properties).map(([key, p]) => {
       const { type, minimum, maximum, default: def, description, ...rest } = p as Record<string, unknown>;
       if (type === 'integer') {
-        return [key, { type: 'string', pattern: '^[0-9]+$', description: `${String(description)} (a whole number, ${String(minimum)}–${String(maximum)})`, default: String(def) }];
+        return [
+          key,
+          {
+            type: 'string',
+            pattern: '^[0-9]+$',
+            description: `${String(description)} (a whole number, ${String(minimum)}–${String(maximum)})`,
+            default: String(def),
+          },
+        ];
       }
       if (type === 'boolean') return [key, { enum: ['true', 'false'], description, default: String(def) }];
       return [key, { type, ...rest, description, ...(def !== undefined ? { default: def } : {}) }];

@@ -13,7 +13,10 @@ const camel = (id: string) => id.replace(/-([a-z0-9])/g, (_, c: string) => c.toU
  */
 export function ruleRegistrySource(dir = RULES_DIR): string {
   const rules: { id: string; file: string }[] = [];
-  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.ts') && !x.endsWith('.test.ts') && x !== 'registry.ts').sort()) {
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((x) => x.endsWith('.ts') && !x.endsWith('.test.ts') && x !== 'registry.ts')
+    .sort()) {
     const src = fs.readFileSync(path.join(dir, f), 'utf8');
     if (!/^export const knowledge\b/m.test(src) || !/^export const rule\b/m.test(src)) continue;
     const id = /^const ID = '([a-z0-9-]+)'/m.exec(src)?.[1];
@@ -25,7 +28,7 @@ export function ruleRegistrySource(dir = RULES_DIR): string {
     "import type { Rule } from './rule';",
     ...rules.map((r) => `import * as ${camel(r.id)} from './${r.file}';`),
     '',
-    '/** Each rule\'s data shape, by rule id: rules.<id> in the knowledge file. */',
+    "/** Each rule's data shape, by rule id: rules.<id> in the knowledge file. */",
     'export const RULE_KNOWLEDGE = {',
     ...rules.map((r) => `  '${r.id}': ${camel(r.id)}.knowledge,`),
     '};',

@@ -28,7 +28,9 @@ function tokensOf(ref: string, k: Knowledge): string[] {
   if (!set) throw new Error(`{codes:${ref}}: no code set "${head}" in cds-hooks/codesets`);
   const concepts = name === undefined ? set.concepts : set.concepts.filter((c) => c.id === name || c.group === name);
   if (!concepts.length) throw new Error(`{codes:${ref}}: no concept or group "${name ?? ''}" in code set "${head}"`);
-  const tokens = concepts.flatMap((c) => c.codes.filter((x) => x.match !== 'prefix').map((x) => `${x.system}|${x.code}`));
+  const tokens = concepts.flatMap((c) =>
+    c.codes.filter((x) => x.match !== 'prefix').map((x) => `${x.system}|${x.code}`),
+  );
   if (!tokens.length) throw new Error(`{codes:${ref}}: no code that a search can ask for`);
   return tokens;
 }

@@ -14,7 +14,12 @@ export const AnalyteId = Enum(ANALYTE_IDS);
 const Range = Type.Object({ low: Positive, high: Positive }, { additionalProperties: false });
 
 export const CodeRef = Type.Object(
-  { system: Type.String({ format: 'uri' }), code: Type.String({ minLength: 1 }), display: Type.String(), fasting: Type.Boolean() },
+  {
+    system: Type.String({ format: 'uri' }),
+    code: Type.String({ minLength: 1 }),
+    display: Type.String(),
+    fasting: Type.Boolean(),
+  },
   { additionalProperties: false },
 );
 
@@ -31,13 +36,19 @@ const analyteProperties = {
   codesFrom: Type.Optional(
     Type.Object(
       { codeset: Type.String(), concept: Type.String() },
-      { additionalProperties: false, description: 'take the codes from a code set concept (cds-hooks/codesets) instead of listing them here' },
+      {
+        additionalProperties: false,
+        description: 'take the codes from a code set concept (cds-hooks/codesets) instead of listing them here',
+      },
     ),
   ),
 };
 const oneCodeSource = { oneOf: [{ required: ['codes'] }, { required: ['codesFrom'] }] };
 export const Analyte = Type.Object(analyteProperties, { additionalProperties: false, ...oneCodeSource });
-const Insulin = Type.Object({ ...analyteProperties, pmolPerMicroIU: Positive }, { additionalProperties: false, ...oneCodeSource });
+const Insulin = Type.Object(
+  { ...analyteProperties, pmolPerMicroIU: Positive },
+  { additionalProperties: false, ...oneCodeSource },
+);
 
 export const Orderable = Type.Object(
   { system: Type.String({ format: 'uri' }), code: Type.String(), display: Type.String(), provenance: Provenance },
@@ -45,7 +56,11 @@ export const Orderable = Type.Object(
 );
 
 export const Citation = Type.Object(
-  { label: Type.String({ minLength: 1 }), url: Type.String({ format: 'uri', pattern: '^https://' }), evidence: Type.String() },
+  {
+    label: Type.String({ minLength: 1 }),
+    url: Type.String({ format: 'uri', pattern: '^https://' }),
+    evidence: Type.String(),
+  },
   { additionalProperties: false },
 );
 
@@ -59,7 +74,16 @@ export const UnitSpelling = Type.Object(
   { additionalProperties: false },
 );
 
-const OBSERVATION_STATUSES = ['registered', 'preliminary', 'final', 'amended', 'corrected', 'cancelled', 'entered-in-error', 'unknown'] as const;
+const OBSERVATION_STATUSES = [
+  'registered',
+  'preliminary',
+  'final',
+  'amended',
+  'corrected',
+  'cancelled',
+  'entered-in-error',
+  'unknown',
+] as const;
 
 export const KnowledgeSchema = Type.Object(
   {
@@ -103,17 +127,23 @@ export const KnowledgeSchema = Type.Object(
     /** Every rule is for adults unless listed in allAges; without a birth date an age-gated rule does not run. */
     ageGate: Type.Object(
       { adultAgeYears: Type.Number({ minimum: 18 }), allAges: Type.Array(Type.String()), provenance: Provenance },
-      { additionalProperties: false, description: 'Every rule is for adults unless listed in allAges; without a birth date no age-gated rule runs.' },
+      {
+        additionalProperties: false,
+        description: 'Every rule is for adults unless listed in allAges; without a birth date no age-gated rule runs.',
+      },
     ),
     /** Unit spellings laboratories send, mapped to UCUM; anything else must be valid UCUM or the result cannot be read. */
-    unitSpellings: Type.Object({ spellings: Type.Array(UnitSpelling), provenance: Provenance }, { additionalProperties: false }),
+    unitSpellings: Type.Object(
+      { spellings: Type.Array(UnitSpelling), provenance: Provenance },
+      { additionalProperties: false },
+    ),
     /** A DXA on file within this many months means no card suggests another. */
     dxaOnFile: Type.Object({ withinMonths: Positive, provenance: Provenance }, { additionalProperties: false }),
     /** Words every rule shares (age gate, superseded, bone-care reasons, list pieces), as templates like a rule's text. */
     text: Type.Object(RuleText.properties, {
       additionalProperties: false,
       description:
-        'Words every rule shares, as templates (the same shape as a rule\'s text): the engine\'s age gate and superseded findings, the bone-care reasons, what a card says when it drops a DXA suggestion or could not check a domain, the pieces of lists (an order being placed, how a code was recognised).',
+        "Words every rule shares, as templates (the same shape as a rule's text): the engine's age gate and superseded findings, the bone-care reasons, what a card says when it drops a DXA suggestion or could not check a domain, the pieces of lists (an order being placed, how a code was recognised).",
     }),
   },
   { $id: 'knowledge.schema.json', title: 'Crosstalk clinical knowledge', additionalProperties: false },

@@ -7,7 +7,12 @@ import type { Static } from '@sinclair/typebox';
 import type { Codesets } from './codesets';
 import type { ProductTable } from './products';
 import type * as S from './knowledge-schema';
-import type { Links, PilotCohort as PilotCohortSchema, RuleMode as RuleModeSchema, RuleText as RuleTextSchema } from './schema';
+import type {
+  Links,
+  PilotCohort as PilotCohortSchema,
+  RuleMode as RuleModeSchema,
+  RuleText as RuleTextSchema,
+} from './schema';
 
 export type AnalyteId = (typeof S.ANALYTE_IDS)[number];
 export type SexKey = 'female' | 'male';

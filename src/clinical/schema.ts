@@ -9,8 +9,10 @@
 import { type TProperties, Type } from '@sinclair/typebox';
 
 /** A string from a fixed list, as a JSON Schema enum (one clear ajv message: must be equal to one of the allowed values). */
-export const Enum = <const T extends readonly string[]>(values: T, options: { description?: string; default?: T[number] } = {}) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+export const Enum = <const T extends readonly string[]>(
+  values: T,
+  options: { description?: string; default?: T[number] } = {},
+) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 
 export const Provenance = Type.String({ minLength: 10 });
 export const Positive = Type.Number({ exclusiveMinimum: 0 });
@@ -28,14 +30,21 @@ const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' });
  * finds every such list in the data through the schema and refuses a name the code sets do not have.
  */
 const names = (kind: 'medication' | 'condition', minItems: number) =>
-  Type.Array(Name, { minItems, codesetNames: kind, description: `${kind} concept ids or groups from cds-hooks/codesets` });
+  Type.Array(Name, {
+    minItems,
+    codesetNames: kind,
+    description: `${kind} concept ids or groups from cds-hooks/codesets`,
+  });
 export const MedicationNames = names('medication', 1);
 export const ConditionNames = names('condition', 1);
 /** Conditions that silence a rule: may be none. */
 export const SuppressingConditions = names('condition', 0);
 
 export const Links = Type.Array(
-  Type.Object({ label: Type.String({ minLength: 1 }), url: HttpsUrl, provenance: Provenance }, { additionalProperties: false }),
+  Type.Object(
+    { label: Type.String({ minLength: 1 }), url: HttpsUrl, provenance: Provenance },
+    { additionalProperties: false },
+  ),
 );
 
 export const RuleText = Type.Object(
@@ -49,11 +58,16 @@ export const RuleText = Type.Object(
     /** Named sentences of the finding (its lead statement, its carry-over line …). */
     card: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 600 }))),
     /** The text of each quiet reason, by reason code. */
-    reasons: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z]+(-[a-z]+)*$' }), Type.String({ minLength: 1, maxLength: 400 }), { additionalProperties: false })),
+    reasons: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-z]+(-[a-z]+)*$' }), Type.String({ minLength: 1, maxLength: 400 }), {
+        additionalProperties: false,
+      }),
+    ),
   },
   {
     additionalProperties: false,
-    description: 'A rule\'s words as templates: {name} inserts a value the rule supplies, {name:2} a number with two decimals.',
+    description:
+      "A rule's words as templates: {name} inserts a value the rule supplies, {name:2} a number with two decimals.",
   },
 );
 
@@ -77,10 +91,13 @@ export const PilotCohort = Type.Object(
  * locations) or a fraction of patients chosen by a keyed hash; silent for the rest. The engine never reads it: the
  * service decides per call which rules' cards are shown (src/cds/modes.ts).
  */
-export const RuleMode = Type.Union([Enum(['active', 'silent']), Type.Object({ pilot: PilotCohort }, { additionalProperties: false })], {
-  description:
-    "How a rule's cards reach clinicians. active: returned (the default). silent: evaluated and audited, the card withheld. pilot: active for the listed practitioners (the hook's userId), the listed locations (the encounter's Encounter.location) or a fraction of patients chosen by a keyed hash (CROSSTALK_PILOT_KEY); silent for the rest.",
-});
+export const RuleMode = Type.Union(
+  [Enum(['active', 'silent']), Type.Object({ pilot: PilotCohort }, { additionalProperties: false })],
+  {
+    description:
+      "How a rule's cards reach clinicians. active: returned (the default). silent: evaluated and audited, the card withheld. pilot: active for the listed practitioners (the hook's userId), the listed locations (the encounter's Encounter.location) or a fraction of patients chosen by a keyed hash (CROSSTALK_PILOT_KEY); silent for the rest.",
+  },
+);
 
 /** The CDS Hooks a rule can run on; a service runs the rules that name its hook. */
 export const Hook = Enum(['patient-view', 'order-select', 'order-sign']);
@@ -94,7 +111,10 @@ const ruleBase = {
   enabled: Type.Boolean(),
   mode: Type.Optional(RuleMode),
   title: Type.String({ minLength: 1, maxLength: 120, description: 'the rule as the app names it' }),
-  precedence: Type.Integer({ minimum: 1, description: 'lower runs first and wins: a fired card replaces those with a higher number' }),
+  precedence: Type.Integer({
+    minimum: 1,
+    description: 'lower runs first and wins: a fired card replaces those with a higher number',
+  }),
   hooks: Type.Array(Hook, { uniqueItems: true, description: 'the CDS Hooks whose services run this rule' }),
   citations: CitationIds,
   text: Type.Optional(RuleText),

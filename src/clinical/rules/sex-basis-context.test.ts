@@ -12,7 +12,9 @@ describe('sex-basis-context', () => {
 
   it('says it on the card that asks for the other half of the pair, whose eGFR is sex-specific', () => {
     const e = run(woman(80), creatinineOnly());
-    expect(e.findings.find((f) => f.ruleId === 'missing-ccr-input')!.context.join(' ')).toMatch(/administrative gender \(female\)/);
+    expect(e.findings.find((f) => f.ruleId === 'missing-ccr-input')!.context.join(' ')).toMatch(
+      /administrative gender \(female\)/,
+    );
   });
 
   it('adds nothing to a glucocorticoid card, which shows no sex-specific number', () => {

@@ -26,7 +26,8 @@ export const rule: Rule = {
     if (!r.enabled) return outcome.disabled(ID, ctx.knowledge);
     const sex = ctx.patient.sex;
     if (!sex) return outcome.notMet(ID, [reasonFrom(r.text, 'sex-unknown')]);
-    if (!ctx.measures.some((m) => r.measures.includes(m.code))) return outcome.notMet(ID, [reasonFrom(r.text, 'no-sex-specific-measure')]);
+    if (!ctx.measures.some((m) => r.measures.includes(m.code)))
+      return outcome.notMet(ID, [reasonFrom(r.text, 'no-sex-specific-measure')]);
     return outcome.context(ID, [cardText(r.text, 'line', { sex })], [cardText(r.text, 'brief', { sex })], r.attachTo);
   },
 };
