@@ -4,7 +4,7 @@
  * Nothing here names a patient; small cells are hidden later, when the numbers are summarised for people.
  */
 import type { Observation, Resource } from 'fhir/r4';
-import { ageOn, type Knowledge, type PatientEvaluation, type Rule } from '../clinical';
+import { ageOn, type Knowledge, type PatientEvaluation } from '../clinical';
 import { addTo, binOf, type Histogram, mergeHistograms } from './stats';
 
 export const LOW_CCR = 'low-ccr';
@@ -23,9 +23,9 @@ export interface Aggregates {
   patientsWithCards: number;
   /**
    * CCR of every patient the low-CCR rule judged against its threshold, by `${sex}|${ageBand}|${company}`:
-   * company says what else the patient's response holds, so the cards under another threshold can be counted
-   * exactly: `alone` (no other card), `alongside` (other cards, none covering this one), `folded` (a stronger card
-   * that would carry the low-CCR finding inside it).
+   * company says what else fired, so the cards under another threshold can be counted exactly (one card per
+   * patient, held by the first rule that fired): `alone` (nothing else fired), `folded` (a rule ahead of low-CCR
+   * fired: it holds the card whatever the CCR), `ahead:<rule>` (low-CCR holds the card when it fires, else <rule>).
    */
   ccr: Record<string, Histogram>;
   /** `${analyte}|${unit as written}|${recognised ? 'yes' : 'no'}` → results. */
@@ -150,11 +150,6 @@ export function knownObservationCodes(k: Knowledge): Set<string> {
   return known;
 }
 
-/** Rules whose card carries a low-CCR finding inside it when both fire (the engine's supersede list). */
-export function foldingRules(rules: readonly Rule[]): Set<string> {
-  return new Set(rules.filter((r) => r.supersedes?.includes(LOW_CCR)).map((r) => r.id));
-}
-
 /** Did the low-CCR rule reach its threshold? Then the patient belongs to the population the threshold judges. */
 export function judgedCcr(e: PatientEvaluation): number | undefined {
   const o = e.outcomes.find((x) => x.ruleId === LOW_CCR);
@@ -173,7 +168,7 @@ export function addPatient(
   agg: Aggregates,
   e: PatientEvaluation,
   resources: readonly Resource[],
-  env: { known: Set<string>; folding: Set<string> },
+  env: { known: Set<string> },
 ): void {
   agg.patients += 1;
   const sex = e.patient.sex ?? 'unknown';
@@ -190,8 +185,15 @@ export function addPatient(
 
   const ccr = judgedCcr(e);
   if (ccr !== undefined && e.patient.sex) {
-    const others = e.findings.filter((f) => f.ruleId !== LOW_CCR);
-    const company = others.some((f) => env.folding.has(f.ruleId)) ? 'folded' : others.length ? 'alongside' : 'alone';
+    // The engine gives one card per patient: the first rule (in rule order) that fired takes the others' findings.
+    // What else fired, and where it stands against low-CCR, says who holds the card under any threshold.
+    const at = e.outcomes.findIndex((o) => o.ruleId === LOW_CCR);
+    const first = e.outcomes.findIndex(
+      (o, j) =>
+        j !== at &&
+        (o.status === 'fired' || (o.status === 'suppressed' && o.reasons.some((r) => r.code === 'superseded'))),
+    );
+    const company = first < 0 ? 'alone' : first < at ? 'folded' : `ahead:${e.outcomes[first]?.ruleId ?? ''}`;
     const key = `${e.patient.sex}|${band}|${company}`;
     addTo((agg.ccr[key] ??= {}), binOf(ccr));
     const when = e.measures.find((m) => m.code === 'ccr')?.effective?.slice(0, 7);

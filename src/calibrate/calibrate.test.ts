@@ -55,6 +55,26 @@ describe('crosstalk calibrate', () => {
     expect(judged).toBe((fired?.patients as number) + notLow + superseded);
   });
 
+  it('predicts the cards per rule under the proposed thresholds that a run with its site file then counts', async () => {
+    // One card per patient: a threshold moves cards between low-CCR and the rules it is ahead of, so this checks
+    // every rule's prediction, not only low-CCR's.
+    const siteFile = path.join(dir('single'), 'site-knowledge.json');
+    const again = await calibrate({
+      input: dir('population'),
+      out: dir('again'),
+      percentile: 25,
+      minPerSex: 200,
+      asOf: NOW,
+      siteKnowledge: siteFile,
+    });
+    const predicted = single.cards.byRule.map((r) => [r.ruleId, r.proposed]);
+    expect(again.cards.byRule.map((r) => [r.ruleId, r.current])).toEqual(predicted);
+    expect(again.cards.patientsWithCards.current).toBe(single.cards.patientsWithCards.proposed);
+    expect(single.cards.byRule.find((r) => r.ruleId === 'low-ccr')?.proposed).not.toBe(
+      single.cards.byRule.find((r) => r.ruleId === 'low-ccr')?.current,
+    );
+  }, 240_000);
+
   it('keeps the threshold provisional when a sex has fewer judged patients than --min-per-sex', async () => {
     const agg = await aggregateExport({
       input: dir('population'),

@@ -193,7 +193,7 @@ ${hbars(
     { name: 'proposed thresholds', color: COLORS.proposed },
   ],
 )}
-<p>Patients with at least one card: ${esc(show(c.cards.patientsWithCards.current))} now, ${esc(show(c.cards.patientsWithCards.proposed))} with the proposed thresholds. Only the low-CCR rule reads the threshold; a low-CCR finding inside a stronger card (glucocorticoid, endocrine therapy, secondary osteoporosis) is not a card of its own.</p>
+<p>Patients with at least one card: ${esc(show(c.cards.patientsWithCards.current))} now, ${esc(show(c.cards.patientsWithCards.proposed))} with the proposed thresholds. Only the low-CCR rule reads the threshold. A patient gets one card, from the first rule (in rule order) that fired, carrying the others' findings: a threshold that makes low-CCR fire can take the card from a rule behind it, and one that stops it gives the card back.</p>
 
 <h2>Why the low-CCR rule stayed quiet</h2>
 ${hbars(

@@ -15,7 +15,6 @@ export function cell(n: number): Cell {
 }
 
 const SEXES: Sex[] = ['female', 'male'];
-const COMPANIES = ['alone', 'alongside', 'folded'] as const;
 /** Display bins for the CCR pictures: 0.05 wide from 0.30 to 1.60, with one bin for each tail. */
 export const DISPLAY_EDGES = Array.from({ length: 27 }, (_, i) => Number((0.3 + i * 0.05).toFixed(2)));
 
@@ -119,33 +118,30 @@ export function summarise(agg: Aggregates, k: Knowledge, o: CalibrationOptions):
     male: proposals[1]?.threshold ?? current.male,
   };
 
-  // Own low-CCR cards: judged patients below the cut whose response holds no stronger card that carries it.
-  const own = (cut: Record<Sex, number>) =>
+  // One card per patient. Low-CCR holds it where nothing else fired (`alone`) or where it is ahead of what else fired
+  // (`ahead:<rule>`, which holds the card instead when low-CCR does not fire); behind a rule that fired (`folded`)
+  // it never does. Counted per sex below each threshold, from the same histograms.
+  const below = (cut: Record<Sex, number>, keep: (company: string) => boolean) =>
     SEXES.reduce(
       (s, sex) =>
         s +
         countBelow(
-          histogramOf(agg, (x, _b, c) => x === sex && c !== 'folded'),
+          histogramOf(agg, (x, _b, c) => x === sex && keep(c)),
           cut[sex],
         ),
       0,
     );
-  const alone = (cut: Record<Sex, number>) =>
-    SEXES.reduce(
-      (s, sex) =>
-        s +
-        countBelow(
-          histogramOf(agg, (x, _b, c) => x === sex && c === 'alone'),
-          cut[sex],
-        ),
-      0,
-    );
+  const own = (cut: Record<Sex, number>) => below(cut, (c) => c !== 'folded');
+  const alone = (cut: Record<Sex, number>) => below(cut, (c) => c === 'alone');
   const rules = [...new Set([...Object.keys(agg.cards), ...Object.keys(agg.outcomes).map((k) => split(k)[0] ?? '')])]
     .filter((r) => r)
     .sort();
   const byRule = rules.map((ruleId) => {
     const now = agg.cards[ruleId] ?? 0;
-    const later = ruleId === LOW_CCR ? now - own(current) + own(proposed) : now;
+    const later =
+      ruleId === LOW_CCR
+        ? now - own(current) + own(proposed)
+        : now + below(current, (c) => c === `ahead:${ruleId}`) - below(proposed, (c) => c === `ahead:${ruleId}`);
     return { ruleId, current: cell(now), proposed: cell(later) };
   });
 

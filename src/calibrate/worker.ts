@@ -9,7 +9,7 @@ import { readsOf } from '../cds/reads';
 import { loadServices } from '../cds/services';
 import { evaluatePatient, inputFromResources } from '../clinical';
 import { loadKnowledgeSync } from '../config/knowledge-file';
-import { type Aggregates, addPatient, emptyAggregates, foldingRules, knownObservationCodes } from './aggregate';
+import { type Aggregates, addPatient, emptyAggregates, knownObservationCodes } from './aggregate';
 import { type ReadPlan, readPlan } from './read-plan';
 
 export interface WorkerSetup {
@@ -44,7 +44,7 @@ const asOf = new Date(setup.asOf);
 let medications: Resource[] = [];
 const reads = readsOf(service.definition);
 let plan: ReadPlan | undefined;
-const env = { known: knownObservationCodes(knowledge), folding: foldingRules(rules) };
+const env = { known: knownObservationCodes(knowledge) };
 
 parentPort?.on('message', (message: Batch | WorkerMedications) => {
   if ('medications' in message) {

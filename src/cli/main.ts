@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Bundle } from 'fhir/r4';
-import { loadServices } from '../cds/services';
+import path from 'node:path';
 import { ConfigError, loadKnowledgeSync } from '../config/knowledge-file';
+import { loadServices } from '../cds/services';
 import { evaluateBundleEach, isBundle } from './evaluate';
-import { type Output, OutputClosed, streamOutput } from './output';
+import { OutputClosed, type Output, streamOutput } from './output';
 import { runReport } from './report';
 
 const USAGE = `usage:
@@ -33,9 +33,7 @@ const USAGE = `usage:
 
 /** The demo's synthetic patients, loaded by path only for the demo commands: evaluate and report never load demo code. */
 function demoTransaction(now: Date): Bundle {
-  return (
-    require(path.join(__dirname, '..', 'demo', 'patients')) as { demoTransaction: (now: Date) => Bundle }
-  ).demoTransaction(now);
+  return (require(path.join(__dirname, '..', 'demo', 'patients')) as { demoTransaction: (now: Date) => Bundle }).demoTransaction(now);
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -74,10 +72,9 @@ async function main(args: string[], out: Output): Promise<number> {
     }
     if (!isBundle(bundle)) throw new ConfigError(`${file} is not a FHIR Bundle`);
     const format = option(rest, '--format') ?? 'json';
-    if (format !== 'json' && format !== 'ndjson')
-      throw new ConfigError(`--format: expected json or ndjson, not ${format}`);
+    if (format !== 'json' && format !== 'ndjson') throw new ConfigError(`--format: expected json or ndjson, not ${format}`);
     const knowledge = loadKnowledgeSync(option(rest, '--site-knowledge') ?? process.env.CROSSTALK_SITE_KNOWLEDGE);
-    const service = loadServices().get('bone-muscle-patient-view');
+    const service = loadServices(undefined, undefined, knowledge).get('bone-muscle-patient-view');
     if (!service) throw new ConfigError('service bone-muscle-patient-view is not defined');
     const results = evaluateBundleEach(bundle, service, knowledge, parseNow(rest));
     if (format === 'ndjson') for await (const r of results) await out.write(`${JSON.stringify(r)}\n`);
@@ -119,7 +116,7 @@ main(process.argv.slice(2), streamOutput(process.stdout)).then(
       process.exitCode = 1;
       return;
     }
-    process.stderr.write(`crosstalk: ${e instanceof ConfigError ? e.message : ((e as Error)?.message ?? String(e))}\n`);
+    process.stderr.write(`crosstalk: ${e instanceof ConfigError ? e.message : (e as Error)?.message ?? String(e)}\n`);
     process.exitCode = 1;
   },
 );
