@@ -145,8 +145,14 @@ export const rule: Rule = {
     const ccr = findMeasure(ctx.measures, 'ccr');
     if (!ccr || !sex) return outcome.notMet(ID, [say('not-computable')]);
     const cut = r.threshold.below[sex];
-    const ccrText = round(ccr.value, ccr.unit);
-    const cutText = cardText(r.text, r.threshold.provisional ? 'thresholdProvisional' : 'threshold', { cut, sex: cardText(r.text, sex) });
+    // A calibrated threshold may carry three decimals (0.686): the ratio is shown to as many, so a card never reads
+    // "CCR 0.69 is below the threshold 0.69".
+    const places = Math.max(2, decimalsOf(cut));
+    const ccrText = places > 2 ? ccr.value.toFixed(places) : round(ccr.value, ccr.unit);
+    const cutText = cardText(r.text, r.threshold.provisional ? 'thresholdProvisional' : 'threshold', {
+      cut: cut.toFixed(places),
+      sex: cardText(r.text, sex),
+    });
     if (ccr.value >= cut) {
       const reason = say('ccr-not-low', { ccr: ccrText, threshold: cutText });
       return outcome.notMet(ID, [{ ...reason, params: { value: ccr.value, threshold: cut, sex } }]);
@@ -189,10 +195,10 @@ export const rule: Rule = {
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
       suggestions: [{ label: word('suggestDxa'), orders: [k.orders.dxa] }],
-      carryOverBrief: word(r.threshold.provisional ? 'carryOverBriefProvisional' : 'carryOverBrief', { ccr: ccrText, cut, date }),
+      carryOverBrief: word(r.threshold.provisional ? 'carryOverBriefProvisional' : 'carryOverBrief', { ccr: ccrText, cut: cut.toFixed(places), date }),
       carryOver: cardText(r.text, r.threshold.provisional ? 'carryOverProvisional' : 'carryOver', {
         ccr: ccrText,
-        cut,
+        cut: cut.toFixed(places),
         date,
         creatinineRef: pair.creatinine.reference,
         cystatinRef: pair.cystatin.reference,
@@ -201,3 +207,9 @@ export const rule: Rule = {
     });
   },
 };
+
+/** Decimal places a threshold is written with (0.7 → 1, 0.686 → 3), at most 4. */
+function decimalsOf(n: number): number {
+  for (let d = 0; d < 4; d++) if (Number(n.toFixed(d)) === n) return d;
+  return 4;
+}
