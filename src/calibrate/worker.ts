@@ -9,8 +9,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Patient, Resource } from 'fhir/r4';
-import { evaluatePatient, inputFromResources, type Knowledge } from '../clinical';
-import { DEFAULT_RULES } from '../clinical/rules';
+import { DEFAULT_RULES, evaluatePatient, inputFromResources, type Knowledge } from '../clinical';
 import { type Aggregates, addPatient, emptyAggregates, knownObservationCodes } from './aggregate';
 import { type PlanData, planFrom } from './read-plan';
 
