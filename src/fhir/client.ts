@@ -77,9 +77,9 @@ function decoderFor(encoding: string | undefined): Transform | null | undefined 
  * its real size): the read is cut at the cap, never buffered whole first. fhirclient's request() reads
  * every body, error bodies included, to the end with no limit, so reads go through node:http here.
  * Redirects are refused outright so neither the request nor the token can be bounced elsewhere, and the
- * guarded agent checks addresses at connect time.
+ * shared guarded agent checks addresses whenever it opens a socket (src/fhir/egress.ts).
  */
-function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions): Promise<unknown> {
+function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false): Promise<unknown> {
   let rule;
   try {
     rule = opts.egress.check(url);
@@ -91,7 +91,9 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions): Promise<unknow
     const fail = (e: unknown) => reject(classify(e, opts.signal));
     const headers: http.OutgoingHttpHeaders = { accept: 'application/fhir+json, application/json;q=0.9', 'accept-encoding': 'gzip, deflate, br' };
     if (ep.accessToken) headers.authorization = `Bearer ${ep.accessToken}`;
+    let answered = false;
     const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'GET', agent, headers, signal: opts.signal }, (res) => {
+      answered = true;
       const status = res.statusCode ?? 0;
       const refuse = (f: FhirFailure) => {
         res.destroy();
@@ -129,7 +131,15 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions): Promise<unknow
       if (decoder) pipeline(res, decoder, sink, done);
       else pipeline(res, sink, done);
     });
-    req.on('error', fail);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A pooled socket the server closed while idle fails before any answer; a GET is safe to repeat, so it
+      // is sent once more on a fresh socket (Node's documented pattern for keep-alive agents).
+      if (!retried && !answered && req.reusedSocket && !opts.signal.aborted && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+        getJson(url, ep, opts, true).then(resolve, reject);
+        return;
+      }
+      fail(e);
+    });
     req.end();
   });
 }
