@@ -21,10 +21,18 @@ export function malformed(template: string): string | undefined {
   return /[{}]/.test(rest) ? rest.slice(Math.max(0, rest.search(/[{}]/) - 10), rest.search(/[{}]/) + 10) : undefined;
 }
 
+// Templates come from the knowledge files, a few hundred strings: each is checked once, not on every card.
+const WELL_FORMED_MAX = 2048;
+const wellFormed = new Set<string>();
+
 /** The template with every placeholder filled; a placeholder without a value is an error, never "{name}" on a card. */
 export function render(template: string, params: TextParams = {}): string {
-  const bad = malformed(template);
-  if (bad !== undefined) throw new Error(`malformed placeholder near "${bad}" in template "${template}"`);
+  if (!wellFormed.has(template)) {
+    const bad = malformed(template);
+    if (bad !== undefined) throw new Error(`malformed placeholder near "${bad}" in template "${template}"`);
+    if (wellFormed.size >= WELL_FORMED_MAX) wellFormed.clear();
+    wellFormed.add(template);
+  }
   return template.replace(PLACEHOLDER, (_all, name: string, decimals?: string) => {
     const v = params[name];
     if (v === undefined) throw new Error(`template "${template}" needs {${name}}, which was not supplied`);
