@@ -107,10 +107,10 @@ export class EgressPolicy {
 /**
  * Bounds of the shared agents. One call reads up to 15 keys at once and 10 calls in flight need ~150 sockets
  * to one FHIR server for the reads to run in one round; past 256 a read waits for a socket rather than open
- * more. Idle sockets close after 4 s, below Node's and most servers' 5 s keep-alive, so a socket is rarely
+ * more; as many may wait idle, or every busy second would close and reopen the excess. Idle sockets close after 4 s, below Node's and most servers' 5 s keep-alive, so a socket is rarely
  * reused just as the server closes it (and a read that meets one is retried once, on a fresh socket).
  */
-const AGENT_OPTIONS = { keepAlive: true, maxSockets: 256, maxTotalSockets: 1024, maxFreeSockets: 64, timeout: 4_000, scheduling: 'lifo' } as const;
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: 256, maxTotalSockets: 1024, maxFreeSockets: 256, timeout: 4_000, scheduling: 'lifo' } as const;
 
 /**
  * At most four agents for the process: guarded and insecure sockets never share a pool, so a socket opened for
