@@ -21,25 +21,45 @@ export function malformed(template: string): string | undefined {
   return /[{}]/.test(rest) ? rest.slice(Math.max(0, rest.search(/[{}]/) - 10), rest.search(/[{}]/) + 10) : undefined;
 }
 
-// Templates come from the knowledge files, a few hundred strings: each is checked once, not on every card.
-const WELL_FORMED_MAX = 2048;
-const wellFormed = new Set<string>();
+/** A template cut into its text and its placeholders; `{name:2}` carries its decimals. */
+type Part = string | { name: string; decimals?: number };
+
+// Templates come from the knowledge files, a few hundred strings: each is checked and cut once, not on every card.
+const COMPILED_MAX = 2048;
+const compiledTemplates = new Map<string, Part[]>();
+
+function compiled(template: string): Part[] {
+  const known = compiledTemplates.get(template);
+  if (known) return known;
+  const bad = malformed(template);
+  if (bad !== undefined) throw new Error(`malformed placeholder near "${bad}" in template "${template}"`);
+  const parts: Part[] = [];
+  let last = 0;
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    parts.push(template.slice(last, m.index), { name: m[1] as string, ...(m[2] !== undefined ? { decimals: Number(m[2]) } : {}) });
+    last = (m.index ?? 0) + m[0].length;
+  }
+  parts.push(template.slice(last));
+  if (compiledTemplates.size >= COMPILED_MAX) compiledTemplates.clear();
+  compiledTemplates.set(template, parts);
+  return parts;
+}
 
 /** The template with every placeholder filled; a placeholder without a value is an error, never "{name}" on a card. */
 export function render(template: string, params: TextParams = {}): string {
-  if (!wellFormed.has(template)) {
-    const bad = malformed(template);
-    if (bad !== undefined) throw new Error(`malformed placeholder near "${bad}" in template "${template}"`);
-    if (wellFormed.size >= WELL_FORMED_MAX) wellFormed.clear();
-    wellFormed.add(template);
+  let out = '';
+  for (const part of compiled(template)) {
+    if (typeof part === 'string') {
+      out += part;
+      continue;
+    }
+    const v = params[part.name];
+    if (v === undefined) throw new Error(`template "${template}" needs {${part.name}}, which was not supplied`);
+    if (part.decimals === undefined) out += String(v);
+    else if (typeof v !== 'number') throw new Error(`template "${template}" formats {${part.name}:${part.decimals}} but it is not a number`);
+    else out += v.toFixed(part.decimals);
   }
-  return template.replace(PLACEHOLDER, (_all, name: string, decimals?: string) => {
-    const v = params[name];
-    if (v === undefined) throw new Error(`template "${template}" needs {${name}}, which was not supplied`);
-    if (decimals === undefined) return String(v);
-    if (typeof v !== 'number') throw new Error(`template "${template}" formats {${name}:${decimals}} but it is not a number`);
-    return v.toFixed(Number(decimals));
-  });
+  return out;
 }
 
 /** One of a rule's card sentences (text.card[key]) filled from params. */
