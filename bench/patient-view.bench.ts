@@ -29,13 +29,13 @@ import autocannon from 'autocannon';
 import type * as ExpressModule from 'express';
 import type * as FhirServerModule from '../src/demo/fhir-server';
 import type * as PatientsModule from '../src/demo/patients';
+import type * as ServicesModule from '../src/cds/services';
 import type * as StartModule from '../src/server/start';
 
 const HOST = '127.0.0.1';
 const SERVICE_ID = 'bone-muscle-patient-view';
 const PATIENT_ID = 'demo-low-ccr';
 const EXPECTED_RULE = 'low-ccr';
-const SERVICE_FILE = path.join(__dirname, '..', 'cds-hooks', 'services', `${SERVICE_ID}.json`);
 const RESULTS_DIR = path.join(__dirname, 'results');
 const JWT_ISS = 'https://ehr.bench.example/';
 const JWT_KID = 'bench-es384';
@@ -192,6 +192,14 @@ function fixtureKey(pathAndQuery: string): string {
  * in-memory FHIR server (medplum), then served from memory, so the fixture's own CPU cost stays small and
  * constant: the fallback mode measures Crosstalk, not a FHIR server's search engine.
  */
+/** The service as discovery serves it: its prefetch code lists are filled from the code sets when services load. */
+function serviceDefinition(): { discovery: { prefetch: Record<string, string> }; required: string[] } {
+  const { loadServices } = require('../src/cds/services') as typeof ServicesModule;
+  const service = loadServices().get(SERVICE_ID);
+  if (!service) throw new Error(`no service ${SERVICE_ID}`);
+  return service.definition;
+}
+
 async function startFhirFixture(args: { delayMs: number }): Promise<Started> {
   const express = require('express') as typeof ExpressModule.default;
   const { createEmbeddedFhirServer } = require('../src/demo/fhir-server') as typeof FhirServerModule;
@@ -203,9 +211,8 @@ async function startFhirFixture(args: { delayMs: number }): Promise<Started> {
   const sourceServer = http.createServer(sourceApp);
   const sourceUrl = await listen(sourceServer);
 
-  const def = JSON.parse(fs.readFileSync(SERVICE_FILE, 'utf8')) as { discovery: { prefetch: Record<string, string> } };
   const answers = new Map<string, Buffer>();
-  for (const template of Object.values(def.discovery.prefetch)) {
+  for (const template of Object.values(serviceDefinition().discovery.prefetch)) {
     const relative = template.replace(/\{\{\s*context\.patientId\s*\}\}/g, encodeURIComponent(PATIENT_ID));
     const r = await fetch(`${sourceUrl}/fhir/${relative}`, { headers: { accept: 'application/fhir+json' } });
     if (r.status !== 200) throw new Error(`fixture: ${relative} answered ${r.status}`);
@@ -365,7 +372,7 @@ interface CardLike {
 
 /** Full prefetch, read from the fixture with the service's own templates: what an EHR would send. */
 async function buildPrefetch(fhirServer: string): Promise<Record<string, unknown>> {
-  const def = JSON.parse(fs.readFileSync(SERVICE_FILE, 'utf8')) as { discovery: { prefetch: Record<string, string> }; required: string[] };
+  const def = serviceDefinition();
   const prefetch: Record<string, unknown> = {};
   for (const [key, template] of Object.entries(def.discovery.prefetch)) {
     const relative = template.replace(/\{\{\s*context\.patientId\s*\}\}/g, encodeURIComponent(PATIENT_ID));

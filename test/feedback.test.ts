@@ -2,8 +2,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import serviceFile from '../cds-hooks/services/bone-muscle-patient-view.json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServices } from '../src/cds/services';
 import type { SqlEngine } from '../src/store/engine';
 import { openPostgres } from '../src/store/postgres';
 import { openSqlite } from '../src/store/sqlite';
@@ -173,7 +173,7 @@ describe.each(engines)('feedback and audit on $name', (engine) => {
 
       const rules = await raw.db.selectFrom('rule_outcomes').select(['rule_id', 'status', 'reason_codes']).where('call_id', '=', row?.call_id as string).orderBy('rule_id').execute();
       // Every rule of the service is on record, fired or not.
-      expect(rules.map((r) => r.rule_id)).toEqual([...serviceFile.rules].sort());
+      expect(rules.map((r) => r.rule_id)).toEqual([...loadServices().get('bone-muscle-patient-view')!.definition.rules].sort());
       expect(rules.find((r) => r.rule_id === 'low-ccr')?.status).toBe('fired');
       expect(rules.find((r) => r.rule_id === 'missing-ccr-input')).toMatchObject({ status: 'not-met', reason_codes: JSON.stringify(['pair-present']) });
 

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import type { Bundle, Medication, MedicationRequest, ServiceRequest } from 'fhir/r4';
 import { validateResource } from '@medplum/core';
+import { loadServices } from '../src/cds/services';
 import selectFile from '../cds-hooks/services/bone-muscle-order-select.json';
-import signFile from '../cds-hooks/services/bone-muscle-order-sign.json';
 import { buildPrefetch, expectOperationOutcome, expectValidCdsResponse, expectValidDiscovery, ruleIds, startCrosstalk } from './support/harness';
 
 /*
@@ -357,7 +357,7 @@ describe('order-select', () => {
 
 describe('order hooks and their data', () => {
   it('give identical cards from full prefetch and from FHIR', async () => {
-    const templates: Record<string, string> = signFile.discovery.prefetch;
+    const templates: Record<string, string> = loadServices().get('bone-muscle-order-sign')!.definition.discovery.prefetch;
     const prefetch = await buildPrefetch(fhir, 'demo-missing-cystatin', templates);
     const orders = bundle(letrozoleOrder('rx-l', 'demo-missing-cystatin'));
     const { fhirServer: _f, ...noServer } = orderSign('demo-missing-cystatin', orders, { prefetch });

@@ -4,8 +4,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServices } from '../src/cds/services';
 import { expectOperationOutcome, startCrosstalk } from './support/harness';
-import serviceFile from '../cds-hooks/services/bone-muscle-patient-view.json';
 
 let crosstalk: Awaited<ReturnType<typeof startCrosstalk>>;
 let base: string;
@@ -213,7 +213,7 @@ describe('the local SMART authorization server', () => {
       expect(res.headers.get('content-security-policy'), p).toContain("script-src 'self'");
     }
     const k = (await (await fetch(`${base}/app/knowledge.json`)).json()) as { knowledge: { version: string }; rules: string[] };
-    expect(k.rules).toEqual(serviceFile.rules);
+    expect(k.rules).toEqual(loadServices().get('bone-muscle-patient-view')!.definition.rules);
     expect(k.knowledge.version).toMatch(/^\d{4}\./);
   });
 });

@@ -77,8 +77,8 @@ function focusAppContext(client: Client, v: View): void {
   notice.hidden = false;
   notice.replaceChildren(
     finding
-      ? `Opened from the card “${v.evaluation.findings.find((f) => f.ruleId === ctx.ruleId)?.summary ?? ruleTitle(ctx.ruleId)}”.`
-      : `Opened from a card about “${ruleTitle(ctx.ruleId)}”, which no longer applies; here is why.`,
+      ? `Opened from the card “${v.evaluation.findings.find((f) => f.ruleId === ctx.ruleId)?.summary ?? ruleTitle(ctx.ruleId, v.knowledge)}”.`
+      : `Opened from a card about “${ruleTitle(ctx.ruleId, v.knowledge)}”, which no longer applies; here is why.`,
   );
   const heading = (finding?.querySelector('h3') as HTMLElement | null) ?? target;
   target.scrollIntoView({ block: 'start' });

@@ -24,17 +24,9 @@ export interface View {
   fhirBase?: string;
 }
 
-const RULE_TITLES: Record<string, string> = {
-  'glucocorticoid-bone': 'Long-term glucocorticoid without a bone assessment',
-  'endocrine-therapy-bone': 'Aromatase inhibitor or androgen-deprivation therapy without a baseline bone assessment',
-  'secondary-osteoporosis': 'Conditions that cause secondary osteoporosis, without a recent DXA',
-  'low-ccr': 'Low creatinine/cystatin C ratio (possible low muscle mass)',
-  'missing-ccr-input': 'Half of the creatinine–cystatin C pair on file',
-  'homa-context': 'HOMA-IR and HOMA-β context',
-  'vitamin-d-context': 'Low 25-OH vitamin D context',
-};
-/** Every rule has a title; a rule added without one still reads as words, not as its id. */
-export const ruleTitle = (id: string): string => RULE_TITLES[id] ?? `${id.charAt(0).toUpperCase()}${id.slice(1).replace(/-/g, ' ')}`;
+/** A rule's title from the knowledge data (rules.<id>.title); an unknown id still reads as words, not as its id. */
+export const ruleTitle = (id: string, k: Knowledge): string =>
+  (k.rules as Record<string, { title: string } | undefined>)[id]?.title ?? `${id.charAt(0).toUpperCase()}${id.slice(1).replace(/-/g, ' ')}`;
 
 /** The measures the cards carry for this patient (the findings' own, medication measures included) and the rest computed. */
 export function shownMeasures(e: PatientEvaluation): Measure[] {
@@ -130,7 +122,7 @@ function findingCard(f: Finding, k: Knowledge): HTMLElement {
   return h(
     'article',
     { class: `finding indicator-${f.indicator}`, id: `finding-${f.ruleId}`, 'data-rule': f.ruleId, 'aria-labelledby': `finding-${f.ruleId}-h` },
-    h('p', { class: 'indicator' }, h('span', { class: 'badge' }, f.indicator === 'warning' ? 'Warning' : 'Info'), ` ${ruleTitle(f.ruleId)}`),
+    h('p', { class: 'indicator' }, h('span', { class: 'badge' }, f.indicator === 'warning' ? 'Warning' : 'Info'), ` ${ruleTitle(f.ruleId, k)}`),
     h('h3', { id: `finding-${f.ruleId}-h`, tabindex: '-1' }, f.summary),
     ...list('What was found', f.statements, 'statements'),
     ...list('Context', f.context, 'context'),
@@ -371,7 +363,7 @@ export function renderWhy(v: View): HTMLElement {
     h(
       'li',
       { id: `outcome-${o.ruleId}`, class: `outcome status-${o.status}`, 'data-status': o.status, tabindex: '-1' },
-      h('strong', {}, ruleTitle(o.ruleId)),
+      h('strong', {}, ruleTitle(o.ruleId, v.knowledge)),
       h('p', { class: 'outcome-status' }, STATUS_TEXT[o.status]),
       o.reasons.length ? h('ul', { class: 'reasons' }, o.reasons.map((r) => h('li', { 'data-code': r.code }, said(r.text)))) : null,
       o.status === 'context' && o.context?.length ? h('ul', { class: 'reasons' }, o.context.map((c) => h('li', {}, said(c)))) : null,

@@ -4,8 +4,11 @@ import type { ValidateFunction } from 'ajv';
 import { CDS_HOOKS_DIR, ConfigError } from '../config/knowledge-file';
 import { compileSchema, formatErrors } from '../config/schemas';
 import type { ContextDomain } from '../clinical/context';
+import type { Knowledge } from '../clinical/knowledge';
 import type { Rule } from '../clinical/rules';
 import { DEFAULT_RULES } from '../clinical/rules';
+import { loadKnowledgeSync } from '../config/knowledge-file';
+import { expandCodes } from './prefetch-codes';
 
 export interface DiscoveryEntry {
   hook: string;
@@ -38,6 +41,7 @@ export interface ServiceDefinition {
   contextSchema: string;
   patientKey: string;
   required: string[];
+  /** Not in the file: the rules whose knowledge data names this service's hook (rules.<id>.hooks). */
   rules: string[];
   /** Kinds of context carried by optional prefetch keys. */
   contextDomains?: Record<string, ContextDomain[]>;
@@ -53,25 +57,36 @@ export interface CdsService {
 
 export const SERVICES_DIR = path.join(CDS_HOOKS_DIR, 'services');
 
-/** Reads cds-hooks/services/*.json; a bad file stops start-up with a message naming it. */
-export function loadServices(dir = SERVICES_DIR, registry: readonly Rule[] = DEFAULT_RULES): Map<string, CdsService> {
-  const validate = compileSchema<CdsService['definition']>('service-definition.schema.json');
+/**
+ * Reads cds-hooks/services/*.json; a bad file stops start-up with a message naming it. A service runs the rules whose
+ * knowledge data lists its hook, and its prefetch templates get their `code=` lists from the code sets
+ * ({codes:…}, see prefetch-codes.ts), so neither a rule nor a code is written into a service file.
+ */
+export function loadServices(dir = SERVICES_DIR, registry: readonly Rule[] = DEFAULT_RULES, knowledge: Knowledge = loadKnowledgeSync()): Map<string, CdsService> {
+  const validate = compileSchema<Omit<CdsService['definition'], 'rules'>>('service-definition.schema.json');
   const services = new Map<string, CdsService>();
   for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
     const where = path.join(dir, file);
-    const def: unknown = JSON.parse(fs.readFileSync(where, 'utf8'));
-    if (!validate(def)) throw new ConfigError(`${where}: ${formatErrors(validate.errors)}`);
+    const raw: unknown = JSON.parse(fs.readFileSync(where, 'utf8'));
+    if (!validate(raw)) throw new ConfigError(`${where}: ${formatErrors(validate.errors)}`);
+    let prefetch: Record<string, string>;
+    try {
+      prefetch = Object.fromEntries(Object.entries(raw.discovery.prefetch).map(([key, t]) => [key, expandCodes(t, knowledge)]));
+    } catch (e) {
+      throw new ConfigError(`${where}: ${(e as Error).message}`);
+    }
+    const hook = raw.discovery.hook;
+    const rules = registry.filter((r) => (knowledge.rules as Record<string, { hooks: string[] } | undefined>)[r.id]?.hooks.includes(hook));
+    const def: CdsService['definition'] = { ...raw, discovery: { ...raw.discovery, prefetch }, rules: rules.map((r) => r.id) };
     const { discovery } = def;
     if (services.has(discovery.id)) throw new ConfigError(`${where}: duplicate service id ${discovery.id}`);
     for (const key of [def.patientKey, ...def.required, ...Object.keys(def.contextDomains ?? {})]) {
       if (!(key in discovery.prefetch)) throw new ConfigError(`${where}: "${key}" is not a prefetch key`);
     }
-    for (const id of def.rules) if (!registry.some((x) => x.id === id)) throw new ConfigError(`${where}: unknown rule "${id}"`);
+    if (!rules.length) throw new ConfigError(`${where}: no rule in the knowledge data runs on ${hook} (rules.<id>.hooks)`);
     for (const r of def.card.overrideReasons) {
       for (const id of r.rules ?? []) if (!def.rules.includes(id)) throw new ConfigError(`${where}: override reason "${r.code}" names rule "${id}", which this service does not run`);
     }
-    // Registry order, not file order: a rule may only supersede the rules after it.
-    const rules = registry.filter((r) => def.rules.includes(r.id));
     let validateContext: ValidateFunction;
     try {
       validateContext = compileSchema(def.contextSchema);

@@ -64,7 +64,7 @@ async function main(args: string[], out: Output): Promise<number> {
     const format = option(rest, '--format') ?? 'json';
     if (format !== 'json' && format !== 'ndjson') throw new ConfigError(`--format: expected json or ndjson, not ${format}`);
     const knowledge = loadKnowledgeSync(option(rest, '--site-knowledge') ?? process.env.CROSSTALK_SITE_KNOWLEDGE);
-    const service = loadServices().get('bone-muscle-patient-view');
+    const service = loadServices(undefined, undefined, knowledge).get('bone-muscle-patient-view');
     if (!service) throw new ConfigError('service bone-muscle-patient-view is not defined');
     const results = evaluateBundleEach(bundle, service, knowledge, parseNow(rest));
     if (format === 'ndjson') for await (const r of results) await out.write(`${JSON.stringify(r)}\n`);

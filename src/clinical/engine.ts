@@ -56,8 +56,9 @@ export function evaluatePatient(
   const context = buildContext(input, patient.reference, knowledge, asOf);
   const ctx: RuleContext = { patient, asOf, labs, rejected, selection, measures, knowledge, context, ...(ageNow !== undefined ? { ageNow } : {}) };
 
-  const outcomes: RuleOutcome[] = rules.map((r) => adultGate(r.id, ctx) ?? r.evaluate(ctx));
-  supersede(rules, outcomes, knowledge);
+  const ordered = byPrecedence(rules, knowledge);
+  const outcomes: RuleOutcome[] = ordered.map((r) => adultGate(r.id, ctx) ?? r.evaluate(ctx));
+  supersede(outcomes, knowledge);
   const findings: Finding[] = outcomes
     .filter((o) => o.status === 'fired' && o.finding)
     .map((o) => {
@@ -117,27 +118,29 @@ function withoutNeedlessOrders(f: Finding, ctx: RuleContext): Finding {
   return suggestions === f.suggestions ? f : { ...f, suggestions, caveats: [...f.caveats, ...caveats] };
 }
 
+/** Rules in the order of their precedence in the knowledge data: the lowest number runs first and its card wins. */
+export function byPrecedence(rules: readonly Rule[], k: Knowledge): Rule[] {
+  const rank = (r: Rule) => (k.rules as Record<string, { precedence: number } | undefined>)[r.id]?.precedence ?? Number.MAX_SAFE_INTEGER;
+  return [...rules].sort((a, b) => rank(a) - rank(b));
+}
+
 /**
- * One patient, one message: a fired rule that supersedes another turns the other's finding into a suppression
- * that names it, and takes over its one-line summary and its measures, so nothing said is lost.
+ * One patient, one message: the fired card of highest precedence turns every other fired card into a suppression
+ * that names it, and takes over their one-line summaries and their measures, so nothing said is lost.
  */
-function supersede(rules: readonly Rule[], outcomes: RuleOutcome[], k: Knowledge): void {
-  rules.forEach((rule, i) => {
-    const winner = outcomes[i];
-    if (winner?.status !== 'fired' || !winner.finding) return;
-    for (const victim of rule.supersedes ?? []) {
-      const j = rules.findIndex((r) => r.id === victim);
-      const o = outcomes[j];
-      if (o?.status !== 'fired' || !o.finding) continue;
-      const lost = o.finding;
-      const known: Set<string> = new Set(winner.finding.measures.map((m) => m.code));
-      winner.finding = {
-        ...winner.finding,
-        context: [...winner.finding.context, ...(lost.carryOver ? [lost.carryOver] : [])],
-        briefContext: [...(winner.finding.briefContext ?? []), ...(lost.carryOverBrief ? [lost.carryOverBrief] : [])],
-        measures: [...winner.finding.measures, ...lost.measures.filter((m) => !known.has(m.code))],
-      };
-      outcomes[j] = { ruleId: o.ruleId, status: 'suppressed', reasons: [sharedReason(k, 'superseded', { rule: rule.id })] };
-    }
+function supersede(outcomes: RuleOutcome[], k: Knowledge): void {
+  const winner = outcomes.find((o) => o.status === 'fired' && o.finding);
+  if (!winner?.finding) return;
+  outcomes.forEach((o, j) => {
+    if (o === winner || o.status !== 'fired' || !o.finding || !winner.finding) return;
+    const lost = o.finding;
+    const known: Set<string> = new Set(winner.finding.measures.map((m) => m.code));
+    winner.finding = {
+      ...winner.finding,
+      context: [...winner.finding.context, ...(lost.carryOver ? [lost.carryOver] : [])],
+      briefContext: [...(winner.finding.briefContext ?? []), ...(lost.carryOverBrief ? [lost.carryOverBrief] : [])],
+      measures: [...winner.finding.measures, ...lost.measures.filter((m) => !known.has(m.code))],
+    };
+    outcomes[j] = { ruleId: o.ruleId, status: 'suppressed', reasons: [sharedReason(k, 'superseded', { rule: winner.ruleId })] };
   });
 }

@@ -180,6 +180,31 @@ describe('products of the other ingredients the rules weigh', () => {
     expect(group(use(order('rp', scd('200256', 'repaglinide 1 MG Oral Tablet'), [perDay(3, 'TAB')])), 'other-medications')).toEqual([['repaglinide', 'insulin-secretagogue', true]]);
   });
 
+  it('names trimethoprim, a verified creatinine artefact, for a tablet or an oral solution coded by product, and reads 10 mL twice a day of 10 mg/mL as 200 mg', () => {
+    const tab = use(order('tmp', scd('198332', 'trimethoprim 100 MG Oral Tablet'), [perDay(1, 'TAB')]))!;
+    expect(group(tab, 'other-medications')).toEqual([['trimethoprim', 'creatinine-artefact', true]]);
+    expect(tab.route.kind).toBe('systemic');
+    const sol = use(order('tmps', scd('562707', 'trimethoprim 10 MG/ML Oral Solution'), [perDay(10, 'mL', 'mL', UCUM, 2)]))!;
+    expect(group(sol, 'other-medications')).toEqual([['trimethoprim', 'creatinine-artefact', true]]);
+    expect(sol.dose.ok && sol.dose.value[0]?.mgPerDay).toBe(200);
+  });
+
+  it('names a verified osteoporosis therapy for bisphosphonate tablets, an ibandronate or denosumab syringe and a zoledronic acid infusion coded by product', () => {
+    const shot = (unit: string, code: string): Dosage => ({ timing: { repeat: { count: 1 } }, doseAndRate: [{ doseQuantity: { value: 1, unit, code } }] });
+    expect(group(use(order('aln', scd('904431', 'alendronic acid 70 MG Oral Tablet'), [perDay(1, 'TAB')])), 'osteoporosis-therapy')).toEqual([['alendronate', 'osteoporosis-therapy', true]]);
+    expect(group(use(order('ris', scd('1020064', 'risedronate sodium 35 MG Delayed Release Oral Tablet'), [perDay(1, 'TAB')])), 'osteoporosis-therapy')).toEqual([['risedronate', 'osteoporosis-therapy', true]]);
+    const iba = use(order('iba', scd('904952', '3 ML ibandronic acid 1 MG/ML Prefilled Syringe'), [shot('syringe', '{syringe}')]))!;
+    expect(group(iba, 'osteoporosis-therapy')).toEqual([['ibandronate', 'osteoporosis-therapy', true]]);
+    expect(iba.dose.ok && iba.dose.value[0]?.mgPerDay).toBe(3);
+    const dmab = use(order('dmab', scd('993452', '1 ML denosumab 60 MG/ML Prefilled Syringe'), [shot('injection', 'injection')]))!;
+    expect(group(dmab, 'osteoporosis-therapy')).toEqual([['denosumab', 'osteoporosis-therapy', true]]);
+    expect(dmab.dose.ok && dmab.dose.value[0]?.mgPerDay).toBe(60);
+    expect(dmab.route.kind).toBe('systemic');
+    const zol = use(order('zol', scd('705824', '100 ML zoledronic acid 0.05 MG/ML Injection'), [shot('vial', '{vial}')]))!;
+    expect(group(zol, 'osteoporosis-therapy')).toEqual([['zoledronic-acid', 'osteoporosis-therapy', true]]);
+    expect(zol.dose.ok && zol.dose.value[0]?.mgPerDay).toBe(5);
+  });
+
   it('names both ingredients of a combination insulin, and leaves a dose in insulin units without a mass (never guessed)', () => {
     const u = use(order('mix', scd('847252', '3 ML insulin lispro 25 UNT/ML / insulin lispro protamine, human 75 UNT/ML Pen Injector'), [perDay(12, 'U', '[iU]', UCUM, 2)]))!;
     expect(group(u, 'other-medications')).toEqual([['insulin-lispro', 'exogenous-insulin', true], ['insulin', 'exogenous-insulin', true]]);

@@ -9,6 +9,7 @@ import type { ProductTable } from '../clinical/products';
 import { ConfigError } from './errors';
 import { CDS_HOOKS_DIR } from './paths';
 import { compileSchema, formatErrors } from './schemas';
+import { KnowledgeSchema } from '../clinical/knowledge-schema';
 
 export { CDS_HOOKS_DIR, ConfigError };
 
@@ -57,9 +58,27 @@ export function loadKnowledgeSync(
     for (const c of rule.citations) if (!k.citations[c]) throw new ConfigError(`rule ${id} cites unknown citation "${c}"`);
   }
   checkTemplates(k, shipped as unknown as Pick<Knowledge, 'rules' | 'text'>);
+  checkRules(k);
   resolveAnalyteCodes(k);
   checkNames(k);
   return k;
+}
+
+/**
+ * Precedence decides which card wins, so two rules may not share one; a context line may only attach to a rule that
+ * exists.
+ */
+function checkRules(k: Knowledge): void {
+  const seen = new Map<number, string>();
+  for (const [id, rule] of Object.entries(k.rules)) {
+    const other = seen.get(rule.precedence);
+    if (other) throw new ConfigError(`rules.${id}.precedence: ${rule.precedence} is also the precedence of ${other}; each rule needs its own`);
+    seen.set(rule.precedence, id);
+    for (const target of 'attachTo' in rule ? rule.attachTo : []) {
+      if (!(target in k.rules)) throw new ConfigError(`rules.${id}.attachTo: "${target}" is not a rule`);
+    }
+  }
+  for (const id of k.ageGate.allAges) if (!(id in k.rules)) throw new ConfigError(`ageGate.allAges: "${id}" is not a rule`);
 }
 
 /** Every template of a rule's text, by its path under the text object (why, card.lead, reasons.age-unknown …). */
@@ -107,32 +126,39 @@ function resolveAnalyteCodes(k: Knowledge): void {
   }
 }
 
+type SchemaNode = {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode | boolean;
+  patternProperties?: Record<string, SchemaNode>;
+  codesetNames?: 'medication' | 'condition';
+};
+
+/** Every list of code-set names in the data, found through the schema's `codesetNames` marks, with where it is. */
+function nameLists(schema: SchemaNode, data: unknown, where: string, out: [string, string[], 'medication' | 'condition'][]): void {
+  if (schema.codesetNames && Array.isArray(data)) {
+    out.push([where, data as string[], schema.codesetNames]);
+    return;
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return;
+  const extra = typeof schema.additionalProperties === 'object' ? schema.additionalProperties : Object.values(schema.patternProperties ?? {})[0];
+  for (const [key, value] of Object.entries(data)) {
+    const sub = schema.properties?.[key] ?? extra;
+    if (sub) nameLists(sub, value, where ? `${where}.${key}` : key, out);
+  }
+}
+
 /** Names in clinical.json must exist in the code set the engine will look them up in. */
 function checkNames(k: Knowledge): void {
   const in_ = (ids: CodesetId[]) => new Set(ids.flatMap((id) => [...namesIn(k.codesets[id])]));
-  const meds = in_(['glucocorticoids', 'endocrine-therapy', 'osteoporosis-therapy', 'other-medications']);
-  const conds = in_(['conditions']);
-  const r = k.rules;
-  const cf = r['low-ccr'].confounders;
-  const checks: [string, string[], Set<string>][] = [
-    ['rules.low-ccr.confounders.glucocorticoids', cf.glucocorticoids, meds],
-    ['rules.low-ccr.confounders.medications', cf.medications, meds],
-    ['rules.low-ccr.confounders.conditions', Object.values(cf.conditions).flat(), conds],
-    ['rules.glucocorticoid-bone.triggers', r['glucocorticoid-bone'].triggers, meds],
-    ['rules.glucocorticoid-bone.suppressingConditions', r['glucocorticoid-bone'].suppressingConditions, conds],
-    ['rules.glucocorticoid-bone.hydrocortisoneReplacement.conditions', r['glucocorticoid-bone'].hydrocortisoneReplacement.conditions, conds],
-    ['rules.endocrine-therapy-bone.triggers', r['endocrine-therapy-bone'].triggers, meds],
-    ['rules.endocrine-therapy-bone.suppressingConditions', r['endocrine-therapy-bone'].suppressingConditions, conds],
-    ['rules.secondary-osteoporosis.conditions', r['secondary-osteoporosis'].conditions, conds],
-    ['rules.secondary-osteoporosis.fractures', r['secondary-osteoporosis'].fractures, conds],
-    ['rules.secondary-osteoporosis.contributing', r['secondary-osteoporosis'].contributing, meds],
-    ['rules.secondary-osteoporosis.suppressingConditions', r['secondary-osteoporosis'].suppressingConditions, conds],
-    ['osteoporosisTherapy', k.osteoporosisTherapy, meds],
-    ['rules.homa-context.excludingMedications', r['homa-context'].excludingMedications, meds],
-    ['rules.homa-context.excludingConditions', r['homa-context'].excludingConditions, conds],
-  ];
-  for (const [where, names, known] of checks) {
-    for (const n of names) if (!known.has(n)) throw new ConfigError(`${where}: "${n}" is not a concept or group in cds-hooks/codesets`);
+  const known = {
+    medication: in_(['glucocorticoids', 'endocrine-therapy', 'osteoporosis-therapy', 'other-medications']),
+    condition: in_(['conditions']),
+  };
+  const lists: [string, string[], 'medication' | 'condition'][] = [];
+  nameLists(KnowledgeSchema as SchemaNode, k, '', lists);
+  for (const [where, names, kind] of lists) {
+    for (const n of names) if (!known[kind].has(n)) throw new ConfigError(`${where}: "${n}" is not a concept or group in cds-hooks/codesets`);
   }
   for (const p of k.products.products) {
     for (const i of p.ingredients) {

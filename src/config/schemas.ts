@@ -3,14 +3,24 @@ import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { CDS_HOOKS_DIR } from './paths';
+import { KnowledgeSchema } from '../clinical/knowledge-schema';
 
 export const SCHEMA_DIR = path.join(CDS_HOOKS_DIR, 'schemas');
+
+/**
+ * Schemas whose source is TypeScript (TypeBox): validated from that source; the files of the same name under
+ * cds-hooks/schemas are copies written by `npm run derive` (src/config/derived.test.ts keeps them current). The
+ * configuration schema is not here: it has its own ajv, which coerces environment strings.
+ */
+export const DERIVED_SCHEMAS: Record<string, object> = { 'knowledge.schema.json': KnowledgeSchema };
 
 // One Ajv instance holds every schema, so $refs between files resolve by their $id.
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
 addFormats(ajv);
-for (const f of fs.readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
-  ajv.addSchema(JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, f), 'utf8')), f);
+// An annotation, not a check: it marks lists of code-set names, which the knowledge loader checks against the code sets.
+ajv.addKeyword({ keyword: 'codesetNames', schemaType: 'string' });
+for (const f of fs.readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json') && f !== 'config.schema.json').sort()) {
+  ajv.addSchema(DERIVED_SCHEMAS[f] ?? JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, f), 'utf8')), f);
 }
 
 const cache = new Map<string, ValidateFunction>();

@@ -213,7 +213,7 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-treated',
-    story: 'Woman, 72: prednisone 10 mg daily (coded by ATC only) for 7 months, already taking alendronate: the glucocorticoid card is suppressed (osteoporosis therapy, recognised through an unverified RxNorm code, and the reason says so).',
+    story: 'Woman, 72: prednisone 10 mg daily (coded by ATC only) for 7 months, already taking alendronate: the glucocorticoid card is suppressed (osteoporosis therapy, recognised through its verified RxNorm ingredient code).',
     expect: { cards: [], suppressed: { 'glucocorticoid-bone': 'osteoporosis-therapy' } },
     resources: (now) => {
       const id = 'demo-steroid-treated';

@@ -44,7 +44,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   const config = loadConfig(env);
   const log = logger ?? createLogger(config.logLevel);
   const initialKnowledge = loadSiteKnowledge(config);
-  const services = loadServices();
+  const services = loadServices(undefined, undefined, initialKnowledge);
   // Trust is checked before anything is opened: a service that may not start touches no disk or database.
   let clients: ReturnType<typeof loadTrustedClients> | undefined;
   if (config.devMode) {

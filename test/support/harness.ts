@@ -11,10 +11,11 @@ import { compileSchema, formatErrors } from '../../src/config/schemas';
 import { start, type Running } from '../../src/server/start';
 import { demoPlugin } from '../../src/demo/plugin';
 import { createLogger } from '../../src/server/logger';
-import serviceFile from '../../cds-hooks/services/bone-muscle-patient-view.json';
+import { loadServices } from '../../src/cds/services';
 
 export const SERVICE_ID = 'bone-muscle-patient-view';
-export const PREFETCH_TEMPLATES: Record<string, string> = serviceFile.discovery.prefetch;
+/** The templates as discovery serves them: code lists filled from the code sets. */
+export const PREFETCH_TEMPLATES: Record<string, string> = loadServices().get(SERVICE_ID)!.definition.discovery.prefetch;
 
 /** Every service log of the whole run also lands here, for the leak check in test/support/log-audit.ts. */
 export const RUN_LOG_DIR = path.resolve(__dirname, '../../test-artifacts/logs');

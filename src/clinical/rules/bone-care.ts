@@ -7,6 +7,18 @@ import { domainText, conditionsOf, missing, osteoporosisTherapy } from '../conte
 import { MEASURE_DISPLAY } from '../measures';
 import { day } from '../format';
 import type { RuleContext } from './rule';
+import { Indicator, Links, Positive, Provenance, RuleText, Summary, SuppressingConditions } from '../schema';
+
+/** The data every bone-assessment card rule has, beside its own triggers and windows. */
+export const boneCardKnowledge = {
+  indicator: Indicator,
+  osteoporosisTherapyWithinMonths: Positive,
+  suppressingConditions: SuppressingConditions,
+  provenance: Provenance,
+  summary: Summary,
+  links: Links,
+  text: RuleText,
+};
 
 /*
  * What the three bone-assessment rules (R1 glucocorticoid, R2 endocrine therapy, R3 secondary causes) share:

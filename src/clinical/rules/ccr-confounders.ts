@@ -7,6 +7,36 @@ import { labText, significant } from '../format';
 import type { RuleContext } from './rule';
 import { cardText, reasonFrom, sharedText } from '../text';
 import type { Knowledge } from '../knowledge';
+import { Type } from '@sinclair/typebox';
+import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance } from '../schema';
+
+/** What distorts the creatinine/cystatin C ratio [evidence: ccr-confounders]: rules.low-ccr.confounders. */
+export const CcrConfounders = Type.Object(
+  {
+    glucocorticoidWithinDays: Positive,
+    glucocorticoids: MedicationNames,
+    /** The four named groups have their own timing rules; any further group suppresses while its condition is current at the draw. */
+    conditions: Type.Object(
+      { hyperthyroidism: ConditionNames, pregnancy: ConditionNames, 'amputation-or-paralysis': ConditionNames, 'dialysis-or-transplant': ConditionNames },
+      { additionalProperties: ConditionNames },
+    ),
+    postpartumMonths: NonNegative,
+    crpAboveMgL: Positive,
+    crpWithinDays: Positive,
+    bmiBelow: Positive,
+    bmiAtOrAbove: Positive,
+    bmiWithinMonths: Positive,
+    medications: MedicationNames,
+    medicationWithinDays: Positive,
+    provenance: Provenance,
+    /** A CRP or BMI on file that cannot be read (undecided comparator, unknown unit) suppresses the card. */
+    uncheckedSuppresses: Type.Boolean({
+      description: 'true: a confounder result that exists but cannot be read (comparator not decisive, unknown unit) suppresses the card',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 
 /*
  * What makes a creatinine/cystatin C ratio say something other than muscle [evidence: ccr-confounders]: drugs and

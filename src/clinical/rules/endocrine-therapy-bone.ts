@@ -4,11 +4,13 @@ import { isOneOf, strongest } from '../codesets';
 import { domainText, dxaSince, missing, usesOf } from '../context';
 import { DAY_MS, subtractMonths } from '../dates';
 import { day, significant as fmtDays } from '../format';
-import { boneCare, links, listOf, matchText } from './bone-care';
+import { boneCardKnowledge, boneCare, links, listOf, matchText } from './bone-care';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
 import { type TextParams, briefFrom, capitalise, cardText, reasonFrom, sharedText } from '../text';
+import { Type } from '@sinclair/typebox';
+import { MedicationNames, NonNegative, Provenance, ruleKnowledge, Summary } from '../schema';
 
 const ID = 'endocrine-therapy-bone';
 /** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
@@ -18,13 +20,26 @@ function courseDays(u: MedicationUse): number {
   return u.period.ok ? (u.period.value.endMs - u.period.value.startMs) / DAY_MS : Infinity;
 }
 
+/** This rule's data under rules.endocrine-therapy-bone in the knowledge file: its thresholds, names and words. */
+export const knowledge = ruleKnowledge({
+  ...boneCardKnowledge,
+  triggers: MedicationNames,
+  dxaBeforeStartMonths: NonNegative,
+  /** A use counts as ongoing therapy unless its course is bounded to fewer days than this. */
+  minCourseDays: Type.Number({
+    minimum: 0,
+    description: 'a course bounded (by supply, count, bounds or a stopped order) to fewer days than this is not ongoing therapy (ovulation induction, a fertility cycle)',
+  }),
+  minCourseProvenance: Provenance,
+  summaryOrder: Summary,
+});
+
 /**
  * R2 [evidence: endocrine-therapy-card]: an aromatase inhibitor or androgen-deprivation therapy without a baseline DXA → info card
  * with a DXA order; when the CCR cannot be computed, the creatinine + cystatin C order rides on the same card.
  */
-export const endocrineTherapyBoneRule: Rule = {
+export const rule: Rule = {
   id: ID,
-  supersedes: ['secondary-osteoporosis', 'low-ccr', 'missing-ccr-input'],
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];

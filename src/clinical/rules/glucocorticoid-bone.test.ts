@@ -59,6 +59,27 @@ describe('R1 on RxNorm products dosed in tablets', () => {
   });
 });
 
+describe('R1 and osteoporosis therapy coded by RxNorm product', () => {
+  const shot = (code: string, display: string): MedicationRequest => ({
+    ...medicationRequest('bone', 'p', { coding: [{ system: RX, code, display }], text: display }, { authoredOn: daysAgo(NOW, 60), supplyDays: 180 }),
+    dosageInstruction: [{ timing: { repeat: { count: 1 } }, doseAndRate: [{ doseQuantity: { value: 1, unit: 'syringe', code: '{syringe}', system: UCUM } }] }],
+  });
+  const weekly = (code: string, display: string): MedicationRequest =>
+    medicationRequest('bone', 'p', { coding: [{ system: RX, code, display }], text: display }, { authoredOn: daysAgo(NOW, 60), supplyDays: 84, dosage: [tabs(1, { frequency: 1, period: 1, periodUnit: 'wk' })] });
+
+  it.each([
+    ['alendronic acid 70 MG Oral Tablet (SCD)', () => weekly('904431', 'alendronic acid 70 MG Oral Tablet')],
+    ['Actonel 35 mg (SBD)', () => weekly('905026', 'risedronate sodium 35 MG Oral Tablet [Actonel]')],
+    ['a Prolia syringe (SBD)', () => shot('993456', '1 ML denosumab 60 MG/ML Prefilled Syringe [Prolia]')],
+  ])('is suppressed as bone care, through a verified match, for %s', (_name, bone) => {
+    const e = run([nineMonths([tabs(1)]), bone()]);
+    expect(e.findings).toEqual([]);
+    expect(r1(e).status).toBe('suppressed');
+    expect(r1(e).reasons[0]?.code).toBe('osteoporosis-therapy');
+    expect(r1(e).reasons[0]?.text).not.toMatch(/UNVERIFIED/i);
+  });
+});
+
 describe('R1 reads Timing and status in full', () => {
   // Prednisone by RxNorm ingredient, dose in mg, oral: only the Timing and status differ between the cases.
   const ORAL = { coding: [{ system: 'http://snomed.info/sct', code: '26643006', display: 'Oral route' }] };

@@ -5,20 +5,39 @@ import { domainText, conditionsOf, dxaSince, missing } from '../context';
 import { DAY_MS, subtractMonths } from '../dates';
 import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
 import { day, significant as fmt } from '../format';
-import { boneCare, foundDxa, lastDxaText, links, listOf, medicationMeasure } from './bone-care';
+import { boneCardKnowledge, boneCare, foundDxa, lastDxaText, links, listOf, medicationMeasure } from './bone-care';
 import { type Rule, outcome } from './rule';
 import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
+import { Type } from '@sinclair/typebox';
+import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance, ruleKnowledge, Summary } from '../schema';
 
 const ID = 'glucocorticoid-bone';
+
+/** This rule's data under rules.glucocorticoid-bone in the knowledge file: its thresholds, names and words. */
+export const knowledge = ruleKnowledge({
+  ...boneCardKnowledge,
+  triggers: MedicationNames,
+  minPrednisoneEqMgPerDay: Positive,
+  minDays: Positive,
+  recentDays: NonNegative,
+  maxGapDays: NonNegative,
+  dxaWithinMonths: Positive,
+  fraxMinAgeYears: NonNegative,
+  hydrocortisoneReplacement: Type.Object(
+    { enabled: Type.Boolean(), maxMgPerDay: Positive, conditions: ConditionNames, provenance: Provenance },
+    { additionalProperties: false },
+  ),
+  summaryUnder40: Summary,
+  summaryOrder: Summary,
+});
 
 /**
  * R1 (ACR 2022 GIOP) [evidence: glucocorticoid-card, acr-2022-giop]: systemic glucocorticoid at ≥ 2.5 mg/day prednisone-equivalent for more than
  * 3 months, no DXA in 24 months, no osteoporosis therapy → warning with a DXA + VFA order. On an order hook it fires
  * only when an order being placed makes (or extends) such a course.
  */
-export const glucocorticoidBoneRule: Rule = {
+export const rule: Rule = {
   id: ID,
-  supersedes: ['endocrine-therapy-bone', 'secondary-osteoporosis', 'low-ccr', 'missing-ccr-input'],
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];

@@ -4,14 +4,32 @@ import { findMeasure } from '../measures';
 import { day, labText, round } from '../format';
 import { type Rule, outcome } from './rule';
 import { cardText, reasonFrom } from '../text';
+import { Type } from '@sinclair/typebox';
+import { AdultAge, ConditionNames, MedicationNames, Positive, Provenance, ruleKnowledge } from '../schema';
 
 const ID = 'homa-context';
+
+/** This rule's data under rules.homa-context in the knowledge file: its thresholds, names and words. */
+export const knowledge = ruleKnowledge({
+  irCutoff: Positive,
+  betaCutoff: Positive,
+  minFastingGlucoseMmolL: Type.Number({ exclusiveMinimum: 3.5 }),
+  maxFastingGlucoseMmolL: Type.Number({ exclusiveMinimum: 3.5 }),
+  adultAgeYears: AdultAge,
+  /** Medicines (code-set names) that make HOMA uninterpretable when taken within medicationWithinDays of the draw. */
+  excludingMedications: MedicationNames,
+  excludingConditions: ConditionNames,
+  medicationWithinDays: Positive,
+  /** The finding rules whose cards may carry the HOMA line. */
+  attachTo: Type.Array(Type.String(), { minItems: 1 }),
+  provenance: Provenance,
+});
 
 /**
  * R5 [evidence: homa-context-line]: HOMA-IR and HOMA-β add a line of context to other findings.
  * Fu et al. 2022 is cross-sectional and imprecise, so HOMA never makes a card by itself.
  */
-export const homaContextRule: Rule = {
+export const rule: Rule = {
   id: ID,
   evaluate(ctx) {
     const k = ctx.knowledge;

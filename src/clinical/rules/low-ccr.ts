@@ -7,6 +7,9 @@ import { ccrConfounders } from './ccr-confounders';
 import { listOf } from './bone-care';
 import { type Rule, type RuleContext, outcome } from './rule';
 import { briefFrom, cardText, reasonFrom } from '../text';
+import { Type } from '@sinclair/typebox';
+import { AdultAge, Indicator, NonNegative, Positive, Provenance, RuleText, Summary, ruleKnowledge } from '../schema';
+import { CcrConfounders } from './ccr-confounders';
 
 const ID = 'low-ccr';
 
@@ -32,8 +35,41 @@ export function akiPattern(creatinines: LabValue[], at: LabValue, aki: RuleConte
   return false;
 }
 
+/** This rule's data under rules.low-ccr in the knowledge file: its thresholds, names and words. */
+export const knowledge = ruleKnowledge({
+  indicator: Indicator,
+  minAgeYears: AdultAge,
+  adultAgeYears: AdultAge,
+  threshold: Type.Object(
+    {
+      measure: Type.Literal('ccr'),
+      below: Type.Object(
+        { female: Type.Number({ exclusiveMinimum: 0, maximum: 3 }), male: Type.Number({ exclusiveMinimum: 0, maximum: 3 }) },
+        { additionalProperties: false },
+      ),
+      provisional: Type.Boolean(),
+      provenance: Provenance,
+    },
+    { additionalProperties: false },
+  ),
+  minEgfrCrCys: NonNegative,
+  confounders: CcrConfounders,
+  aki: Type.Object(
+    {
+      absoluteRiseMgDl: Positive,
+      absoluteWindowHours: Positive,
+      relativeRise: Type.Number({ exclusiveMinimum: 1 }),
+      relativeWindowDays: Positive,
+      provenance: Provenance,
+    },
+    { additionalProperties: false },
+  ),
+  summary: Summary,
+  text: RuleText,
+});
+
 /** R4 [evidence: low-ccr-card]: low creatinine/cystatin C ratio as a possible low-muscle-mass signal, lab-based suppressions. */
-export const lowCcrRule: Rule = {
+export const rule: Rule = {
   id: ID,
   evaluate(ctx) {
     const k = ctx.knowledge;

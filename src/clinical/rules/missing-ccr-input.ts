@@ -5,11 +5,21 @@ import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
 import { briefFrom, cardText, reasonFrom, sharedText } from '../text';
 import { listOf } from './bone-care';
+import { Indicator, ruleKnowledge, RuleText, Summary } from '../schema';
 
 const ID = 'missing-ccr-input';
 
+/** This rule's data under rules.missing-ccr-input in the knowledge file: its thresholds, names and words. */
+export const knowledge = ruleKnowledge({
+  indicator: Indicator,
+  summaryCystatin: Summary,
+  summaryCreatinine: Summary,
+  summaryPair: Summary,
+  text: RuleText,
+});
+
 /** When half of the creatinine/cystatin C pair is on file, say what to add so the muscle signal can be read. */
-export const missingCcrInputRule: Rule = {
+export const rule: Rule = {
   id: ID,
   evaluate(ctx) {
     const k = ctx.knowledge;

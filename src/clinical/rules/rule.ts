@@ -19,10 +19,12 @@ export interface RuleContext {
   ageNow?: number;
 }
 
+/**
+ * A rule: its id (the key of its data under rules.<id> in the knowledge file) and how it reads a patient. Its
+ * precedence, title and hooks are data; a rule file also exports `knowledge`, the shape of that data.
+ */
 export interface Rule {
   id: string;
-  /** Rules whose findings this rule's finding replaces when both fire (one patient, one message). */
-  supersedes?: string[];
   evaluate(ctx: RuleContext): RuleOutcome;
 }
 

@@ -2,21 +2,32 @@ import type { OrderSuggestion } from '../types';
 import { describeMatch, isOneOf, strongest } from '../codesets';
 import { domainText, conditionsOf, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
-import { boneCare, foundDxa, lastDxaText, links, listOf, matchText } from './bone-care';
+import { boneCardKnowledge, boneCare, foundDxa, lastDxaText, links, listOf, matchText } from './bone-care';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { type Rule, outcome } from './rule';
 import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
+import { Type } from '@sinclair/typebox';
+import { AdultAge, ConditionNames, MedicationNames, Positive, ruleKnowledge } from '../schema';
 
 const ID = 'secondary-osteoporosis';
+
+/** This rule's data under rules.secondary-osteoporosis in the knowledge file: its thresholds, names and words. */
+export const knowledge = ruleKnowledge({
+  ...boneCardKnowledge,
+  conditions: ConditionNames,
+  fractures: ConditionNames,
+  contributing: MedicationNames,
+  minAgeYears: AdultAge,
+  dxaWithinMonths: Positive,
+});
 
 /**
  * R3 [evidence: secondary-osteoporosis-card]: a FRAX secondary-osteoporosis condition at age 50 or more (any age after a fragility
  * fracture) and no DXA in 24 months → info card suggesting FRAX/DXA. Proton-pump inhibitors and enzyme-inducing
  * antiepileptics are named as contributing factors only.
  */
-export const secondaryOsteoporosisRule: Rule = {
+export const rule: Rule = {
   id: ID,
-  supersedes: ['low-ccr', 'missing-ccr-input'],
   evaluate(ctx) {
     const k = ctx.knowledge;
     const r = k.rules[ID];

@@ -3,11 +3,21 @@ import { subtractMonths } from '../dates';
 import { day, labText, round, unitText } from '../format';
 import { type Rule, outcome } from './rule';
 import { cardText, reasonFrom } from '../text';
+import { Type } from '@sinclair/typebox';
+import { Positive, Provenance, ruleKnowledge } from '../schema';
 
 const ID = 'vitamin-d-context';
 
+/** This rule's data under rules.vitamin-d-context in the knowledge file: its thresholds, names and words. */
+export const knowledge = ruleKnowledge({
+  belowNgMl: Positive,
+  withinMonths: Positive,
+  attachTo: Type.Array(Type.String()),
+  provenance: Provenance,
+});
+
 /** R6 [evidence: vitamin-d-threshold]: a low 25-OH vitamin D adds a line to the bone-assessment cards; it never stands alone. */
-export const vitaminDContextRule: Rule = {
+export const rule: Rule = {
   id: ID,
   evaluate(ctx) {
     const k = ctx.knowledge;

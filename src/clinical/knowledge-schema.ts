@@ -1,0 +1,150 @@
+/**
+ * The shape of the clinical knowledge file (cds-hooks/knowledge/clinical.json), written once. ajv validates the file
+ * against this object at start-up; the TypeScript types in knowledge.ts are derived from it; `npm run derive` writes
+ * it out as cds-hooks/schemas/knowledge.schema.json for hospital IT. Each rule's own part lives in its rule file
+ * (`export const knowledge`) and reaches here through the generated rule registry.
+ */
+import { Type } from '@sinclair/typebox';
+import { RULE_KNOWLEDGE } from './rules/registry';
+import { Enum, MedicationNames, Positive, Provenance, RuleText } from './schema';
+
+export const ANALYTE_IDS = ['creatinine', 'cystatin-c', 'insulin', 'glucose', 'crp', 'bmi', 'vitamin-d'] as const;
+export const AnalyteId = Enum(ANALYTE_IDS);
+
+const Range = Type.Object({ low: Positive, high: Positive }, { additionalProperties: false });
+
+export const CodeRef = Type.Object(
+  {
+    system: Type.String({ format: 'uri' }),
+    code: Type.String({ minLength: 1 }),
+    display: Type.String(),
+    fasting: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+const analyteProperties = {
+  display: Type.String(),
+  canonicalUnit: Type.String(),
+  molecularWeight: Type.Optional(Positive),
+  /** Insulin only: pmol/L per µIU/mL. */
+  pmolPerMicroIU: Type.Optional(Positive),
+  plausible: Range,
+  /** Filled from `codesFrom` at load time when the codes live in a code set. */
+  codes: Type.Optional(Type.Array(CodeRef, { minItems: 1 })),
+  provenance: Provenance,
+  codesFrom: Type.Optional(
+    Type.Object(
+      { codeset: Type.String(), concept: Type.String() },
+      {
+        additionalProperties: false,
+        description: 'take the codes from a code set concept (cds-hooks/codesets) instead of listing them here',
+      },
+    ),
+  ),
+};
+const oneCodeSource = { oneOf: [{ required: ['codes'] }, { required: ['codesFrom'] }] };
+export const Analyte = Type.Object(analyteProperties, { additionalProperties: false, ...oneCodeSource });
+const Insulin = Type.Object(
+  { ...analyteProperties, pmolPerMicroIU: Positive },
+  { additionalProperties: false, ...oneCodeSource },
+);
+
+export const Orderable = Type.Object(
+  { system: Type.String({ format: 'uri' }), code: Type.String(), display: Type.String(), provenance: Provenance },
+  { additionalProperties: false },
+);
+
+export const Citation = Type.Object(
+  {
+    label: Type.String({ minLength: 1 }),
+    url: Type.String({ format: 'uri', pattern: '^https://' }),
+    evidence: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+export const UnitSpelling = Type.Object(
+  {
+    spelling: Type.String({ minLength: 1 }),
+    ucum: Type.String({ minLength: 1 }),
+    /** Only for these analytes (e.g. 'mU/L' means milli-international units on an insulin result); absent: any analyte. */
+    analytes: Type.Optional(Type.Array(AnalyteId, { minItems: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const OBSERVATION_STATUSES = [
+  'registered',
+  'preliminary',
+  'final',
+  'amended',
+  'corrected',
+  'cancelled',
+  'entered-in-error',
+  'unknown',
+] as const;
+
+export const KnowledgeSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    version: Type.String(),
+    description: Type.Optional(Type.String()),
+    analytes: Type.Object(
+      {
+        creatinine: Analyte,
+        'cystatin-c': Analyte,
+        insulin: Insulin,
+        glucose: Analyte,
+        crp: Analyte,
+        bmi: Analyte,
+        'vitamin-d': Analyte,
+      },
+      { additionalProperties: false },
+    ),
+    observationStatuses: Type.Array(Enum(OBSERVATION_STATUSES), { minItems: 1 }),
+    lookbackMonths: Type.Integer({ minimum: 1, maximum: 120 }),
+    pairing: Type.Object(
+      {
+        creatinineCystatinMaxHours: Type.Number({ minimum: 0, maximum: 168 }),
+        insulinGlucoseMaxMinutes: Type.Number({ minimum: 0, maximum: 240 }),
+        provenance: Provenance,
+      },
+      { additionalProperties: false },
+    ),
+    rules: Type.Object(RULE_KNOWLEDGE, { additionalProperties: false }),
+    /** mg of prednisone per mg of each glucocorticoid (code-set concept id), with its source. */
+    glucocorticoidEquivalence: Type.Object(
+      { prednisoneMgPerMg: Type.Record(Type.String(), Positive, { minProperties: 1 }), provenance: Provenance },
+      { additionalProperties: false },
+    ),
+    osteoporosisTherapy: MedicationNames,
+    orders: Type.Object(
+      { 'cystatin-c': Orderable, creatinine: Orderable, dxa: Orderable, 'dxa-vfa': Orderable },
+      { additionalProperties: false },
+    ),
+    citations: Type.Record(Type.String(), Citation, { minProperties: 1 }),
+    /** Every rule is for adults unless listed in allAges; without a birth date an age-gated rule does not run. */
+    ageGate: Type.Object(
+      { adultAgeYears: Type.Number({ minimum: 18 }), allAges: Type.Array(Type.String()), provenance: Provenance },
+      {
+        additionalProperties: false,
+        description: 'Every rule is for adults unless listed in allAges; without a birth date no age-gated rule runs.',
+      },
+    ),
+    /** Unit spellings laboratories send, mapped to UCUM; anything else must be valid UCUM or the result cannot be read. */
+    unitSpellings: Type.Object(
+      { spellings: Type.Array(UnitSpelling), provenance: Provenance },
+      { additionalProperties: false },
+    ),
+    /** A DXA on file within this many months means no card suggests another. */
+    dxaOnFile: Type.Object({ withinMonths: Positive, provenance: Provenance }, { additionalProperties: false }),
+    /** Words every rule shares (age gate, superseded, bone-care reasons, list pieces), as templates like a rule's text. */
+    text: Type.Object(RuleText.properties, {
+      additionalProperties: false,
+      description:
+        "Words every rule shares, as templates (the same shape as a rule's text): the engine's age gate and superseded findings, the bone-care reasons, what a card says when it drops a DXA suggestion or could not check a domain, the pieces of lists (an order being placed, how a code was recognised).",
+    }),
+  },
+  { $id: 'knowledge.schema.json', title: 'Crosstalk clinical knowledge', additionalProperties: false },
+);
