@@ -4,6 +4,7 @@
  * gather step and the SMART app in the browser read a patient the same way and judge gaps the same way.
  */
 import type { ContextDomain } from '../clinical/context';
+import { joinParts, memo } from '../clinical/memo';
 import type { ServiceDefinition } from './services';
 
 export interface ServiceReads {
@@ -49,27 +50,17 @@ const encodeValue = (literal: string): string =>
  * wire is encoded.
  */
 export function fillTokens(key: string, template: string, context: Record<string, unknown>): string {
-  let out = '';
-  for (const part of compiled(template)) {
-    if (typeof part === 'string') {
-      out += part;
-      continue;
-    }
-    const v = context[part.token];
-    if (typeof v !== 'string' || v.length === 0) throw new Error(`prefetch ${key}: context.${part.token} is missing`);
-    out += encodeURIComponent(v);
-  }
-  return out;
+  return joinParts(compiled(template), ({ token }) => {
+    const v = context[token];
+    if (typeof v !== 'string' || v.length === 0) throw new Error(`prefetch ${key}: context.${token} is missing`);
+    return encodeURIComponent(v);
+  });
 }
 
 /** A template cut into its encoded literal text and its tokens, once: only the context values differ per call. */
 type Part = string | { token: string };
-const COMPILED_MAX = 512;
-const compiledTemplates = new Map<string, Part[]>();
 
-function compiled(template: string): Part[] {
-  const known = compiledTemplates.get(template);
-  if (known) return known;
+const compiled = memo((template: string): Part[] => {
   const parts: Part[] = [];
   const cut = (s: string, encodeLiteral: (x: string) => string): void => {
     let last = 0;
@@ -95,10 +86,8 @@ function compiled(template: string): Part[] {
         cut(pair.slice(eq + 1), encodeValue);
       });
   }
-  if (compiledTemplates.size >= COMPILED_MAX) compiledTemplates.clear();
-  compiledTemplates.set(template, parts);
   return parts;
-}
+}, 512);
 
 /** The resource types the templates read: what a token must grant. */
 export function resourceTypesRead(templates: Record<string, string>): string[] {

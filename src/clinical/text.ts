@@ -4,6 +4,7 @@
  * code only supplies the numbers. `{name}` inserts a value as given; `{name:2}` inserts a number with two decimals.
  */
 import type { RuleText } from './knowledge';
+import { joinParts, memo } from './memo';
 import type { FindingBrief, Reason } from './types';
 
 export type TextParams = Record<string, string | number>;
@@ -25,12 +26,7 @@ export function malformed(template: string): string | undefined {
 type Part = string | { name: string; decimals?: number };
 
 // Templates come from the knowledge files, a few hundred strings: each is checked and cut once, not on every card.
-const COMPILED_MAX = 2048;
-const compiledTemplates = new Map<string, Part[]>();
-
-function compiled(template: string): Part[] {
-  const known = compiledTemplates.get(template);
-  if (known) return known;
+const compiled = memo((template: string): Part[] => {
   const bad = malformed(template);
   if (bad !== undefined) throw new Error(`malformed placeholder near "${bad}" in template "${template}"`);
   const parts: Part[] = [];
@@ -40,26 +36,18 @@ function compiled(template: string): Part[] {
     last = (m.index ?? 0) + m[0].length;
   }
   parts.push(template.slice(last));
-  if (compiledTemplates.size >= COMPILED_MAX) compiledTemplates.clear();
-  compiledTemplates.set(template, parts);
   return parts;
-}
+});
 
 /** The template with every placeholder filled; a placeholder without a value is an error, never "{name}" on a card. */
 export function render(template: string, params: TextParams = {}): string {
-  let out = '';
-  for (const part of compiled(template)) {
-    if (typeof part === 'string') {
-      out += part;
-      continue;
-    }
-    const v = params[part.name];
-    if (v === undefined) throw new Error(`template "${template}" needs {${part.name}}, which was not supplied`);
-    if (part.decimals === undefined) out += String(v);
-    else if (typeof v !== 'number') throw new Error(`template "${template}" formats {${part.name}:${part.decimals}} but it is not a number`);
-    else out += v.toFixed(part.decimals);
-  }
-  return out;
+  return joinParts(compiled(template), ({ name, decimals }) => {
+    const v = params[name];
+    if (v === undefined) throw new Error(`template "${template}" needs {${name}}, which was not supplied`);
+    if (decimals === undefined) return String(v);
+    if (typeof v !== 'number') throw new Error(`template "${template}" formats {${name}:${decimals}} but it is not a number`);
+    return v.toFixed(decimals);
+  });
 }
 
 /** One of a rule's card sentences (text.card[key]) filled from params. */
