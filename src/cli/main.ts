@@ -19,6 +19,16 @@ const USAGE = `usage:
       Governance report from the store the service uses (CROSSTALK_DATA_DIR or DATABASE_URL): per rule and
       period, cards fired, suppressed, accepted, overridden, top override reasons, median latency.
       Default: the 30 days up to now, as one period; from inclusive, to exclusive, dates in UTC.
+  crosstalk calibrate <export dir | bundle.json> --out <dir> [--percentile 25] [--min-per-sex 200]
+      [--site-knowledge <file>] [--shard i/n] [--now <ISO date>]
+      Evaluate every patient of a FHIR Bulk Data export (NDJSON files) or Bundle as patient-view would, and write
+      report.html, calibration.json and site-knowledge.json (aggregates only). --shard i/n takes one part of the
+      patients by hash of their id and also writes aggregates.json for merge.
+  crosstalk calibrate merge <shard dir>... --out <dir>
+      Combine shard outputs into the outputs one run over all patients would have written.
+  crosstalk demo-population --patients <N> --seed <S> --out <dir> [--now <ISO date>]
+      Write a synthetic Bulk Data export of N patients (one NDJSON file per resource type), the same for the same
+      seed and date.
 `;
 
 /** The demo's synthetic patients, loaded by path only for the demo commands: evaluate and report never load demo code. */
@@ -87,6 +97,10 @@ async function main(args: string[], out: Output): Promise<number> {
     return res.ok ? 0 : 1;
   }
   if (cmd === 'report') return runReport(rest, process.env, (s) => out.write(s));
+  // Loaded on demand: the other commands need neither DuckDB's native library nor the calibration code.
+  const calibration = () => require('../calibrate/cli') as typeof import('../calibrate/cli');
+  if (cmd === 'calibrate') return calibration().runCalibrate(rest, parseNow(rest));
+  if (cmd === 'demo-population') return calibration().runDemoPopulation(rest, parseNow(rest));
   process.stderr.write(USAGE);
   return cmd === undefined || cmd === '--help' || cmd === 'help' ? 0 : 2;
 }

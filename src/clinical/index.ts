@@ -10,3 +10,5 @@ export { homaIr, homaBeta } from './homa';
 export { DEFAULT_RULES } from './rules';
 export { measureTrends, type MeasureTrends, type TrendPoint } from './trend';
 export { day, round, unitText } from './format';
+export { ageOn } from './dates';
+export type { Rule } from './rules';

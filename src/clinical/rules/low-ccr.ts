@@ -35,6 +35,33 @@ export function akiPattern(creatinines: LabValue[], at: LabValue, aki: RuleConte
   return false;
 }
 
+const CountOrSmall = Type.Union([Type.Integer({ minimum: 10 }), Type.Literal('< 10')]);
+const Interval = Type.Array(Type.Number(), { minItems: 2, maxItems: 2 });
+const Month = Type.String({ pattern: '^\\d{4}-\\d{2}$' });
+
+/**
+ * How `crosstalk calibrate` derived a site threshold from the site's own patients (aggregates only): read by people
+ * and by the governance review, never by the rule.
+ */
+const Calibration = Type.Object(
+  {
+    method: Type.Literal('percentile'),
+    percentile: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 100 }),
+    n: Type.Object({ female: CountOrSmall, male: CountOrSmall }, { additionalProperties: false }),
+    ci95: Type.Optional(
+      Type.Object({ female: Type.Optional(Interval), male: Type.Optional(Interval) }, { additionalProperties: false }),
+    ),
+    minPerSex: Type.Integer({ minimum: 1 }),
+    source: Type.String(),
+    drawMonths: Type.Optional(
+      Type.Object({ from: Type.Optional(Month), to: Type.Optional(Month) }, { additionalProperties: false }),
+    ),
+    asOf: Type.Optional(Type.String()),
+    knowledgeVersion: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
 /** This rule's data under rules.low-ccr in the knowledge file: its thresholds, names and words. */
 export const knowledge = ruleKnowledge({
   indicator: Indicator,
@@ -49,6 +76,7 @@ export const knowledge = ruleKnowledge({
       ),
       provisional: Type.Boolean(),
       provenance: Provenance,
+      calibration: Type.Optional(Calibration),
     },
     { additionalProperties: false },
   ),
@@ -117,8 +145,14 @@ export const rule: Rule = {
     const ccr = findMeasure(ctx.measures, 'ccr');
     if (!ccr || !sex) return outcome.notMet(ID, [say('not-computable')]);
     const cut = r.threshold.below[sex];
-    const ccrText = round(ccr.value, ccr.unit);
-    const cutText = cardText(r.text, r.threshold.provisional ? 'thresholdProvisional' : 'threshold', { cut, sex: cardText(r.text, sex) });
+    // A calibrated threshold may carry three decimals (0.686): the ratio is shown to as many, so a card never reads
+    // "CCR 0.69 is below the threshold 0.69".
+    const places = Math.max(2, decimalsOf(cut));
+    const ccrText = places > 2 ? ccr.value.toFixed(places) : round(ccr.value, ccr.unit);
+    const cutText = cardText(r.text, r.threshold.provisional ? 'thresholdProvisional' : 'threshold', {
+      cut: cut.toFixed(places),
+      sex: cardText(r.text, sex),
+    });
     if (ccr.value >= cut) {
       const reason = say('ccr-not-low', { ccr: ccrText, threshold: cutText });
       return outcome.notMet(ID, [{ ...reason, params: { value: ccr.value, threshold: cut, sex } }]);
@@ -161,10 +195,10 @@ export const rule: Rule = {
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
       suggestions: [{ label: word('suggestDxa'), orders: [k.orders.dxa] }],
-      carryOverBrief: word(r.threshold.provisional ? 'carryOverBriefProvisional' : 'carryOverBrief', { ccr: ccrText, cut, date }),
+      carryOverBrief: word(r.threshold.provisional ? 'carryOverBriefProvisional' : 'carryOverBrief', { ccr: ccrText, cut: cut.toFixed(places), date }),
       carryOver: cardText(r.text, r.threshold.provisional ? 'carryOverProvisional' : 'carryOver', {
         ccr: ccrText,
-        cut,
+        cut: cut.toFixed(places),
         date,
         creatinineRef: pair.creatinine.reference,
         cystatinRef: pair.cystatin.reference,
@@ -173,3 +207,9 @@ export const rule: Rule = {
     });
   },
 };
+
+/** Decimal places a threshold is written with (0.7 → 1, 0.686 → 3), at most 4. */
+function decimalsOf(n: number): number {
+  for (let d = 0; d < 4; d++) if (Number(n.toFixed(d)) === n) return d;
+  return 4;
+}
