@@ -4,7 +4,7 @@
  * gather step and the SMART app in the browser read a patient the same way and judge gaps the same way.
  */
 import type { ContextDomain } from '../clinical/context';
-import { memoText } from '../clinical/memo';
+import { joinParts, memo } from '../clinical/memo';
 import type { ServiceDefinition } from './services';
 
 export interface ServiceReads {
@@ -36,14 +36,13 @@ function decoded(s: string): string {
  * One query value, percent-encoded. Commas stay: in FHIR search they separate the values of an "or". Everything
  * else is encoded, the `//` and `|` of `code=http://loinc.org|2160-0` included: proxies in front of FHIR servers
  * (the SMART App Launcher's among them) collapse `//` anywhere in a URL, and the search then matches nothing.
- * The same long code lists come by on every call, so each answer is remembered.
+ * Runs once per template (see `compiled`), not per call.
  */
-const encodeValue = memoText((literal: string): string =>
+const encodeValue = (literal: string): string =>
   literal
     .split(',')
     .map((v) => encodeURIComponent(decoded(v)))
-    .join(','),
-);
+    .join(',');
 
 /**
  * Fills `{{context.x}}` tokens with URL-encoded context values and percent-encodes every query value (see
@@ -51,31 +50,44 @@ const encodeValue = memoText((literal: string): string =>
  * wire is encoded.
  */
 export function fillTokens(key: string, template: string, context: Record<string, unknown>): string {
-  const fillIn = (s: string, encodeLiteral: (x: string) => string): string => {
-    let out = '';
+  return joinParts(compiled(template), ({ token }) => {
+    const v = context[token];
+    if (typeof v !== 'string' || v.length === 0) throw new Error(`prefetch ${key}: context.${token} is missing`);
+    return encodeURIComponent(v);
+  });
+}
+
+/** A template cut into its encoded literal text and its tokens, once: only the context values differ per call. */
+type Part = string | { token: string };
+
+const compiled = memo((template: string): Part[] => {
+  const parts: Part[] = [];
+  const cut = (s: string, encodeLiteral: (x: string) => string): void => {
     let last = 0;
     for (const m of s.matchAll(TOKEN)) {
-      const v = context[m[1] as string];
-      if (typeof v !== 'string' || v.length === 0) throw new Error(`prefetch ${key}: context.${m[1]} is missing`);
-      out += encodeLiteral(s.slice(last, m.index)) + encodeURIComponent(v);
+      parts.push(encodeLiteral(s.slice(last, m.index)), { token: m[1] as string });
       last = (m.index ?? 0) + m[0].length;
     }
-    return out + encodeLiteral(s.slice(last));
+    parts.push(encodeLiteral(s.slice(last)));
   };
   const q = template.indexOf('?');
-  const path = fillIn(q < 0 ? template : template.slice(0, q), (x) => x);
-  if (q < 0) return path;
-  const query = template
-    .slice(q + 1)
-    .split('&')
-    .filter(Boolean)
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      return eq < 0 ? pair : `${pair.slice(0, eq)}=${fillIn(pair.slice(eq + 1), encodeValue)}`;
-    })
-    .join('&');
-  return `${path}?${query}`;
-}
+  cut(q < 0 ? template : template.slice(0, q), (x) => x);
+  if (q >= 0) {
+    parts.push('?');
+    template
+      .slice(q + 1)
+      .split('&')
+      .filter(Boolean)
+      .forEach((pair, i) => {
+        if (i > 0) parts.push('&');
+        const eq = pair.indexOf('=');
+        if (eq < 0) return void parts.push(pair);
+        parts.push(`${pair.slice(0, eq)}=`);
+        cut(pair.slice(eq + 1), encodeValue);
+      });
+  }
+  return parts;
+}, 512);
 
 /** The resource types the templates read: what a token must grant. */
 export function resourceTypesRead(templates: Record<string, string>): string[] {

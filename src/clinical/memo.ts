@@ -5,13 +5,24 @@
  * (values that differ per patient) cannot grow it: when full it starts again.
  */
 export function memoText(fn: (text: string) => string, max = 2048): (text: string) => string {
-  const seen = new Map<string, string>();
-  return (text: string): string => {
-    const hit = seen.get(text);
-    if (hit !== undefined) return hit;
-    const out = fn(text);
+  return memo(fn, max);
+}
+
+/** The same for any answer computed from one string (a template cut into parts, say); an error is not remembered. */
+export function memo<T>(fn: (key: string) => T, max = 2048): (key: string) => T {
+  const seen = new Map<string, T>();
+  return (key: string): T => {
+    if (seen.has(key)) return seen.get(key) as T;
+    const out = fn(key);
     if (seen.size >= max) seen.clear();
-    seen.set(text, out);
+    seen.set(key, out);
     return out;
   };
+}
+
+/** Text parts and slots joined, each slot filled by `fill`: a template that was cut once, filled per call. */
+export function joinParts<P extends object>(parts: readonly (string | P)[], fill: (slot: P) => string): string {
+  let out = '';
+  for (const part of parts) out += typeof part === 'string' ? part : fill(part);
+  return out;
 }

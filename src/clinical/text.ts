@@ -4,6 +4,7 @@
  * code only supplies the numbers. `{name}` inserts a value as given; `{name:2}` inserts a number with two decimals.
  */
 import type { RuleText } from './knowledge';
+import { joinParts, memo } from './memo';
 import type { FindingBrief, Reason } from './types';
 
 export type TextParams = Record<string, string | number>;
@@ -21,16 +22,31 @@ export function malformed(template: string): string | undefined {
   return /[{}]/.test(rest) ? rest.slice(Math.max(0, rest.search(/[{}]/) - 10), rest.search(/[{}]/) + 10) : undefined;
 }
 
-/** The template with every placeholder filled; a placeholder without a value is an error, never "{name}" on a card. */
-export function render(template: string, params: TextParams = {}): string {
+/** A template cut into its text and its placeholders; `{name:2}` carries its decimals. */
+type Part = string | { name: string; decimals?: number };
+
+// Templates come from the knowledge files, a few hundred strings: each is checked and cut once, not on every card.
+const compiled = memo((template: string): Part[] => {
   const bad = malformed(template);
   if (bad !== undefined) throw new Error(`malformed placeholder near "${bad}" in template "${template}"`);
-  return template.replace(PLACEHOLDER, (_all, name: string, decimals?: string) => {
+  const parts: Part[] = [];
+  let last = 0;
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    parts.push(template.slice(last, m.index), { name: m[1] as string, ...(m[2] !== undefined ? { decimals: Number(m[2]) } : {}) });
+    last = (m.index ?? 0) + m[0].length;
+  }
+  parts.push(template.slice(last));
+  return parts;
+});
+
+/** The template with every placeholder filled; a placeholder without a value is an error, never "{name}" on a card. */
+export function render(template: string, params: TextParams = {}): string {
+  return joinParts(compiled(template), ({ name, decimals }) => {
     const v = params[name];
     if (v === undefined) throw new Error(`template "${template}" needs {${name}}, which was not supplied`);
     if (decimals === undefined) return String(v);
     if (typeof v !== 'number') throw new Error(`template "${template}" formats {${name}:${decimals}} but it is not a number`);
-    return v.toFixed(Number(decimals));
+    return v.toFixed(decimals);
   });
 }
 

@@ -1,3 +1,4 @@
+import { UcumLhcUtils } from '@lhncbc/ucum-lhc';
 import { describe, expect, it } from 'vitest';
 import { loadKnowledgeSync } from '../config/knowledge-file';
 import { spelledUnit, toCanonical } from './units';
@@ -29,6 +30,19 @@ describe('unit normalisation', () => {
   it('converts cystatin C reported in mg/dL to mg/L', () => {
     const r = toCanonical('cystatin-c', k.analytes['cystatin-c'], { value: 0.1, code: 'mg/dL', system: 'http://unitsofmeasure.org' });
     expect(r.ok && r.value).toBeCloseTo(1, 9);
+  });
+
+  // Units are parsed once per pair and reused: every later value must come out bit for bit as the library's
+  // own whole conversion gives it, for plain (mg/dL to mg/L) and molecular-weight (µmol/L to mg/dL) pairs.
+  it('converts every value of a repeated unit pair exactly as UCUM does on its own', () => {
+    const ucum = UcumLhcUtils.getInstance();
+    const mw = k.analytes.creatinine.molecularWeight as number;
+    for (const value of [88.42, 0.1, 53, 1e-3, 707.2, 123456.789, 61.9, 88.42]) {
+      const cr = toCanonical('creatinine', k.analytes.creatinine, { value, code: 'umol/L', system: 'http://unitsofmeasure.org' });
+      expect(cr.ok && cr.value, `creatinine ${value}`).toBe(ucum.convertUnitTo('umol/L', value, 'mg/dL', { molecularWeight: mw }).toVal);
+      const cys = toCanonical('cystatin-c', k.analytes['cystatin-c'], { value, code: 'mg/dL', system: 'http://unitsofmeasure.org' });
+      expect(cys.ok && cys.value, `cystatin C ${value}`).toBe(ucum.convertUnitTo('mg/dL', value, 'mg/L').toVal);
+    }
   });
 
   it('refuses a unit of the wrong kind rather than guessing', () => {

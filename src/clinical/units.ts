@@ -1,4 +1,4 @@
-import { UcumLhcUtils } from '@lhncbc/ucum-lhc';
+import { type UcumUnit, UcumLhcUtils } from '@lhncbc/ucum-lhc';
 import type { Quantity } from 'fhir/r4';
 import type { AnalyteId, AnalyteKnowledge, UnitSpelling } from './knowledge';
 import { significant } from './format';
@@ -50,11 +50,43 @@ const checkedUnits = new Map<string, string | undefined>();
 
 const fmt = (n: number): string => significant(n, 4);
 
+type Pair = { kind: 'normal' | 'mol|mass'; from: UcumUnit; to: UcumUnit };
+const PAIRS_MAX = 256;
+const pairs = new Map<string, Pair>();
+
+/**
+ * `ucum.convertUnitTo`, with the two units parsed once per pair: parsing both strings was most of a conversion's
+ * cost, and a lab sends the same few pairs on every call. The arithmetic is the library's own call on the units
+ * it parsed (`convertFrom`, `convertMolMass`), so each value converts exactly as before. Pairs of any other kind,
+ * and pairs that failed, take the library's whole path every time. Bounded, like the unit check above.
+ */
+function convertUnit(from: string, value: number, to: string, molecularWeight?: number): number | undefined {
+  const key = `${from}\u0000${to}\u0000${molecularWeight ?? ''}`;
+  const pair = pairs.get(key);
+  if (pair) {
+    try {
+      const v = pair.kind === 'normal' ? pair.to.convertFrom(value, pair.from) : pair.from.convertMolMass(value, pair.to, molecularWeight as number);
+      return typeof v === 'number' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const r = ucum.convertUnitTo(from, value, to, molecularWeight ? { molecularWeight } : undefined);
+  if (r.status !== 'succeeded' || r.toVal === null) return undefined;
+  if (r.fromUnit && r.toUnit) {
+    const kind = ucum.detectConversionType(r.fromUnit, r.toUnit);
+    if (kind === 'normal' || (kind === 'mol|mass' && molecularWeight)) {
+      if (pairs.size >= PAIRS_MAX) pairs.clear();
+      pairs.set(key, { kind, from: r.fromUnit, to: r.toUnit });
+    }
+  }
+  return r.toVal;
+}
+
 /** UCUM refuses arbitrary units such as [IU]; within one analyte the unit cancels, so scale a stand-in. */
 function convertArbitrary(value: number, from: string, to: string): number | undefined {
   const stand = (u: string) => u.replace(/\[IU\]/g, 'g');
-  const r = ucum.convertUnitTo(stand(from), value, stand(to));
-  return r.status === 'succeeded' && r.toVal !== null ? r.toVal : undefined;
+  return convertUnit(stand(from), value, stand(to));
 }
 
 /**
@@ -76,11 +108,11 @@ export function toCanonical(analyte: AnalyteId, k: AnalyteKnowledge, q: Quantity
       return { ok: true, value: v, unit: to, conversion: `${fmt(q.value)} ${from} = ${fmt(v)} ${to}` };
     }
     const factor = k.pmolPerMicroIU;
-    const pmol = ucum.convertUnitTo(from, q.value, 'pmol/L');
-    if (!factor || pmol.status !== 'succeeded' || pmol.toVal === null) {
+    const pmol = convertUnit(from, q.value, 'pmol/L');
+    if (!factor || pmol === undefined) {
       return { ok: false, reason: `cannot convert ${from} to ${to}` };
     }
-    const v = pmol.toVal / factor;
+    const v = pmol / factor;
     return {
       ok: true,
       value: v,
@@ -89,10 +121,10 @@ export function toCanonical(analyte: AnalyteId, k: AnalyteKnowledge, q: Quantity
     };
   }
 
-  const r = ucum.convertUnitTo(from, q.value, to, k.molecularWeight ? { molecularWeight: k.molecularWeight } : undefined);
-  if (r.status !== 'succeeded' || r.toVal === null) return { ok: false, reason: `cannot convert ${from} to ${to}` };
+  const v = convertUnit(from, q.value, to, k.molecularWeight);
+  if (v === undefined) return { ok: false, reason: `cannot convert ${from} to ${to}` };
   const mw = k.molecularWeight && /mol/.test(from) !== /mol/.test(to) ? ` (UCUM, molecular weight ${k.molecularWeight} g/mol)` : ' (UCUM)';
-  return { ok: true, value: r.toVal, unit: to, conversion: `${fmt(q.value)} ${from} = ${fmt(r.toVal)} ${to}${mw}` };
+  return { ok: true, value: v, unit: to, conversion: `${fmt(q.value)} ${from} = ${fmt(v)} ${to}${mw}` };
 }
 
 const MG_PER_UNIT_MAX = 256;

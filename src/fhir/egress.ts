@@ -95,11 +95,39 @@ export class EgressPolicy {
     return rule;
   }
 
-  /** A fresh agent per call: insecure rules connect anywhere, others only to public addresses. */
+  /**
+   * The shared keep-alive agent for this kind of rule: reads reuse connections across keys and calls, and
+   * every new socket still resolves through the guard (a socket is only pooled after its address passed).
+   */
   agent(url: URL, rule: OriginRule): http.Agent {
-    const opts = { keepAlive: false, ...(rule.insecure ? {} : { lookup: guardedLookup() }) };
-    return url.protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts);
+    return sharedAgent(url.protocol === 'https:', rule.insecure);
   }
+}
+
+/**
+ * Bounds of the shared agents. One call reads up to 15 keys at once and 10 calls in flight need ~150 sockets
+ * to one FHIR server for the reads to run in one round; past 256 a read waits for a socket rather than open
+ * more; as many may wait idle, or every busy second would close and reopen the excess. Idle sockets close after 4 s, below Node's and most servers' 5 s keep-alive, so a socket is rarely
+ * reused just as the server closes it (and a read that meets one is retried once, on a fresh socket).
+ */
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: 256, maxTotalSockets: 1024, maxFreeSockets: 256, timeout: 4_000, scheduling: 'lifo' } as const;
+
+/**
+ * At most four agents for the process: guarded and insecure sockets never share a pool, so a socket opened for
+ * a development origin (any address) cannot serve a production call (public addresses only). Agents pool by
+ * host and port, so one origin's sockets serve only that origin.
+ */
+const agents = new Map<string, http.Agent>();
+
+function sharedAgent(tls: boolean, insecure: boolean): http.Agent {
+  const key = `${tls ? 'https' : 'http'}:${insecure ? 'insecure' : 'guarded'}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    const opts = { ...AGENT_OPTIONS, ...(insecure ? {} : { lookup: guardedLookup() }) };
+    agent = tls ? new https.Agent(opts) : new http.Agent(opts);
+    agents.set(key, agent);
+  }
+  return agent;
 }
 
 /** Parses `a,b,c` configuration lists of origins. */
