@@ -1,11 +1,8 @@
 import fs from 'node:fs';
 import type { Bundle } from 'fhir/r4';
 import path from 'node:path';
-import { ConfigError, loadKnowledgeSync } from '../config/knowledge-file';
-import { loadServices } from '../cds/services';
-import { evaluateBundleEach, isBundle } from './evaluate';
+import { ConfigError } from '../config/errors';
 import { OutputClosed, type Output, streamOutput } from './output';
-import { runReport } from './report';
 
 const USAGE = `usage:
   crosstalk evaluate <bundle.json> [--now <ISO date>] [--site-knowledge <file>] [--format json|ndjson]
@@ -70,6 +67,10 @@ async function main(args: string[], out: Output): Promise<number> {
     } catch (e) {
       throw new ConfigError(`cannot read ${file}: ${(e as Error).message}`);
     }
+    // Each command loads its own modules, so `calibrate` does not pay for the store and `report` not for the engine.
+    const { evaluateBundleEach, isBundle } = require('./evaluate') as typeof import('./evaluate');
+    const { loadKnowledgeSync } = require('../config/knowledge-file') as typeof import('../config/knowledge-file');
+    const { loadServices } = require('../cds/services') as typeof import('../cds/services');
     if (!isBundle(bundle)) throw new ConfigError(`${file} is not a FHIR Bundle`);
     const format = option(rest, '--format') ?? 'json';
     if (format !== 'json' && format !== 'ndjson') throw new ConfigError(`--format: expected json or ndjson, not ${format}`);
@@ -96,7 +97,7 @@ async function main(args: string[], out: Output): Promise<number> {
     process.stderr.write(`seed: ${base} answered HTTP ${res.status}\n`);
     return res.ok ? 0 : 1;
   }
-  if (cmd === 'report') return runReport(rest, process.env, (s) => out.write(s));
+  if (cmd === 'report') return (require('./report') as typeof import('./report')).runReport(rest, process.env, (s) => out.write(s));
   // Loaded on demand: the other commands need neither DuckDB's native library nor the calibration code.
   const calibration = () => require('../calibrate/cli') as typeof import('../calibrate/cli');
   if (cmd === 'calibrate') return calibration().runCalibrate(rest, parseNow(rest));
