@@ -43,6 +43,21 @@ export interface ReadPlan {
   select(resources: Resource[]): Resource[];
 }
 
+/** A read plan as plain data, to send to a worker thread. */
+export interface PlanData {
+  types: string[];
+  unavailable: ContextDomain[];
+}
+
+export function planFrom(data: PlanData): ReadPlan {
+  const types = new Set(data.types);
+  return {
+    types,
+    unavailable: data.unavailable,
+    select: (resources) => resources.filter((r) => types.has(r.resourceType)),
+  };
+}
+
 export async function readPlan(reads: ServiceReads): Promise<ReadPlan> {
   const id = 'read-plan-probe';
   const patient: Patient = { resourceType: 'Patient', id };
@@ -56,10 +71,8 @@ export async function readPlan(reads: ServiceReads): Promise<ReadPlan> {
     bundleTransport(entries, entries[0] as { resource: Resource }, id),
     { maxPages: 1 },
   );
-  const types = new Set(recordResources(read, reads).map((r) => r.resourceType));
-  return {
-    types,
+  return planFrom({
+    types: [...new Set(recordResources(read, reads).map((r) => r.resourceType))],
     unavailable: read.unavailable,
-    select: (resources) => resources.filter((r) => types.has(r.resourceType)),
-  };
+  });
 }

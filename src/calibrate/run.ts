@@ -7,13 +7,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { readsOf } from '../cds/reads';
+import { type CdsService, loadServices } from '../cds/services';
+import type { Knowledge } from '../clinical';
 import { ConfigError } from '../config/errors';
 import { loadKnowledgeSync } from '../config/knowledge-file';
 import { type Aggregates, emptyAggregates, mergeAggregates, mergeInto } from './aggregate';
 import { ExportReader, type Shard } from './read';
+import { readPlan } from './read-plan';
 import { renderReport } from './report';
 import { type Calibration, siteKnowledge, summarise } from './summary';
-import type { Batch, BatchResult, WorkerMedications, WorkerSetup } from './worker';
+import type { Batch, BatchResult, WorkerSetup } from './worker';
 
 export interface CalibrateOptions {
   input: string;
@@ -31,12 +35,40 @@ export interface CalibrateOptions {
 const BATCH = 200;
 const IN_FLIGHT_PER_WORKER = 2;
 
-/** The worker runs the TypeScript sources under tsx in a checkout, the compiled file in the image. */
-function workerOptions(): { file: string; execArgv: string[] } {
+/**
+ * The worker's entry. In the image it is the compiled worker.js beside this file. In a checkout (TypeScript
+ * sources) it is the worker and the engine bundled into one JavaScript file by esbuild (a devDependency, like tsx),
+ * which a thread loads in a few milliseconds, where each thread would otherwise load tsx and transpile the engine
+ * module by module; tsx remains the fallback when esbuild is not installed.
+ */
+async function workerEntry(tempDir: string): Promise<{ file: string; execArgv: string[] }> {
   const ext = path.extname(__filename);
-  const file = path.join(__dirname, `worker${ext}`);
+  const source = path.join(__dirname, `worker${ext}`);
+  if (ext !== '.ts') return { file: source, execArgv: [] };
+  let esbuild: typeof import('esbuild') | undefined;
+  try {
+    esbuild = require('esbuild') as typeof import('esbuild');
+  } catch {
+    esbuild = undefined;
+  }
   // Only the TypeScript hook: the parent's own flags (a heap size, an inspector) are not the workers' to take.
-  return { file, execArgv: ext === '.ts' ? ['--require', require.resolve('tsx/cjs')] : [] };
+  if (!esbuild) return { file: source, execArgv: ['--require', require.resolve('tsx/cjs')] };
+  const file = path.join(tempDir, 'worker.cjs');
+  try {
+    await esbuild.build({
+      entryPoints: [source],
+      outfile: file,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node24',
+      logLevel: 'silent',
+    });
+  } finally {
+    // esbuild keeps a helper process for further builds; there are none.
+    await esbuild.stop();
+  }
+  return { file, execArgv: [] };
 }
 
 class Progress {
@@ -74,14 +106,38 @@ class Progress {
   }
 }
 
+/**
+ * What every worker thread is sent first, loaded here once for all of them: the knowledge with the site file,
+ * validated exactly as the service loads it (a site file that does not load stops the run with the loader's own
+ * message), and the service's rule list and read plan, as for `crosstalk evaluate`.
+ */
+function loadSetup(o: CalibrateOptions): { knowledge: Knowledge; service: CdsService } {
+  const knowledge = loadKnowledgeSync(o.siteKnowledge);
+  const service = loadServices().get('bone-muscle-patient-view');
+  if (!service) throw new ConfigError('service bone-muscle-patient-view is not defined');
+  return { knowledge, service };
+}
+
+async function workerSetup(
+  o: CalibrateOptions,
+  loaded: { knowledge: Knowledge; service: CdsService },
+  reader: ExportReader,
+): Promise<WorkerSetup> {
+  const plan = await readPlan(readsOf(loaded.service.definition));
+  return {
+    asOf: o.asOf.toISOString(),
+    knowledge: loaded.knowledge,
+    rules: loaded.service.rules.map((r) => r.id),
+    plan: { types: [...plan.types], unavailable: plan.unavailable },
+    medications: await reader.medications(),
+  };
+}
+
 /** Evaluates every patient of the input (or of one shard of it) and returns the aggregates. */
 export async function aggregateExport(o: CalibrateOptions): Promise<Aggregates> {
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-calibrate-'));
-  const { file, execArgv } = workerOptions();
   const size = Math.max(1, o.workers ?? os.availableParallelism());
   const workers: Worker[] = [];
-  // A site file that does not load stops here with the loader's own message, before any thread starts.
-  loadKnowledgeSync(o.siteKnowledge);
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   const signal = () => {
@@ -89,31 +145,45 @@ export async function aggregateExport(o: CalibrateOptions): Promise<Aggregates> 
     wake = undefined;
     w?.();
   };
-  // The workers load the engine and knowledge while DuckDB reads the export: neither waits for the other.
-  const setup: WorkerSetup = {
-    asOf: o.asOf.toISOString(),
-    ...(o.siteKnowledge ? { siteKnowledge: o.siteKnowledge } : {}),
-  };
-  for (let i = 0; i < size; i++) {
-    // A small heap keeps each thread near what one batch needs: the peak of the whole run is what a site's machine
-    // must have.
-    const w = new Worker(file, {
-      workerData: setup,
-      execArgv,
-      resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 4 },
-    });
-    w.on('error', (e) => {
-      failure ??= new ConfigError(`evaluation failed: ${e.message}`);
-      signal();
-    });
-    workers.push(w);
-  }
   let reader: ExportReader | undefined;
   try {
-    reader = await ExportReader.open(o.input, { tempDir, ...(o.shard ? { shard: o.shard } : {}) });
+    // DuckDB reads the export, and esbuild bundles the worker, on their own threads while this one loads the
+    // knowledge; the threads start once it is valid and load the engine while DuckDB is still reading.
+    const opening = ExportReader.open(o.input, { tempDir, ...(o.shard ? { shard: o.shard } : {}) });
+    const entry = workerEntry(tempDir);
+    // Not left unhandled if the knowledge fails first; otherwise their errors are thrown by the awaits below.
+    opening.catch(() => undefined);
+    entry.catch(() => undefined);
+    let setup: WorkerSetup;
+    try {
+      const loaded = loadSetup(o);
+      const { file, execArgv } = await entry;
+      for (let i = 0; i < size; i++) {
+        // A small heap keeps each thread near what one batch needs: the peak of the whole run is what a site's machine
+        // must have.
+        const w = new Worker(file, {
+          execArgv,
+          resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 4 },
+        });
+        w.on('error', (e) => {
+          failure ??= new ConfigError(`evaluation failed: ${e.message}`);
+          signal();
+        });
+        workers.push(w);
+      }
+      reader = await opening;
+      setup = await workerSetup(o, loaded, reader);
+    } catch (e) {
+      await entry.catch(() => undefined);
+      if (!reader)
+        await opening.then(
+          (r) => r.close(),
+          () => undefined,
+        );
+      throw e;
+    }
     const progress = new Progress(o.progress, o.progress?.isTTY ? await reader.countPatients() : undefined);
-    const medications = await reader.medications();
-    for (const w of workers) w.postMessage({ medications } satisfies WorkerMedications);
+    for (const w of workers) w.postMessage(setup);
     const total = emptyAggregates();
     let done = 0;
     const inFlight = new Map<Worker, number>();

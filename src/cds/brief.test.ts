@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../clinical/types';
 import { loadKnowledgeSync } from '../config/knowledge-file';
-import { briefFrom } from '../clinical/text';
+import { briefFrom, sharedText } from '../clinical/text';
 import { DETAIL_LIMIT, renderDetail } from './brief';
 
 const k = loadKnowledgeSync();
+// The engine puts the knowledge's closing line on every finding's brief; these hand-made findings do the same.
+const advisory = sharedText(k, 'advisory');
 
 function finding(over: Partial<Finding> = {}): Finding {
   return {
@@ -17,7 +19,7 @@ function finding(over: Partial<Finding> = {}): Finding {
     caveats: [],
     citations: [],
     suggestions: [{ label: 'Order DXA with vertebral fracture assessment (VFA)', orders: [] }],
-    brief: { ...briefFrom(k.rules['glucocorticoid-bone'].text), found: ['**Prednisone 7.5 mg/day** since 2026-07-05 (MedicationRequest/rx-1).'] },
+    brief: { advisory, ...briefFrom(k.rules['glucocorticoid-bone'].text), found: ['**Prednisone 7.5 mg/day** since 2026-07-05 (MedicationRequest/rx-1).'] },
     ...over,
   };
 }
@@ -25,7 +27,7 @@ function finding(over: Partial<Finding> = {}): Finding {
 describe('a card detail', () => {
   it('stays within 600 characters however many lines the rule and the attached rules give, keeping why, what to do and the advisory line', () => {
     const long = Array.from({ length: 40 }, (_, i) => `**Line ${i}**: 25-OH vitamin D 14 ng/mL and more words to fill.`);
-    const d = renderDetail(finding({ brief: { ...briefFrom(k.rules['glucocorticoid-bone'].text), found: long }, briefContext: long }));
+    const d = renderDetail(finding({ brief: { advisory, ...briefFrom(k.rules['glucocorticoid-bone'].text), found: long }, briefContext: long }));
     expect(d.length).toBeLessThanOrEqual(DETAIL_LIMIT);
     expect(d).toContain('(ACR 2022)');
     expect(d).toContain('Order DXA with vertebral fracture assessment');
@@ -35,7 +37,7 @@ describe('a card detail', () => {
   it('takes whole lines in the rule’s order and then the attached ones, leaving out what does not fit rather than cutting a sentence', () => {
     const own = ['**CCR 0.60** (2 Nov 2026) is below the threshold 0.70 for women.', 'Kidney function normal (eGFRcr-cys 83 mL/min/1.73 m²).'];
     const attached = ['HOMA-IR 3.70, HOMA-β 146% (2 Nov 2026; context only).', `A long attached line ${'that goes on '.repeat(40)}.`];
-    const d = renderDetail(finding({ ruleId: 'low-ccr', brief: { ...briefFrom(k.rules['low-ccr'].text), found: own }, briefContext: attached }));
+    const d = renderDetail(finding({ ruleId: 'low-ccr', brief: { advisory, ...briefFrom(k.rules['low-ccr'].text), found: own }, briefContext: attached }));
     expect(d.length).toBeLessThanOrEqual(DETAIL_LIMIT);
     expect(d.startsWith(`${own.join(' ')} ${attached[0]}\n\n`)).toBe(true);
     expect(d).not.toContain('goes on');
@@ -50,12 +52,17 @@ describe('a card detail', () => {
   });
 
   it('says what the rule gives in its brief, in its words, escaped but for bold', () => {
-    const d = renderDetail(finding({ suggestions: [], brief: { found: ['**CCR 0.60** (2 Nov 2026) <b>x</b>'], why: 'A lower ratio went with more fractures.', cite: 'He 2024', action: 'Check grip strength.' } }));
+    const d = renderDetail(finding({ suggestions: [], brief: { advisory, found: ['**CCR 0.60** (2 Nov 2026) <b>x</b>'], why: 'A lower ratio went with more fractures.', cite: 'He 2024', action: 'Check grip strength.' } }));
     expect(d).toBe('**CCR 0.60** (2 Nov 2026) \\<b\\>x\\</b\\>\n\nA lower ratio went with more fractures (He 2024).\n\nCheck grip strength. *Advisory, not a diagnosis.*');
   });
 
+  it('closes with the advisory line in the knowledge\'s words, so a site that rewords it changes every card', () => {
+    const d = renderDetail(finding({ brief: { advisory: 'Zur Information, keine Diagnose.', why: 'Why.', cite: 'X 2024' } }));
+    expect(d.endsWith('*Zur Information, keine Diagnose.*')).toBe(true);
+  });
+
   it('leads with the action the rule gives and follows it with the suggested orders', () => {
-    const d = renderDetail(finding({ brief: { why: 'A lower ratio went with more fractures.', cite: 'He 2024', action: 'Check grip strength.' } }));
+    const d = renderDetail(finding({ brief: { advisory, why: 'A lower ratio went with more fractures.', cite: 'He 2024', action: 'Check grip strength.' } }));
     expect(d).toContain('Check grip strength; order DXA with vertebral fracture assessment. *Advisory, not a diagnosis.*');
   });
 });

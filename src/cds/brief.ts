@@ -15,7 +15,6 @@ import { escapeMarkdown } from './markdown';
 export const SUMMARY_TARGET = 100;
 export const SUMMARY_LIMIT = 140;
 export const DETAIL_LIMIT = 600;
-export const ADVISORY = '*Advisory, not a diagnosis.*';
 
 /** `**…**` survives escaping; everything else the rule wrote is text, not markup. */
 function escapeKeepingBold(text: string): string {
@@ -54,7 +53,8 @@ export function renderDetail(f: Finding): string {
   const b = briefOf(f);
   const why = b.why ? `${clean(b.why.replace(/[.\s]+$/, ''))}${b.cite ? ` (${escapeMarkdown(b.cite)})` : ''}.` : '';
   const action = b.action ? clean(b.action) : '';
-  const tail = [why, [action, ADVISORY].filter(Boolean).join(' ')].filter(Boolean).join('\n\n');
+  const advisory = f.brief?.advisory ? `*${escapeMarkdown(f.brief.advisory)}*` : '';
+  const tail = [why, [action, advisory].filter(Boolean).join(' ')].filter(Boolean).join('\n\n');
   let room = DETAIL_LIMIT - tail.length - 2;
   const found: string[] = [];
   for (const s of b.found.map(clean)) {

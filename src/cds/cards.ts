@@ -80,7 +80,7 @@ function suggestion(s: OrderSuggestion, f: Finding, ctx: RenderContext): Suggest
 
 /** The EHR adds iss and launch to a smart link and hands appContext back in the token response. */
 function appLink(f: Finding, url: string): Link {
-  return { label: 'Open the findings in the Crosstalk app', url, type: 'smart', appContext: encodeAppContext({ ruleId: f.ruleId }) };
+  return { label: f.brief?.appLink ?? '', url, type: 'smart', appContext: encodeAppContext({ ruleId: f.ruleId }) };
 }
 
 /** One finding, one card: every optional member present only when it has content. */

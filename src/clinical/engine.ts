@@ -66,6 +66,7 @@ export function evaluatePatient(
       const attached = outcomes.filter((c) => c.status === 'context' && (!c.attachTo || c.attachTo.includes(f.ruleId)));
       return {
         ...f,
+        brief: { why: '', cite: '', ...f.brief, advisory: sharedText(knowledge, 'advisory'), appLink: sharedText(knowledge, 'appLink') },
         context: [...f.context, ...attached.flatMap((c) => c.context ?? [])],
         briefContext: [...(f.briefContext ?? []), ...attached.flatMap((c) => c.briefContext ?? [])],
       };

@@ -149,6 +149,10 @@ export interface FindingBrief {
   cite: string;
   action?: string;
   then?: string[];
+  /** The closing tag every card carries ("Advisory, not a diagnosis."), from the knowledge's shared text. */
+  advisory?: string;
+  /** The label of the card's link to the SMART app, from the knowledge's shared text. */
+  appLink?: string;
 }
 
 /**
