@@ -12,7 +12,9 @@ export function memoText(fn: (text: string) => string, max = 2048): (text: strin
 export function memo<T>(fn: (key: string) => T, max = 2048): (key: string) => T {
   const seen = new Map<string, T>();
   return (key: string): T => {
-    if (seen.has(key)) return seen.get(key) as T;
+    // One lookup on a hit: the keys are whole card sentences, built afresh on each call, so each probe compares them.
+    const hit = seen.get(key);
+    if (hit !== undefined || seen.has(key)) return hit as T;
     const out = fn(key);
     if (seen.size >= max) seen.clear();
     seen.set(key, out);

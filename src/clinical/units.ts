@@ -12,8 +12,26 @@ export type Canonical =
 
 /** The knowledge file's spelling for this analyte, compared without spaces (`umol / L`). */
 export function spelledUnit(raw: string, analyte: AnalyteId, spellings: readonly UnitSpelling[]): string | undefined {
+  if (!spellings.length) return undefined;
   const squeezed = raw.replace(/\s+/g, '');
-  return spellings.find((s) => s.spelling.replace(/\s+/g, '') === squeezed && (!s.analytes || s.analytes.includes(analyte)))?.ucum;
+  return spellingIndex(spellings).get(squeezed)?.find((s) => !s.analytes || s.analytes.includes(analyte))?.ucum;
+}
+
+// The knowledge's spellings, squeezed once per list rather than each one on every observation, in list order.
+const spellingIndexes = new WeakMap<readonly UnitSpelling[], Map<string, UnitSpelling[]>>();
+function spellingIndex(spellings: readonly UnitSpelling[]): Map<string, UnitSpelling[]> {
+  let index = spellingIndexes.get(spellings);
+  if (!index) {
+    index = new Map();
+    for (const s of spellings) {
+      const key = s.spelling.replace(/\s+/g, '');
+      const same = index.get(key);
+      if (same) same.push(s);
+      else index.set(key, [s]);
+    }
+    spellingIndexes.set(spellings, index);
+  }
+  return index;
 }
 
 /**
