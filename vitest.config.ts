@@ -27,7 +27,11 @@ export default defineConfig({
           // log-audit.ts checks every service log of the run for tokens and patient ids; postgres-cluster.ts starts
           // (or finds) the PostgreSQL server the store suites run against; global-setup.ts builds the browser
           // bundles that /app and /demo serve.
-          globalSetup: ['test/support/log-audit.ts', 'test/support/postgres-cluster.ts', 'test/support/global-setup.ts'],
+          globalSetup: [
+            'test/support/log-audit.ts',
+            'test/support/postgres-cluster.ts',
+            'test/support/global-setup.ts',
+          ],
           ...shared,
         },
       },

@@ -68,7 +68,10 @@ declare module 'autocannon' {
     interface Instance extends EventEmitter, PromiseLike<Result> {
       stop(): void;
       /** Emitted for every response: status code, bytes, response time in ms (fractional, from process.hrtime). */
-      on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
+      on(
+        event: 'response',
+        listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void,
+      ): this;
       on(event: 'reqError', listener: (error: Error) => void): this;
       on(event: string, listener: (...args: unknown[]) => void): this;
     }

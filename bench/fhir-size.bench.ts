@@ -56,7 +56,13 @@ async function hostileFhir(size: (url: string) => number) {
     res.writeHead(200, { 'content-type': 'application/fhir+json' });
     if (!bytes) {
       const patient = /\/Patient\/([^/?]+)$/.exec(url);
-      res.end(JSON.stringify(patient ? { resourceType: 'Patient', id: patient[1], gender: 'female', birthDate: '1950-01-01' } : { resourceType: 'Bundle', type: 'searchset', entry: [] }));
+      res.end(
+        JSON.stringify(
+          patient
+            ? { resourceType: 'Patient', id: patient[1], gender: 'female', birthDate: '1950-01-01' }
+            : { resourceType: 'Bundle', type: 'searchset', entry: [] },
+        ),
+      );
       return;
     }
     let n = 0;
@@ -69,7 +75,11 @@ async function hostileFhir(size: (url: string) => number) {
       sent += s.length;
       return res.write(s);
     };
-    write(url.includes('/Patient/') ? '{"resourceType":"Patient","id":"p","text":{"status":"generated","div":"' : '{"resourceType":"Bundle","type":"searchset","entry":[');
+    write(
+      url.includes('/Patient/')
+        ? '{"resourceType":"Patient","id":"p","text":{"status":"generated","div":"'
+        : '{"resourceType":"Bundle","type":"searchset","entry":[',
+    );
     const pump = () => {
       while (n < bytes) {
         if (res.destroyed) return;
@@ -110,7 +120,11 @@ function startCrosstalk(): Promise<{ url: string; child: ChildProcess }> {
     ...(process.env.BENCH_MAX_RESPONSE ? { CROSSTALK_FHIR_MAX_RESPONSE_BYTES: process.env.BENCH_MAX_RESPONSE } : {}),
     ...(process.env.BENCH_MAX_CALL ? { CROSSTALK_FHIR_MAX_CALL_BYTES: process.env.BENCH_MAX_CALL } : {}),
   };
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/server/main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/server/main.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   process.once('exit', () => child.kill('SIGKILL'));
   return new Promise((resolve, reject) => {
     let out = '';
@@ -123,7 +137,9 @@ function startCrosstalk(): Promise<{ url: string; child: ChildProcess }> {
     child.stderr?.on('data', (b: Buffer) => {
       out += b.toString();
     });
-    child.once('exit', (code) => reject(new Error(`Crosstalk exited (${code}) before listening:\n${out.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`Crosstalk exited (${code}) before listening:\n${out.slice(-2000)}`)),
+    );
   });
 }
 
@@ -137,7 +153,12 @@ async function hookCall(url: string, fhirServer: string): Promise<{ status: numb
   const res = await fetch(`${url}/cds-services/${SERVICE_ID}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ hook: 'patient-view', hookInstance: randomUUID(), fhirServer, context: { userId: 'Practitioner/bench', patientId: 'bench-patient' } }),
+    body: JSON.stringify({
+      hook: 'patient-view',
+      hookInstance: randomUUID(),
+      fhirServer,
+      context: { userId: 'Practitioner/bench', patientId: 'bench-patient' },
+    }),
   });
   const body = (await res.json()) as { issue?: { code: string }[] };
   return { status: res.status, issues: (body.issue ?? []).map((i) => i.code) };
@@ -163,7 +184,18 @@ async function run(s: Scenario) {
   ct.child.kill('SIGTERM');
   await new Promise((r) => ct.child.once('exit', r));
   await fhir.close();
-  return { scenario: s.name, calls: s.concurrency * s.rounds, concurrency: s.concurrency, ms, statuses, rssAtStartMB: atStart.rssMB, peakRssMB: after.hwmMB, rssAfterMB: after.rssMB, fhirServer: fhir.stats(), pass: after.hwmMB < TARGET_MB };
+  return {
+    scenario: s.name,
+    calls: s.concurrency * s.rounds,
+    concurrency: s.concurrency,
+    ms,
+    statuses,
+    rssAtStartMB: atStart.rssMB,
+    peakRssMB: after.hwmMB,
+    rssAfterMB: after.rssMB,
+    fhirServer: fhir.stats(),
+    pass: after.hwmMB < TARGET_MB,
+  };
 }
 
 async function main() {

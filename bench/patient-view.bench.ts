@@ -19,7 +19,7 @@
  *      BENCH_PROF=1 (--cpu-prof the Crosstalk children; BENCH_PROF_DIR, default <tmp>/crosstalk-bench-prof).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { type KeyObject, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,9 +27,9 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import type * as ExpressModule from 'express';
+import type * as ServicesModule from '../src/cds/services';
 import type * as FhirServerModule from '../src/demo/fhir-server';
 import type * as PatientsModule from '../src/demo/patients';
-import type * as ServicesModule from '../src/cds/services';
 import type * as StartModule from '../src/server/start';
 
 const HOST = '127.0.0.1';
@@ -75,7 +75,12 @@ function intEnv(name: string, fallback: number, min: number): number {
 
 function sample(): Sample {
   const c = process.cpuUsage();
-  return { userUs: c.user, systemUs: c.system, rssBytes: process.memoryUsage.rss(), peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return {
+    userUs: c.user,
+    systemUs: c.system,
+    rssBytes: process.memoryUsage.rss(),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -166,7 +171,15 @@ async function startCrosstalkProd(args: { fhirOrigin: string; publicJwk: Record<
   await closer(probe)();
   const file = path.join(storeDir(), 'trusted-clients.json');
   const clients = {
-    clients: [{ name: 'bench EHR', iss: JWT_ISS, jwks: { keys: [args.publicJwk] }, algorithms: ['ES384'], fhirServerOrigins: [args.fhirOrigin] }],
+    clients: [
+      {
+        name: 'bench EHR',
+        iss: JWT_ISS,
+        jwks: { keys: [args.publicJwk] },
+        algorithms: ['ES384'],
+        fhirServerOrigins: [args.fhirOrigin],
+      },
+    ],
   };
   fs.writeFileSync(file, JSON.stringify(clients));
   return startCrosstalk({
@@ -219,7 +232,8 @@ async function startFhirFixture(args: { delayMs: number }): Promise<Started> {
     const resource = (await r.json()) as { link?: { relation: string }[] };
     // One page each: a next link would point at the source server, which goes away. The self link stays, as an
     // EHR's prefetch Bundle has one too.
-    if (resource.link?.some((l) => l.relation === 'next')) throw new Error(`fixture: ${relative} has more than one page`);
+    if (resource.link?.some((l) => l.relation === 'next'))
+      throw new Error(`fixture: ${relative} has more than one page`);
     answers.set(fixtureKey(relative), Buffer.from(JSON.stringify(resource)));
   }
   await closer(sourceServer)();
@@ -236,8 +250,12 @@ async function startFhirFixture(args: { delayMs: number }): Promise<Started> {
     if (body) hits += 1;
     else misses += 1;
     setTimeout(() => {
-      if (body) res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-length': body.length }).end(body);
-      else res.writeHead(404, { 'content-type': 'application/fhir+json' }).end('{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}');
+      if (body)
+        res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-length': body.length }).end(body);
+      else
+        res
+          .writeHead(404, { 'content-type': 'application/fhir+json' })
+          .end('{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}');
     }, args.delayMs);
   });
   const url = await listen(server);
@@ -280,9 +298,13 @@ function startChild(kind: ServerKind, args: unknown = {}): Promise<ServerHandle>
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
   // The child inherits tsx's loader flags through execArgv.
-  const child: ChildProcess = fork(__filename, ['--serve', kind, JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
+  const child: ChildProcess = fork(__filename, ['--serve', kind, JSON.stringify(args)], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv,
+  });
   return new Promise<ServerHandle>((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`${kind} server process exited (${code}) before it was ready`));
+    const onExit = (code: number | null) =>
+      reject(new Error(`${kind} server process exited (${code}) before it was ready`));
     child.once('exit', onExit);
     child.on('message', (m: ChildMessage) => {
       if (m.type === 'failed') reject(new Error(`${kind} server failed to start: ${m.message}`));
@@ -339,7 +361,9 @@ class TokenPool {
     for (let i = 0; i < n; i++) {
       const claims = { iss: JWT_ISS, aud: this.audience, iat: now, exp: now + 600, jti: randomUUID() };
       const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-      const signature = sign('sha384', Buffer.from(input), { key: this.key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+      const signature = sign('sha384', Buffer.from(input), { key: this.key, dsaEncoding: 'ieee-p1363' }).toString(
+        'base64url',
+      );
       this.tokens.push(`${input}.${signature}`);
     }
   }
@@ -380,9 +404,11 @@ async function buildPrefetch(fhirServer: string): Promise<Record<string, unknown
     if (r.status !== 200) throw new Error(`prefetch ${key}: the fixture answered ${r.status}`);
     const resource = (await r.json()) as { resourceType?: string; entry?: unknown[] };
     const expected = relative.includes('?') ? 'Bundle' : relative.split('/')[0];
-    if (resource.resourceType !== expected) throw new Error(`prefetch ${key}: expected ${expected}, got ${resource.resourceType}`);
+    if (resource.resourceType !== expected)
+      throw new Error(`prefetch ${key}: expected ${expected}, got ${resource.resourceType}`);
     // Optional context keys (medicines, conditions, DXA…) are legitimately empty for the benchmark patient.
-    if (expected === 'Bundle' && def.required.includes(key) && !Array.isArray(resource.entry)) throw new Error(`prefetch ${key}: the search found nothing`);
+    if (expected === 'Bundle' && def.required.includes(key) && !Array.isArray(resource.entry))
+      throw new Error(`prefetch ${key}: the search found nothing`);
     prefetch[key] = resource;
   }
   return prefetch;
@@ -445,7 +471,15 @@ interface RunResult {
   reqPerSec: number;
   requests: number;
   durationS: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number; autocannonP50: number; autocannonP99: number };
+  latencyMs: {
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+    mean: number;
+    autocannonP50: number;
+    autocannonP99: number;
+  };
   errors: number;
   timeouts: number;
   non2xx: number;
@@ -479,7 +513,15 @@ function cannon(t: Target, seconds: number, connections: number, latencies?: num
     timeout: 10,
     title: t.mode,
     ...(tokens
-      ? { requests: [{ method: 'POST', body: t.body, setupRequest: (req) => ({ ...req, headers: { ...headers, authorization: `Bearer ${tokens.take()}` } }) }] }
+      ? {
+          requests: [
+            {
+              method: 'POST',
+              body: t.body,
+              setupRequest: (req) => ({ ...req, headers: { ...headers, authorization: `Bearer ${tokens.take()}` } }),
+            },
+          ],
+        }
       : {}),
   });
   // autocannon's own histogram has 1 ms resolution; keep the exact (hrtime, fractional ms) times too.
@@ -487,7 +529,12 @@ function cannon(t: Target, seconds: number, connections: number, latencies?: num
   return instance;
 }
 
-async function measure(t: Target, seconds: number, warmup: number, connections: number): Promise<{ result: RunResult; warmupFailures: number }> {
+async function measure(
+  t: Target,
+  seconds: number,
+  warmup: number,
+  connections: number,
+): Promise<{ result: RunResult; warmupFailures: number }> {
   let warmupFailures = 0;
   if (warmup > 0) {
     const w = await cannon(t, warmup, connections);
@@ -545,7 +592,8 @@ async function measure(t: Target, seconds: number, warmup: number, connections: 
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  const line = (r: string[]) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  const line = (r: string[]) =>
+    `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(rows[0] ?? []), sep, ...rows.slice(1).map(line)].join('\n');
 }
@@ -570,15 +618,37 @@ function targetsOf(results: RunResult[], crowd: RunResult[]): TargetLine[] {
   const crosstalk = [...results, ...crowd].filter((r) => r.mode !== 'floor');
   const peak = crosstalk.length ? Math.max(...crosstalk.map((r) => r.serverPeakRssMB)) : Number.NaN;
   const crowdPeak = crowd.length ? Math.max(...crowd.map((r) => r.serverPeakRssMB)) : Number.NaN;
-  const line = (name: string, ok: boolean | undefined, actual: string): TargetLine => ({ name, actual: ok === undefined ? 'not measured' : actual, pass: ok ?? null });
+  const line = (name: string, ok: boolean | undefined, actual: string): TargetLine => ({
+    name,
+    actual: ok === undefined ? 'not measured' : actual,
+    pass: ok ?? null,
+  });
   return [
-    line('prefetch req/s ≥ 0.4 × floor', pre && floor ? pre.reqPerSec >= 0.4 * floor.reqPerSec : undefined, pre && floor ? `${f0(pre.reqPerSec)} req/s = ${f2(pre.reqPerSec / floor.reqPerSec)} × floor (${f0(floor.reqPerSec)})` : ''),
-    line('prefetch-jwt req/s ≥ 0.85 × prefetch', jwt && pre ? jwt.reqPerSec >= 0.85 * pre.reqPerSec : undefined, jwt && pre ? `${f0(jwt.reqPerSec)} req/s = ${f2(jwt.reqPerSec / pre.reqPerSec)} × prefetch` : ''),
+    line(
+      'prefetch req/s ≥ 0.4 × floor',
+      pre && floor ? pre.reqPerSec >= 0.4 * floor.reqPerSec : undefined,
+      pre && floor
+        ? `${f0(pre.reqPerSec)} req/s = ${f2(pre.reqPerSec / floor.reqPerSec)} × floor (${f0(floor.reqPerSec)})`
+        : '',
+    ),
+    line(
+      'prefetch-jwt req/s ≥ 0.85 × prefetch',
+      jwt && pre ? jwt.reqPerSec >= 0.85 * pre.reqPerSec : undefined,
+      jwt && pre ? `${f0(jwt.reqPerSec)} req/s = ${f2(jwt.reqPerSec / pre.reqPerSec)} × prefetch` : '',
+    ),
     line('prefetch p99 < 20 ms', pre ? pre.latencyMs.p99 < 20 : undefined, pre ? `${f2(pre.latencyMs.p99)} ms` : ''),
-    line('prefetch-jwt p99 < 20 ms', jwt ? jwt.latencyMs.p99 < 20 : undefined, jwt ? `${f2(jwt.latencyMs.p99)} ms` : ''),
+    line(
+      'prefetch-jwt p99 < 20 ms',
+      jwt ? jwt.latencyMs.p99 < 20 : undefined,
+      jwt ? `${f2(jwt.latencyMs.p99)} ms` : '',
+    ),
     line('fhir-fallback p50 ≤ 45 ms', fb ? fb.latencyMs.p50 <= 45 : undefined, fb ? `${f2(fb.latencyMs.p50)} ms` : ''),
     line('peak RSS of each Crosstalk process < 300 MB', crosstalk.length ? peak < 300 : undefined, `${f0(peak)} MB`),
-    line(`peak RSS < 300 MB with ${crowd[0]?.connections ?? 'n'} connections`, crowd.length ? crowdPeak < 300 : undefined, `${f0(crowdPeak)} MB`),
+    line(
+      `peak RSS < 300 MB with ${crowd[0]?.connections ?? 'n'} connections`,
+      crowd.length ? crowdPeak < 300 : undefined,
+      `${f0(crowdPeak)} MB`,
+    ),
   ];
 }
 
@@ -604,12 +674,16 @@ async function main(): Promise<number> {
     totalMemGB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
-  console.log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.platform}, ${machine.totalMemGB} GB, loadavg ${machine.loadavg.join(' ')}`);
+  console.log(
+    `machine: ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.platform}, ${machine.totalMemGB} GB, loadavg ${machine.loadavg.join(' ')}`,
+  );
   console.log(
     `config:  ${connections} connections, ${warmup} s warm-up + ${seconds} s per mode; RSS pass ${crowdConnections} connections × ${crowdSeconds} s; FHIR fixture delay ${delayMs} ms; Crosstalk LOG_LEVEL ${logLevel}`,
   );
   if ((machine.loadavg[0] ?? 0) > 0.5 * machine.cpus) {
-    console.log(`warning: the machine is busy (1-min load ${machine.loadavg[0]} on ${machine.cpus} CPUs): expect noisy numbers`);
+    console.log(
+      `warning: the machine is busy (1-min load ${machine.loadavg[0]} on ${machine.cpus} CPUs): expect noisy numbers`,
+    );
   }
 
   const servers: ServerHandle[] = [];
@@ -632,13 +706,21 @@ async function main(): Promise<number> {
     const tokens = new TokenPool(privateKey, `${prodPublic}${path_}`);
     tokens.fill(50); // the checks below; the load's share is signed once the prefetch rate is known
 
-    const devPrefetch: Target = { mode: 'prefetch', url: `${dev.url}${path_}`, body: withPrefetch, server: dev, check: checkCards };
+    const devPrefetch: Target = {
+      mode: 'prefetch',
+      url: `${dev.url}${path_}`,
+      body: withPrefetch,
+      server: dev,
+      check: checkCards,
+    };
     // The floor answers what Crosstalk answers: the same object, stringified by res.json on every call.
     const answerFile = path.join(os.tmpdir(), `crosstalk-bench-answer-${process.pid}.json`);
     fs.writeFileSync(answerFile, await verify(devPrefetch));
     const floor = await startChild('floor', { answerFile });
     servers.push(floor);
-    console.log(`servers: floor pid ${floor.pid}, crosstalk dev pid ${dev.pid}, crosstalk production pid ${prod.pid}, FHIR fixture pid ${fixture.pid}`);
+    console.log(
+      `servers: floor pid ${floor.pid}, crosstalk dev pid ${dev.pid}, crosstalk production pid ${prod.pid}, FHIR fixture pid ${fixture.pid}`,
+    );
 
     const all: Target[] = [
       {
@@ -650,7 +732,13 @@ async function main(): Promise<number> {
       },
       devPrefetch,
       { mode: 'prefetch-jwt', url: `${prod.url}${path_}`, body: withPrefetch, server: prod, tokens, check: checkCards },
-      { mode: 'fhir-fallback', url: `${dev.url}${path_}`, body: requestBody(fhirServer), server: dev, check: checkCards },
+      {
+        mode: 'fhir-fallback',
+        url: `${dev.url}${path_}`,
+        body: requestBody(fhirServer),
+        server: dev,
+        check: checkCards,
+      },
     ];
     const targets = all.filter((t) => wanted.includes(t.mode));
     for (const t of targets) await verify(t);
@@ -678,13 +766,17 @@ async function main(): Promise<number> {
       if (need) console.log(`signed:  ${need} ES384 tokens in ${f1((performance.now() - t0) / 1000)} s (not measured)`);
     };
     for (const t of targets) {
-      if (t.mode === 'prefetch-jwt') signFor(results.find((r) => r.mode === 'prefetch')?.reqPerSec ?? 2000, warmup + seconds);
+      if (t.mode === 'prefetch-jwt')
+        signFor(results.find((r) => r.mode === 'prefetch')?.reqPerSec ?? 2000, warmup + seconds);
       await run(t, results, seconds, warmup, connections);
     }
     if (crowdConnections > 0) {
       for (const t of targets.filter((x) => x.mode !== 'floor')) {
         // At 100 connections the rate may exceed the 10-connection one: size from the fastest Crosstalk rate seen.
-        const fastest = Math.max(0, ...[...results, ...crowd].filter((r) => r.mode !== 'floor').map((r) => r.reqPerSec));
+        const fastest = Math.max(
+          0,
+          ...[...results, ...crowd].filter((r) => r.mode !== 'floor').map((r) => r.reqPerSec),
+        );
         if (t.mode === 'prefetch-jwt') signFor(fastest || 2000, 2 * (crowdSeconds + 1));
         await run(t, crowd, crowdSeconds, 1, crowdConnections);
       }
@@ -694,7 +786,21 @@ async function main(): Promise<number> {
     const floorResult = results.find((r) => r.mode === 'floor');
     const pre = results.find((r) => r.mode === 'prefetch');
     const rows = [
-      ['mode', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'vs floor', 'vs prefetch', 'server CPU', 'CPU µs/req', 'CPU vs floor', 'peak RSS MB', 'loadgen CPU'],
+      [
+        'mode',
+        'conns',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'errors/non-2xx',
+        'vs floor',
+        'vs prefetch',
+        'server CPU',
+        'CPU µs/req',
+        'CPU vs floor',
+        'peak RSS MB',
+        'loadgen CPU',
+      ],
       ...[...results, ...crowd].map((r) => [
         r.mode,
         String(r.connections),
@@ -703,7 +809,14 @@ async function main(): Promise<number> {
         f2(r.latencyMs.p99),
         `${r.errors}/${r.non2xx}`,
         floorResult ? times(r.reqPerSec / floorResult.reqPerSec) : 'n/a',
-        pre && r.mode === 'prefetch-jwt' ? times(r.reqPerSec / (crowd.includes(r) ? (crowd.find((c) => c.mode === 'prefetch')?.reqPerSec ?? Number.NaN) : pre.reqPerSec)) : '',
+        pre && r.mode === 'prefetch-jwt'
+          ? times(
+              r.reqPerSec /
+                (crowd.includes(r)
+                  ? (crowd.find((c) => c.mode === 'prefetch')?.reqPerSec ?? Number.NaN)
+                  : pre.reqPerSec),
+            )
+          : '',
         `${f0(r.serverCpuPct)}%`,
         f0(r.serverCpuUsPerReq),
         floorResult ? times(floorResult.serverCpuUsPerReq / r.serverCpuUsPerReq) : 'n/a',
@@ -715,20 +828,33 @@ async function main(): Promise<number> {
     console.log(table(rows));
     console.log('');
     console.log('latency: exact per-request times (hrtime); "server CPU" is % of one core used by the server process;');
-    console.log('"CPU vs floor" is the floor\'s CPU per request ÷ this mode\'s: the req/s ratio if both were CPU-bound on one core,');
-    console.log('which a busy machine (that gives each process a different share of the CPU) does not distort as much.');
-    console.log('peak RSS: the server process\'s high-water mark since it started (prefetch and fhir-fallback share one process).');
+    console.log(
+      '"CPU vs floor" is the floor\'s CPU per request ÷ this mode\'s: the req/s ratio if both were CPU-bound on one core,',
+    );
+    console.log(
+      'which a busy machine (that gives each process a different share of the CPU) does not distort as much.',
+    );
+    console.log(
+      "peak RSS: the server process's high-water mark since it started (prefetch and fhir-fallback share one process).",
+    );
     console.log(`FHIR fixture: ${stats.hits} reads answered, ${stats.misses} unknown URLs`);
 
     const targetsOut = targetsOf(results, crowd);
     console.log('targets:');
-    for (const t of targetsOut) console.log(`  ${t.pass === null ? 'SKIP' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.actual}`);
+    for (const t of targetsOut)
+      console.log(`  ${t.pass === null ? 'SKIP' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.actual}`);
 
     const failed = [...results, ...crowd].filter((r) => r.errors + r.non2xx > 0);
     if (warmupFailures) console.log(`warm-up: ${warmupFailures} requests errored or were not 2xx`);
-    if (tokens.exhausted) console.log(`ERROR: the JWT pool ran out: ${tokens.exhausted} tokens were signed during the load (set BENCH_JWT_TOKENS higher)`);
+    if (tokens.exhausted)
+      console.log(
+        `ERROR: the JWT pool ran out: ${tokens.exhausted} tokens were signed during the load (set BENCH_JWT_TOKENS higher)`,
+      );
     if (stats.misses) console.log(`ERROR: the FHIR fixture was asked ${stats.misses} URLs it does not know`);
-    for (const r of failed) console.log(`ERROR: ${r.mode}@${r.connections}: ${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx, status codes ${JSON.stringify(r.statusCodes)}`);
+    for (const r of failed)
+      console.log(
+        `ERROR: ${r.mode}@${r.connections}: ${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx, status codes ${JSON.stringify(r.statusCodes)}`,
+      );
 
     const out = path.resolve(process.env.BENCH_OUT || path.join(RESULTS_DIR, 'latest.json'));
     fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -736,7 +862,20 @@ async function main(): Promise<number> {
     const report = {
       generatedAt: new Date().toISOString(),
       machine: { ...machine, loadavgAfter: os.loadavg().map((l) => Math.round(l * 100) / 100) },
-      config: { connections, warmupS: warmup, durationS: seconds, crowdConnections, crowdS: crowdSeconds, fhirDelayMs: delayMs, logLevel, host: HOST, service: SERVICE_ID, patientId: PATIENT_ID, requestBytes, answerBytes },
+      config: {
+        connections,
+        warmupS: warmup,
+        durationS: seconds,
+        crowdConnections,
+        crowdS: crowdSeconds,
+        fhirDelayMs: delayMs,
+        logLevel,
+        host: HOST,
+        service: SERVICE_ID,
+        patientId: PATIENT_ID,
+        requestBytes,
+        answerBytes,
+      },
       results,
       crowd,
       fixture: stats,

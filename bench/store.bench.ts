@@ -20,11 +20,11 @@ import path from 'node:path';
 import { callService } from '../src/cds/call';
 import { loadServices } from '../src/cds/services';
 import { loadKnowledgeSync } from '../src/config/knowledge-file';
+import { demoPlugin } from '../src/demo/plugin';
 import { EgressPolicy } from '../src/fhir/egress';
 import { auditRecord } from '../src/server/audit';
 import { createLogger } from '../src/server/logger';
 import { start } from '../src/server/start';
-import { demoPlugin } from '../src/demo/plugin';
 import type { SqlEngine } from '../src/store/engine';
 import { openPostgres } from '../src/store/postgres';
 import { SqlStore } from '../src/store/sql-store';
@@ -65,13 +65,30 @@ async function measure(name: string, fn: () => Promise<unknown>, concurrency = 1
   );
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   times.sort((a, b) => a - b);
-  return { measurement: name, ops: times.length, p50Us: percentile(times, 50), p99Us: percentile(times, 99), opsPerSec: times.length / wallS };
+  return {
+    measurement: name,
+    ops: times.length,
+    p50Us: percentile(times, 50),
+    p99Us: percentile(times, 99),
+    opsPerSec: times.length / wallS,
+  };
 }
 
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-bench-store-'));
   // A demo Crosstalk only to serve the demo patient's data, so the prefetch is what an EHR would send.
-  const host = await start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: path.join(tmp, 'host') }, createLogger('silent'), [demoPlugin]);
+  const host = await start(
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      CROSSTALK_DEV_MODE: 'true',
+      CROSSTALK_EMBEDDED_FHIR: 'true',
+      CROSSTALK_DATA_DIR: path.join(tmp, 'host'),
+    },
+    createLogger('silent'),
+    [demoPlugin],
+  );
   const services = loadServices();
   const service = services.get(SERVICE_ID);
   if (!service) throw new Error(`no service ${SERVICE_ID}`);
@@ -84,16 +101,36 @@ async function main(): Promise<void> {
 
   const knowledge = loadKnowledgeSync(undefined);
   // Full prefetch: no FHIR read is made, so the egress policy allows nothing.
-  const deps = { knowledge, now: () => new Date(), gather: { timeoutMs: 3000, maxPages: 10, maxResponseBytes: 5 * 1048576, maxCallBytes: 20 * 1048576, egress: new EgressPolicy(() => []) } };
-  const request = () => ({ hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'Practitioner/bench', patientId: 'demo-low-ccr' }, prefetch });
+  const deps = {
+    knowledge,
+    now: () => new Date(),
+    gather: {
+      timeoutMs: 3000,
+      maxPages: 10,
+      maxResponseBytes: 5 * 1048576,
+      maxCallBytes: 20 * 1048576,
+      egress: new EgressPolicy(() => []),
+    },
+  };
+  const request = () => ({
+    hook: 'patient-view',
+    hookInstance: randomUUID(),
+    context: { userId: 'Practitioner/bench', patientId: 'demo-low-ccr' },
+    prefetch,
+  });
   const sampleCall = await callService(service, request(), deps);
-  if (sampleCall.response.cards[0]?.extension.crosstalk.ruleId !== 'low-ccr') throw new Error('the benchmark patient did not get its low-CCR card');
+  if (sampleCall.response.cards[0]?.extension.crosstalk.ruleId !== 'low-ccr')
+    throw new Error('the benchmark patient did not get its low-CCR card');
   const key = Buffer.alloc(32, 7);
 
-  const rows: Row[] = [await measure('call (baseline): callService, full prefetch', () => callService(service, request(), deps))];
+  const rows: Row[] = [
+    await measure('call (baseline): callService, full prefetch', () => callService(service, request(), deps)),
+  ];
 
   let pg: { url: string; stop?: () => void };
-  const given = process.env.TEST_DATABASE_URL ?? (/^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL : undefined);
+  const given =
+    process.env.TEST_DATABASE_URL ??
+    (/^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL : undefined);
   if (given) pg = { url: given };
   else pg = await startThrowawayCluster();
 
@@ -109,7 +146,19 @@ async function main(): Promise<void> {
         const audit = () => {
           const callId = randomUUID();
           const cards = sampleCall.response.cards.map((c) => ({ ...c, uuid: randomUUID() }));
-          return auditRecord({ callId, calledAt: new Date(), serviceId: SERVICE_ID, body: request(), status: 200, latencyMs: 3, record: sampleCall.record, cards }, key);
+          return auditRecord(
+            {
+              callId,
+              calledAt: new Date(),
+              serviceId: SERVICE_ID,
+              body: request(),
+              status: 200,
+              latencyMs: 3,
+              record: sampleCall.record,
+              cards,
+            },
+            key,
+          );
         };
         rows.push(await measure(`audit: recordCall, ${name}`, () => store.recordCall(audit())));
         const call = audit();
@@ -117,14 +166,29 @@ async function main(): Promise<void> {
         const card = call.cards[0];
         if (!card) throw new Error('no card');
         const entry = (): FeedbackEntry => ({
-          cardUuid: card.cardUuid, outcome: 'overridden', outcomeAt: new Date(Date.now() + Math.random() * 1e9), receivedAt: new Date(),
-          serviceId: SERVICE_ID, ruleId: card.ruleId, callId: card.callId, cardIssuedAt: card.issuedAt, acceptedSuggestions: [],
+          cardUuid: card.cardUuid,
+          outcome: 'overridden',
+          outcomeAt: new Date(Date.now() + Math.random() * 1e9),
+          receivedAt: new Date(),
+          serviceId: SERVICE_ID,
+          ruleId: card.ruleId,
+          callId: card.callId,
+          cardIssuedAt: card.issuedAt,
+          acceptedSuggestions: [],
           overrideReason: { system: 'urn:crosstalk:codesystem:override-reason', code: 'not-relevant' },
         });
-        rows.push(await measure(`feedback: recordFeedback ×2, ${name}`, () => store.recordFeedback([entry(), entry()])));
+        rows.push(
+          await measure(`feedback: recordFeedback ×2, ${name}`, () => store.recordFeedback([entry(), entry()])),
+        );
         // Several requests at once: PostgreSQL spreads them over its pool, SQLite's writer thread commits them together.
         rows.push(await measure(`audit: recordCall, ${name}, 16 in flight`, () => store.recordCall(audit()), 16));
-        rows.push(await measure(`feedback: recordFeedback ×2, ${name}, 16 in flight`, () => store.recordFeedback([entry(), entry()]), 16));
+        rows.push(
+          await measure(
+            `feedback: recordFeedback ×2, ${name}, 16 in flight`,
+            () => store.recordFeedback([entry(), entry()]),
+            16,
+          ),
+        );
       } finally {
         await store.close();
       }
@@ -145,10 +209,14 @@ async function main(): Promise<void> {
   console.table(table);
   const full = rows.find((r) => r.measurement.startsWith('feedback') && r.measurement.endsWith('sqlite FULL'));
   const normal = rows.find((r) => r.measurement.startsWith('feedback') && r.measurement.endsWith('sqlite NORMAL'));
-  if (full && normal) console.log(`SQLite feedback commit, FULL ÷ NORMAL (p50): ${(full.p50Us / normal.p50Us).toFixed(2)}`);
+  if (full && normal)
+    console.log(`SQLite feedback commit, FULL ÷ NORMAL (p50): ${(full.p50Us / normal.p50Us).toFixed(2)}`);
   const out = path.join(__dirname, 'results', 'store.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpus: os.cpus().length, ops: OPS, warmup: WARMUP, rows }, null, 2)}\n`);
+  fs.writeFileSync(
+    out,
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpus: os.cpus().length, ops: OPS, warmup: WARMUP, rows }, null, 2)}\n`,
+  );
   console.log(`written to ${path.relative(process.cwd(), out)}`);
 }
 

@@ -28,35 +28,77 @@ function orders(patientId: string): MedicationRequest[] {
       id: 'rx-pred',
       status: 'draft',
       intent: 'order',
-      medicationCodeableConcept: { coding: [{ system: RX, code: '312617', display: 'predniSONE 5 MG Oral Tablet' }, { system: RX, code: '8640', display: 'prednisone' }], text: 'predniSONE 10 mg tablet' },
+      medicationCodeableConcept: {
+        coding: [
+          { system: RX, code: '312617', display: 'predniSONE 5 MG Oral Tablet' },
+          { system: RX, code: '8640', display: 'prednisone' },
+        ],
+        text: 'predniSONE 10 mg tablet',
+      },
       subject,
-      dosageInstruction: [{ timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } }, route: ORAL, doseAndRate: [{ doseQuantity: { value: 10, unit: 'mg', system: UCUM, code: 'mg' } }] }],
-      dispenseRequest: { numberOfRepeatsAllowed: 3, expectedSupplyDuration: { value: 30, unit: 'days', system: UCUM, code: 'd' } },
+      dosageInstruction: [
+        {
+          timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } },
+          route: ORAL,
+          doseAndRate: [{ doseQuantity: { value: 10, unit: 'mg', system: UCUM, code: 'mg' } }],
+        },
+      ],
+      dispenseRequest: {
+        numberOfRepeatsAllowed: 3,
+        expectedSupplyDuration: { value: 30, unit: 'days', system: UCUM, code: 'd' },
+      },
     },
     {
       resourceType: 'MedicationRequest',
       id: 'rx-let',
       status: 'draft',
       intent: 'order',
-      contained: [<Medication>{ resourceType: 'Medication', id: 'm', code: { coding: [{ system: ATC, code: 'L02BG04', display: 'letrozole' }], text: 'Letrozole 2.5 mg tablet' } }],
+      contained: [
+        <Medication>{
+          resourceType: 'Medication',
+          id: 'm',
+          code: { coding: [{ system: ATC, code: 'L02BG04', display: 'letrozole' }], text: 'Letrozole 2.5 mg tablet' },
+        },
+      ],
       medicationReference: { reference: '#m' },
       subject,
-      dosageInstruction: [{ timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } }, route: ORAL, doseAndRate: [{ doseQuantity: { value: 2.5, unit: 'mg', system: UCUM, code: 'mg' } }] }],
-      dispenseRequest: { expectedSupplyDuration: { value: 90, unit: 'days', system: UCUM, code: 'd' }, numberOfRepeatsAllowed: 3 },
+      dosageInstruction: [
+        {
+          timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } },
+          route: ORAL,
+          doseAndRate: [{ doseQuantity: { value: 2.5, unit: 'mg', system: UCUM, code: 'mg' } }],
+        },
+      ],
+      dispenseRequest: {
+        expectedSupplyDuration: { value: 90, unit: 'days', system: UCUM, code: 'd' },
+        numberOfRepeatsAllowed: 3,
+      },
     },
     {
       resourceType: 'MedicationRequest',
       id: 'rx-leu',
       status: 'draft',
       intent: 'order',
-      medicationCodeableConcept: { coding: [{ system: ATC, code: 'L02AE02', display: 'leuprorelin' }], text: 'Leuprolide 22.5 mg depot' },
+      medicationCodeableConcept: {
+        coding: [{ system: ATC, code: 'L02AE02', display: 'leuprorelin' }],
+        text: 'Leuprolide 22.5 mg depot',
+      },
       subject,
-      dosageInstruction: [{ timing: { repeat: { frequency: 1, period: 3, periodUnit: 'mo' } }, doseAndRate: [{ doseQuantity: { value: 22.5, unit: 'mg', system: UCUM, code: 'mg' } }] }],
+      dosageInstruction: [
+        {
+          timing: { repeat: { frequency: 1, period: 3, periodUnit: 'mo' } },
+          doseAndRate: [{ doseQuantity: { value: 22.5, unit: 'mg', system: UCUM, code: 'mg' } }],
+        },
+      ],
     },
   ];
 }
 
-const draftBundle = (rs: MedicationRequest[]): Bundle => ({ resourceType: 'Bundle', type: 'collection', entry: rs.map((resource) => ({ fullUrl: `MedicationRequest/${resource.id}`, resource })) });
+const draftBundle = (rs: MedicationRequest[]): Bundle => ({
+  resourceType: 'Bundle',
+  type: 'collection',
+  entry: rs.map((resource) => ({ fullUrl: `MedicationRequest/${resource.id}`, resource })),
+});
 
 let ct: Awaited<ReturnType<typeof startCrosstalk>>;
 beforeAll(async () => {
@@ -67,7 +109,11 @@ afterAll(async () => {
 });
 
 async function call(service: string, body: unknown): Promise<Card[]> {
-  const res = await fetch(`${ct.url}/cds-services/${service}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${ct.url}/cds-services/${service}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status, service).toBe(200);
   return ((await res.json()) as { cards: Card[] }).cards;
 }
@@ -76,7 +122,9 @@ describe('every card, for every demo patient and hook', { timeout: 180_000 }, ()
   it('from patient-view (the CLI engine over the demo bundle) is within budget and free of working notes', async () => {
     const now = new Date();
     const service = loadServices().get('bone-muscle-patient-view')!;
-    const cards = (await evaluateBundle(demoTransaction(now), service, loadKnowledgeSync(), now)).flatMap((r) => r.cards);
+    const cards = (await evaluateBundle(demoTransaction(now), service, loadKnowledgeSync(), now)).flatMap(
+      (r) => r.cards,
+    );
     // Every kind of card the demo shows is here, so the check covers every rule's wording.
     expect(new Set(cards.map((c) => c.extension.crosstalk.ruleId)).size).toBeGreaterThanOrEqual(5);
     expect(cards.flatMap(cardProblems)).toEqual([]);
@@ -87,13 +135,27 @@ describe('every card, for every demo patient and hook', { timeout: 180_000 }, ()
     for (const p of DEMO_PATIENTS) {
       const all = orders(p.id);
       const context = { userId: 'Practitioner/demo-clinician', patientId: p.id };
-      cards.push(...(await call('bone-muscle-order-sign', { hook: 'order-sign', hookInstance: randomUUID(), fhirServer: `${ct.url}/fhir`, context: { ...context, draftOrders: draftBundle(all) } })));
+      cards.push(
+        ...(await call('bone-muscle-order-sign', {
+          hook: 'order-sign',
+          hookInstance: randomUUID(),
+          fhirServer: `${ct.url}/fhir`,
+          context: { ...context, draftOrders: draftBundle(all) },
+        })),
+      );
       for (const o of all) {
-        const body = { hook: 'order-select', hookInstance: randomUUID(), fhirServer: `${ct.url}/fhir`, context: { ...context, selections: [`MedicationRequest/${o.id}`], draftOrders: draftBundle(all) } };
+        const body = {
+          hook: 'order-select',
+          hookInstance: randomUUID(),
+          fhirServer: `${ct.url}/fhir`,
+          context: { ...context, selections: [`MedicationRequest/${o.id}`], draftOrders: draftBundle(all) },
+        };
         cards.push(...(await call('bone-muscle-order-select', body)));
       }
     }
-    expect(new Set(cards.map((c) => c.extension.crosstalk.ruleId))).toEqual(new Set(['glucocorticoid-bone', 'endocrine-therapy-bone']));
+    expect(new Set(cards.map((c) => c.extension.crosstalk.ruleId))).toEqual(
+      new Set(['glucocorticoid-bone', 'endocrine-therapy-bone']),
+    );
     expect(cards.flatMap(cardProblems)).toEqual([]);
   });
 });

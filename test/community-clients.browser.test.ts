@@ -10,8 +10,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAppContext } from '../src/cds/app-context';
 import { DEMO_PROFILE } from '../src/server/config';
-import { SERVICE_ID, startCrosstalk } from './support/harness';
 import { ehrLaunchUrl, launchBrowser, settledState, shoot, watchProblems } from './support/browser';
+import { SERVICE_ID, startCrosstalk } from './support/harness';
 
 let ct: Awaited<ReturnType<typeof startCrosstalk>>;
 let browser: Browser;
@@ -24,8 +24,13 @@ function listen(server: http.Server): Promise<number> {
 }
 
 beforeAll(async () => {
-  [ct, browser] = await Promise.all([startCrosstalk({ CROSSTALK_CORS_ORIGINS: DEMO_PROFILE.CROSSTALK_CORS_ORIGINS as string }), launchBrowser()]);
-  elsewhere = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>another origin</title>'));
+  [ct, browser] = await Promise.all([
+    startCrosstalk({ CROSSTALK_CORS_ORIGINS: DEMO_PROFILE.CROSSTALK_CORS_ORIGINS as string }),
+    launchBrowser(),
+  ]);
+  elsewhere = http.createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>another origin</title>'),
+  );
   elsewhereUrl = `http://127.0.0.1:${await listen(elsewhere)}/`;
 }, 120_000);
 afterAll(async () => {
@@ -53,14 +58,31 @@ describe('a browser client on another origin (the CDS Hooks Sandbox’s calls)',
             return { url, status: 0, body: String(e) };
           }
         };
-        const hook = { hook: 'patient-view', hookInstance: crypto.randomUUID(), fhirServer, context: { userId: 'Practitioner/demo-clinician', patientId: 'demo-low-ccr' } };
+        const hook = {
+          hook: 'patient-view',
+          hookInstance: crypto.randomUUID(),
+          fhirServer,
+          context: { userId: 'Practitioner/demo-clinician', patientId: 'demo-low-ccr' },
+        };
         return [
           await call(`${base}/cds-services`, { headers: auth }),
-          await call(`${base}/cds-services/${serviceId}`, { method: 'POST', headers: json, body: JSON.stringify(hook) }),
-          await call(`${base}/cds-services/${serviceId}/feedback`, { method: 'POST', headers: json, body: JSON.stringify({ feedback: [] }) }),
+          await call(`${base}/cds-services/${serviceId}`, {
+            method: 'POST',
+            headers: json,
+            body: JSON.stringify(hook),
+          }),
+          await call(`${base}/cds-services/${serviceId}/feedback`, {
+            method: 'POST',
+            headers: json,
+            body: JSON.stringify({ feedback: [] }),
+          }),
           await call(`${base}/fhir/metadata`, { headers: auth }),
           await call(`${base}/fhir/Patient/nobody-here`, { headers: auth }),
-          await call(`${base}/fhir/_services/smart/Launch`, { method: 'POST', headers: json, body: JSON.stringify({ launchUrl: `${base}/app/launch.html`, parameters: { patient: 'demo-low-ccr' } }) }),
+          await call(`${base}/fhir/_services/smart/Launch`, {
+            method: 'POST',
+            headers: json,
+            body: JSON.stringify({ launchUrl: `${base}/app/launch.html`, parameters: { patient: 'demo-low-ccr' } }),
+          }),
         ];
       },
       // The harness lets development-mode calls read FHIR from 127.0.0.1 only; npm start allows its own origins.
@@ -88,7 +110,14 @@ describe('a card’s SMART link opened the Sandbox’s way', { timeout: 60_000 }
     const res = await fetch(`${fhirServer}/_services/smart/Launch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ launchUrl: `${base}/app/launch.html`, parameters: { patient: 'demo-low-ccr', smart_messaging_origin: elsewhereUrl, appContext: encodeAppContext({ ruleId: 'low-ccr' }) } }),
+      body: JSON.stringify({
+        launchUrl: `${base}/app/launch.html`,
+        parameters: {
+          patient: 'demo-low-ccr',
+          smart_messaging_origin: elsewhereUrl,
+          appContext: encodeAppContext({ ruleId: 'low-ccr' }),
+        },
+      }),
     });
     const { launch_id } = (await res.json()) as { launch_id: string };
     const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
@@ -98,7 +127,9 @@ describe('a card’s SMART link opened the Sandbox’s way', { timeout: 60_000 }
     await page.goto(`${base}/app/launch.html?launch=${launch_id}&iss=${fhirServer}`);
     expect(await settledState(page)).toBe('ready');
     expect(await page.textContent('#patient-banner')).toContain('Lowratio');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.closest('article')?.id)).toBe('finding-low-ccr');
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.closest('article')?.id))
+      .toBe('finding-low-ccr');
     await shoot(page, 'app-from-sandbox-style-launch');
     expect(problems).toEqual([]);
     await context.close();
@@ -127,7 +158,9 @@ describe('the app on the other loopback origin', { timeout: 60_000 }, () => {
       const context = await browser.newContext();
       const page = await context.newPage();
       await page.goto(await ehrLaunchUrl(other.url, 'demo-low-ccr'));
-      await page.waitForFunction(() => (document.getElementById('status')?.textContent ?? '').includes('could not start'));
+      await page.waitForFunction(() =>
+        (document.getElementById('status')?.textContent ?? '').includes('could not start'),
+      );
       const text = (await page.textContent('#status')) ?? '';
       expect(text).toContain('CROSSTALK_SMART_REDIRECT_URI');
       expect(text).toContain(other.url);
@@ -140,7 +173,9 @@ describe('the app on the other loopback origin', { timeout: 60_000 }, () => {
   });
 });
 
-describe('the app behind a proxy that collapses // in URLs (the SMART App Launcher’s FHIR proxy)', { timeout: 90_000 }, () => {
+describe('the app behind a proxy that collapses // in URLs (the SMART App Launcher’s FHIR proxy)', {
+  timeout: 90_000,
+}, () => {
   it('still finds the patient’s labs', async () => {
     // The proxy forwards everything to Crosstalk, rewriting `//` to `/` in the request target (path and query).
     let target = 0;
@@ -148,10 +183,13 @@ describe('the app behind a proxy that collapses // in URLs (the SMART App Launch
     const proxy = http.createServer((req, res) => {
       const url = (req.url ?? '/').replace(/\/{2,}/g, '/');
       seen.push(url);
-      const up = http.request({ host: '127.0.0.1', port: target, method: req.method, path: url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
+      const up = http.request(
+        { host: '127.0.0.1', port: target, method: req.method, path: url, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
       up.on('error', () => res.writeHead(502).end());
       req.pipe(up);
     });
@@ -167,7 +205,8 @@ describe('the app behind a proxy that collapses // in URLs (the SMART App Launch
       // The app's lab searches went through the proxy with their system URLs intact.
       const labSearches = seen.filter((u) => u.startsWith('/fhir/Observation?'));
       expect(labSearches.length).toBeGreaterThan(0);
-      for (const u of labSearches) expect(new URL(u, proxyBase).searchParams.get('code') ?? 'http://', u).toContain('http://');
+      for (const u of labSearches)
+        expect(new URL(u, proxyBase).searchParams.get('code') ?? 'http://', u).toContain('http://');
       await shoot(page, 'app-behind-slash-collapsing-proxy');
       await context.close();
     } finally {

@@ -5,8 +5,8 @@
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, DEMO_PROFILE } from '../src/server/config';
-import { SERVICE_ID, expectOperationOutcome, startCrosstalk } from './support/harness';
+import { DEMO_PROFILE, loadConfig } from '../src/server/config';
+import { expectOperationOutcome, SERVICE_ID, startCrosstalk } from './support/harness';
 
 const SANDBOX = 'https://sandbox.cds-hooks.org';
 
@@ -44,9 +44,10 @@ describe('CORS in the demo profile', () => {
         expect(res.status, path).toBe(204);
         expect(res.headers['access-control-allow-origin'], path).toBe(origin);
         expect(res.headers['access-control-allow-methods'], path).toContain(method);
-        expect(res.headers['access-control-allow-headers']?.split(',').map((h: string) => h.trim().toLowerCase()), path).toEqual(
-          expect.arrayContaining(['authorization', 'content-type']),
-        );
+        expect(
+          res.headers['access-control-allow-headers']?.split(',').map((h: string) => h.trim().toLowerCase()),
+          path,
+        ).toEqual(expect.arrayContaining(['authorization', 'content-type']));
         expect(res.headers['access-control-allow-private-network'], path).toBe('true');
         // Bearer tokens, never cookies.
         expect(res.headers['access-control-allow-credentials'], path).toBeUndefined();
@@ -59,12 +60,20 @@ describe('CORS in the demo profile', () => {
     const answers = [
       await request(ct.url).get('/cds-services').set('Origin', SANDBOX).expect(200),
       await request(ct.url).post('/cds-services/no-such-service').set('Origin', SANDBOX).send({}).expect(404),
-      await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('Origin', SANDBOX).send({ hook: 'patient-view' }).expect(400),
+      await request(ct.url)
+        .post(`/cds-services/${SERVICE_ID}`)
+        .set('Origin', SANDBOX)
+        .send({ hook: 'patient-view' })
+        .expect(400),
       await request(ct.url).put('/cds-services').set('Origin', SANDBOX).expect(405),
       await request(ct.url).get('/fhir/Patient/demo-low-ccr').set('Origin', SANDBOX).expect(200),
       await request(ct.url).get('/fhir/Patient/nobody-here').set('Origin', SANDBOX).expect(404),
       await request(ct.url).get('/fhir/Observation?bogus=1').set('Origin', SANDBOX).expect(400),
-      await request(ct.url).post('/fhir/_services/smart/Launch').set('Origin', SANDBOX).send({ parameters: {} }).expect(400),
+      await request(ct.url)
+        .post('/fhir/_services/smart/Launch')
+        .set('Origin', SANDBOX)
+        .send({ parameters: {} })
+        .expect(400),
     ];
     for (const [i, res] of answers.entries()) {
       expect(res.headers['access-control-allow-origin'], `answer ${i} (HTTP ${res.status})`).toBe(SANDBOX);
@@ -78,11 +87,19 @@ describe('CORS outside the demo profile', () => {
     const prod = await startCrosstalk({ CROSSTALK_CORS_ORIGINS: 'https://ehr-ui.example.org' });
     try {
       for (const path of ['/cds-services', `/cds-services/${SERVICE_ID}`, '/fhir/metadata']) {
-        const other = await request(prod.url).options(path).set('Origin', SANDBOX).set('Access-Control-Request-Method', 'GET').set('Access-Control-Request-Private-Network', 'true');
+        const other = await request(prod.url)
+          .options(path)
+          .set('Origin', SANDBOX)
+          .set('Access-Control-Request-Method', 'GET')
+          .set('Access-Control-Request-Private-Network', 'true');
         expect(other.status, path).toBe(204);
         expect(other.headers['access-control-allow-origin'], path).toBeUndefined();
         expect(other.headers['access-control-allow-private-network'], path).toBeUndefined();
-        const listed = await request(prod.url).options(path).set('Origin', 'https://ehr-ui.example.org').set('Access-Control-Request-Method', 'GET').set('Access-Control-Request-Private-Network', 'true');
+        const listed = await request(prod.url)
+          .options(path)
+          .set('Origin', 'https://ehr-ui.example.org')
+          .set('Access-Control-Request-Method', 'GET')
+          .set('Access-Control-Request-Private-Network', 'true');
         expect(listed.headers['access-control-allow-origin'], path).toBe('https://ehr-ui.example.org');
         expect(listed.headers['access-control-allow-private-network'], path).toBe('true');
       }
@@ -95,7 +112,9 @@ describe('CORS outside the demo profile', () => {
   });
 
   it('refuses any-origin CORS without development mode', () => {
-    expect(() => loadConfig({ CROSSTALK_CORS_ORIGINS: '*', CROSSTALK_TRUSTED_CLIENTS: '/dev/null' })).toThrow(/CROSSTALK_CORS_ORIGINS=\*.*development/);
+    expect(() => loadConfig({ CROSSTALK_CORS_ORIGINS: '*', CROSSTALK_TRUSTED_CLIENTS: '/dev/null' })).toThrow(
+      /CROSSTALK_CORS_ORIGINS=\*.*development/,
+    );
     expect(loadConfig({ ...DEMO_PROFILE }).corsOrigins).toEqual(['*']);
   });
 });
@@ -107,7 +126,10 @@ describe('the Sandbox’s launch-context call (HSPC API)', () => {
       .post('/fhir/_services/smart/Launch')
       .set('Origin', SANDBOX)
       .set('Accept', 'application/json')
-      .send({ launchUrl: `${ct.config.publicBaseUrl}/app/launch.html`, parameters: { patient: 'demo-low-ccr', smart_messaging_origin: SANDBOX, appContext: '{"ruleId":"low-ccr"}' } })
+      .send({
+        launchUrl: `${ct.config.publicBaseUrl}/app/launch.html`,
+        parameters: { patient: 'demo-low-ccr', smart_messaging_origin: SANDBOX, appContext: '{"ruleId":"low-ccr"}' },
+      })
       .expect(200);
     expect(Object.keys(res.body)).toEqual(['launch_id']);
     // The Sandbox appends it to the launch URL unencoded.
@@ -116,8 +138,15 @@ describe('the Sandbox’s launch-context call (HSPC API)', () => {
   });
 
   it('refuses a launch without a patient or with an appContext that is not a string', async () => {
-    for (const parameters of [{}, { patient: 'has spaces' }, { patient: 'demo-low-ccr', appContext: { ruleId: 'low-ccr' } }]) {
-      const res = await request(ct.url).post('/fhir/_services/smart/Launch').send({ launchUrl: 'x', parameters }).expect(400);
+    for (const parameters of [
+      {},
+      { patient: 'has spaces' },
+      { patient: 'demo-low-ccr', appContext: { ruleId: 'low-ccr' } },
+    ]) {
+      const res = await request(ct.url)
+        .post('/fhir/_services/smart/Launch')
+        .send({ launchUrl: 'x', parameters })
+        .expect(400);
       expectOperationOutcome(res.body);
     }
   });

@@ -2,15 +2,23 @@
  * The demo EHR in real headless Chromium: it fires patient-view like an EHR, renders the cards, sends feedback,
  * and launches the SMART app from a card link through the local SMART authorization server.
  */
-import { build } from 'esbuild';
+
 import path from 'node:path';
+import { build } from 'esbuild';
 import type { Page, Request } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import serviceFile from '../cds-hooks/services/bone-muscle-patient-view.json';
 import { parseAppContext } from '../src/cds/app-context';
 import { compileSchema, formatErrors } from '../src/config/schemas';
+import {
+  accessibilityViolations,
+  recordRequests,
+  settledState,
+  shoot,
+  useBrowserRig,
+  watchProblems,
+} from './support/browser';
 import { buildPrefetch, expectValidCdsResponse, hookRequest, SERVICE_ID } from './support/harness';
-import serviceFile from '../cds-hooks/services/bone-muscle-patient-view.json';
-import { accessibilityViolations, recordRequests, settledState, shoot, useBrowserRig, watchProblems } from './support/browser';
 
 interface WireCard {
   uuid: string;
@@ -24,7 +32,6 @@ interface WireCard {
 
 const rig = useBrowserRig();
 const validateRequest = compileSchema('cds-request.schema.json');
-
 
 /** The cards patient-view gives this patient when called directly, the way the harness calls it. */
 async function cardsFor(patientId: string): Promise<WireCard[]> {
@@ -49,7 +56,9 @@ function watchCdsCalls(page: Page): { calls: number; checked: Promise<void>[] } 
     seen.checked.push(
       r.response().then(async (res) => {
         expect(validateRequest(body), formatErrors(validateRequest.errors)).toBe(true);
-        expect(Object.keys((body as { prefetch: object }).prefetch).sort()).toEqual(Object.keys(serviceFile.discovery.prefetch).sort());
+        expect(Object.keys((body as { prefetch: object }).prefetch).sort()).toEqual(
+          Object.keys(serviceFile.discovery.prefetch).sort(),
+        );
         expectValidCdsResponse(await res?.json());
       }),
     );
@@ -59,13 +68,19 @@ function watchCdsCalls(page: Page): { calls: number; checked: Promise<void>[] } 
 
 async function openChart(page: Page, patientId: string): Promise<void> {
   await page.click(`#patient-list button[data-id="${patientId}"]`);
-  await page.waitForFunction((id) => document.querySelector(`#patient-list button[data-id="${id}"]`)?.getAttribute('aria-pressed') === 'true' && document.getElementById('cards')?.getAttribute('aria-busy') === 'false', patientId);
+  await page.waitForFunction(
+    (id) =>
+      document.querySelector(`#patient-list button[data-id="${id}"]`)?.getAttribute('aria-pressed') === 'true' &&
+      document.getElementById('cards')?.getAttribute('aria-busy') === 'false',
+    patientId,
+  );
 }
 
 function feedbackBodies(page: Page): Promise<unknown>[] {
   const bodies: Promise<unknown>[] = [];
   page.on('request', (r: Request) => {
-    if (r.method() === 'POST' && r.url().endsWith(`/cds-services/${SERVICE_ID}/feedback`)) bodies.push(Promise.resolve(r.postDataJSON()));
+    if (r.method() === 'POST' && r.url().endsWith(`/cds-services/${SERVICE_ID}/feedback`))
+      bodies.push(Promise.resolve(r.postDataJSON()));
   });
   return bodies;
 }
@@ -80,7 +95,14 @@ describe('the demo EHR', { timeout: 120_000 }, () => {
     expect(new URL(page.url()).pathname).toBe('/demo/');
 
     // One patient per kind of card, and one with none.
-    const patients = ['demo-low-ccr', 'demo-missing-cystatin', 'demo-steroid', 'demo-aromatase', 'demo-ra', 'demo-normal'];
+    const patients = [
+      'demo-low-ccr',
+      'demo-missing-cystatin',
+      'demo-steroid',
+      'demo-aromatase',
+      'demo-ra',
+      'demo-normal',
+    ];
     for (const id of patients) {
       await openChart(page, id);
       const expected = await cardsFor(id);
@@ -113,7 +135,9 @@ describe('the demo EHR', { timeout: 120_000 }, () => {
         expect(await detail.locator('strong').count(), id).toBeGreaterThan(0);
         expect((await detail.locator('p').last().textContent())?.trim(), id).toMatch(/Advisory, not a diagnosis\.$/);
         expect(await detail.locator('em', { hasText: 'Advisory, not a diagnosis.' }).count(), id).toBe(1);
-        const rels = await page.locator(`article[data-rule="${c.extension.crosstalk.ruleId}"] a`).evaluateAll((as) => as.map((a) => `${a.getAttribute('target')} ${a.getAttribute('rel')}`));
+        const rels = await page
+          .locator(`article[data-rule="${c.extension.crosstalk.ruleId}"] a`)
+          .evaluateAll((as) => as.map((a) => `${a.getAttribute('target')} ${a.getAttribute('rel')}`));
         for (const r of rels) expect(r).toBe('_blank noopener noreferrer');
       }
       if (expected.length) await shoot(page, `ehr-card-${expected.map((c) => c.extension.crosstalk.ruleId).join('+')}`);
@@ -149,14 +173,21 @@ describe('the demo EHR', { timeout: 120_000 }, () => {
     const [accepted, overridden] = (await Promise.all(bodies)) as { feedback: Record<string, unknown>[] }[];
     // Card and suggestion uuids are fresh per call, so the shape is checked against the spec, the values against the page's card.
     expect(accepted?.feedback).toHaveLength(1);
-    expect(accepted?.feedback[0]).toMatchObject({ outcome: 'accepted', acceptedSuggestions: [{ id: expect.stringMatching(/^[0-9a-f-]{36}$/) }] });
+    expect(accepted?.feedback[0]).toMatchObject({
+      outcome: 'accepted',
+      acceptedSuggestions: [{ id: expect.stringMatching(/^[0-9a-f-]{36}$/) }],
+    });
     expect(accepted?.feedback[0]?.card).toMatch(/^[0-9a-f-]{36}$/);
     expect(lowCcr?.suggestions?.length).toBe(1);
     expect(overridden?.feedback[0]).toMatchObject({
       outcome: 'overridden',
-      overrideReason: { reason: { system: 'urn:crosstalk:codesystem:override-reason', code: 'patient-declined' }, userComment: 'Prefers to wait for the next routine draw' },
+      overrideReason: {
+        reason: { system: 'urn:crosstalk:codesystem:override-reason', code: 'patient-declined' },
+        userComment: 'Prefers to wait for the next routine draw',
+      },
     });
-    for (const f of [accepted?.feedback[0], overridden?.feedback[0]]) expect(new Date(String(f?.outcomeTimestamp)).toISOString()).toBe(f?.outcomeTimestamp);
+    for (const f of [accepted?.feedback[0], overridden?.feedback[0]])
+      expect(new Date(String(f?.outcomeTimestamp)).toISOString()).toBe(f?.outcomeTimestamp);
     // Whether or not this build has the feedback endpoint, the EHR says what happened to each.
     const log = await page.$$eval('#feedback-log li', (lis) => lis.map((li) => li.textContent ?? ''));
     for (const line of log) expect(line).toMatch(/Feedback sent to .*\(HTTP 2\d\d\)|takes no feedback \(HTTP 404\)/);
@@ -171,10 +202,11 @@ describe('the demo EHR', { timeout: 120_000 }, () => {
     await page.goto(`${rig.base}/demo/`);
     await page.waitForSelector('#patient-list button');
 
-    const focused = () => page.evaluate(() => {
-      const a = document.activeElement as HTMLElement | null;
-      return `${a?.tagName.toLowerCase()} ${a?.dataset.id ?? a?.className ?? ''}`;
-    });
+    const focused = () =>
+      page.evaluate(() => {
+        const a = document.activeElement as HTMLElement | null;
+        return `${a?.tagName.toLowerCase()} ${a?.dataset.id ?? a?.className ?? ''}`;
+      });
     for (let i = 0; i < 30 && (await focused()) !== 'button demo-low-ccr'; i++) await page.keyboard.press('Tab');
     expect(await focused()).toBe('button demo-low-ccr');
     await page.keyboard.press('Enter');
@@ -191,15 +223,25 @@ describe('the demo EHR', { timeout: 120_000 }, () => {
 
     // The launch went through the local SMART endpoints, and the app was told the card's finding.
     const paths = requests.map((u) => new URL(u).pathname);
-    for (const p of ['/demo/smart/launch', '/fhir/.well-known/smart-configuration', '/demo/smart/authorize', '/app/index.html', '/demo/smart/token']) expect(paths).toContain(p);
+    for (const p of [
+      '/demo/smart/launch',
+      '/fhir/.well-known/smart-configuration',
+      '/demo/smart/authorize',
+      '/app/index.html',
+      '/demo/smart/token',
+    ])
+      expect(paths).toContain(p);
     const appContext = await app.evaluate(() => {
       const key = JSON.parse(sessionStorage.getItem('SMART_KEY') ?? 'null') as string;
-      return (JSON.parse(sessionStorage.getItem(key) ?? '{}') as { tokenResponse?: { appContext?: string } }).tokenResponse?.appContext;
+      return (JSON.parse(sessionStorage.getItem(key) ?? '{}') as { tokenResponse?: { appContext?: string } })
+        .tokenResponse?.appContext;
     });
     expect(parseAppContext(appContext)).toEqual({ ruleId: 'low-ccr' });
 
     // No page asked anything of another origin: no CDN, no fonts, no telemetry.
-    const foreign = requests.filter((u) => !u.startsWith(`${rig.base}/`) && !u.startsWith('data:') && u !== 'about:blank');
+    const foreign = requests.filter(
+      (u) => !u.startsWith(`${rig.base}/`) && !u.startsWith('data:') && u !== 'about:blank',
+    );
     expect(foreign).toEqual([]);
     expect([...problems, ...appProblems]).toEqual([]);
     await context.close();

@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { start } from '../src/server/start';
+import { parse as parseYaml } from 'yaml';
 import { demoPlugin } from '../src/demo/plugin';
+import { start } from '../src/server/start';
 
 // The compose file's data directory is a container path; on this machine the store goes to a temporary one.
 const tempDataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ct-compose-'));
@@ -80,7 +80,11 @@ function portsOf(s: ComposeService): PortMapping[] {
     const parts = p.replace(/\/(tcp|udp)$/, '').split(':');
     const container = parts[parts.length - 1] as string;
     if (parts.length === 1) return { container };
-    return { host: parts[parts.length - 2] as string, container, ...(parts.length > 2 ? { ip: parts.slice(0, -2).join(':') } : {}) };
+    return {
+      host: parts[parts.length - 2] as string,
+      container,
+      ...(parts.length > 2 ? { ip: parts.slice(0, -2).join(':') } : {}),
+    };
   });
 }
 
@@ -94,9 +98,12 @@ function dependsOn(s: ComposeService): string[] {
   return Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on);
 }
 
-const buildContext = (s: ComposeService): string | undefined => (typeof s.build === 'string' ? s.build : s.build?.context);
+const buildContext = (s: ComposeService): string | undefined =>
+  typeof s.build === 'string' ? s.build : s.build?.context;
 
-const hapiName = Object.keys(compose.services).find((n) => compose.services[n]?.image?.split(':')[0] === 'hapiproject/hapi');
+const hapiName = Object.keys(compose.services).find(
+  (n) => compose.services[n]?.image?.split(':')[0] === 'hapiproject/hapi',
+);
 
 // ---------------------------------------------------------------- Dockerfile
 
@@ -167,7 +174,12 @@ function workdir(stage: Stage, upTo = stage.instructions.length): string {
 function execForm(stage: Stage, op: 'CMD' | 'HEALTHCHECK'): string[] {
   const ins = stage.instructions.filter((i) => i.op === op).pop();
   if (!ins) throw new Error(`the final stage has no ${op}`);
-  const args = op === 'HEALTHCHECK' ? words(ins.args).words.join(' ').replace(/^CMD\s+/, '') : ins.args;
+  const args =
+    op === 'HEALTHCHECK'
+      ? words(ins.args)
+          .words.join(' ')
+          .replace(/^CMD\s+/, '')
+      : ins.args;
   if (!args.startsWith('[')) throw new Error(`${op} must use the exec form (a JSON array): ${args}`);
   return JSON.parse(args) as string[];
 }
@@ -183,7 +195,14 @@ function ignored(rel: string): boolean {
   if (norm === '.' || norm === '') return false;
   return ignorePatterns.some((p) => {
     const re = new RegExp(
-      `^${p.replace(/^\//, '').replace(/\/$/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '.*')}(/.*)?$`,
+      `^${p
+        .replace(/^\//, '')
+        .replace(/\/$/, '')
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*/g, '\u0000')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')
+        .replace(/\u0000/g, '.*')}(/.*)?$`,
     );
     return re.test(norm);
   });
@@ -202,10 +221,18 @@ function sourceOf(stage: Stage, abs: string): string | undefined {
   for (let i = ins.length - 1; i >= 0; i--) {
     const step = ins[i] as Instruction;
     const wd = workdir(stage, i);
-    if (step.op === 'RUN' && /\bnpm run build\b/.test(step.args) && /^tsc -p tsconfig\.json\b/.test(pkg.scripts.build ?? '')) {
+    if (
+      step.op === 'RUN' &&
+      /\bnpm run build\b/.test(step.args) &&
+      /^tsc -p tsconfig\.json\b/.test(pkg.scripts.build ?? '')
+    ) {
       const out = path.posix.join(wd, tsconfig.compilerOptions.outDir);
       if (abs.startsWith(`${out}/`) && abs.endsWith('.js')) {
-        const ts = path.posix.join(wd, tsconfig.compilerOptions.rootDir, abs.slice(out.length + 1).replace(/\.js$/, '.ts'));
+        const ts = path.posix.join(
+          wd,
+          tsconfig.compilerOptions.rootDir,
+          abs.slice(out.length + 1).replace(/\.js$/, '.ts'),
+        );
         const found = sourceOf({ ...stage, instructions: ins.slice(0, i) }, ts);
         if (found) return found;
       }
@@ -231,7 +258,8 @@ function sourceOf(stage: Stage, abs: string): string | undefined {
       if (!stat) continue;
       if (stat.isFile()) {
         // A file lands at dest, or under its own name in dest when dest is a folder (dest/, several sources).
-        const target = destRaw.endsWith('/') || sources.length > 1 ? path.posix.join(dest, path.posix.basename(src)) : dest;
+        const target =
+          destRaw.endsWith('/') || sources.length > 1 ? path.posix.join(dest, path.posix.basename(src)) : dest;
         if (abs === target && !ignored(src)) return path.posix.normalize(src);
         continue;
       }
@@ -245,7 +273,10 @@ function sourceOf(stage: Stage, abs: string): string | undefined {
 }
 
 const filesUnder = (dir: string): string[] =>
-  fs.readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(ROOT, dir, f)).isFile()).map((f) => path.posix.join(dir, f.split(path.sep).join('/')));
+  fs
+    .readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => fs.statSync(path.join(ROOT, dir, f)).isFile())
+    .map((f) => path.posix.join(dir, f.split(path.sep).join('/')));
 
 // ---------------------------------------------------------------- Node version ranges
 
@@ -273,20 +304,32 @@ function satisfies(range: string, image: Version): boolean {
         const v: Version = [Number(m[2]), Number(m[3] ?? 0), Number(m[4] ?? 0)];
         const cmp = compareVersions(image, v);
         switch (m[1]) {
-          case '>=': return cmp >= 0;
-          case '>': return cmp > 0;
-          case '<=': return cmp <= 0;
-          case '<': return cmp < 0;
-          case '^': return image[0] === v[0] && cmp >= 0;
+          case '>=':
+            return cmp >= 0;
+          case '>':
+            return cmp > 0;
+          case '<=':
+            return cmp <= 0;
+          case '<':
+            return cmp < 0;
+          case '^':
+            return image[0] === v[0] && cmp >= 0;
           default: // "=20.19.0", or a bare "20" / "20.19" meaning that line
-            return image[0] === v[0] && (m[3] === undefined || image[1] === v[1]) && (m[4] === undefined || image[2] === v[2]);
+            return (
+              image[0] === v[0] &&
+              (m[3] === undefined || image[1] === v[1]) &&
+              (m[4] === undefined || image[2] === v[2])
+            );
         }
       }),
   );
 }
 
 function nodeImageVersion(image: string): Version {
-  const m = /^(?:docker\.io\/)?(?:library\/)?node:(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-[a-z0-9.-]+)?(?:@sha256:[0-9a-f]{64})?$/.exec(image);
+  const m =
+    /^(?:docker\.io\/)?(?:library\/)?node:(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-[a-z0-9.-]+)?(?:@sha256:[0-9a-f]{64})?$/.exec(
+      image,
+    );
   if (!m) throw new Error(`${image} is not an official node image with a numbered tag`);
   return [Number(m[1]), m[2] ? Number(m[2]) : INF, m[3] ? Number(m[3]) : INF];
 }
@@ -313,7 +356,13 @@ describe('the docker-compose crosstalk service', () => {
 
   it('starts with exactly this environment', async () => {
     // Only the listening socket is moved to a free loopback port, so the test can run anywhere.
-    const running = await start({ ...env(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CROSSTALK_DATA_DIR: tempDataDir() });
+    const running = await start({
+      ...env(),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      CROSSTALK_DATA_DIR: tempDataDir(),
+    });
     await running.close();
   });
 
@@ -323,12 +372,20 @@ describe('the docker-compose crosstalk service', () => {
     if (e.CROSSTALK_DEV_MODE !== 'true') {
       // Production mode: HAPI is plain http on a private address, which must be explicitly allowed.
       expect(e.CROSSTALK_TRUSTED_CLIENTS).toBeDefined();
-      expect((e.CROSSTALK_INSECURE_FHIR_ORIGINS ?? '').split(',').map((o) => o.trim())).toContain(new URL(hapiBase).origin);
+      expect((e.CROSSTALK_INSECURE_FHIR_ORIGINS ?? '').split(',').map((o) => o.trim())).toContain(
+        new URL(hapiBase).origin,
+      );
       return;
     }
     // Development mode: a call naming HAPI passes the egress policy and fails only at the network (no "hapi"
     // host here), whereas an origin the policy refuses gives "security" issues.
-    const running = await start({ ...e, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CROSSTALK_DATA_DIR: tempDataDir() });
+    const running = await start({
+      ...e,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      CROSSTALK_DATA_DIR: tempDataDir(),
+    });
     try {
       const call = async (fhirServer: string) => {
         const res = await fetch(`${running.url}/cds-services/bone-muscle-patient-view`, {
@@ -364,7 +421,9 @@ describe('the docker-compose crosstalk service', () => {
     const ports = portsOf(crosstalk);
     expect(ports).toHaveLength(1);
     expect(ports[0]?.container).toBe(env().PORT);
-    const exposed = final.instructions.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/).map((p) => p.replace(/\/tcp$/, '')));
+    const exposed = final.instructions
+      .filter((i) => i.op === 'EXPOSE')
+      .flatMap((i) => i.args.split(/\s+/).map((p) => p.replace(/\/tcp$/, '')));
     expect(exposed).toEqual([env().PORT]);
   });
 
@@ -376,7 +435,9 @@ describe('the docker-compose crosstalk service', () => {
 
   it('is built from the Dockerfile in the repository root and starts after HAPI', () => {
     expect(buildContext(crosstalk)).toBe('.');
-    expect(typeof crosstalk.build === 'object' ? crosstalk.build.dockerfile ?? 'Dockerfile' : 'Dockerfile').toBe('Dockerfile');
+    expect(typeof crosstalk.build === 'object' ? (crosstalk.build.dockerfile ?? 'Dockerfile') : 'Dockerfile').toBe(
+      'Dockerfile',
+    );
     expect(hapiName).toBeDefined();
     expect(dependsOn(crosstalk)).toContain(hapiName);
   });
@@ -421,7 +482,7 @@ describe('the docker-compose seed service', () => {
     expect(sourceOf(final, path.posix.resolve(workdir(final), command[1] as string))).toBe(command[1]);
   });
 
-  it("runs by default the compiled CLI, which the image builds from src/cli/main.ts", () => {
+  it('runs by default the compiled CLI, which the image builds from src/cli/main.ts', () => {
     const m = /path\.resolve\(__dirname,((?:\s*'[^']*',?)+)\)/.exec(read('deploy/seed.js'));
     expect(m, 'deploy/seed.js names its default CLI with path.resolve(__dirname, ...)').not.toBeNull();
     const segments = [...(m?.[1] ?? '').matchAll(/'([^']*)'/g)].map((x) => x[1] as string);
@@ -518,7 +579,10 @@ describe('deploy/seed.js', () => {
       (req) => {
         if (req.method === 'GET') return { status: 200, body: CAPABILITY };
         posts++;
-        return { status: 400, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid' }] } };
+        return {
+          status: 400,
+          body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid' }] },
+        };
       },
       { SEED_WAIT_SECONDS: '30', SEED_ATTEMPTS: '2' },
     );
@@ -536,12 +600,16 @@ describe('the Dockerfile', () => {
       const version = nodeImageVersion(stage.image);
       expect(version[0] % 2, `${stage.image}: LTS lines are even`).toBe(0);
       expect(satisfies(pkg.engines.node, version), `${stage.image} vs package.json ${pkg.engines.node}`).toBe(true);
-      expect(satisfies(medplum.engines.node, version), `${stage.image} vs @medplum/core ${medplum.engines.node}`).toBe(true);
+      expect(satisfies(medplum.engines.node, version), `${stage.image} vs @medplum/core ${medplum.engines.node}`).toBe(
+        true,
+      );
     }
   });
 
   it('copies .npmrc into the project folder before every npm ci', () => {
-    const installing = dockerfile.filter((stage) => stage.instructions.some((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args)));
+    const installing = dockerfile.filter((stage) =>
+      stage.instructions.some((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args)),
+    );
     expect(installing.length).toBeGreaterThan(0);
     for (const stage of installing) {
       const ci = stage.instructions.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
@@ -553,13 +621,17 @@ describe('the Dockerfile', () => {
   });
 
   it('ships only the runtime dependencies: pruned after the build, copied into a final stage that installs nothing', () => {
-    const build = dockerfile.find((stage) => stage !== final && stage.instructions.some((i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args)));
+    const build = dockerfile.find(
+      (stage) => stage !== final && stage.instructions.some((i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args)),
+    );
     expect(build).toBeDefined();
     const buildAt = build!.instructions.findIndex((i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args));
     const pruneAt = build!.instructions.findIndex((i) => i.op === 'RUN' && /\bnpm prune\b.*--omit=dev\b/.test(i.args));
     expect(pruneAt).toBeGreaterThanOrEqual(buildAt);
     expect(final.instructions.filter((i) => i.op === 'RUN' && /\bnpm (ci|install|i)\b/.test(i.args))).toHaveLength(0);
-    expect(final.instructions.some((i) => i.op === 'COPY' && /--from=build\s+\/app\/node_modules\b/.test(i.args))).toBe(true);
+    expect(final.instructions.some((i) => i.op === 'COPY' && /--from=build\s+\/app\/node_modules\b/.test(i.args))).toBe(
+      true,
+    );
   });
 
   it('starts the compiled server, built from src/server/main.ts', () => {
@@ -568,7 +640,10 @@ describe('the Dockerfile', () => {
     expect(cmd).toHaveLength(2);
     expect(cmd[1]).toBe(path.posix.join(tsconfig.compilerOptions.outDir, 'src/server/main.js'));
     expect(sourceOf(final, path.posix.resolve(workdir(final), cmd[1] as string))).toBe('src/server/main.ts');
-    expect(final.instructions.some((i) => i.op === 'ENTRYPOINT'), 'keeps the node image entrypoint').toBe(false);
+    expect(
+      final.instructions.some((i) => i.op === 'ENTRYPOINT'),
+      'keeps the node image entrypoint',
+    ).toBe(false);
   });
 
   it('puts all of cds-hooks/ where the compiled code finds its root: the first folder above it with package.json and cds-hooks/', () => {
@@ -576,7 +651,11 @@ describe('the Dockerfile', () => {
     expect(read('src/config/paths.ts')).toMatch(/package\.json[\s\S]*cds-hooks/);
     const wd = workdir(final);
     let root: string | undefined;
-    for (let dir = path.posix.join(wd, tsconfig.compilerOptions.outDir, 'src/config'); ; dir = path.posix.dirname(dir)) {
+    for (
+      let dir = path.posix.join(wd, tsconfig.compilerOptions.outDir, 'src/config');
+      ;
+      dir = path.posix.dirname(dir)
+    ) {
       if (sourceOf(final, `${dir}/package.json`) && sourceOf(final, `${dir}/cds-hooks/schemas/config.schema.json`)) {
         root = dir;
         break;
@@ -590,7 +669,9 @@ describe('the Dockerfile', () => {
   it('contains the CLI launcher and the compiled CLI', () => {
     const wd = workdir(final);
     expect(sourceOf(final, path.posix.join(wd, 'bin/crosstalk.js'))).toBe('bin/crosstalk.js');
-    expect(sourceOf(final, path.posix.join(wd, tsconfig.compilerOptions.outDir, 'src/cli/main.js'))).toBe('src/cli/main.ts');
+    expect(sourceOf(final, path.posix.join(wd, tsconfig.compilerOptions.outDir, 'src/cli/main.js'))).toBe(
+      'src/cli/main.ts',
+    );
   });
 
   it('runs as the non-root user node', () => {
@@ -601,7 +682,8 @@ describe('the Dockerfile', () => {
   it('sets only configuration variables the schema accepts, and HOST=0.0.0.0', () => {
     const env: Record<string, string> = {};
     for (const i of final.instructions.filter((x) => x.op === 'ENV')) {
-      for (const m of i.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S+)/g)) env[m[1] as string] = (m[2] as string).replace(/^"|"$/g, '');
+      for (const m of i.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S+)/g))
+        env[m[1] as string] = (m[2] as string).replace(/^"|"$/g, '');
     }
     const { NODE_ENV, ...config } = env;
     expect(NODE_ENV).toBe('production');
@@ -619,11 +701,25 @@ describe('the Dockerfile', () => {
     expect(sourceOf(final, path.posix.resolve(workdir(final), script))).toBe(script);
     const probe = (port: number) =>
       new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, [path.join(ROOT, script)], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
+        const child = spawn(process.execPath, [path.join(ROOT, script)], {
+          env: { ...process.env, PORT: String(port) },
+          stdio: 'ignore',
+        });
         child.on('close', resolve);
       });
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-deploy-'));
-    const running = await start({ PORT: '0', HOST: '127.0.0.1', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, undefined, [demoPlugin]);
+    const running = await start(
+      {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        CROSSTALK_DEV_MODE: 'true',
+        CROSSTALK_EMBEDDED_FHIR: 'true',
+        CROSSTALK_DATA_DIR: dataDir,
+        LOG_LEVEL: 'silent',
+      },
+      undefined,
+      [demoPlugin],
+    );
     const port = (running.server.address() as AddressInfo).port;
     try {
       expect(await probe(port)).toBe(0);
@@ -637,7 +733,8 @@ describe('the Dockerfile', () => {
 
 describe('the .dockerignore', () => {
   it('keeps local installs and build output out of the build context', () => {
-    for (const p of ['node_modules', 'node_modules/ajv/package.json', 'dist', 'dist/src/server/main.js', '.git']) expect(ignored(p), p).toBe(true);
+    for (const p of ['node_modules', 'node_modules/ajv/package.json', 'dist', 'dist/src/server/main.js', '.git'])
+      expect(ignored(p), p).toBe(true);
   });
 
   it('lets in every file the Dockerfile copies from the context', () => {
@@ -651,7 +748,15 @@ describe('the .dockerignore', () => {
         }
       }
     }
-    for (const f of ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'src/server/main.ts', 'cds-hooks/schemas/config.schema.json', 'bin/crosstalk.js']) {
+    for (const f of [
+      'package.json',
+      'package-lock.json',
+      '.npmrc',
+      'tsconfig.json',
+      'src/server/main.ts',
+      'cds-hooks/schemas/config.schema.json',
+      'bin/crosstalk.js',
+    ]) {
       expect(ignored(f), f).toBe(false);
     }
   });

@@ -4,10 +4,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlEngine } from '../src/store/engine';
 import { openPostgres } from '../src/store/postgres';
-import { SQLITE_FILE_NAME, openSqlite } from '../src/store/sqlite';
+import { openSqlite, SQLITE_FILE_NAME } from '../src/store/sqlite';
 import { spawnCrosstalk } from './support/child';
 import { freshDataDir, freshPostgresDatabase } from './support/databases';
-import { SERVICE_ID, buildPrefetch, expectValidCdsResponse, hookRequest, startCrosstalk, startFaultProxy } from './support/harness';
+import {
+  buildPrefetch,
+  expectValidCdsResponse,
+  hookRequest,
+  SERVICE_ID,
+  startCrosstalk,
+  startFaultProxy,
+} from './support/harness';
 
 /*
  * Crosstalk in a child process of its own, so it can really be killed. The FHIR data comes from a
@@ -33,7 +40,11 @@ afterAll(async () => {
 });
 
 async function callFor(url: string, body: unknown): Promise<{ status: number; body: { cards: Card[] } }> {
-  const res = await fetch(`${url}/cds-services/${SERVICE_ID}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/cds-services/${SERVICE_ID}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as { cards: Card[] } };
 }
 
@@ -57,7 +68,11 @@ const engines = [
 describe.each(engines)('feedback on $name under load, when the process is killed with SIGKILL', (engine) => {
   it('keeps every entry it acknowledged with a 2xx', { timeout: 60_000 }, async () => {
     const db = await engine.create();
-    const ct = await spawnCrosstalk({ CROSSTALK_EMBEDDED_FHIR: 'false', CROSSTALK_AUDIT_HMAC_KEY: AUDIT_KEY, ...db.env });
+    const ct = await spawnCrosstalk({
+      CROSSTALK_EMBEDDED_FHIR: 'false',
+      CROSSTALK_AUDIT_HMAC_KEY: AUDIT_KEY,
+      ...db.env,
+    });
     try {
       const cards: Card[] = [];
       for (let i = 0; i < 8; i++) {
@@ -81,8 +96,18 @@ describe.each(engines)('feedback on $name under load, when the process is killed
         // Unique timestamps, so every entry is distinct feedback (not an idempotent repeat).
         const outcomeTimestamp = new Date(base + seq++).toISOString();
         return seq % 2
-          ? { card: card.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: card.suggestions?.[0]?.uuid as string }], outcomeTimestamp }
-          : { card: card.uuid, outcome: 'overridden', overrideReason: { reason: { system: 'urn:crosstalk:codesystem:override-reason', code: 'not-relevant' } }, outcomeTimestamp };
+          ? {
+              card: card.uuid,
+              outcome: 'accepted',
+              acceptedSuggestions: [{ id: card.suggestions?.[0]?.uuid as string }],
+              outcomeTimestamp,
+            }
+          : {
+              card: card.uuid,
+              outcome: 'overridden',
+              overrideReason: { reason: { system: 'urn:crosstalk:codesystem:override-reason', code: 'not-relevant' } },
+              outcomeTimestamp,
+            };
       };
       const worker = async () => {
         while (!killed) {
@@ -96,7 +121,10 @@ describe.each(engines)('feedback on $name under load, when the process is killed
             });
             await res.arrayBuffer();
             answered += 1;
-            if (res.status >= 200 && res.status < 300) acknowledged.push(...batch.map(({ card, outcome, outcomeTimestamp }) => ({ card, outcome, outcomeTimestamp })));
+            if (res.status >= 200 && res.status < 300)
+              acknowledged.push(
+                ...batch.map(({ card, outcome, outcomeTimestamp }) => ({ card, outcome, outcomeTimestamp })),
+              );
             else throw new Error(`feedback answered ${res.status}`);
           } catch (e) {
             if (!killed) throw e;
@@ -123,12 +151,16 @@ describe.each(engines)('feedback on $name under load, when the process is killed
       try {
         const rows = await e.db.selectFrom('feedback').select(['card_uuid', 'outcome', 'outcome_at']).execute();
         const stored = new Set(rows.map((r) => `${r.card_uuid}|${r.outcome}|${Number(r.outcome_at)}`));
-        const missing = acknowledged.filter((a) => !stored.has(`${a.card}|${a.outcome}|${Date.parse(a.outcomeTimestamp)}`));
+        const missing = acknowledged.filter(
+          (a) => !stored.has(`${a.card}|${a.outcome}|${Date.parse(a.outcomeTimestamp)}`),
+        );
         expect(missing).toEqual([]);
         // Entries that were never acknowledged may or may not have made it; nothing else is there.
         expect(rows.length).toBeLessThanOrEqual(seq);
         // The numbers behind the verdict, for the run's log.
-        console.info(`durability on ${engine.name}: ${acknowledged.length} entries acknowledged, all of them stored (${rows.length} rows); ${inFlight} requests in flight at the SIGKILL`);
+        console.info(
+          `durability on ${engine.name}: ${acknowledged.length} entries acknowledged, all of them stored (${rows.length} rows); ${inFlight} requests in flight at the SIGKILL`,
+        );
       } finally {
         await e.close();
       }
@@ -140,7 +172,9 @@ describe.each(engines)('feedback on $name under load, when the process is killed
 });
 
 describe('graceful shutdown on SIGTERM', () => {
-  it('stops taking connections, finishes the call in flight, records it, and closes the store', { timeout: 60_000 }, async () => {
+  it('stops taking connections, finishes the call in flight, records it, and closes the store', {
+    timeout: 60_000,
+  }, async () => {
     const db = await engines[0]!.create();
     // FHIR answers arrive 4 s late, so the call is still in flight when SIGTERM comes; the budget leaves room for that.
     const proxy = await startFaultProxy(`${fhirHost.url}/fhir`, () => ({ delayMs: 4000 }));

@@ -4,7 +4,15 @@ import Database from 'better-sqlite3';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLITE_FILE_NAME } from '../src/store/sqlite';
-import { SERVICE_ID, buildPrefetch, everyAnswerValid, expectOperationOutcome, hookRequest, startCrosstalk, startFaultProxy } from './support/harness';
+import {
+  buildPrefetch,
+  everyAnswerValid,
+  expectOperationOutcome,
+  hookRequest,
+  SERVICE_ID,
+  startCrosstalk,
+  startFaultProxy,
+} from './support/harness';
 import { sample } from './support/prometheus';
 
 /*
@@ -28,10 +36,16 @@ async function proxy(fault: Parameters<typeof startFaultProxy>[1]) {
   return p;
 }
 
-const call = (body: object) => request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(body).expect(everyAnswerValid);
+const call = (body: object) =>
+  request(ct.url)
+    .post(`/cds-services/${SERVICE_ID}`)
+    .set('content-type', 'application/json')
+    .send(body)
+    .expect(everyAnswerValid);
 const scrape = async () => (await request(ct.url).get('/metrics').expect(200)).text;
 const issueCodes = (body: { issue: { code: string }[] }) => body.issue.map((i) => i.code);
-const issueTexts = (body: { issue: { details?: { text?: string } }[] }) => body.issue.map((i) => i.details?.text ?? '').join('\n');
+const issueTexts = (body: { issue: { details?: { text?: string } }[] }) =>
+  body.issue.map((i) => i.details?.text ?? '').join('\n');
 
 beforeAll(async () => {
   fhirHost = await startCrosstalk();
@@ -59,7 +73,9 @@ describe('a FHIR server that answers far too much', () => {
     const res = await call(hookRequest('demo-low-ccr', { fhirServer: huge.fhirBase })).expect(412);
     expectOperationOutcome(res.body);
     expect(issueCodes(res.body)).toContain('too-costly');
-    expect(issueTexts(res.body)).toMatch(/an answer larger than the 1 MB cap per answer when reading "creatinine"; the read was cut off/);
+    expect(issueTexts(res.body)).toMatch(
+      /an answer larger than the 1 MB cap per answer when reading "creatinine"; the read was cut off/,
+    );
     const [stream] = huge.streams;
     // Crosstalk hung up: the server got rid of a few megabytes (socket buffers included), not 200.
     expect(stream?.cutByClient).toBe(true);
@@ -70,7 +86,12 @@ describe('a FHIR server that answers far too much', () => {
     const huge = await proxy((req) => (/\/Condition\?/.test(req.url ?? '') ? { streamBytes: 200 * MB } : 'pass'));
     await call(hookRequest('demo-low-ccr', { fhirServer: huge.fhirBase })).expect(200);
     expect(huge.streams[0]?.cutByClient).toBe(true);
-    const line = ct.logs.lines.map((l) => JSON.parse(l) as { event?: string; failures?: Record<string, string>; sources?: Record<string, string> }).filter((l) => l.event === 'cds-call' && l.failures).at(-1);
+    const line = ct.logs.lines
+      .map(
+        (l) => JSON.parse(l) as { event?: string; failures?: Record<string, string>; sources?: Record<string, string> },
+      )
+      .filter((l) => l.event === 'cds-call' && l.failures)
+      .at(-1);
     expect(line?.failures).toEqual({ conditions: 'too-large' });
     expect(line?.sources?.conditions).toBe('unavailable');
   });
@@ -89,7 +110,11 @@ describe('a FHIR server that answers far too much', () => {
 describe('a FHIR server that answers something other than JSON', () => {
   for (const [name, body, contentType] of [
     ['an HTML error page labelled as FHIR JSON', '<html><body>502 Bad Gateway</body></html>', 'application/fhir+json'],
-    ['a truncated JSON body', '{"resourceType":"Bundle","type":"searchset","entry":[{"resource":', 'application/fhir+json'],
+    [
+      'a truncated JSON body',
+      '{"resourceType":"Bundle","type":"searchset","entry":[{"resource":',
+      'application/fhir+json',
+    ],
     ['an HTML page', '<html><body>Sign in</body></html>', 'text/html'],
   ] as const) {
     it(`is reported as invalid, not as unreachable: ${name}`, async () => {
@@ -107,10 +132,14 @@ function rawCall(body: object, opts: { bodyAfterMs?: number; abortWhen?: () => P
   const text = JSON.stringify(body);
   return new Promise<{ status: number; ms: number } | 'hung-up'>((resolve, reject) => {
     const t0 = Date.now();
-    const req = http.request(u, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - t0 }));
-    });
+    const req = http.request(
+      u,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - t0 }));
+      },
+    );
     req.on('error', (e) => (req.destroyed ? resolve('hung-up') : reject(e)));
     req.flushHeaders();
     setTimeout(() => req.end(text), opts.bodyAfterMs ?? 0);
@@ -140,21 +169,38 @@ describe('a call whose caller has gone', () => {
     expect(outcome).toBe('hung-up');
     await until('the FHIR reads to be abandoned', () => hang.hangsOpen === 0);
     expect(hang.hangsAbandoned).toBeGreaterThanOrEqual(5);
-    await until('the call to be counted', async () => sample(await scrape(), 'crosstalk_cds_calls_aborted_total', { reason: 'client-gone' }) > sample(before, 'crosstalk_cds_calls_aborted_total', { reason: 'client-gone' }));
+    await until(
+      'the call to be counted',
+      async () =>
+        sample(await scrape(), 'crosstalk_cds_calls_aborted_total', { reason: 'client-gone' }) >
+        sample(before, 'crosstalk_cds_calls_aborted_total', { reason: 'client-gone' }),
+    );
     // The call is counted by status only once its audit row is written, which may come a moment after the abort.
     await until('the call to be counted by status', async () => {
       const now = await scrape();
       return (
-        sample(now, 'crosstalk_cds_calls_total', { service: SERVICE_ID, status: '499' }) > sample(before, 'crosstalk_cds_calls_total', { service: SERVICE_ID, status: '499' }) &&
-        sample(now, 'crosstalk_http_request_duration_seconds_count', { endpoint: 'call', status: '499' }) > sample(before, 'crosstalk_http_request_duration_seconds_count', { endpoint: 'call', status: '499' }) &&
-        sample(now, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' }) - sample(before, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' }) >= 5
+        sample(now, 'crosstalk_cds_calls_total', { service: SERVICE_ID, status: '499' }) >
+          sample(before, 'crosstalk_cds_calls_total', { service: SERVICE_ID, status: '499' }) &&
+        sample(now, 'crosstalk_http_request_duration_seconds_count', { endpoint: 'call', status: '499' }) >
+          sample(before, 'crosstalk_http_request_duration_seconds_count', { endpoint: 'call', status: '499' }) &&
+        sample(now, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' }) -
+          sample(before, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' }) >=
+          5
       );
     });
     const after = await scrape();
-    expect(sample(after, 'crosstalk_cds_calls_total', { service: SERVICE_ID, status: '499' }) - sample(before, 'crosstalk_cds_calls_total', { service: SERVICE_ID, status: '499' })).toBe(1);
+    expect(
+      sample(after, 'crosstalk_cds_calls_total', { service: SERVICE_ID, status: '499' }) -
+        sample(before, 'crosstalk_cds_calls_total', { service: SERVICE_ID, status: '499' }),
+    ).toBe(1);
     // The reads stopped because the caller left (aborted), not because the 2 s FHIR time budget ran out (timeout).
-    expect(sample(after, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' }) - sample(before, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' })).toBeGreaterThanOrEqual(5);
-    expect(sample(after, 'crosstalk_fhir_fetch_errors_total', { outcome: 'timeout' })).toBe(sample(before, 'crosstalk_fhir_fetch_errors_total', { outcome: 'timeout' }));
+    expect(
+      sample(after, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' }) -
+        sample(before, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' }),
+    ).toBeGreaterThanOrEqual(5);
+    expect(sample(after, 'crosstalk_fhir_fetch_errors_total', { outcome: 'timeout' })).toBe(
+      sample(before, 'crosstalk_fhir_fetch_errors_total', { outcome: 'timeout' }),
+    );
     expect(sample(after, 'crosstalk_http_request_duration_seconds_count', { endpoint: 'call', status: '499' })).toBe(
       sample(before, 'crosstalk_http_request_duration_seconds_count', { endpoint: 'call', status: '499' }) + 1,
     );
@@ -167,11 +213,21 @@ describe('a call whose caller has gone', () => {
     const outcome = await rawCall(hookRequest('demo-low-ccr', { fhirServer: hang.fhirBase }), { bodyAfterMs: 1500 });
     expect(outcome).toMatchObject({ status: 503 });
     await until('the FHIR reads to be abandoned', () => hang.requests.length > 0 && hang.hangsOpen === 0);
-    await until('the call to be counted', async () => sample(await scrape(), 'crosstalk_cds_calls_aborted_total', { reason: 'time-budget' }) > sample(before, 'crosstalk_cds_calls_aborted_total', { reason: 'time-budget' }));
+    await until(
+      'the call to be counted',
+      async () =>
+        sample(await scrape(), 'crosstalk_cds_calls_aborted_total', { reason: 'time-budget' }) >
+        sample(before, 'crosstalk_cds_calls_aborted_total', { reason: 'time-budget' }),
+    );
     const after = await scrape();
     // Aborted by the call's end, not timed out by the FHIR budget.
-    expect(sample(after, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' }) - sample(before, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' })).toBe(hang.requests.length);
-    expect(sample(after, 'crosstalk_fhir_fetch_errors_total', { outcome: 'timeout' })).toBe(sample(before, 'crosstalk_fhir_fetch_errors_total', { outcome: 'timeout' }));
+    expect(
+      sample(after, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' }) -
+        sample(before, 'crosstalk_fhir_fetch_errors_total', { outcome: 'aborted' }),
+    ).toBe(hang.requests.length);
+    expect(sample(after, 'crosstalk_fhir_fetch_errors_total', { outcome: 'timeout' })).toBe(
+      sample(before, 'crosstalk_fhir_fetch_errors_total', { outcome: 'timeout' }),
+    );
   });
 });
 
@@ -180,25 +236,40 @@ describe('the audit trail and the metrics', () => {
     // A few ordinary answers beside the faults above: a 200, a 400, a 415.
     await call(hookRequest('demo-low-ccr', { fhirServer: target() })).expect(200);
     await call({ hook: 'patient-view' }).expect(400);
-    await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'text/plain').send('hello').expect(415);
+    await request(ct.url)
+      .post(`/cds-services/${SERVICE_ID}`)
+      .set('content-type', 'text/plain')
+      .send('hello')
+      .expect(415);
     const db = new Database(path.join(ct.dataDir, SQLITE_FILE_NAME), { readonly: true });
     try {
       const audited = () =>
         Object.fromEntries(
-          (db.prepare('SELECT status, COUNT(*) AS n FROM service_calls WHERE service_id = ? GROUP BY status').all(SERVICE_ID) as { status: number; n: number }[]).map((r) => [String(r.status), r.n]),
+          (
+            db
+              .prepare('SELECT status, COUNT(*) AS n FROM service_calls WHERE service_id = ? GROUP BY status')
+              .all(SERVICE_ID) as { status: number; n: number }[]
+          ).map((r) => [String(r.status), r.n]),
         );
       const counted = (metrics: string, name: string, labels: Record<string, string>) =>
-        Object.fromEntries(Object.keys(audited()).map((status) => [status, sample(metrics, name, { ...labels, status })]));
+        Object.fromEntries(
+          Object.keys(audited()).map((status) => [status, sample(metrics, name, { ...labels, status })]),
+        );
       let metrics = '';
       await until('audit and metrics to settle', async () => {
         metrics = await scrape();
-        return JSON.stringify(counted(metrics, 'crosstalk_cds_calls_total', { service: SERVICE_ID })) === JSON.stringify(audited());
+        return (
+          JSON.stringify(counted(metrics, 'crosstalk_cds_calls_total', { service: SERVICE_ID })) ===
+          JSON.stringify(audited())
+        );
       });
       const byStatus = audited();
       expect(Object.keys(byStatus).sort()).toEqual(['200', '400', '412', '415', '499', '503']);
       expect(counted(metrics, 'crosstalk_cds_calls_total', { service: SERVICE_ID })).toEqual(byStatus);
       // What went over the wire (or, for 499, did not) agrees too.
-      expect(counted(metrics, 'crosstalk_http_request_duration_seconds_count', { endpoint: 'call', service: SERVICE_ID })).toEqual(byStatus);
+      expect(
+        counted(metrics, 'crosstalk_http_request_duration_seconds_count', { endpoint: 'call', service: SERVICE_ID }),
+      ).toEqual(byStatus);
     } finally {
       db.close();
     }

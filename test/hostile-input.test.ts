@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import request from 'supertest';
-import { SERVICE_ID, buildPrefetch, expectValidCdsResponse, startCrosstalk } from './support/harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPrefetch, expectValidCdsResponse, SERVICE_ID, startCrosstalk } from './support/harness';
 
 /*
  * Thousands of malformed and hostile requests against the real service (development mode, so the
@@ -35,14 +35,39 @@ describe('hostile input', () => {
   it('answers every malformed JSON body with a 4xx OperationOutcome', async () => {
     const body = fc.oneof(
       fc.jsonValue(),
-      fc.record({ hook: notOurHook, hookInstance: fc.anything(), context: fc.anything(), prefetch: fc.anything(), fhirServer: fc.anything(), fhirAuthorization: fc.anything(), extension: fc.anything() }, { requiredKeys: [] }),
-      fc.record({
-        hook: fc.constant('patient-view'),
-        hookInstance: fc.uuid(),
-        context: fc.record({ userId: fc.oneof(fc.string(), fc.constant('Practitioner/x')), patientId: fc.oneof(fc.string(), fc.constant('demo-low-ccr'), fc.anything()) }, { requiredKeys: [] }),
-        fhirServer: fc.oneof(fc.webUrl(), fc.string(), fc.constant('http://169.254.169.254/'), fc.constant('file:///etc/passwd')),
-        prefetch: fc.dictionary(fc.constantFrom(...keys, '__proto__', 'constructor'), fc.anything()),
-      }, { requiredKeys: ['hook', 'hookInstance', 'context'] }),
+      fc.record(
+        {
+          hook: notOurHook,
+          hookInstance: fc.anything(),
+          context: fc.anything(),
+          prefetch: fc.anything(),
+          fhirServer: fc.anything(),
+          fhirAuthorization: fc.anything(),
+          extension: fc.anything(),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.record(
+        {
+          hook: fc.constant('patient-view'),
+          hookInstance: fc.uuid(),
+          context: fc.record(
+            {
+              userId: fc.oneof(fc.string(), fc.constant('Practitioner/x')),
+              patientId: fc.oneof(fc.string(), fc.constant('demo-low-ccr'), fc.anything()),
+            },
+            { requiredKeys: [] },
+          ),
+          fhirServer: fc.oneof(
+            fc.webUrl(),
+            fc.string(),
+            fc.constant('http://169.254.169.254/'),
+            fc.constant('file:///etc/passwd'),
+          ),
+          prefetch: fc.dictionary(fc.constantFrom(...keys, '__proto__', 'constructor'), fc.anything()),
+        },
+        { requiredKeys: ['hook', 'hookInstance', 'context'] },
+      ),
     );
     await fc.assert(
       fc.asyncProperty(body, async (b) => {
@@ -54,11 +79,18 @@ describe('hostile input', () => {
 
   it('answers every broken byte stream with a 4xx OperationOutcome', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.json().map((j) => j.slice(0, Math.max(1, j.length - 1)))), async (raw) => {
-        const res = await post(raw);
-        if (res.status === 200) return; // a truncation can still be valid JSON of a valid request: not malformed
-        expectFourXxOutcome(res);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.json().map((j) => j.slice(0, Math.max(1, j.length - 1))),
+        ),
+        async (raw) => {
+          const res = await post(raw);
+          if (res.status === 200) return; // a truncation can still be valid JSON of a valid request: not malformed
+          expectFourXxOutcome(res);
+        },
+      ),
       { numRuns: 500 },
     );
   }, 60_000);
@@ -66,29 +98,68 @@ describe('hostile input', () => {
   it('never fails with a 5xx on hostile resources inside an otherwise valid request', async () => {
     const hostileResource = fc.oneof(
       fc.anything(),
-      fc.record({
-        resourceType: fc.constantFrom('Observation', 'OperationOutcome', 'Bundle', 'Patient', 'Specimen'),
-        id: fc.oneof(fc.string(), fc.constant('ok-id'), fc.anything()),
-        status: fc.oneof(fc.constantFrom('final', 'amended', 'preliminary'), fc.anything()),
-        code: fc.oneof(fc.anything(), fc.constant({ coding: [{ system: 'http://loinc.org', code: '2160-0' }] }), fc.record({ coding: fc.anything() })),
-        subject: fc.anything(),
-        effectiveDateTime: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string(), fc.anything()),
-        valueQuantity: fc.oneof(fc.anything(), fc.record({ value: fc.oneof(fc.double(), fc.anything()), code: fc.oneof(fc.constantFrom('mg/dL', 'umol/L', 'mg/L', '{x}', 'mg/dL{<script>}'), fc.string()), comparator: fc.anything() }, { requiredKeys: [] })),
-        contained: fc.anything(),
-        specimen: fc.anything(),
-        issue: fc.anything(),
-        entry: fc.anything(),
-        link: fc.anything(),
-      }, { requiredKeys: ['resourceType'] }),
+      fc.record(
+        {
+          resourceType: fc.constantFrom('Observation', 'OperationOutcome', 'Bundle', 'Patient', 'Specimen'),
+          id: fc.oneof(fc.string(), fc.constant('ok-id'), fc.anything()),
+          status: fc.oneof(fc.constantFrom('final', 'amended', 'preliminary'), fc.anything()),
+          code: fc.oneof(
+            fc.anything(),
+            fc.constant({ coding: [{ system: 'http://loinc.org', code: '2160-0' }] }),
+            fc.record({ coding: fc.anything() }),
+          ),
+          subject: fc.anything(),
+          effectiveDateTime: fc.oneof(
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+            fc.string(),
+            fc.anything(),
+          ),
+          valueQuantity: fc.oneof(
+            fc.anything(),
+            fc.record(
+              {
+                value: fc.oneof(fc.double(), fc.anything()),
+                code: fc.oneof(fc.constantFrom('mg/dL', 'umol/L', 'mg/L', '{x}', 'mg/dL{<script>}'), fc.string()),
+                comparator: fc.anything(),
+              },
+              { requiredKeys: [] },
+            ),
+          ),
+          contained: fc.anything(),
+          specimen: fc.anything(),
+          issue: fc.anything(),
+          entry: fc.anything(),
+          link: fc.anything(),
+        },
+        { requiredKeys: ['resourceType'] },
+      ),
     );
-    const bundle = fc.record({ resourceType: fc.constant('Bundle'), type: fc.constant('searchset'), entry: fc.oneof(fc.array(fc.record({ resource: hostileResource })), fc.anything()), link: fc.anything() }, { requiredKeys: ['resourceType'] });
+    const bundle = fc.record(
+      {
+        resourceType: fc.constant('Bundle'),
+        type: fc.constant('searchset'),
+        entry: fc.oneof(fc.array(fc.record({ resource: hostileResource })), fc.anything()),
+        link: fc.anything(),
+      },
+      { requiredKeys: ['resourceType'] },
+    );
     await fc.assert(
-      fc.asyncProperty(fc.record({ creatinine: bundle, cystatinC: bundle, insulin: bundle, glucose: bundle }), async (searches) => {
-        const res = await post(JSON.stringify({ hook: 'patient-view', hookInstance: 'fuzz', context: { userId: 'Practitioner/x', patientId: 'demo-low-ccr' }, prefetch: { patient: patientResource, ...searches } }));
-        expect(res.status, res.text.slice(0, 300)).toBeLessThan(500);
-        if (res.status === 200) expectValidCdsResponse(res.body);
-        else expectFourXxOutcome(res);
-      }),
+      fc.asyncProperty(
+        fc.record({ creatinine: bundle, cystatinC: bundle, insulin: bundle, glucose: bundle }),
+        async (searches) => {
+          const res = await post(
+            JSON.stringify({
+              hook: 'patient-view',
+              hookInstance: 'fuzz',
+              context: { userId: 'Practitioner/x', patientId: 'demo-low-ccr' },
+              prefetch: { patient: patientResource, ...searches },
+            }),
+          );
+          expect(res.status, res.text.slice(0, 300)).toBeLessThan(500);
+          if (res.status === 200) expectValidCdsResponse(res.body);
+          else expectFourXxOutcome(res);
+        },
+      ),
       { numRuns: 500 },
     );
   }, 120_000);

@@ -1,15 +1,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import serviceFile from '../cds-hooks/services/bone-muscle-patient-view.json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import serviceFile from '../cds-hooks/services/bone-muscle-patient-view.json';
 import { SQLITE_FILE_NAME } from '../src/store/sqlite';
 import { freshPostgresDatabase } from './support/databases';
-import { SERVICE_ID, expectOperationOutcome, expectValidCdsResponse, hookRequest, startCrosstalk, startFaultProxy } from './support/harness';
+import {
+  expectOperationOutcome,
+  expectValidCdsResponse,
+  hookRequest,
+  SERVICE_ID,
+  startCrosstalk,
+  startFaultProxy,
+} from './support/harness';
 import { sample } from './support/prometheus';
 import { startTcpProxy } from './support/tcp-proxy';
 
-const call = (url: string, body: unknown) => request(url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(body as object);
+const call = (url: string, body: unknown) =>
+  request(url)
+    .post(`/cds-services/${SERVICE_ID}`)
+    .set('content-type', 'application/json')
+    .send(body as object);
 
 describe('readiness on SQLite', () => {
   it('is ready once started, and not ready when the database file is gone, while still alive', async () => {
@@ -68,7 +79,16 @@ describe('with PostgreSQL going away and coming back', () => {
       const fb = await request(ct.url)
         .post(`/cds-services/${SERVICE_ID}/feedback`)
         .set('content-type', 'application/json')
-        .send({ feedback: [{ card: card.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: card.suggestions[0].uuid }], outcomeTimestamp: new Date().toISOString() }] })
+        .send({
+          feedback: [
+            {
+              card: card.uuid,
+              outcome: 'accepted',
+              acceptedSuggestions: [{ id: card.suggestions[0].uuid }],
+              outcomeTimestamp: new Date().toISOString(),
+            },
+          ],
+        })
         .expect(503);
       expectOperationOutcome(fb.body);
       const metrics = (await request(ct.url).get('/metrics').expect(200)).text;
@@ -76,7 +96,9 @@ describe('with PostgreSQL going away and coming back', () => {
     } finally {
       await proxy.restore();
     }
-    expectValidCdsResponse((await call(ct.url, hookRequest('demo-low-ccr', { fhirServer: `${ct.url}/fhir` })).expect(200)).body);
+    expectValidCdsResponse(
+      (await call(ct.url, hookRequest('demo-low-ccr', { fhirServer: `${ct.url}/fhir` })).expect(200)).body,
+    );
   });
 });
 
@@ -102,31 +124,55 @@ describe('Prometheus metrics', () => {
     const ok = await call(ct.url, hookRequest('demo-low-ccr', { fhirServer: `${ct.url}/fhir` })).expect(200);
     expectValidCdsResponse(ok.body);
     const card = ok.body.cards[0];
-    const proxy = await startFaultProxy(`${ct.url}/fhir`, (req) => ((req.url ?? '').includes('Observation') ? { status: 500 } : 'pass'));
+    const proxy = await startFaultProxy(`${ct.url}/fhir`, (req) =>
+      (req.url ?? '').includes('Observation') ? { status: 500 } : 'pass',
+    );
     try {
-      expectOperationOutcome((await call(ct.url, hookRequest('demo-low-ccr', { fhirServer: proxy.fhirBase })).expect(412)).body);
+      expectOperationOutcome(
+        (await call(ct.url, hookRequest('demo-low-ccr', { fhirServer: proxy.fhirBase })).expect(412)).body,
+      );
     } finally {
       await proxy.close();
     }
     await request(ct.url)
       .post(`/cds-services/${SERVICE_ID}/feedback`)
       .set('content-type', 'application/json')
-      .send({ feedback: [{ card: card.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: card.suggestions[0].uuid }], outcomeTimestamp: new Date().toISOString() }] })
+      .send({
+        feedback: [
+          {
+            card: card.uuid,
+            outcome: 'accepted',
+            acceptedSuggestions: [{ id: card.suggestions[0].uuid }],
+            outcomeTimestamp: new Date().toISOString(),
+          },
+        ],
+      })
       .expect(200);
     await request(ct.url).get('/cds-services').expect(200);
 
     const after = await scrape();
-    const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
-    expect(delta('crosstalk_http_request_duration_seconds_count', { endpoint: 'call', ...service, status: '200' })).toBe(1);
-    expect(delta('crosstalk_http_request_duration_seconds_count', { endpoint: 'call', ...service, status: '412' })).toBe(1);
-    expect(delta('crosstalk_http_request_duration_seconds_count', { endpoint: 'feedback', ...service, status: '200' })).toBe(1);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sample(after, name, labels) - sample(before, name, labels);
+    expect(
+      delta('crosstalk_http_request_duration_seconds_count', { endpoint: 'call', ...service, status: '200' }),
+    ).toBe(1);
+    expect(
+      delta('crosstalk_http_request_duration_seconds_count', { endpoint: 'call', ...service, status: '412' }),
+    ).toBe(1);
+    expect(
+      delta('crosstalk_http_request_duration_seconds_count', { endpoint: 'feedback', ...service, status: '200' }),
+    ).toBe(1);
     expect(delta('crosstalk_http_request_duration_seconds_count', { endpoint: 'discovery', status: '200' })).toBe(1);
-    expect(delta('crosstalk_http_request_duration_seconds_sum', { endpoint: 'call', ...service, status: '200' })).toBeGreaterThan(0);
+    expect(
+      delta('crosstalk_http_request_duration_seconds_sum', { endpoint: 'call', ...service, status: '200' }),
+    ).toBeGreaterThan(0);
     // Every prefetch key is read for the good call; for the faulty one the Observation searches answer 500
     // and the other reads succeed.
     const templates = Object.values(serviceFile.discovery.prefetch) as string[];
     const observationKeys = templates.filter((t) => t.startsWith('Observation')).length;
-    expect(delta('crosstalk_fhir_fetch_duration_seconds_count', { outcome: 'ok' })).toBe(templates.length + (templates.length - observationKeys));
+    expect(delta('crosstalk_fhir_fetch_duration_seconds_count', { outcome: 'ok' })).toBe(
+      templates.length + (templates.length - observationKeys),
+    );
     expect(delta('crosstalk_fhir_fetch_duration_seconds_count', { outcome: 'http_500' })).toBe(observationKeys);
     expect(delta('crosstalk_fhir_fetch_errors_total', { outcome: 'http_500' })).toBe(observationKeys);
     expect(delta('crosstalk_cards_total', { ...service, rule: 'low-ccr', indicator: 'info' })).toBe(1);
@@ -139,11 +185,20 @@ describe('Prometheus metrics', () => {
     const ok = await call(ct.url, hookRequest('demo-missing-cystatin', { fhirServer: `${ct.url}/fhir` })).expect(200);
     expectValidCdsResponse(ok.body);
     const card = ok.body.cards[0];
-    const entry = { card: card.uuid, outcome: 'overridden', overrideReason: { userComment: 'ordered elsewhere' }, outcomeTimestamp: new Date().toISOString() };
+    const entry = {
+      card: card.uuid,
+      outcome: 'overridden',
+      overrideReason: { userComment: 'ordered elsewhere' },
+      outcomeTimestamp: new Date().toISOString(),
+    };
     const labels = { service: SERVICE_ID, rule: 'missing-ccr-input', outcome: 'overridden' };
     const before = sample(await scrape(), 'crosstalk_feedback_total', labels);
     for (let i = 0; i < 3; i++) {
-      await request(ct.url).post(`/cds-services/${SERVICE_ID}/feedback`).set('content-type', 'application/json').send({ feedback: [entry, entry] }).expect(200);
+      await request(ct.url)
+        .post(`/cds-services/${SERVICE_ID}/feedback`)
+        .set('content-type', 'application/json')
+        .send({ feedback: [entry, entry] })
+        .expect(200);
     }
     expect(sample(await scrape(), 'crosstalk_feedback_total', labels) - before).toBe(1);
   });

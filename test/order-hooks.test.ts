@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import request from 'supertest';
-import type { Bundle, Medication, MedicationRequest, ServiceRequest } from 'fhir/r4';
 import { validateResource } from '@medplum/core';
-import { loadServices } from '../src/cds/services';
+import type { Bundle, Medication, MedicationRequest, ServiceRequest } from 'fhir/r4';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import selectFile from '../cds-hooks/services/bone-muscle-order-select.json';
-import { buildPrefetch, expectOperationOutcome, expectValidCdsResponse, expectValidDiscovery, ruleIds, startCrosstalk } from './support/harness';
+import { loadServices } from '../src/cds/services';
+import {
+  buildPrefetch,
+  expectOperationOutcome,
+  expectValidCdsResponse,
+  expectValidDiscovery,
+  ruleIds,
+  startCrosstalk,
+} from './support/harness';
 
 /*
  * order-select and order-sign over real HTTP, with draftOrders in the shapes EHRs send: medicationCodeableConcept
@@ -25,7 +32,13 @@ const UCUM = 'http://unitsofmeasure.org';
 const ORAL = { coding: [{ system: SCT, code: '26643006', display: 'Oral route' }], text: 'Oral' };
 
 /** Prednisone as Epic-like systems send it: SCD and IN codings, mg dose, once daily, 30-day supply with refills. */
-function prednisoneOrder(id: string, patientId: string, mg: number, refills: number, opts: { status?: MedicationRequest['status']; boundsDays?: number } = {}): MedicationRequest {
+function prednisoneOrder(
+  id: string,
+  patientId: string,
+  mg: number,
+  refills: number,
+  opts: { status?: MedicationRequest['status']; boundsDays?: number } = {},
+): MedicationRequest {
   return {
     resourceType: 'MedicationRequest',
     id,
@@ -44,14 +57,38 @@ function prednisoneOrder(id: string, patientId: string, mg: number, refills: num
       {
         sequence: 1,
         text: `Take ${mg} mg by mouth daily`,
-        timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd', ...(opts.boundsDays ? { boundsDuration: { value: opts.boundsDays, unit: 'days', system: UCUM, code: 'd' } } : {}) } },
+        timing: {
+          repeat: {
+            frequency: 1,
+            period: 1,
+            periodUnit: 'd',
+            ...(opts.boundsDays
+              ? { boundsDuration: { value: opts.boundsDays, unit: 'days', system: UCUM, code: 'd' } }
+              : {}),
+          },
+        },
         route: ORAL,
-        doseAndRate: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/dose-rate-type', code: 'ordered' }] }, doseQuantity: { value: mg, unit: 'mg', system: UCUM, code: 'mg' } }],
+        doseAndRate: [
+          {
+            type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/dose-rate-type', code: 'ordered' }] },
+            doseQuantity: { value: mg, unit: 'mg', system: UCUM, code: 'mg' },
+          },
+        ],
       },
     ],
     dispenseRequest: {
-      ...(opts.boundsDays ? {} : { numberOfRepeatsAllowed: refills, expectedSupplyDuration: { value: 30, unit: 'days', system: UCUM, code: 'd' } }),
-      quantity: { value: 30, unit: 'tablet', system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm', code: 'TAB' },
+      ...(opts.boundsDays
+        ? {}
+        : {
+            numberOfRepeatsAllowed: refills,
+            expectedSupplyDuration: { value: 30, unit: 'days', system: UCUM, code: 'd' },
+          }),
+      quantity: {
+        value: 30,
+        unit: 'tablet',
+        system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm',
+        code: 'TAB',
+      },
     },
   };
 }
@@ -69,17 +106,53 @@ function methylprednisoloneOrder(id: string, patientId: string): MedicationReque
         id: 'med1',
         code: { text: 'methylPREDNISolone 4 mg tablet' },
         form: { coding: [{ system: SCT, code: '385055001', display: 'Tablet' }] },
-        ingredient: [{
-          itemCodeableConcept: { coding: [{ system: RX, code: '6902', display: 'methylprednisolone' }] },
-          isActive: true,
-          strength: { numerator: { value: 4, unit: 'mg', system: UCUM, code: 'mg' }, denominator: { value: 1, unit: 'tablet', system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm', code: 'TAB' } },
-        }],
+        ingredient: [
+          {
+            itemCodeableConcept: { coding: [{ system: RX, code: '6902', display: 'methylprednisolone' }] },
+            isActive: true,
+            strength: {
+              numerator: { value: 4, unit: 'mg', system: UCUM, code: 'mg' },
+              denominator: {
+                value: 1,
+                unit: 'tablet',
+                system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm',
+                code: 'TAB',
+              },
+            },
+          },
+        ],
       },
     ],
     medicationReference: { reference: '#med1', display: 'methylPREDNISolone 4 mg tablet' },
     subject: { reference: `Patient/${patientId}` },
-    dosageInstruction: [{ text: '1 tablet twice daily', timing: { code: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation', code: 'BID' }] } }, route: ORAL, doseAndRate: [{ doseQuantity: { value: 1, unit: 'tablet', system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm', code: 'TAB' } }] }],
-    dispenseRequest: { quantity: { value: 180, unit: 'tablet', system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm', code: 'TAB' }, numberOfRepeatsAllowed: 1 },
+    dosageInstruction: [
+      {
+        text: '1 tablet twice daily',
+        timing: {
+          code: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation', code: 'BID' }] },
+        },
+        route: ORAL,
+        doseAndRate: [
+          {
+            doseQuantity: {
+              value: 1,
+              unit: 'tablet',
+              system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm',
+              code: 'TAB',
+            },
+          },
+        ],
+      },
+    ],
+    dispenseRequest: {
+      quantity: {
+        value: 180,
+        unit: 'tablet',
+        system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm',
+        code: 'TAB',
+      },
+      numberOfRepeatsAllowed: 1,
+    },
   };
 }
 
@@ -89,11 +162,32 @@ function letrozoleOrder(id: string, patientId: string): MedicationRequest {
     id,
     status: 'draft',
     intent: 'order',
-    contained: [<Medication>{ resourceType: 'Medication', id: 'm', code: { coding: [{ system: ATC, code: 'L02BG04', display: 'letrozole' }, { system: RX, code: '72965', display: 'letrozole' }], text: 'Letrozole 2.5 mg tablet' } }],
+    contained: [
+      <Medication>{
+        resourceType: 'Medication',
+        id: 'm',
+        code: {
+          coding: [
+            { system: ATC, code: 'L02BG04', display: 'letrozole' },
+            { system: RX, code: '72965', display: 'letrozole' },
+          ],
+          text: 'Letrozole 2.5 mg tablet',
+        },
+      },
+    ],
     medicationReference: { reference: '#m' },
     subject: { reference: `Patient/${patientId}` },
-    dosageInstruction: [{ timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } }, route: ORAL, doseAndRate: [{ doseQuantity: { value: 2.5, unit: 'mg', system: UCUM, code: 'mg' } }] }],
-    dispenseRequest: { expectedSupplyDuration: { value: 90, unit: 'days', system: UCUM, code: 'd' }, numberOfRepeatsAllowed: 3 },
+    dosageInstruction: [
+      {
+        timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } },
+        route: ORAL,
+        doseAndRate: [{ doseQuantity: { value: 2.5, unit: 'mg', system: UCUM, code: 'mg' } }],
+      },
+    ],
+    dispenseRequest: {
+      expectedSupplyDuration: { value: 90, unit: 'days', system: UCUM, code: 'd' },
+      numberOfRepeatsAllowed: 3,
+    },
   };
 }
 
@@ -103,9 +197,18 @@ function leuprolideOrder(id: string, patientId: string): MedicationRequest {
     id,
     status: 'draft',
     intent: 'order',
-    medicationCodeableConcept: { coding: [{ system: ATC, code: 'L02AE02', display: 'leuprorelin' }], text: 'Leuprolide 22.5 mg depot' },
+    medicationCodeableConcept: {
+      coding: [{ system: ATC, code: 'L02AE02', display: 'leuprorelin' }],
+      text: 'Leuprolide 22.5 mg depot',
+    },
     subject: { reference: `Patient/${patientId}` },
-    dosageInstruction: [{ timing: { repeat: { frequency: 1, period: 3, periodUnit: 'mo' } }, route: { coding: [{ system: SCT, code: '78421000', display: 'Intramuscular route' }] }, doseAndRate: [{ doseQuantity: { value: 22.5, unit: 'mg', system: UCUM, code: 'mg' } }] }],
+    dosageInstruction: [
+      {
+        timing: { repeat: { frequency: 1, period: 3, periodUnit: 'mo' } },
+        route: { coding: [{ system: SCT, code: '78421000', display: 'Intramuscular route' }] },
+        doseAndRate: [{ doseQuantity: { value: 22.5, unit: 'mg', system: UCUM, code: 'mg' } }],
+      },
+    ],
   };
 }
 
@@ -115,9 +218,18 @@ function lisinoprilOrder(id: string, patientId: string): MedicationRequest {
     id,
     status: 'draft',
     intent: 'order',
-    medicationCodeableConcept: { coding: [{ system: RX, code: '314076', display: 'lisinopril 10 MG Oral Tablet' }], text: 'Lisinopril 10 mg tablet' },
+    medicationCodeableConcept: {
+      coding: [{ system: RX, code: '314076', display: 'lisinopril 10 MG Oral Tablet' }],
+      text: 'Lisinopril 10 mg tablet',
+    },
     subject: { reference: `Patient/${patientId}` },
-    dosageInstruction: [{ timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } }, route: ORAL, doseAndRate: [{ doseQuantity: { value: 10, unit: 'mg', system: UCUM, code: 'mg' } }] }],
+    dosageInstruction: [
+      {
+        timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } },
+        route: ORAL,
+        doseAndRate: [{ doseQuantity: { value: 10, unit: 'mg', system: UCUM, code: 'mg' } }],
+      },
+    ],
   };
 }
 
@@ -127,9 +239,17 @@ function hydrocortisoneCreamOrder(id: string, patientId: string): MedicationRequ
     id,
     status: 'draft',
     intent: 'order',
-    medicationCodeableConcept: { coding: [{ system: RX, code: '5492', display: 'hydrocortisone' }], text: 'Hydrocortisone 2.5% cream' },
+    medicationCodeableConcept: {
+      coding: [{ system: RX, code: '5492', display: 'hydrocortisone' }],
+      text: 'Hydrocortisone 2.5% cream',
+    },
     subject: { reference: `Patient/${patientId}` },
-    dosageInstruction: [{ timing: { repeat: { frequency: 2, period: 1, periodUnit: 'd' } }, route: { coding: [{ system: SCT, code: '6064005', display: 'Topical route' }] } }],
+    dosageInstruction: [
+      {
+        timing: { repeat: { frequency: 2, period: 1, periodUnit: 'd' } },
+        route: { coding: [{ system: SCT, code: '6064005', display: 'Topical route' }] },
+      },
+    ],
     dispenseRequest: { expectedSupplyDuration: { value: 180, unit: 'days', system: UCUM, code: 'd' } },
   };
 }
@@ -140,41 +260,78 @@ function dxaServiceRequest(id: string, patientId: string): ServiceRequest {
     id,
     status: 'draft',
     intent: 'order',
-    code: { coding: [{ system: 'http://loinc.org', code: '38269-7', display: 'DXA Bone density' }], text: 'DXA bone density' },
+    code: {
+      coding: [{ system: 'http://loinc.org', code: '38269-7', display: 'DXA Bone density' }],
+      text: 'DXA bone density',
+    },
     subject: { reference: `Patient/${patientId}` },
   };
 }
 
 function bundle(...resources: (MedicationRequest | ServiceRequest)[]): Bundle {
-  return { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ fullUrl: `${resource.resourceType}/${resource.id}`, resource })) };
+  return {
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: resources.map((resource) => ({ fullUrl: `${resource.resourceType}/${resource.id}`, resource })),
+  };
 }
 
 function orderSign(patientId: string, draftOrders: Bundle, extra: Record<string, unknown> = {}) {
-  return { hook: 'order-sign', hookInstance: randomUUID(), fhirServer: fhir, context: { userId: 'Practitioner/demo-clinician', patientId, draftOrders }, ...extra };
+  return {
+    hook: 'order-sign',
+    hookInstance: randomUUID(),
+    fhirServer: fhir,
+    context: { userId: 'Practitioner/demo-clinician', patientId, draftOrders },
+    ...extra,
+  };
 }
 
-function orderSelect(patientId: string, draftOrders: Bundle, selections: string[], extra: Record<string, unknown> = {}) {
-  return { hook: 'order-select', hookInstance: randomUUID(), fhirServer: fhir, context: { userId: 'Practitioner/demo-clinician', patientId, selections, draftOrders }, ...extra };
+function orderSelect(
+  patientId: string,
+  draftOrders: Bundle,
+  selections: string[],
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    hook: 'order-select',
+    hookInstance: randomUUID(),
+    fhirServer: fhir,
+    context: { userId: 'Practitioner/demo-clinician', patientId, selections, draftOrders },
+    ...extra,
+  };
 }
 
-const post = (service: string, body: unknown) => request(ct.url).post(`/cds-services/${service}`).set('content-type', 'application/json').send(body as object);
+const post = (service: string, body: unknown) =>
+  request(ct.url)
+    .post(`/cds-services/${service}`)
+    .set('content-type', 'application/json')
+    .send(body as object);
 const sign = (body: unknown) => post('bone-muscle-order-sign', body);
 const select = (body: unknown) => post('bone-muscle-order-select', body);
 
 /** Everything a card says, in full: the budgeted detail and the lines extension.crosstalk carries for the app. */
-function fullText(card: { detail: string; extension: { crosstalk: { statements: string[]; context: string[]; caveats: string[] } } }): string {
+function fullText(card: {
+  detail: string;
+  extension: { crosstalk: { statements: string[]; context: string[]; caveats: string[] } };
+}): string {
   const x = card.extension.crosstalk;
   return [card.detail, ...x.statements, ...x.context, ...x.caveats].join('\n');
 }
 
-function suggestedResources(body: { cards: { suggestions?: { actions?: { resource?: unknown }[] }[] }[] }): ServiceRequest[] {
-  return body.cards.flatMap((c) => c.suggestions ?? []).flatMap((s) => s.actions ?? []).map((a) => a.resource as ServiceRequest);
+function suggestedResources(body: {
+  cards: { suggestions?: { actions?: { resource?: unknown }[] }[] }[];
+}): ServiceRequest[] {
+  return body.cards
+    .flatMap((c) => c.suggestions ?? [])
+    .flatMap((s) => s.actions ?? [])
+    .map((a) => a.resource as ServiceRequest);
 }
 
 /** The suggested orders are valid FHIR R4 (medplum's validator over the R4 StructureDefinitions the embedded server indexed). */
 function expectValidFhir(resources: ServiceRequest[]): void {
   expect(resources.length).toBeGreaterThan(0);
-  for (const r of resources) expect(validateResource(r as unknown as Parameters<typeof validateResource>[0]), JSON.stringify(r)).toEqual([]);
+  for (const r of resources)
+    expect(validateResource(r as unknown as Parameters<typeof validateResource>[0]), JSON.stringify(r)).toEqual([]);
 }
 
 beforeAll(async () => {
@@ -191,21 +348,34 @@ describe('discovery', () => {
     const res = await request(ct.url).get('/cds-services').expect(200);
     expectValidDiscovery(res.body);
     const byId = Object.fromEntries(res.body.services.map((s: { id: string }) => [s.id, s]));
-    expect(byId['bone-muscle-order-select']).toMatchObject({ hook: 'order-select', prefetch: expect.objectContaining({ patient: 'Patient/{{context.patientId}}', medicationRequests: expect.any(String) }) });
-    expect(byId['bone-muscle-order-sign']).toMatchObject({ hook: 'order-sign', prefetch: expect.objectContaining({ dxa: expect.any(String), osteoporosisTherapy: expect.any(String) }) });
+    expect(byId['bone-muscle-order-select']).toMatchObject({
+      hook: 'order-select',
+      prefetch: expect.objectContaining({
+        patient: 'Patient/{{context.patientId}}',
+        medicationRequests: expect.any(String),
+      }),
+    });
+    expect(byId['bone-muscle-order-sign']).toMatchObject({
+      hook: 'order-sign',
+      prefetch: expect.objectContaining({ dxa: expect.any(String), osteoporosisTherapy: expect.any(String) }),
+    });
     expect(byId['bone-muscle-patient-view']).toBeDefined();
   });
 });
 
 describe('order-sign: a systemic glucocorticoid expected to run more than 3 months at ≥ 2.5 mg/day', () => {
   it('warns at signing with a valid DXA + VFA ServiceRequest that points at the order (medicationCodeableConcept, supply × refills)', async () => {
-    const res = await sign(orderSign('demo-no-labs', bundle(prednisoneOrder('rx-pred', 'demo-no-labs', 10, 3)))).expect(200);
+    const res = await sign(orderSign('demo-no-labs', bundle(prednisoneOrder('rx-pred', 'demo-no-labs', 10, 3)))).expect(
+      200,
+    );
     expectValidCdsResponse(res.body);
     expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
     const card = res.body.cards[0];
     expect(card.indicator).toBe('warning');
     expect(card.summary).toMatch(/^This order makes long-term glucocorticoid use/);
-    expect(fullText(card)).toContain('Being ordered: predniSONE 10 mg tablet (MedicationRequest/rx-pred): prednisone 10 mg/day');
+    expect(fullText(card)).toContain(
+      'Being ordered: predniSONE 10 mg tablet (MedicationRequest/rx-pred): prednisone 10 mg/day',
+    );
     expect(fullText(card)).toContain('30 d supply × 4 fills');
     expect(card.detail).toContain('120 days');
     // The card says the order and its prednisone-equivalent dose; the ingredient arithmetic is in the statements (the app).
@@ -215,25 +385,38 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
       { code: 'glucocorticoid-exposure', value: 120, unit: 'd', derivedFrom: ['MedicationRequest/rx-pred'] },
     ]);
     const [sr] = suggestedResources(res.body);
-    expect(sr).toMatchObject({ resourceType: 'ServiceRequest', status: 'draft', subject: { reference: 'Patient/demo-no-labs' }, supportingInfo: [{ reference: 'MedicationRequest/rx-pred' }] });
+    expect(sr).toMatchObject({
+      resourceType: 'ServiceRequest',
+      status: 'draft',
+      subject: { reference: 'Patient/demo-no-labs' },
+      supportingInfo: [{ reference: 'MedicationRequest/rx-pred' }],
+    });
     expect(sr!.code!.text).toMatch(/vertebral fracture assessment/);
     expectValidFhir(suggestedResources(res.body));
     // Besides the SMART app link every finding card carries.
-    expect(card.links.filter((l: { type: string }) => l.type === 'absolute')).toEqual([{ label: 'FRAX fracture risk calculator', url: 'https://frax.shef.ac.uk/FRAX/', type: 'absolute' }]);
+    expect(card.links.filter((l: { type: string }) => l.type === 'absolute')).toEqual([
+      { label: 'FRAX fracture risk calculator', url: 'https://frax.shef.ac.uk/FRAX/', type: 'absolute' },
+    ]);
   });
 
   it('reads a medicationReference to a contained Medication: tablets × strength, BID from Timing.code, days from the dispensed quantity', async () => {
-    const res = await sign(orderSign('demo-no-labs', bundle(methylprednisoloneOrder('rx-mp', 'demo-no-labs')))).expect(200);
+    const res = await sign(orderSign('demo-no-labs', bundle(methylprednisoloneOrder('rx-mp', 'demo-no-labs')))).expect(
+      200,
+    );
     expectValidCdsResponse(res.body);
     expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
     const detail = fullText(res.body.cards[0]);
-    expect(detail).toContain('methylprednisolone 8 mg/day (1 TAB × 4 mg per TAB (Medication strength) × BID) × 1.25 = 10 mg/day prednisone-equivalent');
+    expect(detail).toContain(
+      'methylprednisolone 8 mg/day (1 TAB × 4 mg per TAB (Medication strength) × BID) × 1.25 = 10 mg/day prednisone-equivalent',
+    );
     expect(detail).toContain('180 TAB at 2 a day × 2 fills');
     expect(detail).toContain('RxNorm 6902 (methylprednisolone)');
   });
 
   it('gives the under-40 form (FRAX not validated) to a young patient, without the FRAX link', async () => {
-    const res = await sign(orderSign('demo-steroid-young', bundle(prednisoneOrder('rx-young', 'demo-steroid-young', 10, 3)))).expect(200);
+    const res = await sign(
+      orderSign('demo-steroid-young', bundle(prednisoneOrder('rx-young', 'demo-steroid-young', 10, 3))),
+    ).expect(200);
     expectValidCdsResponse(res.body);
     const card = res.body.cards[0];
     expect(fullText(card)).toMatch(/FRAX is not validated under 40/);
@@ -241,7 +424,9 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
   });
 
   it('counts the course already on the chart: a 30-day renewal of a current prednisone course is long-term', async () => {
-    const res = await sign(orderSign('demo-steroid', bundle(prednisoneOrder('rx-renew', 'demo-steroid', 7.5, 0)))).expect(200);
+    const res = await sign(
+      orderSign('demo-steroid', bundle(prednisoneOrder('rx-renew', 'demo-steroid', 7.5, 0))),
+    ).expect(200);
     expectValidCdsResponse(res.body);
     expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
     expect(fullText(res.body.cards[0])).toContain('MedicationRequest/demo-steroid-pred');
@@ -249,18 +434,42 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
   });
 
   it('honours order-sign 1.1: a revised order re-signed as active still counts; a cancelled one does not', async () => {
-    const active = await sign(orderSign('demo-no-labs', bundle(prednisoneOrder('rx-active', 'demo-no-labs', 10, 3, { status: 'active' })))).expect(200);
+    const active = await sign(
+      orderSign('demo-no-labs', bundle(prednisoneOrder('rx-active', 'demo-no-labs', 10, 3, { status: 'active' }))),
+    ).expect(200);
     expect(ruleIds(active.body)).toEqual(['glucocorticoid-bone']);
-    const cancelled = await sign(orderSign('demo-no-labs', bundle(prednisoneOrder('rx-cancel', 'demo-no-labs', 10, 3, { status: 'cancelled' })))).expect(200);
+    const cancelled = await sign(
+      orderSign('demo-no-labs', bundle(prednisoneOrder('rx-cancel', 'demo-no-labs', 10, 3, { status: 'cancelled' }))),
+    ).expect(200);
     expect(cancelled.body).toEqual({ cards: [] });
   });
 
   const quiet: [string, string, () => Bundle][] = [
-    ['a 5-day burst of 40 mg (timing bounds)', 'demo-no-labs', () => bundle(prednisoneOrder('rx-burst', 'demo-no-labs', 40, 0, { boundsDays: 5 }))],
-    ['2 mg a day for 4 months (below 2.5 mg/day)', 'demo-no-labs', () => bundle(prednisoneOrder('rx-low', 'demo-no-labs', 2, 3))],
-    ['a topical hydrocortisone cream (not systemic)', 'demo-no-labs', () => bundle(hydrocortisoneCreamOrder('rx-cream', 'demo-no-labs'))],
-    ['an unrelated order for a patient already on long-term prednisone (the chart is patient-view’s business)', 'demo-steroid', () => bundle(lisinoprilOrder('rx-lis', 'demo-steroid'))],
-    ['a long course for a patient with a DXA 10 months ago', 'demo-steroid-dxa', () => bundle(prednisoneOrder('rx-dxa', 'demo-steroid-dxa', 10, 3))],
+    [
+      'a 5-day burst of 40 mg (timing bounds)',
+      'demo-no-labs',
+      () => bundle(prednisoneOrder('rx-burst', 'demo-no-labs', 40, 0, { boundsDays: 5 })),
+    ],
+    [
+      '2 mg a day for 4 months (below 2.5 mg/day)',
+      'demo-no-labs',
+      () => bundle(prednisoneOrder('rx-low', 'demo-no-labs', 2, 3)),
+    ],
+    [
+      'a topical hydrocortisone cream (not systemic)',
+      'demo-no-labs',
+      () => bundle(hydrocortisoneCreamOrder('rx-cream', 'demo-no-labs')),
+    ],
+    [
+      'an unrelated order for a patient already on long-term prednisone (the chart is patient-view’s business)',
+      'demo-steroid',
+      () => bundle(lisinoprilOrder('rx-lis', 'demo-steroid')),
+    ],
+    [
+      'a long course for a patient with a DXA 10 months ago',
+      'demo-steroid-dxa',
+      () => bundle(prednisoneOrder('rx-dxa', 'demo-steroid-dxa', 10, 3)),
+    ],
   ];
   for (const [what, patientId, orders] of quiet) {
     it(`stays quiet for ${what}`, async () => {
@@ -272,7 +481,13 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
 
   it('stays quiet when a DXA is ordered in the same session, and logs the suppression by reason code', async () => {
     const hookInstance = randomUUID();
-    const res = await sign({ ...orderSign('demo-no-labs', bundle(prednisoneOrder('rx-with-dxa', 'demo-no-labs', 10, 3), dxaServiceRequest('sr-dxa', 'demo-no-labs'))), hookInstance }).expect(200);
+    const res = await sign({
+      ...orderSign(
+        'demo-no-labs',
+        bundle(prednisoneOrder('rx-with-dxa', 'demo-no-labs', 10, 3), dxaServiceRequest('sr-dxa', 'demo-no-labs')),
+      ),
+      hookInstance,
+    }).expect(200);
     expect(res.body).toEqual({ cards: [] });
     const line = ct.logs.lines.map((l) => JSON.parse(l)).find((l) => l.hookInstance === hookInstance);
     expect(line.why['glucocorticoid-bone']).toEqual(['dxa-ordered']);
@@ -280,7 +495,10 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
 
   it('stays quiet for a patient already on osteoporosis therapy', async () => {
     const hookInstance = randomUUID();
-    const res = await sign({ ...orderSign('demo-steroid-treated', bundle(prednisoneOrder('rx-treated', 'demo-steroid-treated', 10, 3))), hookInstance }).expect(200);
+    const res = await sign({
+      ...orderSign('demo-steroid-treated', bundle(prednisoneOrder('rx-treated', 'demo-steroid-treated', 10, 3))),
+      hookInstance,
+    }).expect(200);
     expect(res.body).toEqual({ cards: [] });
     const line = ct.logs.lines.map((l) => JSON.parse(l)).find((l) => l.hookInstance === hookInstance);
     expect(line.why['glucocorticoid-bone']).toEqual(['osteoporosis-therapy']);
@@ -289,7 +507,9 @@ describe('order-sign: a systemic glucocorticoid expected to run more than 3 mont
 
 describe('order-sign: aromatase inhibitor or androgen-deprivation therapy', () => {
   it('suggests a baseline DXA and, as the CCR cannot be computed, cystatin C on one card', async () => {
-    const res = await sign(orderSign('demo-missing-cystatin', bundle(letrozoleOrder('rx-let', 'demo-missing-cystatin')))).expect(200);
+    const res = await sign(
+      orderSign('demo-missing-cystatin', bundle(letrozoleOrder('rx-let', 'demo-missing-cystatin'))),
+    ).expect(200);
     expectValidCdsResponse(res.body);
     expect(ruleIds(res.body)).toEqual(['endocrine-therapy-bone']);
     const card = res.body.cards[0];
@@ -314,7 +534,8 @@ describe('order-sign: aromatase inhibitor or androgen-deprivation therapy', () =
 });
 
 describe('order-select', () => {
-  const orders = () => bundle(lisinoprilOrder('rx-lis', 'demo-no-labs'), prednisoneOrder('rx-pred', 'demo-no-labs', 10, 3));
+  const orders = () =>
+    bundle(lisinoprilOrder('rx-lis', 'demo-no-labs'), prednisoneOrder('rx-pred', 'demo-no-labs', 10, 3));
 
   it('narrows to the selections: choosing the prednisone gives the card', async () => {
     const res = await select(orderSelect('demo-no-labs', orders(), ['MedicationRequest/rx-pred'])).expect(200);
@@ -328,14 +549,24 @@ describe('order-select', () => {
   });
 
   it('still sees an unselected DXA draft order as "DXA ordered"', async () => {
-    const res = await select(orderSelect('demo-no-labs', bundle(prednisoneOrder('rx-p', 'demo-no-labs', 10, 3), dxaServiceRequest('sr-d', 'demo-no-labs')), ['MedicationRequest/rx-p'])).expect(200);
+    const res = await select(
+      orderSelect(
+        'demo-no-labs',
+        bundle(prednisoneOrder('rx-p', 'demo-no-labs', 10, 3), dxaServiceRequest('sr-d', 'demo-no-labs')),
+        ['MedicationRequest/rx-p'],
+      ),
+    ).expect(200);
     expect(res.body).toEqual({ cards: [] });
   });
 
   it('accepts a selection that names the order by its urn:uuid fullUrl', async () => {
     const uuid = randomUUID();
     const { id: _id, ...noId } = prednisoneOrder('x', 'demo-no-labs', 10, 3);
-    const b: Bundle = { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: `urn:uuid:${uuid}`, resource: noId as MedicationRequest }] };
+    const b: Bundle = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [{ fullUrl: `urn:uuid:${uuid}`, resource: noId as MedicationRequest }],
+    };
     const res = await select(orderSelect('demo-no-labs', b, [`urn:uuid:${uuid}`])).expect(200);
     expectValidCdsResponse(res.body);
     expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
@@ -351,13 +582,17 @@ describe('order-select', () => {
   it('rejects a context without selections or draftOrders with 400', async () => {
     const body = orderSelect('demo-no-labs', orders(), []);
     await select(body).expect(400);
-    await select({ ...body, context: { userId: 'Practitioner/x', patientId: 'demo-no-labs', selections: ['MedicationRequest/rx-pred'] } }).expect(400);
+    await select({
+      ...body,
+      context: { userId: 'Practitioner/x', patientId: 'demo-no-labs', selections: ['MedicationRequest/rx-pred'] },
+    }).expect(400);
   });
 });
 
 describe('order hooks and their data', () => {
   it('give identical cards from full prefetch and from FHIR', async () => {
-    const templates: Record<string, string> = loadServices().get('bone-muscle-order-sign')!.definition.discovery.prefetch;
+    const templates: Record<string, string> =
+      loadServices().get('bone-muscle-order-sign')!.definition.discovery.prefetch;
     const prefetch = await buildPrefetch(fhir, 'demo-missing-cystatin', templates);
     const orders = bundle(letrozoleOrder('rx-l', 'demo-missing-cystatin'));
     const { fhirServer: _f, ...noServer } = orderSign('demo-missing-cystatin', orders, { prefetch });
@@ -377,7 +612,11 @@ describe('order hooks and their data', () => {
 
   it('proceed with only the patient, and say on the card what could not be checked', async () => {
     const prefetch = await buildPrefetch(fhir, 'demo-no-labs', { patient: 'Patient/{{context.patientId}}' });
-    const { fhirServer: _f, ...body } = orderSign('demo-no-labs', bundle(prednisoneOrder('rx', 'demo-no-labs', 10, 3)), { prefetch });
+    const { fhirServer: _f, ...body } = orderSign(
+      'demo-no-labs',
+      bundle(prednisoneOrder('rx', 'demo-no-labs', 10, 3)),
+      { prefetch },
+    );
     const res = await sign(body).expect(200);
     expectValidCdsResponse(res.body);
     expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
@@ -392,6 +631,7 @@ describe('order hooks and their data', () => {
 describe('logs of the order hooks', () => {
   it('hold reason codes but no patient id, order id or token', () => {
     expect(ct.logs.text).toContain('"why"');
-    for (const id of ['demo-no-labs', 'demo-steroid', 'demo-missing-cystatin', 'rx-pred', 'MedicationRequest/']) expect(ct.logs.text).not.toContain(id);
+    for (const id of ['demo-no-labs', 'demo-steroid', 'demo-missing-cystatin', 'rx-pred', 'MedicationRequest/'])
+      expect(ct.logs.text).not.toContain(id);
   });
 });

@@ -1,28 +1,35 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import request from 'supertest';
 import type { Bundle, Observation } from 'fhir/r4';
-import { DEMO_PATIENTS } from '../src/demo/patients';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCodesetsSync } from '../src/config/codesets';
+import { DEMO_PATIENTS } from '../src/demo/patients';
 import {
-  SERVICE_ID,
   buildPrefetch,
+  everyAnswerValid,
   expectOperationOutcome,
   expectValidCdsResponse,
-  everyAnswerValid,
   expectValidDiscovery,
   hookRequest,
   ruleIds,
+  SERVICE_ID,
   searchsetOf,
   startCrosstalk,
   startFaultProxy,
 } from './support/harness';
 
 const observationCodes = (concept: string) =>
-  loadCodesetsSync().observations.concepts.find((c) => c.id === concept)!.codes.map((c) => c.code);
+  loadCodesetsSync()
+    .observations.concepts.find((c) => c.id === concept)!
+    .codes.map((c) => c.code);
 
 let ct: Awaited<ReturnType<typeof startCrosstalk>>;
 let fhir: string;
-const post = (body: unknown) => request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send(body as object).expect(everyAnswerValid);
+const post = (body: unknown) =>
+  request(ct.url)
+    .post(`/cds-services/${SERVICE_ID}`)
+    .set('content-type', 'application/json')
+    .send(body as object)
+    .expect(everyAnswerValid);
 
 beforeAll(async () => {
   // 15 prefetch keys fall back to 15 parallel searches on the embedded server, which scans in memory: a generous
@@ -39,10 +46,28 @@ describe('discovery', () => {
     const res = await request(ct.url).get('/cds-services').expect(200);
     expectValidDiscovery(res.body);
     const s = res.body.services.find((x: { id: string }) => x.id === SERVICE_ID);
-    expect(s).toMatchObject({ hook: 'patient-view', title: expect.any(String), description: expect.any(String), usageRequirements: expect.any(String) });
+    expect(s).toMatchObject({
+      hook: 'patient-view',
+      title: expect.any(String),
+      description: expect.any(String),
+      usageRequirements: expect.any(String),
+    });
     expect(Object.keys(s.prefetch).sort()).toEqual([
-      'bmi', 'conditions', 'creatinine', 'crp', 'cystatinC', 'dxa', 'dxaOrders', 'dxaReports', 'glucose', 'insulin',
-      'medicationRequests', 'medicationStatements', 'osteoporosisTherapy', 'patient', 'vitaminD',
+      'bmi',
+      'conditions',
+      'creatinine',
+      'crp',
+      'cystatinC',
+      'dxa',
+      'dxaOrders',
+      'dxaReports',
+      'glucose',
+      'insulin',
+      'medicationRequests',
+      'medicationStatements',
+      'osteoporosisTherapy',
+      'patient',
+      'vitaminD',
     ]);
   });
 
@@ -50,7 +75,20 @@ describe('discovery', () => {
     const res = await request(ct.url).get('/cds-services').expect(200);
     const templates = JSON.stringify(res.body.services.find((x: { id: string }) => x.id === SERVICE_ID).prefetch);
     const fromCodesets = ['crp', 'bmi', 'vitamin-d', 'dxa-t-score', 'dxa-report'].flatMap((c) => observationCodes(c));
-    for (const code of ['2160-0', '14682-9', '33863-2', '27873-9', '59179-2', '20448-7', '14796-7', '1558-6', '14771-0', '2345-7', '14749-6', ...fromCodesets]) {
+    for (const code of [
+      '2160-0',
+      '14682-9',
+      '33863-2',
+      '27873-9',
+      '59179-2',
+      '20448-7',
+      '14796-7',
+      '1558-6',
+      '14771-0',
+      '2345-7',
+      '14749-6',
+      ...fromCodesets,
+    ]) {
       expect(templates).toContain(`http://loinc.org|${code}`);
     }
   });
@@ -64,7 +102,18 @@ describe('patient-view for every demo patient', () => {
       expectValidCdsResponse(viaPrefetch.body);
       expect(ruleIds(viaPrefetch.body)).toEqual(p.expect.cards);
 
-      const viaFhir = await post(hookRequest(p.id, { fhirServer: fhir, fhirAuthorization: { access_token: 'demo-token', token_type: 'Bearer', expires_in: 300, scope: 'patient/Observation.read', subject: 'crosstalk' } })).expect(200);
+      const viaFhir = await post(
+        hookRequest(p.id, {
+          fhirServer: fhir,
+          fhirAuthorization: {
+            access_token: 'demo-token',
+            token_type: 'Bearer',
+            expires_in: 300,
+            scope: 'patient/Observation.read',
+            subject: 'crosstalk',
+          },
+        }),
+      ).expect(200);
       expectValidCdsResponse(viaFhir.body);
       const strip = (b: { cards: object[] }) => JSON.stringify(b.cards).replace(/"uuid":"[^"]+"/g, '');
       expect(strip(viaFhir.body)).toEqual(strip(viaPrefetch.body));
@@ -75,9 +124,18 @@ describe('patient-view for every demo patient', () => {
     const res = await post(hookRequest('demo-low-ccr', { fhirServer: fhir })).expect(200);
     const card = res.body.cards[0];
     const ccr = card.extension.crosstalk.measures.find((m: { code: string }) => m.code === 'ccr');
-    expect(ccr).toMatchObject({ code: 'ccr', value: 0.6, unit: '(mg/dL)/(mg/L)', derivedFrom: ['Observation/demo-low-ccr-cr', 'Observation/demo-low-ccr-cys'] });
+    expect(ccr).toMatchObject({
+      code: 'ccr',
+      value: 0.6,
+      unit: '(mg/dL)/(mg/L)',
+      derivedFrom: ['Observation/demo-low-ccr-cr', 'Observation/demo-low-ccr-cys'],
+    });
     expect(card.extension.crosstalk.measures.map((m: { code: string }) => m.code)).toEqual([
-      'sarcopenia-index', 'ccr', 'egfr-cr-2021', 'egfr-cr-cys-2021', 'egfr-cys-2012',
+      'sarcopenia-index',
+      'ccr',
+      'egfr-cr-2021',
+      'egfr-cr-cys-2021',
+      'egfr-cys-2012',
     ]);
     expect(card.detail).toContain('Advisory, not a diagnosis');
     // The threshold's status in one clause on the card; the explanation and the HOMA context travel for the app.
@@ -93,7 +151,15 @@ describe('patient-view for every demo patient', () => {
     const card = res.body.cards[0];
     expect(card.selectionBehavior).toBe('at-most-one');
     const action = card.suggestions[0].actions[0];
-    expect(action).toMatchObject({ type: 'create', resource: { resourceType: 'ServiceRequest', status: 'draft', intent: 'proposal', subject: { reference: 'Patient/demo-missing-cystatin' } } });
+    expect(action).toMatchObject({
+      type: 'create',
+      resource: {
+        resourceType: 'ServiceRequest',
+        status: 'draft',
+        intent: 'proposal',
+        subject: { reference: 'Patient/demo-missing-cystatin' },
+      },
+    });
     expect(action.resource.code.coding[0]).toMatchObject({ system: 'http://loinc.org', code: '33863-2' });
     expect(action.resource.requester).toEqual({ reference: 'Practitioner/demo-clinician' });
   });
@@ -108,7 +174,13 @@ describe('prefetch in its four states', () => {
   it('treats null search keys as "no data" and calls no FHIR server', async () => {
     const proxy = await startFaultProxy(fhir);
     try {
-      const prefetch = { ...(await buildPrefetch(fhir, 'demo-low-ccr')), creatinine: null, cystatinC: null, insulin: null, glucose: null };
+      const prefetch = {
+        ...(await buildPrefetch(fhir, 'demo-low-ccr')),
+        creatinine: null,
+        cystatinC: null,
+        insulin: null,
+        glucose: null,
+      };
       const res = await post(hookRequest('demo-low-ccr', { prefetch, fhirServer: proxy.fhirBase })).expect(200);
       expect(res.body).toEqual({ cards: [] });
       expect(proxy.requests).toHaveLength(0);
@@ -122,8 +194,17 @@ describe('prefetch in its four states', () => {
     try {
       const full = await buildPrefetch(fhir, 'demo-low-ccr');
       const { cystatinC: _absent, ...rest } = full;
-      const prefetch = { ...rest, creatinine: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'timeout' }] } };
-      const res = await post(hookRequest('demo-low-ccr', { prefetch, fhirServer: proxy.fhirBase, fhirAuthorization: { access_token: 'tok-123', token_type: 'Bearer' } })).expect(200);
+      const prefetch = {
+        ...rest,
+        creatinine: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'timeout' }] },
+      };
+      const res = await post(
+        hookRequest('demo-low-ccr', {
+          prefetch,
+          fhirServer: proxy.fhirBase,
+          fhirAuthorization: { access_token: 'tok-123', token_type: 'Bearer' },
+        }),
+      ).expect(200);
       expectValidCdsResponse(res.body);
       expect(ruleIds(res.body)).toEqual(['low-ccr']);
       expect(proxy.requests.map((r) => decodeURIComponent(r.url)).sort()).toEqual([
@@ -143,7 +224,13 @@ describe('prefetch in its four states', () => {
     try {
       // Page 1 holds the old cystatin C only; the same-draw one is on page 2, reached through `next`.
       const next = `${proxy.fhirBase}/Observation?patient=demo-low-ccr&code=http://loinc.org|33863-2&_sort=-date&_count=1`;
-      const prefetch = { ...full, cystatinC: searchsetOf(cys.filter((o) => o.id === 'demo-low-ccr-cys-old'), next) };
+      const prefetch = {
+        ...full,
+        cystatinC: searchsetOf(
+          cys.filter((o) => o.id === 'demo-low-ccr-cys-old'),
+          next,
+        ),
+      };
       const res = await post(hookRequest('demo-low-ccr', { prefetch, fhirServer: proxy.fhirBase })).expect(200);
       expect(ruleIds(res.body)).toEqual(['low-ccr']);
       expect(proxy.requests.length).toBeGreaterThanOrEqual(1);
@@ -158,7 +245,13 @@ describe('prefetch in its four states', () => {
     try {
       const full = await buildPrefetch(fhir, 'demo-low-ccr');
       const prefetch = { ...full, cystatinC: searchsetOf([], `${elsewhere.fhirBase}/Observation?code=33863-2`) };
-      const res = await post(hookRequest('demo-low-ccr', { prefetch, fhirServer: proxy.fhirBase, fhirAuthorization: { access_token: 'secret-tok', token_type: 'Bearer' } })).expect(200);
+      const res = await post(
+        hookRequest('demo-low-ccr', {
+          prefetch,
+          fhirServer: proxy.fhirBase,
+          fhirAuthorization: { access_token: 'secret-tok', token_type: 'Bearer' },
+        }),
+      ).expect(200);
       expectValidCdsResponse(res.body);
       expect(elsewhere.requests).toHaveLength(0);
     } finally {
@@ -177,7 +270,11 @@ describe('prefetch in its four states', () => {
 describe('FHIR faults', () => {
   let quick: Awaited<ReturnType<typeof startCrosstalk>>;
   beforeAll(async () => {
-    quick = await startCrosstalk({ CROSSTALK_FHIR_TIMEOUT_MS: '800', CROSSTALK_EMBEDDED_FHIR: 'false', CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) });
+    quick = await startCrosstalk({
+      CROSSTALK_FHIR_TIMEOUT_MS: '800',
+      CROSSTALK_EMBEDDED_FHIR: 'false',
+      CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32),
+    });
   });
   afterAll(async () => {
     await quick?.close();
@@ -192,8 +289,16 @@ describe('FHIR faults', () => {
       const proxy = await startFaultProxy(fhir, () => fault);
       try {
         const t0 = Date.now();
-        const res = await request(quick.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json')
-          .send(hookRequest('demo-low-ccr', { fhirServer: proxy.fhirBase, fhirAuthorization: { access_token: 'leak-me-not', token_type: 'Bearer' } })).expect(412);
+        const res = await request(quick.url)
+          .post(`/cds-services/${SERVICE_ID}`)
+          .set('content-type', 'application/json')
+          .send(
+            hookRequest('demo-low-ccr', {
+              fhirServer: proxy.fhirBase,
+              fhirAuthorization: { access_token: 'leak-me-not', token_type: 'Bearer' },
+            }),
+          )
+          .expect(412);
         expect(Date.now() - t0).toBeLessThan(5000);
         expectOperationOutcome(res.body);
         expect(res.body.issue.map((i: { code: string }) => i.code)).toContain(code);
@@ -213,7 +318,11 @@ describe('request validation', () => {
   });
 
   it('rejects malformed JSON with 400 and an OperationOutcome', async () => {
-    const res = await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json').send('{"hook":').expect(400);
+    const res = await request(ct.url)
+      .post(`/cds-services/${SERVICE_ID}`)
+      .set('content-type', 'application/json')
+      .send('{"hook":')
+      .expect(400);
     expectOperationOutcome(res.body);
   });
 
@@ -227,17 +336,26 @@ describe('request validation', () => {
   });
 
   it('tolerates unknown extension members', async () => {
-    const res = await post(hookRequest('demo-low-ccr', { fhirServer: fhir, extension: { 'com.example.anything': { deep: [1, 2] } } })).expect(200);
+    const res = await post(
+      hookRequest('demo-low-ccr', { fhirServer: fhir, extension: { 'com.example.anything': { deep: [1, 2] } } }),
+    ).expect(200);
     expectValidCdsResponse(res.body);
   });
 
   it('answers an unknown service with 404 and an OperationOutcome', async () => {
-    const res = await request(ct.url).post('/cds-services/no-such-service').send(hookRequest('demo-low-ccr')).expect(404);
+    const res = await request(ct.url)
+      .post('/cds-services/no-such-service')
+      .send(hookRequest('demo-low-ccr'))
+      .expect(404);
     expectOperationOutcome(res.body);
   });
 
   it('answers a non-JSON body with 415', async () => {
-    await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'text/plain').send('hello').expect(415);
+    await request(ct.url)
+      .post(`/cds-services/${SERVICE_ID}`)
+      .set('content-type', 'text/plain')
+      .send('hello')
+      .expect(415);
   });
 });
 

@@ -14,7 +14,10 @@ const ROOT = path.resolve(__dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-loads-'));
 // Preloaded into the child: answers "modules" with every file in require.cache (tsx compiles the sources to CommonJS).
 const REPORTER = path.join(tmp, 'report-modules.cjs');
-fs.writeFileSync(REPORTER, "process.on('message', (m) => { if (m === 'modules') process.send(Object.keys(require.cache)); });\n");
+fs.writeFileSync(
+  REPORTER,
+  "process.on('message', (m) => { if (m === 'modules') process.send(Object.keys(require.cache)); });\n",
+);
 
 const DEMO_CODE = /[\\/]src[\\/]demo[\\/]/;
 const MEDPLUM = /[\\/]node_modules[\\/]@medplum[\\/]/;
@@ -27,11 +30,15 @@ afterAll(() => {
 
 /** Starts src/server/main.ts with `args`, waits until it listens, and returns the files it has loaded. */
 async function loadedModules(args: string[], env: Record<string, string>): Promise<string[]> {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', '--require', REPORTER, path.join(ROOT, 'src/server/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--require', 'tsx/cjs', '--require', REPORTER, path.join(ROOT, 'src/server/main.ts'), ...args],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    },
+  );
   children.push(child);
   let out = '';
   await new Promise<void>((resolve, reject) => {
@@ -71,7 +78,9 @@ describe('what a process loads in each profile', () => {
     expect(modules.filter((m) => DEMO_CODE.test(m) || MEDPLUM.test(m))).toEqual([]);
   });
 
-  it('loads the demo through its own entry point, and medplum with it, when started with --demo', { timeout: 90_000 }, async () => {
+  it('loads the demo through its own entry point, and medplum with it, when started with --demo', {
+    timeout: 90_000,
+  }, async () => {
     const modules = await loadedModules(['--demo'], { CROSSTALK_DATA_DIR: path.join(tmp, 'demo') });
     expect(modules.some((m) => m.endsWith(path.join('src', 'demo', 'plugin.ts')))).toBe(true);
     expect(modules.some((m) => MEDPLUM.test(m))).toBe(true);

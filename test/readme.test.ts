@@ -5,7 +5,9 @@ import { CONFIG_KEYS } from '../src/server/config';
 
 const readme = fs.readFileSync(path.resolve(__dirname, '../README.md'), 'utf8');
 const ci = fs.readFileSync(path.resolve(__dirname, '../.ci/run'), 'utf8');
-const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../package.json'), 'utf8')) as { scripts: Record<string, string> };
+const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+};
 
 describe('the README', () => {
   it('documents every configuration key the service reads', () => {

@@ -5,9 +5,16 @@ import path from 'node:path';
 import type { Bundle, MedicationRequest } from 'fhir/r4';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshPostgresDatabase } from './support/databases';
 import { spawnCrosstalk } from './support/child';
-import { everyAnswerValid, expectValidCdsResponse, hookRequest, ruleIds, startCrosstalk, startFaultProxy } from './support/harness';
+import { freshPostgresDatabase } from './support/databases';
+import {
+  everyAnswerValid,
+  expectValidCdsResponse,
+  hookRequest,
+  ruleIds,
+  startCrosstalk,
+  startFaultProxy,
+} from './support/harness';
 import { sample } from './support/prometheus';
 
 /*
@@ -22,11 +29,21 @@ const SELECT = 'bone-muscle-order-select';
 const RX = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 const UCUM = 'http://unitsofmeasure.org';
 
-type Body = { cards: { uuid: string; suggestions?: { uuid: string }[]; extension: { crosstalk: { ruleId: string; context: string[] } } }[] };
+type Body = {
+  cards: {
+    uuid: string;
+    suggestions?: { uuid: string }[];
+    extension: { crosstalk: { ruleId: string; context: string[] } };
+  }[];
+};
 
 /** A response with its per-call uuids blanked: two calls on the same record and configuration say the same. */
 function normalised(body: Body): unknown {
-  return body.cards.map((c) => ({ ...c, uuid: '-', ...(c.suggestions ? { suggestions: c.suggestions.map((s) => ({ ...s, uuid: '-' })) } : {}) }));
+  return body.cards.map((c) => ({
+    ...c,
+    uuid: '-',
+    ...(c.suggestions ? { suggestions: c.suggestions.map((s) => ({ ...s, uuid: '-' })) } : {}),
+  }));
 }
 
 /** Prednisone 10 mg daily, 30-day supply with 3 refills: a course over 3 months, so glucocorticoid-bone fires. */
@@ -36,17 +53,33 @@ function prednisone(id: string, patientId: string): Bundle {
     id,
     status: 'draft',
     intent: 'order',
-    medicationCodeableConcept: { coding: [{ system: RX, code: '312617', display: 'predniSONE 5 MG Oral Tablet' }, { system: RX, code: '8640', display: 'prednisone' }], text: 'predniSONE 10 mg' },
+    medicationCodeableConcept: {
+      coding: [
+        { system: RX, code: '312617', display: 'predniSONE 5 MG Oral Tablet' },
+        { system: RX, code: '8640', display: 'prednisone' },
+      ],
+      text: 'predniSONE 10 mg',
+    },
     subject: { reference: `Patient/${patientId}` },
-    dosageInstruction: [{ timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } }, doseAndRate: [{ doseQuantity: { value: 10, unit: 'mg', system: UCUM, code: 'mg' } }] }],
-    dispenseRequest: { numberOfRepeatsAllowed: 3, expectedSupplyDuration: { value: 30, unit: 'days', system: UCUM, code: 'd' } },
+    dosageInstruction: [
+      {
+        timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } },
+        doseAndRate: [{ doseQuantity: { value: 10, unit: 'mg', system: UCUM, code: 'mg' } }],
+      },
+    ],
+    dispenseRequest: {
+      numberOfRepeatsAllowed: 3,
+      expectedSupplyDuration: { value: 30, unit: 'days', system: UCUM, code: 'd' },
+    },
   };
   return { resourceType: 'Bundle', type: 'collection', entry: [{ resource: order }] };
 }
 
 /** The share of patients a pilot fraction must exceed to take this patient, as the README documents the draw. */
 function share(key: string, patientId: string): number {
-  return createHmac('sha256', key).update(`crosstalk-pilot\u0000Patient/${patientId}`).digest().readUIntBE(0, 6) / 2 ** 48;
+  return (
+    createHmac('sha256', key).update(`crosstalk-pilot\u0000Patient/${patientId}`).digest().readUIntBE(0, 6) / 2 ** 48
+  );
 }
 
 const PILOT_KEY = randomBytes(24).toString('hex');
@@ -76,7 +109,11 @@ describe.each(stores)('rule modes over HTTP, audited in $name', (store) => {
     expect(ct.reload()).toBe(true);
   };
   const post = async (service: string, body: object): Promise<Body> => {
-    const res = await request(ct.url).post(`/cds-services/${service}`).set('content-type', 'application/json').send(body).expect(everyAnswerValid);
+    const res = await request(ct.url)
+      .post(`/cds-services/${service}`)
+      .set('content-type', 'application/json')
+      .send(body)
+      .expect(everyAnswerValid);
     expect(res.status).toBe(200);
     expectValidCdsResponse(res.body);
     return res.body as Body;
@@ -86,10 +123,16 @@ describe.each(stores)('rule modes over HTTP, audited in $name', (store) => {
     return { ...body, context: { ...body.context, ...context } };
   };
   const sign = (patientId: string, userId = 'Practitioner/demo-clinician') => ({
-    hook: 'order-sign', hookInstance: randomUUID(), fhirServer: fhir, context: { userId, patientId, draftOrders: prednisone('rx-1', patientId) },
+    hook: 'order-sign',
+    hookInstance: randomUUID(),
+    fhirServer: fhir,
+    context: { userId, patientId, draftOrders: prednisone('rx-1', patientId) },
   });
   const select = (patientId: string, userId = 'Practitioner/demo-clinician') => ({
-    hook: 'order-select', hookInstance: randomUUID(), fhirServer: fhir, context: { userId, patientId, selections: ['MedicationRequest/rx-1'], draftOrders: prednisone('rx-1', patientId) },
+    hook: 'order-select',
+    hookInstance: randomUUID(),
+    fhirServer: fhir,
+    context: { userId, patientId, selections: ['MedicationRequest/rx-1'], draftOrders: prednisone('rx-1', patientId) },
   });
   const metrics = async () => (await request(ct.url).get('/metrics').expect(200)).text;
   const report = async (ruleId: string) => {
@@ -102,7 +145,13 @@ describe.each(stores)('rule modes over HTTP, audited in $name', (store) => {
    * active; the withheld card is audited as would-have-shown and counted by rule and mode; the clinician-facing card
    * counter does not move.
    */
-  async function expectWithheld(o: { service: string; body: () => object; ruleId: string; mode: object | string; delivery: 'silent' | 'pilot-out' }) {
+  async function expectWithheld(o: {
+    service: string;
+    body: () => object;
+    ruleId: string;
+    mode: object | string;
+    delivery: 'silent' | 'pilot-out';
+  }) {
     configure({ [o.ruleId]: { enabled: false } });
     const without = await post(o.service, o.body());
     configure({});
@@ -118,7 +167,8 @@ describe.each(stores)('rule modes over HTTP, audited in $name', (store) => {
     expect((r1?.wouldHaveShown ?? 0) - (r0?.wouldHaveShown ?? 0)).toBe(1);
     expect((r1?.callsByMode[o.delivery] ?? 0) - (r0?.callsByMode[o.delivery] ?? 0)).toBe(1);
     expect(r1?.fired).toBe(r0?.fired);
-    const fired = (m: string) => sample(m, 'crosstalk_rule_fired_total', { service: o.service, rule: o.ruleId, mode: o.delivery });
+    const fired = (m: string) =>
+      sample(m, 'crosstalk_rule_fired_total', { service: o.service, rule: o.ruleId, mode: o.delivery });
     expect(fired(m1) - fired(m0)).toBe(1);
     const shown = (m: string) => sample(m, 'crosstalk_cards_total', { service: o.service, rule: o.ruleId });
     expect(shown(m1)).toBe(shown(m0));
@@ -148,7 +198,10 @@ describe.each(stores)('rule modes over HTTP, audited in $name', (store) => {
   it('says at start which rules are not active, in the log and in /metrics', async () => {
     expect(ct.logs.text).toMatch(/rules NOT active \(cards withheld for some or all calls\): low-ccr/);
     // The configuration of the moment: whatever a test before this one left, start-up said low-ccr was silent.
-    configure({ 'low-ccr': { mode: 'silent' }, 'homa-context': { mode: { pilot: { practitioners: ['Practitioner/p1'] } } } });
+    configure({
+      'low-ccr': { mode: 'silent' },
+      'homa-context': { mode: { pilot: { practitioners: ['Practitioner/p1'] } } },
+    });
     const m = await metrics();
     expect(sample(m, 'crosstalk_rule_mode', { rule: 'low-ccr', mode: 'silent' })).toBe(1);
     expect(sample(m, 'crosstalk_rule_mode', { rule: 'homa-context', mode: 'pilot' })).toBe(1);
@@ -157,7 +210,13 @@ describe.each(stores)('rule modes over HTTP, audited in $name', (store) => {
   });
 
   it('patient-view: a silent rule that would supersede an active one leaves the active card exactly as without it', async () => {
-    const { withheld, active } = await expectWithheld({ service: PV, body: () => pv('demo-ra'), ruleId: 'secondary-osteoporosis', mode: 'silent', delivery: 'silent' });
+    const { withheld, active } = await expectWithheld({
+      service: PV,
+      body: () => pv('demo-ra'),
+      ruleId: 'secondary-osteoporosis',
+      mode: 'silent',
+      delivery: 'silent',
+    });
     expect(ruleIds(active)).toEqual(['secondary-osteoporosis']);
     expect(ruleIds(withheld)).toEqual(['low-ccr']);
   });
@@ -170,17 +229,31 @@ describe.each(stores)('rule modes over HTTP, audited in $name', (store) => {
     configure({ 'vitamin-d-context': { enabled: false } });
     const without = await post(PV, pv('demo-ra'));
     expect(normalised(silent)).toEqual(normalised(without));
-    expect(active.cards[0]?.extension.crosstalk.context.length).toBeGreaterThan(silent.cards[0]?.extension.crosstalk.context.length ?? 0);
+    expect(active.cards[0]?.extension.crosstalk.context.length).toBeGreaterThan(
+      silent.cards[0]?.extension.crosstalk.context.length ?? 0,
+    );
   });
 
   it('order-sign: a silent rule is evaluated, audited and counted, and its card withheld', async () => {
-    const { active } = await expectWithheld({ service: SIGN, body: () => sign('demo-no-labs'), ruleId: 'glucocorticoid-bone', mode: 'silent', delivery: 'silent' });
+    const { active } = await expectWithheld({
+      service: SIGN,
+      body: () => sign('demo-no-labs'),
+      ruleId: 'glucocorticoid-bone',
+      mode: 'silent',
+      delivery: 'silent',
+    });
     expect(ruleIds(active)).toEqual(['glucocorticoid-bone']);
   });
 
   it('order-select: a pilot shows its card to the listed practitioner and withholds it from the others', async () => {
     const mode = { pilot: { practitioners: ['Practitioner/pilot-doc'] } };
-    await expectWithheld({ service: SELECT, body: () => select('demo-no-labs'), ruleId: 'glucocorticoid-bone', mode, delivery: 'pilot-out' });
+    await expectWithheld({
+      service: SELECT,
+      body: () => select('demo-no-labs'),
+      ruleId: 'glucocorticoid-bone',
+      mode,
+      delivery: 'pilot-out',
+    });
     const before = await report('glucocorticoid-bone');
     const inPilot = await post(SELECT, select('demo-no-labs', 'Practitioner/pilot-doc'));
     expect(ruleIds(inPilot)).toEqual(['glucocorticoid-bone']);
@@ -190,7 +263,13 @@ describe.each(stores)('rule modes over HTTP, audited in $name', (store) => {
   });
 
   it('order-sign: a pilot by practitioner withholds the card outside the pilot', async () => {
-    await expectWithheld({ service: SIGN, body: () => sign('demo-no-labs'), ruleId: 'glucocorticoid-bone', mode: { pilot: { practitioners: ['Practitioner/pilot-doc'] } }, delivery: 'pilot-out' });
+    await expectWithheld({
+      service: SIGN,
+      body: () => sign('demo-no-labs'),
+      ruleId: 'glucocorticoid-bone',
+      mode: { pilot: { practitioners: ['Practitioner/pilot-doc'] } },
+      delivery: 'pilot-out',
+    });
     expect(ruleIds(await post(SIGN, sign('demo-no-labs', 'Practitioner/pilot-doc')))).toEqual(['glucocorticoid-bone']);
   });
 
@@ -198,28 +277,53 @@ describe.each(stores)('rule modes over HTTP, audited in $name', (store) => {
     const s = share(PILOT_KEY, 'demo-low-ccr');
     const below = Math.max(s / 2, 1e-9);
     const above = Math.min(1, s + (1 - s) / 2);
-    await expectWithheld({ service: PV, body: () => pv('demo-low-ccr'), ruleId: 'low-ccr', mode: { pilot: { patientFraction: below } }, delivery: 'pilot-out' });
+    await expectWithheld({
+      service: PV,
+      body: () => pv('demo-low-ccr'),
+      ruleId: 'low-ccr',
+      mode: { pilot: { patientFraction: below } },
+      delivery: 'pilot-out',
+    });
     configure({ 'low-ccr': { mode: { pilot: { patientFraction: above } } } });
     for (let i = 0; i < 3; i++) expect(ruleIds(await post(PV, pv('demo-low-ccr')))).toEqual(['low-ccr']);
   });
 
   it('patient-view: a pilot by location reads the encounter and shows the card only at the listed location', async () => {
-    for (const [id, ward] of [['enc-ward-5', 'ward-5'], ['enc-ward-6', 'ward-6']]) {
+    for (const [id, ward] of [
+      ['enc-ward-5', 'ward-5'],
+      ['enc-ward-6', 'ward-6'],
+    ]) {
       await request(ct.url)
         .put(`/fhir/Encounter/${id}`)
         .set('content-type', 'application/fhir+json')
-        .send({ resourceType: 'Encounter', id, status: 'in-progress', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' }, subject: { reference: 'Patient/demo-low-ccr' }, location: [{ location: { reference: `Location/${ward}` } }] })
+        .send({
+          resourceType: 'Encounter',
+          id,
+          status: 'in-progress',
+          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+          subject: { reference: 'Patient/demo-low-ccr' },
+          location: [{ location: { reference: `Location/${ward}` } }],
+        })
         .expect((r) => expect(r.status).toBeLessThan(300));
     }
     const mode = { pilot: { locations: ['Location/ward-5'] } };
-    await expectWithheld({ service: PV, body: () => pv('demo-low-ccr', { encounterId: 'enc-ward-6' }), ruleId: 'low-ccr', mode, delivery: 'pilot-out' });
+    await expectWithheld({
+      service: PV,
+      body: () => pv('demo-low-ccr', { encounterId: 'enc-ward-6' }),
+      ruleId: 'low-ccr',
+      mode,
+      delivery: 'pilot-out',
+    });
     expect(ruleIds(await post(PV, pv('demo-low-ccr', { encounterId: 'enc-ward-5' })))).toEqual(['low-ccr']);
     // No encounter, no location: the pilot cannot place the call, so the card stays withheld.
     expect(ruleIds(await post(PV, pv('demo-low-ccr')))).toEqual([]);
   });
 
   it('keeps a silent or pilot rule out of the SMART app, which shows every finding it computes', async () => {
-    configure({ 'low-ccr': { mode: 'silent' }, 'homa-context': { mode: { pilot: { practitioners: ['Practitioner/p1'] } } } });
+    configure({
+      'low-ccr': { mode: 'silent' },
+      'homa-context': { mode: { pilot: { practitioners: ['Practitioner/p1'] } } },
+    });
     const silent = (await request(ct.url).get('/app/knowledge.json').expect(200)).body as { rules: string[] };
     configure({});
     const active = (await request(ct.url).get('/app/knowledge.json').expect(200)).body as { rules: string[] };
@@ -235,11 +339,15 @@ describe.each(stores)('rule modes over HTTP, audited in $name', (store) => {
     fs.writeFileSync(siteFile, '{ "rules": ');
     expect(ct.reload()).toBe(false);
     expect(ruleIds(await post(PV, pv('demo-low-ccr')))).toEqual([]);
-    const rejected = ct.logs.lines.filter((l) => l.includes('"event":"knowledge-reload"') && l.includes('"result":"rejected"'));
+    const rejected = ct.logs.lines.filter(
+      (l) => l.includes('"event":"knowledge-reload"') && l.includes('"result":"rejected"'),
+    );
     expect(rejected.length).toBeGreaterThanOrEqual(2);
     expect(rejected.join('')).toMatch(/invalid clinical knowledge/);
     expect(rejected.join('')).not.toContain('demo-low-ccr');
-    expect(sample(await metrics(), 'crosstalk_knowledge_reloads_total', { result: 'rejected' })).toBeGreaterThanOrEqual(2);
+    expect(sample(await metrics(), 'crosstalk_knowledge_reloads_total', { result: 'rejected' })).toBeGreaterThanOrEqual(
+      2,
+    );
   });
 
   it('runs a call in flight during a reload wholly on the configuration it started with', async () => {

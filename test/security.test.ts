@@ -1,14 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import request from 'supertest';
 import { SignJWT } from 'jose';
-import { SERVICE_ID, buildPrefetch, everyAnswerValid, expectOperationOutcome, expectValidCdsResponse, expectValidDiscovery, hookRequest, searchsetOf, startCrosstalk, startFaultProxy, startTcpRecorder } from './support/harness';
-import { SPEC_EXAMPLE, b64url, makeKey, sign, startJwksServer, type SigningKey } from './support/tokens';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildPrefetch,
+  everyAnswerValid,
+  expectOperationOutcome,
+  expectValidCdsResponse,
+  expectValidDiscovery,
+  hookRequest,
+  SERVICE_ID,
+  searchsetOf,
+  startCrosstalk,
+  startFaultProxy,
+  startTcpRecorder,
+} from './support/harness';
+import { b64url, makeKey, type SigningKey, SPEC_EXAMPLE, sign, startJwksServer } from './support/tokens';
 
 /*
  * A real deployment in miniature: Crosstalk with trusted clients from a file, keys served from a real
@@ -62,7 +74,17 @@ const DISGUISED: [string, string][] = [
 ];
 
 const viaFhir = (fhirServer: string, extra: object = {}) =>
-  hookRequest('demo-low-ccr', { fhirServer, fhirAuthorization: { access_token: 'fhir-access-token-XYZ', token_type: 'Bearer', expires_in: 300, scope: 'patient/Observation.read', subject: 'crosstalk' }, ...extra });
+  hookRequest('demo-low-ccr', {
+    fhirServer,
+    fhirAuthorization: {
+      access_token: 'fhir-access-token-XYZ',
+      token_type: 'Bearer',
+      expires_in: 300,
+      scope: 'patient/Observation.read',
+      subject: 'crosstalk',
+    },
+    ...extra,
+  });
 
 beforeAll(async () => {
   [es, rs, rotated] = await Promise.all([makeKey('ES384'), makeKey('RS384'), makeKey('ES384')]);
@@ -72,8 +94,14 @@ beforeAll(async () => {
   fhirHost = await startCrosstalk();
   fhirProxy = await startFaultProxy(() => `${fhirHost.url}/fhir`);
   // A FHIR server that answers every request with a redirect to another host.
-  redirector = await startFaultProxy(() => `${fhirHost.url}/fhir`, () => ({ status: 302 }));
-  hang = await startFaultProxy(() => `${fhirHost.url}/fhir`, () => 'hang');
+  redirector = await startFaultProxy(
+    () => `${fhirHost.url}/fhir`,
+    () => ({ status: 302 }),
+  );
+  hang = await startFaultProxy(
+    () => `${fhirHost.url}/fhir`,
+    () => 'hang',
+  );
   // A key server that accepts connections and never answers.
   stuckJwks = http.createServer(() => undefined);
   await new Promise<void>((r) => stuckJwks.listen(0, '127.0.0.1', r));
@@ -87,10 +115,31 @@ beforeAll(async () => {
         {
           iss: ISS,
           jwksUrls: [jwks.url],
-          fhirServerOrigins: [fhirProxy.origin, redirector.origin, hang.origin, `https://127.0.0.1:${recorder.port}`, `https://localhost:${recorder.port}`, ...DISGUISED.map(([, host]) => `https://${host}:${recorder.port}`), 'https://10.0.0.7', 'https://169.254.169.254', 'http://ehr.example.org'],
+          fhirServerOrigins: [
+            fhirProxy.origin,
+            redirector.origin,
+            hang.origin,
+            `https://127.0.0.1:${recorder.port}`,
+            `https://localhost:${recorder.port}`,
+            ...DISGUISED.map(([, host]) => `https://${host}:${recorder.port}`),
+            'https://10.0.0.7',
+            'https://169.254.169.254',
+            'http://ehr.example.org',
+          ],
         },
-        { iss: INLINE_ISS, jwks: { keys: [rs.publicJwk] }, algorithms: ['RS384'], fhirServerOrigins: [fhirProxy.origin] },
-        { iss: TENANT_ISS, jwks: { keys: [es.publicJwk] }, tenants: ['tenant-a'], sub: 'crosstalk-client', fhirServerOrigins: [] },
+        {
+          iss: INLINE_ISS,
+          jwks: { keys: [rs.publicJwk] },
+          algorithms: ['RS384'],
+          fhirServerOrigins: [fhirProxy.origin],
+        },
+        {
+          iss: TENANT_ISS,
+          jwks: { keys: [es.publicJwk] },
+          tenants: ['tenant-a'],
+          sub: 'crosstalk-client',
+          fhirServerOrigins: [],
+        },
         { iss: STUCK_ISS, jwksUrls: [stuckJwksUrl], fhirServerOrigins: [] },
         { iss: MULTI_TENANT_ISS, jwks: { keys: [es.publicJwk] }, tenants: ['north', 'south'], fhirServerOrigins: [] },
         { iss: SPEC_EXAMPLE.iss, jwks: { keys: [SPEC_EXAMPLE.publicJwk] }, fhirServerOrigins: [] },
@@ -119,7 +168,15 @@ afterAll(async () => {
   await ct?.close();
   await fhirHost?.close();
   stuckJwks?.closeAllConnections();
-  await Promise.all([jwks?.close(), attackerJwks?.close(), fhirProxy?.close(), redirector?.close(), recorder?.close(), hang?.close(), new Promise((r) => stuckJwks?.close(r))]);
+  await Promise.all([
+    jwks?.close(),
+    attackerJwks?.close(),
+    fhirProxy?.close(),
+    redirector?.close(),
+    recorder?.close(),
+    hang?.close(),
+    new Promise((r) => stuckJwks?.close(r)),
+  ]);
 });
 
 describe('an authenticated EHR', () => {
@@ -140,17 +197,26 @@ describe('an authenticated EHR', () => {
   });
 
   it('calls with an RS384 token verified against inline keys', async () => {
-    const res = await call(`Bearer ${await sign({ iss: INLINE_ISS, aud: SERVICE_AUD, key: rs })}`, viaFhir(fhirProxy.fhirBase)).expect(200);
+    const res = await call(
+      `Bearer ${await sign({ iss: INLINE_ISS, aud: SERVICE_AUD, key: rs })}`,
+      viaFhir(fhirProxy.fhirBase),
+    ).expect(200);
     expectValidCdsResponse(res.body);
   });
 
   it('may send aud as an array that contains the endpoint URL', async () => {
-    await call(`Bearer ${await token({ aud: ['https://other.example.org', SERVICE_AUD] })}`, viaFhir(fhirProxy.fhirBase)).expect(200);
+    await call(
+      `Bearer ${await token({ aud: ['https://other.example.org', SERVICE_AUD] })}`,
+      viaFhir(fhirProxy.fhirBase),
+    ).expect(200);
   });
 
   it('needs a token for discovery too, with the discovery URL as aud', async () => {
     await request(ct.url).get('/cds-services').expect(401);
-    const res = await request(ct.url).get('/cds-services').set('Authorization', `Bearer ${await token({ aud: `${PUBLIC}/cds-services` })}`).expect(200);
+    const res = await request(ct.url)
+      .get('/cds-services')
+      .set('Authorization', `Bearer ${await token({ aud: `${PUBLIC}/cds-services` })}`)
+      .expect(200);
     expectValidDiscovery(res.body);
   });
 
@@ -164,9 +230,18 @@ describe('an authenticated EHR', () => {
   it('passes with the right tenant and sub, and fails with another tenant', async () => {
     const prefetch = await buildPrefetch(`${fhirHost.url}/fhir`, 'demo-normal');
     const body = hookRequest('demo-normal', { prefetch });
-    await call(`Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-a', sub: 'crosstalk-client' } })}`, body).expect(200);
-    await call(`Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-b', sub: 'crosstalk-client' } })}`, body).expect(401);
-    await call(`Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-a', sub: 'someone-else' } })}`, body).expect(401);
+    await call(
+      `Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-a', sub: 'crosstalk-client' } })}`,
+      body,
+    ).expect(200);
+    await call(
+      `Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-b', sub: 'crosstalk-client' } })}`,
+      body,
+    ).expect(401);
+    await call(
+      `Bearer ${await sign({ iss: TENANT_ISS, aud: SERVICE_AUD, key: es, extra: { tenant: 'tenant-a', sub: 'someone-else' } })}`,
+      body,
+    ).expect(401);
   });
 });
 
@@ -182,7 +257,16 @@ describe('feedback', () => {
       .post(`/cds-services/${SERVICE_ID}/feedback`)
       .set('content-type', 'application/json')
       .set('Authorization', `Bearer ${await token({ aud: FEEDBACK_AUD, ...o })}`)
-      .send({ feedback: [{ card, outcome: 'overridden', overrideReason: { reason: { system: 'urn:crosstalk:codesystem:override-reason', code: 'not-relevant' } }, outcomeTimestamp: new Date().toISOString() }] });
+      .send({
+        feedback: [
+          {
+            card,
+            outcome: 'overridden',
+            overrideReason: { reason: { system: 'urn:crosstalk:codesystem:override-reason', code: 'not-relevant' } },
+            outcomeTimestamp: new Date().toISOString(),
+          },
+        ],
+      });
 
   it('is accepted only from the issuer the card was issued to', async () => {
     const card = await cardFor({});
@@ -197,27 +281,42 @@ describe('feedback', () => {
     const card = await cardFor({ iss: MULTI_TENANT_ISS, jku: undefined, extra: { tenant: 'north' } });
     const other = await feedback(card, { iss: MULTI_TENANT_ISS, jku: undefined, extra: { tenant: 'south' } });
     expect(other.status).toBe(422);
-    expect((await feedback(card, { iss: MULTI_TENANT_ISS, jku: undefined, extra: { tenant: 'north' } })).status).toBe(200);
+    expect((await feedback(card, { iss: MULTI_TENANT_ISS, jku: undefined, extra: { tenant: 'north' } })).status).toBe(
+      200,
+    );
   });
 });
 
 describe('a request that fails authentication', () => {
   const negatives: [string, () => Promise<string | undefined>][] = [
     ['has no token', async () => undefined],
-    ['uses alg none', async () => `Bearer ${b64url({ alg: 'none', typ: 'JWT', kid: es.kid })}.${b64url({ iss: ISS, aud: SERVICE_AUD, exp: Math.floor(Date.now() / 1000) + 300, iat: Math.floor(Date.now() / 1000), jti: randomUUID() })}.`],
+    [
+      'uses alg none',
+      async () =>
+        `Bearer ${b64url({ alg: 'none', typ: 'JWT', kid: es.kid })}.${b64url({ iss: ISS, aud: SERVICE_AUD, exp: Math.floor(Date.now() / 1000) + 300, iat: Math.floor(Date.now() / 1000), jti: randomUUID() })}.`,
+    ],
     [
       'is HS256-signed with the public key as the secret',
       async () => {
         const secret = new TextEncoder().encode(JSON.stringify(es.publicJwk));
         const now = Math.floor(Date.now() / 1000);
-        return `Bearer ${await new SignJWT({ jti: randomUUID() }).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: es.kid, jku: jwks.url }).setIssuer(ISS).setAudience(SERVICE_AUD).setIssuedAt(now).setExpirationTime(now + 300).sign(secret)}`;
+        return `Bearer ${await new SignJWT({ jti: randomUUID() })
+          .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: es.kid, jku: jwks.url })
+          .setIssuer(ISS)
+          .setAudience(SERVICE_AUD)
+          .setIssuedAt(now)
+          .setExpirationTime(now + 300)
+          .sign(secret)}`;
       },
     ],
     ['has expired', async () => `Bearer ${await token({ expSeconds: -600, iatSeconds: -900 })}`],
     ['was issued in the future', async () => `Bearer ${await token({ iatSeconds: 600, expSeconds: 900 })}`],
     ['lives longer than the lifetime cap', async () => `Bearer ${await token({ expSeconds: 7200 })}`],
     ['names another audience', async () => `Bearer ${await token({ aud: `${PUBLIC}/cds-services/another-service` })}`],
-    ['has an aud array without our URL', async () => `Bearer ${await token({ aud: ['https://a.example.org', 'https://b.example.org'] })}`],
+    [
+      'has an aud array without our URL',
+      async () => `Bearer ${await token({ aud: ['https://a.example.org', 'https://b.example.org'] })}`,
+    ],
     ['uses an unknown kid', async () => `Bearer ${await token({ kid: 'no-such-kid' })}`],
     ['comes from an untrusted issuer', async () => `Bearer ${await token({ iss: 'https://stranger.example.org' })}`],
     ['points jku at a set that is not allow-listed', async () => `Bearer ${await token({ jku: attackerJwks.url })}`],
@@ -238,7 +337,9 @@ describe('a request that fails authentication', () => {
       const before = fhirProxy.requests.length;
       const res = await call(auth, viaFhir(fhirProxy.fhirBase)).expect(401);
       expectOperationOutcome(res.body);
-      expect(res.body.issue).toEqual([{ severity: 'error', code: 'login', details: { text: 'Authentication failed.' } }]);
+      expect(res.body.issue).toEqual([
+        { severity: 'error', code: 'login', details: { text: 'Authentication failed.' } },
+      ]);
       expect(res.headers['www-authenticate']).toBe('Bearer');
       expect(fhirProxy.requests.length).toBe(before);
     });
@@ -258,7 +359,8 @@ describe('a request that fails authentication', () => {
 
   it('does not refetch the JWK Set for every unknown kid (rate limit)', async () => {
     const hits = jwks.hits;
-    for (let i = 0; i < 5; i++) await call(`Bearer ${await token({ kid: `unknown-${i}` })}`, viaFhir(fhirProxy.fhirBase)).expect(401);
+    for (let i = 0; i < 5; i++)
+      await call(`Bearer ${await token({ kid: `unknown-${i}` })}`, viaFhir(fhirProxy.fhirBase)).expect(401);
     expect(jwks.hits - hits).toBeLessThanOrEqual(1);
   });
 });
@@ -271,7 +373,10 @@ describe('the FHIR token and the network', () => {
     ['the cloud metadata address 169.254.169.254', () => 'https://169.254.169.254/latest/meta-data'],
     ['plain http', () => 'http://ehr.example.org/fhir'],
     ['an origin the client did not register', () => `https://fhir.elsewhere.example.org/fhir`],
-    ...DISGUISED.map(([name, host]): [string, () => string] => [`the ${name} address ${host}`, () => `https://${host}:${recorder.port}/fhir`]),
+    ...DISGUISED.map(([name, host]): [string, () => string] => [
+      `the ${name} address ${host}`,
+      () => `https://${host}:${recorder.port}/fhir`,
+    ]),
   ];
   for (const [name, url] of refused) {
     it(`refuses fhirServer at ${name}: 412, nothing sent`, async () => {
@@ -294,7 +399,10 @@ describe('the FHIR token and the network', () => {
   it('does not follow a paging link to another host', async () => {
     const before = recorder.connections;
     const full = await buildPrefetch(`${fhirHost.url}/fhir`, 'demo-low-ccr');
-    const prefetch = { ...full, cystatinC: searchsetOf([], `http://127.0.0.1:${recorder.port}/fhir/Observation?page=2`) };
+    const prefetch = {
+      ...full,
+      cystatinC: searchsetOf([], `http://127.0.0.1:${recorder.port}/fhir/Observation?page=2`),
+    };
     const res = await call(`Bearer ${await token()}`, viaFhir(fhirProxy.fhirBase, { prefetch })).expect(200);
     expectValidCdsResponse(res.body);
     expect(recorder.connections).toBe(before);
@@ -310,7 +418,10 @@ describe('the FHIR token and the network', () => {
 
   it('answers 503 within the request budget when the key server hangs', async () => {
     const t0 = Date.now();
-    const res = await call(`Bearer ${await sign({ iss: STUCK_ISS, aud: SERVICE_AUD, key: es })}`, viaFhir(fhirProxy.fhirBase)).expect(503);
+    const res = await call(
+      `Bearer ${await sign({ iss: STUCK_ISS, aud: SERVICE_AUD, key: es })}`,
+      viaFhir(fhirProxy.fhirBase),
+    ).expect(503);
     expectOperationOutcome(res.body);
     expect(Date.now() - t0).toBeLessThan(4500);
   });
@@ -329,12 +440,19 @@ describe('CORS', () => {
   });
 
   it('puts the headers on error responses too', async () => {
-    const res = await request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('Origin', 'https://ehr-ui.example.org').send({}).expect(401);
+    const res = await request(ct.url)
+      .post(`/cds-services/${SERVICE_ID}`)
+      .set('Origin', 'https://ehr-ui.example.org')
+      .send({})
+      .expect(401);
     expect(res.headers['access-control-allow-origin']).toBe('https://ehr-ui.example.org');
   });
 
   it('gives no CORS grant to an origin that is not allow-listed', async () => {
-    const res = await request(ct.url).options('/cds-services').set('Origin', 'https://evil.example.org').set('Access-Control-Request-Method', 'GET');
+    const res = await request(ct.url)
+      .options('/cds-services')
+      .set('Origin', 'https://evil.example.org')
+      .set('Access-Control-Request-Method', 'GET');
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
@@ -345,7 +463,9 @@ describe('the logs of this whole suite', () => {
     expect(text).toMatch(/"reason":"jti replayed"/);
     expect(text).toMatch(/"reason":"untrusted iss"/);
     // A wrong aud is most often a PUBLIC_BASE_URL that is not the URL the EHR calls: the log says what was expected.
-    expect(text).toContain(`aud mismatch: expected ${SERVICE_AUD}, token has \\"${PUBLIC}/cds-services/another-service\\"`);
+    expect(text).toContain(
+      `aud mismatch: expected ${SERVICE_AUD}, token has \\"${PUBLIC}/cds-services/another-service\\"`,
+    );
     expect(text).not.toContain('fhir-access-token-XYZ');
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
     for (const t of issued) expect(text).not.toContain(t.split('.')[2]);

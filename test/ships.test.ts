@@ -5,18 +5,18 @@
  * the Dockerfile copies. Both profiles on both stores, a few hundred audited calls each, then SIGTERM.
  */
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlEngine } from '../src/store/engine';
 import { openPostgres } from '../src/store/postgres';
 import { openSqlite } from '../src/store/sqlite';
 import { type ChildCrosstalk, spawnService } from './support/child';
 import { freshDataDir, freshPostgresDatabase } from './support/databases';
-import { SERVICE_ID, buildPrefetch, expectValidCdsResponse, hookRequest, startCrosstalk } from './support/harness';
+import { buildPrefetch, expectValidCdsResponse, hookRequest, SERVICE_ID, startCrosstalk } from './support/harness';
 import { makeKey, sign } from './support/tokens';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -36,15 +36,30 @@ let stage: string;
 async function stageImage(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-image-'));
   // RUN npm run build (tsc; build:web already ran in the suite's global setup and writes the same bytes).
-  await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', path.join(dir, 'build')], { cwd: ROOT });
+  await run(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      path.join(ROOT, 'tsconfig.json'),
+      '--outDir',
+      path.join(dir, 'build'),
+    ],
+    { cwd: ROOT },
+  );
   // COPY package.json package-lock.json .npmrc, then production dependencies only, as after `npm prune --omit=dev`.
-  for (const f of ['package.json', 'package-lock.json', '.npmrc']) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
-  await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, env: { ...process.env, npm_config_loglevel: 'error' } });
+  for (const f of ['package.json', 'package-lock.json', '.npmrc'])
+    fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+  await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
+    cwd: dir,
+    env: { ...process.env, npm_config_loglevel: 'error' },
+  });
   // COPY cds-hooks, bin, deploy scripts, dist/src and dist/web.
   fs.cpSync(path.join(ROOT, 'cds-hooks'), path.join(dir, 'cds-hooks'), { recursive: true });
   fs.cpSync(path.join(ROOT, 'bin'), path.join(dir, 'bin'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'deploy'));
-  for (const f of ['seed.js', 'healthcheck.js']) fs.copyFileSync(path.join(ROOT, 'deploy', f), path.join(dir, 'deploy', f));
+  for (const f of ['seed.js', 'healthcheck.js'])
+    fs.copyFileSync(path.join(ROOT, 'deploy', f), path.join(dir, 'deploy', f));
   fs.mkdirSync(path.join(dir, 'dist'));
   fs.renameSync(path.join(dir, 'build', 'src'), path.join(dir, 'dist', 'src'));
   fs.cpSync(path.join(ROOT, 'dist', 'web'), path.join(dir, 'dist', 'web'), { recursive: true });
@@ -78,7 +93,10 @@ const engines = [
 ];
 
 /** Sends every request, IN_FLIGHT at a time; returns each one's status and the hookInstances answered 200. */
-async function drive(ct: ChildCrosstalk, request: (i: number) => Promise<{ headers: Record<string, string>; body: Record<string, unknown> }>) {
+async function drive(
+  ct: ChildCrosstalk,
+  request: (i: number) => Promise<{ headers: Record<string, string>; body: Record<string, unknown> }>,
+) {
   const statuses: number[] = [];
   const answered: string[] = [];
   let next = 0;
@@ -86,7 +104,11 @@ async function drive(ct: ChildCrosstalk, request: (i: number) => Promise<{ heade
     while (next < CALLS) {
       const i = next++;
       const { headers, body } = await request(i);
-      const res = await fetch(`${ct.url}/cds-services/${SERVICE_ID}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      const res = await fetch(`${ct.url}/cds-services/${SERVICE_ID}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
       const json = (await res.json()) as unknown;
       statuses.push(res.status);
       if (res.status === 200) {
@@ -125,10 +147,17 @@ describe('the service as the image ships it', () => {
   });
 
   describe.each(engines)('on $name', (engine) => {
-    it('answers every call in the demo profile, audits each one, and exits 0 on SIGTERM', { timeout: 180_000 }, async () => {
+    it('answers every call in the demo profile, audits each one, and exits 0 on SIGTERM', {
+      timeout: 180_000,
+    }, async () => {
       const db = await engine.create();
       try {
-        const ct = await spawnService({ cwd: stage, args: ['dist/src/server/main.js', '--demo'], env: { ...db.env, ...PATIENT_TIME }, timeoutMs: 60_000 });
+        const ct = await spawnService({
+          cwd: stage,
+          args: ['dist/src/server/main.js', '--demo'],
+          env: { ...db.env, ...PATIENT_TIME },
+          timeoutMs: 60_000,
+        });
         const fhirServer = `${ct.url}/fhir`;
         const { statuses, answered } = await drive(ct, async (i) => ({
           headers: {},
@@ -141,7 +170,9 @@ describe('the service as the image ships it', () => {
       }
     });
 
-    it('answers every authenticated call in the production profile, audits each one, and exits 0 on SIGTERM', { timeout: 180_000 }, async () => {
+    it('answers every authenticated call in the production profile, audits each one, and exits 0 on SIGTERM', {
+      timeout: 180_000,
+    }, async () => {
       const db = await engine.create();
       // Prefetch from a demo host in this process: production has no embedded FHIR server.
       const fhirHost = await startCrosstalk();
@@ -150,7 +181,10 @@ describe('the service as the image ships it', () => {
         const key = await makeKey('ES384');
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ships-'));
         const clients = path.join(dir, 'clients.json');
-        fs.writeFileSync(clients, JSON.stringify({ clients: [{ iss: ISS, jwks: { keys: [key.publicJwk] }, fhirServerOrigins: [] }] }));
+        fs.writeFileSync(
+          clients,
+          JSON.stringify({ clients: [{ iss: ISS, jwks: { keys: [key.publicJwk] }, fhirServerOrigins: [] }] }),
+        );
         const ct = await spawnService({
           cwd: stage,
           args: ['dist/src/server/main.js'],
@@ -165,7 +199,9 @@ describe('the service as the image ships it', () => {
           timeoutMs: 60_000,
         });
         const { statuses, answered } = await drive(ct, async () => ({
-          headers: { authorization: `Bearer ${await sign({ iss: ISS, aud: `${PUBLIC}/cds-services/${SERVICE_ID}`, key, jti: randomUUID() })}` },
+          headers: {
+            authorization: `Bearer ${await sign({ iss: ISS, aud: `${PUBLIC}/cds-services/${SERVICE_ID}`, key, jti: randomUUID() })}`,
+          },
           body: hookRequest('demo-low-ccr', { prefetch }),
         }));
         expect(statuses.filter((s) => s !== 200)).toEqual([]);

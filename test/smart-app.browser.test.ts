@@ -7,19 +7,28 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { encodeAppContext } from '../src/cds/app-context';
 import { loadServices } from '../src/cds/services';
-import { evaluatePatient } from '../src/clinical/engine';
-import { inputFromResources } from '../src/clinical/input';
-import { INTERNAL_MARKERS, clinicianText, round, day } from '../src/clinical/format';
-import { withheldMeasures } from '../src/clinical/withheld';
 import type { Card } from '../src/cds/types';
+import { evaluatePatient } from '../src/clinical/engine';
+import { clinicianText, day, INTERNAL_MARKERS, round } from '../src/clinical/format';
+import { inputFromResources } from '../src/clinical/input';
 import { MEASURE_ORDER } from '../src/clinical/measures';
 import { measureTrends } from '../src/clinical/trend';
 import type { PatientEvaluation } from '../src/clinical/types';
+import { withheldMeasures } from '../src/clinical/withheld';
 import { loadKnowledgeSync } from '../src/config/knowledge-file';
 import { daysAgo, lab, patient, transaction } from '../src/demo/builders';
 import { DEMO_PATIENTS } from '../src/demo/patients';
-import { SERVICE_ID, fill, hookRequest, searchsetOf, startCrosstalk } from './support/harness';
-import { accessTokenOf, accessibilityViolations, ehrLaunchUrl, recordRequests, settledState, shoot, useBrowserRig, watchProblems } from './support/browser';
+import {
+  accessibilityViolations,
+  accessTokenOf,
+  ehrLaunchUrl,
+  recordRequests,
+  settledState,
+  shoot,
+  useBrowserRig,
+  watchProblems,
+} from './support/browser';
+import { fill, hookRequest, SERVICE_ID, searchsetOf, startCrosstalk } from './support/harness';
 
 const knowledge = loadKnowledgeSync();
 const service = loadServices().get(SERVICE_ID)!;
@@ -28,8 +37,9 @@ const EHR_FRAME = { width: 800, height: 600 };
 
 const rig = useBrowserRig();
 
-
-async function freshPage(options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page; problems: string[]; requests: string[] }> {
+async function freshPage(
+  options: Parameters<Browser['newContext']>[0] = {},
+): Promise<{ context: BrowserContext; page: Page; problems: string[]; requests: string[] }> {
   const context = await rig.browser.newContext({ viewport: EHR_FRAME, ...options });
   const requests = recordRequests(context);
   const page = await context.newPage();
@@ -41,7 +51,9 @@ async function searchAll(url: string): Promise<Resource[]> {
   const found: Resource[] = [];
   for (let next: string | undefined = url; next; ) {
     const page = (await (await fetch(next)).json()) as Bundle;
-    found.push(...(page.entry ?? []).map((e) => e.resource as Resource).filter((r) => r.resourceType !== 'OperationOutcome'));
+    found.push(
+      ...(page.entry ?? []).map((e) => e.resource as Resource).filter((r) => r.resourceType !== 'OperationOutcome'),
+    );
     next = page.link?.find((l) => l.relation === 'next')?.url;
   }
   return found;
@@ -69,12 +81,20 @@ function measuresShown(e: PatientEvaluation) {
 
 /** The engine, in Node, on the record patient-view reads, at the instant the app says it computed. */
 function engineOn(r: PatientRecord, asOf: string): PatientEvaluation {
-  return evaluatePatient(inputFromResources(r.patient, Object.values(r.byKey).flat()), knowledge, new Date(asOf), rules);
+  return evaluatePatient(
+    inputFromResources(r.patient, Object.values(r.byKey).flat()),
+    knowledge,
+    new Date(asOf),
+    rules,
+  );
 }
 
 /** The cards patient-view returns for the patient, given that same record as prefetch. */
 async function cardsOf(r: PatientRecord): Promise<Card[]> {
-  const prefetch = { [service.definition.patientKey]: r.patient, ...Object.fromEntries(Object.entries(r.byKey).map(([key, rs]) => [key, searchsetOf(rs)])) };
+  const prefetch = {
+    [service.definition.patientKey]: r.patient,
+    ...Object.fromEntries(Object.entries(r.byKey).map(([key, rs]) => [key, searchsetOf(rs)])),
+  };
   const res = await fetch(`${rig.base}/cds-services/${SERVICE_ID}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -112,7 +132,9 @@ function shownMeasures(page: Page): Promise<ShownMeasure[]> {
 }
 
 describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
-  it('shows, for every seeded patient, exactly what the engine computes from the same record, and what the card says', { timeout: 400_000 }, async () => {
+  it('shows, for every seeded patient, exactly what the engine computes from the same record, and what the card says', {
+    timeout: 400_000,
+  }, async () => {
     const { context, page, problems, requests } = await freshPage();
     for (const demo of DEMO_PATIENTS) {
       await page.goto(await ehrLaunchUrl(rig.base, demo.id));
@@ -124,10 +146,16 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
       expect(state, demo.id).toBe(e.labs.length || e.rejected.length ? 'ready' : 'no-data');
       // Medicines, problems and bone density included, so the app's findings are the cards' findings.
       const cards = await cardsOf(record);
-      expect(e.findings.map((f) => f.ruleId), `${demo.id}: the engine on the app's record vs the cards`).toEqual(cards.map((c) => c.extension.crosstalk.ruleId));
+      expect(
+        e.findings.map((f) => f.ruleId),
+        `${demo.id}: the engine on the app's record vs the cards`,
+      ).toEqual(cards.map((c) => c.extension.crosstalk.ruleId));
 
       const shown = await shownMeasures(page);
-      expect(shown.map((s) => s.code), demo.id).toEqual(MEASURE_ORDER);
+      expect(
+        shown.map((s) => s.code),
+        demo.id,
+      ).toEqual(MEASURE_ORDER);
       const withheld = withheldMeasures(e);
       for (const row of shown) {
         const m = measuresShown(e).find((x) => x.code === row.code);
@@ -142,15 +170,23 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
         }
         // ECMAScript leaves Math.pow's last bit to the engine, and Chromium's V8 is not Node's: the CKD-EPI powers
         // may differ by one ulp. Identical to 12 significant digits, and identical as displayed (next line).
-        expect(Math.abs(Number(row.value) - m.value) / m.value, `${demo.id} ${row.code}: ${row.value} vs ${m.value}`).toBeLessThan(1e-12);
+        expect(
+          Math.abs(Number(row.value) - m.value) / m.value,
+          `${demo.id} ${row.code}: ${row.value} vs ${m.value}`,
+        ).toBeLessThan(1e-12);
         expect(row.text, `${demo.id} ${row.code}`).toBe(round(m.value, m.unit));
         expect(row.date, `${demo.id} ${row.code}`).toBe(day(m.effective));
         for (const ref of m.derivedFrom) expect(row.sources, `${demo.id} ${row.code}`).toContain(ref);
       }
 
-      expect(await page.$$eval('#findings article.finding', (as) => as.map((a) => (a as HTMLElement).dataset.rule)), demo.id).toEqual(e.findings.map((f) => f.ruleId));
+      expect(
+        await page.$$eval('#findings article.finding', (as) => as.map((a) => (a as HTMLElement).dataset.rule)),
+        demo.id,
+      ).toEqual(e.findings.map((f) => f.ruleId));
       for (const f of e.findings) {
-        expect(await page.$$eval(`#finding-${f.ruleId} ul.statements li`, (lis) => lis.map((li) => li.textContent))).toEqual(f.statements.map(clinicianText));
+        expect(
+          await page.$$eval(`#finding-${f.ruleId} ul.statements li`, (lis) => lis.map((li) => li.textContent)),
+        ).toEqual(f.statements.map(clinicianText));
       }
       // App = card: the same rule outcomes, the same measure codes and values, and what the card withholds, withheld.
       const byCode = new Map(shown.map((row) => [row.code, row]));
@@ -160,30 +196,51 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
         for (const m of x.measures) {
           const row = byCode.get(m.code);
           expect(row?.withheld, `${demo.id} ${m.code}`).toBeUndefined();
-          expect(Math.abs(Number(row?.value) - m.value) / Math.abs(m.value || 1), `${demo.id} ${x.ruleId} ${m.code}: app ${row?.value}, card ${m.value}`).toBeLessThan(1e-12);
+          expect(
+            Math.abs(Number(row?.value) - m.value) / Math.abs(m.value || 1),
+            `${demo.id} ${x.ruleId} ${m.code}: app ${row?.value}, card ${m.value}`,
+          ).toBeLessThan(1e-12);
         }
         for (const w of x.withheld ?? []) {
-          expect(byCode.get(w.code)?.withheld, `${demo.id} ${w.code}: withheld on the card, withheld in the app`).toBe('true');
+          expect(byCode.get(w.code)?.withheld, `${demo.id} ${w.code}: withheld on the card, withheld in the app`).toBe(
+            'true',
+          );
           expect(await page.textContent(`#measure-${w.code}`)).toContain('Withheld');
           expect(await page.getAttribute(`#trend-${w.code}`, 'data-withheld')).toBe('true');
         }
       }
-      const fired = await page.$$eval('#why li.outcome[data-status="fired"]', (lis) => lis.map((li) => li.id.replace('outcome-', '')));
-      expect(fired, `${demo.id}: the app's fired rules are the cards'`).toEqual(cards.map((c) => c.extension.crosstalk.ruleId));
+      const fired = await page.$$eval('#why li.outcome[data-status="fired"]', (lis) =>
+        lis.map((li) => li.id.replace('outcome-', '')),
+      );
+      expect(fired, `${demo.id}: the app's fired rules are the cards'`).toEqual(
+        cards.map((c) => c.extension.crosstalk.ruleId),
+      );
       // Nothing of our working notes reaches the app's page either.
       const pageText = (await page.textContent('#content')) ?? '';
-      for (const mk of INTERNAL_MARKERS) expect(mk.pattern.test(pageText), `${demo.id}: ${mk.name} in the app`).toBe(false);
+      for (const mk of INTERNAL_MARKERS)
+        expect(mk.pattern.test(pageText), `${demo.id}: ${mk.name} in the app`).toBe(false);
       for (const o of e.outcomes) {
         expect(await page.getAttribute(`#outcome-${o.ruleId}`, 'data-status'), `${demo.id} ${o.ruleId}`).toBe(o.status);
-        expect(await page.$$eval(`#outcome-${o.ruleId} li[data-code]`, (lis) => lis.map((li) => (li as HTMLElement).dataset.code))).toEqual(o.reasons.map((r) => r.code));
+        expect(
+          await page.$$eval(`#outcome-${o.ruleId} li[data-code]`, (lis) =>
+            lis.map((li) => (li as HTMLElement).dataset.code),
+          ),
+        ).toEqual(o.reasons.map((r) => r.code));
       }
       const trends = measureTrends(e.patient, e.labs, knowledge, new Date(asOf));
-      const charted = await page.$$eval('#trends figure.trend', (fs) => fs.map((f) => [f.id.replace('trend-', ''), Number((f as HTMLElement).dataset.points)]));
-      expect(Object.fromEntries(charted), `${demo.id} trends`).toEqual(Object.fromEntries(MEASURE_ORDER.filter((c) => trends[c].length).map((c) => [c, trends[c].length])));
-      expect(await page.locator('#trends canvas').count()).toBe(charted.filter(([c]) => !withheld.some((w) => w.code === c)).length);
+      const charted = await page.$$eval('#trends figure.trend', (fs) =>
+        fs.map((f) => [f.id.replace('trend-', ''), Number((f as HTMLElement).dataset.points)]),
+      );
+      expect(Object.fromEntries(charted), `${demo.id} trends`).toEqual(
+        Object.fromEntries(MEASURE_ORDER.filter((c) => trends[c].length).map((c) => [c, trends[c].length])),
+      );
+      expect(await page.locator('#trends canvas').count()).toBe(
+        charted.filter(([c]) => !withheld.some((w) => w.code === c)).length,
+      );
       expect(await page.locator('#excluded li').count(), demo.id).toBe(e.rejected.length);
       expect(await page.locator('.focused').count(), `${demo.id}: no appContext, nothing focused`).toBe(0);
-      if (['demo-low-ccr', 'demo-preliminary', 'demo-steroid', 'demo-ra'].includes(demo.id)) await shoot(page, `app-${demo.id}-full`, true);
+      if (['demo-low-ccr', 'demo-preliminary', 'demo-steroid', 'demo-ra'].includes(demo.id))
+        await shoot(page, `app-${demo.id}-full`, true);
     }
     expect(problems).toEqual([]);
     const foreign = requests.filter((u) => !u.startsWith(`${rig.base}/`) && !u.startsWith('data:'));
@@ -211,7 +268,9 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     const { context, page, requests } = await freshPage();
     await page.goto(await ehrLaunchUrl(rig.base, id));
     expect(await settledState(page)).toBe('ready');
-    const glucosePages = requests.filter((u) => u.includes('/fhir/Observation?') && u.includes('2345-7')).map((u) => new URL(u).searchParams.get('_offset') ?? '0');
+    const glucosePages = requests
+      .filter((u) => u.includes('/fhir/Observation?') && u.includes('2345-7'))
+      .map((u) => new URL(u).searchParams.get('_offset') ?? '0');
     expect(glucosePages).toEqual(['0', '50']);
     const e = engineOn(await recordOf(id), (await page.getAttribute('#content', 'data-as-of')) as string);
     expect(e.labs).toHaveLength(160);
@@ -227,7 +286,9 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     const { context, page, problems } = await freshPage();
     await page.goto(await ehrLaunchUrl(rig.base, 'demo-low-ccr', encodeAppContext({ ruleId: 'low-ccr' })));
     expect(await settledState(page)).toBe('ready');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.closest('article')?.id)).toBe('finding-low-ccr');
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.closest('article')?.id))
+      .toBe('finding-low-ccr');
     expect(await page.getAttribute('#finding-low-ccr', 'class')).toContain('focused');
     expect(await page.textContent('#focus-notice')).toContain('Low creatinine/cystatin C ratio');
     // The focused finding is in view below the sticky patient banner, at EHR-frame size.
@@ -256,7 +317,9 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     await page.goto(await ehrLaunchUrl(rig.base, 'demo-no-labs'));
     expect(await settledState(page)).toBe('no-data');
     expect(await page.textContent('#status')).toContain('no creatinine, cystatin C, insulin or glucose results');
-    expect(await page.$$eval('#missing li[data-analyte]', (lis) => lis.map((li) => (li as HTMLElement).dataset.analyte))).toEqual(Object.keys(knowledge.analytes));
+    expect(
+      await page.$$eval('#missing li[data-analyte]', (lis) => lis.map((li) => (li as HTMLElement).dataset.analyte)),
+    ).toEqual(Object.keys(knowledge.analytes));
     expect(await page.textContent('#missing')).toContain(`LOINC ${knowledge.orders['cystatin-c'].code}`);
     await shoot(page, 'app-800x600-no-data');
     await context.close();
@@ -270,12 +333,21 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     // Faults the embedded FHIR server cannot produce on demand: a stall, then a 500.
     await page.route('**/fhir/Observation?**', async (route) => {
       await held;
-      if (fail) await route.fulfill({ status: 500, contentType: 'application/fhir+json', body: '{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}' });
+      if (fail)
+        await route.fulfill({
+          status: 500,
+          contentType: 'application/fhir+json',
+          body: '{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}',
+        });
       else await route.continue();
     });
     fail = true;
     await page.goto(await ehrLaunchUrl(rig.base, 'demo-normal'));
-    await page.waitForFunction(() => document.body.dataset.state === 'loading' && (document.getElementById('status')?.textContent ?? '').includes('Reading'));
+    await page.waitForFunction(
+      () =>
+        document.body.dataset.state === 'loading' &&
+        (document.getElementById('status')?.textContent ?? '').includes('Reading'),
+    );
     await shoot(page, 'app-800x600-loading');
     release();
     expect(await settledState(page)).toBe('error');
@@ -295,7 +367,10 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     expect(await settledState(page)).toBe('ready');
     const token = await accessTokenOf(page);
     expect(token).not.toBe('');
-    const revoked = await fetch(`${rig.base}/demo/smart/revoke`, { method: 'POST', body: new URLSearchParams({ token }) });
+    const revoked = await fetch(`${rig.base}/demo/smart/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token }),
+    });
     expect(revoked.status).toBe(200);
     await page.click('#reload');
     await page.waitForFunction(() => document.body.dataset.state === 'expired');
@@ -317,7 +392,9 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     expect(await settledState(page)).toBe('ready');
     expect(await page.textContent('#patient-banner')).toContain('Steady');
     // demo-normal's creatinine is reported in µmol/L: the app shows the report and the UCUM conversion.
-    expect(await page.textContent('#measure-egfr-cr-2021 td.sources')).toMatch(/reported 97 µmol\/L; 97 µmol\/L = 1\.097 mg\/dL/);
+    expect(await page.textContent('#measure-egfr-cr-2021 td.sources')).toMatch(
+      /reported 97 µmol\/L; 97 µmol\/L = 1\.097 mg\/dL/,
+    );
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -331,10 +408,12 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
     const reached: string[] = [];
     for (let i = 0; i < 40; i++) {
       await page.keyboard.press('Tab');
-      reached.push(await page.evaluate(() => {
-        const a = document.activeElement as HTMLElement | null;
-        return a ? `${a.tagName.toLowerCase()}${a.id ? `#${a.id}` : ''}${a.getAttribute('href') ?? ''}` : '';
-      }));
+      reached.push(
+        await page.evaluate(() => {
+          const a = document.activeElement as HTMLElement | null;
+          return a ? `${a.tagName.toLowerCase()}${a.id ? `#${a.id}` : ''}${a.getAttribute('href') ?? ''}` : '';
+        }),
+      );
     }
     expect(reached[0]).toBe('a#content');
     expect(reached).toContain('button#reload');
@@ -346,7 +425,10 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
 
 describe('the SMART app’s launch configuration', { timeout: 60_000 }, () => {
   it('asks the authorization server for the configured client id, redirect URI and SMART v2 scopes', async () => {
-    const other = await startCrosstalk({ CROSSTALK_SMART_SCOPE_VERSION: 'v2', CROSSTALK_SMART_CLIENT_ID: 'hospital-registered-id' });
+    const other = await startCrosstalk({
+      CROSSTALK_SMART_SCOPE_VERSION: 'v2',
+      CROSSTALK_SMART_CLIENT_ID: 'hospital-registered-id',
+    });
     try {
       const otherBase = other.config.publicBaseUrl;
       const { context, page } = await freshPage();
@@ -359,7 +441,15 @@ describe('the SMART app’s launch configuration', { timeout: 60_000 }, () => {
       const q = authorize[0]?.searchParams;
       expect(q?.get('client_id')).toBe('hospital-registered-id');
       expect(q?.get('redirect_uri')).toBe(`${otherBase}/app/index.html`);
-      const read = ['Condition', 'DiagnosticReport', 'MedicationRequest', 'MedicationStatement', 'Observation', 'Patient', 'ServiceRequest'];
+      const read = [
+        'Condition',
+        'DiagnosticReport',
+        'MedicationRequest',
+        'MedicationStatement',
+        'Observation',
+        'Patient',
+        'ServiceRequest',
+      ];
       expect(q?.get('scope')?.split(' ').sort()).toEqual(['launch', ...read.map((t) => `patient/${t}.rs`)]);
       expect(q?.get('aud')).toBe(`${otherBase}/fhir`);
       expect(q?.get('code_challenge_method')).toBe('S256');

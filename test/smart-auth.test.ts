@@ -20,7 +20,11 @@ const verifier = () => randomBytes(32).toString('base64url');
 const challenge = (v: string) => createHash('sha256').update(v).digest('base64url');
 
 async function registerLaunch(patient: string, appContext?: string): Promise<string> {
-  const res = await fetch(`${base}/demo/smart/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ patient, appContext }) });
+  const res = await fetch(`${base}/demo/smart/launch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ patient, appContext }),
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { launch: string }).launch;
 }
@@ -46,7 +50,9 @@ async function authorize(params: Record<string, string>): Promise<{ status: numb
   return { status: res.status, ...(location ? { to: new URL(location) } : {}), body: await res.text() };
 }
 
-async function token(form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+async function token(
+  form: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(`${base}/demo/smart/token`, { method: 'POST', body: new URLSearchParams(form) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
@@ -56,7 +62,13 @@ async function ehrLaunchToken(patient: string, appContext?: string, scope?: stri
   const launch = await registerLaunch(patient, appContext);
   const a = await authorize({ launch, code_challenge: challenge(v), ...(scope ? { scope } : {}) });
   const code = a.to?.searchParams.get('code') ?? '';
-  return token({ grant_type: 'authorization_code', code, redirect_uri: `${base}/app/index.html`, client_id: 'crosstalk', code_verifier: v });
+  return token({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: `${base}/app/index.html`,
+    client_id: 'crosstalk',
+    code_verifier: v,
+  });
 }
 
 describe('the local SMART authorization server', () => {
@@ -70,32 +82,59 @@ describe('the local SMART authorization server', () => {
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['none'],
     });
-    expect(c.capabilities).toEqual(expect.arrayContaining(['launch-ehr', 'launch-standalone', 'client-public', 'context-ehr-patient', 'permission-v1', 'permission-v2']));
+    expect(c.capabilities).toEqual(
+      expect.arrayContaining([
+        'launch-ehr',
+        'launch-standalone',
+        'client-public',
+        'context-ehr-patient',
+        'permission-v1',
+        'permission-v2',
+      ]),
+    );
   });
 
   it('runs an EHR launch: the token names the patient and carries the appContext the EHR registered', async () => {
     const t = await ehrLaunchToken('demo-low-ccr', '{"ruleId":"low-ccr"}');
     expect(t.status).toBe(200);
     expect(t.headers.get('cache-control')).toBe('no-store');
-    expect(t.body).toMatchObject({ token_type: 'Bearer', patient: 'demo-low-ccr', appContext: '{"ruleId":"low-ccr"}', scope: 'launch patient/Patient.read patient/Observation.read' });
+    expect(t.body).toMatchObject({
+      token_type: 'Bearer',
+      patient: 'demo-low-ccr',
+      appContext: '{"ruleId":"low-ccr"}',
+      scope: 'launch patient/Patient.read patient/Observation.read',
+    });
     expect(t.body.expires_in).toBeGreaterThan(0);
     expect(String(t.body.access_token)).toMatch(/^[A-Za-z0-9_-]{40,}$/);
   });
 
   it('grants SMART v2 scopes and drops what it cannot grant', async () => {
-    const t = await ehrLaunchToken('demo-normal', undefined, 'launch patient/Patient.rs patient/Observation.rs user/*.* openid');
+    const t = await ehrLaunchToken(
+      'demo-normal',
+      undefined,
+      'launch patient/Patient.rs patient/Observation.rs user/*.* openid',
+    );
     expect(t.body.scope).toBe('launch patient/Patient.rs patient/Observation.rs');
     expect(t.body).not.toHaveProperty('appContext');
   });
 
   it('lets a token search its own patient’s resources of every granted type, and no other patient’s', async () => {
-    const t = await ehrLaunchToken('demo-steroid', undefined, 'launch patient/Patient.rs patient/MedicationRequest.rs patient/Condition.rs');
+    const t = await ehrLaunchToken(
+      'demo-steroid',
+      undefined,
+      'launch patient/Patient.rs patient/MedicationRequest.rs patient/Condition.rs',
+    );
     const auth = { authorization: `Bearer ${String(t.body.access_token)}` };
     const meds = await fetch(`${base}/fhir/MedicationRequest?patient=demo-steroid`, { headers: auth });
     expect(meds.status).toBe(200);
     expect(((await meds.json()) as { entry?: unknown[] }).entry?.length).toBeGreaterThan(0);
     expect((await fetch(`${base}/fhir/Condition?patient=Patient/demo-steroid`, { headers: auth })).status).toBe(200);
-    for (const url of ['MedicationRequest?patient=demo-normal', 'MedicationRequest', 'Observation?patient=demo-steroid', 'Condition?patient=demo-steroid&patient=demo-normal']) {
+    for (const url of [
+      'MedicationRequest?patient=demo-normal',
+      'MedicationRequest',
+      'Observation?patient=demo-steroid',
+      'Condition?patient=demo-steroid&patient=demo-normal',
+    ]) {
       expect((await fetch(`${base}/fhir/${url}`, { headers: auth })).status, url).toBe(403);
     }
   });
@@ -104,38 +143,74 @@ describe('the local SMART authorization server', () => {
     const t = await ehrLaunchToken('demo-low-ccr');
     const auth = { authorization: `Bearer ${String(t.body.access_token)}` };
     expect((await fetch(`${base}/fhir/Patient/demo-low-ccr`, { headers: auth })).status).toBe(200);
-    const obs = await fetch(`${base}/fhir/Observation?patient=demo-low-ccr&code=http://loinc.org|2160-0`, { headers: auth });
+    const obs = await fetch(`${base}/fhir/Observation?patient=demo-low-ccr&code=http://loinc.org|2160-0`, {
+      headers: auth,
+    });
     expect(obs.status).toBe(200);
     expect(((await obs.json()) as { total: number }).total).toBe(2);
-    for (const url of ['Patient/demo-normal', 'Observation?patient=demo-normal', 'Observation?code=http://loinc.org|2160-0', 'Observation/demo-low-ccr-cr', 'Patient']) {
+    for (const url of [
+      'Patient/demo-normal',
+      'Observation?patient=demo-normal',
+      'Observation?code=http://loinc.org|2160-0',
+      'Observation/demo-low-ccr-cr',
+      'Patient',
+    ]) {
       const res = await fetch(`${base}/fhir/${url}`, { headers: auth });
       expect(res.status, url).toBe(403);
       expectOperationOutcome(await res.json());
     }
     // Searches of a type the token was not granted are refused even for its own patient.
     expect((await fetch(`${base}/fhir/MedicationRequest?patient=demo-low-ccr`, { headers: auth })).status).toBe(403);
-    const write = await fetch(`${base}/fhir/Patient/demo-low-ccr`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/fhir+json' }, body: '{"resourceType":"Patient","id":"demo-low-ccr"}' });
+    const write = await fetch(`${base}/fhir/Patient/demo-low-ccr`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/fhir+json' },
+      body: '{"resourceType":"Patient","id":"demo-low-ccr"}',
+    });
     expect(write.status).toBe(403);
   });
 
   it('answers 401 to a token it issued once revoked, and serves requests without its tokens as the open demo server', async () => {
     const t = await ehrLaunchToken('demo-low-ccr');
     const auth = { authorization: `Bearer ${String(t.body.access_token)}` };
-    expect((await fetch(`${base}/demo/smart/revoke`, { method: 'POST', body: new URLSearchParams({ token: String(t.body.access_token) }) })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${base}/demo/smart/revoke`, {
+          method: 'POST',
+          body: new URLSearchParams({ token: String(t.body.access_token) }),
+        })
+      ).status,
+    ).toBe(200);
     const revoked = await fetch(`${base}/fhir/Patient/demo-low-ccr`, { headers: auth });
     expect(revoked.status).toBe(401);
     expect(revoked.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     expectOperationOutcome(await revoked.json());
 
     expect((await fetch(`${base}/fhir/Patient/demo-normal`)).status).toBe(200);
-    expect((await fetch(`${base}/fhir/Patient/demo-normal`, { headers: { authorization: 'Bearer a-cds-clients-token' } })).status).toBe(200);
-    expect((await fetch(`${base}/demo/smart/revoke`, { method: 'POST', body: new URLSearchParams({ token: 'never-issued' }) })).status).toBe(200);
+    expect(
+      (await fetch(`${base}/fhir/Patient/demo-normal`, { headers: { authorization: 'Bearer a-cds-clients-token' } }))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await fetch(`${base}/demo/smart/revoke`, {
+          method: 'POST',
+          body: new URLSearchParams({ token: 'never-issued' }),
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('never redirects to an unregistered redirect URI or for an unknown client', async () => {
-    const bad: Record<string, string>[] = [{ redirect_uri: 'https://attacker.example/cb' }, { client_id: 'someone-else' }];
+    const bad: Record<string, string>[] = [
+      { redirect_uri: 'https://attacker.example/cb' },
+      { client_id: 'someone-else' },
+    ];
     for (const params of bad) {
-      const a = await authorize({ launch: await registerLaunch('demo-low-ccr'), code_challenge: challenge(verifier()), ...params });
+      const a = await authorize({
+        launch: await registerLaunch('demo-low-ccr'),
+        code_challenge: challenge(verifier()),
+        ...params,
+      });
       expect(a.status).toBe(400);
       expect(a.to).toBeUndefined();
       expectOperationOutcome(JSON.parse(a.body));
@@ -165,7 +240,12 @@ describe('the local SMART authorization server', () => {
     const v = verifier();
     const a = await authorize({ launch: await registerLaunch('demo-low-ccr'), code_challenge: challenge(v) });
     const code = a.to?.searchParams.get('code') ?? '';
-    const form = { grant_type: 'authorization_code', code, redirect_uri: `${base}/app/index.html`, client_id: 'crosstalk' };
+    const form = {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: `${base}/app/index.html`,
+      client_id: 'crosstalk',
+    };
     // A wrong verifier burns the code, as a stolen code must not be retried.
     expect((await token({ ...form, code_verifier: verifier() })).body.error).toBe('invalid_grant');
     expect((await token({ ...form, code_verifier: v })).body.error).toBe('invalid_grant');
@@ -191,13 +271,23 @@ describe('the local SMART authorization server', () => {
     expect(picker.body).toContain('value="demo-teen"');
     expect(picker.body).toContain(`name="code_challenge" value="${challenge(v)}"`);
     const chosen = await authorize({ scope, code_challenge: challenge(v), patient: 'demo-teen' });
-    const t = await token({ grant_type: 'authorization_code', code: chosen.to?.searchParams.get('code') ?? '', redirect_uri: `${base}/app/index.html`, client_id: 'crosstalk', code_verifier: v });
+    const t = await token({
+      grant_type: 'authorization_code',
+      code: chosen.to?.searchParams.get('code') ?? '',
+      redirect_uri: `${base}/app/index.html`,
+      client_id: 'crosstalk',
+      code_verifier: v,
+    });
     expect(t.body).toMatchObject({ patient: 'demo-teen', scope });
   });
 
   it('refuses to register a launch without a valid patient id', async () => {
     for (const body of [{}, { patient: '../etc' }, { patient: 'demo-low-ccr', appContext: 'x'.repeat(3000) }]) {
-      const res = await fetch(`${base}/demo/smart/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${base}/demo/smart/launch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(res.status).toBe(400);
       expectOperationOutcome(await res.json());
     }
@@ -207,12 +297,22 @@ describe('the local SMART authorization server', () => {
     const root = await fetch(`${base}/`, { redirect: 'manual' });
     expect(root.status).toBe(302);
     expect(root.headers.get('location')).toBe('/demo/');
-    for (const p of ['/demo/', '/app/launch.html', '/app/index.html', '/app/app.js', '/app/launch.js', '/demo/ehr.js']) {
+    for (const p of [
+      '/demo/',
+      '/app/launch.html',
+      '/app/index.html',
+      '/app/app.js',
+      '/app/launch.js',
+      '/demo/ehr.js',
+    ]) {
       const res = await fetch(`${base}${p}`);
       expect(res.status, p).toBe(200);
       expect(res.headers.get('content-security-policy'), p).toContain("script-src 'self'");
     }
-    const k = (await (await fetch(`${base}/app/knowledge.json`)).json()) as { knowledge: { version: string }; rules: string[] };
+    const k = (await (await fetch(`${base}/app/knowledge.json`)).json()) as {
+      knowledge: { version: string };
+      rules: string[];
+    };
     expect(k.rules).toEqual(loadServices().get('bone-muscle-patient-view')!.definition.rules);
     expect(k.knowledge.version).toMatch(/^\d{4}\./);
   });
@@ -220,13 +320,28 @@ describe('the local SMART authorization server', () => {
 
 describe('the service without the embedded demo', () => {
   it('serves neither the demo EHR nor the local authorization server, but still the app', async () => {
-    const prod = await startCrosstalk({ CROSSTALK_EMBEDDED_FHIR: 'false', PUBLIC_BASE_URL: 'https://cds.hospital.example', CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) });
+    const prod = await startCrosstalk({
+      CROSSTALK_EMBEDDED_FHIR: 'false',
+      PUBLIC_BASE_URL: 'https://cds.hospital.example',
+      CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32),
+    });
     try {
-      for (const p of ['/demo/', '/demo/smart/launch', '/fhir/.well-known/smart-configuration', '/']) expect((await fetch(`${prod.url}${p}`)).status, p).toBe(404);
+      for (const p of ['/demo/', '/demo/smart/launch', '/fhir/.well-known/smart-configuration', '/'])
+        expect((await fetch(`${prod.url}${p}`)).status, p).toBe(404);
       expect((await fetch(`${prod.url}/app/index.html`)).status).toBe(200);
       const cfg = (await (await fetch(`${prod.url}/app/config.json`)).json()) as Record<string, unknown>;
       // What patient-view reads, so the app can read it too.
-      const read = ['Patient', 'Observation', 'MedicationRequest', 'MedicationStatement', 'Condition', 'DiagnosticReport', 'ServiceRequest'].map((t) => `patient/${t}.read`).join(' ');
+      const read = [
+        'Patient',
+        'Observation',
+        'MedicationRequest',
+        'MedicationStatement',
+        'Condition',
+        'DiagnosticReport',
+        'ServiceRequest',
+      ]
+        .map((t) => `patient/${t}.read`)
+        .join(' ');
       expect(cfg).toEqual({
         clientId: 'crosstalk',
         scope: { ehr: `launch ${read}`, standalone: `launch/patient ${read}` },

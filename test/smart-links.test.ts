@@ -1,10 +1,20 @@
 /** Finding cards link to the SMART app: a `smart` link to the launch URL, with an appContext naming the finding. */
 import { describe, expect, it } from 'vitest';
 import { parseAppContext } from '../src/cds/app-context';
-import { buildPrefetch, expectValidCdsResponse, hookRequest, ruleIds, SERVICE_ID, startCrosstalk } from './support/harness';
+import {
+  buildPrefetch,
+  expectValidCdsResponse,
+  hookRequest,
+  ruleIds,
+  SERVICE_ID,
+  startCrosstalk,
+} from './support/harness';
 
 interface Linked {
-  cards: { links?: { label: string; url: string; type: string; appContext?: string }[]; extension: { crosstalk: { ruleId: string } } }[];
+  cards: {
+    links?: { label: string; url: string; type: string; appContext?: string }[];
+    extension: { crosstalk: { ruleId: string } };
+  }[];
 }
 
 async function call(env: Record<string, string>, patientId: string): Promise<Linked> {
@@ -26,7 +36,10 @@ async function call(env: Record<string, string>, patientId: string): Promise<Lin
 
 describe('finding cards', () => {
   it('link to the app’s launch URL under PUBLIC_BASE_URL, naming their finding in appContext', async () => {
-    for (const [patient, rule] of [['demo-low-ccr', 'low-ccr'], ['demo-missing-cystatin', 'missing-ccr-input']] as const) {
+    for (const [patient, rule] of [
+      ['demo-low-ccr', 'low-ccr'],
+      ['demo-missing-cystatin', 'missing-ccr-input'],
+    ] as const) {
       const body = await call({ PUBLIC_BASE_URL: 'https://cds.hospital.example' }, patient);
       expect(ruleIds(body)).toEqual([rule]);
       const links = body.cards[0]?.links ?? [];
@@ -44,7 +57,9 @@ describe('finding cards', () => {
       const res = await fetch(`${c.url}/cds-services/${SERVICE_ID}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(hookRequest('demo-low-ccr', { prefetch: await buildPrefetch(`${c.url}/fhir`, 'demo-low-ccr') })),
+        body: JSON.stringify(
+          hookRequest('demo-low-ccr', { prefetch: await buildPrefetch(`${c.url}/fhir`, 'demo-low-ccr') }),
+        ),
       });
       const body = (await res.json()) as Linked;
       expectValidCdsResponse(body);

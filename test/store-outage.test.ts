@@ -6,9 +6,16 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLITE_FILE_NAME } from '../src/store/sqlite';
 import { freshPostgresDatabase } from './support/databases';
-import { SERVICE_ID, buildPrefetch, expectOperationOutcome, expectValidCdsResponse, hookRequest, startCrosstalk } from './support/harness';
+import {
+  buildPrefetch,
+  expectOperationOutcome,
+  expectValidCdsResponse,
+  hookRequest,
+  SERVICE_ID,
+  startCrosstalk,
+} from './support/harness';
 import { startTcpProxy } from './support/tcp-proxy';
-import { type SigningKey, makeKey, sign } from './support/tokens';
+import { makeKey, type SigningKey, sign } from './support/tokens';
 
 /*
  * The store goes down under a running Crosstalk: PostgreSQL behind a TCP proxy that is cut; SQLite held under
@@ -26,7 +33,10 @@ let prefetch: Record<string, unknown>;
 beforeAll(async () => {
   key = await makeKey('ES384');
   clientsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ct-outage-')), 'clients.json');
-  fs.writeFileSync(clientsFile, JSON.stringify({ clients: [{ iss: ISS, jwks: { keys: [key.publicJwk] }, fhirServerOrigins: [] }] }));
+  fs.writeFileSync(
+    clientsFile,
+    JSON.stringify({ clients: [{ iss: ISS, jwks: { keys: [key.publicJwk] }, fhirServerOrigins: [] }] }),
+  );
   const fhirHost = await startCrosstalk();
   try {
     prefetch = await buildPrefetch(`${fhirHost.url}/fhir`, 'demo-low-ccr');
@@ -121,11 +131,18 @@ for (const engine of engines) {
 
       const call = async () => {
         const r = request(ct.url).post(`/cds-services/${SERVICE_ID}`).set('content-type', 'application/json');
-        const authed = mode.authenticated ? r.set('Authorization', `Bearer ${await sign({ iss: ISS, aud: `${PUBLIC}/cds-services/${SERVICE_ID}`, key })}`) : r;
+        const authed = mode.authenticated
+          ? r.set(
+              'Authorization',
+              `Bearer ${await sign({ iss: ISS, aud: `${PUBLIC}/cds-services/${SERVICE_ID}`, key })}`,
+            )
+          : r;
         return authed.send(hookRequest('demo-low-ccr', { prefetch }));
       };
 
-      it('answers 503 with an OperationOutcome and Retry-After, not 401, and serves again once the store is back', { timeout: 30_000 }, async () => {
+      it('answers 503 with an OperationOutcome and Retry-After, not 401, and serves again once the store is back', {
+        timeout: 30_000,
+      }, async () => {
         const ok = await call();
         expect(ok.status).toBe(200);
         expectValidCdsResponse(ok.body);

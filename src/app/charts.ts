@@ -1,8 +1,6 @@
 /** One trend chart per measure, drawn in the page with Chart.js (no outside requests, no animation). */
-import { Chart, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip } from 'chart.js';
-import type { TrendPoint } from '../clinical/trend';
-import { day, round, unitText } from '../clinical/format';
-import { DAY_MS } from '../clinical/dates';
+import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
+import { DAY_MS, day, round, type TrendPoint, unitText } from '../clinical';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);
 
@@ -17,7 +15,12 @@ const REFERENCE = '#8a1c1c';
 const GRID = '#d0d4d9';
 const TEXT = '#1f2933';
 
-export function drawTrend(canvas: HTMLCanvasElement, points: TrendPoint[], unit: string, reference?: ReferenceLine): Chart {
+export function drawTrend(
+  canvas: HTMLCanvasElement,
+  points: TrendPoint[],
+  unit: string,
+  reference?: ReferenceLine,
+): Chart {
   const xs = points.map((p) => Date.parse(p.effective));
   // Room around the first and last points (whole markers, and a visible axis around a single point).
   const pad = Math.max(15 * DAY_MS, (Math.max(...xs) - Math.min(...xs)) * 0.04);
@@ -84,7 +87,10 @@ export function drawTrend(canvas: HTMLCanvasElement, points: TrendPoint[], unit:
         tooltip: {
           callbacks: {
             title: (items) => day(new Date(Number(items[0]?.parsed.x)).toISOString()),
-            label: (item) => (item.datasetIndex === 0 ? `${round(item.parsed.y ?? 0, unit)}${u ? ` ${u}` : ''}` : `${reference?.label ?? ''}`),
+            label: (item) =>
+              item.datasetIndex === 0
+                ? `${round(item.parsed.y ?? 0, unit)}${u ? ` ${u}` : ''}`
+                : `${reference?.label ?? ''}`,
           },
         },
       },

@@ -1,6 +1,6 @@
 /* What the server hands the SMART app, as JSON under /app. Types only: the server serves these, the app reads them. */
 import type { ServiceReads } from '../cds/reads';
-import type { Knowledge } from '../clinical/knowledge';
+import type { Knowledge } from '../clinical';
 
 /** GET /app/config.json: what launch.html needs to start an EHR or standalone launch. */
 export interface LaunchConfig {

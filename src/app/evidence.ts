@@ -2,8 +2,7 @@
  * How firmly each cited source stands, in the words a clinician uses. The knowledge file is the one place that says
  * it (citations.<id>.evidence); the app reads it from there and keeps no table of its own.
  */
-import type { CitationRef, Knowledge } from '../clinical/knowledge';
-import { clinicianText } from '../clinical/format';
+import { type CitationRef, clinicianText, type Knowledge } from '../clinical';
 
 export interface ShownCitation {
   id?: string;

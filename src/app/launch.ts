@@ -4,8 +4,8 @@
  * server from `{iss}/.well-known/smart-configuration` and redirects there; the answer comes back to index.html.
  */
 import FHIR from 'fhirclient';
-import type { LaunchConfig } from './contract';
 import { byId, h } from '../web/dom';
+import type { LaunchConfig } from './contract';
 
 function fail(message: string): void {
   const status = byId('status');
@@ -31,7 +31,8 @@ async function launch(): Promise<void> {
     );
   }
   const iss = params.get('iss') ?? cfg.standaloneIss;
-  if (!iss) return fail('No FHIR server was given: open the app from the EHR, or configure CROSSTALK_SMART_STANDALONE_ISS.');
+  if (!iss)
+    return fail('No FHIR server was given: open the app from the EHR, or configure CROSSTALK_SMART_STANDALONE_ISS.');
   await FHIR.oauth2.authorize({
     clientId: cfg.clientId,
     scope: ehrLaunch ? cfg.scope.ehr : cfg.scope.standalone,

@@ -4,14 +4,22 @@
  */
 import FHIR from 'fhirclient';
 import type Client from 'fhirclient/lib/Client';
-import { evaluatePatient } from '../clinical/engine';
-import { DEFAULT_RULES } from '../clinical/rules';
-import { measureTrends } from '../clinical/trend';
 import { parseAppContext } from '../cds/app-context';
+import { DEFAULT_RULES, evaluatePatient, measureTrends } from '../clinical';
 import { byId, h } from '../web/dom';
 import type { KnowledgeBundle } from './contract';
 import { failureKind, readRecordOf } from './record';
-import { type View, renderBanner, renderExcluded, renderFindings, renderMeasures, renderMissing, renderTrends, renderWhy, ruleTitle } from './view';
+import {
+  renderBanner,
+  renderExcluded,
+  renderFindings,
+  renderMeasures,
+  renderMissing,
+  renderTrends,
+  renderWhy,
+  ruleTitle,
+  type View,
+} from './view';
 
 type State = 'loading' | 'ready' | 'no-data' | 'error' | 'expired';
 
@@ -106,16 +114,30 @@ async function load(client: Client): Promise<void> {
   const rules = bundle.rules.map((id) => DEFAULT_RULES.find((r) => r.id === id)).filter((r) => !!r);
   const evaluation = evaluatePatient(record, bundle.knowledge, asOf, rules);
   const trends = measureTrends(evaluation.patient, evaluation.labs, bundle.knowledge, asOf);
-  const v: View = { evaluation, trends, knowledge: bundle.knowledge, patient: record.patient, fhirBase: client.state.serverUrl };
+  const v: View = {
+    evaluation,
+    trends,
+    knowledge: bundle.knowledge,
+    patient: record.patient,
+    fhirBase: client.state.serverUrl,
+  };
 
   byId('patient-banner').replaceChildren(renderBanner(record.patient, asOf));
   const content = byId('content');
   content.dataset.asOf = asOf.toISOString();
   content.dataset.patient = evaluation.patient.reference;
-  byId('as-of').textContent = `Computed in this browser by the Crosstalk engine (clinical knowledge ${bundle.knowledge.version}) at ${asOf.toISOString().slice(0, 16).replace('T', ' ')} UTC.`;
+  byId('as-of').textContent =
+    `Computed in this browser by the Crosstalk engine (clinical knowledge ${bundle.knowledge.version}) at ${asOf.toISOString().slice(0, 16).replace('T', ' ')} UTC.`;
   const charts = renderTrends(v);
   const excluded = renderExcluded(v);
-  byId('sections').replaceChildren(renderFindings(v), renderMeasures(v), charts.section, renderWhy(v), renderMissing(v, asOf), ...(excluded ? [excluded] : []));
+  byId('sections').replaceChildren(
+    renderFindings(v),
+    renderMeasures(v),
+    charts.section,
+    renderWhy(v),
+    renderMissing(v, asOf),
+    ...(excluded ? [excluded] : []),
+  );
   byId('nav-excluded').hidden = !excluded;
   content.hidden = false;
   charts.draw();
@@ -137,7 +159,9 @@ async function main(): Promise<void> {
   setState('loading', 'Completing the sign-in with the EHR…');
   const refused = new URL(window.location.href).searchParams;
   if (refused.has('error')) {
-    return showError(`The EHR refused the sign-in: ${refused.get('error_description') ?? refused.get('error')}. Open the app again from the EHR.`);
+    return showError(
+      `The EHR refused the sign-in: ${refused.get('error_description') ?? refused.get('error')}. Open the app again from the EHR.`,
+    );
   }
   let client: Client;
   try {

@@ -5,10 +5,9 @@
  * templates, so the app evaluates the record the cards came from.
  */
 import type Client from 'fhirclient/lib/Client';
-import { readRecord, readReferencedMedications, recordResources } from '../cds/record-reader';
 import type { ServiceReads } from '../cds/reads';
-import type { ClinicalInput } from '../clinical/engine';
-import { inputFromResources } from '../clinical/input';
+import { readRecord, readReferencedMedications, recordResources } from '../cds/record-reader';
+import { type ClinicalInput, inputFromResources } from '../clinical';
 import { FhirError } from '../fhir/bundle';
 import { fhirclientTransport } from '../fhir/fhirclient-transport';
 
@@ -25,7 +24,11 @@ export async function readRecordOf(client: Client, reads: ServiceReads): Promise
   if (!patientId) throw new Error('The launch gave no patient: open the app from a patient chart.');
   const transport = fhirclientTransport(client);
   // The same resolution as the service's: Medications the orders point at and _include did not bring.
-  const read = await readReferencedMedications(await readRecord(reads, { patientId }, transport, { maxPages: MAX_PAGES }), { patientId }, transport);
+  const read = await readReferencedMedications(
+    await readRecord(reads, { patientId }, transport, { maxPages: MAX_PAGES }),
+    { patientId },
+    transport,
+  );
   const failures = Object.values(read.failures);
   const expired = failures.find((f) => f.kind === 'http' && f.status === 401);
   if (expired) throw new FhirError(expired);

@@ -3,17 +3,33 @@
  * presents values the engine computed; nothing here computes a clinical number.
  */
 import type { Patient } from 'fhir/r4';
-import type { AnalyteId, CitationRef, Knowledge } from '../clinical/knowledge';
-import type { Finding, LabValue, Measure, MeasureCode, PatientEvaluation, RuleOutcome, WithheldMeasure } from '../clinical/types';
-import type { MeasureTrends, TrendPoint } from '../clinical/trend';
-import { MEASURE_DISPLAY, MEASURE_ORDER } from '../clinical/measures';
-import { ageOn, subtractMonths } from '../clinical/dates';
-import { clinicianText, day, round, unitText } from '../clinical/format';
-import { withheldMeasures } from '../clinical/withheld';
-import { shownCitation } from './evidence';
-import { HOMA_FORMULAS } from '../clinical/homa';
+import {
+  type AnalyteId,
+  ageOn,
+  type CitationRef,
+  clinicianText,
+  day,
+  type Finding,
+  HOMA_FORMULAS,
+  type Knowledge,
+  type LabValue,
+  MEASURE_DISPLAY,
+  MEASURE_ORDER,
+  type Measure,
+  type MeasureCode,
+  type MeasureTrends,
+  type PatientEvaluation,
+  type RuleOutcome,
+  round,
+  subtractMonths,
+  type TrendPoint,
+  unitText,
+  type WithheldMeasure,
+  withheldMeasures,
+} from '../clinical';
 import { type Child, h } from '../web/dom';
-import { type ReferenceLine, drawTrend } from './charts';
+import { drawTrend, type ReferenceLine } from './charts';
+import { shownCitation } from './evidence';
 
 export interface View {
   evaluation: PatientEvaluation;
@@ -26,7 +42,8 @@ export interface View {
 
 /** A rule's title from the knowledge data (rules.<id>.title); an unknown id still reads as words, not as its id. */
 export const ruleTitle = (id: string, k: Knowledge): string =>
-  (k.rules as Record<string, { title: string } | undefined>)[id]?.title ?? `${id.charAt(0).toUpperCase()}${id.slice(1).replace(/-/g, ' ')}`;
+  (k.rules as Record<string, { title: string } | undefined>)[id]?.title ??
+  `${id.charAt(0).toUpperCase()}${id.slice(1).replace(/-/g, ' ')}`;
 
 /** The measures the cards carry for this patient (the findings' own, medication measures included) and the rest computed. */
 export function shownMeasures(e: PatientEvaluation): Measure[] {
@@ -45,7 +62,11 @@ const sentence = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(
 /** A reference to a FHIR resource as a link to it on the record's FHIR server, or as code when there is none. */
 function refLink(ref: string, v: View): HTMLElement {
   if (!v.fhirBase || !/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(ref)) return h('code', {}, ref);
-  return h('a', { href: `${v.fhirBase.replace(/\/$/, '')}/${ref}`, target: '_blank', rel: 'noopener noreferrer' }, h('code', {}, ref));
+  return h(
+    'a',
+    { href: `${v.fhirBase.replace(/\/$/, '')}/${ref}`, target: '_blank', rel: 'noopener noreferrer' },
+    h('code', {}, ref),
+  );
 }
 
 const STATUS_TEXT: Record<RuleOutcome['status'], string> = {
@@ -55,7 +76,10 @@ const STATUS_TEXT: Record<RuleOutcome['status'], string> = {
   'not-met': 'Not met: no card',
 };
 
-const ANALYTE_ORDER: Partial<Record<AnalyteId, keyof Knowledge['orders']>> = { creatinine: 'creatinine', 'cystatin-c': 'cystatin-c' };
+const ANALYTE_ORDER: Partial<Record<AnalyteId, keyof Knowledge['orders']>> = {
+  creatinine: 'creatinine',
+  'cystatin-c': 'cystatin-c',
+};
 
 const unitOf = (unit: string) => unitText(unit);
 const valueText = (value: number, unit: string) => `${round(value, unit)}${unitOf(unit) ? ` ${unitOf(unit)}` : ''}`;
@@ -75,7 +99,13 @@ export function renderBanner(p: Patient, asOf: Date): HTMLElement {
     h(
       'span',
       { class: 'patient-facts' },
-      [p.gender ?? 'gender unknown', age !== undefined ? `${age} y` : undefined, p.birthDate ? `born ${p.birthDate}` : undefined].filter(Boolean).join(' · '),
+      [
+        p.gender ?? 'gender unknown',
+        age !== undefined ? `${age} y` : undefined,
+        p.birthDate ? `born ${p.birthDate}` : undefined,
+      ]
+        .filter(Boolean)
+        .join(' · '),
     ),
   );
 }
@@ -87,7 +117,13 @@ function labLine(l: LabValue, v: View): HTMLElement {
     {},
     `${k.analytes[l.analyte].display} ${valueText(l.value, l.unit)}, ${day(l.effective)} `,
     refLink(l.reference, v),
-    l.conversion ? h('span', { class: 'conversion' }, ` (reported ${l.original.value} ${said(l.original.unit)}; ${said(l.conversion)})`) : null,
+    l.conversion
+      ? h(
+          'span',
+          { class: 'conversion' },
+          ` (reported ${l.original.value} ${said(l.original.unit)}; ${said(l.conversion)})`,
+        )
+      : null,
   );
 }
 
@@ -98,13 +134,28 @@ function citationList(cs: CitationRef[], k: Knowledge): HTMLElement | null {
     { class: 'citations' },
     cs.map((c) => {
       const s = shownCitation(c, k);
-      return h('li', { 'data-strength': s.strength }, h('a', { href: s.url, target: '_blank', rel: 'noopener noreferrer' }, s.label), ' ', h('span', { class: 'strength' }, `(${s.strength})`));
+      return h(
+        'li',
+        { 'data-strength': s.strength },
+        h('a', { href: s.url, target: '_blank', rel: 'noopener noreferrer' }, s.label),
+        ' ',
+        h('span', { class: 'strength' }, `(${s.strength})`),
+      );
     }),
   );
 }
 
 function list(title: string, lines: string[], cls: string): Child[] {
-  return lines.length ? [h('h4', {}, title), h('ul', { class: cls }, lines.map((l) => h('li', {}, said(l))))] : [];
+  return lines.length
+    ? [
+        h('h4', {}, title),
+        h(
+          'ul',
+          { class: cls },
+          lines.map((l) => h('li', {}, said(l))),
+        ),
+      ]
+    : [];
 }
 
 /** The provisional-threshold explanation, said once, where the threshold is used. */
@@ -113,7 +164,11 @@ function thresholdNote(k: Knowledge): HTMLElement {
   return h(
     'p',
     { class: 'threshold-note' },
-    h('strong', {}, `Threshold: below ${t.below.female.toFixed(2)} for women, ${t.below.male.toFixed(2)} for men${t.provisional ? ' (provisional)' : ''}. `),
+    h(
+      'strong',
+      {},
+      `Threshold: below ${t.below.female.toFixed(2)} for women, ${t.below.male.toFixed(2)} for men${t.provisional ? ' (provisional)' : ''}. `,
+    ),
     said(t.provenance),
   );
 }
@@ -121,8 +176,18 @@ function thresholdNote(k: Knowledge): HTMLElement {
 function findingCard(f: Finding, k: Knowledge): HTMLElement {
   return h(
     'article',
-    { class: `finding indicator-${f.indicator}`, id: `finding-${f.ruleId}`, 'data-rule': f.ruleId, 'aria-labelledby': `finding-${f.ruleId}-h` },
-    h('p', { class: 'indicator' }, h('span', { class: 'badge' }, f.indicator === 'warning' ? 'Warning' : 'Info'), ` ${ruleTitle(f.ruleId, k)}`),
+    {
+      class: `finding indicator-${f.indicator}`,
+      id: `finding-${f.ruleId}`,
+      'data-rule': f.ruleId,
+      'aria-labelledby': `finding-${f.ruleId}-h`,
+    },
+    h(
+      'p',
+      { class: 'indicator' },
+      h('span', { class: 'badge' }, f.indicator === 'warning' ? 'Warning' : 'Info'),
+      ` ${ruleTitle(f.ruleId, k)}`,
+    ),
     h('h3', { id: `finding-${f.ruleId}-h`, tabindex: '-1' }, f.summary),
     ...list('What was found', f.statements, 'statements'),
     ...list('Context', f.context, 'context'),
@@ -131,7 +196,13 @@ function findingCard(f: Finding, k: Knowledge): HTMLElement {
     f.suggestions.length
       ? [
           h('h4', {}, 'What to order'),
-          h('ul', { class: 'orders' }, f.suggestions.map((s) => h('li', {}, s.label, ': ', s.orders.map((o) => `${o.display} (LOINC ${o.code})`).join('; ')))),
+          h(
+            'ul',
+            { class: 'orders' },
+            f.suggestions.map((s) =>
+              h('li', {}, s.label, ': ', s.orders.map((o) => `${o.display} (LOINC ${o.code})`).join('; ')),
+            ),
+          ),
         ]
       : null,
     f.citations.length ? [h('h4', {}, 'Evidence'), citationList(f.citations, k)] : null,
@@ -146,7 +217,11 @@ export function renderFindings(v: View): HTMLElement {
     h('h2', { id: 'findings-h' }, 'Findings'),
     findings.length
       ? findings.map((f) => findingCard(f, v.knowledge))
-      : h('p', { class: 'empty' }, 'No finding makes a card for this patient today. "Why no card" below says why for each rule.'),
+      : h(
+          'p',
+          { class: 'empty' },
+          'No finding makes a card for this patient today. "Why no card" below says why for each rule.',
+        ),
   );
 }
 
@@ -214,14 +289,23 @@ export function renderMeasures(v: View): HTMLElement {
       h(
         'td',
         { class: 'sources' },
-        h('ul', {}, m.inputs.length ? m.inputs.map((l) => labLine(l, v)) : m.derivedFrom.map((ref) => h('li', {}, refLink(ref, v)))),
+        h(
+          'ul',
+          {},
+          m.inputs.length
+            ? m.inputs.map((l) => labLine(l, v))
+            : m.derivedFrom.map((ref) => h('li', {}, refLink(ref, v))),
+        ),
         h(
           'details',
           {},
           h('summary', {}, 'Formula and evidence'),
           h('p', { class: 'formula' }, said(m.formula)),
           code === 'ccr' ? thresholdNote(k) : null,
-          citationList(m.citations.flatMap((id) => k.citations[id] ?? []), k),
+          citationList(
+            m.citations.flatMap((id) => k.citations[id] ?? []),
+            k,
+          ),
         ),
       ),
     );
@@ -230,7 +314,11 @@ export function renderMeasures(v: View): HTMLElement {
     'section',
     { id: 'measures', 'aria-labelledby': 'measures-h' },
     h('h2', { id: 'measures-h' }, 'Measures'),
-    h('p', { class: 'hint' }, `From the newest valid results of the last ${k.lookbackMonths} months and the medicines on file, as the CDS cards use them. Values are rounded for display.`),
+    h(
+      'p',
+      { class: 'hint' },
+      `From the newest valid results of the last ${k.lookbackMonths} months and the medicines on file, as the CDS cards use them. Values are rounded for display.`,
+    ),
     h(
       'div',
       { class: 'table-wrap' },
@@ -238,7 +326,15 @@ export function renderMeasures(v: View): HTMLElement {
         'table',
         { class: 'measures' },
         h('caption', { class: 'visually-hidden' }, 'Measures with value, unit, date and the records they come from'),
-        h('thead', {}, h('tr', {}, ['Measure', 'Value', 'Unit', 'Date', 'From'].map((c) => h('th', { scope: 'col' }, c)))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Measure', 'Value', 'Unit', 'Date', 'From'].map((c) => h('th', { scope: 'col' }, c)),
+          ),
+        ),
         h('tbody', {}, rows),
       ),
     ),
@@ -249,10 +345,17 @@ function referenceLine(code: MeasureCode, v: View): ReferenceLine | undefined {
   const r = v.knowledge.rules['low-ccr'];
   const sex = v.evaluation.patient.sex;
   if (code === 'ccr' && sex) {
-    return { label: `Threshold ${r.threshold.below[sex].toFixed(2)}${r.threshold.provisional ? ' (provisional)' : ''}`, value: r.threshold.below[sex] };
+    return {
+      label: `Threshold ${r.threshold.below[sex].toFixed(2)}${r.threshold.provisional ? ' (provisional)' : ''}`,
+      value: r.threshold.below[sex],
+    };
   }
   if (code === 'egfr-cr-cys-2021') return { label: `${r.minEgfrCrCys} (CCR not read below)`, value: r.minEgfrCrCys };
-  if (code === 'homa-ir') return { label: `HOMA-IR ${v.knowledge.rules['homa-context'].irCutoff}`, value: v.knowledge.rules['homa-context'].irCutoff };
+  if (code === 'homa-ir')
+    return {
+      label: `HOMA-IR ${v.knowledge.rules['homa-context'].irCutoff}`,
+      value: v.knowledge.rules['homa-context'].irCutoff,
+    };
   return undefined;
 }
 
@@ -291,7 +394,19 @@ function excludedDraws(code: MeasureCode, v: View): HTMLElement | null {
     'div',
     { class: 'excluded-draws' },
     h('p', {}, `Not plotted (${out.length}):`),
-    h('ul', {}, out.map((r) => h('li', { 'data-reference': r.reference }, r.analyte ? `${v.knowledge.analytes[r.analyte].display} ` : '', refLink(r.reference, v), `: ${said(r.reason)}.`))),
+    h(
+      'ul',
+      {},
+      out.map((r) =>
+        h(
+          'li',
+          { 'data-reference': r.reference },
+          r.analyte ? `${v.knowledge.analytes[r.analyte].display} ` : '',
+          refLink(r.reference, v),
+          `: ${said(r.reason)}.`,
+        ),
+      ),
+    ),
   );
 }
 
@@ -307,7 +422,12 @@ export function renderTrends(v: View): DrawnCharts {
         'figure',
         { class: 'trend withheld', id: `trend-${code}`, 'data-points': String(points.length), 'data-withheld': 'true' },
         h('figcaption', {}, h('strong', {}, MEASURE_DISPLAY[code])),
-        h('p', { class: 'withheld' }, h('strong', {}, 'Withheld: not charted for this patient. '), sentence(w.reasons.map((r) => said(r.text)).join('; '))),
+        h(
+          'p',
+          { class: 'withheld' },
+          h('strong', {}, 'Withheld: not charted for this patient. '),
+          sentence(w.reasons.map((r) => said(r.text)).join('; ')),
+        ),
       );
     }
     const summary = describeTrend(MEASURE_DISPLAY[code], points, unit);
@@ -326,7 +446,15 @@ export function renderTrends(v: View): DrawnCharts {
         h(
           'table',
           { class: 'trend-table' },
-          h('thead', {}, h('tr', {}, ['Date', 'Value', 'From'].map((c) => h('th', { scope: 'col' }, c)))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Date', 'Value', 'From'].map((c) => h('th', { scope: 'col' }, c)),
+            ),
+          ),
           h(
             'tbody',
             {},
@@ -336,7 +464,11 @@ export function renderTrends(v: View): DrawnCharts {
                 { 'data-value': String(p.value) },
                 h('td', {}, day(p.effective)),
                 h('td', {}, round(p.value, p.unit), p.inLookback ? null : ' (older than the look-back window)'),
-                h('td', {}, p.derivedFrom.flatMap((ref, i) => [i ? ', ' : '', refLink(ref, v)])),
+                h(
+                  'td',
+                  {},
+                  p.derivedFrom.flatMap((ref, i) => [i ? ', ' : '', refLink(ref, v)]),
+                ),
               ),
             ),
           ),
@@ -350,7 +482,11 @@ export function renderTrends(v: View): DrawnCharts {
     h('h2', { id: 'trends-h' }, 'Trends'),
     figures.length
       ? [
-          h('p', { class: 'hint' }, `Every valid draw on file. Filled points are inside the ${v.knowledge.lookbackMonths}-month look-back window; hollow points are older. Results that were not used are listed under the chart they would belong to, with why.`),
+          h(
+            'p',
+            { class: 'hint' },
+            `Every valid draw on file. Filled points are inside the ${v.knowledge.lookbackMonths}-month look-back window; hollow points are older. Results that were not used are listed under the chart they would belong to, with why.`,
+          ),
           h('div', { class: 'trend-grid' }, figures),
         ]
       : h('p', { class: 'empty' }, 'No measure could be computed from any draw on file, so there is nothing to trend.'),
@@ -365,8 +501,20 @@ export function renderWhy(v: View): HTMLElement {
       { id: `outcome-${o.ruleId}`, class: `outcome status-${o.status}`, 'data-status': o.status, tabindex: '-1' },
       h('strong', {}, ruleTitle(o.ruleId, v.knowledge)),
       h('p', { class: 'outcome-status' }, STATUS_TEXT[o.status]),
-      o.reasons.length ? h('ul', { class: 'reasons' }, o.reasons.map((r) => h('li', { 'data-code': r.code }, said(r.text)))) : null,
-      o.status === 'context' && o.context?.length ? h('ul', { class: 'reasons' }, o.context.map((c) => h('li', {}, said(c)))) : null,
+      o.reasons.length
+        ? h(
+            'ul',
+            { class: 'reasons' },
+            o.reasons.map((r) => h('li', { 'data-code': r.code }, said(r.text))),
+          )
+        : null,
+      o.status === 'context' && o.context?.length
+        ? h(
+            'ul',
+            { class: 'reasons' },
+            o.context.map((c) => h('li', {}, said(c))),
+          )
+        : null,
     ),
   );
   return h(
@@ -381,7 +529,9 @@ export function renderWhy(v: View): HTMLElement {
 export function renderMissing(v: View, asOf: Date): HTMLElement {
   const k = v.knowledge;
   const since = subtractMonths(asOf, k.lookbackMonths).getTime();
-  const missing = (Object.keys(k.analytes) as AnalyteId[]).filter((a) => !v.evaluation.labs.some((l) => l.analyte === a && l.effectiveMs >= since));
+  const missing = (Object.keys(k.analytes) as AnalyteId[]).filter(
+    (a) => !v.evaluation.labs.some((l) => l.analyte === a && l.effectiveMs >= since),
+  );
   const suggested = v.evaluation.findings.flatMap((f) => f.suggestions.map((s) => ({ s, f })));
   return h(
     'section',
@@ -401,14 +551,27 @@ export function renderMissing(v: View, asOf: Date): HTMLElement {
             );
           }),
         )
-      : h('p', {}, `Creatinine, cystatin C, insulin and glucose all have valid results in the last ${k.lookbackMonths} months.`),
+      : h(
+          'p',
+          {},
+          `Creatinine, cystatin C, insulin and glucose all have valid results in the last ${k.lookbackMonths} months.`,
+        ),
     suggested.length
       ? [
           h('h3', {}, 'Suggested by the findings'),
           h(
             'ul',
             { class: 'orders' },
-            suggested.map(({ s, f }) => h('li', {}, s.label, ': ', s.orders.map((o) => `${o.display} (LOINC ${o.code})`).join('; '), ` (from "${f.summary}")`)),
+            suggested.map(({ s, f }) =>
+              h(
+                'li',
+                {},
+                s.label,
+                ': ',
+                s.orders.map((o) => `${o.display} (LOINC ${o.code})`).join('; '),
+                ` (from "${f.summary}")`,
+              ),
+            ),
           ),
         ]
       : null,
@@ -422,6 +585,18 @@ export function renderExcluded(v: View): HTMLElement | null {
     'section',
     { id: 'excluded', 'aria-labelledby': 'excluded-h' },
     h('h2', { id: 'excluded-h' }, 'Results not used'),
-    h('ul', { class: 'rejected' }, rejected.map((r) => h('li', {}, refLink(r.reference, v), r.analyte ? ` (${v.knowledge.analytes[r.analyte].display})` : null, `: ${said(r.reason)}.`))),
+    h(
+      'ul',
+      { class: 'rejected' },
+      rejected.map((r) =>
+        h(
+          'li',
+          {},
+          refLink(r.reference, v),
+          r.analyte ? ` (${v.knowledge.analytes[r.analyte].display})` : null,
+          `: ${said(r.reason)}.`,
+        ),
+      ),
+    ),
   );
 }

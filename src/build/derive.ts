@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { KnowledgeSchema } from '../clinical/knowledge-schema';
+import { KnowledgeSchema } from '../clinical';
 import { ConfigSchema } from '../server/config-schema';
 import { REGISTRY_FILE, ruleRegistrySource } from './rule-registry';
 

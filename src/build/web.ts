@@ -59,7 +59,8 @@ export async function buildWeb(outDir = WEB_OUT): Promise<{ files: Record<string
       absWorkingDir: PROJECT_ROOT,
     });
     for (const s of site.statics) fs.copyFileSync(path.join(SRC, s), path.join(tmp, path.basename(s)));
-    for (const [file, out] of Object.entries(result.metafile.outputs)) files[`${site.folder}/${path.basename(file)}`] = out.bytes;
+    for (const [file, out] of Object.entries(result.metafile.outputs))
+      files[`${site.folder}/${path.basename(file)}`] = out.bytes;
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   }
@@ -72,7 +73,9 @@ if (require.main === module) {
     .then(({ files }) => {
       const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
       const list = Object.entries(files).filter(([f]) => f.endsWith('.js') && !f.endsWith('.map'));
-      process.stdout.write(`web bundles in ${Date.now() - started} ms: ${list.map(([f, n]) => `${f} ${kb(n)}`).join(', ')}\n`);
+      process.stdout.write(
+        `web bundles in ${Date.now() - started} ms: ${list.map(([f, n]) => `${f} ${kb(n)}`).join(', ')}\n`,
+      );
     })
     .catch((e: unknown) => {
       process.stderr.write(`build:web failed: ${(e as Error).message}\n`);

@@ -12,7 +12,17 @@ describe('the appContext of a finding card', () => {
   });
 
   it('ignores what it cannot read instead of failing the app', () => {
-    for (const raw of [undefined, null, 42, '', '{', '{"ruleId":"<script>"}', '{"other":"x"}', 'x'.repeat(3000), '[1,2]']) {
+    for (const raw of [
+      undefined,
+      null,
+      42,
+      '',
+      '{',
+      '{"ruleId":"<script>"}',
+      '{"other":"x"}',
+      'x'.repeat(3000),
+      '[1,2]',
+    ]) {
       expect(parseAppContext(raw), String(raw).slice(0, 20)).toBeUndefined();
     }
   });

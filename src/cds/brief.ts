@@ -7,9 +7,7 @@
  * escapes and joins them. Everything else (formulas, references, full evidence, caveats) travels in
  * extension.crosstalk and the app.
  */
-import type { CardBrief, Finding } from '../clinical/types';
-import { clinicianText, humanDates, withoutReferences } from '../clinical/format';
-import { memoText } from '../clinical/memo';
+import { type CardBrief, clinicianText, type Finding, humanDates, memoText, withoutReferences } from '../clinical';
 import { escapeMarkdown } from './markdown';
 
 export const SUMMARY_TARGET = 100;
@@ -37,7 +35,9 @@ export function briefOf(f: Finding): CardBrief {
     found: [...(d?.found ?? []), ...(f.briefContext ?? [])],
     why: d?.why ?? '',
     cite: d?.cite ?? '',
-    action: actions.length ? `${actions.map((a, i) => (i ? a.charAt(0).toLowerCase() + a.slice(1) : a)).join('; ')}.` : '',
+    action: actions.length
+      ? `${actions.map((a, i) => (i ? a.charAt(0).toLowerCase() + a.slice(1) : a)).join('; ')}.`
+      : '',
   };
 }
 

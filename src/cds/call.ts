@@ -1,12 +1,16 @@
-import type { ContextDomain } from '../clinical/context';
-import type { ClinicalInput } from '../clinical/engine';
-import type { Knowledge } from '../clinical/knowledge';
-import type { PatientEvaluation, Reason, RuleStatus } from '../clinical/types';
-import { evaluatePatient } from '../clinical/engine';
-import { inputFromResources } from '../clinical/input';
+import {
+  type ClinicalInput,
+  type ContextDomain,
+  evaluatePatient,
+  inputFromResources,
+  type Knowledge,
+  type PatientEvaluation,
+  type Reason,
+  type RuleStatus,
+} from '../clinical';
 import { compileSchema, formatErrors } from '../config/schemas';
 import { renderCards } from './cards';
-import { type GatherOptions, type Gathered, gather } from './gather';
+import { type Gathered, type GatherOptions, gather } from './gather';
 import { type HookContext, readHookContext } from './hook-context';
 import { type Delivery, deliveries, encounterLocations, isShown, needsLocation } from './modes';
 import { problems } from './outcomes';
@@ -59,7 +63,10 @@ export function unavailableDomains(def: ServiceDefinition, sources: Gathered['so
 export function clinicalInput(data: Gathered, def: ServiceDefinition, hook: HookContext): ClinicalInput {
   return {
     // A Medication sent beside the draft orders resolves their references like one from the chart.
-    ...inputFromResources(data.patient, [...Object.values(data.resources).flat(), ...(hook.draftOrders?.resources.filter((r) => r.resourceType === 'Medication') ?? [])]),
+    ...inputFromResources(data.patient, [
+      ...Object.values(data.resources).flat(),
+      ...(hook.draftOrders?.resources.filter((r) => r.resourceType === 'Medication') ?? []),
+    ]),
     ...(hook.draftOrders ? { draftOrders: hook.draftOrders } : {}),
     unavailable: data.unavailable,
   };
@@ -71,13 +78,17 @@ export async function callService(
   body: unknown,
   deps: CallDeps,
 ): Promise<{ response: CdsResponse; record: CallRecord }> {
-  if (!validateRequest(body)) throw problems.badRequest('The request is not a valid CDS Hooks request.', formatErrors(validateRequest.errors));
+  if (!validateRequest(body))
+    throw problems.badRequest('The request is not a valid CDS Hooks request.', formatErrors(validateRequest.errors));
   const req = body;
   const def = service.definition;
   const hook = def.discovery.hook;
-  if (req.hook !== hook) throw problems.badRequest(`This service answers the "${hook}" hook, not "${req.hook}".`, undefined, ['hook']);
+  if (req.hook !== hook)
+    throw problems.badRequest(`This service answers the "${hook}" hook, not "${req.hook}".`, undefined, ['hook']);
   if (!service.validateContext(req.context)) {
-    throw problems.badRequest(`The ${hook} context is not valid.`, formatErrors(service.validateContext.errors), ['context']);
+    throw problems.badRequest(`The ${hook} context is not valid.`, formatErrors(service.validateContext.errors), [
+      'context',
+    ]);
   }
   const context = readHookContext(def, req.context);
 
@@ -88,18 +99,28 @@ export async function callService(
   // Only a location pilot needs to know where the call is, and only the encounter says (no hook context does).
   const readEncounter = context.encounterId !== undefined && needsLocation(ruleIds, deps.knowledge);
   const extraReads = readEncounter ? { [ENCOUNTER_KEY]: `Encounter/{{context.encounterId}}` } : undefined;
-  const data = await gather(service, req, { ...deps.gather, egress: deps.gather.egress, ...(extraReads ? { extraReads } : {}) });
+  const data = await gather(service, req, {
+    ...deps.gather,
+    egress: deps.gather.egress,
+    ...(extraReads ? { extraReads } : {}),
+  });
   const locations = encounterLocations(data.resources[ENCOUNTER_KEY] ?? []);
   if (readEncounter) delete data.resources[ENCOUNTER_KEY];
   const t1 = performance.now();
   const input = clinicalInput(data, def, context);
-  const modes = deliveries(ruleIds, deps.knowledge, { userId: context.userId, patientId: context.patientId, locations }, deps.pilotKey);
+  const modes = deliveries(
+    ruleIds,
+    deps.knowledge,
+    { userId: context.userId, patientId: context.patientId, locations },
+    deps.pilotKey,
+  );
   const asOf = deps.now();
   const full = evaluatePatient(input, deps.knowledge, asOf, service.rules);
   // The response is exactly what it would be without the withheld rules: they are left out of the evaluation, so
   // they neither supersede an active rule nor attach lines to its card. The full evaluation is what they would have shown.
   const shownRules = service.rules.filter((r) => isShown(modes.get(r.id) ?? 'active'));
-  const evaluation = shownRules.length === service.rules.length ? full : evaluatePatient(input, deps.knowledge, asOf, shownRules);
+  const evaluation =
+    shownRules.length === service.rules.length ? full : evaluatePatient(input, deps.knowledge, asOf, shownRules);
   const rules: RuleRun[] = ruleIds.map((id) => {
     const delivery = modes.get(id) ?? 'active';
     const o = (isShown(delivery) ? evaluation : full).outcomes.find((x) => x.ruleId === id);

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { ServiceRequest } from 'fhir/r4';
-import type { CitationRef } from '../clinical/knowledge';
-import type { Finding, OrderSuggestion, PatientEvaluation, WithheldMeasure } from '../clinical/types';
-import { clinicianText } from '../clinical/format';
-import { summariseMeasure } from '../clinical/measures';
-import { withheldMeasures } from '../clinical/withheld';
+import {
+  type CitationRef,
+  clinicianText,
+  type Finding,
+  type OrderSuggestion,
+  type PatientEvaluation,
+  summariseMeasure,
+  type WithheldMeasure,
+  withheldMeasures,
+} from '../clinical';
 import { encodeAppContext } from './app-context';
 import { renderDetail as briefDetail } from './brief';
 import type { CdsService } from './services';
@@ -36,8 +41,21 @@ function crosstalkExtension(f: Finding, withheld: WithheldMeasure[], knowledgeVe
   return {
     ruleId: f.ruleId,
     knowledgeVersion,
-    measures: f.measures.map((m) => ({ ...summariseMeasure(m), display: m.display, effective: m.effective, formula: m.formula })),
-    ...(withheld.length ? { withheld: withheld.map((w) => ({ code: w.code, ruleId: w.ruleId, reasons: w.reasons.map((r) => ({ code: r.code, text: clinicianText(r.text) })) })) } : {}),
+    measures: f.measures.map((m) => ({
+      ...summariseMeasure(m),
+      display: m.display,
+      effective: m.effective,
+      formula: m.formula,
+    })),
+    ...(withheld.length
+      ? {
+          withheld: withheld.map((w) => ({
+            code: w.code,
+            ruleId: w.ruleId,
+            reasons: w.reasons.map((r) => ({ code: r.code, text: clinicianText(r.text) })),
+          })),
+        }
+      : {}),
     statements: text(f.statements),
     context: text(f.context),
     caveats: text(f.caveats),
@@ -47,11 +65,14 @@ function crosstalkExtension(f: Finding, withheld: WithheldMeasure[], knowledgeVe
 
 /** The service's override reasons that fit this rule (a reason without `rules` fits every rule). */
 function overrideReasonsFor(ruleId: string, ctx: RenderContext): Coding[] {
-  return ctx.service.definition.card.overrideReasons.filter((r) => !r.rules || r.rules.includes(ruleId)).map(({ system, code, display }) => ({ system, code, display }));
+  return ctx.service.definition.card.overrideReasons
+    .filter((r) => !r.rules || r.rules.includes(ruleId))
+    .map(({ system, code, display }) => ({ system, code, display }));
 }
 
 function serviceRequest(s: OrderSuggestion['orders'][number], f: Finding, ctx: RenderContext): ServiceRequest {
-  const requester = ctx.userId && /^(Practitioner|PractitionerRole)\//.test(ctx.userId) ? { requester: { reference: ctx.userId } } : {};
+  const requester =
+    ctx.userId && /^(Practitioner|PractitionerRole)\//.test(ctx.userId) ? { requester: { reference: ctx.userId } } : {};
   return {
     resourceType: 'ServiceRequest',
     status: 'draft',
@@ -95,7 +116,9 @@ export function renderCard(f: Finding, ctx: RenderContext, withheld: WithheldMea
     detail: renderDetail(f),
     source: { label: card.source.label, ...(sourceUrl ? { url: sourceUrl } : {}) },
     // Independent orders (a DXA and the creatinine/cystatin C pair) can both be taken; a single one is at most one.
-    ...(suggestions.length ? { suggestions, selectionBehavior: suggestions.length > 1 ? ('any' as const) : ('at-most-one' as const) } : {}),
+    ...(suggestions.length
+      ? { suggestions, selectionBehavior: suggestions.length > 1 ? ('any' as const) : ('at-most-one' as const) }
+      : {}),
     overrideReasons: overrideReasonsFor(f.ruleId, ctx),
     ...(() => {
       const links = [

@@ -8,9 +8,20 @@ const service = loadServices().get('bone-muscle-patient-view')!;
 const SYSTEM = 'urn:crosstalk:codesystem:override-reason';
 const issuedAt = new Date('2026-11-25T09:00:00Z');
 const card = (uuid: string, over: Partial<IssuedCard> = {}): IssuedCard => ({
-  cardUuid: uuid, callId: `call-${uuid}`, serviceId: 'bone-muscle-patient-view', ruleId: 'low-ccr', indicator: 'info', issuedAt, suggestionUuids: [`${uuid}-s1`], ...over,
+  cardUuid: uuid,
+  callId: `call-${uuid}`,
+  serviceId: 'bone-muscle-patient-view',
+  ruleId: 'low-ccr',
+  indicator: 'info',
+  issuedAt,
+  suggestionUuids: [`${uuid}-s1`],
+  ...over,
 });
-const issued = new Map([card('a'), card('b', { ruleId: 'missing-ccr-input' }), card('elsewhere', { serviceId: 'another-service' })].map((c) => [c.cardUuid, c]));
+const issued = new Map(
+  [card('a'), card('b', { ruleId: 'missing-ccr-input' }), card('elsewhere', { serviceId: 'another-service' })].map(
+    (c) => [c.cardUuid, c],
+  ),
+);
 const ctx = { service, issued, receivedAt: new Date('2026-11-25T10:00:00Z') };
 
 function problemOf(fn: () => unknown): HttpProblem {
@@ -26,40 +37,96 @@ function problemOf(fn: () => unknown): HttpProblem {
 describe('linking feedback to the cards it answers', () => {
   it('takes feedback only from the issuer and tenant the card was issued to, and answers others as if the card were unknown', () => {
     const mine = new Map([['a', card('a', { clientIss: 'https://ehr.example.org', clientTenant: 'north' })]]);
-    const item: FeedbackItem = { card: 'a', outcome: 'accepted', acceptedSuggestions: [{ id: 'a-s1' }], outcomeTimestamp: '2026-11-25T09:05:00Z' };
-    for (const who of [{ clientIss: 'https://other.example.org', clientTenant: 'north' }, { clientIss: 'https://ehr.example.org', clientTenant: 'south' }, { clientIss: 'https://ehr.example.org' }, {}]) {
+    const item: FeedbackItem = {
+      card: 'a',
+      outcome: 'accepted',
+      acceptedSuggestions: [{ id: 'a-s1' }],
+      outcomeTimestamp: '2026-11-25T09:05:00Z',
+    };
+    for (const who of [
+      { clientIss: 'https://other.example.org', clientTenant: 'north' },
+      { clientIss: 'https://ehr.example.org', clientTenant: 'south' },
+      { clientIss: 'https://ehr.example.org' },
+      {},
+    ]) {
       const p = problemOf(() => linkFeedback([item], { ...ctx, issued: mine, ...who }));
       expect(p.status).toBe(422);
       expect(p.outcome.issue[0]?.details?.text).toMatch(/was not issued by this Crosstalk/);
     }
-    expect(linkFeedback([item], { ...ctx, issued: mine, clientIss: 'https://ehr.example.org', clientTenant: 'north' })).toHaveLength(1);
+    expect(
+      linkFeedback([item], { ...ctx, issued: mine, clientIss: 'https://ehr.example.org', clientTenant: 'north' }),
+    ).toHaveLength(1);
   });
 
   it('takes the rule, call and issue time from the card, and the override display from the reasons the card offered', () => {
     const items: FeedbackItem[] = [
-      { card: 'a', outcome: 'accepted', acceptedSuggestions: [{ id: 'a-s1' }], outcomeTimestamp: '2026-11-25T09:05:00Z' },
-      { card: 'b', outcome: 'overridden', overrideReason: { reason: { system: SYSTEM, code: 'confounded' } }, outcomeTimestamp: '2026-11-25T09:06:00.52Z' },
+      {
+        card: 'a',
+        outcome: 'accepted',
+        acceptedSuggestions: [{ id: 'a-s1' }],
+        outcomeTimestamp: '2026-11-25T09:05:00Z',
+      },
+      {
+        card: 'b',
+        outcome: 'overridden',
+        overrideReason: { reason: { system: SYSTEM, code: 'confounded' } },
+        outcomeTimestamp: '2026-11-25T09:06:00.52Z',
+      },
     ];
     const EHR = 'https://ehr.example.org';
     const toEhr = new Map([...issued].map(([k, c]) => [k, { ...c, clientIss: EHR }]));
     const [a, b] = linkFeedback(items, { ...ctx, issued: toEhr, clientIss: EHR });
     expect(a).toEqual({
-      cardUuid: 'a', outcome: 'accepted', outcomeAt: new Date('2026-11-25T09:05:00Z'), receivedAt: ctx.receivedAt, serviceId: 'bone-muscle-patient-view',
-      ruleId: 'low-ccr', callId: 'call-a', cardIssuedAt: issuedAt, acceptedSuggestions: ['a-s1'], clientIss: 'https://ehr.example.org',
+      cardUuid: 'a',
+      outcome: 'accepted',
+      outcomeAt: new Date('2026-11-25T09:05:00Z'),
+      receivedAt: ctx.receivedAt,
+      serviceId: 'bone-muscle-patient-view',
+      ruleId: 'low-ccr',
+      callId: 'call-a',
+      cardIssuedAt: issuedAt,
+      acceptedSuggestions: ['a-s1'],
+      clientIss: 'https://ehr.example.org',
     });
-    expect(b).toMatchObject({ ruleId: 'missing-ccr-input', acceptedSuggestions: [], overrideReason: { system: SYSTEM, code: 'confounded', display: 'Labs confounded (e.g. steroids, thyroid, inflammation)' } });
+    expect(b).toMatchObject({
+      ruleId: 'missing-ccr-input',
+      acceptedSuggestions: [],
+      overrideReason: {
+        system: SYSTEM,
+        code: 'confounded',
+        display: 'Labs confounded (e.g. steroids, thyroid, inflammation)',
+      },
+    });
     expect(b?.outcomeAt.getTime()).toBe(Date.parse('2026-11-25T09:06:00.520Z'));
   });
 
   it('keeps the display and comment a client sends, and a comment without a coded reason', () => {
     const [withDisplay, commentOnly] = linkFeedback(
       [
-        { card: 'a', outcome: 'overridden', overrideReason: { reason: { system: 'urn:site:reasons', code: 'local', display: 'Local reason' }, userComment: 'see note' }, outcomeTimestamp: '2026-11-25T09:05:00Z' },
-        { card: 'b', outcome: 'overridden', overrideReason: { userComment: 'not now' }, outcomeTimestamp: '2026-11-25T09:05:00Z' },
+        {
+          card: 'a',
+          outcome: 'overridden',
+          overrideReason: {
+            reason: { system: 'urn:site:reasons', code: 'local', display: 'Local reason' },
+            userComment: 'see note',
+          },
+          outcomeTimestamp: '2026-11-25T09:05:00Z',
+        },
+        {
+          card: 'b',
+          outcome: 'overridden',
+          overrideReason: { userComment: 'not now' },
+          outcomeTimestamp: '2026-11-25T09:05:00Z',
+        },
       ],
       ctx,
     );
-    expect(withDisplay?.overrideReason).toEqual({ system: 'urn:site:reasons', code: 'local', display: 'Local reason', comment: 'see note' });
+    expect(withDisplay?.overrideReason).toEqual({
+      system: 'urn:site:reasons',
+      code: 'local',
+      display: 'Local reason',
+      comment: 'see note',
+    });
     expect(commentOnly?.overrideReason).toEqual({ comment: 'not now' });
   });
 
@@ -67,10 +134,20 @@ describe('linking feedback to the cards it answers', () => {
     const p = problemOf(() =>
       linkFeedback(
         [
-          { card: 'a', outcome: 'accepted', acceptedSuggestions: [{ id: 'a-s1' }], outcomeTimestamp: '2026-11-25T09:05:00Z' },
+          {
+            card: 'a',
+            outcome: 'accepted',
+            acceptedSuggestions: [{ id: 'a-s1' }],
+            outcomeTimestamp: '2026-11-25T09:05:00Z',
+          },
           { card: 'nobody', outcome: 'overridden', outcomeTimestamp: '2026-11-25T09:05:00Z' },
           { card: 'elsewhere', outcome: 'overridden', outcomeTimestamp: '2026-11-25T09:05:00Z' },
-          { card: 'b', outcome: 'accepted', acceptedSuggestions: [{ id: 'a-s1' }], outcomeTimestamp: '2026-11-25T09:05:00Z' },
+          {
+            card: 'b',
+            outcome: 'accepted',
+            acceptedSuggestions: [{ id: 'a-s1' }],
+            outcomeTimestamp: '2026-11-25T09:05:00Z',
+          },
         ],
         ctx,
       ),
@@ -86,12 +163,27 @@ describe('linking feedback to the cards it answers', () => {
 });
 
 describe('reading a feedback request', () => {
-  it('accepts the spec\'s examples and tolerates unknown members', () => {
-    expect(parseFeedback({ feedback: [{ card: 'x', outcome: 'accepted', acceptedSuggestions: [{ id: 'y' }], outcomeTimestamp: '1985-04-12T23:20:50.52Z', extension: { 'org.example': 1 } }], note: 'extra' })).toHaveLength(1);
+  it("accepts the spec's examples and tolerates unknown members", () => {
+    expect(
+      parseFeedback({
+        feedback: [
+          {
+            card: 'x',
+            outcome: 'accepted',
+            acceptedSuggestions: [{ id: 'y' }],
+            outcomeTimestamp: '1985-04-12T23:20:50.52Z',
+            extension: { 'org.example': 1 },
+          },
+        ],
+        note: 'extra',
+      }),
+    ).toHaveLength(1);
   });
 
   it('refuses an accepted outcome without the suggestions accepted, naming the entry', () => {
-    const p = problemOf(() => parseFeedback({ feedback: [{ card: 'x', outcome: 'accepted', outcomeTimestamp: '1985-04-12T23:20:50.52Z' }] }));
+    const p = problemOf(() =>
+      parseFeedback({ feedback: [{ card: 'x', outcome: 'accepted', outcomeTimestamp: '1985-04-12T23:20:50.52Z' }] }),
+    );
     expect(p.status).toBe(400);
     expect(p.outcome.issue[0]?.diagnostics).toMatch(/\/feedback\/0 must have required property 'acceptedSuggestions'/);
   });

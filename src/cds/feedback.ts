@@ -23,7 +23,11 @@ const validateFeedback = compileSchema<FeedbackRequest>('feedback-request.schema
 
 /** Checks the body against the spec's shape; a malformed request is a 400 and nothing of it is stored. */
 export function parseFeedback(body: unknown): FeedbackItem[] {
-  if (!validateFeedback(body)) throw problems.badRequest('The request is not a valid CDS Hooks feedback request.', formatErrors(validateFeedback.errors));
+  if (!validateFeedback(body))
+    throw problems.badRequest(
+      'The request is not a valid CDS Hooks feedback request.',
+      formatErrors(validateFeedback.errors),
+    );
   return body.feedback;
 }
 
@@ -37,7 +41,12 @@ export interface LinkContext {
   clientTenant?: string;
 }
 
-function issue(i: number, field: string, text: string, code: OperationOutcomeIssue['code'] = 'not-found'): OperationOutcomeIssue {
+function issue(
+  i: number,
+  field: string,
+  text: string,
+  code: OperationOutcomeIssue['code'] = 'not-found',
+): OperationOutcomeIssue {
   return { severity: 'error', code, details: { text }, expression: [`feedback[${i}]${field}`] };
 }
 
@@ -55,25 +64,50 @@ export function linkFeedback(items: FeedbackItem[], ctx: LinkContext): FeedbackE
   items.forEach((item, i) => {
     const found = ctx.issued.get(item.card);
     // Another client's card is answered as if unknown: one EHR (or tenant) learns nothing of another's cards.
-    const card = found && (found.clientIss ?? null) === (ctx.clientIss ?? null) && (found.clientTenant ?? null) === (ctx.clientTenant ?? null) ? found : undefined;
+    const card =
+      found &&
+      (found.clientIss ?? null) === (ctx.clientIss ?? null) &&
+      (found.clientTenant ?? null) === (ctx.clientTenant ?? null)
+        ? found
+        : undefined;
     if (!card) {
-      issues.push(issue(i, '.card', `card ${JSON.stringify(item.card)} was not issued by this Crosstalk (or has passed the retention period)`));
+      issues.push(
+        issue(
+          i,
+          '.card',
+          `card ${JSON.stringify(item.card)} was not issued by this Crosstalk (or has passed the retention period)`,
+        ),
+      );
       return;
     }
     if (card.serviceId !== serviceId) {
-      issues.push(issue(i, '.card', `card ${JSON.stringify(item.card)} was issued by service "${card.serviceId}"; send its feedback there`, 'invalid'));
+      issues.push(
+        issue(
+          i,
+          '.card',
+          `card ${JSON.stringify(item.card)} was issued by service "${card.serviceId}"; send its feedback there`,
+          'invalid',
+        ),
+      );
       return;
     }
     const accepted = item.outcome === 'accepted' ? (item.acceptedSuggestions ?? []).map((s) => s.id) : [];
     const strangers = accepted.filter((id) => !card.suggestionUuids.includes(id));
     if (strangers.length) {
-      issues.push(issue(i, '.acceptedSuggestions', `suggestion ${strangers.map((s) => JSON.stringify(s)).join(', ')} was not on card ${JSON.stringify(item.card)}`));
+      issues.push(
+        issue(
+          i,
+          '.acceptedSuggestions',
+          `suggestion ${strangers.map((s) => JSON.stringify(s)).join(', ')} was not on card ${JSON.stringify(item.card)}`,
+        ),
+      );
       return;
     }
     const reason = item.outcome === 'overridden' ? item.overrideReason : undefined;
     const coding = reason?.reason;
     // Clients often send only system and code (the CDS Hooks sandbox does); reports read better with the card's display.
-    const display = coding?.display ?? offered.find((o) => o.system === coding?.system && o.code === coding?.code)?.display;
+    const display =
+      coding?.display ?? offered.find((o) => o.system === coding?.system && o.code === coding?.code)?.display;
     entries.push({
       cardUuid: card.cardUuid,
       outcome: item.outcome,

@@ -1,13 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import type { OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
+import type { ContextDomain } from '../clinical';
 import { type FhirFailure, outcomeOf } from '../fhir/bundle';
 import { ByteBudget, nodeTransport } from '../fhir/client';
 import type { EgressPolicy } from '../fhir/egress';
-import type { ContextDomain } from '../clinical/context';
 import { isWellFormed } from './inputs';
 import { problems } from './outcomes';
-import { type DataSource, type Transport, readRecord, readReferencedMedications } from './record-reader';
 import { readsOf } from './reads';
+import { type DataSource, readRecord, readReferencedMedications, type Transport } from './record-reader';
 import type { CdsService } from './services';
 import type { CdsRequest } from './types';
 
@@ -58,8 +58,15 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
   };
   if (typeof f === 'object' && f.kind === 'too-large') {
     const mb = Math.round((f.limitBytes / 1048576) * 10) / 10;
-    const what = f.cap === 'response' ? `an answer larger than the ${mb} MB cap per answer` : `more than the ${mb} MB cap for all reads of one call`;
-    return { severity: 'error', code: 'too-costly', details: { text: `fhirServer sent ${what} when reading "${key}"; the read was cut off` } };
+    const what =
+      f.cap === 'response'
+        ? `an answer larger than the ${mb} MB cap per answer`
+        : `more than the ${mb} MB cap for all reads of one call`;
+    return {
+      severity: 'error',
+      code: 'too-costly',
+      details: { text: `fhirServer sent ${what} when reading "${key}"; the read was cut off` },
+    };
   }
   const kind = typeof f === 'string' ? f : f.kind;
   if (typeof f === 'object' && f.kind === 'http') {
@@ -86,7 +93,9 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     let node: Transport | undefined;
     const open = (): Transport => {
       // The FHIR time budget, cut short if the call itself ends first: nothing is read for a caller that has gone.
-      const signal = opts.signal ? AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]) : AbortSignal.timeout(opts.timeoutMs);
+      const signal = opts.signal
+        ? AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal])
+        : AbortSignal.timeout(opts.timeoutMs);
       bytes = new ByteBudget(opts.maxResponseBytes, opts.maxCallBytes);
       // Every key's request (and page) listens on this one budget; a service with 15 keys passes Node's default of 10.
       setMaxListeners(Math.max(10, Object.keys(reads.templates).length * opts.maxPages), signal);
@@ -102,7 +111,12 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
   });
   // Orders that point at a Medication/123 the prefetch and _include did not bring: read here, so the engine
   // receives resolved Medications.
-  const read = await readReferencedMedications(record, req.context, transport, opts.observe ? { observe: opts.observe } : {});
+  const read = await readReferencedMedications(
+    record,
+    req.context,
+    transport,
+    opts.observe ? { observe: opts.observe } : {},
+  );
 
   const issues: OperationOutcomeIssue[] = [];
   for (const key of Object.keys(reads.templates)) {
@@ -121,7 +135,11 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
 
   const patient = resources[def.patientKey]?.[0];
   if (!issues.length && (!patient || patient.resourceType !== 'Patient')) {
-    issues.push({ severity: 'error', code: 'not-found', details: { text: 'the Patient in context could not be read' } });
+    issues.push({
+      severity: 'error',
+      code: 'not-found',
+      details: { text: 'the Patient in context could not be read' },
+    });
   }
   if (issues.length) throw problems.preconditionFailed(issues);
   return {

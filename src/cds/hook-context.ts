@@ -1,5 +1,5 @@
 import type { Bundle, Resource } from 'fhir/r4';
-import type { DraftOrders } from '../clinical/context';
+import type { DraftOrders } from '../clinical';
 import { whyMalformed } from './inputs';
 import { problems } from './outcomes';
 import type { ServiceDefinition } from './services';
@@ -46,7 +46,10 @@ export function readHookContext(def: ServiceDefinition, context: Record<string, 
   // The orders are what the call is about: one the engine cannot read is the caller's error, not data to skip.
   all.forEach((o, i) => {
     const why = whyMalformed(o.resource);
-    if (why) throw problems.badRequest(`${spec.from} entry ${i} is not a well-formed FHIR resource.`, why, [`context.${spec.from}.entry[${i}]`]);
+    if (why)
+      throw problems.badRequest(`${spec.from} entry ${i} is not a well-formed FHIR resource.`, why, [
+        `context.${spec.from}.entry[${i}]`,
+      ]);
   });
   const ref = (r: Resource) => `${r.resourceType}/${r.id ?? ''}`;
   let focus: string[] | undefined;
@@ -54,15 +57,20 @@ export function readHookContext(def: ServiceDefinition, context: Record<string, 
     const selections = (context[spec.narrowTo] as string[] | undefined) ?? [];
     focus = selections.map((sel) => {
       const hit = all.find((o) => ref(o.resource) === sel || o.fullUrl === sel);
-      if (!hit) throw problems.badRequest(`"${spec.narrowTo}" names ${sel}, which is not in ${spec.from}.`, undefined, [`context.${spec.narrowTo}`]);
+      if (!hit)
+        throw problems.badRequest(`"${spec.narrowTo}" names ${sel}, which is not in ${spec.from}.`, undefined, [
+          `context.${spec.narrowTo}`,
+        ]);
       return ref(hit.resource);
     });
   }
   // A resource without a status (or of a kind we do not read) is kept: the engine ignores what it does not know.
-  const resources = all.map((o) => o.resource).filter((r) => {
-    const s = statusOf(r);
-    return s === undefined || spec.statuses.includes(s);
-  });
+  const resources = all
+    .map((o) => o.resource)
+    .filter((r) => {
+      const s = statusOf(r);
+      return s === undefined || spec.statuses.includes(s);
+    });
   const kept = new Set(resources.map(ref));
   return { ...base, draftOrders: { resources, ...(focus ? { focus: focus.filter((f) => kept.has(f)) } : {}) } };
 }

@@ -3,7 +3,10 @@
  * every inline piece keeps that data from becoming markup, links or HTML in the clinician's EHR.
  */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]<>|~#!{}]/g, '\\$&').replace(/&/g, '&amp;').replace(/\r?\n/g, ' ');
+  return text
+    .replace(/[\\`*_[\]<>|~#!{}]/g, '\\$&')
+    .replace(/&/g, '&amp;')
+    .replace(/\r?\n/g, ' ');
 }
 
 /** A link whose label and URL are both ours (citations), still escaped in case configuration is wrong. */

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Encounter, Resource } from 'fhir/r4';
-import type { Knowledge, PilotCohort, RuleMode } from '../clinical/knowledge';
+import type { Knowledge, PilotCohort, RuleMode } from '../clinical';
 
 /**
  * How one rule's card reached (or did not reach) the clinician in one call: `active` and `pilot-in` are shown,
@@ -52,7 +52,12 @@ export function deliveryOf(mode: RuleMode, who: Audience, key: Buffer | undefine
 }
 
 /** Each rule's delivery for this call, in the order the rules run. */
-export function deliveries(ruleIds: readonly string[], knowledge: Knowledge, who: Audience, key: Buffer | undefined): Map<string, Delivery> {
+export function deliveries(
+  ruleIds: readonly string[],
+  knowledge: Knowledge,
+  who: Audience,
+  key: Buffer | undefined,
+): Map<string, Delivery> {
   return new Map(ruleIds.map((id) => [id, deliveryOf(modeOf(knowledge, id), who, key)]));
 }
 

@@ -43,14 +43,22 @@ export class HttpProblem extends Error {
 
 export const problems = {
   badRequest: (text: string, diagnostics?: string, expression?: string[]) =>
-    new HttpProblem(400, operationOutcome('invalid', text, { ...(diagnostics ? { diagnostics } : {}), ...(expression ? { expression } : {}) })),
+    new HttpProblem(
+      400,
+      operationOutcome('invalid', text, {
+        ...(diagnostics ? { diagnostics } : {}),
+        ...(expression ? { expression } : {}),
+      }),
+    ),
   notFound: (text: string) => new HttpProblem(404, operationOutcome('not-found', text)),
   methodNotAllowed: (text: string) => new HttpProblem(405, operationOutcome('not-supported', text)),
   unsupportedMediaType: (text: string) => new HttpProblem(415, operationOutcome('not-supported', text)),
   tooLarge: (text: string) => new HttpProblem(413, operationOutcome('too-costly', text)),
-  preconditionFailed: (issues: OperationOutcomeIssue[]) => new HttpProblem(412, { resourceType: 'OperationOutcome', issue: issues }),
+  preconditionFailed: (issues: OperationOutcomeIssue[]) =>
+    new HttpProblem(412, { resourceType: 'OperationOutcome', issue: issues }),
   /** The request is well-formed but names things this service cannot accept (e.g. feedback on unknown cards). */
-  unprocessable: (issues: OperationOutcomeIssue[]) => new HttpProblem(422, { resourceType: 'OperationOutcome', issue: issues }),
+  unprocessable: (issues: OperationOutcomeIssue[]) =>
+    new HttpProblem(422, { resourceType: 'OperationOutcome', issue: issues }),
   unauthorized: (text: string) => new HttpProblem(401, operationOutcome('login', text)),
   /** A transient outage (the store): 503 with Retry-After, so a client knows the same request may succeed later. */
   unavailable: (text: string) => new HttpProblem(503, operationOutcome('transient', text), RETRY_AFTER_S),

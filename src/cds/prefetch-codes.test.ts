@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadKnowledgeSync } from '../config/knowledge-file';
 import { expandCodes } from './prefetch-codes';
-import { SERVICES_DIR, loadServices } from './services';
+import { loadServices, SERVICES_DIR } from './services';
 
 const k = loadKnowledgeSync();
 

@@ -1,5 +1,4 @@
-import type { Codesets, CodesetId } from '../clinical/codesets';
-import type { AnalyteId, Knowledge } from '../clinical/knowledge';
+import type { AnalyteId, CodesetId, Codesets, Knowledge } from '../clinical';
 
 /**
  * `{codes:observations/dxa-t-score,analyte/creatinine}` in a prefetch template becomes the FHIR token list

@@ -32,7 +32,11 @@ export function fillTemplate(key: string, template: string, context: Record<stri
 
 function isErrorOutcome(r: Resource): boolean {
   const issues = (r as OperationOutcome).issue;
-  return r.resourceType === 'OperationOutcome' && Array.isArray(issues) && issues.some((i) => i?.severity === 'error' || i?.severity === 'fatal');
+  return (
+    r.resourceType === 'OperationOutcome' &&
+    Array.isArray(issues) &&
+    issues.some((i) => i?.severity === 'error' || i?.severity === 'fatal')
+  );
 }
 
 /** A medication search may carry the Medications its orders point at (`_include=MedicationRequest:medication`). */
@@ -41,24 +45,29 @@ function includedWith(searched: string, r: Resource): boolean {
 }
 
 export function classifyPrefetch(t: Template, prefetch: Record<string, unknown> | undefined): PrefetchState {
-  if (!prefetch || !Object.prototype.hasOwnProperty.call(prefetch, t.key)) return { state: 'absent' };
+  if (!prefetch || !Object.hasOwn(prefetch, t.key)) return { state: 'absent' };
   const v = prefetch[t.key];
   if (v === null) return { state: 'null' };
-  if (!v || typeof v !== 'object' || typeof (v as Resource).resourceType !== 'string') return { state: 'invalid', why: 'not a FHIR resource' };
+  if (!v || typeof v !== 'object' || typeof (v as Resource).resourceType !== 'string')
+    return { state: 'invalid', why: 'not a FHIR resource' };
   const r = v as Resource;
   if (r.resourceType === 'OperationOutcome') return { state: 'error', why: 'the EHR sent an OperationOutcome' };
 
   if (t.kind === 'read') {
-    if (r.resourceType !== t.resourceType) return { state: 'invalid', why: `expected ${t.resourceType}, got ${r.resourceType}` };
-    if (`${r.resourceType}/${encodeURIComponent(r.id ?? '')}` !== t.url) return { state: 'invalid', why: 'resource id differs from the template' };
+    if (r.resourceType !== t.resourceType)
+      return { state: 'invalid', why: `expected ${t.resourceType}, got ${r.resourceType}` };
+    if (`${r.resourceType}/${encodeURIComponent(r.id ?? '')}` !== t.url)
+      return { state: 'invalid', why: 'resource id differs from the template' };
     return { state: 'resource', resource: r };
   }
-  if (r.resourceType !== 'Bundle') return { state: 'invalid', why: `expected a searchset Bundle, got ${r.resourceType}` };
+  if (r.resourceType !== 'Bundle')
+    return { state: 'invalid', why: `expected a searchset Bundle, got ${r.resourceType}` };
   const bundle = r as Bundle;
   const all = bundleResources(bundle);
   if (all.some(isErrorOutcome)) return { state: 'error', why: 'the Bundle carries an error OperationOutcome' };
   // Informational OperationOutcomes (search mode "outcome") are not data.
   const resources = all.filter((x) => x.resourceType !== 'OperationOutcome');
-  if (resources.some((x) => x.resourceType !== t.resourceType && !includedWith(t.resourceType, x))) return { state: 'invalid', why: `Bundle holds resources other than ${t.resourceType}` };
+  if (resources.some((x) => x.resourceType !== t.resourceType && !includedWith(t.resourceType, x)))
+    return { state: 'invalid', why: `Bundle holds resources other than ${t.resourceType}` };
   return { state: 'bundle', resources, bundle, paginated: !!nextLink(bundle) };
 }

@@ -7,12 +7,20 @@ const collapseSlashes = (url: string) => url.replace(/\/{2,}/g, '/');
 
 describe('a filled prefetch template', () => {
   it('percent-encodes every query value, system URLs and bars included, and keeps the commas of an "or"', () => {
-    const url = fillTokens('k', 'Observation?patient={{context.patientId}}&code=http://loinc.org|2160-0,http://loinc.org|14682-9&_sort=-date', { patientId: 'p 1' });
-    expect(url).toBe('Observation?patient=p%201&code=http%3A%2F%2Floinc.org%7C2160-0,http%3A%2F%2Floinc.org%7C14682-9&_sort=-date');
+    const url = fillTokens(
+      'k',
+      'Observation?patient={{context.patientId}}&code=http://loinc.org|2160-0,http://loinc.org|14682-9&_sort=-date',
+      { patientId: 'p 1' },
+    );
+    expect(url).toBe(
+      'Observation?patient=p%201&code=http%3A%2F%2Floinc.org%7C2160-0,http%3A%2F%2Floinc.org%7C14682-9&_sort=-date',
+    );
   });
 
   it('does not encode a value twice when the template is already encoded', () => {
-    expect(fillTokens('k', 'Observation?code=http%3A%2F%2Floinc.org%7C2160-0', {})).toBe('Observation?code=http%3A%2F%2Floinc.org%7C2160-0');
+    expect(fillTokens('k', 'Observation?code=http%3A%2F%2Floinc.org%7C2160-0', {})).toBe(
+      'Observation?code=http%3A%2F%2Floinc.org%7C2160-0',
+    );
   });
 
   it('of every configured service survives a proxy that collapses // and means what the template says', () => {

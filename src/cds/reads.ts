@@ -3,8 +3,7 @@
  * without, and which kinds of context each key carries. Pure (no I/O, no Node built-ins), so the server's
  * gather step and the SMART app in the browser read a patient the same way and judge gaps the same way.
  */
-import type { ContextDomain } from '../clinical/context';
-import { joinParts, memo } from '../clinical/memo';
+import { type ContextDomain, joinParts, memo } from '../clinical';
 import type { ServiceDefinition } from './services';
 
 export interface ServiceReads {
@@ -19,7 +18,12 @@ export interface ServiceReads {
 
 /** What one service reads, from its definition. */
 export function readsOf(def: ServiceDefinition): ServiceReads {
-  return { patientKey: def.patientKey, required: def.required, templates: def.discovery.prefetch ?? {}, contextDomains: def.contextDomains ?? {} };
+  return {
+    patientKey: def.patientKey,
+    required: def.required,
+    templates: def.discovery.prefetch ?? {},
+    contextDomains: def.contextDomains ?? {},
+  };
 }
 
 const TOKEN = /\{\{\s*context\.([A-Za-z]+)\s*\}\}/g;
@@ -91,11 +95,20 @@ const compiled = memo((template: string): Part[] => {
 
 /** The resource types the templates read: what a token must grant. */
 export function resourceTypesRead(templates: Record<string, string>): string[] {
-  return [...new Set(Object.values(templates).map((t) => t.split(/[/?]/)[0] ?? '').filter(Boolean))];
+  return [
+    ...new Set(
+      Object.values(templates)
+        .map((t) => t.split(/[/?]/)[0] ?? '')
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** A kind of context is unavailable when every key that carries it could not be had. */
-export function unavailableDomains(contextDomains: Record<string, ContextDomain[]> | undefined, unavailable: (key: string) => boolean): ContextDomain[] {
+export function unavailableDomains(
+  contextDomains: Record<string, ContextDomain[]> | undefined,
+  unavailable: (key: string) => boolean,
+): ContextDomain[] {
   const byDomain = new Map<ContextDomain, boolean[]>();
   for (const [key, domains] of Object.entries(contextDomains ?? {})) {
     for (const d of domains) byDomain.set(d, [...(byDomain.get(d) ?? []), unavailable(key)]);

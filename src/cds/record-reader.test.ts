@@ -6,8 +6,8 @@ import { bundleTransport } from '../cli/bundle-transport';
 import { daysAgo, lab, medicationRequest, patient, productMedication, searchset, transaction } from '../demo/builders';
 import { FhirError } from '../fhir/bundle';
 import { fhirclientFailure } from '../fhir/fhirclient-transport';
-import { REFERENCED_MEDICATIONS, readRecord, readReferencedMedications, recordResources } from './record-reader';
 import { readsOf } from './reads';
+import { REFERENCED_MEDICATIONS, readRecord, readReferencedMedications, recordResources } from './record-reader';
 import { loadServices } from './services';
 
 const service = loadServices().get('bone-muscle-patient-view');
@@ -22,12 +22,17 @@ const record = transaction([
   lab('cr2', 'r2', 'creatinineMass', 1.0, daysAgo(now, 3)),
 ]);
 const entries = record.entry ?? [];
-const entryOf = (id: string) => entries.find((e) => e.resource?.resourceType === 'Patient' && e.resource.id === id) as (typeof entries)[number];
+const entryOf = (id: string) =>
+  entries.find((e) => e.resource?.resourceType === 'Patient' && e.resource.id === id) as (typeof entries)[number];
 
 describe('the record reader', () => {
   it('bundles for the browser, with its fhirclient transport, without Node built-ins or server code', async () => {
     const out = await build({
-      stdin: { contents: "export * from './src/cds/record-reader'; export * from './src/fhir/fhirclient-transport';", resolveDir: path.resolve(__dirname, '../..'), loader: 'ts' },
+      stdin: {
+        contents: "export * from './src/cds/record-reader'; export * from './src/fhir/fhirclient-transport';",
+        resolveDir: path.resolve(__dirname, '../..'),
+        loader: 'ts',
+      },
       bundle: true,
       platform: 'browser',
       format: 'esm',
@@ -37,24 +42,41 @@ describe('the record reader', () => {
       define: { FHIRCLIENT_PURE: 'true' },
     });
     const inputs = Object.keys(out.metafile.inputs);
-    expect(inputs.filter((i) => i.startsWith('node:') || /^(fs|path|http|https|net|dns|zlib|stream)$/.test(i))).toEqual([]);
-    expect(inputs.filter((i) => i.includes('src/server') || i.includes('src/fhir/client') || i.includes('src/fhir/egress'))).toEqual([]);
+    expect(inputs.filter((i) => i.startsWith('node:') || /^(fs|path|http|https|net|dns|zlib|stream)$/.test(i))).toEqual(
+      [],
+    );
+    expect(
+      inputs.filter((i) => i.includes('src/server') || i.includes('src/fhir/client') || i.includes('src/fhir/egress')),
+    ).toEqual([]);
   });
 
   it('reads one patient’s record from each template, each resource once, and finds nothing unavailable', async () => {
-    const read = await readRecord(reads, { patientId: 'r1' }, bundleTransport(entries, entryOf('r1'), 'r1'), { maxPages: 1 });
+    const read = await readRecord(reads, { patientId: 'r1' }, bundleTransport(entries, entryOf('r1'), 'r1'), {
+      maxPages: 1,
+    });
     expect(read.patient?.id).toBe('r1');
     // Every Observation template reads every Observation of the Bundle; the record counts each once.
     expect(read.resources.creatinine?.map((r) => r.id).sort()).toEqual(['cr', 'cys']);
-    expect(recordResources(read, reads).map((r) => r.id).sort()).toEqual(['cr', 'cys']);
+    expect(
+      recordResources(read, reads)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(['cr', 'cys']);
     expect(Object.values(read.sources).every((s) => s === 'fhir')).toBe(true);
     expect(read.unavailable).toEqual([]);
     expect(read.failures).toEqual({});
   });
 
   it('takes usable prefetch as it is and reads only what prefetch lacks', async () => {
-    const prefetch = { patient: entryOf('r1').resource, creatinine: searchset([]), conditions: { resourceType: 'OperationOutcome', issue: [] } };
-    const read = await readRecord(reads, { patientId: 'r1' }, bundleTransport(entries, entryOf('r1'), 'r1'), { maxPages: 1, prefetch });
+    const prefetch = {
+      patient: entryOf('r1').resource,
+      creatinine: searchset([]),
+      conditions: { resourceType: 'OperationOutcome', issue: [] },
+    };
+    const read = await readRecord(reads, { patientId: 'r1' }, bundleTransport(entries, entryOf('r1'), 'r1'), {
+      maxPages: 1,
+      prefetch,
+    });
     expect(read.sources.patient).toBe('prefetch');
     expect(read.resources.creatinine).toEqual([]);
     expect(read.sources.creatinine).toBe('prefetch');
@@ -63,7 +85,10 @@ describe('the record reader', () => {
   });
 
   it('without a transport makes what prefetch lacks unavailable, and says which kinds of context that leaves out', async () => {
-    const read = await readRecord(reads, { patientId: 'r1' }, undefined, { maxPages: 3, prefetch: { patient: entryOf('r1').resource, creatinine: searchset([]), cystatinC: searchset([]) } });
+    const read = await readRecord(reads, { patientId: 'r1' }, undefined, {
+      maxPages: 3,
+      prefetch: { patient: entryOf('r1').resource, creatinine: searchset([]), cystatinC: searchset([]) },
+    });
     expect(read.sources.conditions).toBe('unavailable');
     expect(read.unavailable).toContain('conditions');
     expect(read.unavailable).not.toContain('ccr-labs');
@@ -71,8 +96,14 @@ describe('the record reader', () => {
   });
 
   it('keeps the first page of a paginated prefetch, and refuses a next link outside the FHIR base as a typed failure', async () => {
-    const page = { ...searchset([lab('cr', 'r1', 'creatinineMass', 0.8, daysAgo(now, 3))]), link: [{ relation: 'next', url: 'https://elsewhere.example/fhir/Observation?page=2' }] };
-    const read = await readRecord(reads, { patientId: 'r1' }, bundleTransport(entries, entryOf('r1'), 'r1'), { maxPages: 3, prefetch: { creatinine: page } });
+    const page = {
+      ...searchset([lab('cr', 'r1', 'creatinineMass', 0.8, daysAgo(now, 3))]),
+      link: [{ relation: 'next', url: 'https://elsewhere.example/fhir/Observation?page=2' }],
+    };
+    const read = await readRecord(reads, { patientId: 'r1' }, bundleTransport(entries, entryOf('r1'), 'r1'), {
+      maxPages: 3,
+      prefetch: { creatinine: page },
+    });
     expect(read.partial).toEqual(['creatinine']);
     expect(read.resources.creatinine?.map((r) => r.id)).toEqual(['cr']);
     expect(read.failures.creatinine).toEqual({ kind: 'refused', why: 'URL outside the fhirServer base' });
@@ -80,7 +111,9 @@ describe('the record reader', () => {
   });
 
   it('a read the server answers 404 reads no patient, and is no failure', async () => {
-    const read = await readRecord(reads, { patientId: 'nobody' }, bundleTransport(entries, entryOf('r1'), 'r1'), { maxPages: 1 });
+    const read = await readRecord(reads, { patientId: 'nobody' }, bundleTransport(entries, entryOf('r1'), 'r1'), {
+      maxPages: 1,
+    });
     expect(read.patient).toBeUndefined();
     expect(read.resources.patient).toEqual([]);
     expect(read.failures.patient).toBeUndefined();
@@ -89,7 +122,9 @@ describe('the record reader', () => {
 
 describe('fhirclient’s rejections in the browser transport', () => {
   it('are classified by their type, never by their message', () => {
-    expect(fhirclientFailure(new HttpError(new Response('', { status: 401, statusText: 'network error ECONNREFUSED' })))).toEqual({ kind: 'http', status: 401 });
+    expect(
+      fhirclientFailure(new HttpError(new Response('', { status: 401, statusText: 'network error ECONNREFUSED' }))),
+    ).toEqual({ kind: 'http', status: 401 });
     expect(fhirclientFailure(new TypeError('HTTP 500'))).toEqual({ kind: 'network' });
     expect(fhirclientFailure(new DOMException('HTTP 401', 'AbortError'))).toEqual({ kind: 'timeout' });
     expect(fhirclientFailure(new SyntaxError('Unexpected token <'))).toEqual({ kind: 'invalid-response' });
@@ -98,14 +133,20 @@ describe('fhirclient’s rejections in the browser transport', () => {
 });
 
 describe('Medications that orders point at', () => {
-  const med = productMedication('medrol', 'Medrol 4 mg tablet', [{ code: '259966', display: 'methylPREDNISolone 4 MG Oral Tablet' }]);
+  const med = productMedication('medrol', 'Medrol 4 mg tablet', [
+    { code: '259966', display: 'methylPREDNISolone 4 MG Oral Tablet' },
+  ]);
   const order = medicationRequest('mr', 'r3', undefined, { referenced: med, authoredOn: daysAgo(now, 100) });
   const withMed = transaction([patient('r3', 'female', '1950-01-01'), order, med]).entry ?? [];
   const withoutMed = transaction([patient('r3', 'female', '1950-01-01'), order]).entry ?? [];
   const p3 = (es: typeof entries) => es.find((e) => e.resource?.resourceType === 'Patient') as (typeof entries)[number];
   const readWith = async (es: typeof entries) => {
     const t = bundleTransport(es, p3(es), 'r3');
-    return readReferencedMedications(await readRecord(reads, { patientId: 'r3' }, t, { maxPages: 1 }), { patientId: 'r3' }, t);
+    return readReferencedMedications(
+      await readRecord(reads, { patientId: 'r3' }, t, { maxPages: 1 }),
+      { patientId: 'r3' },
+      t,
+    );
   };
 
   it('are read by reference when no search brought them, and the medicines count as read', async () => {
@@ -119,7 +160,11 @@ describe('Medications that orders point at', () => {
     expect(read.resources[REFERENCED_MEDICATIONS]).toEqual([]);
     expect(read.failures[REFERENCED_MEDICATIONS]).toEqual({ kind: 'http', status: 404 });
     expect(read.unavailable).toContain('medications');
-    const offline = await readReferencedMedications(await readRecord(reads, { patientId: 'r3' }, bundleTransport(withoutMed, p3(withoutMed), 'r3'), { maxPages: 1 }), { patientId: 'r3' }, undefined);
+    const offline = await readReferencedMedications(
+      await readRecord(reads, { patientId: 'r3' }, bundleTransport(withoutMed, p3(withoutMed), 'r3'), { maxPages: 1 }),
+      { patientId: 'r3' },
+      undefined,
+    );
     expect(offline.unavailable).toContain('medications');
   });
 
@@ -128,7 +173,11 @@ describe('Medications that orders point at', () => {
     const base = await readRecord(reads, { patientId: 'r3' }, t, { maxPages: 1 });
     const elsewhere = { ...order, medicationReference: { reference: 'https://other.example/fhir/Medication/medrol' } };
     const contained = { ...order, id: 'mr2', medicationReference: { reference: '#medrol' } };
-    const read = await readReferencedMedications({ ...base, resources: { medicationRequests: [elsewhere, contained, order, med] } }, { patientId: 'r3' }, t);
+    const read = await readReferencedMedications(
+      { ...base, resources: { medicationRequests: [elsewhere, contained, order, med] } },
+      { patientId: 'r3' },
+      t,
+    );
     expect(read.resources[REFERENCED_MEDICATIONS]).toBeUndefined();
   });
 });

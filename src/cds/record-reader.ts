@@ -7,9 +7,19 @@
  * (src/cli/bundle-transport.ts). Failures are typed values (FhirFailure), never read from error messages.
  */
 import type { Bundle, Patient, Resource } from 'fhir/r4';
-import type { ContextDomain } from '../clinical/context';
-import { FhirError, type FhirFailure, assertUnderBase, baseUrl, bundleResources, failureOf, isResource, nextLink, outcomeOf } from '../fhir/bundle';
-import { type PrefetchState, type Template, classifyPrefetch, fillTemplate } from './prefetch';
+import type { ContextDomain } from '../clinical';
+import {
+  assertUnderBase,
+  baseUrl,
+  bundleResources,
+  FhirError,
+  type FhirFailure,
+  failureOf,
+  isResource,
+  nextLink,
+  outcomeOf,
+} from '../fhir/bundle';
+import { classifyPrefetch, fillTemplate, type PrefetchState, type Template } from './prefetch';
 import { type ServiceReads, unavailableDomains } from './reads';
 
 /** One environment's way to GET FHIR: an absolute URL under `base` in, parsed JSON out; failures reject with FhirError. */
@@ -93,7 +103,12 @@ async function search(t: Transport, relative: string, maxPages: number): Promise
  * at once. Without a transport those keys are unavailable. Never rejects for a key that fails: the failure is in
  * the answer, and the caller decides what it cannot do without.
  */
-export async function readRecord(reads: ServiceReads, context: Record<string, unknown>, transport: Transport | undefined, opts: ReadOptions): Promise<RecordRead> {
+export async function readRecord(
+  reads: ServiceReads,
+  context: Record<string, unknown>,
+  transport: Transport | undefined,
+  opts: ReadOptions,
+): Promise<RecordRead> {
   const templates: Template[] = Object.entries(reads.templates).map(([key, t]) => fillTemplate(key, t, context));
   const resources: Record<string, Resource[]> = {};
   const sources: Record<string, DataSource> = {};
@@ -181,7 +196,8 @@ export async function readRecord(reads: ServiceReads, context: Record<string, un
 /** Every resource read, the patient's own read left out, each once (two keys may read the same resource). */
 export function recordResources(read: RecordRead, reads: ServiceReads): Resource[] {
   const seen = new Set<Resource>();
-  for (const [key, list] of Object.entries(read.resources)) if (key !== reads.patientKey) for (const r of list) seen.add(r);
+  for (const [key, list] of Object.entries(read.resources))
+    if (key !== reads.patientKey) for (const r of list) seen.add(r);
   return [...seen];
 }
 
@@ -204,7 +220,9 @@ function draftOrderResources(context: Record<string, unknown>): unknown[] {
  */
 export function medicationReferences(all: readonly unknown[], base: string | undefined): string[] {
   const resources = all.filter((r): r is Resource => isResource(r));
-  const have = new Set(resources.filter((r) => r.resourceType === 'Medication' && typeof r.id === 'string').map((r) => r.id as string));
+  const have = new Set(
+    resources.filter((r) => r.resourceType === 'Medication' && typeof r.id === 'string').map((r) => r.id as string),
+  );
   const root = base?.replace(/\/+$/, '');
   const want = new Set<string>();
   for (const r of resources) {
@@ -212,7 +230,11 @@ export function medicationReferences(all: readonly unknown[], base: string | und
     const ref = (r as { medicationReference?: { reference?: unknown } }).medicationReference?.reference;
     if (typeof ref !== 'string' || ref.trim().startsWith('#')) continue;
     const t = ref.trim();
-    const local = /^https?:\/\//i.test(t) ? (root && t.startsWith(`${root}/`) ? t.slice(root.length + 1) : undefined) : t;
+    const local = /^https?:\/\//i.test(t)
+      ? root && t.startsWith(`${root}/`)
+        ? t.slice(root.length + 1)
+        : undefined
+      : t;
     const id = local ? /^Medication\/([^/]+)$/.exec(local)?.[1] : undefined;
     if (id && MEDICATION_ID.test(id) && !have.has(id)) want.add(id);
   }
@@ -225,8 +247,16 @@ export function medicationReferences(all: readonly unknown[], base: string | und
  * Medications. One that cannot be read leaves its order unrecognised: the medicines then count as not fully read
  * (`medications` unavailable), so the rules say what could not be checked instead of reading it as no medicine.
  */
-export async function readReferencedMedications(read: RecordRead, context: Record<string, unknown>, transport: Transport | undefined, opts: Pick<ReadOptions, 'observe'> = {}): Promise<RecordRead> {
-  const ids = medicationReferences([...Object.values(read.resources).flat(), ...draftOrderResources(context)], transport?.base);
+export async function readReferencedMedications(
+  read: RecordRead,
+  context: Record<string, unknown>,
+  transport: Transport | undefined,
+  opts: Pick<ReadOptions, 'observe'> = {},
+): Promise<RecordRead> {
+  const ids = medicationReferences(
+    [...Object.values(read.resources).flat(), ...draftOrderResources(context)],
+    transport?.base,
+  );
   if (!ids.length) return read;
   const wanted = transport ? ids.slice(0, MAX_MEDICATION_READS) : [];
   const started = performance.now();
@@ -256,7 +286,8 @@ export async function readReferencedMedications(read: RecordRead, context: Recor
     resources: { ...read.resources, [REFERENCED_MEDICATIONS]: medications },
     sources: { ...read.sources, [REFERENCED_MEDICATIONS]: medications.length ? 'fhir' : 'unavailable' },
     failures: { ...read.failures, ...(failure ? { [REFERENCED_MEDICATIONS]: failure } : {}) },
-    unavailable: unread && !read.unavailable.includes('medications') ? [...read.unavailable, 'medications'] : read.unavailable,
+    unavailable:
+      unread && !read.unavailable.includes('medications') ? [...read.unavailable, 'medications'] : read.unavailable,
     ...(wanted.length ? { fhirMs: (read.fhirMs ?? 0) + (performance.now() - started) } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { FhirResource } from 'fhir/r4';
-import type { MeasureSummary } from '../clinical/types';
+import type { MeasureSummary } from '../clinical';
 
 /* CDS Hooks 2.0 wire types, as far as Crosstalk sends and receives them. */
 

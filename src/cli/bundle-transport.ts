@@ -31,16 +31,26 @@ export function bundleTransport(entries: BundleEntry[], patientEntry: BundleEntr
   return {
     base: BASE,
     async get(url) {
-      const [type, wanted] = url.pathname.slice(new URL(BASE).pathname.length + 1).split('/').map(decodeURIComponent);
+      const [type, wanted] = url.pathname
+        .slice(new URL(BASE).pathname.length + 1)
+        .split('/')
+        .map(decodeURIComponent);
       if (wanted !== undefined) {
         if (type === 'Patient' && wanted === id) return patient;
         // A Medication belongs to no patient: any order in the Bundle may point at it.
-        const med = type === 'Medication' ? entries.find((e) => e.resource?.resourceType === 'Medication' && e.resource.id === wanted)?.resource : undefined;
+        const med =
+          type === 'Medication'
+            ? entries.find((e) => e.resource?.resourceType === 'Medication' && e.resource.id === wanted)?.resource
+            : undefined;
         if (med) return med;
         throw new FhirError({ kind: 'http', status: 404 });
       }
       const hers = url.searchParams.get('patient') === id ? (mine.get(type ?? '') ?? []) : [];
-      const searchset: Bundle = { resourceType: 'Bundle', type: 'searchset', entry: hers.map((resource) => ({ resource })) };
+      const searchset: Bundle = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        entry: hers.map((resource) => ({ resource })),
+      };
       return searchset;
     },
   };

@@ -1,14 +1,18 @@
 import type { Bundle, Patient, Resource } from 'fhir/r4';
-import type { Knowledge } from '../clinical/knowledge';
-import type { MeasureSummary, Reason, RuleStatus } from '../clinical/types';
-import { evaluatePatient } from '../clinical/engine';
-import { inputFromResources } from '../clinical/input';
-import { summariseMeasure } from '../clinical/measures';
 import { renderCards } from '../cds/cards';
-import type { CdsService } from '../cds/services';
-import type { Card } from '../cds/types';
 import { readsOf } from '../cds/reads';
 import { readRecord, recordResources } from '../cds/record-reader';
+import type { CdsService } from '../cds/services';
+import type { Card } from '../cds/types';
+import {
+  evaluatePatient,
+  inputFromResources,
+  type Knowledge,
+  type MeasureSummary,
+  type Reason,
+  type RuleStatus,
+  summariseMeasure,
+} from '../clinical';
 import { bundleTransport } from './bundle-transport';
 
 export interface PatientResult {
@@ -26,14 +30,24 @@ export interface PatientResult {
  * resources, which belong to no patient, count for every patient. Then the same engine and card renderer run.
  * Everything the Bundle holds counts as read: nothing is "unavailable" here.
  */
-export async function evaluateBundle(bundle: Bundle, service: CdsService, knowledge: Knowledge, asOf: Date): Promise<PatientResult[]> {
+export async function evaluateBundle(
+  bundle: Bundle,
+  service: CdsService,
+  knowledge: Knowledge,
+  asOf: Date,
+): Promise<PatientResult[]> {
   const out: PatientResult[] = [];
   for await (const r of evaluateBundleEach(bundle, service, knowledge, asOf)) out.push(r);
   return out;
 }
 
 /** The same, one patient at a time as each is evaluated, so a caller can write it out before the next. */
-export async function* evaluateBundleEach(bundle: Bundle, service: CdsService, knowledge: Knowledge, asOf: Date): AsyncGenerator<PatientResult> {
+export async function* evaluateBundleEach(
+  bundle: Bundle,
+  service: CdsService,
+  knowledge: Knowledge,
+  asOf: Date,
+): AsyncGenerator<PatientResult> {
   const entries = bundle.entry ?? [];
   const medications = entries.map((e) => e.resource).filter((r): r is Resource => r?.resourceType === 'Medication');
   const reads = readsOf(service.definition);
@@ -42,10 +56,15 @@ export async function* evaluateBundleEach(bundle: Bundle, service: CdsService, k
     // A transaction's new Patient may have no id yet, only a urn:uuid fullUrl its resources point at.
     const id = p.id ?? `bundle-patient-${i}`;
     const read = await readRecord(reads, { patientId: id }, bundleTransport(entries, entry, id), { maxPages: 1 });
-    const input = { ...inputFromResources(read.patient ?? p, [...recordResources(read, reads), ...medications]), unavailable: read.unavailable };
+    const input = {
+      ...inputFromResources(read.patient ?? p, [...recordResources(read, reads), ...medications]),
+      unavailable: read.unavailable,
+    };
     const evaluation = evaluatePatient(input, knowledge, asOf, service.rules);
     const cards = renderCards(evaluation, { service, patientId: p.id ?? '', knowledgeVersion: knowledge.version });
-    const quiet = evaluation.outcomes.filter((o) => o.status !== 'fired').map((o) => ({ ruleId: o.ruleId, status: o.status, reasons: o.reasons }));
+    const quiet = evaluation.outcomes
+      .filter((o) => o.status !== 'fired')
+      .map((o) => ({ ruleId: o.ruleId, status: o.status, reasons: o.reasons }));
     yield { patient: `Patient/${p.id}`, measures: evaluation.measures.map(summariseMeasure), cards, quiet };
   }
 }

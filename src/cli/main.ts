@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import type { Bundle } from 'fhir/r4';
 import path from 'node:path';
+import type { Bundle } from 'fhir/r4';
 import { ConfigError } from '../config/errors';
-import { OutputClosed, type Output, streamOutput } from './output';
+import { type Output, OutputClosed, streamOutput } from './output';
 
 const USAGE = `usage:
   crosstalk evaluate <bundle.json> [--now <ISO date>] [--site-knowledge <file>] [--format json|ndjson]
@@ -30,7 +30,9 @@ const USAGE = `usage:
 
 /** The demo's synthetic patients, loaded by path only for the demo commands: evaluate and report never load demo code. */
 function demoTransaction(now: Date): Bundle {
-  return (require(path.join(__dirname, '..', 'demo', 'patients')) as { demoTransaction: (now: Date) => Bundle }).demoTransaction(now);
+  return (
+    require(path.join(__dirname, '..', 'demo', 'patients')) as { demoTransaction: (now: Date) => Bundle }
+  ).demoTransaction(now);
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -73,7 +75,8 @@ async function main(args: string[], out: Output): Promise<number> {
     const { loadServices } = require('../cds/services') as typeof import('../cds/services');
     if (!isBundle(bundle)) throw new ConfigError(`${file} is not a FHIR Bundle`);
     const format = option(rest, '--format') ?? 'json';
-    if (format !== 'json' && format !== 'ndjson') throw new ConfigError(`--format: expected json or ndjson, not ${format}`);
+    if (format !== 'json' && format !== 'ndjson')
+      throw new ConfigError(`--format: expected json or ndjson, not ${format}`);
     const knowledge = loadKnowledgeSync(option(rest, '--site-knowledge') ?? process.env.CROSSTALK_SITE_KNOWLEDGE);
     const service = loadServices(undefined, undefined, knowledge).get('bone-muscle-patient-view');
     if (!service) throw new ConfigError('service bone-muscle-patient-view is not defined');
@@ -97,7 +100,8 @@ async function main(args: string[], out: Output): Promise<number> {
     process.stderr.write(`seed: ${base} answered HTTP ${res.status}\n`);
     return res.ok ? 0 : 1;
   }
-  if (cmd === 'report') return (require('./report') as typeof import('./report')).runReport(rest, process.env, (s) => out.write(s));
+  if (cmd === 'report')
+    return (require('./report') as typeof import('./report')).runReport(rest, process.env, (s) => out.write(s));
   // Loaded on demand: the other commands need neither DuckDB's native library nor the calibration code.
   const calibration = () => require('../calibrate/cli') as typeof import('../calibrate/cli');
   if (cmd === 'calibrate') return calibration().runCalibrate(rest, parseNow(rest));
@@ -117,7 +121,7 @@ main(process.argv.slice(2), streamOutput(process.stdout)).then(
       process.exitCode = 1;
       return;
     }
-    process.stderr.write(`crosstalk: ${e instanceof ConfigError ? e.message : (e as Error)?.message ?? String(e)}\n`);
+    process.stderr.write(`crosstalk: ${e instanceof ConfigError ? e.message : ((e as Error)?.message ?? String(e))}\n`);
     process.exitCode = 1;
   },
 );

@@ -1,7 +1,7 @@
 import type { DiagnosticReport, Observation, ServiceRequest } from 'fhir/r4';
-import type { Knowledge } from './knowledge';
 import { type ConceptMatch, matchConcepts, textsOf } from './codesets';
 import { parseFhirInstant } from './dates';
+import type { Knowledge } from './knowledge';
 
 /** A DXA that was done: a T-score Observation or a DXA DiagnosticReport. */
 export interface BoneDensityTest {
@@ -30,7 +30,11 @@ function concept(k: Knowledge, id: string) {
   return { ...set, concepts: set.concepts.filter((c) => c.id === id) };
 }
 
-export function boneDensityTests(observations: Observation[], reports: DiagnosticReport[], k: Knowledge): BoneDensityTest[] {
+export function boneDensityTests(
+  observations: Observation[],
+  reports: DiagnosticReport[],
+  k: Knowledge,
+): BoneDensityTest[] {
   const out: BoneDensityTest[] = [];
   const tScores = concept(k, 'dxa-t-score');
   for (const o of observations) {
@@ -55,12 +59,22 @@ export function boneDensityTests(observations: Observation[], reports: Diagnosti
     const effective = r.effectiveDateTime ?? r.effectivePeriod?.start ?? r.issued;
     const effectiveMs = parseFhirInstant(effective);
     if (!m || !effective || effectiveMs === undefined) continue;
-    out.push({ reference: `DiagnosticReport/${r.id ?? '(no id)'}`, effectiveMs, effective, what: textsOf(r.code)[0] ?? m.concept.display, match: m });
+    out.push({
+      reference: `DiagnosticReport/${r.id ?? '(no id)'}`,
+      effectiveMs,
+      effective,
+      what: textsOf(r.code)[0] ?? m.concept.display,
+      match: m,
+    });
   }
   return out.sort((a, b) => b.effectiveMs - a.effectiveMs);
 }
 
-export function boneDensityOrders(requests: ServiceRequest[], orderRefs: Set<string>, k: Knowledge): BoneDensityOrder[] {
+export function boneDensityOrders(
+  requests: ServiceRequest[],
+  orderRefs: Set<string>,
+  k: Knowledge,
+): BoneDensityOrder[] {
   const out: BoneDensityOrder[] = [];
   const dxa = concept(k, 'dxa-report');
   for (const s of requests) {

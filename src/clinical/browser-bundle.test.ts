@@ -30,7 +30,13 @@ describe('the clinical engine', () => {
     const engine = (context as { CrosstalkEngine: typeof import('./index') }).CrosstalkEngine;
     const now = new Date('2026-11-25T12:00:00Z');
     const e = engine.evaluatePatient(
-      { patient: patient('b1', 'female', '1946-01-15'), observations: [lab('c', 'b1', 'creatinineMolar', 53, daysAgo(now, 3)), lab('y', 'b1', 'cystatinC', 1.0, daysAgo(now, 3))] },
+      {
+        patient: patient('b1', 'female', '1946-01-15'),
+        observations: [
+          lab('c', 'b1', 'creatinineMolar', 53, daysAgo(now, 3)),
+          lab('y', 'b1', 'cystatinC', 1.0, daysAgo(now, 3)),
+        ],
+      },
       loadKnowledgeSync(),
       now,
     );

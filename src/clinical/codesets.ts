@@ -37,8 +37,23 @@ export interface Codeset {
   concepts: CodesetConcept[];
 }
 
-export type CodesetId = 'glucocorticoids' | 'endocrine-therapy' | 'osteoporosis-therapy' | 'other-medications' | 'conditions' | 'observations' | 'routes';
-export const CODESET_IDS: readonly CodesetId[] = ['glucocorticoids', 'endocrine-therapy', 'osteoporosis-therapy', 'other-medications', 'conditions', 'observations', 'routes'];
+export type CodesetId =
+  | 'glucocorticoids'
+  | 'endocrine-therapy'
+  | 'osteoporosis-therapy'
+  | 'other-medications'
+  | 'conditions'
+  | 'observations'
+  | 'routes';
+export const CODESET_IDS: readonly CodesetId[] = [
+  'glucocorticoids',
+  'endocrine-therapy',
+  'osteoporosis-therapy',
+  'other-medications',
+  'conditions',
+  'observations',
+  'routes',
+];
 
 export type Codesets = Record<CodesetId, Codeset>;
 
@@ -136,7 +151,8 @@ export function isOneOf(m: ConceptMatch, names: readonly string[]): boolean {
 
 /** How a match reads on a card, e.g. "RxNorm 8640 (prednisone)" or "the name 'prednisone' in 'Prednisone 5 mg tab' (no RxNorm or ATC code)". */
 export function describeMatch(m: ConceptMatch): string {
-  if (m.basis === 'text') return `the name "${m.concept.display}" in the text "${m.text ?? ''}" (text match: no recognised code on the resource)`;
+  if (m.basis === 'text')
+    return `the name "${m.concept.display}" in the text "${m.text ?? ''}" (text match: no recognised code on the resource)`;
   const c = m.coding as NonNullable<ConceptMatch['coding']>;
   const what = `${systemLabel(c.system)} ${c.code}${m.basis === 'class' ? ` (class: ${m.concept.display})` : ` (${m.concept.display})`}`;
   return m.verified ? what : `${what}, an UNVERIFIED code`;

@@ -1,7 +1,7 @@
 import type { Condition } from 'fhir/r4';
-import type { Knowledge } from './knowledge';
 import { type ConceptMatch, matchConcepts, textsOf } from './codesets';
 import { parseFhirInstant } from './dates';
+import type { Knowledge } from './knowledge';
 import { belongsToPatient } from './subject';
 
 /** A Condition reduced to what the rules ask: which concepts it is, whether it is current, and when it ended. */
@@ -20,7 +20,10 @@ const ACTIVE = new Set(['active', 'recurrence', 'relapse']);
 const NOT_TRUE = new Set(['refuted', 'entered-in-error']);
 
 function code(cc: Condition['clinicalStatus']): string | undefined {
-  return cc?.coding?.find((c) => c.system === 'http://terminology.hl7.org/CodeSystem/condition-clinical')?.code ?? cc?.coding?.[0]?.code;
+  return (
+    cc?.coding?.find((c) => c.system === 'http://terminology.hl7.org/CodeSystem/condition-clinical')?.code ??
+    cc?.coding?.[0]?.code
+  );
 }
 
 /** Conditions we know, refuted and mistaken ones dropped; resolved ones kept (a healed fracture is history that counts). */

@@ -1,19 +1,47 @@
-import type { Condition, DiagnosticReport, Medication, MedicationRequest, MedicationStatement, Observation, Resource, ServiceRequest } from 'fhir/r4';
-import type { Knowledge } from './knowledge';
-import { sharedText } from './text';
+import type {
+  Condition,
+  DiagnosticReport,
+  Medication,
+  MedicationRequest,
+  MedicationStatement,
+  Observation,
+  Resource,
+  ServiceRequest,
+} from 'fhir/r4';
 import { type BoneDensityOrder, type BoneDensityTest, boneDensityOrders, boneDensityTests } from './bone-density';
 import { isOneOf } from './codesets';
 import { type ConditionFact, conditionFacts } from './conditions';
 import { DAY_MS, subtractMonths } from './dates';
-import { type MedicationUse, type OrderScope, medicationUses } from './medications';
+import type { Knowledge } from './knowledge';
+import { type MedicationUse, medicationUses, type OrderScope } from './medications';
 import { belongsToPatient } from './subject';
+import { sharedText } from './text';
 
 /**
  * Kinds of context a call may not have been able to read (an optional prefetch key that was neither sent nor
  * readable). Rules say so instead of pretending the patient has none.
  */
-export type ContextDomain = 'ccr-labs' | 'medications' | 'conditions' | 'bone-density' | 'bone-density-orders' | 'osteoporosis-therapy' | 'crp' | 'bmi' | 'vitamin-d';
-export const CONTEXT_DOMAINS: readonly ContextDomain[] = ['ccr-labs', 'medications', 'conditions', 'bone-density', 'bone-density-orders', 'osteoporosis-therapy', 'crp', 'bmi', 'vitamin-d'];
+export type ContextDomain =
+  | 'ccr-labs'
+  | 'medications'
+  | 'conditions'
+  | 'bone-density'
+  | 'bone-density-orders'
+  | 'osteoporosis-therapy'
+  | 'crp'
+  | 'bmi'
+  | 'vitamin-d';
+export const CONTEXT_DOMAINS: readonly ContextDomain[] = [
+  'ccr-labs',
+  'medications',
+  'conditions',
+  'bone-density',
+  'bone-density-orders',
+  'osteoporosis-therapy',
+  'crp',
+  'bmi',
+  'vitamin-d',
+];
 
 /** A domain's name as a sentence says it ("the medication list"), from the knowledge file's shared text. */
 export function domainText(k: Knowledge, d: ContextDomain): string {
@@ -71,8 +99,16 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
       scope,
     ),
     conditions: conditionFacts(input.conditions ?? [], patientRef, k),
-    boneDensity: boneDensityTests(input.observations.filter(ofPatient), (input.diagnosticReports ?? []).filter(ofPatient), k),
-    boneDensityOrders: boneDensityOrders([...orderServices, ...(input.serviceRequests ?? [])].filter(ofPatient), scope.orders, k),
+    boneDensity: boneDensityTests(
+      input.observations.filter(ofPatient),
+      (input.diagnosticReports ?? []).filter(ofPatient),
+      k,
+    ),
+    boneDensityOrders: boneDensityOrders(
+      [...orderServices, ...(input.serviceRequests ?? [])].filter(ofPatient),
+      scope.orders,
+      k,
+    ),
     unavailable: [...new Set(input.unavailable ?? [])],
   };
 }
@@ -83,12 +119,21 @@ export function missing(ctx: ClinicalContext, ...domains: ContextDomain[]): Cont
   return domains.filter((d) => ctx.unavailable.includes(d));
 }
 
-export function conditionsOf(ctx: ClinicalContext, names: readonly string[], opts: { activeOnly: boolean }): ConditionFact[] {
+export function conditionsOf(
+  ctx: ClinicalContext,
+  names: readonly string[],
+  opts: { activeOnly: boolean },
+): ConditionFact[] {
   return ctx.conditions.filter((c) => (!opts.activeOnly || c.active) && c.matches.some((m) => isOneOf(m, names)));
 }
 
 /** Uses that match `names` and were taken (or are ordered) within `withinDays` of `atMs` (their period reaches it). */
-export function usesOf(ctx: ClinicalContext, names: readonly string[], atMs: number, withinDays: number): MedicationUse[] {
+export function usesOf(
+  ctx: ClinicalContext,
+  names: readonly string[],
+  atMs: number,
+  withinDays: number,
+): MedicationUse[] {
   return ctx.medications.filter((u) => {
     if (!u.matches.some((m) => isOneOf(m, names))) return false;
     if (u.origin === 'order') return true;
@@ -97,7 +142,12 @@ export function usesOf(ctx: ClinicalContext, names: readonly string[], atMs: num
   });
 }
 
-export function osteoporosisTherapy(ctx: ClinicalContext, k: Knowledge, asOf: Date, withinMonths: number): MedicationUse[] {
+export function osteoporosisTherapy(
+  ctx: ClinicalContext,
+  k: Knowledge,
+  asOf: Date,
+  withinMonths: number,
+): MedicationUse[] {
   const days = (asOf.getTime() - subtractMonths(asOf, withinMonths).getTime()) / DAY_MS;
   return usesOf(ctx, k.osteoporosisTherapy, asOf.getTime(), days);
 }

@@ -10,9 +10,14 @@ describe('age at the specimen date', () => {
   });
 
   it('does not depend on the server time zone for a date-time without an offset', () => {
-    const code = "import('./src/clinical/dates.ts').then(m => process.stdout.write(String(m.ageOn('2008-03-18', '2026-03-18T00:30:00'))))";
+    const code =
+      "import('./src/clinical/dates.ts').then(m => process.stdout.write(String(m.ageOn('2008-03-18', '2026-03-18T00:30:00'))))";
     const ages = ['Pacific/Kiritimati', 'America/Los_Angeles', 'UTC'].map((tz) =>
-      execFileSync(process.execPath, ['--import', 'tsx', '-e', code], { env: { ...process.env, TZ: tz }, cwd: process.cwd() }).toString());
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', code], {
+        env: { ...process.env, TZ: tz },
+        cwd: process.cwd(),
+      }).toString(),
+    );
     expect(ages).toEqual(['18', '18', '18']);
   });
 });

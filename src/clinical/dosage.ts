@@ -9,15 +9,31 @@ import { mgPerMassUnit } from './units';
  * reached, so a card can show the arithmetic. Anything ambiguous is "unknown" with the reason, never a guess.
  */
 
-
 /** Days per UCUM unit of time as FHIR Timing and Duration use them (a month and a year as calendar averages). */
 const DAYS_PER: Record<string, number> = {
-  s: 1 / 86_400, min: 1 / 1_440, h: 1 / 24, d: 1, wk: 7, mo: 30.4375, a: 365.25,
+  s: 1 / 86_400,
+  min: 1 / 1_440,
+  h: 1 / 24,
+  d: 1,
+  wk: 7,
+  mo: 30.4375,
+  a: 365.25,
 };
 
 /** HL7 GTS abbreviations EHRs put in Timing.code instead of Timing.repeat (http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation). */
 const TIMING_CODE_PER_DAY: Record<string, number> = {
-  QD: 1, BID: 2, TID: 3, QID: 4, AM: 1, PM: 1, QOD: 0.5, Q4H: 6, Q6H: 4, Q8H: 3, WK: 1 / 7, MO: 1 / 30.4375,
+  QD: 1,
+  BID: 2,
+  TID: 3,
+  QID: 4,
+  AM: 1,
+  PM: 1,
+  QOD: 0.5,
+  Q4H: 6,
+  Q6H: 4,
+  Q8H: 3,
+  WK: 1 / 7,
+  MO: 1 / 30.4375,
 };
 
 export type Known<T> = { ok: true; value: T; how: string } | { ok: false; why: string };
@@ -65,23 +81,35 @@ export function timesPerDay(t: Timing | undefined): Known<number> {
     const period = r.period ?? 1;
     const unit = r.periodUnit ?? 'd';
     const per = DAYS_PER[unit];
-    if (per === undefined || period <= 0) return { ok: false, why: `timing period unit "${r.periodUnit ?? ''}" is not understood` };
+    if (per === undefined || period <= 0)
+      return { ok: false, why: `timing period unit "${r.periodUnit ?? ''}" is not understood` };
     const maxNote = r.frequencyMax !== undefined ? ` (frequencyMax ${r.frequencyMax} not used)` : '';
     if (days) {
       // A daily frequency applies on the named days only; a weekly one is spread over them (at least one a day named).
-      const perWeek = period * per <= 1 ? (frequency / (period * per)) * days : Math.max(frequency, days) / ((period * per) / 7);
+      const perWeek =
+        period * per <= 1 ? (frequency / (period * per)) * days : Math.max(frequency, days) / ((period * per) / 7);
       const v = perWeek / 7;
-      return { ok: true, value: v, how: `${frequency} per ${period} ${unit} on ${r.dayOfWeek?.join('/')} only (${fmt(perWeek)} a week)${maxNote}` };
+      return {
+        ok: true,
+        value: v,
+        how: `${frequency} per ${period} ${unit} on ${r.dayOfWeek?.join('/')} only (${fmt(perWeek)} a week)${maxNote}`,
+      };
     }
     return { ok: true, value: frequency / (period * per), how: `${frequency} per ${period} ${unit}${maxNote}` };
   }
   const slots = r?.when?.length ? r.when : r?.timeOfDay?.length ? r.timeOfDay : undefined;
   if (slots) {
     const v = days ? (slots.length * days) / 7 : slots.length;
-    return { ok: true, value: v, how: `${slots.length} a day (${slots.join(', ')})${days ? ` on ${r?.dayOfWeek?.join('/')} only` : ''}` };
+    return {
+      ok: true,
+      value: v,
+      how: `${slots.length} a day (${slots.join(', ')})${days ? ` on ${r?.dayOfWeek?.join('/')} only` : ''}`,
+    };
   }
   if (days) return { ok: true, value: days / 7, how: `once on ${r?.dayOfWeek?.join('/')}` };
-  const code = t?.code?.coding?.map((c) => c.code).find((c): c is string => !!c && c.toUpperCase() in TIMING_CODE_PER_DAY);
+  const code = t?.code?.coding
+    ?.map((c) => c.code)
+    .find((c): c is string => !!c && c.toUpperCase() in TIMING_CODE_PER_DAY);
   if (code) return { ok: true, value: TIMING_CODE_PER_DAY[code.toUpperCase()] as number, how: code.toUpperCase() };
   if (r?.count !== undefined && r.count <= 1) return { ok: true, value: 1, how: 'a single dose (count 1)' };
   return { ok: false, why: r?.count !== undefined ? `${r.count} doses with no frequency` : 'no timing frequency' };
@@ -108,7 +136,12 @@ export function doseMg(d: Dosage, strengthFor?: StrengthFor): Known<number> & { 
   }
   const s = strengthFor?.(unit);
   if (s) {
-    return { ok: true, value: q.value * s.mgPerUnit, how: `${fmt(q.value)} ${unit || 'unit'} × ${s.how}${range}`, ...(s.fromName ? { fromName: true } : {}) };
+    return {
+      ok: true,
+      value: q.value * s.mgPerUnit,
+      how: `${fmt(q.value)} ${unit || 'unit'} × ${s.how}${range}`,
+      ...(s.fromName ? { fromName: true } : {}),
+    };
   }
   return { ok: false, why: `dose is in "${unit || 'units'}" and the product strength is not stated` };
 }
@@ -134,10 +167,12 @@ function lineDays(d: Dosage, perDay: number): { days?: number; startMs?: number;
   const bd = daysOf(r?.boundsDuration);
   if (bd !== undefined) limits.push([bd, `for ${fmt(bd)} d`]);
   const bp = periodDays(r?.boundsPeriod);
-  if (bp !== undefined) limits.push([bp, `${r?.boundsPeriod?.start?.slice(0, 10)} to ${r?.boundsPeriod?.end?.slice(0, 10)}`]);
+  if (bp !== undefined)
+    limits.push([bp, `${r?.boundsPeriod?.start?.slice(0, 10)} to ${r?.boundsPeriod?.end?.slice(0, 10)}`]);
   const count = r?.countMax ?? r?.count;
   // A course of `count` doses lasts count ÷ doses a day; a single dose is one day's exposure.
-  if (count !== undefined && perDay > 0) limits.push([Math.max(1, count / perDay), `${count} dose${count === 1 ? '' : 's'}`]);
+  if (count !== undefined && perDay > 0)
+    limits.push([Math.max(1, count / perDay), `${count} dose${count === 1 ? '' : 's'}`]);
   const startMs = parseFhirInstant(r?.boundsPeriod?.start);
   if (!limits.length) return startMs !== undefined ? { startMs } : {};
   const [days, how] = limits.reduce((a, b) => (b[0] < a[0] ? b : a));
@@ -165,7 +200,13 @@ export function doseSteps(dosages: Dosage[] | undefined, strengthFor?: StrengthF
   if (noSequence && lines.length > 1 && lines.every(bounded) && !lines.some(slotted)) {
     const dated = lines.every((d) => parseFhirInstant(d.timing?.repeat?.boundsPeriod?.start) !== undefined);
     groups = dated
-      ? [...lines].sort((a, b) => (parseFhirInstant(a.timing?.repeat?.boundsPeriod?.start) as number) - (parseFhirInstant(b.timing?.repeat?.boundsPeriod?.start) as number)).map((d) => [d])
+      ? [...lines]
+          .sort(
+            (a, b) =>
+              (parseFhirInstant(a.timing?.repeat?.boundsPeriod?.start) as number) -
+              (parseFhirInstant(b.timing?.repeat?.boundsPeriod?.start) as number),
+          )
+          .map((d) => [d])
       : lines.map((d) => [d]);
     orderNote = dated ? ' (steps ordered by their dates)' : ' (steps taken in the order listed: no sequence given)';
   } else {
@@ -196,7 +237,13 @@ export function doseSteps(dosages: Dosage[] | undefined, strengthFor?: StrengthF
       if (span.days !== undefined) days = days === undefined ? span.days : Math.max(days, span.days);
       startMs ??= span.startMs;
     }
-    steps.push({ mgPerDay, how: hows.join(' + '), ...(days !== undefined ? { days } : {}), ...(startMs !== undefined ? { startMs } : {}), ...(fromName ? { fromName } : {}) });
+    steps.push({
+      mgPerDay,
+      how: hows.join(' + '),
+      ...(days !== undefined ? { days } : {}),
+      ...(startMs !== undefined ? { startMs } : {}),
+      ...(fromName ? { fromName } : {}),
+    });
   }
   return { ok: true, value: steps, how: `${steps.map((s) => s.how).join(', then ')}${orderNote}${prnNote}` };
 }

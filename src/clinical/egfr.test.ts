@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { egfrCr2021, egfrCrCys2021, egfrCys2012 } from './egfr';
-import { ccr, sarcopeniaIndex } from './ratio';
 import { homaBeta, homaIr } from './homa';
+import { ccr, sarcopeniaIndex } from './ratio';
 
 // The worked table of clinical.md §3.2 (computed there with egfr.py), reproduced to ±0.1.
 const TABLE = [

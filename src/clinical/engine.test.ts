@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
 import type { Observation } from 'fhir/r4';
+import { describe, expect, it } from 'vitest';
 import { loadKnowledgeSync } from '../config/knowledge-file';
 import { concept, condition, dailyDosage, daysAgo, lab, medicationRequest, patient } from '../demo/builders';
-import { inputFromResources } from './input';
 import { evaluatePatient } from './engine';
+import { inputFromResources } from './input';
 import type { PatientEvaluation } from './types';
 
 const k = loadKnowledgeSync();
@@ -21,14 +21,20 @@ const lowPair = (pid = 'p1', day = 10) => [
 ];
 
 describe("another patient's resources in the data", () => {
-  it("never count for this patient: their labs, medicines and conditions are left out", () => {
+  it('never count for this patient: their labs, medicines and conditions are left out', () => {
     const mine = lowPair();
     const theirs = lowPair('someone-else', 3).map((o) => ({ ...o, id: `${o.id}-x` }));
     const e = evaluatePatient(
       {
         patient: woman80,
         observations: [...mine, ...theirs],
-        medicationRequests: [medicationRequest('pred-x', 'someone-else', concept('rxnorm', '8640', 'prednisone'), { authoredOn: daysAgo(NOW, 200), supplyDays: 180, dosage: [dailyDosage(20, 'mg', 1)] })],
+        medicationRequests: [
+          medicationRequest('pred-x', 'someone-else', concept('rxnorm', '8640', 'prednisone'), {
+            authoredOn: daysAgo(NOW, 200),
+            supplyDays: 180,
+            dosage: [dailyDosage(20, 'mg', 1)],
+          }),
+        ],
         conditions: [condition('thy-x', 'someone-else', concept('icd10cm', 'E05.00', 'Thyrotoxicosis'))],
       },
       k,
@@ -36,7 +42,9 @@ describe("another patient's resources in the data", () => {
     );
     // Their glucocorticoid and hyperthyroidism would suppress the card; their newer draw would replace mine.
     expect(outcome(e, 'low-ccr')?.status).toBe('fired');
-    expect(e.findings.find((x) => x.ruleId === 'low-ccr')?.measures.find((m) => m.code === 'ccr')?.derivedFrom).toEqual(['Observation/cr', 'Observation/cys']);
+    expect(e.findings.find((x) => x.ruleId === 'low-ccr')?.measures.find((m) => m.code === 'ccr')?.derivedFrom).toEqual(
+      ['Observation/cr', 'Observation/cys'],
+    );
     expect(outcome(e, 'glucocorticoid-bone')?.status).not.toBe('fired');
   });
 });
@@ -52,19 +60,28 @@ describe('the low-CCR rule', () => {
   });
 
   it('does not fire when the ratio is at or above the threshold', () => {
-    const e = run([lab('cr', 'p1', 'creatinineMass', 0.9, daysAgo(NOW, 5)), lab('cys', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 5))]);
+    const e = run([
+      lab('cr', 'p1', 'creatinineMass', 0.9, daysAgo(NOW, 5)),
+      lab('cys', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 5)),
+    ]);
     expect(outcome(e, 'low-ccr')?.status).toBe('not-met');
     expect(codes(e, 'low-ccr')).toContain('ccr-not-low');
   });
 
   it('takes creatinine in µmol/L and converts it before the ratio', () => {
-    const e = run([lab('cr', 'p1', 'creatinineMolar', 53, daysAgo(NOW, 5)), lab('cys', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 5))]);
+    const e = run([
+      lab('cr', 'p1', 'creatinineMolar', 53, daysAgo(NOW, 5)),
+      lab('cys', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 5)),
+    ]);
     expect(e.measures.find((m) => m.code === 'ccr')?.value).toBeCloseTo(53 / 88.42, 3);
     expect(outcome(e, 'low-ccr')?.status).toBe('fired');
   });
 
   it('is suppressed when eGFRcr-cys is below 60', () => {
-    const e = run([lab('cr', 'p1', 'creatinineMass', 0.6, daysAgo(NOW, 5)), lab('cys', 'p1', 'cystatinC', 1.8, daysAgo(NOW, 5))]);
+    const e = run([
+      lab('cr', 'p1', 'creatinineMass', 0.6, daysAgo(NOW, 5)),
+      lab('cys', 'p1', 'cystatinC', 1.8, daysAgo(NOW, 5)),
+    ]);
     expect(e.measures.find((m) => m.code === 'egfr-cr-cys-2021')!.value).toBeLessThan(60);
     expect(outcome(e, 'low-ccr')?.status).toBe('suppressed');
     expect(codes(e, 'low-ccr')).toContain('egfr-below-minimum');
@@ -77,7 +94,10 @@ describe('the low-CCR rule', () => {
   });
 
   it('is suppressed when creatinine and cystatin C were not drawn within 24 hours', () => {
-    const e = run([lab('cr', 'p1', 'creatinineMass', 0.6, daysAgo(NOW, 10)), lab('cys', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 12))]);
+    const e = run([
+      lab('cr', 'p1', 'creatinineMass', 0.6, daysAgo(NOW, 10)),
+      lab('cys', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 12)),
+    ]);
     expect(outcome(e, 'low-ccr')?.status).toBe('suppressed');
     expect(codes(e, 'low-ccr')).toContain('not-same-draw');
     expect(e.measures.find((m) => m.code === 'ccr')).toBeUndefined();
@@ -106,7 +126,11 @@ describe('observation selection', () => {
   it('uses the age on the specimen date, not today', () => {
     // Born 1976-06-01: 49 on the day of a draw in Dec 2025, 50 today.
     const p = patient('p1', 'male', '1976-06-01');
-    const e = evaluatePatient({ patient: p, observations: [lab('cr', 'p1', 'creatinineMass', 1.0, '2025-12-01T08:00:00Z')] }, k, NOW);
+    const e = evaluatePatient(
+      { patient: p, observations: [lab('cr', 'p1', 'creatinineMass', 1.0, '2025-12-01T08:00:00Z')] },
+      k,
+      NOW,
+    );
     expect(e.measures.find((m) => m.code === 'egfr-cr-2021')?.ageAtSpecimen).toBe(49);
   });
 
@@ -121,7 +145,10 @@ describe('observation selection', () => {
       lab('absurd-cr', 'p1', 'creatinineMass', 40, daysAgo(NOW, 1)),
       lab('ancient-cys', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 400)),
     ]);
-    expect(e.measures.find((m) => m.code === 'ccr')?.derivedFrom).toEqual(['Observation/new-cr', 'Observation/new-cys']);
+    expect(e.measures.find((m) => m.code === 'ccr')?.derivedFrom).toEqual([
+      'Observation/new-cr',
+      'Observation/new-cys',
+    ]);
     expect(e.rejected.map((r) => r.reference).sort()).toEqual(['Observation/absurd-cr', 'Observation/prelim-cr']);
   });
 
@@ -133,10 +160,12 @@ describe('observation selection', () => {
 });
 
 describe('HOMA context', () => {
-  const homa = (ins: number, gluMgDl: number, kind: 'glucoseFasting' | 'glucoseRandom' = 'glucoseFasting', insKind: 'insulinFasting' | 'insulin' = 'insulinFasting') => [
-    lab('ins', 'p1', insKind, ins, daysAgo(NOW, 10, 5)),
-    lab('glu', 'p1', kind, gluMgDl, daysAgo(NOW, 10, 5)),
-  ];
+  const homa = (
+    ins: number,
+    gluMgDl: number,
+    kind: 'glucoseFasting' | 'glucoseRandom' = 'glucoseFasting',
+    insKind: 'insulinFasting' | 'insulin' = 'insulinFasting',
+  ) => [lab('ins', 'p1', insKind, ins, daysAgo(NOW, 10, 5)), lab('glu', 'p1', kind, gluMgDl, daysAgo(NOW, 10, 5))];
 
   it('never makes a card by itself', () => {
     const e = run(homa(15, 100));
@@ -163,7 +192,10 @@ describe('HOMA context', () => {
   });
 
   it('converts pmol/L insulin with 6.00', () => {
-    const e = run([lab('ins', 'p1', 'insulinMolarFasting', 90, daysAgo(NOW, 3)), lab('glu', 'p1', 'glucoseFastingMolar', 5.5, daysAgo(NOW, 3))]);
+    const e = run([
+      lab('ins', 'p1', 'insulinMolarFasting', 90, daysAgo(NOW, 3)),
+      lab('glu', 'p1', 'glucoseFastingMolar', 5.5, daysAgo(NOW, 3)),
+    ]);
     expect(e.measures.find((m) => m.code === 'homa-ir')?.value).toBeCloseTo((15 * 5.5) / 22.5, 6);
   });
 });
@@ -176,7 +208,10 @@ describe('the missing-data rule', () => {
   });
 
   it('suggests both tests on one draw when they were drawn apart', () => {
-    const e = run([lab('cr', 'p1', 'creatinineMass', 0.6, daysAgo(NOW, 10)), lab('cys', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 40))]);
+    const e = run([
+      lab('cr', 'p1', 'creatinineMass', 0.6, daysAgo(NOW, 10)),
+      lab('cys', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 40)),
+    ]);
     expect(e.findings.map((f) => f.ruleId)).toEqual(['missing-ccr-input']);
     expect(e.findings[0]?.suggestions[0]?.orders.map((o) => o.code)).toEqual(['2160-0', '33863-2']);
   });
@@ -191,11 +226,20 @@ describe('the missing-data rule', () => {
 describe('the adult gate', () => {
   it('keeps every rule, and every suggested order, away from a 12-year-old on long-term prednisone', () => {
     const child = patient('kid', 'female', '2014-05-01');
-    const pred = medicationRequest('pred', 'kid', concept('rxnorm', '8640', 'prednisone'), { authoredOn: daysAgo(NOW, 150), supplyDays: 90, repeats: 1, dosage: [dailyDosage(20, 'mg', 1)] });
+    const pred = medicationRequest('pred', 'kid', concept('rxnorm', '8640', 'prednisone'), {
+      authoredOn: daysAgo(NOW, 150),
+      supplyDays: 90,
+      repeats: 1,
+      dosage: [dailyDosage(20, 'mg', 1)],
+    });
     const nephrotic = condition('ra', 'kid', concept('sct', '69896004', 'Rheumatoid arthritis'));
     const e = evaluatePatient(inputFromResources(child, [pred, nephrotic, ...lowPair('kid')]), k, NOW);
     expect(e.findings).toEqual([]);
-    for (const o of e.outcomes) expect(o.reasons.map((r) => r.code), o.ruleId).toEqual(['age-below-adult']);
+    for (const o of e.outcomes)
+      expect(
+        o.reasons.map((r) => r.code),
+        o.ruleId,
+      ).toEqual(['age-below-adult']);
     expect(e.outcomes[0]!.reasons[0]!.params).toEqual({ age: 12, minimum: 18 });
   });
 

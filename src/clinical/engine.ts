@@ -1,18 +1,16 @@
 import type { Observation, Patient } from 'fhir/r4';
+import { buildContext, type ContextInput, dxaSince } from './context';
+import { ageOn, subtractMonths } from './dates';
+import { day } from './format';
 import type { Knowledge } from './knowledge';
-import type { Finding, PatientEvaluation, PatientFacts, RejectedObservation, RuleOutcome } from './types';
-import { type ContextInput, buildContext } from './context';
-import { ageOn } from './dates';
 import { computeMeasures } from './measures';
 import { normaliseObservations } from './observations';
 import { DEFAULT_RULES, type Rule, type RuleContext } from './rules';
 import { ccrUsable } from './rules/ccr-lab-gap';
 import { outcome } from './rules/rule';
-import { dxaSince } from './context';
-import { day } from './format';
-import { subtractMonths } from './dates';
 import { selectInputs } from './selection';
 import { sharedReason, sharedText } from './text';
+import type { Finding, PatientEvaluation, PatientFacts, RejectedObservation, RuleOutcome } from './types';
 
 /**
  * What the engine needs about one patient: FHIR R4 resources, already gathered. Everything beyond the Patient and
@@ -47,14 +45,29 @@ export function evaluatePatient(
   const labs = normalised.labs.filter((l) => l.effectiveMs <= asOf.getTime());
   const rejected: RejectedObservation[] = [
     ...normalised.rejected.filter((r) => r.effectiveMs === undefined || r.effectiveMs <= asOf.getTime()),
-    ...normalised.labs.filter((l) => l.effectiveMs > asOf.getTime())
-      .map((l) => ({ reference: l.reference, analyte: l.analyte, reason: `dated ${l.effective}, after the evaluation time ${asOf.toISOString()}` })),
+    ...normalised.labs
+      .filter((l) => l.effectiveMs > asOf.getTime())
+      .map((l) => ({
+        reference: l.reference,
+        analyte: l.analyte,
+        reason: `dated ${l.effective}, after the evaluation time ${asOf.toISOString()}`,
+      })),
   ];
   const selection = selectInputs(labs, knowledge, asOf);
   const measures = computeMeasures(patient, selection, knowledge);
   const ageNow = ageOn(patient.birthDate, asOf.toISOString());
   const context = buildContext(input, patient.reference, knowledge, asOf);
-  const ctx: RuleContext = { patient, asOf, labs, rejected, selection, measures, knowledge, context, ...(ageNow !== undefined ? { ageNow } : {}) };
+  const ctx: RuleContext = {
+    patient,
+    asOf,
+    labs,
+    rejected,
+    selection,
+    measures,
+    knowledge,
+    context,
+    ...(ageNow !== undefined ? { ageNow } : {}),
+  };
 
   const ordered = byPrecedence(rules, knowledge);
   const outcomes: RuleOutcome[] = ordered.map((r) => adultGate(r.id, ctx) ?? r.evaluate(ctx));
@@ -66,7 +79,13 @@ export function evaluatePatient(
       const attached = outcomes.filter((c) => c.status === 'context' && (!c.attachTo || c.attachTo.includes(f.ruleId)));
       return {
         ...f,
-        brief: { why: '', cite: '', ...f.brief, advisory: sharedText(knowledge, 'advisory'), appLink: sharedText(knowledge, 'appLink') },
+        brief: {
+          why: '',
+          cite: '',
+          ...f.brief,
+          advisory: sharedText(knowledge, 'advisory'),
+          appLink: sharedText(knowledge, 'appLink'),
+        },
         context: [...f.context, ...attached.flatMap((c) => c.context ?? [])],
         briefContext: [...(f.briefContext ?? []), ...attached.flatMap((c) => c.briefContext ?? [])],
       };
@@ -87,7 +106,9 @@ export function adultGate(ruleId: string, ctx: RuleContext): RuleOutcome | undef
     return outcome.suppressed(ruleId, [sharedReason(ctx.knowledge, 'age-unknown')]);
   }
   if (ctx.ageNow < gate.adultAgeYears) {
-    return outcome.suppressed(ruleId, [sharedReason(ctx.knowledge, 'age-below-adult', { age: ctx.ageNow, minimum: gate.adultAgeYears })]);
+    return outcome.suppressed(ruleId, [
+      sharedReason(ctx.knowledge, 'age-below-adult', { age: ctx.ageNow, minimum: gate.adultAgeYears }),
+    ]);
   }
   return undefined;
 }
@@ -107,9 +128,15 @@ function withoutNeedlessOrders(f: Finding, ctx: RuleContext): Finding {
   if (recent || pending) {
     const kept = suggestions.filter((s) => !s.orders.some((o) => dxaCodes.has(o.code)));
     if (kept.length !== suggestions.length) {
-      caveats.push(recent
-        ? sharedText(k, 'dxaOnFileNotSuggested', { date: day(recent.effective), reference: recent.reference, months: k.dxaOnFile.withinMonths })
-        : sharedText(k, 'dxaOrderedNotSuggested', { reference: pending?.reference ?? '' }));
+      caveats.push(
+        recent
+          ? sharedText(k, 'dxaOnFileNotSuggested', {
+              date: day(recent.effective),
+              reference: recent.reference,
+              months: k.dxaOnFile.withinMonths,
+            })
+          : sharedText(k, 'dxaOrderedNotSuggested', { reference: pending?.reference ?? '' }),
+      );
     }
     suggestions = kept;
   }
@@ -121,7 +148,8 @@ function withoutNeedlessOrders(f: Finding, ctx: RuleContext): Finding {
 
 /** Rules in the order of their precedence in the knowledge data: the lowest number runs first and its card wins. */
 export function byPrecedence(rules: readonly Rule[], k: Knowledge): Rule[] {
-  const rank = (r: Rule) => (k.rules as Record<string, { precedence: number } | undefined>)[r.id]?.precedence ?? Number.MAX_SAFE_INTEGER;
+  const rank = (r: Rule) =>
+    (k.rules as Record<string, { precedence: number } | undefined>)[r.id]?.precedence ?? Number.MAX_SAFE_INTEGER;
   return [...rules].sort((a, b) => rank(a) - rank(b));
 }
 
@@ -142,6 +170,10 @@ function supersede(outcomes: RuleOutcome[], k: Knowledge): void {
       briefContext: [...(winner.finding.briefContext ?? []), ...(lost.carryOverBrief ? [lost.carryOverBrief] : [])],
       measures: [...winner.finding.measures, ...lost.measures.filter((m) => !known.has(m.code))],
     };
-    outcomes[j] = { ruleId: o.ruleId, status: 'suppressed', reasons: [sharedReason(k, 'superseded', { rule: winner.ruleId })] };
+    outcomes[j] = {
+      ruleId: o.ruleId,
+      status: 'suppressed',
+      reasons: [sharedReason(k, 'superseded', { rule: winner.ruleId })],
+    };
   });
 }

@@ -1,9 +1,9 @@
-import type { Knowledge } from './knowledge';
 import type { ConceptMatch } from './codesets';
-import type { MedicationUse } from './medications';
 import { isOneOf, strongest } from './codesets';
 import { DAY_MS } from './dates';
 import { significant as fmt } from './format';
+import type { Knowledge } from './knowledge';
+import type { MedicationUse } from './medications';
 
 /*
  * Glucocorticoid exposure over time, in prednisone-equivalent mg/day: each use becomes dated intervals (one per
@@ -70,7 +70,9 @@ export function glucocorticoidDoses(use: MedicationUse, ingredient: ConceptMatch
 
 /** Runs of intervals at or above `minMgPerDay`, joined across gaps of at most `maxGapDays`, longest first. */
 export function exposureRuns(intervals: DoseInterval[], minMgPerDay: number, maxGapDays: number): ExposureRun[] {
-  const enough = intervals.filter((i) => i.prednisoneEqMgPerDay >= minMgPerDay && i.endMs > i.startMs).sort((a, b) => a.startMs - b.startMs);
+  const enough = intervals
+    .filter((i) => i.prednisoneEqMgPerDay >= minMgPerDay && i.endMs > i.startMs)
+    .sort((a, b) => a.startMs - b.startMs);
   const runs: ExposureRun[] = [];
   for (const i of enough) {
     const last = runs[runs.length - 1];

@@ -1,5 +1,5 @@
-import type { LabValue, Measure } from './types';
 import { memoText } from './memo';
+import type { LabValue, Measure } from './types';
 
 /** Display rounding only: the machine-readable values stay unrounded. */
 export function round(value: number, unit: string): string {
@@ -78,7 +78,10 @@ export const INTERNAL_MARKERS: { name: string; pattern: RegExp }[] = [
   // \x5b is "[": written so, this pattern is not itself taken for a pointer into docs/evidence.md.
   { name: 'evidence reference', pattern: /\x5bevidence: ?[\w, -]+\]/ },
   { name: 'note file name', pattern: /\b[\w-]+\.(?:md|ts|json)\b/ },
-  { name: 'secondary web source', pattern: /\b(?:droracle|guidelinecentral|medicalalgorithms|wikipedia|medscape|uptodate|drugs\.com)\b/i },
+  {
+    name: 'secondary web source',
+    pattern: /\b(?:droracle|guidelinecentral|medicalalgorithms|wikipedia|medscape|uptodate|drugs\.com)\b/i,
+  },
   { name: 'raw UCUM', pattern: /u\[IU\]|\{1\.73_m2\}|\{index\}|\[IU\]/ },
 ];
 
@@ -116,7 +119,10 @@ function cleanForClinician(text: string): string {
 /** FHIR references ("Observation/x") out of text meant for the card: the app links them instead. */
 export function withoutReferences(text: string): string {
   return text
-    .replace(/,?\s*\b(?:Observation|MedicationRequest|MedicationStatement|Condition|DiagnosticReport|ServiceRequest|Procedure|Patient)\/[A-Za-z0-9\-.]{1,64}/g, '')
+    .replace(
+      /,?\s*\b(?:Observation|MedicationRequest|MedicationStatement|Condition|DiagnosticReport|ServiceRequest|Procedure|Patient)\/[A-Za-z0-9\-.]{1,64}/g,
+      '',
+    )
     .replace(/\(\s*[;,]\s*/g, '(')
     .replace(/\s*;\s*\)/g, ')')
     .replace(/\(\s*\)/g, '')

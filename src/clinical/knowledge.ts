@@ -5,8 +5,8 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { Codesets } from './codesets';
-import type { ProductTable } from './products';
 import type * as S from './knowledge-schema';
+import type { ProductTable } from './products';
 import type {
   Links,
   PilotCohort as PilotCohortSchema,

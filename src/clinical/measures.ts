@@ -1,10 +1,10 @@
-import type { Knowledge } from './knowledge';
-import type { LabValue, Measure, MeasureCode, MeasureSummary, PatientFacts } from './types';
-import type { Selection } from './selection';
 import { ageOn } from './dates';
-import { EGFR_UNIT, FORMULAS, egfrCr2021, egfrCrCys2021, egfrCys2012 } from './egfr';
+import { EGFR_UNIT, egfrCr2021, egfrCrCys2021, egfrCys2012, FORMULAS } from './egfr';
 import { HOMA_FORMULAS, homaBeta, homaIr } from './homa';
-import { RATIO_FORMULAS, ccr, sarcopeniaIndex } from './ratio';
+import type { Knowledge } from './knowledge';
+import { ccr, RATIO_FORMULAS, sarcopeniaIndex } from './ratio';
+import type { Selection } from './selection';
+import type { LabValue, Measure, MeasureCode, MeasureSummary, PatientFacts } from './types';
 
 export const MEASURE_DISPLAY: Record<MeasureCode, string> = {
   'sarcopenia-index': 'Sarcopenia index',
@@ -74,36 +74,78 @@ export function computeMeasures(patient: PatientFacts, sel: Selection, k: Knowle
 
   if (pair) {
     const { creatinine: c, cystatin: y } = pair;
-    out.push(measure('sarcopenia-index', sarcopeniaIndex(c.value, y.value), '{index}', [c, y], RATIO_FORMULAS['sarcopenia-index'], ['kashani-2016']));
-    out.push(measure('ccr', ccr(c.value, y.value), '(mg/dL)/(mg/L)', [c, y], RATIO_FORMULAS.ccr, ['kashani-2016', 'he-2024']));
+    out.push(
+      measure(
+        'sarcopenia-index',
+        sarcopeniaIndex(c.value, y.value),
+        '{index}',
+        [c, y],
+        RATIO_FORMULAS['sarcopenia-index'],
+        ['kashani-2016'],
+      ),
+    );
+    out.push(
+      measure('ccr', ccr(c.value, y.value), '(mg/dL)/(mg/L)', [c, y], RATIO_FORMULAS.ccr, ['kashani-2016', 'he-2024']),
+    );
   }
   if (sex && creat) {
     const age = ageOn(patient.birthDate, creat.effective);
     if (age !== undefined && age >= adult) {
-      out.push(measure('egfr-cr-2021', egfrCr2021(creat.value, age, sex), EGFR_UNIT, [creat], FORMULAS['egfr-cr-2021'], ['inker-2021'], age));
+      out.push(
+        measure(
+          'egfr-cr-2021',
+          egfrCr2021(creat.value, age, sex),
+          EGFR_UNIT,
+          [creat],
+          FORMULAS['egfr-cr-2021'],
+          ['inker-2021'],
+          age,
+        ),
+      );
     }
   }
   if (sex && pair) {
     const age = ageOn(patient.birthDate, later(pair.creatinine, pair.cystatin));
     if (age !== undefined && age >= adult) {
       out.push(
-        measure('egfr-cr-cys-2021', egfrCrCys2021(pair.creatinine.value, pair.cystatin.value, age, sex), EGFR_UNIT,
-          [pair.creatinine, pair.cystatin], FORMULAS['egfr-cr-cys-2021'], ['inker-2021'], age),
+        measure(
+          'egfr-cr-cys-2021',
+          egfrCrCys2021(pair.creatinine.value, pair.cystatin.value, age, sex),
+          EGFR_UNIT,
+          [pair.creatinine, pair.cystatin],
+          FORMULAS['egfr-cr-cys-2021'],
+          ['inker-2021'],
+          age,
+        ),
       );
     }
   }
   if (sex && cys) {
     const age = ageOn(patient.birthDate, cys.effective);
     if (age !== undefined && age >= adult) {
-      out.push(measure('egfr-cys-2012', egfrCys2012(cys.value, age, sex), EGFR_UNIT, [cys], FORMULAS['egfr-cys-2012'], ['inker-2012'], age));
+      out.push(
+        measure(
+          'egfr-cys-2012',
+          egfrCys2012(cys.value, age, sex),
+          EGFR_UNIT,
+          [cys],
+          FORMULAS['egfr-cys-2012'],
+          ['inker-2012'],
+          age,
+        ),
+      );
     }
   }
   if (sel.homaPair) {
     const { insulin: i, glucose: g } = sel.homaPair;
-    out.push(measure('homa-ir', homaIr(i.value, g.value), '{index}', [i, g], HOMA_FORMULAS['homa-ir'], ['matthews-1985']));
+    out.push(
+      measure('homa-ir', homaIr(i.value, g.value), '{index}', [i, g], HOMA_FORMULAS['homa-ir'], ['matthews-1985']),
+    );
     // Below the minimum fasting glucose HOMA-β's denominator nears zero and the number means nothing: not reported.
     if (g.value >= k.rules['homa-context'].minFastingGlucoseMmolL) {
-      out.push(measure('homa-beta', homaBeta(i.value, g.value), '%', [i, g], HOMA_FORMULAS['homa-beta'], ['matthews-1985']));
+      out.push(
+        measure('homa-beta', homaBeta(i.value, g.value), '%', [i, g], HOMA_FORMULAS['homa-beta'], ['matthews-1985']),
+      );
     }
   }
   return out.filter((m): m is Measure => !!m);

@@ -1,11 +1,30 @@
-import type { CodeableConcept, Dosage, Medication, MedicationRequest, MedicationStatement, Quantity, Ratio } from 'fhir/r4';
-import type { Knowledge } from './knowledge';
+import type {
+  CodeableConcept,
+  Dosage,
+  Medication,
+  MedicationRequest,
+  MedicationStatement,
+  Quantity,
+  Ratio,
+} from 'fhir/r4';
 import { type CodesetId, type ConceptMatch, matchConcepts, nameIn, textsOf } from './codesets';
-import { type DoseStep, type Known, type StrengthFor, type UnitStrength, boundedDays, daysOf, doseSteps, massMgPer, periodDays, timesPerDay } from './dosage';
 import { DAY_MS, parseFhirInstant } from './dates';
+import {
+  boundedDays,
+  type DoseStep,
+  daysOf,
+  doseSteps,
+  type Known,
+  massMgPer,
+  periodDays,
+  type StrengthFor,
+  timesPerDay,
+  type UnitStrength,
+} from './dosage';
 import { significant as fmt } from './format';
-import { type Product, RXNORM, productsIn } from './products';
-import { type RouteJudgement, judgeRoute } from './routes';
+import type { Knowledge } from './knowledge';
+import { type Product, productsIn, RXNORM } from './products';
+import { judgeRoute, type RouteJudgement } from './routes';
 
 /*
  * MedicationRequest and MedicationStatement, whatever shape the EHR sends (medicationCodeableConcept, or
@@ -13,7 +32,12 @@ import { type RouteJudgement, judgeRoute } from './routes';
  * which evidence, by which route, how much per day and over which period.
  */
 
-const MEDICATION_CODESETS: CodesetId[] = ['glucocorticoids', 'endocrine-therapy', 'osteoporosis-therapy', 'other-medications'];
+const MEDICATION_CODESETS: CodesetId[] = [
+  'glucocorticoids',
+  'endocrine-therapy',
+  'osteoporosis-therapy',
+  'other-medications',
+];
 
 export interface UsePeriod {
   startMs: number;
@@ -113,9 +137,20 @@ function massMg(q: Quantity | undefined): number | undefined {
 }
 
 /** The Medication.ingredient entries of a concept: by code, or the only active one with a strength. */
-function ingredientStrength(med: Medication | undefined, conceptId: string, k: Knowledge, doseUnit: string): UnitStrength | undefined {
+function ingredientStrength(
+  med: Medication | undefined,
+  conceptId: string,
+  k: Knowledge,
+  doseUnit: string,
+): UnitStrength | undefined {
   const withStrength = (med?.ingredient ?? []).filter((i) => i.isActive !== false && i.strength);
-  const own = withStrength.filter((i) => MEDICATION_CODESETS.some((id) => matchConcepts(i.itemCodeableConcept, k.codesets[id], id).some((m) => m.concept.id === conceptId && m.basis === 'code')));
+  const own = withStrength.filter((i) =>
+    MEDICATION_CODESETS.some((id) =>
+      matchConcepts(i.itemCodeableConcept, k.codesets[id], id).some(
+        (m) => m.concept.id === conceptId && m.basis === 'code',
+      ),
+    ),
+  );
   const pick = own.length === 1 ? own[0] : withStrength.length === 1 ? withStrength[0] : undefined;
   const s = pick?.strength as Ratio | undefined;
   const mg = massMg(s?.numerator);
@@ -140,7 +175,8 @@ function productStrength(products: Product[], conceptId: string, doseUnit: strin
   return undefined;
 }
 
-const NAME_STRENGTH = /(\d+(?:\.\d+)?)\s*(mg|mcg|µg|μg|ug|g)(?![a-z])(?:\s*(?:\/|per|in)\s*(\d+(?:\.\d+)?)?\s*(ml)\b)?/i;
+const NAME_STRENGTH =
+  /(\d+(?:\.\d+)?)\s*(mg|mcg|µg|μg|ug|g)(?![a-z])(?:\s*(?:\/|per|in)\s*(\d+(?:\.\d+)?)?\s*(ml)\b)?/i;
 const FORM_UNIT: [RegExp, string][] = [
   [/\b(tablets?|tab)\b/i, '{tbl}'],
   [/\b(capsules?|cap)\b/i, '{cap}'],
@@ -166,17 +202,33 @@ function nameStrength(names: string[], conceptNames: string[], doseUnit: string)
       perUnit = FORM_UNIT.find(([re]) => re.test(name))?.[1];
     }
     if (!perUnit || per <= 0 || !sameUnit(doseUnit, perUnit)) continue;
-    return { mgPerUnit: mg / per, how: `${fmt(mg / per)} mg per ${fmtUnit(perUnit)} read from the name "${name}" (no coded strength)`, fromName: true };
+    return {
+      mgPerUnit: mg / per,
+      how: `${fmt(mg / per)} mg per ${fmtUnit(perUnit)} read from the name "${name}" (no coded strength)`,
+      fromName: true,
+    };
   }
   return undefined;
 }
 
 /** Every way to the strength of one unit, in order of trust: Medication.ingredient, the product table, the name. */
-function strengthResolver(med: Medication | undefined, products: Product[], conceptId: string | undefined, names: string[], k: Knowledge): StrengthFor {
-  const concept = conceptId ? MEDICATION_CODESETS.flatMap((id) => k.codesets[id].concepts).find((c) => c.id === conceptId) : undefined;
+function strengthResolver(
+  med: Medication | undefined,
+  products: Product[],
+  conceptId: string | undefined,
+  names: string[],
+  k: Knowledge,
+): StrengthFor {
+  const concept = conceptId
+    ? MEDICATION_CODESETS.flatMap((id) => k.codesets[id].concepts).find((c) => c.id === conceptId)
+    : undefined;
   return (unit: string) => {
     if (!conceptId) return undefined;
-    return ingredientStrength(med, conceptId, k, unit) ?? productStrength(products, conceptId, unit) ?? nameStrength(names, concept?.names ?? [], unit);
+    return (
+      ingredientStrength(med, conceptId, k, unit) ??
+      productStrength(products, conceptId, unit) ??
+      nameStrength(names, concept?.names ?? [], unit)
+    );
   };
 }
 
@@ -187,7 +239,13 @@ function productMatches(products: Product[], k: Knowledge): ConceptMatch[] {
     for (const i of p.ingredients) {
       const concept = k.codesets[i.codeset].concepts.find((c) => c.id === i.concept);
       if (!concept) continue;
-      out.push({ codeset: i.codeset, concept, basis: 'code', coding: { system: RXNORM, code: p.code, display: p.name }, verified: p.verification.status === 'verified' });
+      out.push({
+        codeset: i.codeset,
+        concept,
+        basis: 'code',
+        coding: { system: RXNORM, code: p.code, display: p.name },
+        verified: p.verification.status === 'verified',
+      });
     }
   }
   return out;
@@ -204,7 +262,8 @@ function unitsPerDay(dosages: Dosage[] | undefined): number | undefined {
 }
 
 function firstDoseUnit(dosages: Dosage[] | undefined): string | undefined {
-  const q = dosages?.find((d) => d.asNeededBoolean !== true && !d.asNeededCodeableConcept)?.doseAndRate?.[0]?.doseQuantity;
+  const q = dosages?.find((d) => d.asNeededBoolean !== true && !d.asNeededCodeableConcept)?.doseAndRate?.[0]
+    ?.doseQuantity;
   return (q?.code ?? q?.unit)?.trim();
 }
 
@@ -214,14 +273,27 @@ const ENDED = new Set(['stopped', 'completed']);
  * The period a request covers. Its length is the shortest of what supply (× fills), dispensed quantity, the
  * timing's bounds and count allow; a stopped or completed order ends no later than its last update or today.
  */
-function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: Date, dose: Known<DoseStep[]>, product: Product | undefined): Known<UsePeriod> {
+function requestPeriod(
+  mr: MedicationRequest,
+  origin: 'record' | 'order',
+  asOf: Date,
+  dose: Known<DoseStep[]>,
+  product: Product | undefined,
+): Known<UsePeriod> {
   const dr = mr.dispenseRequest;
   const authored = parseFhirInstant(mr.authoredOn);
   const validityStart = parseFhirInstant(dr?.validityPeriod?.start);
   const boundsStart = dose.ok ? dose.value[0]?.startMs : undefined;
   const startMs = boundsStart ?? authored ?? validityStart ?? (origin === 'order' ? asOf.getTime() : undefined);
   if (startMs === undefined) return { ok: false, why: 'no authoredOn or validity period start' };
-  const startHow = boundsStart !== undefined ? `timing bounds from ${day(startMs)}` : authored !== undefined ? `ordered ${day(startMs)}` : validityStart !== undefined ? `validity period from ${day(startMs)}` : `ordered now (${day(startMs)})`;
+  const startHow =
+    boundsStart !== undefined
+      ? `timing bounds from ${day(startMs)}`
+      : authored !== undefined
+        ? `ordered ${day(startMs)}`
+        : validityStart !== undefined
+          ? `validity period from ${day(startMs)}`
+          : `ordered now (${day(startMs)})`;
   const fills = 1 + Math.max(0, dr?.numberOfRepeatsAllowed ?? 0);
   const fillText = fills > 1 ? ` × ${fills} fills (1 + ${fills - 1} repeats)` : '';
 
@@ -234,13 +306,19 @@ function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: 
   const upd = unitsPerDay(mr.dosageInstruction);
   if (typeof qty === 'number' && upd && qtyUnit && doseUnit) {
     // A pack dispensed by the pack holds packUnits tablets.
-    const packs = product?.packUnits && /^\{?(pack|pk|package|kit)s?\}?$/i.test(qtyUnit) ? product.packUnits : undefined;
+    const packs =
+      product?.packUnits && /^\{?(pack|pk|package|kit)s?\}?$/i.test(qtyUnit) ? product.packUnits : undefined;
     const units = packs ? qty * packs : sameUnit(qtyUnit, doseUnit) ? qty : undefined;
-    if (units !== undefined) limits.push([(units / upd) * fills, `${fmt(qty)} ${qtyUnit}${packs ? ` of ${packs}` : ''} at ${fmt(upd)} a day${fillText}`]);
+    if (units !== undefined)
+      limits.push([
+        (units / upd) * fills,
+        `${fmt(qty)} ${qtyUnit}${packs ? ` of ${packs}` : ''} at ${fmt(upd)} a day${fillText}`,
+      ]);
   }
   const timed = dose.ok ? boundedDays(dose.value) : undefined;
   if (timed !== undefined) limits.push([timed, 'the dosage timing (bounds or count)']);
-  if (!limits.length && periodDays(dr?.validityPeriod) !== undefined) limits.push([periodDays(dr?.validityPeriod) as number, 'the prescription validity period']);
+  if (!limits.length && periodDays(dr?.validityPeriod) !== undefined)
+    limits.push([periodDays(dr?.validityPeriod) as number, 'the prescription validity period']);
 
   const ended = ENDED.has(mr.status);
   const lastUpdated = parseFhirInstant(mr.meta?.lastUpdated);
@@ -255,28 +333,63 @@ function requestPeriod(mr: MedicationRequest, origin: 'record' | 'order', asOf: 
     let stopText = '';
     if (stopBy !== undefined && stopBy < endMs) {
       endMs = Math.max(startMs, stopBy);
-      stopText = stoppedUndated ? ', stopped on a date the order does not give (no days counted)' : `, ${mr.status} by ${day(endMs)}`;
+      stopText = stoppedUndated
+        ? ', stopped on a date the order does not give (no days counted)'
+        : `, ${mr.status} by ${day(endMs)}`;
     }
     const expected = !ended;
-    return { ok: true, value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how: `${startHow} + ${how}${stopText}`, expected }, how };
+    return {
+      ok: true,
+      value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how: `${startHow} + ${how}${stopText}`, expected },
+      how,
+    };
   }
   if (mr.status === 'active' || mr.status === 'on-hold' || (origin === 'order' && !ended)) {
     const endMs = Math.max(startMs, asOf.getTime());
-    return { ok: true, value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how: `${startHow}, still ${mr.status} today (no supply length given)`, expected: false, open: true }, how: 'active' };
+    return {
+      ok: true,
+      value: {
+        startMs,
+        endMs,
+        start: iso(startMs),
+        end: iso(endMs),
+        how: `${startHow}, still ${mr.status} today (no supply length given)`,
+        expected: false,
+        open: true,
+      },
+      how: 'active',
+    };
   }
   // A finished order without a supply length still dates the drug (a yearly zoledronic acid infusion).
-  return { ok: true, value: { startMs, endMs: startMs, start: iso(startMs), end: iso(startMs), how: `${startHow} (no supply length given)`, expected: false }, how: 'point' };
+  return {
+    ok: true,
+    value: {
+      startMs,
+      endMs: startMs,
+      start: iso(startMs),
+      end: iso(startMs),
+      how: `${startHow} (no supply length given)`,
+      expected: false,
+    },
+    how: 'point',
+  };
 }
 
 function statementPeriod(ms: MedicationStatement, asOf: Date): Known<UsePeriod> {
   const ongoing = ms.status === 'active' || ms.status === 'on-hold';
   const p = ms.effectivePeriod;
-  const startMs = parseFhirInstant(p?.start) ?? parseFhirInstant(ms.effectiveDateTime) ?? parseFhirInstant(ms.dateAsserted);
+  const startMs =
+    parseFhirInstant(p?.start) ?? parseFhirInstant(ms.effectiveDateTime) ?? parseFhirInstant(ms.dateAsserted);
   if (startMs === undefined) return { ok: false, why: 'no effective period, effective date or dateAsserted' };
   const stated = parseFhirInstant(p?.end);
   const endMs = stated ?? (ongoing ? Math.max(startMs, asOf.getTime()) : startMs);
   const source = p?.start ? 'effectivePeriod' : ms.effectiveDateTime ? 'effectiveDateTime' : 'dateAsserted';
-  const how = stated !== undefined ? `${source} ${day(startMs)} to ${day(endMs)}` : ongoing ? `${source} from ${day(startMs)}, ${ms.status} today` : `${source} ${day(startMs)}`;
+  const how =
+    stated !== undefined
+      ? `${source} ${day(startMs)} to ${day(endMs)}`
+      : ongoing
+        ? `${source} from ${day(startMs)}, ${ms.status} today`
+        : `${source} ${day(startMs)}`;
   return { ok: true, value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how, expected: false }, how };
 }
 
@@ -310,7 +423,10 @@ export function medicationUse(
   const med = resolveMedication(r.medicationReference?.reference, r.contained, external);
   const productConcepts = [r.medicationCodeableConcept, med?.code];
   const products = productConcepts.flatMap((cc) => productsIn(cc, k.products));
-  const concepts: (CodeableConcept | undefined)[] = [...productConcepts, ...(med?.ingredient ?? []).map((i) => i.itemCodeableConcept)];
+  const concepts: (CodeableConcept | undefined)[] = [
+    ...productConcepts,
+    ...(med?.ingredient ?? []).map((i) => i.itemCodeableConcept),
+  ];
   const matches = [
     ...MEDICATION_CODESETS.flatMap((id) => concepts.flatMap((cc) => matchConcepts(cc, k.codesets[id], id))),
     ...productMatches(products, k),
@@ -320,12 +436,22 @@ export function medicationUse(
   if (!matches.length) return undefined;
 
   const dosages = r.resourceType === 'MedicationRequest' ? r.dosageInstruction : r.dosage;
-  const names = [...productConcepts.flatMap(textsOf), ...(r.medicationReference?.display ? [r.medicationReference.display] : [])];
+  const names = [
+    ...productConcepts.flatMap(textsOf),
+    ...(r.medicationReference?.display ? [r.medicationReference.display] : []),
+  ];
   // Dose in mg of the ingredient the rules weigh: the glucocorticoid, else the first ingredient recognised by code.
-  const primary = matches.find((m) => m.codeset === 'glucocorticoids' && m.basis !== 'class') ?? matches.find((m) => m.basis !== 'class');
+  const primary =
+    matches.find((m) => m.codeset === 'glucocorticoids' && m.basis !== 'class') ??
+    matches.find((m) => m.basis !== 'class');
   const dose = doseSteps(dosages, strengthResolver(med, products, primary?.concept.id, names, k));
   const gcMatches = matches.filter((m) => m.codeset === 'glucocorticoids');
-  const name = textsOf(r.medicationCodeableConcept)[0] ?? textsOf(med?.code)[0] ?? r.medicationReference?.display ?? matches[0]?.concept.display ?? 'medication';
+  const name =
+    textsOf(r.medicationCodeableConcept)[0] ??
+    textsOf(med?.code)[0] ??
+    r.medicationReference?.display ??
+    matches[0]?.concept.display ??
+    'medication';
   const verifiedProduct = products.find((p) => p.verification.status === 'verified');
   return {
     reference,
@@ -338,7 +464,10 @@ export function medicationUse(
     matches,
     route: judgeRoute(dosages, [...productConcepts, med?.form], gcMatches, k.codesets, verifiedProduct),
     dose,
-    period: r.resourceType === 'MedicationRequest' ? requestPeriod(r, origin, asOf, dose, products[0]) : statementPeriod(r, asOf),
+    period:
+      r.resourceType === 'MedicationRequest'
+        ? requestPeriod(r, origin, asOf, dose, products[0])
+        : statementPeriod(r, asOf),
   };
 }
 

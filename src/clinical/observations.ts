@@ -1,8 +1,8 @@
 import type { Observation, Specimen } from 'fhir/r4';
-import type { AnalyteId, Knowledge } from './knowledge';
-import type { LabValue, RejectedObservation } from './types';
 import { parseFhirInstant } from './dates';
+import type { AnalyteId, Knowledge } from './knowledge';
 import { belongsToPatient } from './subject';
+import type { LabValue, RejectedObservation } from './types';
 import { toCanonical } from './units';
 
 const FASTING_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v2-0916';
@@ -22,7 +22,9 @@ function specimenSaysFasting(obs: Observation): boolean {
   const ref = obs.specimen?.reference;
   if (!ref?.startsWith('#')) return false;
   const spec = obs.contained?.find((r): r is Specimen => r.resourceType === 'Specimen' && r.id === ref.slice(1));
-  return !!spec?.collection?.fastingStatusCodeableConcept?.coding?.some((c) => c.system === FASTING_SYSTEM && c.code === 'F');
+  return !!spec?.collection?.fastingStatusCodeableConcept?.coding?.some(
+    (c) => c.system === FASTING_SYSTEM && c.code === 'F',
+  );
 }
 
 function effectiveOf(obs: Observation): string | undefined {
@@ -50,11 +52,24 @@ export function normaliseObservations(
     const effective = effectiveOf(obs);
     const effectiveMs = parseFhirInstant(effective);
     const when = effective && effectiveMs !== undefined ? { effective, effectiveMs } : {};
-    const reject = (reason: string, extra: Partial<RejectedObservation> = {}) => rejected.push({ reference, analyte: id.analyte, reason, ...when, ...extra });
-    if (!belongsToPatient(obs, patientRef)) { reject('belongs to another patient'); continue; }
-    if (!k.observationStatuses.includes(obs.status)) { reject(`status "${obs.status}" is not final, amended or corrected`); continue; }
-    if (!effective || effectiveMs === undefined) { reject('no specimen date (effective[x])'); continue; }
-    if (!obs.valueQuantity) { reject('no numeric valueQuantity', { unreadable: true }); continue; }
+    const reject = (reason: string, extra: Partial<RejectedObservation> = {}) =>
+      rejected.push({ reference, analyte: id.analyte, reason, ...when, ...extra });
+    if (!belongsToPatient(obs, patientRef)) {
+      reject('belongs to another patient');
+      continue;
+    }
+    if (!k.observationStatuses.includes(obs.status)) {
+      reject(`status "${obs.status}" is not final, amended or corrected`);
+      continue;
+    }
+    if (!effective || effectiveMs === undefined) {
+      reject('no specimen date (effective[x])');
+      continue;
+    }
+    if (!obs.valueQuantity) {
+      reject('no numeric valueQuantity', { unreadable: true });
+      continue;
+    }
     const def = k.analytes[id.analyte];
     const spellings = k.unitSpellings?.spellings ?? [];
     const q = obs.valueQuantity;
@@ -62,14 +77,36 @@ export function normaliseObservations(
       // A bound is not a value: no equation takes it, but a rule may read it where it alone decides.
       const { comparator: _bound, ...plain } = q;
       const b = toCanonical(id.analyte, def, plain, spellings);
-      reject(`reported as a bound ("${q.comparator}${q.value ?? ''} ${q.unit ?? q.code ?? ''}"), not a value`.replace(' ")', '")'),
-        { unreadable: true, ...(b.ok ? { bound: { comparator: q.comparator as NonNullable<RejectedObservation['bound']>['comparator'], value: b.value, unit: b.unit } } : {}) });
+      reject(
+        `reported as a bound ("${q.comparator}${q.value ?? ''} ${q.unit ?? q.code ?? ''}"), not a value`.replace(
+          ' ")',
+          '")',
+        ),
+        {
+          unreadable: true,
+          ...(b.ok
+            ? {
+                bound: {
+                  comparator: q.comparator as NonNullable<RejectedObservation['bound']>['comparator'],
+                  value: b.value,
+                  unit: b.unit,
+                },
+              }
+            : {}),
+        },
+      );
       continue;
     }
     const c = toCanonical(id.analyte, def, q, spellings);
-    if (!c.ok) { reject(c.reason, { unreadable: true }); continue; }
+    if (!c.ok) {
+      reject(c.reason, { unreadable: true });
+      continue;
+    }
     if (c.value < def.plausible.low || c.value > def.plausible.high) {
-      reject(`value ${c.value.toPrecision(3)} ${c.unit} outside plausible range ${def.plausible.low}–${def.plausible.high}`, { unreadable: true });
+      reject(
+        `value ${c.value.toPrecision(3)} ${c.unit} outside plausible range ${def.plausible.low}–${def.plausible.high}`,
+        { unreadable: true },
+      );
       continue;
     }
     labs.push({
@@ -78,7 +115,10 @@ export function normaliseObservations(
       code: id.code,
       value: c.value,
       unit: c.unit,
-      original: { value: obs.valueQuantity.value as number, unit: obs.valueQuantity.code ?? obs.valueQuantity.unit ?? '' },
+      original: {
+        value: obs.valueQuantity.value as number,
+        unit: obs.valueQuantity.code ?? obs.valueQuantity.unit ?? '',
+      },
       ...(c.conversion ? { conversion: c.conversion } : {}),
       effective,
       effectiveMs,

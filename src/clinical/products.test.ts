@@ -1,10 +1,10 @@
-import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UcumLhcUtils } from '@lhncbc/ucum-lhc';
+import { describe, expect, it } from 'vitest';
 import { loadKnowledgeSync } from '../config/knowledge-file';
-import { PRODUCTS_FILE, loadProductsSync } from '../config/products';
+import { loadProductsSync, PRODUCTS_FILE } from '../config/products';
 
 const k = loadKnowledgeSync();
 const table = k.products;
@@ -12,13 +12,19 @@ const ucum = UcumLhcUtils.getInstance();
 
 describe('the RxNorm product table', () => {
   it('uses only valid UCUM units for strengths, their denominators and dose units', () => {
-    const units = new Set(table.products.flatMap((p) => [p.unit, ...p.ingredients.flatMap((i) => [i.strength.unit, i.per.unit])]));
+    const units = new Set(
+      table.products.flatMap((p) => [p.unit, ...p.ingredients.flatMap((i) => [i.strength.unit, i.per.unit])]),
+    );
     const invalid = [...units].filter((u) => ucum.validateUnitString(u).status !== 'valid');
     expect(invalid).toEqual([]);
   });
 
   it('names only ingredients that exist in the code sets', () => {
-    const missing = table.products.flatMap((p) => p.ingredients.filter((i) => !k.codesets[i.codeset].concepts.some((c) => c.id === i.concept)).map((i) => `${p.code}: ${i.codeset}/${i.concept}`));
+    const missing = table.products.flatMap((p) =>
+      p.ingredients
+        .filter((i) => !k.codesets[i.codeset].concepts.some((c) => c.id === i.concept))
+        .map((i) => `${p.code}: ${i.codeset}/${i.concept}`),
+    );
     expect(missing).toEqual([]);
   });
 
@@ -41,9 +47,14 @@ describe('the RxNorm product table', () => {
   });
 
   it('keeps a pack’s unit count and a strength per dose unit for every glucocorticoid product', () => {
-    for (const p of table.products.filter((x) => x.tty === 'GPCK' || x.tty === 'BPCK')) expect(p.packUnits, p.code).toBeGreaterThan(0);
+    for (const p of table.products.filter((x) => x.tty === 'GPCK' || x.tty === 'BPCK'))
+      expect(p.packUnits, p.code).toBeGreaterThan(0);
     const gc = table.products.filter((p) => p.ingredients.some((i) => i.codeset === 'glucocorticoids'));
-    for (const p of gc) expect(p.ingredients.every((i) => i.per.unit === p.unit), p.code).toBe(true);
+    for (const p of gc)
+      expect(
+        p.ingredients.every((i) => i.per.unit === p.unit),
+        p.code,
+      ).toBe(true);
   });
 
   it('states in each verified product the strength its RxNorm name gives, ingredient by ingredient', () => {
@@ -51,33 +62,65 @@ describe('the RxNorm product table', () => {
     const wrong: string[] = [];
     for (const p of table.products.filter((x) => x.verification.status === 'verified')) {
       const volume = /^(?:\d+-Month |Sensor )?(\d+(?:\.\d+)?) ML /.exec(p.name);
-      const named = [...p.name.matchAll(/(\d+(?:\.\d+)?) (MG|UNT)(\/ML)?/g)].map((m) => ({ value: Number(m[1]), unit: m[2] === 'MG' ? 'mg' : '[iU]', perMl: !!m[3] }));
-      if (named.length !== p.ingredients.length) wrong.push(`${p.code}: ${named.length} strengths named, ${p.ingredients.length} ingredients`);
+      const named = [...p.name.matchAll(/(\d+(?:\.\d+)?) (MG|UNT)(\/ML)?/g)].map((m) => ({
+        value: Number(m[1]),
+        unit: m[2] === 'MG' ? 'mg' : '[iU]',
+        perMl: !!m[3],
+      }));
+      if (named.length !== p.ingredients.length)
+        wrong.push(`${p.code}: ${named.length} strengths named, ${p.ingredients.length} ingredients`);
       p.ingredients.forEach((i, n) => {
         const s = named[n];
         if (!s) return;
         const perUnit = s.perMl && i.per.unit !== 'mL' ? Number(volume?.[1]) * s.value : s.value;
-        if (Math.abs(i.strength.value / i.per.value - perUnit) > 1e-9 || i.strength.unit !== s.unit) wrong.push(`${p.code}: ${i.concept} ${i.strength.value} ${i.strength.unit} per ${i.per.value} ${i.per.unit}`);
-        if (s.perMl && i.per.unit !== 'mL' && !volume) wrong.push(`${p.code}: per-mL strength, dosed per ${i.per.unit}, no volume in the name`);
+        if (Math.abs(i.strength.value / i.per.value - perUnit) > 1e-9 || i.strength.unit !== s.unit)
+          wrong.push(`${p.code}: ${i.concept} ${i.strength.value} ${i.strength.unit} per ${i.per.value} ${i.per.unit}`);
+        if (s.perMl && i.per.unit !== 'mL' && !volume)
+          wrong.push(`${p.code}: per-mL strength, dosed per ${i.per.unit}, no volume in the name`);
       });
     }
     expect(wrong).toEqual([]);
   });
 
   it('lists which ingredients of the medication code sets have no verified product yet, so a gap is a decision, not an oversight', () => {
-    const covered = new Set(table.products.filter((p) => p.verification.status === 'verified').flatMap((p) => p.ingredients.map((i) => `${i.codeset}/${i.concept}`)));
-    const ingredients = (['endocrine-therapy', 'osteoporosis-therapy', 'other-medications', 'glucocorticoids'] as const).flatMap((id) =>
-      k.codesets[id].concepts.filter((c) => !/-class$/.test(c.id) && c.codes.every((x) => x.system !== 'http://www.whocc.no/atc' || x.code.length === 7)).map((c) => `${id}/${c.id}`),
+    const covered = new Set(
+      table.products
+        .filter((p) => p.verification.status === 'verified')
+        .flatMap((p) => p.ingredients.map((i) => `${i.codeset}/${i.concept}`)),
+    );
+    const ingredients = (
+      ['endocrine-therapy', 'osteoporosis-therapy', 'other-medications', 'glucocorticoids'] as const
+    ).flatMap((id) =>
+      k.codesets[id].concepts
+        .filter(
+          (c) =>
+            !/-class$/.test(c.id) &&
+            c.codes.every((x) => x.system !== 'http://www.whocc.no/atc' || x.code.length === 7),
+        )
+        .map((c) => `${id}/${c.id}`),
     );
     const without = ingredients.filter((i) => !covered.has(i));
     // No public RxNorm source for these products could be checked yet (README, Code sets): orders for them are
     // recognised by ingredient or ATC code only. A product added for one of them must be taken off this list.
     expect(without.sort()).toEqual([
-      'endocrine-therapy/abiraterone', 'endocrine-therapy/apalutamide', 'endocrine-therapy/bicalutamide', 'endocrine-therapy/buserelin',
-      'endocrine-therapy/darolutamide', 'endocrine-therapy/enzalutamide', 'endocrine-therapy/histrelin', 'endocrine-therapy/relugolix',
-      'glucocorticoids/betamethasone', 'glucocorticoids/cortisone', 'glucocorticoids/deflazacort', 'glucocorticoids/triamcinolone',
-      'osteoporosis-therapy/abaloparatide', 'osteoporosis-therapy/teriparatide',
-      'other-medications/cimetidine', 'other-medications/creatine', 'other-medications/enzyme-inducing-antiepileptic', 'other-medications/valproate',
+      'endocrine-therapy/abiraterone',
+      'endocrine-therapy/apalutamide',
+      'endocrine-therapy/bicalutamide',
+      'endocrine-therapy/buserelin',
+      'endocrine-therapy/darolutamide',
+      'endocrine-therapy/enzalutamide',
+      'endocrine-therapy/histrelin',
+      'endocrine-therapy/relugolix',
+      'glucocorticoids/betamethasone',
+      'glucocorticoids/cortisone',
+      'glucocorticoids/deflazacort',
+      'glucocorticoids/triamcinolone',
+      'osteoporosis-therapy/abaloparatide',
+      'osteoporosis-therapy/teriparatide',
+      'other-medications/cimetidine',
+      'other-medications/creatine',
+      'other-medications/enzyme-inducing-antiepileptic',
+      'other-medications/valproate',
     ]);
   });
 });

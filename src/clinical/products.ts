@@ -22,7 +22,18 @@ export interface ProductIngredient {
   per: ProductQuantity;
 }
 
-export type ProductRoute = 'oral' | 'parenteral' | 'inhalation' | 'nasal' | 'topical' | 'ophthalmic' | 'otic' | 'rectal' | 'vaginal' | 'oromucosal' | 'intra-articular';
+export type ProductRoute =
+  | 'oral'
+  | 'parenteral'
+  | 'inhalation'
+  | 'nasal'
+  | 'topical'
+  | 'ophthalmic'
+  | 'otic'
+  | 'rectal'
+  | 'vaginal'
+  | 'oromucosal'
+  | 'intra-articular';
 
 /** Routes by which a product reaches the whole body; every other route is local. */
 export const SYSTEMIC_ROUTES: ReadonlySet<ProductRoute> = new Set(['oral', 'parenteral']);
@@ -51,6 +62,8 @@ export interface ProductTable {
 /** The products a CodeableConcept names by RxNorm code (an EHR often sends the SCD and the SBD side by side). */
 export function productsIn(cc: CodeableConcept | undefined, table: ProductTable | undefined): Product[] {
   if (!cc || !table) return [];
-  const codes = new Set((cc.coding ?? []).filter((c) => c.system === RXNORM && c.code).map((c) => (c.code as string).trim()));
+  const codes = new Set(
+    (cc.coding ?? []).filter((c) => c.system === RXNORM && c.code).map((c) => (c.code as string).trim()),
+  );
   return table.products.filter((p) => codes.has(p.code));
 }

@@ -12,8 +12,10 @@ export interface RouteJudgement {
 const SCT = 'http://snomed.info/sct';
 
 // Local words are tested first: "Oral Inhalation" and "Metered Dose Inhaler" are local although they say oral.
-const LOCAL = /\b(topical|cutaneous|dermal|cream|ointment|lotion|gel|foam|paste|shampoo|inhal\w*|nebuli[sz]\w*|ophthalmic|eye|otic|ear|nasal|intranasal|rectal|enema|suppositor\w*|vaginal|transdermal|intra-?articular|intralesional|intravitreal|dental|mouthwash|oromucosal|buccal|lozenge|metered dose|dry powder)\b/i;
-const SYSTEMIC = /\b(oral|orally|by mouth|po|tablets?|tab|capsules?|caplet|intravenous|iv|intramuscular|im|subcutaneous|subcut|sc|injection|injectable)\b/i;
+const LOCAL =
+  /\b(topical|cutaneous|dermal|cream|ointment|lotion|gel|foam|paste|shampoo|inhal\w*|nebuli[sz]\w*|ophthalmic|eye|otic|ear|nasal|intranasal|rectal|enema|suppositor\w*|vaginal|transdermal|intra-?articular|intralesional|intravitreal|dental|mouthwash|oromucosal|buccal|lozenge|metered dose|dry powder)\b/i;
+const SYSTEMIC =
+  /\b(oral|orally|by mouth|po|tablets?|tab|capsules?|caplet|intravenous|iv|intramuscular|im|subcutaneous|subcut|sc|injection|injectable)\b/i;
 
 function byWords(texts: string[], source: string): RouteJudgement | undefined {
   for (const t of texts) {
@@ -43,16 +45,23 @@ export function judgeRoute(
       if (c.system !== SCT || !c.code) continue;
       const hit = systemic.find((s) => s.code === c.code);
       if (hit) return { kind: 'systemic', how: `route SNOMED CT ${c.code} (${hit.display})` };
-      return { kind: 'local', how: `route SNOMED CT ${c.code}${c.display ? ` (${c.display})` : ''} is not oral or parenteral systemic` };
+      return {
+        kind: 'local',
+        how: `route SNOMED CT ${c.code}${c.display ? ` (${c.display})` : ''} is not oral or parenteral systemic`,
+      };
     }
   }
   for (const d of dosages ?? []) {
     const r = byWords(textsOf(d.route), 'route');
     if (r) return r;
   }
-  const atcClass = glucocorticoidMatches.find((m) => m.basis === 'class' && m.coding?.system === 'http://www.whocc.no/atc');
-  if (atcClass?.concept.id === 'non-systemic-class') return { kind: 'local', how: `ATC ${atcClass.coding?.code} is a local-use class` };
-  if (atcClass?.concept.id === 'systemic-class') return { kind: 'systemic', how: `ATC ${atcClass.coding?.code} is for systemic use` };
+  const atcClass = glucocorticoidMatches.find(
+    (m) => m.basis === 'class' && m.coding?.system === 'http://www.whocc.no/atc',
+  );
+  if (atcClass?.concept.id === 'non-systemic-class')
+    return { kind: 'local', how: `ATC ${atcClass.coding?.code} is a local-use class` };
+  if (atcClass?.concept.id === 'systemic-class')
+    return { kind: 'systemic', how: `ATC ${atcClass.coding?.code} is for systemic use` };
   if (product) {
     const kind = SYSTEMIC_ROUTES.has(product.route) ? 'systemic' : 'local';
     return { kind, how: `dose form ${product.doseForm} of RxNorm ${product.code} (${product.route})` };

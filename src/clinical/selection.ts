@@ -1,7 +1,7 @@
-import type { Knowledge } from './knowledge';
-import type { LabValue } from './types';
-import { newestPair } from './observations';
 import { subtractMonths } from './dates';
+import type { Knowledge } from './knowledge';
+import { newestPair } from './observations';
+import type { LabValue } from './types';
 
 /** Which results feed the measures: the newest same-draw pairs inside the look-back window. */
 export interface Selection {
@@ -23,12 +23,23 @@ export const fastingDraw = (a: LabValue, b: LabValue): boolean => a.fasting && b
  * HOMA's pair: the newest fasting insulin, with the fasting glucose of the same draw (same specimen, else the
  * closest in time within the pairing window).
  */
-export function homaPairOf(insulins: LabValue[], glucoses: LabValue[], maxGapMs: number, sinceMs: number): { insulin: LabValue; glucose: LabValue } | undefined {
-  const ins = insulins.filter((i) => i.fasting && i.effectiveMs >= sinceMs).sort((a, b) => b.effectiveMs - a.effectiveMs);
+export function homaPairOf(
+  insulins: LabValue[],
+  glucoses: LabValue[],
+  maxGapMs: number,
+  sinceMs: number,
+): { insulin: LabValue; glucose: LabValue } | undefined {
+  const ins = insulins
+    .filter((i) => i.fasting && i.effectiveMs >= sinceMs)
+    .sort((a, b) => b.effectiveMs - a.effectiveMs);
   for (const insulin of ins) {
     const partners = glucoses
       .filter((g) => g.fasting && g.effectiveMs >= sinceMs)
-      .map((g) => ({ g, same: !!insulin.specimen && insulin.specimen === g.specimen && !insulin.specimen.startsWith('#'), gap: Math.abs(g.effectiveMs - insulin.effectiveMs) }))
+      .map((g) => ({
+        g,
+        same: !!insulin.specimen && insulin.specimen === g.specimen && !insulin.specimen.startsWith('#'),
+        gap: Math.abs(g.effectiveMs - insulin.effectiveMs),
+      }))
       .filter((p) => p.same || p.gap <= maxGapMs)
       .sort((x, y) => Number(y.same) - Number(x.same) || x.gap - y.gap);
     if (partners[0]) return { insulin, glucose: partners[0].g };
@@ -40,11 +51,21 @@ export function selectInputs(labs: LabValue[], k: Knowledge, asOf: Date): Select
   const sinceMs = subtractMonths(asOf, k.lookbackMonths).getTime();
   const by = (a: LabValue['analyte']) => labs.filter((l) => l.analyte === a && l.effectiveMs >= sinceMs);
   const inWindow = {
-    creatinine: by('creatinine'), 'cystatin-c': by('cystatin-c'), insulin: by('insulin'), glucose: by('glucose'),
-    crp: by('crp'), bmi: by('bmi'), 'vitamin-d': by('vitamin-d'),
+    creatinine: by('creatinine'),
+    'cystatin-c': by('cystatin-c'),
+    insulin: by('insulin'),
+    glucose: by('glucose'),
+    crp: by('crp'),
+    bmi: by('bmi'),
+    'vitamin-d': by('vitamin-d'),
   };
 
-  const cc = newestPair(inWindow.creatinine, inWindow['cystatin-c'], k.pairing.creatinineCystatinMaxHours * 3_600_000, sinceMs);
+  const cc = newestPair(
+    inWindow.creatinine,
+    inWindow['cystatin-c'],
+    k.pairing.creatinineCystatinMaxHours * 3_600_000,
+    sinceMs,
+  );
   const homaGap = k.pairing.insulinGlucoseMaxMinutes * 60_000;
   const fasting = homaPairOf(inWindow.insulin, inWindow.glucose, homaGap, sinceMs);
   const any = fasting ? undefined : newestPair(inWindow.insulin, inWindow.glucose, homaGap, sinceMs);

@@ -3,7 +3,9 @@ import { cardText, malformed, placeholders, reasonFrom, render } from './text';
 
 describe('text templates', () => {
   it('fill named placeholders and format a number to the decimals asked for', () => {
-    expect(render('CCR {ccr:2} is below {threshold:2} for {sex}', { ccr: 0.6, threshold: 0.7, sex: 'women' })).toBe('CCR 0.60 is below 0.70 for women');
+    expect(render('CCR {ccr:2} is below {threshold:2} for {sex}', { ccr: 0.6, threshold: 0.7, sex: 'women' })).toBe(
+      'CCR 0.60 is below 0.70 for women',
+    );
   });
 
   it('insert a value as given when no decimals are asked for', () => {
@@ -28,13 +30,23 @@ describe('text templates', () => {
   });
 
   it('build a reason whose text comes from the template and whose numbers stay as parameters', () => {
-    const r = reasonFrom({ reasons: { 'age-below-minimum': 'age {age} is under {minimum}' } }, 'age-below-minimum', { age: 40, minimum: 50 });
+    const r = reasonFrom({ reasons: { 'age-below-minimum': 'age {age} is under {minimum}' } }, 'age-below-minimum', {
+      age: 40,
+      minimum: 50,
+    });
     expect(r).toEqual({ code: 'age-below-minimum', text: 'age 40 is under 50', params: { age: 40, minimum: 50 } });
   });
 
   it('keep names and references in the words only, not in the parameters', () => {
-    const r = reasonFrom({ reasons: { 'recent-dxa': 'DXA {reference} is within {months} months' } }, 'recent-dxa', { reference: 'DiagnosticReport/d', months: 24 });
-    expect(r).toEqual({ code: 'recent-dxa', text: 'DXA DiagnosticReport/d is within 24 months', params: { months: 24 } });
+    const r = reasonFrom({ reasons: { 'recent-dxa': 'DXA {reference} is within {months} months' } }, 'recent-dxa', {
+      reference: 'DiagnosticReport/d',
+      months: 24,
+    });
+    expect(r).toEqual({
+      code: 'recent-dxa',
+      text: 'DXA DiagnosticReport/d is within 24 months',
+      params: { months: 24 },
+    });
   });
 
   it('throw when a rule asks for a sentence its text does not have', () => {

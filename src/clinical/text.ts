@@ -32,7 +32,10 @@ const compiled = memo((template: string): Part[] => {
   const parts: Part[] = [];
   let last = 0;
   for (const m of template.matchAll(PLACEHOLDER)) {
-    parts.push(template.slice(last, m.index), { name: m[1] as string, ...(m[2] !== undefined ? { decimals: Number(m[2]) } : {}) });
+    parts.push(template.slice(last, m.index), {
+      name: m[1] as string,
+      ...(m[2] !== undefined ? { decimals: Number(m[2]) } : {}),
+    });
     last = (m.index ?? 0) + m[0].length;
   }
   parts.push(template.slice(last));
@@ -45,7 +48,8 @@ export function render(template: string, params: TextParams = {}): string {
     const v = params[name];
     if (v === undefined) throw new Error(`template "${template}" needs {${name}}, which was not supplied`);
     if (decimals === undefined) return String(v);
-    if (typeof v !== 'number') throw new Error(`template "${template}" formats {${name}:${decimals}} but it is not a number`);
+    if (typeof v !== 'number')
+      throw new Error(`template "${template}" formats {${name}:${decimals}} but it is not a number`);
     return v.toFixed(decimals);
   });
 }

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import type { Observation } from 'fhir/r4';
+import { describe, expect, it } from 'vitest';
 import { loadKnowledgeSync } from '../config/knowledge-file';
 import { daysAgo, lab, patient } from '../demo/builders';
 import { DEMO_PATIENTS } from '../demo/patients';
@@ -19,20 +19,33 @@ function trendsOf(observations: Observation[], p = woman, asOf = NOW) {
 /** The engine on one draw alone, the day after it: what that draw's point must say. */
 function engineOnDraw(observations: Observation[], code: MeasureCode, p = woman) {
   const last = Math.max(...observations.map((o) => Date.parse(o.effectiveDateTime as string)));
-  return evaluatePatient({ patient: p, observations }, k, new Date(last + 86_400_000)).measures.find((m) => m.code === code);
+  return evaluatePatient({ patient: p, observations }, k, new Date(last + 86_400_000)).measures.find(
+    (m) => m.code === code,
+  );
 }
 
 const drawsOverTwoYears = [
-  [lab('cr-a', 'p1', 'creatinineMass', 0.9, daysAgo(NOW, 700)), lab('cys-a', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 700, 30))],
-  [lab('cr-b', 'p1', 'creatinineMolar', 62, daysAgo(NOW, 380)), lab('cys-b', 'p1', 'cystatinC', 1.1, daysAgo(NOW, 380, 5))],
-  [lab('cr-c', 'p1', 'creatinineMass', 0.6, daysAgo(NOW, 20)), lab('cys-c', 'p1', 'cystatinC', 1.05, daysAgo(NOW, 20, 10))],
+  [
+    lab('cr-a', 'p1', 'creatinineMass', 0.9, daysAgo(NOW, 700)),
+    lab('cys-a', 'p1', 'cystatinC', 1.0, daysAgo(NOW, 700, 30)),
+  ],
+  [
+    lab('cr-b', 'p1', 'creatinineMolar', 62, daysAgo(NOW, 380)),
+    lab('cys-b', 'p1', 'cystatinC', 1.1, daysAgo(NOW, 380, 5)),
+  ],
+  [
+    lab('cr-c', 'p1', 'creatinineMass', 0.6, daysAgo(NOW, 20)),
+    lab('cys-c', 'p1', 'cystatinC', 1.05, daysAgo(NOW, 20, 10)),
+  ],
 ];
 
 describe('measure trends', () => {
   it('gives one point per same-draw pair, oldest first, each equal to the engine run on that draw alone', () => {
     const { trends } = trendsOf(drawsOverTwoYears.flat());
     for (const code of ['ccr', 'sarcopenia-index', 'egfr-cr-cys-2021'] as const) {
-      expect(trends[code].map((p) => p.derivedFrom)).toEqual(drawsOverTwoYears.map((d) => d.map((o) => `Observation/${o.id}`)));
+      expect(trends[code].map((p) => p.derivedFrom)).toEqual(
+        drawsOverTwoYears.map((d) => d.map((o) => `Observation/${o.id}`)),
+      );
       trends[code].forEach((point, i) => {
         const expected = engineOnDraw(drawsOverTwoYears[i] as Observation[], code);
         expect(point.value).toBe(expected?.value);
@@ -77,8 +90,14 @@ describe('measure trends', () => {
   });
 
   it('draws HOMA only from fasting insulin and glucose taken together', () => {
-    const fasting = [lab('ins-f', 'p1', 'insulinFasting', 12, daysAgo(NOW, 50)), lab('glu-f', 'p1', 'glucoseFasting', 95, daysAgo(NOW, 50, 5))];
-    const random = [lab('ins-r', 'p1', 'insulin', 30, daysAgo(NOW, 30)), lab('glu-r', 'p1', 'glucoseRandom', 140, daysAgo(NOW, 30, 5))];
+    const fasting = [
+      lab('ins-f', 'p1', 'insulinFasting', 12, daysAgo(NOW, 50)),
+      lab('glu-f', 'p1', 'glucoseFasting', 95, daysAgo(NOW, 50, 5)),
+    ];
+    const random = [
+      lab('ins-r', 'p1', 'insulin', 30, daysAgo(NOW, 30)),
+      lab('glu-r', 'p1', 'glucoseRandom', 140, daysAgo(NOW, 30, 5)),
+    ];
     const { trends } = trendsOf([...fasting, ...random]);
     expect(trends['homa-ir'].map((p) => p.derivedFrom)).toEqual([['Observation/ins-f', 'Observation/glu-f']]);
     expect(trends['homa-ir'][0]?.value).toBe(engineOnDraw(fasting, 'homa-ir')?.value);
@@ -98,7 +117,9 @@ describe('measure trends', () => {
       const obs = rest.filter((r): r is Observation => r.resourceType === 'Observation');
       const { e, trends } = trendsOf(obs, p);
       // Trends are of laboratory measures; medication measures have no draws.
-      for (const m of e.measures.filter((x) => x.code in trends && x.code !== 'prednisone-equivalent-dose' && x.code !== 'glucocorticoid-exposure')) {
+      for (const m of e.measures.filter(
+        (x) => x.code in trends && x.code !== 'prednisone-equivalent-dose' && x.code !== 'glucocorticoid-exposure',
+      )) {
         const same = trends[m.code].find((t) => t.derivedFrom.join() === m.derivedFrom.join());
         expect(same?.value, `${d.id} ${m.code}`).toBe(m.value);
         expect(same?.inLookback, `${d.id} ${m.code}`).toBe(true);
@@ -113,7 +134,10 @@ describe('measure trends', () => {
       const { e, trends } = trendsOf(obs, p);
       for (const code of ['ccr', 'sarcopenia-index', 'egfr-cr-cys-2021', 'homa-ir', 'homa-beta'] as const) {
         const m = e.measures.find((x) => x.code === code);
-        if (m) expect(trends[code].filter((t) => t.inLookback).at(-1)?.derivedFrom, `${d.id} ${code}`).toEqual(m.derivedFrom);
+        if (m)
+          expect(trends[code].filter((t) => t.inLookback).at(-1)?.derivedFrom, `${d.id} ${code}`).toEqual(
+            m.derivedFrom,
+          );
       }
     }
   });

@@ -1,20 +1,20 @@
-import { type UcumUnit, UcumLhcUtils } from '@lhncbc/ucum-lhc';
+import { UcumLhcUtils, type UcumUnit } from '@lhncbc/ucum-lhc';
 import type { Quantity } from 'fhir/r4';
-import type { AnalyteId, AnalyteKnowledge, UnitSpelling } from './knowledge';
 import { significant } from './format';
+import type { AnalyteId, AnalyteKnowledge, UnitSpelling } from './knowledge';
 
 const UCUM_SYSTEM = 'http://unitsofmeasure.org';
 const ucum = UcumLhcUtils.getInstance();
 
-export type Canonical =
-  | { ok: true; value: number; unit: string; conversion?: string }
-  | { ok: false; reason: string };
+export type Canonical = { ok: true; value: number; unit: string; conversion?: string } | { ok: false; reason: string };
 
 /** The knowledge file's spelling for this analyte, compared without spaces (`umol / L`). */
 export function spelledUnit(raw: string, analyte: AnalyteId, spellings: readonly UnitSpelling[]): string | undefined {
   if (!spellings.length) return undefined;
   const squeezed = raw.replace(/\s+/g, '');
-  return spellingIndex(spellings).get(squeezed)?.find((s) => !s.analytes || s.analytes.includes(analyte))?.ucum;
+  return spellingIndex(spellings)
+    .get(squeezed)
+    ?.find((s) => !s.analytes || s.analytes.includes(analyte))?.ucum;
 }
 
 // The knowledge's spellings, squeezed once per list rather than each one on every observation, in list order.
@@ -42,7 +42,9 @@ function spellingIndex(spellings: readonly UnitSpelling[]): Map<string, UnitSpel
  */
 function unitCode(q: Quantity, analyte: AnalyteId, spellings: readonly UnitSpelling[]): string | undefined {
   // The UCUM code first when the quantity says it is UCUM, then whatever else it sent.
-  const candidates = [q.system === UCUM_SYSTEM ? q.code : undefined, q.code, q.unit].filter((u): u is string => !!u?.trim());
+  const candidates = [q.system === UCUM_SYSTEM ? q.code : undefined, q.code, q.unit].filter(
+    (u): u is string => !!u?.trim(),
+  );
   for (const raw of new Set(candidates)) {
     const code = spelledUnit(raw, analyte, spellings) ?? validUcum(raw.replace(/\s+/g, ''));
     if (code) return code;
@@ -83,7 +85,10 @@ function convertUnit(from: string, value: number, to: string, molecularWeight?: 
   const pair = pairs.get(key);
   if (pair) {
     try {
-      const v = pair.kind === 'normal' ? pair.to.convertFrom(value, pair.from) : pair.from.convertMolMass(value, pair.to, molecularWeight as number);
+      const v =
+        pair.kind === 'normal'
+          ? pair.to.convertFrom(value, pair.from)
+          : pair.from.convertMolMass(value, pair.to, molecularWeight as number);
       return typeof v === 'number' ? v : undefined;
     } catch {
       return undefined;
@@ -111,7 +116,12 @@ function convertArbitrary(value: number, from: string, to: string): number | und
  * Brings a quantity to the analyte's canonical unit (creatinine mg/dL, cystatin C mg/L,
  * insulin µIU/mL, glucose mmol/L) and says how, so the card can show the conversion.
  */
-export function toCanonical(analyte: AnalyteId, k: AnalyteKnowledge, q: Quantity, spellings: readonly UnitSpelling[] = []): Canonical {
+export function toCanonical(
+  analyte: AnalyteId,
+  k: AnalyteKnowledge,
+  q: Quantity,
+  spellings: readonly UnitSpelling[] = [],
+): Canonical {
   if (typeof q.value !== 'number' || !Number.isFinite(q.value)) return { ok: false, reason: 'no numeric value' };
   if (q.comparator) return { ok: false, reason: `value has comparator "${q.comparator}"` };
   const from = unitCode(q, analyte, spellings);
@@ -141,7 +151,10 @@ export function toCanonical(analyte: AnalyteId, k: AnalyteKnowledge, q: Quantity
 
   const v = convertUnit(from, q.value, to, k.molecularWeight);
   if (v === undefined) return { ok: false, reason: `cannot convert ${from} to ${to}` };
-  const mw = k.molecularWeight && /mol/.test(from) !== /mol/.test(to) ? ` (UCUM, molecular weight ${k.molecularWeight} g/mol)` : ' (UCUM)';
+  const mw =
+    k.molecularWeight && /mol/.test(from) !== /mol/.test(to)
+      ? ` (UCUM, molecular weight ${k.molecularWeight} g/mol)`
+      : ' (UCUM)';
   return { ok: true, value: v, unit: to, conversion: `${fmt(q.value)} ${from} = ${fmt(v)} ${to}${mw}` };
 }
 
@@ -151,7 +164,9 @@ const mgPerUnit = new Map<string, number | undefined>();
 /** mg in one `code` of UCUM mass, or undefined when `code` is not a mass unit (mL, [iU], {tbl}, mmol). */
 function mgPer(code: string): number | undefined {
   const r = ucum.convertUnitTo(code, 1, 'mg');
-  return r.status === 'succeeded' && typeof r.toVal === 'number' && Number.isFinite(r.toVal) && r.toVal > 0 ? r.toVal : undefined;
+  return r.status === 'succeeded' && typeof r.toVal === 'number' && Number.isFinite(r.toVal) && r.toVal > 0
+    ? r.toVal
+    : undefined;
 }
 
 /** A gram with or without a metric prefix, in any case: the only mass units a dose is written in. */

@@ -35,7 +35,8 @@ describe('the code-set files', () => {
   it('say, for every verified code, where it was checked', () => {
     for (const f of files) {
       for (const c of read(f).concepts.flatMap((x) => x.codes)) {
-        if (c.verification.status === 'verified') expect(c.verification.sources.length, `${f} ${c.code}`).toBeGreaterThan(0);
+        if (c.verification.status === 'verified')
+          expect(c.verification.sources.length, `${f} ${c.code}`).toBeGreaterThan(0);
         expect(c.verification.method.length, `${f} ${c.code}`).toBeGreaterThan(10);
       }
     }
@@ -43,8 +44,10 @@ describe('the code-set files', () => {
 
   it('keep the codes the research brief verified ([V]) and mark the ones nobody could check', () => {
     const sets = loadCodesetsSync();
-    const code = (set: keyof typeof sets, c: string) => sets[set].concepts.flatMap((x) => x.codes).find((x) => x.code === c);
-    for (const c of ['8640', '8638', '6902', '3264']) expect(code('glucocorticoids', c)?.verification.status).toBe('verified');
+    const code = (set: keyof typeof sets, c: string) =>
+      sets[set].concepts.flatMap((x) => x.codes).find((x) => x.code === c);
+    for (const c of ['8640', '8638', '6902', '3264'])
+      expect(code('glucocorticoids', c)?.verification.status).toBe('verified');
     expect(code('endocrine-therapy', '258494')?.verification.status).toBe('unverified');
     expect(code('conditions', 'R64')?.verification.status).toBe('unverified');
     expect(code('conditions', '34486009')?.verification.status).toBe('verified');
@@ -85,7 +88,10 @@ describe('loading code sets', () => {
 
   it('refuses clinical knowledge that names a concept no code set has', () => {
     const site = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ct-site-')), 'site.json');
-    fs.writeFileSync(site, JSON.stringify({ rules: { 'secondary-osteoporosis': { conditions: ['rheumatoid-arthritis', 'gout'] } } }));
+    fs.writeFileSync(
+      site,
+      JSON.stringify({ rules: { 'secondary-osteoporosis': { conditions: ['rheumatoid-arthritis', 'gout'] } } }),
+    );
     expect(() => loadKnowledgeSync(site)).toThrow(/secondary-osteoporosis\.conditions: "gout"/);
   });
 });

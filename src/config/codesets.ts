@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { CODESET_IDS, type Codeset, type CodesetId, type Codesets } from '../clinical/codesets';
+import { CODESET_IDS, type Codeset, type CodesetId, type Codesets } from '../clinical';
 import { ConfigError } from './errors';
 import { CDS_HOOKS_DIR } from './paths';
 import { compileSchema, formatErrors } from './schemas';
@@ -11,7 +11,10 @@ export const CODESETS_DIR = path.join(CDS_HOOKS_DIR, 'codesets');
 export function loadCodesetsSync(dir = CODESETS_DIR): Codesets {
   const validate = compileSchema<Codeset>('codeset.schema.json');
   const found = new Map<string, Codeset>();
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const where = path.join(dir, file);
     let data: unknown;
     try {

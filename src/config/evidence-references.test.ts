@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CDS_HOOKS_DIR, PROJECT_ROOT } from './paths';
-import { loadKnowledgeSync } from './knowledge-file';
 import { shownCitation } from '../app/evidence';
+import { loadKnowledgeSync } from './knowledge-file';
+import { CDS_HOOKS_DIR, PROJECT_ROOT } from './paths';
 
 /**
  * The safety argument has to be checkable from the repository alone: every source the product cites resolves to
@@ -87,7 +87,8 @@ function citationLists(value: unknown, trail: string[] = []): Array<{ ids: strin
   if (!value || typeof value !== 'object') return [];
   const out: Array<{ ids: string[]; trail: string[] }> = [];
   for (const [k, v] of Object.entries(value)) {
-    if (k === 'citations' && Array.isArray(v) && v.every((x) => typeof x === 'string')) out.push({ ids: v as string[], trail: [...trail, k] });
+    if (k === 'citations' && Array.isArray(v) && v.every((x) => typeof x === 'string'))
+      out.push({ ids: v as string[], trail: [...trail, k] });
     else out.push(...citationLists(v, [...trail, k]));
   }
   return out;
@@ -119,7 +120,8 @@ const read = (f: string) => fs.readFileSync(f, 'utf8');
 
 describe('the reference checks themselves', () => {
   it('find a dangling evidence reference, an outside note and a section sign, with their positions', () => {
-    const text = 'ok [evidence: he-2024]\nbad [evidence: nowhere-1999, he-2024] see clinical.md §4.5 and /work/shared/x';
+    const text =
+      'ok [evidence: he-2024]\nbad [evidence: nowhere-1999, he-2024] see clinical.md §4.5 and /work/shared/x';
     expect(evidenceReferences(text).map((r) => r.id)).toEqual(['he-2024', 'nowhere-1999', 'he-2024']);
     const outside = outsideNoteReferences(text);
     expect(outside.map((o) => o.match)).toEqual(['clinical.md', '§', '/work/shared']);
@@ -127,11 +129,15 @@ describe('the reference checks themselves', () => {
   });
 
   it('leave in-repository files and ordinary words alone', () => {
-    expect(outsideNoteReferences('see README.md, cds-hooks/knowledge/clinical.json and docs/evidence.md; the shared store')).toEqual([]);
+    expect(
+      outsideNoteReferences('see README.md, cds-hooks/knowledge/clinical.json and docs/evidence.md; the shared store'),
+    ).toEqual([]);
   });
 
   it('read citation ids out of a measure call', () => {
-    expect(citationIdsInCode("measure('ccr', x, u, [c, y], F.ccr, ['kashani-2016', 'he-2024'])").map((c) => c.id)).toEqual(['kashani-2016', 'he-2024']);
+    expect(
+      citationIdsInCode("measure('ccr', x, u, [c, y], F.ccr, ['kashani-2016', 'he-2024'])").map((c) => c.id),
+    ).toEqual(['kashani-2016', 'he-2024']);
     expect(citationIdsInCode("const units = ['mg/dL', 'umol/L'];")).toEqual([]);
     expect(citationIdsInCode("FORMULAS['egfr-cr-2021']")).toEqual([]);
   });
@@ -150,7 +156,12 @@ describe('every reference in the product resolves inside the repository', () => 
       const text = read(file);
       for (const ref of evidenceReferences(text)) {
         seen++;
-        if (!anchors.has(ref.id)) dangling.push({ file, ...positionOf(text, ref.index), text: `[evidence: ${ref.id}] has no entry in docs/evidence.md` });
+        if (!anchors.has(ref.id))
+          dangling.push({
+            file,
+            ...positionOf(text, ref.index),
+            text: `[evidence: ${ref.id}] has no entry in docs/evidence.md`,
+          });
       }
     }
     expect(dangling, `dangling evidence references:\n${describeFindings(dangling)}`).toEqual([]);
@@ -161,7 +172,8 @@ describe('every reference in the product resolves inside the repository', () => 
     const found: Finding[] = [];
     for (const file of productFiles) {
       const text = read(file);
-      for (const o of outsideNoteReferences(text)) found.push({ file, ...positionOf(text, o.index), text: `refers to "${o.match}"` });
+      for (const o of outsideNoteReferences(text))
+        found.push({ file, ...positionOf(text, o.index), text: `refers to "${o.match}"` });
     }
     expect(found, `references to notes outside the repository:\n${describeFindings(found)}`).toEqual([]);
   });
@@ -177,15 +189,26 @@ describe('every reference in the product resolves inside the repository', () => 
       return positionOf(text, i < 0 ? 0 : i);
     };
     for (const id of known) {
-      if (!anchors.has(id)) missing.push({ file: knowledgeFile, ...at(knowledgeFile, knowledgeText, id), text: `citation "${id}" has no entry in docs/evidence.md` });
+      if (!anchors.has(id))
+        missing.push({
+          file: knowledgeFile,
+          ...at(knowledgeFile, knowledgeText, id),
+          text: `citation "${id}" has no entry in docs/evidence.md`,
+        });
     }
     for (const file of jsonFiles) {
       const text = read(file);
       for (const list of citationLists(JSON.parse(text))) {
         for (const id of list.ids) {
           const where = `${list.trail.join('.')} cites "${id}"`;
-          if (!known.has(id)) missing.push({ file, ...at(file, text, id), text: `${where}, which is not in the knowledge file's citations` });
-          else if (!anchors.has(id)) missing.push({ file, ...at(file, text, id), text: `${where}, which has no entry in docs/evidence.md` });
+          if (!known.has(id))
+            missing.push({
+              file,
+              ...at(file, text, id),
+              text: `${where}, which is not in the knowledge file's citations`,
+            });
+          else if (!anchors.has(id))
+            missing.push({ file, ...at(file, text, id), text: `${where}, which has no entry in docs/evidence.md` });
         }
       }
     }
@@ -194,8 +217,18 @@ describe('every reference in the product resolves inside the repository', () => 
     for (const file of sourceFiles) {
       const text = read(file);
       for (const c of citationIdsInCode(text).filter((x) => !measures.has(x.id))) {
-        if (!known.has(c.id)) missing.push({ file, ...positionOf(text, c.index), text: `cites "${c.id}", which is not in the knowledge file's citations` });
-        else if (!anchors.has(c.id)) missing.push({ file, ...positionOf(text, c.index), text: `cites "${c.id}", which has no entry in docs/evidence.md` });
+        if (!known.has(c.id))
+          missing.push({
+            file,
+            ...positionOf(text, c.index),
+            text: `cites "${c.id}", which is not in the knowledge file's citations`,
+          });
+        else if (!anchors.has(c.id))
+          missing.push({
+            file,
+            ...positionOf(text, c.index),
+            text: `cites "${c.id}", which has no entry in docs/evidence.md`,
+          });
       }
     }
     expect(missing, `citation ids without an entry:\n${describeFindings(missing)}`).toEqual([]);
@@ -203,7 +236,9 @@ describe('every reference in the product resolves inside the repository', () => 
 
   it('what a card shows about a citation (label and strength) carries no internal grade codes', () => {
     const knowledgeFile = path.join(CDS_HOOKS_DIR, 'knowledge', 'clinical.json');
-    const knowledge = JSON.parse(read(knowledgeFile)) as { citations: Record<string, { label: string; evidence: string }> };
+    const knowledge = JSON.parse(read(knowledgeFile)) as {
+      citations: Record<string, { label: string; evidence: string }>;
+    };
     const graded = Object.entries(knowledge.citations)
       .filter(([, c]) => /\[(?:M|C|V)[\]\-,: ]|\bV-abs\b|^V\b|\bUNVERIFIED\b/.test(`${c.label}\n${c.evidence}`))
       .map(([id, c]) => `${id}: ${c.evidence}`);
@@ -212,8 +247,11 @@ describe('every reference in the product resolves inside the repository', () => 
 
   it('states every citation’s strength in plain words, and the app shows the knowledge file’s words (one place)', () => {
     const k = loadKnowledgeSync();
-    const plain = /^(?:guideline|systematic review and meta-analysis|cohort study|cross-sectional study|equation development study|validated risk tool|expert opinion)(?:, (?:guideline-endorsed|conference abstract|a review))?$/;
-    const unplain = Object.entries(k.citations).filter(([, c]) => !plain.test(c.evidence)).map(([id, c]) => `${id}: ${c.evidence}`);
+    const plain =
+      /^(?:guideline|systematic review and meta-analysis|cohort study|cross-sectional study|equation development study|validated risk tool|expert opinion)(?:, (?:guideline-endorsed|conference abstract|a review))?$/;
+    const unplain = Object.entries(k.citations)
+      .filter(([, c]) => !plain.test(c.evidence))
+      .map(([id, c]) => `${id}: ${c.evidence}`);
     expect(unplain, `citations whose strength is not in plain words:\n${unplain.join('\n')}`).toEqual([]);
     for (const c of Object.values(k.citations)) expect(shownCitation(c, k).strength).toBe(c.evidence);
     const reworded = structuredClone(k);

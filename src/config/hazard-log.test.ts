@@ -48,11 +48,16 @@ export function namedTests(body: string): NamedTest[] {
 }
 
 const log = fs.existsSync(LOG) ? fs.readFileSync(LOG, 'utf8') : '';
-const anchors = new Set([...(fs.existsSync(EVIDENCE) ? fs.readFileSync(EVIDENCE, 'utf8') : '').matchAll(/<a id="([a-z0-9-]+)"><\/a>/g)].map((m) => m[1]));
+const anchors = new Set(
+  [...(fs.existsSync(EVIDENCE) ? fs.readFileSync(EVIDENCE, 'utf8') : '').matchAll(/<a id="([a-z0-9-]+)"><\/a>/g)].map(
+    (m) => m[1],
+  ),
+);
 
 describe('the hazard log', () => {
   it('reads the test a hazard names, with or without a test name', () => {
-    const body = '- **Test**: `src/a.test.ts` › “reads "<5 mg/L"”; `test/b.test.ts`; pending merge of branch x: `src/c.test.ts` › “y”; more: test: pending.';
+    const body =
+      '- **Test**: `src/a.test.ts` › “reads "<5 mg/L"”; `test/b.test.ts`; pending merge of branch x: `src/c.test.ts` › “y”; more: test: pending.';
     expect(namedTests(body)).toEqual([
       { file: 'src/a.test.ts', name: 'reads "<5 mg/L"', pendingMerge: false },
       { file: 'test/b.test.ts', pendingMerge: false },
@@ -67,8 +72,13 @@ describe('the hazard log', () => {
 
   it('gives every hazard a cause, effect, severity, likelihood, control, and a test or "test: pending"', () => {
     const incomplete = hazards(log)
-      .filter((h) => !['**Cause**', '**Effect**', '**Severity**', '**Likelihood / risk**', '**Control**', '**Test**'].every((f) => h.body.includes(f))
-        || (namedTests(h.body).length === 0 && !h.body.includes('test: pending')))
+      .filter(
+        (h) =>
+          !['**Cause**', '**Effect**', '**Severity**', '**Likelihood / risk**', '**Control**', '**Test**'].every((f) =>
+            h.body.includes(f),
+          ) ||
+          (namedTests(h.body).length === 0 && !h.body.includes('test: pending')),
+      )
       .map((h) => h.id);
     expect(incomplete).toEqual([]);
   });
@@ -79,7 +89,8 @@ describe('the hazard log', () => {
       for (const t of namedTests(h.body).filter((x) => !x.pendingMerge)) {
         const file = path.join(PROJECT_ROOT, t.file);
         if (!fs.existsSync(file)) broken.push(`${h.id}: ${t.file} does not exist`);
-        else if (t.name && !flat(fs.readFileSync(file, 'utf8')).includes(t.name)) broken.push(`${h.id}: ${t.file} has no test named "${t.name}"`);
+        else if (t.name && !flat(fs.readFileSync(file, 'utf8')).includes(t.name))
+          broken.push(`${h.id}: ${t.file} has no test named "${t.name}"`);
       }
     }
     expect(broken, broken.join('\n')).toEqual([]);

@@ -1,26 +1,37 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Codesets, CodesetId } from '../clinical/codesets';
-import type { Knowledge, RuleText } from '../clinical/knowledge';
-import { malformed, placeholders } from '../clinical/text';
+import {
+  type CodesetId,
+  type Codesets,
+  type Knowledge,
+  KnowledgeSchema,
+  malformed,
+  type ProductTable,
+  placeholders,
+  type RuleText,
+} from '../clinical';
 import { loadCodesetsSync, namesIn } from './codesets';
-import { loadProductsSync } from './products';
-import type { ProductTable } from '../clinical/products';
 import { ConfigError } from './errors';
 import { CDS_HOOKS_DIR } from './paths';
+import { loadProductsSync } from './products';
 import { compileSchema, formatErrors } from './schemas';
-import { KnowledgeSchema } from '../clinical/knowledge-schema';
 
 export { CDS_HOOKS_DIR, ConfigError };
 
 export const DEFAULT_KNOWLEDGE_FILE = path.join(CDS_HOOKS_DIR, 'knowledge/clinical.json');
 
-
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /** Site overrides replace leaves and merge objects, so a site can set one threshold without copying the file. */
 export function deepMerge(base: Json, over: Json): Json {
-  if (over && typeof over === 'object' && !Array.isArray(over) && base && typeof base === 'object' && !Array.isArray(base)) {
+  if (
+    over &&
+    typeof over === 'object' &&
+    !Array.isArray(over) &&
+    base &&
+    typeof base === 'object' &&
+    !Array.isArray(base)
+  ) {
     const out: { [k: string]: Json } = { ...base };
     for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k] as Json, v) : v;
     return out;
@@ -51,11 +62,14 @@ export function loadKnowledgeSync(
   if (siteFile) data = deepMerge(data, readJson(siteFile));
   const validate = compileSchema<Omit<Knowledge, 'codesets' | 'products'>>('knowledge.schema.json');
   if (!validate(data)) {
-    throw new ConfigError(`invalid clinical knowledge${siteFile ? ` (after merging ${siteFile})` : ''}: ${formatErrors(validate.errors)}`);
+    throw new ConfigError(
+      `invalid clinical knowledge${siteFile ? ` (after merging ${siteFile})` : ''}: ${formatErrors(validate.errors)}`,
+    );
   }
   const k = { ...(data as Omit<Knowledge, 'codesets' | 'products'>), codesets, products } as Knowledge;
   for (const [id, rule] of Object.entries(k.rules)) {
-    for (const c of rule.citations) if (!k.citations[c]) throw new ConfigError(`rule ${id} cites unknown citation "${c}"`);
+    for (const c of rule.citations)
+      if (!k.citations[c]) throw new ConfigError(`rule ${id} cites unknown citation "${c}"`);
   }
   checkTemplates(k, shipped as unknown as Pick<Knowledge, 'rules' | 'text'>);
   checkRules(k);
@@ -72,20 +86,25 @@ function checkRules(k: Knowledge): void {
   const seen = new Map<number, string>();
   for (const [id, rule] of Object.entries(k.rules)) {
     const other = seen.get(rule.precedence);
-    if (other) throw new ConfigError(`rules.${id}.precedence: ${rule.precedence} is also the precedence of ${other}; each rule needs its own`);
+    if (other)
+      throw new ConfigError(
+        `rules.${id}.precedence: ${rule.precedence} is also the precedence of ${other}; each rule needs its own`,
+      );
     seen.set(rule.precedence, id);
     for (const target of 'attachTo' in rule ? rule.attachTo : []) {
       if (!(target in k.rules)) throw new ConfigError(`rules.${id}.attachTo: "${target}" is not a rule`);
     }
   }
-  for (const id of k.ageGate.allAges) if (!(id in k.rules)) throw new ConfigError(`ageGate.allAges: "${id}" is not a rule`);
+  for (const id of k.ageGate.allAges)
+    if (!(id in k.rules)) throw new ConfigError(`ageGate.allAges: "${id}" is not a rule`);
 }
 
 /** Every template of a rule's text, by its path under the text object (why, card.lead, reasons.age-unknown …). */
 function templatesOf(text: RuleText | undefined): Map<string, string> {
   const out = new Map<string, string>();
   for (const key of ['why', 'cite', 'action'] as const) if (text?.[key] !== undefined) out.set(key, text[key]);
-  for (const group of ['card', 'reasons'] as const) for (const [key, t] of Object.entries(text?.[group] ?? {})) out.set(`${group}.${key}`, t);
+  for (const group of ['card', 'reasons'] as const)
+    for (const [key, t] of Object.entries(text?.[group] ?? {})) out.set(`${group}.${key}`, t);
   return out;
 }
 
@@ -110,7 +129,10 @@ function checkTextAgainst(path: string, text: RuleText | undefined, shipped: Rul
     if (known === undefined) throw new ConfigError(`${path}.${where}: the rule has no such sentence`);
     const supplied = new Set(placeholders(known));
     for (const p of placeholders(t)) {
-      if (!supplied.has(p)) throw new ConfigError(`${path}.${where}: {${p}} is not filled by the rule (it fills ${[...supplied].map((x) => `{${x}}`).join(', ') || 'none'})`);
+      if (!supplied.has(p))
+        throw new ConfigError(
+          `${path}.${where}: {${p}} is not filled by the rule (it fills ${[...supplied].map((x) => `{${x}}`).join(', ') || 'none'})`,
+        );
     }
   }
 }
@@ -121,7 +143,8 @@ function resolveAnalyteCodes(k: Knowledge): void {
     if (!a.codesFrom) continue;
     const set = k.codesets[a.codesFrom.codeset as CodesetId];
     const concept = set?.concepts.find((c) => c.id === a.codesFrom?.concept);
-    if (!concept) throw new ConfigError(`analyte ${id}: no concept "${a.codesFrom.concept}" in code set "${a.codesFrom.codeset}"`);
+    if (!concept)
+      throw new ConfigError(`analyte ${id}: no concept "${a.codesFrom.concept}" in code set "${a.codesFrom.codeset}"`);
     a.codes = concept.codes.map((c) => ({ system: c.system, code: c.code, display: c.display, fasting: false }));
   }
 }
@@ -135,13 +158,21 @@ type SchemaNode = {
 };
 
 /** Every list of code-set names in the data, found through the schema's `codesetNames` marks, with where it is. */
-function nameLists(schema: SchemaNode, data: unknown, where: string, out: [string, string[], 'medication' | 'condition'][]): void {
+function nameLists(
+  schema: SchemaNode,
+  data: unknown,
+  where: string,
+  out: [string, string[], 'medication' | 'condition'][],
+): void {
   if (schema.codesetNames && Array.isArray(data)) {
     out.push([where, data as string[], schema.codesetNames]);
     return;
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) return;
-  const extra = typeof schema.additionalProperties === 'object' ? schema.additionalProperties : Object.values(schema.patternProperties ?? {})[0];
+  const extra =
+    typeof schema.additionalProperties === 'object'
+      ? schema.additionalProperties
+      : Object.values(schema.patternProperties ?? {})[0];
   for (const [key, value] of Object.entries(data)) {
     const sub = schema.properties?.[key] ?? extra;
     if (sub) nameLists(sub, value, where ? `${where}.${key}` : key, out);
@@ -158,11 +189,14 @@ function checkNames(k: Knowledge): void {
   const lists: [string, string[], 'medication' | 'condition'][] = [];
   nameLists(KnowledgeSchema as SchemaNode, k, '', lists);
   for (const [where, names, kind] of lists) {
-    for (const n of names) if (!known[kind].has(n)) throw new ConfigError(`${where}: "${n}" is not a concept or group in cds-hooks/codesets`);
+    for (const n of names)
+      if (!known[kind].has(n))
+        throw new ConfigError(`${where}: "${n}" is not a concept or group in cds-hooks/codesets`);
   }
   for (const p of k.products.products) {
     for (const i of p.ingredients) {
-      if (!k.codesets[i.codeset].concepts.some((c) => c.id === i.concept)) throw new ConfigError(`product RxNorm ${p.code}: no concept "${i.concept}" in code set "${i.codeset}"`);
+      if (!k.codesets[i.codeset].concepts.some((c) => c.id === i.concept))
+        throw new ConfigError(`product RxNorm ${p.code}: no concept "${i.concept}" in code set "${i.codeset}"`);
     }
   }
 }

@@ -8,7 +8,8 @@ import path from 'node:path';
 function findRoot(start: string): string {
   for (let dir = start; ; dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'cds-hooks'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the Crosstalk root (package.json with cds-hooks/) above ${start}`);
+    if (path.dirname(dir) === dir)
+      throw new Error(`cannot find the Crosstalk root (package.json with cds-hooks/) above ${start}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ProductTable } from '../clinical/products';
+import type { ProductTable } from '../clinical';
 import { ConfigError } from './errors';
 import { CDS_HOOKS_DIR } from './paths';
 import { compileSchema, formatErrors } from './schemas';

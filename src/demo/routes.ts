@@ -53,7 +53,8 @@ export function mountDemo(app: Express, deps: DemoDeps): void {
     fhirBase,
     authBase: (req) => `${deps.publicBaseUrl(req)}/demo/smart`,
     client: deps.client,
-    patients: async () => (await listPatients(deps.embeddedFhir)).map((p) => ({ id: p.id, label: `${p.name} (${p.id})` })),
+    patients: async () =>
+      (await listPatients(deps.embeddedFhir)).map((p) => ({ id: p.id, label: `${p.name} (${p.id})` })),
   });
   app.get('/fhir/.well-known/smart-configuration', auth.wellKnown);
   // The launch-context API of the HSPC sandboxes, which the CDS Hooks Sandbox calls before it opens a card's

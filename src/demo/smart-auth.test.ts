@@ -37,14 +37,29 @@ async function launch(app: express.Express): Promise<string> {
 async function code(app: express.Express, launchId: string): Promise<request.Response> {
   return request(app)
     .get('/auth/authorize')
-    .query({ response_type: 'code', client_id: 'app', redirect_uri: `${BASE}/app/index.html`, scope: 'launch patient/Patient.read', aud: `${BASE}/fhir`, launch: launchId, code_challenge: CHALLENGE, code_challenge_method: 'S256' });
+    .query({
+      response_type: 'code',
+      client_id: 'app',
+      redirect_uri: `${BASE}/app/index.html`,
+      scope: 'launch patient/Patient.read',
+      aud: `${BASE}/fhir`,
+      launch: launchId,
+      code_challenge: CHALLENGE,
+      code_challenge_method: 'S256',
+    });
 }
 
 function exchange(app: express.Express, location: string) {
   return request(app)
     .post('/auth/token')
     .type('form')
-    .send({ grant_type: 'authorization_code', code: new URL(location).searchParams.get('code') ?? '', redirect_uri: `${BASE}/app/index.html`, client_id: 'app', code_verifier: VERIFIER });
+    .send({
+      grant_type: 'authorization_code',
+      code: new URL(location).searchParams.get('code') ?? '',
+      redirect_uri: `${BASE}/app/index.html`,
+      client_id: 'app',
+      code_verifier: VERIFIER,
+    });
 }
 
 describe('the local SMART authorization server over time', () => {

@@ -154,9 +154,13 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
   const createLaunch = (rawPatient: unknown, rawAppContext: unknown): string => {
     const patient = str(rawPatient);
     const appContext = str(rawAppContext);
-    if (!patient || !PATIENT_ID.test(patient)) throw new HttpProblem(400, operationOutcome('invalid', 'Give "patient": a FHIR Patient id.'));
+    if (!patient || !PATIENT_ID.test(patient))
+      throw new HttpProblem(400, operationOutcome('invalid', 'Give "patient": a FHIR Patient id.'));
     if (rawAppContext !== undefined && (!appContext || appContext.length > 2048)) {
-      throw new HttpProblem(400, operationOutcome('invalid', '"appContext" must be a string of at most 2048 characters.'));
+      throw new HttpProblem(
+        400,
+        operationOutcome('invalid', '"appContext" must be a string of at most 2048 characters.'),
+      );
     }
     // base64url: the CDS Hooks Sandbox appends it to the launch URL without encoding it.
     const launch = secret();
@@ -174,22 +178,39 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
     const q = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, str(v)]));
     const client = opts.client();
     // Never redirect to an unregistered URI (RFC 6749, section 4.1.2.1): say so here instead.
-    if (q.client_id !== client.clientId) throw new HttpProblem(400, operationOutcome('security', `Unknown client_id; this server knows "${client.clientId}".`));
+    if (q.client_id !== client.clientId)
+      throw new HttpProblem(
+        400,
+        operationOutcome('security', `Unknown client_id; this server knows "${client.clientId}".`),
+      );
     if (!q.redirect_uri || !client.redirectUris.some((u) => sameUrl(q.redirect_uri as string, u))) {
-      throw new HttpProblem(400, operationOutcome('security', `redirect_uri is not registered; this server knows ${client.redirectUris.join(', ')}.`));
+      throw new HttpProblem(
+        400,
+        operationOutcome(
+          'security',
+          `redirect_uri is not registered; this server knows ${client.redirectUris.join(', ')}.`,
+        ),
+      );
     }
     const back = (params: Record<string, string>) => {
       const u = new URL(q.redirect_uri as string);
-      for (const [k, v] of Object.entries({ ...params, ...(q.state ? { state: q.state } : {}) })) u.searchParams.set(k, v);
+      for (const [k, v] of Object.entries({ ...params, ...(q.state ? { state: q.state } : {}) }))
+        u.searchParams.set(k, v);
       res.redirect(302, u.toString());
     };
     const fail = (error: string, description: string) => back({ error, error_description: description });
     if (q.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported.');
-    if (!q.aud || !sameUrl(q.aud, opts.fhirBase(req))) return fail('invalid_request', `aud must be the FHIR server ${opts.fhirBase(req)}.`);
-    if (q.code_challenge_method !== 'S256' || !q.code_challenge) return fail('invalid_request', 'PKCE with S256 is required.');
+    if (!q.aud || !sameUrl(q.aud, opts.fhirBase(req)))
+      return fail('invalid_request', `aud must be the FHIR server ${opts.fhirBase(req)}.`);
+    if (q.code_challenge_method !== 'S256' || !q.code_challenge)
+      return fail('invalid_request', 'PKCE with S256 is required.');
     const requested = (q.scope ?? '').split(/\s+/).filter(Boolean);
     const granted = requested.filter((s) => GRANTABLE.test(s));
-    if (!granted.some((s) => s.startsWith('patient/'))) return fail('invalid_scope', 'Request patient-level read access (patient/Patient.read, patient/Observation.read, …).');
+    if (!granted.some((s) => s.startsWith('patient/')))
+      return fail(
+        'invalid_scope',
+        'Request patient-level read access (patient/Patient.read, patient/Observation.read, …).',
+      );
 
     let context: LaunchContext | undefined;
     if (requested.includes('launch')) {
@@ -216,12 +237,15 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
 
   router.post('/token', (req, res) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
-    if (b.grant_type !== 'authorization_code') return oauthError(res, 400, 'unsupported_grant_type', 'Only authorization_code is supported.');
+    if (b.grant_type !== 'authorization_code')
+      return oauthError(res, 400, 'unsupported_grant_type', 'Only authorization_code is supported.');
     const code = str(b.code);
     const grant = code ? grants.take(code) : undefined;
     if (!grant) return oauthError(res, 400, 'invalid_grant', 'Unknown, used or expired code.');
-    if (str(b.client_id) !== grant.clientId) return oauthError(res, 400, 'invalid_client', 'client_id does not match the authorization request.');
-    if (!sameUrl(str(b.redirect_uri) ?? '', grant.redirectUri)) return oauthError(res, 400, 'invalid_grant', 'redirect_uri does not match the authorization request.');
+    if (str(b.client_id) !== grant.clientId)
+      return oauthError(res, 400, 'invalid_client', 'client_id does not match the authorization request.');
+    if (!sameUrl(str(b.redirect_uri) ?? '', grant.redirectUri))
+      return oauthError(res, 400, 'invalid_grant', 'redirect_uri does not match the authorization request.');
     const verifier = str(b.code_verifier) ?? '';
     if (createHash('sha256').update(verifier).digest('base64url') !== grant.codeChallenge) {
       return oauthError(res, 400, 'invalid_grant', 'code_verifier does not match the code_challenge.');
@@ -264,11 +288,20 @@ export function createSmartAuthServer(opts: SmartAuthOptions): SmartAuthServer {
     if (!token) return next();
     if (token.revoked || now() >= token.validUntil) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-      throw new HttpProblem(401, operationOutcome('login', 'The access token has expired or was revoked: launch the app again.'));
+      throw new HttpProblem(
+        401,
+        operationOutcome('login', 'The access token has expired or was revoked: launch the app again.'),
+      );
     }
     if (req.path === '/metadata' || req.path.startsWith('/.well-known/')) return next();
     if (req.method !== 'GET' || !inCompartment(req, token)) {
-      throw new HttpProblem(403, operationOutcome('forbidden', 'This token reads only its own patient: Patient read and searches of the granted types by patient.'));
+      throw new HttpProblem(
+        403,
+        operationOutcome(
+          'forbidden',
+          'This token reads only its own patient: Patient read and searches of the granted types by patient.',
+        ),
+      );
     }
     next();
   };
@@ -285,24 +318,37 @@ function inCompartment(req: Request, token: Token): boolean {
   // A search of a granted type, restricted to the token's patient (what the app's reads all are).
   if (segments.length === 1 && /^[A-Z][A-Za-z]+$/.test(segments[0] ?? '') && segments[0] !== 'Patient') {
     if (!may(segments[0] as string)) return false;
-    const refs = ['patient', 'subject'].flatMap((p) => [req.query[p]].flat()).filter((v): v is string => typeof v === 'string');
+    const refs = ['patient', 'subject']
+      .flatMap((p) => [req.query[p]].flat())
+      .filter((v): v is string => typeof v === 'string');
     return refs.length > 0 && refs.every((r) => r === token.patient || r === `Patient/${token.patient}`);
   }
   return false;
 }
 
-function sendPicker(res: Response, q: Record<string, string | undefined>, patients: { id: string; label: string }[]): void {
+function sendPicker(
+  res: Response,
+  q: Record<string, string | undefined>,
+  patients: { id: string; label: string }[],
+): void {
   const hidden = Object.entries(q)
     .filter(([k, v]) => v !== undefined && k !== 'patient')
     .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v as string)}">`)
     .join('\n');
   const options = patients
-    .map((p, i) => `<li><label><input type="radio" name="patient" value="${escapeHtml(p.id)}"${i === 0 ? ' checked' : ''}> ${escapeHtml(p.label)}</label></li>`)
+    .map(
+      (p, i) =>
+        `<li><label><input type="radio" name="patient" value="${escapeHtml(p.id)}"${i === 0 ? ' checked' : ''}> ${escapeHtml(p.label)}</label></li>`,
+    )
     .join('\n');
   res
     .status(200)
     .type('html')
-    .set({ 'Cache-Control': 'no-store', 'Content-Security-Policy': "default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; frame-ancestors 'self'" })
+    .set({
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy':
+        "default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; frame-ancestors 'self'",
+    })
     .send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Choose a patient · Crosstalk demo sign-in</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/demo/ehr.css"></head>

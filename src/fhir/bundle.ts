@@ -58,5 +58,7 @@ export function nextLink(b: Bundle): string | undefined {
 
 export function bundleResources(b: Bundle): Resource[] {
   if (!Array.isArray(b.entry)) return [];
-  return b.entry.flatMap((e) => (e && typeof e === 'object' && e.resource && typeof e.resource === 'object' ? [e.resource] : []));
+  return b.entry.flatMap((e) =>
+    e && typeof e === 'object' && e.resource && typeof e.resource === 'object' ? [e.resource] : [],
+  );
 }

@@ -30,7 +30,10 @@ const bundle = (res: http.ServerResponse) => {
 
 function transport(base: string, origin: string, insecure: boolean) {
   const egress = new EgressPolicy(() => [{ origin, insecure }]);
-  return nodeTransport({ baseUrl: base }, { signal: new AbortController().signal, egress, bytes: new ByteBudget(1e6, 1e7) });
+  return nodeTransport(
+    { baseUrl: base },
+    { signal: new AbortController().signal, egress, bytes: new ByteBudget(1e6, 1e7) },
+  );
 }
 
 describe('the FHIR transport on the server', () => {

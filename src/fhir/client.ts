@@ -1,10 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
-import { type Transform, Writable, pipeline } from 'node:stream';
+import { pipeline, type Transform, Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Transport } from '../cds/record-reader';
 import { FhirError, type FhirFailure } from './bundle';
-import { EgressPolicy, EgressRefused } from './egress';
+import { type EgressPolicy, EgressRefused } from './egress';
 
 /** Where to read FHIR for one CDS call: the EHR's server and the token it handed over (never stored). */
 export interface FhirEndpoint {
@@ -31,8 +31,10 @@ export class ByteBudget {
   /** Counts `n` more bytes of one answer that has read `soFar`; throws once either cap is passed. */
   take(n: number, soFar: number): void {
     this.used += n;
-    if (soFar + n > this.maxResponseBytes) throw new FhirError({ kind: 'too-large', cap: 'response', limitBytes: this.maxResponseBytes });
-    if (this.used > this.maxCallBytes) throw new FhirError({ kind: 'too-large', cap: 'call', limitBytes: this.maxCallBytes });
+    if (soFar + n > this.maxResponseBytes)
+      throw new FhirError({ kind: 'too-large', cap: 'response', limitBytes: this.maxResponseBytes });
+    if (this.used > this.maxCallBytes)
+      throw new FhirError({ kind: 'too-large', cap: 'call', limitBytes: this.maxCallBytes });
   }
 }
 
@@ -89,73 +91,86 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false
   const agent = opts.egress.agent(url, rule);
   return new Promise<unknown>((resolve, reject) => {
     const fail = (e: unknown) => reject(classify(e, opts.signal));
-    const headers: http.OutgoingHttpHeaders = { accept: 'application/fhir+json, application/json;q=0.9', 'accept-encoding': 'gzip, deflate, br' };
+    const headers: http.OutgoingHttpHeaders = {
+      accept: 'application/fhir+json, application/json;q=0.9',
+      'accept-encoding': 'gzip, deflate, br',
+    };
     if (ep.accessToken) headers.authorization = `Bearer ${ep.accessToken}`;
     let answered = false;
-    const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'GET', agent, headers, signal: opts.signal }, (res) => {
-      answered = true;
-      const status = res.statusCode ?? 0;
-      const refuse = (f: FhirFailure) => {
-        res.destroy();
-        reject(new FhirError(f));
-      };
-      if (status >= 300 && status < 400) return refuse({ kind: 'refused', why: 'redirect' });
-      // Error bodies are not read at all: only the status matters, and an error page can be as large as any.
-      if (status < 200 || status >= 300) return refuse({ kind: 'http', status });
-      if (!/\bjson\b/i.test(res.headers['content-type'] ?? '')) return refuse({ kind: 'invalid-response' });
-      const decoder = decoderFor(res.headers['content-encoding']);
-      if (decoder === undefined) return refuse({ kind: 'invalid-response' });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const take = (chunk: Buffer): Error | undefined => {
-        try {
-          opts.bytes.take(chunk.length, size);
-        } catch (e) {
-          return e as Error;
-        }
-        size += chunk.length;
-        chunks.push(chunk);
-        return undefined;
-      };
-      const done = (e?: Error | null) => {
-        if (e) return fail(e);
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
-        } catch {
-          // Not JSON (an HTML error page sent as JSON, a truncated body): the server answered, but not with FHIR.
-          reject(new FhirError({ kind: 'invalid-response' }));
-        }
-      };
-      if (decoder) {
-        const sink = new Writable({ write: (chunk: Buffer, _enc, next) => next(take(chunk)) });
-        return pipeline(res, decoder, sink, done);
-      }
-      // An uncompressed answer (the usual case) is read straight from the response: a pipeline per read costs
-      // an AbortController and a DOMException when it finishes, a tenth of a fallback call's CPU over 15 reads.
-      let settled = false;
-      const settle = (e?: Error | null) => {
-        if (settled) return;
-        settled = true;
-        done(e);
-      };
-      res.on('data', (chunk: Buffer) => {
-        const over = take(chunk);
-        if (over) {
+    const req = (url.protocol === 'https:' ? https : http).request(
+      url,
+      { method: 'GET', agent, headers, signal: opts.signal },
+      (res) => {
+        answered = true;
+        const status = res.statusCode ?? 0;
+        const refuse = (f: FhirFailure) => {
           res.destroy();
-          settle(over);
+          reject(new FhirError(f));
+        };
+        if (status >= 300 && status < 400) return refuse({ kind: 'refused', why: 'redirect' });
+        // Error bodies are not read at all: only the status matters, and an error page can be as large as any.
+        if (status < 200 || status >= 300) return refuse({ kind: 'http', status });
+        if (!/\bjson\b/i.test(res.headers['content-type'] ?? '')) return refuse({ kind: 'invalid-response' });
+        const decoder = decoderFor(res.headers['content-encoding']);
+        if (decoder === undefined) return refuse({ kind: 'invalid-response' });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const take = (chunk: Buffer): Error | undefined => {
+          try {
+            opts.bytes.take(chunk.length, size);
+          } catch (e) {
+            return e as Error;
+          }
+          size += chunk.length;
+          chunks.push(chunk);
+          return undefined;
+        };
+        const done = (e?: Error | null) => {
+          if (e) return fail(e);
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
+          } catch {
+            // Not JSON (an HTML error page sent as JSON, a truncated body): the server answered, but not with FHIR.
+            reject(new FhirError({ kind: 'invalid-response' }));
+          }
+        };
+        if (decoder) {
+          const sink = new Writable({ write: (chunk: Buffer, _enc, next) => next(take(chunk)) });
+          return pipeline(res, decoder, sink, done);
         }
-      });
-      res.on('end', () => settle());
-      res.on('error', (e) => settle(e));
-      // Cut off mid-answer (the server or the call's signal): neither 'end' nor always 'error' follows.
-      res.on('close', () => {
-        if (!res.complete) settle(new Error('answer cut off'));
-      });
-    });
+        // An uncompressed answer (the usual case) is read straight from the response: a pipeline per read costs
+        // an AbortController and a DOMException when it finishes, a tenth of a fallback call's CPU over 15 reads.
+        let settled = false;
+        const settle = (e?: Error | null) => {
+          if (settled) return;
+          settled = true;
+          done(e);
+        };
+        res.on('data', (chunk: Buffer) => {
+          const over = take(chunk);
+          if (over) {
+            res.destroy();
+            settle(over);
+          }
+        });
+        res.on('end', () => settle());
+        res.on('error', (e) => settle(e));
+        // Cut off mid-answer (the server or the call's signal): neither 'end' nor always 'error' follows.
+        res.on('close', () => {
+          if (!res.complete) settle(new Error('answer cut off'));
+        });
+      },
+    );
     req.on('error', (e: NodeJS.ErrnoException) => {
       // A pooled socket the server closed while idle fails before any answer; a GET is safe to repeat, so it
       // is sent once more on a fresh socket (Node's documented pattern for keep-alive agents).
-      if (!retried && !answered && req.reusedSocket && !opts.signal.aborted && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+      if (
+        !retried &&
+        !answered &&
+        req.reusedSocket &&
+        !opts.signal.aborted &&
+        (e.code === 'ECONNRESET' || e.code === 'EPIPE')
+      ) {
         getJson(url, ep, opts, true).then(resolve, reject);
         return;
       }

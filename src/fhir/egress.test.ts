@@ -25,7 +25,19 @@ describe('egress policy', () => {
 
   it('knows public from private, loopback, link-local, mapped and metadata addresses', () => {
     expect(isPublicAddress('93.184.216.34')).toBe(true);
-    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '0.0.0.0', '100.64.0.1']) {
+    for (const a of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.1.1',
+      '169.254.169.254',
+      '::1',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '0.0.0.0',
+      '100.64.0.1',
+    ]) {
       expect(isPublicAddress(a), a).toBe(false);
     }
   });
@@ -53,6 +65,7 @@ describe('egress policy', () => {
   }
 
   it('still lets IPv6 forms of public IPv4 addresses through (NAT64 on an IPv6-only network)', () => {
-    for (const a of ['64:ff9b::5db8:d822', '::ffff:5db8:d822', '2002:5db8:d822::1', '2606:4700:4700::1111']) expect(isPublicAddress(a), a).toBe(true);
+    for (const a of ['64:ff9b::5db8:d822', '::ffff:5db8:d822', '2002:5db8:d822::1', '2606:4700:4700::1111'])
+      expect(isPublicAddress(a), a).toBe(true);
   });
 });

@@ -72,7 +72,8 @@ function guardedLookup(): LookupFunction {
       if (err) return (callback as (e: Error) => void)(err);
       const list = addresses as unknown as dns.LookupAddress[];
       const bad = list.find((a) => !isPublicAddress(a.address));
-      if (bad || !list.length) return (callback as (e: Error) => void)(new EgressRefused('host resolves to a non-public address'));
+      if (bad || !list.length)
+        return (callback as (e: Error) => void)(new EgressRefused('host resolves to a non-public address'));
       if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
       const first = list[0] as dns.LookupAddress;
       callback(null, first.address, first.family);
@@ -110,7 +111,14 @@ export class EgressPolicy {
  * more; as many may wait idle, or every busy second would close and reopen the excess. Idle sockets close after 4 s, below Node's and most servers' 5 s keep-alive, so a socket is rarely
  * reused just as the server closes it (and a read that meets one is retried once, on a fresh socket).
  */
-const AGENT_OPTIONS = { keepAlive: true, maxSockets: 256, maxTotalSockets: 1024, maxFreeSockets: 256, timeout: 4_000, scheduling: 'lifo' } as const;
+const AGENT_OPTIONS = {
+  keepAlive: true,
+  maxSockets: 256,
+  maxTotalSockets: 1024,
+  maxFreeSockets: 256,
+  timeout: 4_000,
+  scheduling: 'lifo',
+} as const;
 
 /**
  * At most four agents for the process: guarded and insecure sockets never share a pool, so a socket opened for
@@ -132,5 +140,8 @@ function sharedAgent(tls: boolean, insecure: boolean): http.Agent {
 
 /** Parses `a,b,c` configuration lists of origins. */
 export function parseOrigins(list: string | undefined): string[] {
-  return (list ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

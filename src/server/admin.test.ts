@@ -25,8 +25,13 @@ describe('a report query', () => {
   });
 
   it('reads dates as midnight UTC and takes an interval and a number of reasons', () => {
-    expect(parseReportQuery({ from: '2026-11-01', to: '2026-11-08T00:00:00+01:00', interval: 'day', top: '5' }, now)).toEqual({
-      from: new Date('2026-11-01T00:00:00Z'), to: new Date('2026-11-07T23:00:00Z'), interval: 'day', topReasons: 5,
+    expect(
+      parseReportQuery({ from: '2026-11-01', to: '2026-11-08T00:00:00+01:00', interval: 'day', top: '5' }, now),
+    ).toEqual({
+      from: new Date('2026-11-01T00:00:00Z'),
+      to: new Date('2026-11-07T23:00:00Z'),
+      interval: 'day',
+      topReasons: 5,
     });
   });
 

@@ -2,19 +2,23 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import type { Logger } from 'pino';
 import { problems } from '../cds/outcomes';
+import { DAY_MS } from '../clinical';
 import { compileSchema, formatErrors } from '../config/schemas';
 import type { ReportInterval, ReportQuery, Store } from '../store/types';
-import { DAY_MS } from '../clinical/dates';
 import { sendProblem } from './problem-response';
 
-const validateQuery = compileSchema<{ from?: string; to?: string; interval?: ReportInterval; top?: string }>('report-query.schema.json');
+const validateQuery = compileSchema<{ from?: string; to?: string; interval?: ReportInterval; top?: string }>(
+  'report-query.schema.json',
+);
 
 /** Reads a report query (HTTP query string or CLI options); an invalid one is a 400 naming the field. */
 export function parseReportQuery(q: unknown, now: Date = new Date()): ReportQuery {
-  if (!validateQuery(q)) throw problems.badRequest('The report query is not valid.', formatErrors(validateQuery.errors));
+  if (!validateQuery(q))
+    throw problems.badRequest('The report query is not valid.', formatErrors(validateQuery.errors));
   const to = q.to ? new Date(q.to) : now;
   const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * DAY_MS);
-  if (!(to.getTime() > from.getTime())) throw problems.badRequest('The report period must end (to) after it starts (from).');
+  if (!(to.getTime() > from.getTime()))
+    throw problems.badRequest('The report period must end (to) after it starts (from).');
   return { from, to, interval: q.interval ?? 'all', ...(q.top ? { topReasons: Number(q.top) } : {}) };
 }
 

@@ -6,18 +6,18 @@ import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
 import { adminRouter } from './admin';
 import { Auditor, type CallFacts, clientIss } from './audit';
+import { callLifetime, END_STATUS, lifetimeOf } from './call-lifetime';
 import type { AppConfig } from './config';
+import { corsFor } from './cors';
+import { feedbackHandler } from './feedback-route';
+import { measureCds, type Operations, operationsRouter } from './operations';
+import type { PluginHost, ServicePlugin } from './plugin';
+import { sendProblem } from './problem-response';
 import { authenticate, callerOf } from './security/authenticate';
 import type { JwtVerifier } from './security/jwt';
-import { END_STATUS, callLifetime, lifetimeOf } from './call-lifetime';
-import { feedbackHandler } from './feedback-route';
-import { type Operations, measureCds, operationsRouter } from './operations';
-import type { PluginHost, ServicePlugin } from './plugin';
-import { contentSecurityPolicy, staticBundle } from './web';
-import { APP_PATH, appLaunchUrl, appReads, appRedirectUri, smartAppRouter } from './smart-app';
-import { corsFor } from './cors';
-import { sendProblem } from './problem-response';
 import type { LiveKnowledge } from './site-knowledge';
+import { APP_PATH, appLaunchUrl, appReads, appRedirectUri, smartAppRouter } from './smart-app';
+import { contentSecurityPolicy, staticBundle } from './web';
 
 export interface AppDeps {
   config: AppConfig;
@@ -37,7 +37,8 @@ export interface AppDeps {
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => Promise.resolve(h(req, res)).catch(next);
+const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) =>
+  Promise.resolve(h(req, res)).catch(next);
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, knowledge, services, logger, ops } = deps;
@@ -113,7 +114,14 @@ export function createApp(deps: AppDeps): express.Express {
       const who = { iss: caller.client?.iss, jti: caller.client?.jti, tenant: caller.client?.tenant };
       const iss = clientIss(res);
       const tenant = caller.client?.tenant;
-      const facts = { callId: randomUUID(), calledAt: new Date(), serviceId: id, body: req.body, ...(iss ? { clientIss: iss } : {}), ...(tenant ? { clientTenant: tenant } : {}) };
+      const facts = {
+        callId: randomUUID(),
+        calledAt: new Date(),
+        serviceId: id,
+        body: req.body,
+        ...(iss ? { clientIss: iss } : {}),
+        ...(tenant ? { clientTenant: tenant } : {}),
+      };
       let audited = false;
       /** Records the call once, whatever its end: the audit row and the metrics carry the same status. */
       const record = (status: number, extra: Pick<CallFacts, 'record' | 'cards'> = {}) => {
@@ -121,7 +129,8 @@ export function createApp(deps: AppDeps): express.Express {
         return auditor.write({ ...facts, status, latencyMs: performance.now() - started, ...extra });
       };
       try {
-        if (!req.is(['application/json', 'application/*+json'])) throw problems.unsupportedMediaType('Send the request as application/json.');
+        if (!req.is(['application/json', 'application/*+json']))
+          throw problems.unsupportedMediaType('Send the request as application/json.');
         const launchUrl = config.smart.enabled ? appLaunchUrl(baseFor(req)) : undefined;
         const { response, record: call } = await callService(service, req.body, {
           ...callDeps,
@@ -130,14 +139,20 @@ export function createApp(deps: AppDeps): express.Express {
           gather: { ...callDeps.gather, egress: caller.egress, signal: lifetime.signal },
         });
         const end = lifetime.ended();
-        if (end) throw new HttpProblem(END_STATUS[end], operationOutcome('timeout', 'The call ended before its answer was ready.'));
+        if (end)
+          throw new HttpProblem(
+            END_STATUS[end],
+            operationOutcome('timeout', 'The call ended before its answer was ready.'),
+          );
         // The cards' uuids must be on record before the EHR can send feedback on them; a call the audit
         // cannot record is not answered.
         if (!(await record(200, { record: call, cards: response.cards }))) {
           throw problems.unavailable('The call could not be recorded in the audit trail; no cards were issued.');
         }
-        for (const c of response.cards) ops.metrics.cards.inc({ service: id, rule: c.extension.crosstalk.ruleId, indicator: c.indicator });
-        for (const r of call.rules) if (r.status === 'fired') ops.metrics.ruleFired.inc({ service: id, rule: r.ruleId, mode: r.delivery });
+        for (const c of response.cards)
+          ops.metrics.cards.inc({ service: id, rule: c.extension.crosstalk.ruleId, indicator: c.indicator });
+        for (const r of call.rules)
+          if (r.status === 'fired') ops.metrics.ruleFired.inc({ service: id, rule: r.ruleId, mode: r.delivery });
         if (res.headersSent) return; // the time budget already answered
         res.json(response);
         logger.info(
@@ -160,7 +175,9 @@ export function createApp(deps: AppDeps): express.Express {
             cards: response.cards.length,
             rules: Object.fromEntries(call.rules.map((o) => [o.ruleId, o.status])),
             // Why each rule stayed quiet, as reason codes only (no patient data): the audit trail of suppressions.
-            why: Object.fromEntries(call.rules.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)])),
+            why: Object.fromEntries(
+              call.rules.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)]),
+            ),
             // Rules evaluated but withheld from this call (silent, or outside a pilot), with their mode.
             withheld: (() => {
               const w = call.rules.filter((o) => o.delivery === 'silent' || o.delivery === 'pilot-out');
@@ -176,7 +193,18 @@ export function createApp(deps: AppDeps): express.Express {
         const status = end ? END_STATUS[end] : e instanceof HttpProblem ? e.status : 500;
         if (end) ops.metrics.cdsCallsAborted.inc({ service: id, reason: end });
         if (!audited) await record(status);
-        logger.warn({ event: 'cds-call', serviceId: id, hookInstance, ...who, status, ended: end, ms: Math.round(performance.now() - started) }, 'cds call failed');
+        logger.warn(
+          {
+            event: 'cds-call',
+            serviceId: id,
+            hookInstance,
+            ...who,
+            status,
+            ended: end,
+            ms: Math.round(performance.now() - started),
+          },
+          'cds call failed',
+        );
         if (end) return; // answered already (503), or nobody is left to answer (499)
         throw e;
       }
@@ -206,15 +234,32 @@ export function createApp(deps: AppDeps): express.Express {
     baseFor,
     // The app may be served on any of the service's own origins; the registration lists each.
     smartClient: () => {
-      const bases = config.publicBaseUrlSet ? [config.publicBaseUrl] : [config.publicBaseUrl, ...(deps.selfOrigins?.() ?? [])];
-      return { clientId: config.smart.clientId, redirectUris: [...new Set(bases.map((b) => appRedirectUri(config, b)))] };
+      const bases = config.publicBaseUrlSet
+        ? [config.publicBaseUrl]
+        : [config.publicBaseUrl, ...(deps.selfOrigins?.() ?? [])];
+      return {
+        clientId: config.smart.clientId,
+        redirectUris: [...new Set(bases.map((b) => appRedirectUri(config, b)))],
+      };
     },
-    cors: (methods, exposedHeaders) => corsFor({ origins: config.corsOrigins, methods, ...(exposedHeaders ? { exposedHeaders } : {}) }),
+    cors: (methods, exposedHeaders) =>
+      corsFor({ origins: config.corsOrigins, methods, ...(exposedHeaders ? { exposedHeaders } : {}) }),
     staticBundle: (folder, frameAncestors) => staticBundle(folder, () => contentSecurityPolicy([], frameAncestors)),
   };
   for (const p of plugins) p.mount(app, host);
   const servesFhir = plugins.some((p) => p.servesFhir);
-  if (config.smart.enabled && reads) app.use(APP_PATH, smartAppRouter({ config, knowledge: () => knowledge.current, services, reads, embeddedFhir: servesFhir, baseFor }));
+  if (config.smart.enabled && reads)
+    app.use(
+      APP_PATH,
+      smartAppRouter({
+        config,
+        knowledge: () => knowledge.current,
+        services,
+        reads,
+        embeddedFhir: servesFhir,
+        baseFor,
+      }),
+    );
 
   app.use((req) => {
     throw problems.notFound(`Nothing at ${req.method} ${req.path.slice(0, 200)}.`);
@@ -224,8 +269,10 @@ export function createApp(deps: AppDeps): express.Express {
     if (res.headersSent) return;
     if (err instanceof HttpProblem) return sendProblem(res, err);
     const e = err as { type?: string; status?: number; name?: string; message?: string };
-    if (e.type === 'entity.parse.failed') return sendProblem(res, problems.badRequest('The request body is not valid JSON.'));
-    if (e.type === 'entity.too.large') return sendProblem(res, problems.tooLarge(`The request body exceeds ${config.bodyLimit}.`));
+    if (e.type === 'entity.parse.failed')
+      return sendProblem(res, problems.badRequest('The request body is not valid JSON.'));
+    if (e.type === 'entity.too.large')
+      return sendProblem(res, problems.tooLarge(`The request body exceeds ${config.bodyLimit}.`));
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       return sendProblem(res, problems.badRequest('The request could not be read.'));
     }

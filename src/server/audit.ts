@@ -1,4 +1,4 @@
-import { type KeyObject, createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 import type { CallRecord } from '../cds/call';
@@ -20,7 +20,9 @@ export function resolveAuditKey(config: AppConfig, log: Logger): Buffer {
       'invalid configuration: CROSSTALK_AUDIT_HMAC_KEY is required when CROSSTALK_EMBEDDED_FHIR=false (at least 32 characters, e.g. `openssl rand -hex 32`)',
     );
   }
-  log.warn('CROSSTALK_AUDIT_HMAC_KEY is not set: demo mode hashes patients in the audit with a random per-process key, so hashes do not match across restarts');
+  log.warn(
+    'CROSSTALK_AUDIT_HMAC_KEY is not set: demo mode hashes patients in the audit with a random per-process key, so hashes do not match across restarts',
+  );
   return randomBytes(32);
 }
 
@@ -67,9 +69,14 @@ export interface CallFacts {
 
 /** What the audit keeps of a call: which rules did what and why (reason codes), the measures, the cards. */
 export function auditRecord(f: CallFacts, key: Buffer): AuditCall {
-  const body = (f.body && typeof f.body === 'object' ? f.body : {}) as { hookInstance?: unknown; context?: { patientId?: unknown } };
-  const hookInstance = typeof body.hookInstance === 'string' && body.hookInstance ? body.hookInstance.slice(0, 128) : undefined;
-  const patientId = typeof body.context?.patientId === 'string' && body.context.patientId ? body.context.patientId : undefined;
+  const body = (f.body && typeof f.body === 'object' ? f.body : {}) as {
+    hookInstance?: unknown;
+    context?: { patientId?: unknown };
+  };
+  const hookInstance =
+    typeof body.hookInstance === 'string' && body.hookInstance ? body.hookInstance.slice(0, 128) : undefined;
+  const patientId =
+    typeof body.context?.patientId === 'string' && body.context.patientId ? body.context.patientId : undefined;
   const ev = f.record?.evaluation;
   return {
     callId: f.callId,
@@ -120,7 +127,15 @@ export class Auditor {
       return true;
     } catch (e) {
       this.ops.metrics.auditFailures.inc();
-      this.logger.error({ event: 'audit-write-failed', serviceId: f.serviceId, callId: f.callId, err: { name: (e as Error)?.name, code: (e as { code?: unknown })?.code } }, 'audit record not written');
+      this.logger.error(
+        {
+          event: 'audit-write-failed',
+          serviceId: f.serviceId,
+          callId: f.callId,
+          err: { name: (e as Error)?.name, code: (e as { code?: unknown })?.code },
+        },
+        'audit record not written',
+      );
       return false;
     }
   }

@@ -35,7 +35,8 @@ export function callLifetime(ms: number, send: (res: Response, p: HttpProblem) =
     const timer = setTimeout(() => {
       if (res.writableEnded) return;
       finish('time-budget');
-      if (!res.headersSent) send(res, new HttpProblem(503, operationOutcome('timeout', 'The service could not answer in time.')));
+      if (!res.headersSent)
+        send(res, new HttpProblem(503, operationOutcome('timeout', 'The service could not answer in time.')));
     }, ms);
     res.once('finish', () => clearTimeout(timer));
     res.once('close', () => {

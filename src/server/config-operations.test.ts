@@ -4,16 +4,17 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/knowledge-file';
+import { PROJECT_ROOT } from '../config/paths';
 import { MIGRATIONS } from '../store/migrations';
 import { SQLITE_FILE_NAME } from '../store/sqlite';
 import { loadConfig } from './config';
-import { PROJECT_ROOT } from '../config/paths';
 
 // A valid trusted-clients file, so production-mode start-up gets as far as the audit key.
 const TRUSTED = path.join(PROJECT_ROOT, 'deploy/trusted-clients.example.json');
+
+import { demoPlugin } from '../demo/plugin';
 import { createLogger } from './logger';
 import { start } from './start';
-import { demoPlugin } from '../demo/plugin';
 
 class Lines {
   readonly lines: string[] = [];
@@ -64,7 +65,10 @@ describe('configuration of the store, audit and admin endpoints', () => {
 
   it('will not start outside demo mode without an audit key, and says which key to set', async () => {
     const dir = path.join(tmp(), 'data');
-    const err = await start({ PORT: '0', CROSSTALK_EMBEDDED_FHIR: 'false', CROSSTALK_DATA_DIR: dir, CROSSTALK_TRUSTED_CLIENTS: TRUSTED }, createLogger('silent')).catch((e: unknown) => e);
+    const err = await start(
+      { PORT: '0', CROSSTALK_EMBEDDED_FHIR: 'false', CROSSTALK_DATA_DIR: dir, CROSSTALK_TRUSTED_CLIENTS: TRUSTED },
+      createLogger('silent'),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/CROSSTALK_AUDIT_HMAC_KEY is required when CROSSTALK_EMBEDDED_FHIR=false/);
     expect(fs.existsSync(dir)).toBe(false);
@@ -73,7 +77,11 @@ describe('configuration of the store, audit and admin endpoints', () => {
   it('in demo mode starts without an audit key, warning that hashes will not match across restarts', async () => {
     const dir = path.join(tmp(), 'data');
     const logs = new Lines();
-    const running = await start({ PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dir }, createLogger('info', logs), [demoPlugin]);
+    const running = await start(
+      { PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dir },
+      createLogger('info', logs),
+      [demoPlugin],
+    );
     await running.close();
     expect(logs.lines.join('')).toContain('CROSSTALK_AUDIT_HMAC_KEY is not set');
   });
@@ -81,7 +89,13 @@ describe('configuration of the store, audit and admin endpoints', () => {
   it('refuses to serve the embedded demo FHIR server in production mode, unless development mode is explicit', async () => {
     const dir = path.join(tmp(), 'data');
     const err = await start(
-      { PORT: '0', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DATA_DIR: dir, CROSSTALK_TRUSTED_CLIENTS: TRUSTED, CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) },
+      {
+        PORT: '0',
+        CROSSTALK_EMBEDDED_FHIR: 'true',
+        CROSSTALK_DATA_DIR: dir,
+        CROSSTALK_TRUSTED_CLIENTS: TRUSTED,
+        CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32),
+      },
       createLogger('silent'),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
@@ -91,32 +105,55 @@ describe('configuration of the store, audit and admin endpoints', () => {
 
   const withKey = (key: Record<string, unknown>) => {
     const f = path.join(tmp(), 'clients.json');
-    fs.writeFileSync(f, JSON.stringify({ clients: [{ iss: 'https://ehr.example.org', jwks: { keys: [key] }, fhirServerOrigins: ['https://ehr.example.org'] }] }));
-    return { PORT: '0', CROSSTALK_DATA_DIR: path.join(tmp(), 'data'), CROSSTALK_TRUSTED_CLIENTS: f, CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) };
+    fs.writeFileSync(
+      f,
+      JSON.stringify({
+        clients: [
+          { iss: 'https://ehr.example.org', jwks: { keys: [key] }, fhirServerOrigins: ['https://ehr.example.org'] },
+        ],
+      }),
+    );
+    return {
+      PORT: '0',
+      CROSSTALK_DATA_DIR: path.join(tmp(), 'data'),
+      CROSSTALK_TRUSTED_CLIENTS: f,
+      CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32),
+    };
   };
   const P384 = { kty: 'EC', crv: 'P-384', kid: 'ehr-2026', alg: 'ES384' };
 
-  it('stops start-up, naming the issuer and the key, when a trusted client\'s inline key cannot be imported', async () => {
+  it("stops start-up, naming the issuer and the key, when a trusted client's inline key cannot be imported", async () => {
     // x and y are base64url but not a point on P-384: a key a verifier could never use.
-    const err = await start(withKey({ ...P384, x: 'AAAA', y: 'AAAA' }), createLogger('silent')).catch((e: unknown) => e);
+    const err = await start(withKey({ ...P384, x: 'AAAA', y: 'AAAA' }), createLogger('silent')).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/issuer https:\/\/ehr\.example\.org: key "ehr-2026" cannot be imported/);
   });
 
   it('stops start-up when a trusted client lists a private key instead of its public key', async () => {
-    const err = await start(withKey({ ...P384, x: 'x', y: 'y', d: 'd' }), createLogger('silent')).catch((e: unknown) => e);
+    const err = await start(withKey({ ...P384, x: 'x', y: 'y', d: 'd' }), createLogger('silent')).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/key "ehr-2026" is a private or symmetric key/);
   });
 
   it('creates the data directory and a WAL-mode SQLite database on first start', async () => {
     const dir = path.join(tmp(), 'nested', 'data');
-    const running = await start({ PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_DATA_DIR: dir, CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) }, createLogger('silent'));
+    const running = await start(
+      { PORT: '0', CROSSTALK_DEV_MODE: 'true', CROSSTALK_DATA_DIR: dir, CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) },
+      createLogger('silent'),
+    );
     await running.close();
     const db = new Database(path.join(dir, SQLITE_FILE_NAME), { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT name FROM kysely_migration ORDER BY name').all()).toEqual(Object.keys(MIGRATIONS).sort().map((name) => ({ name })));
+      expect(db.prepare('SELECT name FROM kysely_migration ORDER BY name').all()).toEqual(
+        Object.keys(MIGRATIONS)
+          .sort()
+          .map((name) => ({ name })),
+      );
     } finally {
       db.close();
     }
@@ -124,7 +161,12 @@ describe('configuration of the store, audit and admin endpoints', () => {
 
   it('stops start-up with a clear message when the store cannot be opened', async () => {
     const err = await start(
-      { PORT: '0', CROSSTALK_DEV_MODE: 'true', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) },
+      {
+        PORT: '0',
+        CROSSTALK_DEV_MODE: 'true',
+        DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+        CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32),
+      },
       createLogger('silent'),
     ).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/^cannot open the store \(PostgreSQL at 127\.0\.0\.1:1\/none\)/);

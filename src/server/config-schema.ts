@@ -5,7 +5,7 @@
  * cds-hooks/schemas/config.schema.json for hospital IT (README: Configuration).
  */
 import { type Static, type TOptional, type TSchema, Type } from '@sinclair/typebox';
-import { Enum } from '../clinical/schema';
+import { Enum } from '../clinical';
 
 /** A key with a default: optional in the environment, always present after validation (ValidEnv). */
 const defaulted = <T extends TSchema>(schema: T) => Type.Optional(schema) as TOptional<T> & { default: Static<T> };

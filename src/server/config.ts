@@ -2,14 +2,16 @@ import Ajv from 'ajv';
 import { ConfigError } from '../config/knowledge-file';
 import { formatErrors } from '../config/schemas';
 import { parseOrigins } from '../fhir/egress';
-import { ANY_ORIGIN } from './cors';
 import { ConfigSchema, type ValidEnv } from './config-schema';
+import { ANY_ORIGIN } from './cors';
 
 /** The environment variables Crosstalk reads: exactly the keys of its one definition (config-schema.ts). */
 export const CONFIG_KEYS: string[] = Object.keys(ConfigSchema.properties);
 
 // Its own ajv: coercion and defaults are right for environment strings and wrong for anything a client sends.
-const validateEnv = new Ajv({ allErrors: true, strict: true, coerceTypes: true, useDefaults: true }).compile<ValidEnv>(ConfigSchema);
+const validateEnv = new Ajv({ allErrors: true, strict: true, coerceTypes: true, useDefaults: true }).compile<ValidEnv>(
+  ConfigSchema,
+);
 
 const UNIT = { b: 1, kb: 1024, mb: 1024 * 1024 } as const;
 
@@ -37,12 +39,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const e = raw as unknown as ValidEnv;
   const corsOrigins = parseOrigins(e.CROSSTALK_CORS_ORIGINS);
   if (corsOrigins.includes(ANY_ORIGIN) && !e.CROSSTALK_DEV_MODE) {
-    throw new ConfigError('invalid configuration: CROSSTALK_CORS_ORIGINS=* (any origin) is for the development demo only; list the EHR origins that call Crosstalk from a browser');
+    throw new ConfigError(
+      'invalid configuration: CROSSTALK_CORS_ORIGINS=* (any origin) is for the development demo only; list the EHR origins that call Crosstalk from a browser',
+    );
   }
   const fhirMaxResponseBytes = parseSize(e.CROSSTALK_FHIR_MAX_RESPONSE_BYTES);
   const fhirMaxCallBytes = parseSize(e.CROSSTALK_FHIR_MAX_CALL_BYTES);
   if (fhirMaxResponseBytes < 1024 || fhirMaxCallBytes < fhirMaxResponseBytes) {
-    throw new ConfigError('invalid configuration: CROSSTALK_FHIR_MAX_RESPONSE_BYTES must be at least 1kb and at most CROSSTALK_FHIR_MAX_CALL_BYTES');
+    throw new ConfigError(
+      'invalid configuration: CROSSTALK_FHIR_MAX_RESPONSE_BYTES must be at least 1kb and at most CROSSTALK_FHIR_MAX_CALL_BYTES',
+    );
   }
   if (e.CROSSTALK_FHIR_TIMEOUT_MS >= e.CROSSTALK_REQUEST_BUDGET_MS) {
     throw new ConfigError('invalid configuration: CROSSTALK_FHIR_TIMEOUT_MS must be below CROSSTALK_REQUEST_BUDGET_MS');

@@ -9,7 +9,10 @@ const env = process.argv.includes('--demo') ? { ...DEMO_PROFILE, ...process.env 
 // The demo is a plugin with an entry point of its own, loaded by path only when the embedded FHIR server is asked
 // for (--demo, or CROSSTALK_EMBEDDED_FHIR=true): nothing in the production import graph names it, so a production
 // process never loads it (test/production-loads.test.ts).
-const plugins: PluginFactory[] = env.CROSSTALK_EMBEDDED_FHIR === 'true' ? [(require(path.join(__dirname, '..', 'demo', 'plugin')) as { demoPlugin: PluginFactory }).demoPlugin] : [];
+const plugins: PluginFactory[] =
+  env.CROSSTALK_EMBEDDED_FHIR === 'true'
+    ? [(require(path.join(__dirname, '..', 'demo', 'plugin')) as { demoPlugin: PluginFactory }).demoPlugin]
+    : [];
 
 start(env, undefined, plugins)
   .then((running) => {
@@ -28,7 +31,8 @@ start(env, undefined, plugins)
   })
   .catch((e: unknown) => {
     // Start-up errors name what to fix; no stack trace.
-    const msg = e instanceof ConfigError ? e.message : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
+    const msg =
+      e instanceof ConfigError ? e.message : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
     process.stderr.write(`crosstalk: cannot start: ${msg}\n`);
     process.exit(1);
   });

@@ -42,15 +42,20 @@ export function operationsRouter(ops: Operations, logger: Logger): express.Route
   const r = express.Router();
   r.get('/readyz', (_req, res, next) => {
     if (ops.draining) return sendProblem(res, problems.unavailable('Shutting down.'));
-    withTimeout(ops.store.ping(), READY_TIMEOUT_MS).then(
-      () => {
-        res.json({ status: 'ready', store: ops.store.engine });
-      },
-      (e: Error) => {
-        logger.warn({ event: 'readiness', store: ops.store.engine, err: { name: e.name, message: e.message } }, 'store unreachable: not ready');
-        sendProblem(res, problems.unavailable('The store is unreachable.'));
-      },
-    ).catch(next);
+    withTimeout(ops.store.ping(), READY_TIMEOUT_MS)
+      .then(
+        () => {
+          res.json({ status: 'ready', store: ops.store.engine });
+        },
+        (e: Error) => {
+          logger.warn(
+            { event: 'readiness', store: ops.store.engine, err: { name: e.name, message: e.message } },
+            'store unreachable: not ready',
+          );
+          sendProblem(res, problems.unavailable('The store is unreachable.'));
+        },
+      )
+      .catch(next);
   });
   r.get('/metrics', (_req, res, next) => {
     ops.metrics.registry.metrics().then((text) => {
@@ -65,9 +70,17 @@ export function measureCds(metrics: Metrics, services: Map<string, CdsService>) 
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     const [id, sub, ...rest] = req.path.split('/').filter(Boolean);
-    const endpoint = id === undefined ? 'discovery' : sub === undefined ? 'call' : sub === 'feedback' && !rest.length ? 'feedback' : 'other';
+    const endpoint =
+      id === undefined
+        ? 'discovery'
+        : sub === undefined
+          ? 'call'
+          : sub === 'feedback' && !rest.length
+            ? 'feedback'
+            : 'other';
     const service = id === undefined ? '' : services.has(id) ? id : 'unknown';
-    const observe = (status: string) => metrics.httpDuration.observe({ endpoint, service, status }, Number(process.hrtime.bigint() - started) / 1e9);
+    const observe = (status: string) =>
+      metrics.httpDuration.observe({ endpoint, service, status }, Number(process.hrtime.bigint() - started) / 1e9);
     res.once('finish', () => observe(String(res.statusCode)));
     // 'close' without 'finish': the client went away before its answer. 499 is nginx's "client closed request".
     res.once('close', () => {

@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
+import { DAY_MS } from '../clinical';
 import type { PurgeResult, Store } from '../store/types';
 import type { Metrics } from './metrics';
-import { DAY_MS } from '../clinical/dates';
-
 
 export interface PurgeJob {
   /** Runs one purge now; resolves with what it deleted, or undefined if the store failed (logged). */
@@ -16,7 +15,12 @@ export interface PurgeJob {
  * ids: once at start, then on an interval. Replicas sharing PostgreSQL may all run it; deletes by
  * time are idempotent.
  */
-export function startPurgeJob(store: Store, opts: { retentionDays: number; intervalMinutes: number }, logger: Logger, metrics: Metrics): PurgeJob {
+export function startPurgeJob(
+  store: Store,
+  opts: { retentionDays: number; intervalMinutes: number },
+  logger: Logger,
+  metrics: Metrics,
+): PurgeJob {
   let running: Promise<PurgeResult | undefined> | undefined;
   const run = (now: Date = new Date()) => {
     running ??= store
@@ -24,7 +28,8 @@ export function startPurgeJob(store: Store, opts: { retentionDays: number; inter
       .then(
         (r) => {
           for (const [kind, n] of Object.entries(r)) if (n) metrics.purged.inc({ kind }, n);
-          if (r.calls || r.cards || r.feedback || r.jtis) logger.info({ event: 'purge', retentionDays: opts.retentionDays, ...r }, 'purged records past retention');
+          if (r.calls || r.cards || r.feedback || r.jtis)
+            logger.info({ event: 'purge', retentionDays: opts.retentionDays, ...r }, 'purged records past retention');
           return r;
         },
         (e: Error) => {

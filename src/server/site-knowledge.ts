@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Knowledge } from '../clinical/knowledge';
 import { modeOf, nonActiveRules, usesPatientFraction } from '../cds/modes';
+import type { Knowledge } from '../clinical';
 import { ConfigError, loadKnowledgeSync } from '../config/knowledge-file';
 import type { AppConfig } from './config';
 import type { Metrics } from './metrics';
@@ -9,7 +9,9 @@ import type { Metrics } from './metrics';
 export function loadSiteKnowledge(config: Pick<AppConfig, 'siteKnowledgeFile' | 'pilotKey'>): Knowledge {
   const k = loadKnowledgeSync(config.siteKnowledgeFile);
   if (usesPatientFraction(k) && !config.pilotKey) {
-    throw new ConfigError('a rule\'s mode.pilot.patientFraction needs CROSSTALK_PILOT_KEY (at least 32 characters, e.g. `openssl rand -hex 32`) to draw its patients');
+    throw new ConfigError(
+      "a rule's mode.pilot.patientFraction needs CROSSTALK_PILOT_KEY (at least 32 characters, e.g. `openssl rand -hex 32`) to draw its patients",
+    );
   }
   return k;
 }
@@ -44,8 +46,14 @@ export class LiveKnowledge {
     } catch (e) {
       this.metrics.knowledgeReloads.inc({ result: 'rejected' });
       // The message names the file and what is wrong with it; the site file holds configuration, never patient data.
-      const why = e instanceof ConfigError ? e.message : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
-      this.log.error({ event: 'knowledge-reload', result: 'rejected', why }, 'site knowledge NOT reloaded: the running configuration is kept');
+      const why =
+        e instanceof ConfigError
+          ? e.message
+          : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
+      this.log.error(
+        { event: 'knowledge-reload', result: 'rejected', why },
+        'site knowledge NOT reloaded: the running configuration is kept',
+      );
       return false;
     }
     this.k = next;
@@ -60,11 +68,17 @@ export class LiveKnowledge {
     const k = this.k;
     const ccr = k.rules['low-ccr'];
     if (ccr.enabled && ccr.threshold.provisional) {
-      this.log.warn({ threshold: ccr.threshold.below }, 'low-CCR threshold is PROVISIONAL (not validated): set a site threshold, see README "Clinical configuration"');
+      this.log.warn(
+        { threshold: ccr.threshold.below },
+        'low-CCR threshold is PROVISIONAL (not validated): set a site threshold, see README "Clinical configuration"',
+      );
     }
     const quiet = nonActiveRules(k);
     if (Object.keys(quiet).length) {
-      this.log.warn({ event: 'rule-modes', rules: quiet }, `rules NOT active (cards withheld for some or all calls): ${Object.keys(quiet).join(', ')}`);
+      this.log.warn(
+        { event: 'rule-modes', rules: quiet },
+        `rules NOT active (cards withheld for some or all calls): ${Object.keys(quiet).join(', ')}`,
+      );
     } else this.log.info({ event: 'rule-modes' }, 'every rule is active');
     this.metrics.ruleMode.reset();
     for (const id of Object.keys(k.rules)) {

@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config';
 import { loadServices } from '../cds/services';
+import { loadConfig } from './config';
 import { appLaunchUrl, appReads, launchConfig, smartScopes } from './smart-app';
 
 const services = loadServices();
 const reads = appReads(services);
-const types = ['Patient', 'Observation', 'MedicationRequest', 'MedicationStatement', 'Condition', 'DiagnosticReport', 'ServiceRequest'];
+const types = [
+  'Patient',
+  'Observation',
+  'MedicationRequest',
+  'MedicationStatement',
+  'Condition',
+  'DiagnosticReport',
+  'ServiceRequest',
+];
 
 describe('the SMART app’s launch configuration', () => {
   it('reads what patient-view reads: its prefetch templates, its required keys and its context domains', () => {
@@ -19,7 +27,10 @@ describe('the SMART app’s launch configuration', () => {
   it('requests read access to exactly the resource types those templates read, in SMART v1 or v2 syntax', () => {
     const v1 = types.map((t) => `patient/${t}.read`).join(' ');
     const v2 = types.map((t) => `patient/${t}.rs`).join(' ');
-    expect(launchConfig(loadConfig({}), false, reads).scope).toEqual({ ehr: `launch ${v1}`, standalone: `launch/patient ${v1}` });
+    expect(launchConfig(loadConfig({}), false, reads).scope).toEqual({
+      ehr: `launch ${v1}`,
+      standalone: `launch/patient ${v1}`,
+    });
     expect(smartScopes('v2', types)).toEqual({ ehr: `launch ${v2}`, standalone: `launch/patient ${v2}` });
   });
 
@@ -56,7 +67,9 @@ describe('the SMART app’s launch configuration', () => {
     expect(() => loadConfig({ CROSSTALK_SMART_SCOPE_VERSION: 'v3' })).toThrow(/CROSSTALK_SMART_SCOPE_VERSION/);
     expect(() => loadConfig({ CROSSTALK_SMART_CLIENT_ID: 'has spaces' })).toThrow(/CROSSTALK_SMART_CLIENT_ID/);
     expect(() => loadConfig({ CROSSTALK_SMART_REDIRECT_URI: 'index.html' })).toThrow(/CROSSTALK_SMART_REDIRECT_URI/);
-    expect(() => loadConfig({ CROSSTALK_SMART_STANDALONE_ISS: 'https://fhir.example/r4/' })).toThrow(/CROSSTALK_SMART_STANDALONE_ISS/);
+    expect(() => loadConfig({ CROSSTALK_SMART_STANDALONE_ISS: 'https://fhir.example/r4/' })).toThrow(
+      /CROSSTALK_SMART_STANDALONE_ISS/,
+    );
     expect(() => loadConfig({ CROSSTALK_SMART_APP: 'yes' })).toThrow(/CROSSTALK_SMART_APP/);
   });
 });

@@ -1,9 +1,9 @@
 import express, { type Request, type Router } from 'express';
-import type { Knowledge } from '../clinical/knowledge';
-import { type ServiceReads, resourceTypesRead } from '../cds/reads';
-import type { CdsService } from '../cds/services';
-import { modeOf } from '../cds/modes';
 import type { KnowledgeBundle, LaunchConfig } from '../app/contract';
+import { modeOf } from '../cds/modes';
+import { resourceTypesRead, type ServiceReads } from '../cds/reads';
+import type { CdsService } from '../cds/services';
+import type { Knowledge } from '../clinical';
 import type { AppConfig } from './config';
 import { contentSecurityPolicy, staticBundle } from './web';
 
@@ -34,14 +34,23 @@ export function appRedirectUri(config: AppConfig, base: string): string {
  * http://localhost:PORT and http://127.0.0.1:PORT alike, and a sign-in that returned to the other origin
  * would find none of the launch's state there.
  */
-export function launchConfig(config: AppConfig, embeddedFhir: boolean, reads: ServiceReads, base: string = config.publicBaseUrl): LaunchConfig {
+export function launchConfig(
+  config: AppConfig,
+  embeddedFhir: boolean,
+  reads: ServiceReads,
+  base: string = config.publicBaseUrl,
+): LaunchConfig {
   const s = config.smart;
   const standaloneIss = s.standaloneIss ?? (embeddedFhir ? `${base}/fhir` : undefined);
   return {
     clientId: s.clientId,
     scope: smartScopes(s.scopeVersion, resourceTypesRead(reads.templates)),
     redirectUri: appRedirectUri(config, base),
-    ...(s.redirectUri ? { redirectUriSetting: 'CROSSTALK_SMART_REDIRECT_URI' } : config.publicBaseUrlSet ? { redirectUriSetting: 'PUBLIC_BASE_URL' } : {}),
+    ...(s.redirectUri
+      ? { redirectUriSetting: 'CROSSTALK_SMART_REDIRECT_URI' }
+      : config.publicBaseUrlSet
+        ? { redirectUriSetting: 'PUBLIC_BASE_URL' }
+        : {}),
     ...(standaloneIss ? { standaloneIss } : {}),
   };
 }
@@ -60,13 +69,16 @@ export function appReads(services: Map<string, CdsService>): ServiceReads {
     for (const key of def.required) if (!reads.required.includes(key)) reads.required.push(key);
     for (const [key, d] of Object.entries(def.contextDomains ?? {})) reads.contextDomains[key] ??= d;
   }
-  if (!reads.patientKey) throw new Error('the SMART app needs a patient-view service to mirror, and none is configured');
+  if (!reads.patientKey)
+    throw new Error('the SMART app needs a patient-view service to mirror, and none is configured');
   return reads;
 }
 
 /** The rules the app evaluates: those of the patient-view services, in their card order, so app and cards agree. */
 export function appRules(services: Map<string, CdsService>): string[] {
-  const ids = [...services.values()].filter((s) => s.definition.discovery.hook === 'patient-view').flatMap((s) => s.definition.rules);
+  const ids = [...services.values()]
+    .filter((s) => s.definition.discovery.hook === 'patient-view')
+    .flatMap((s) => s.definition.rules);
   return [...new Set(ids)];
 }
 

@@ -1,20 +1,20 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { loadServices } from '../cds/services';
+import { ConfigError } from '../config/knowledge-file';
 import { describeStore, openStore } from '../store/open';
+import { StoreReplayCache } from '../store/replay-cache';
 import type { Store } from '../store/types';
 import { createApp } from './app';
 import { resolveAuditKey } from './audit';
 import { type AppConfig, loadConfig } from './config';
-import { ConfigError } from '../config/knowledge-file';
-import { JwtVerifier } from './security/jwt';
-import { StoreReplayCache } from '../store/replay-cache';
-import { checkInlineKeys, loadTrustedClients } from './security/trusted-clients';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
 import type { Operations } from './operations';
 import type { PluginFactory, ServicePlugin } from './plugin';
 import { type PurgeJob, startPurgeJob } from './retention';
+import { JwtVerifier } from './security/jwt';
+import { checkInlineKeys, loadTrustedClients } from './security/trusted-clients';
 import { LiveKnowledge, loadSiteKnowledge } from './site-knowledge';
 
 export interface Running {
@@ -40,7 +40,11 @@ const DRAIN_POLL_MS = 50;
  * Loads and checks all configuration, then listens. Used by main.ts, the tests and the benchmark. `plugins` come
  * from an entry point that wants them (the demo's, src/demo/plugin.ts); production passes none.
  */
-export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logger, plugins: PluginFactory[] = []): Promise<Running> {
+export async function start(
+  env: NodeJS.ProcessEnv = process.env,
+  logger?: Logger,
+  plugins: PluginFactory[] = [],
+): Promise<Running> {
   const config = loadConfig(env);
   const log = logger ?? createLogger(config.logLevel);
   const initialKnowledge = loadSiteKnowledge(config);
@@ -48,7 +52,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   // Trust is checked before anything is opened: a service that may not start touches no disk or database.
   let clients: ReturnType<typeof loadTrustedClients> | undefined;
   if (config.devMode) {
-    log.warn('DEVELOPMENT MODE: CDS calls are not authenticated and fhirServer may be http on this machine. Never run this in production.');
+    log.warn(
+      'DEVELOPMENT MODE: CDS calls are not authenticated and fhirServer may be http on this machine. Never run this in production.',
+    );
   } else {
     if (!config.trustedClientsFile) {
       throw new ConfigError(
@@ -69,7 +75,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   const mounted = (await Promise.all(plugins.map((p) => p(config, log)))).filter((p): p is ServicePlugin => !!p);
   const embeddedFhir = mounted.some((p) => p.servesFhir);
   if (config.embeddedFhir && !embeddedFhir) {
-    throw new ConfigError('invalid configuration: CROSSTALK_EMBEDDED_FHIR=true is the demo profile: start with --demo (npm start does)');
+    throw new ConfigError(
+      'invalid configuration: CROSSTALK_EMBEDDED_FHIR=true is the demo profile: start with --demo (npm start does)',
+    );
   }
   const auditKey = resolveAuditKey(config, log);
   const store = await openStore(config).catch((e: Error) => {
@@ -78,7 +86,13 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
   const metrics = new Metrics();
   // Announces the provisional threshold and every rule that is not active, at start and after each reload.
   const knowledge = new LiveKnowledge(initialKnowledge, config, log, metrics);
-  const ops: Operations = { store, metrics, auditKey, draining: false, ...(config.adminToken ? { adminToken: config.adminToken } : {}) };
+  const ops: Operations = {
+    store,
+    metrics,
+    auditKey,
+    draining: false,
+    ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+  };
   // The replay cache lives in the store, so replicas sharing one PostgreSQL database share it too.
   const verifier = clients ? new JwtVerifier(clients, config.jwt, new StoreReplayCache(store)) : undefined;
   if (clients) log.info({ issuers: clients.map((c) => c.iss) }, 'trusted CDS clients loaded');
@@ -101,14 +115,36 @@ export async function start(env: NodeJS.ProcessEnv = process.env, logger?: Logge
     await store.close();
     throw e;
   });
-  const purge = startPurgeJob(store, { retentionDays: config.retentionDays, intervalMinutes: config.purgeIntervalMinutes }, log, metrics);
+  const purge = startPurgeJob(
+    store,
+    { retentionDays: config.retentionDays, intervalMinutes: config.purgeIntervalMinutes },
+    log,
+    metrics,
+  );
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   // With PORT=0 (tests) the port exists only now; a PUBLIC_BASE_URL left to its default follows it.
   if (!env.PUBLIC_BASE_URL) config.publicBaseUrl = `http://localhost:${port}`;
-  selfOrigins = [...new Set([new URL(url).origin, `http://localhost:${port}`, `http://127.0.0.1:${port}`, new URL(config.publicBaseUrl).origin])];
-  log.info({ url, publicBaseUrl: config.publicBaseUrl, embeddedFhir, plugins: mounted.map((p) => p.name), services: [...services.keys()], store: describeStore(config) }, 'crosstalk listening');
+  selfOrigins = [
+    ...new Set([
+      new URL(url).origin,
+      `http://localhost:${port}`,
+      `http://127.0.0.1:${port}`,
+      new URL(config.publicBaseUrl).origin,
+    ]),
+  ];
+  log.info(
+    {
+      url,
+      publicBaseUrl: config.publicBaseUrl,
+      embeddedFhir,
+      plugins: mounted.map((p) => p.name),
+      services: [...services.keys()],
+      store: describeStore(config),
+    },
+    'crosstalk listening',
+  );
   let closing: Promise<void> | undefined;
   return {
     server,

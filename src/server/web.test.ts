@@ -6,7 +6,10 @@ import { contentSecurityPolicy, staticBundle } from './web';
 
 function serve(folder: string) {
   const app = express();
-  app.use('/x', staticBundle(folder, () => contentSecurityPolicy(['https:'])));
+  app.use(
+    '/x',
+    staticBundle(folder, () => contentSecurityPolicy(['https:'])),
+  );
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof HttpProblem) res.status(err.status).json(err.outcome);
     else res.status(500).end();

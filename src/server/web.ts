@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Router } from 'express';
-import { PROJECT_ROOT } from '../config/paths';
 import { HttpProblem, operationOutcome } from '../cds/outcomes';
+import { PROJECT_ROOT } from '../config/paths';
 
 /** Where `npm run build:web` writes the browser bundles (the SMART app and the demo EHR). */
 export const WEB_DIR = path.join(PROJECT_ROOT, 'dist', 'web');
@@ -34,7 +34,13 @@ export function staticBundle(folder: string, csp: () => string): Router {
   const router = express.Router();
   router.use((_req, res, next) => {
     if (!fs.existsSync(dir)) {
-      throw new HttpProblem(503, operationOutcome('not-found', `The ${folder} bundle has not been built: run \`npm run build:web\` (npm start does).`));
+      throw new HttpProblem(
+        503,
+        operationOutcome(
+          'not-found',
+          `The ${folder} bundle has not been built: run \`npm run build:web\` (npm start does).`,
+        ),
+      );
     }
     res.set('Content-Security-Policy', csp());
     res.set('X-Content-Type-Options', 'nosniff');
@@ -42,6 +48,13 @@ export function staticBundle(folder: string, csp: () => string): Router {
     next();
   });
   // Revalidate every time: a redeploy must never leave a stale app next to a new server.
-  router.use(express.static(dir, { index: 'index.html', redirect: false, cacheControl: false, setHeaders: (res) => res.set('Cache-Control', 'no-cache') }));
+  router.use(
+    express.static(dir, {
+      index: 'index.html',
+      redirect: false,
+      cacheControl: false,
+      setHeaders: (res) => res.set('Cache-Control', 'no-cache'),
+    }),
+  );
   return router;
 }

@@ -29,14 +29,20 @@ export interface SqlEngine {
  * Kysely's Migrator over an in-code list: migrations are TypeScript modules, so the compiled service (dist/)
  * carries them without a copy step. Names sort in the order they apply ("001-…", "002-…").
  */
-export async function migrateToLatest(db: Kysely<Database>, migrations: Readonly<Record<string, Migration>>): Promise<string[]> {
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  migrations: Readonly<Record<string, Migration>>,
+): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
     const message = error instanceof Error ? error.message : String(error);
     const unknown = /previously executed migration (\S+) is missing/.exec(message);
     // A database migrated by a newer Crosstalk: running older code on it could corrupt it.
-    if (unknown) throw new Error(`the database has had migration ${unknown[1]}, newer than this Crosstalk knows (${Object.keys(migrations).sort().at(-1) ?? 'none'})`);
+    if (unknown)
+      throw new Error(
+        `the database has had migration ${unknown[1]}, newer than this Crosstalk knows (${Object.keys(migrations).sort().at(-1) ?? 'none'})`,
+      );
     throw error instanceof Error ? error : new Error(message);
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
 import pg from 'pg';
-import { type Migration, type SqlEngine, migrateToLatest } from './engine';
+import { type Migration, migrateToLatest, type SqlEngine } from './engine';
 import type { Database } from './schema';
 
 const INT8_OID = 20;

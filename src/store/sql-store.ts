@@ -1,5 +1,5 @@
 import { type Compilable, CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
-import { DAY_MS } from '../clinical/dates';
+import { DAY_MS } from '../clinical';
 import type { SqlEngine } from './engine';
 import { MIGRATIONS } from './migrations';
 import type { Database } from './schema';
@@ -27,7 +27,16 @@ type SqlValue = string | number | null;
 const opt = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 
 const CARD_COLUMNS = [
-  'card_uuid', 'call_id', 'service_id', 'rule_id', 'indicator', 'hook_instance', 'issued_at', 'suggestion_uuids', 'client_iss', 'client_tenant',
+  'card_uuid',
+  'call_id',
+  'service_id',
+  'rule_id',
+  'indicator',
+  'hook_instance',
+  'issued_at',
+  'suggestion_uuids',
+  'client_iss',
+  'client_tenant',
 ] as const;
 
 type CardRow = Database['issued_cards'];
@@ -99,22 +108,55 @@ export class SqlStore implements Store {
   async recordCall(c: AuditCall): Promise<void> {
     const at = c.calledAt.getTime();
     const call = {
-      call_id: c.callId, called_at: at, service_id: c.serviceId, hook_instance: opt(c.hookInstance), client_iss: opt(c.clientIss),
-      patient_hash: opt(c.patientHash), status: c.status, latency_ms: c.latencyMs, data_sources: json(c.dataSources),
-      partial_keys: json(c.partialKeys), measures: json(c.measures), card_count: c.cards.length,
+      call_id: c.callId,
+      called_at: at,
+      service_id: c.serviceId,
+      hook_instance: opt(c.hookInstance),
+      client_iss: opt(c.clientIss),
+      patient_hash: opt(c.patientHash),
+      status: c.status,
+      latency_ms: c.latencyMs,
+      data_sources: json(c.dataSources),
+      partial_keys: json(c.partialKeys),
+      measures: json(c.measures),
+      card_count: c.cards.length,
     };
-    const statements = [this.shapes.bind('call', Object.values(call), () => this.q.insertInto('service_calls').values(call))];
+    const statements = [
+      this.shapes.bind('call', Object.values(call), () => this.q.insertInto('service_calls').values(call)),
+    ];
     // One multi-row INSERT per table rather than a statement per row: on PostgreSQL each statement is a round trip.
     const rules = c.rules.map((r) => ({
-      call_id: c.callId, rule_id: r.ruleId, status: r.status, reason_codes: json(r.reasonCodes), called_at: at, mode: r.mode ?? 'active',
+      call_id: c.callId,
+      rule_id: r.ruleId,
+      status: r.status,
+      reason_codes: json(r.reasonCodes),
+      called_at: at,
+      mode: r.mode ?? 'active',
     }));
-    if (rules.length) statements.push(this.shapes.bind(`rules×${rules.length}`, rules.flatMap(Object.values), () => this.q.insertInto('rule_outcomes').values(rules)));
+    if (rules.length)
+      statements.push(
+        this.shapes.bind(`rules×${rules.length}`, rules.flatMap(Object.values), () =>
+          this.q.insertInto('rule_outcomes').values(rules),
+        ),
+      );
     const cards = c.cards.map((k) => ({
-      card_uuid: k.cardUuid, call_id: c.callId, service_id: k.serviceId, rule_id: k.ruleId, indicator: k.indicator,
-      hook_instance: opt(k.hookInstance), issued_at: k.issuedAt.getTime(), suggestion_uuids: json(k.suggestionUuids),
-      client_iss: opt(k.clientIss), client_tenant: opt(k.clientTenant),
+      card_uuid: k.cardUuid,
+      call_id: c.callId,
+      service_id: k.serviceId,
+      rule_id: k.ruleId,
+      indicator: k.indicator,
+      hook_instance: opt(k.hookInstance),
+      issued_at: k.issuedAt.getTime(),
+      suggestion_uuids: json(k.suggestionUuids),
+      client_iss: opt(k.clientIss),
+      client_tenant: opt(k.clientTenant),
     }));
-    if (cards.length) statements.push(this.shapes.bind(`cards×${cards.length}`, cards.flatMap(Object.values), () => this.q.insertInto('issued_cards').values(cards)));
+    if (cards.length)
+      statements.push(
+        this.shapes.bind(`cards×${cards.length}`, cards.flatMap(Object.values), () =>
+          this.q.insertInto('issued_cards').values(cards),
+        ),
+      );
     await this.db.transaction(statements);
   }
 
@@ -123,7 +165,9 @@ export class SqlStore implements Store {
     const out = new Map<string, IssuedCard>();
     for (let i = 0; i < unique.length; i += IN_CHUNK) {
       const chunk = unique.slice(i, i + IN_CHUNK);
-      const query = this.shapes.bind(`find×${chunk.length}`, chunk, () => this.q.selectFrom('issued_cards').select(CARD_COLUMNS).where('card_uuid', 'in', chunk));
+      const query = this.shapes.bind(`find×${chunk.length}`, chunk, () =>
+        this.q.selectFrom('issued_cards').select(CARD_COLUMNS).where('card_uuid', 'in', chunk),
+      );
       const { rows } = await this.q.executeQuery<CardRow>(query);
       for (const r of rows) out.set(r.card_uuid, cardFromRow(r));
     }
@@ -135,11 +179,20 @@ export class SqlStore implements Store {
     const counts = await this.db.transaction(
       entries.map((e) => {
         const row = {
-          card_uuid: e.cardUuid, outcome: e.outcome, outcome_at: e.outcomeAt.getTime(), received_at: e.receivedAt.getTime(),
-          service_id: e.serviceId, rule_id: e.ruleId, call_id: e.callId, card_issued_at: e.cardIssuedAt.getTime(),
-          accepted_suggestions: json(e.acceptedSuggestions), override_system: opt(e.overrideReason?.system),
-          override_code: opt(e.overrideReason?.code), override_display: opt(e.overrideReason?.display),
-          override_comment: opt(e.overrideReason?.comment), client_iss: opt(e.clientIss),
+          card_uuid: e.cardUuid,
+          outcome: e.outcome,
+          outcome_at: e.outcomeAt.getTime(),
+          received_at: e.receivedAt.getTime(),
+          service_id: e.serviceId,
+          rule_id: e.ruleId,
+          call_id: e.callId,
+          card_issued_at: e.cardIssuedAt.getTime(),
+          accepted_suggestions: json(e.acceptedSuggestions),
+          override_system: opt(e.overrideReason?.system),
+          override_code: opt(e.overrideReason?.code),
+          override_display: opt(e.overrideReason?.display),
+          override_comment: opt(e.overrideReason?.comment),
+          client_iss: opt(e.clientIss),
         };
         return this.shapes.bind('feedback', Object.values(row), () =>
           this.q
@@ -163,7 +216,8 @@ export class SqlStore implements Store {
     const top = q.topReasons ?? 3;
     // Periods are fixed-width UTC buckets counted from `from`. The casts make the division an integer one in
     // SQLite too, which binds JavaScript numbers as REAL.
-    const bucket = (time: RawBuilder<number>) => sql<number>`(${time} - CAST(${from} AS BIGINT)) / CAST(${width} AS BIGINT)`;
+    const bucket = (time: RawBuilder<number>) =>
+      sql<number>`(${time} - CAST(${from} AS BIGINT)) / CAST(${width} AS BIGINT)`;
 
     // Reason codes are grouped as the JSON text they are stored in and split here: a handful of distinct lists.
     const outcomes = await this.q
@@ -185,10 +239,21 @@ export class SqlStore implements Store {
         db
           .selectFrom('feedback')
           .select((eb) => [
-            'rule_id', 'card_issued_at', 'outcome', 'override_system', 'override_code', 'override_display',
+            'rule_id',
+            'card_issued_at',
+            'outcome',
+            'override_system',
+            'override_code',
+            'override_display',
             eb.fn
               .agg<number>('row_number')
-              .over((ob) => ob.partitionBy('card_uuid').orderBy('outcome_at', 'desc').orderBy('received_at', 'desc').orderBy('outcome'))
+              .over((ob) =>
+                ob
+                  .partitionBy('card_uuid')
+                  .orderBy('outcome_at', 'desc')
+                  .orderBy('received_at', 'desc')
+                  .orderBy('outcome'),
+              )
               .as('rn'),
           ])
           .where('card_issued_at', '>=', from)
@@ -197,11 +262,26 @@ export class SqlStore implements Store {
       .selectFrom((db) =>
         db
           .selectFrom('latest')
-          .select([bucket(sql.ref('card_issued_at')).as('bucket'), 'rule_id', 'outcome', 'override_system', 'override_code', 'override_display'])
+          .select([
+            bucket(sql.ref('card_issued_at')).as('bucket'),
+            'rule_id',
+            'outcome',
+            'override_system',
+            'override_code',
+            'override_display',
+          ])
           .where('rn', '=', 1)
           .as('t'),
       )
-      .select((eb) => ['bucket', 'rule_id', 'outcome', 'override_system', 'override_code', 'override_display', eb.fn.countAll<number>().as('n')])
+      .select((eb) => [
+        'bucket',
+        'rule_id',
+        'outcome',
+        'override_system',
+        'override_code',
+        'override_display',
+        eb.fn.countAll<number>().as('n'),
+      ])
       .groupBy(['bucket', 'rule_id', 'outcome', 'override_system', 'override_code', 'override_display'])
       .execute();
 
@@ -218,9 +298,17 @@ export class SqlStore implements Store {
       )
       .with('ranked', (db) =>
         db.selectFrom('fired').select((eb) => [
-          'bucket', 'rule_id', 'latency_ms',
-          eb.fn.agg<number>('row_number').over((ob) => ob.partitionBy(['bucket', 'rule_id']).orderBy('latency_ms')).as('rn'),
-          eb.fn.countAll<number>().over((ob) => ob.partitionBy(['bucket', 'rule_id'])).as('n'),
+          'bucket',
+          'rule_id',
+          'latency_ms',
+          eb.fn
+            .agg<number>('row_number')
+            .over((ob) => ob.partitionBy(['bucket', 'rule_id']).orderBy('latency_ms'))
+            .as('rn'),
+          eb.fn
+            .countAll<number>()
+            .over((ob) => ob.partitionBy(['bucket', 'rule_id']))
+            .as('n'),
         ]),
       )
       .selectFrom('ranked')
@@ -271,7 +359,8 @@ export class SqlStore implements Store {
         r.suppressed += n;
         const byCode = suppressions.get(r) ?? new Map<string, number>();
         suppressions.set(r, byCode);
-        for (const code of new Set(JSON.parse(o.reason_codes) as string[])) byCode.set(code, (byCode.get(code) ?? 0) + n);
+        for (const code of new Set(JSON.parse(o.reason_codes) as string[]))
+          byCode.set(code, (byCode.get(code) ?? 0) + n);
       }
     }
     const per1000 = (part: number, whole: number) => (whole ? Math.round((1e4 * part) / whole) / 10 : 0);
@@ -302,7 +391,9 @@ export class SqlStore implements Store {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, { reasons, ...r }]) => ({
         ...r,
-        topOverrideReasons: reasons.sort((a, b) => b.count - a.count || (a.code ?? '').localeCompare(b.code ?? '')).slice(0, top),
+        topOverrideReasons: reasons
+          .sort((a, b) => b.count - a.count || (a.code ?? '').localeCompare(b.code ?? ''))
+          .slice(0, top),
       }));
     return { from: q.from.toISOString(), to: q.to.toISOString(), interval: q.interval, rules };
   }

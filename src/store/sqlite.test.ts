@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SQLITE_FILE_NAME, openSqlite } from './sqlite';
+import { openSqlite, SQLITE_FILE_NAME } from './sqlite';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -71,6 +71,8 @@ describe('the SQLite engine’s group commit', () => {
     await db.close();
     await expect(pending).resolves.toEqual([1]);
     expect(rowsSeenByAnotherConnection(dir)).toEqual(['last']);
-    await expect(db.transaction([CompiledQuery.raw('INSERT INTO t (v) VALUES (?)', ['late'])])).rejects.toThrow(/not open/);
+    await expect(db.transaction([CompiledQuery.raw('INSERT INTO t (v) VALUES (?)', ['late'])])).rejects.toThrow(
+      /not open/,
+    );
   });
 });

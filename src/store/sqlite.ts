@@ -2,8 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, Kysely, SqliteAdapter, SqliteDialect, type SqliteDialectConfig, SqliteDriver } from 'kysely';
-import { type Migration, type SqlEngine, migrateToLatest } from './engine';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  Kysely,
+  SqliteAdapter,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely';
+import { type Migration, migrateToLatest, type SqlEngine } from './engine';
 import type { Database as Tables } from './schema';
 import type { FlatError, WriterData, WriterJob, WriterReply } from './sqlite-writer.mjs';
 
@@ -166,7 +174,12 @@ export function openSqlite(dataDir: string, opts: SqliteOptions = {}): SqlEngine
   if (opts.mustExist && !fs.existsSync(file)) throw new Error(`there is no Crosstalk database at ${file}`);
   fs.mkdirSync(dataDir, { recursive: true });
   // Both connections, this one and the writer's. Another process (the CLI) may hold the write lock for a moment.
-  const pragmas = ['journal_mode = WAL', `synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`, 'foreign_keys = ON', 'busy_timeout = 5000'];
+  const pragmas = [
+    'journal_mode = WAL',
+    `synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`,
+    'foreign_keys = ON',
+    'busy_timeout = 5000',
+  ];
   const conn = new Database(file);
   for (const p of pragmas) conn.pragma(p);
   const inode = fs.statSync(file).ino;
@@ -183,7 +196,9 @@ export function openSqlite(dataDir: string, opts: SqliteOptions = {}): SqlEngine
       return writer.submit(statements.map((s) => ({ sql: s.sql, parameters: [...s.parameters] })));
     },
     migrate(migrations: Readonly<Record<string, Migration>>) {
-      const run = (migrating.get(file) ?? Promise.resolve()).catch(() => undefined).then(() => migrateToLatest(db, migrations));
+      const run = (migrating.get(file) ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => migrateToLatest(db, migrations));
       migrating.set(file, run);
       return run.finally(() => {
         if (migrating.get(file) === run) migrating.delete(file);
@@ -192,7 +207,10 @@ export function openSqlite(dataDir: string, opts: SqliteOptions = {}): SqlEngine
     async ping() {
       if (closed) throw new TypeError('The database connection is not open');
       // A read of the file itself, not only of the connection.
-      await db.selectFrom('kysely_migration').select((eb) => eb.fn.countAll().as('n')).execute();
+      await db
+        .selectFrom('kysely_migration')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .execute();
       // A deleted or replaced database file would take every later write with it at the next restart.
       let now: number | undefined;
       try {

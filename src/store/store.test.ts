@@ -1,18 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import {
+  CompiledQuery,
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDataDir, freshPostgresDatabase } from '../../test/support/databases';
-import {
-  CompiledQuery, DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
-} from 'kysely';
 import type { Migration, SqlEngine } from './engine';
 import { MIGRATIONS } from './migrations';
 import { openPostgres } from './postgres';
 import { StoreReplayCache } from './replay-cache';
 import type { Database } from './schema';
 import { CompiledShapes, SqlStore } from './sql-store';
-import { SQLITE_FILE_NAME, openSqlite } from './sqlite';
+import { openSqlite, SQLITE_FILE_NAME } from './sqlite';
 import type { AuditCall, FeedbackEntry, IssuedCard, RuleDelivery, RuleStatus } from './types';
 
 /*
@@ -127,7 +135,12 @@ ALTER TABLE rule_outcomes ADD COLUMN mode TEXT NOT NULL DEFAULT 'active';
 INSERT INTO schema_migrations (version, name, applied_at) VALUES (3, 'rule outcomes record the rule mode (active, silent, pilot-in, pilot-out)', 1764547200000);
 `;
 
-function call(o: { at: number; latencyMs?: number; rules?: [string, RuleStatus, string[]?][]; cards?: { ruleId: string; suggestions?: string[] }[] }): AuditCall {
+function call(o: {
+  at: number;
+  latencyMs?: number;
+  rules?: [string, RuleStatus, string[]?][];
+  cards?: { ruleId: string; suggestions?: string[] }[];
+}): AuditCall {
   const callId = randomUUID();
   const calledAt = at(o.at);
   return {
@@ -154,7 +167,12 @@ function call(o: { at: number; latencyMs?: number; rules?: [string, RuleStatus, 
   };
 }
 
-function feedbackOn(card: IssuedCard, outcome: 'accepted' | 'overridden', atMs: number, reason?: string): FeedbackEntry {
+function feedbackOn(
+  card: IssuedCard,
+  outcome: 'accepted' | 'overridden',
+  atMs: number,
+  reason?: string,
+): FeedbackEntry {
   return {
     cardUuid: card.cardUuid,
     outcome,
@@ -165,7 +183,15 @@ function feedbackOn(card: IssuedCard, outcome: 'accepted' | 'overridden', atMs: 
     callId: card.callId,
     cardIssuedAt: card.issuedAt,
     acceptedSuggestions: outcome === 'accepted' ? card.suggestionUuids.slice(0, 1) : [],
-    ...(reason ? { overrideReason: { system: 'urn:crosstalk:codesystem:override-reason', code: reason, display: `display of ${reason}` } } : {}),
+    ...(reason
+      ? {
+          overrideReason: {
+            system: 'urn:crosstalk:codesystem:override-reason',
+            code: reason,
+            display: `display of ${reason}`,
+          },
+        }
+      : {}),
   };
 }
 
@@ -200,11 +226,20 @@ describe.each(engines)('the store on $name', (engine) => {
       try {
         expect(await e.migrate(MIGRATIONS)).toEqual([]);
         const next: Record<string, Migration> = {
-          '999-probe': { up: (k) => k.schema.createTable('migration_probe').addColumn('id', 'text', (c) => c.primaryKey()).execute() },
+          '999-probe': {
+            up: (k) =>
+              k.schema
+                .createTable('migration_probe')
+                .addColumn('id', 'text', (c) => c.primaryKey())
+                .execute(),
+          },
         };
         expect(await e.migrate({ ...MIGRATIONS, ...next })).toEqual(['999-probe']);
         expect(await e.migrate({ ...MIGRATIONS, ...next })).toEqual([]);
-        await e.transaction([CompiledQuery.raw('DROP TABLE migration_probe'), e.db.deleteFrom('kysely_migration').where('name', '=', '999-probe').compile()]);
+        await e.transaction([
+          CompiledQuery.raw('DROP TABLE migration_probe'),
+          e.db.deleteFrom('kysely_migration').where('name', '=', '999-probe').compile(),
+        ]);
       } finally {
         await e.close();
       }
@@ -213,8 +248,15 @@ describe.each(engines)('the store on $name', (engine) => {
     it('refuses to run on a database migrated by a newer Crosstalk', async () => {
       const e = db.connect();
       try {
-        await e.transaction([e.db.insertInto('kysely_migration').values({ name: '999-from-the-future', timestamp: new Date().toISOString() }).compile()]);
-        await expect(SqlStore.open(db.connect())).rejects.toThrow(/999-from-the-future, newer than this Crosstalk knows/);
+        await e.transaction([
+          e.db
+            .insertInto('kysely_migration')
+            .values({ name: '999-from-the-future', timestamp: new Date().toISOString() })
+            .compile(),
+        ]);
+        await expect(SqlStore.open(db.connect())).rejects.toThrow(
+          /999-from-the-future, newer than this Crosstalk knows/,
+        );
         await e.transaction([e.db.deleteFrom('kysely_migration').where('name', '=', '999-from-the-future').compile()]);
       } finally {
         await e.close();
@@ -231,12 +273,20 @@ describe.each(engines)('the store on $name', (engine) => {
             `INSERT INTO service_calls (call_id, called_at, service_id, status, latency_ms, data_sources, partial_keys, measures, card_count)
              VALUES ('old-call', ${T0 + HOUR}, 'bone-muscle-patient-view', 200, 10, '{}', '[]', '[]', 0)`,
           ),
-          CompiledQuery.raw(`INSERT INTO rule_outcomes (call_id, rule_id, status, reason_codes, called_at) VALUES ('old-call', 'low-ccr', 'fired', '[]', ${T0 + HOUR})`),
+          CompiledQuery.raw(
+            `INSERT INTO rule_outcomes (call_id, rule_id, status, reason_codes, called_at) VALUES ('old-call', 'low-ccr', 'fired', '[]', ${T0 + HOUR})`,
+          ),
         ]);
         await e.close();
         const s = await SqlStore.open(other.connect());
         const r = await s.report({ from: at(0), to: at(DAY), interval: 'all' });
-        expect(r.rules[0]).toMatchObject({ ruleId: 'low-ccr', calls: 1, callsByMode: { active: 1 }, fired: 1, wouldHaveShown: 0 });
+        expect(r.rules[0]).toMatchObject({
+          ruleId: 'low-ccr',
+          calls: 1,
+          callsByMode: { active: 1 },
+          fired: 1,
+          wouldHaveShown: 0,
+        });
         await s.close();
       } finally {
         await other.drop();
@@ -257,49 +307,73 @@ describe.each(engines)('the store on $name', (engine) => {
       }
     });
 
-    it.each([2, 3])('opens a database that the hand-written runner of earlier versions took to version %i, keeping its rows', async (version) => {
-      const old = await engine.create();
-      const e = old.connect();
-      try {
-        // The database exactly as the old runner left it: its schema, its own record of its migrations, and a call.
-        const script = version === 3 ? OLD_RUNNER_SCHEMA + OLD_RUNNER_VERSION_3 : OLD_RUNNER_SCHEMA;
-        for (const statement of script.split(';').map((x) => x.trim()).filter(Boolean)) await e.transaction([CompiledQuery.raw(statement)]);
-        const c = call({ at: 0, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr', suggestions: ['dxa'] }] });
-        await e.transaction([
-          CompiledQuery.raw(
-            `INSERT INTO service_calls (call_id, called_at, service_id, status, latency_ms, data_sources, partial_keys, measures, card_count)
-             VALUES ('${c.callId}', ${T0}, 'bone-muscle-patient-view', 200, 12.5, '{}', '[]', '[]', 1)`,
-          ),
-          CompiledQuery.raw(
-            `INSERT INTO issued_cards (card_uuid, call_id, service_id, rule_id, indicator, issued_at, suggestion_uuids, client_iss)
-             VALUES ('${firstCard(c).cardUuid}', '${c.callId}', 'bone-muscle-patient-view', 'low-ccr', 'info', ${T0}, '["dxa"]', 'https://ehr.example.org')`,
-          ),
-        ]);
-        const s = await SqlStore.open(old.connect());
+    it.each([2, 3])(
+      'opens a database that the hand-written runner of earlier versions took to version %i, keeping its rows',
+      async (version) => {
+        const old = await engine.create();
+        const e = old.connect();
         try {
-          const found = (await s.findCards([firstCard(c).cardUuid])).get(firstCard(c).cardUuid);
-          expect(found).toMatchObject({ callId: c.callId, ruleId: 'low-ccr', suggestionUuids: ['dxa'], clientIss: 'https://ehr.example.org' });
-          expect((await e.db.selectFrom('kysely_migration').select('name').orderBy('name').execute()).map((r) => r.name)).toEqual(Object.keys(MIGRATIONS).sort());
-          // The old record stays as it was, for older code that still reads it.
-          expect((await e.db.selectFrom('schema_migrations').select('version').orderBy('version').execute()).map((r) => Number(r.version))).toEqual(
-            version === 3 ? [1, 2, 3] : [1, 2],
-          );
-          // And the store works on it as on a new one.
-          await s.recordCall(call({ at: HOUR, cards: [{ ruleId: 'low-ccr' }] }));
-          expect(await s.recordFeedback([feedbackOn(firstCard(c), 'accepted', HOUR)])).toMatchObject({ stored: 1 });
+          // The database exactly as the old runner left it: its schema, its own record of its migrations, and a call.
+          const script = version === 3 ? OLD_RUNNER_SCHEMA + OLD_RUNNER_VERSION_3 : OLD_RUNNER_SCHEMA;
+          for (const statement of script
+            .split(';')
+            .map((x) => x.trim())
+            .filter(Boolean))
+            await e.transaction([CompiledQuery.raw(statement)]);
+          const c = call({
+            at: 0,
+            rules: [['low-ccr', 'fired']],
+            cards: [{ ruleId: 'low-ccr', suggestions: ['dxa'] }],
+          });
+          await e.transaction([
+            CompiledQuery.raw(
+              `INSERT INTO service_calls (call_id, called_at, service_id, status, latency_ms, data_sources, partial_keys, measures, card_count)
+             VALUES ('${c.callId}', ${T0}, 'bone-muscle-patient-view', 200, 12.5, '{}', '[]', '[]', 1)`,
+            ),
+            CompiledQuery.raw(
+              `INSERT INTO issued_cards (card_uuid, call_id, service_id, rule_id, indicator, issued_at, suggestion_uuids, client_iss)
+             VALUES ('${firstCard(c).cardUuid}', '${c.callId}', 'bone-muscle-patient-view', 'low-ccr', 'info', ${T0}, '["dxa"]', 'https://ehr.example.org')`,
+            ),
+          ]);
+          const s = await SqlStore.open(old.connect());
+          try {
+            const found = (await s.findCards([firstCard(c).cardUuid])).get(firstCard(c).cardUuid);
+            expect(found).toMatchObject({
+              callId: c.callId,
+              ruleId: 'low-ccr',
+              suggestionUuids: ['dxa'],
+              clientIss: 'https://ehr.example.org',
+            });
+            expect(
+              (await e.db.selectFrom('kysely_migration').select('name').orderBy('name').execute()).map((r) => r.name),
+            ).toEqual(Object.keys(MIGRATIONS).sort());
+            // The old record stays as it was, for older code that still reads it.
+            expect(
+              (await e.db.selectFrom('schema_migrations').select('version').orderBy('version').execute()).map((r) =>
+                Number(r.version),
+              ),
+            ).toEqual(version === 3 ? [1, 2, 3] : [1, 2]);
+            // And the store works on it as on a new one.
+            await s.recordCall(call({ at: HOUR, cards: [{ ruleId: 'low-ccr' }] }));
+            expect(await s.recordFeedback([feedbackOn(firstCard(c), 'accepted', HOUR)])).toMatchObject({ stored: 1 });
+          } finally {
+            await s.close();
+          }
         } finally {
-          await s.close();
+          await e.close();
+          await old.drop();
         }
-      } finally {
-        await e.close();
-        await old.drop();
-      }
-    });
+      },
+    );
   });
 
   describe('issued cards', () => {
     it('finds the cards of a recorded call by uuid, with their rule, call and suggestions', async () => {
-      const c = call({ at: 0, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr', suggestions: ['s-1', 's-2'] }] });
+      const c = call({
+        at: 0,
+        rules: [['low-ccr', 'fired']],
+        cards: [{ ruleId: 'low-ccr', suggestions: ['s-1', 's-2'] }],
+      });
       await store.recordCall(c);
       const card = firstCard(c);
       const found = await store.findCards([card.cardUuid, 'never-issued']);
@@ -315,8 +389,16 @@ describe.each(engines)('the store on $name', (engine) => {
       await expect(store.recordCall(again)).rejects.toThrow();
       const e = db.connect();
       try {
-        expect(await e.db.selectFrom('service_calls').select('call_id').where('call_id', '=', again.callId).execute()).toEqual([]);
-        expect(await e.db.selectFrom('issued_cards').select('card_uuid').where('card_uuid', '=', firstCard(again).cardUuid).execute()).toEqual([]);
+        expect(
+          await e.db.selectFrom('service_calls').select('call_id').where('call_id', '=', again.callId).execute(),
+        ).toEqual([]);
+        expect(
+          await e.db
+            .selectFrom('issued_cards')
+            .select('card_uuid')
+            .where('card_uuid', '=', firstCard(again).cardUuid)
+            .execute(),
+        ).toEqual([]);
       } finally {
         await e.close();
       }
@@ -336,11 +418,19 @@ describe.each(engines)('the store on $name', (engine) => {
       await store.recordCall(c);
       const fb = feedbackOn(firstCard(c), 'accepted', HOUR);
       expect(await store.recordFeedback([fb, fb])).toEqual({ stored: 1, duplicates: 1, isNew: [true, false] });
-      expect(await store.recordFeedback([{ ...fb, receivedAt: at(2 * HOUR) }])).toEqual({ stored: 0, duplicates: 1, isNew: [false] });
+      expect(await store.recordFeedback([{ ...fb, receivedAt: at(2 * HOUR) }])).toEqual({
+        stored: 0,
+        duplicates: 1,
+        isNew: [false],
+      });
       // Same card and outcome at another time, or another outcome at the same time, is new feedback.
       const later = feedbackOn(firstCard(c), 'accepted', 2 * HOUR);
       const overridden = feedbackOn(firstCard(c), 'overridden', HOUR, 'not-relevant');
-      expect(await store.recordFeedback([later, overridden])).toEqual({ stored: 2, duplicates: 0, isNew: [true, true] });
+      expect(await store.recordFeedback([later, overridden])).toEqual({
+        stored: 2,
+        duplicates: 0,
+        isNew: [true, true],
+      });
     });
 
     it('stores none of a request when one entry cannot be stored', async () => {
@@ -363,15 +453,25 @@ describe.each(engines)('the store on $name', (engine) => {
       rs = await SqlStore.open(reportDb.connect());
       // Day 1: low-ccr fires in three calls (latencies 30, 10, 20 ms) and is suppressed in one; day 2: fires in two (40, 50 ms).
       const plan: [number, number, RuleStatus][] = [
-        [1 * HOUR, 30, 'fired'], [2 * HOUR, 10, 'fired'], [3 * HOUR, 20, 'fired'], [4 * HOUR, 99, 'suppressed'],
-        [DAY + HOUR, 40, 'fired'], [DAY + 2 * HOUR, 50, 'fired'],
+        [1 * HOUR, 30, 'fired'],
+        [2 * HOUR, 10, 'fired'],
+        [3 * HOUR, 20, 'fired'],
+        [4 * HOUR, 99, 'suppressed'],
+        [DAY + HOUR, 40, 'fired'],
+        [DAY + 2 * HOUR, 50, 'fired'],
       ];
       for (const [t, latencyMs, status] of plan) {
-        calls.push(call({
-          at: t, latencyMs,
-          rules: [['low-ccr', status, status === 'suppressed' ? ['egfr-below-60'] : []], ['homa-context', 'not-met', ['missing-input']]],
-          cards: status === 'fired' ? [{ ruleId: 'low-ccr', suggestions: ['dxa'] }] : [],
-        }));
+        calls.push(
+          call({
+            at: t,
+            latencyMs,
+            rules: [
+              ['low-ccr', status, status === 'suppressed' ? ['egfr-below-60'] : []],
+              ['homa-context', 'not-met', ['missing-input']],
+            ],
+            cards: status === 'fired' ? [{ ruleId: 'low-ccr', suggestions: ['dxa'] }] : [],
+          }),
+        );
       }
       // Outside the reported week: must not count.
       calls.push(call({ at: -HOUR, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr' }] }));
@@ -414,19 +514,36 @@ describe.each(engines)('the store on $name', (engine) => {
         accepted: 2,
         overridden: 3,
         topOverrideReasons: [
-          { system: 'urn:crosstalk:codesystem:override-reason', code: 'already-assessed', display: 'display of already-assessed', count: 2 },
-          { system: 'urn:crosstalk:codesystem:override-reason', code: 'patient-declined', display: 'display of patient-declined', count: 1 },
+          {
+            system: 'urn:crosstalk:codesystem:override-reason',
+            code: 'already-assessed',
+            display: 'display of already-assessed',
+            count: 2,
+          },
+          {
+            system: 'urn:crosstalk:codesystem:override-reason',
+            code: 'patient-declined',
+            display: 'display of patient-declined',
+            count: 1,
+          },
         ],
         medianLatencyMs: 30,
       });
-      expect(r.rules.find((x) => x.ruleId === 'homa-context')).toMatchObject({ fired: 0, suppressed: 0, accepted: 0, overridden: 0 });
+      expect(r.rules.find((x) => x.ruleId === 'homa-context')).toMatchObject({
+        fired: 0,
+        suppressed: 0,
+        accepted: 0,
+        overridden: 0,
+      });
       expect(r.rules.find((x) => x.ruleId === 'homa-context')?.medianLatencyMs).toBeUndefined();
     });
 
     it('splits by day, taking the mean of the middle two latencies when a day has an even count', async () => {
       const r = await rs.report({ from: at(0), to: at(7 * DAY), interval: 'day' });
       const ccr = r.rules.filter((x) => x.ruleId === 'low-ccr');
-      expect(ccr.map((x) => [x.periodStart, x.fired, x.suppressed, x.accepted, x.overridden, x.medianLatencyMs])).toEqual([
+      expect(
+        ccr.map((x) => [x.periodStart, x.fired, x.suppressed, x.accepted, x.overridden, x.medianLatencyMs]),
+      ).toEqual([
         [at(0).toISOString(), 3, 1, 2, 1, 20],
         [at(DAY).toISOString(), 2, 0, 0, 2, 45],
       ]);
@@ -435,7 +552,9 @@ describe.each(engines)('the store on $name', (engine) => {
 
     it('keeps the top reasons to the number asked for', async () => {
       const r = await rs.report({ from: at(0), to: at(7 * DAY), interval: 'all', topReasons: 1 });
-      expect(r.rules.find((x) => x.ruleId === 'low-ccr')?.topOverrideReasons.map((x) => x.code)).toEqual(['already-assessed']);
+      expect(r.rules.find((x) => x.ruleId === 'low-ccr')?.topOverrideReasons.map((x) => x.code)).toEqual([
+        'already-assessed',
+      ]);
     });
 
     it('includes the start of the period and excludes its end', async () => {
@@ -462,7 +581,10 @@ describe.each(engines)('the store on $name', (engine) => {
         { at: 7 * DAY + 2 * HOUR, ccr: ['suppressed', ['crp-above']] },
       ];
       for (const p of plan) {
-        const c = call({ at: p.at, cards: p.gc?.[1] === 'pilot-in' && p.gc[0] === 'fired' ? [{ ruleId: 'glucocorticoid-bone' }] : [] });
+        const c = call({
+          at: p.at,
+          cards: p.gc?.[1] === 'pilot-in' && p.gc[0] === 'fired' ? [{ ruleId: 'glucocorticoid-bone' }] : [],
+        });
         c.rules = [
           { ruleId: 'low-ccr', status: p.ccr[0], reasonCodes: p.ccr[1], mode: 'silent' },
           ...(p.gc ? [{ ruleId: 'glucocorticoid-bone', status: p.gc[0], reasonCodes: [], mode: p.gc[1] }] : []),
@@ -479,7 +601,16 @@ describe.each(engines)('the store on $name', (engine) => {
     it('counts a withheld card as would-have-shown per 1,000 calls, by rule and week, never as fired', async () => {
       const r = await ms.report({ from: at(0), to: at(14 * DAY), interval: 'week' });
       const ccr = r.rules.filter((x) => x.ruleId === 'low-ccr');
-      expect(ccr.map((x) => [x.periodStart, x.calls, x.callsByMode, x.fired, x.wouldHaveShown, x.wouldHaveShownPer1000Calls])).toEqual([
+      expect(
+        ccr.map((x) => [
+          x.periodStart,
+          x.calls,
+          x.callsByMode,
+          x.fired,
+          x.wouldHaveShown,
+          x.wouldHaveShownPer1000Calls,
+        ]),
+      ).toEqual([
         [at(0).toISOString(), 4, { silent: 4 }, 0, 3, 750],
         [at(7 * DAY).toISOString(), 2, { silent: 2 }, 0, 1, 500],
       ]);
@@ -517,9 +648,14 @@ describe.each(engines)('the store on $name', (engine) => {
         const recent = call({ at: 10 * DAY, rules: [['low-ccr', 'fired']], cards: [{ ruleId: 'low-ccr' }] });
         await ps.recordCall(old);
         await ps.recordCall(recent);
-        await ps.recordFeedback([feedbackOn(firstCard(old), 'overridden', HOUR, 'not-relevant'), feedbackOn(firstCard(recent), 'accepted', 10 * DAY + HOUR)]);
+        await ps.recordFeedback([
+          feedbackOn(firstCard(old), 'overridden', HOUR, 'not-relevant'),
+          feedbackOn(firstCard(recent), 'accepted', 10 * DAY + HOUR),
+        ]);
         expect(await ps.purge(at(5 * DAY), at(10 * DAY))).toEqual({ calls: 1, cards: 1, feedback: 1, jtis: 0 });
-        expect([...(await ps.findCards([firstCard(old).cardUuid, firstCard(recent).cardUuid])).keys()]).toEqual([firstCard(recent).cardUuid]);
+        expect([...(await ps.findCards([firstCard(old).cardUuid, firstCard(recent).cardUuid])).keys()]).toEqual([
+          firstCard(recent).cardUuid,
+        ]);
         const r = await ps.report({ from: at(0), to: at(20 * DAY), interval: 'all' });
         expect(r.rules).toEqual([expect.objectContaining({ ruleId: 'low-ccr', fired: 1, accepted: 1, overridden: 0 })]);
         expect(await ps.purge(at(5 * DAY), at(10 * DAY))).toEqual({ calls: 0, cards: 0, feedback: 0, jtis: 0 });
@@ -545,7 +681,9 @@ describe.each(engines)('the store on $name', (engine) => {
       const others = [1, 2, 3, 4].map(() => db.connect());
       try {
         const stores = await Promise.all(others.map((e) => SqlStore.open(e)));
-        const answers = await Promise.all(stores.map((s) => s.rememberJti('https://ehr.example.org', jti, at(HOUR), at(0))));
+        const answers = await Promise.all(
+          stores.map((s) => s.rememberJti('https://ehr.example.org', jti, at(HOUR), at(0))),
+        );
         expect(answers.filter(Boolean)).toHaveLength(1);
       } finally {
         await Promise.all(others.map((e) => e.close()));
@@ -606,12 +744,37 @@ describe('the replay cache over the store', () => {
 });
 
 describe.each([
-  ['SQLite', () => new Kysely<Database>({ dialect: { createAdapter: () => new SqliteAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (k) => new SqliteIntrospector(k), createQueryCompiler: () => new SqliteQueryCompiler() } })],
-  ['PostgreSQL', () => new Kysely<Database>({ dialect: { createAdapter: () => new PostgresAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (k) => new PostgresIntrospector(k), createQueryCompiler: () => new PostgresQueryCompiler() } })],
+  [
+    'SQLite',
+    () =>
+      new Kysely<Database>({
+        dialect: {
+          createAdapter: () => new SqliteAdapter(),
+          createDriver: () => new DummyDriver(),
+          createIntrospector: (k) => new SqliteIntrospector(k),
+          createQueryCompiler: () => new SqliteQueryCompiler(),
+        },
+      }),
+  ],
+  [
+    'PostgreSQL',
+    () =>
+      new Kysely<Database>({
+        dialect: {
+          createAdapter: () => new PostgresAdapter(),
+          createDriver: () => new DummyDriver(),
+          createIntrospector: (k) => new PostgresIntrospector(k),
+          createQueryCompiler: () => new PostgresQueryCompiler(),
+        },
+      }),
+  ],
 ] as const)('statements compiled once per shape, for %s', (_name, kysely) => {
   const q = kysely();
   const jti = (iss: string, id: string, exp: number) => () =>
-    q.insertInto('jwt_replay').values({ iss, jti: id, expires_at: exp }).onConflict((oc) => oc.columns(['iss', 'jti']).doNothing());
+    q
+      .insertInto('jwt_replay')
+      .values({ iss, jti: id, expires_at: exp })
+      .onConflict((oc) => oc.columns(['iss', 'jti']).doNothing());
 
   it('binds a later call’s values to the SQL of the first, exactly as Kysely compiles that call itself', () => {
     const shapes = new CompiledShapes();
@@ -625,6 +788,8 @@ describe.each([
 
   it('refuses values listed in another order than the statement binds them', () => {
     const shapes = new CompiledShapes();
-    expect(() => shapes.bind('jti', ['j-1', 'https://a.example.org', 1], jti('https://a.example.org', 'j-1', 1))).toThrow(/not listed in the order/);
+    expect(() =>
+      shapes.bind('jti', ['j-1', 'https://a.example.org', 1], jti('https://a.example.org', 'j-1', 1)),
+    ).toThrow(/not listed in the order/);
   });
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { startCrosstalk } from './harness';
 
@@ -8,7 +8,14 @@ import { startCrosstalk } from './harness';
 export const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
 
 /** pitfalls.md: without these, Chromium's background services try the closed network. */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Debian's Chromium, driven by playwright-core (which never downloads a browser of its own). */
 export async function launchBrowser(): Promise<Browser> {
@@ -48,7 +55,11 @@ export type AppState = 'loading' | 'ready' | 'no-data' | 'error' | 'expired';
 export async function settledState(page: Page, timeout = 20_000): Promise<AppState> {
   // The launch redirects through the authorization server; wait for the app page before reading it.
   await page.waitForURL(/\/app\/index\.html/, { timeout });
-  await page.waitForFunction(() => ['ready', 'no-data', 'error', 'expired'].includes(document.body.dataset.state ?? ''), null, { timeout });
+  await page.waitForFunction(
+    () => ['ready', 'no-data', 'error', 'expired'].includes(document.body.dataset.state ?? ''),
+    null,
+    { timeout },
+  );
   return (await page.evaluate(() => document.body.dataset.state)) as AppState;
 }
 
@@ -68,7 +79,9 @@ export async function ehrLaunchUrl(base: string, patient: string, appContext?: s
 export function accessTokenOf(page: Page): Promise<string> {
   return page.evaluate(() => {
     const key = JSON.parse(sessionStorage.getItem('SMART_KEY') ?? 'null') as string | null;
-    const state = key ? (JSON.parse(sessionStorage.getItem(key) ?? 'null') as { tokenResponse?: { access_token?: string } } | null) : null;
+    const state = key
+      ? (JSON.parse(sessionStorage.getItem(key) ?? 'null') as { tokenResponse?: { access_token?: string } } | null)
+      : null;
     return state?.tokenResponse?.access_token ?? '';
   });
 }
@@ -77,7 +90,16 @@ export function accessTokenOf(page: Page): Promise<string> {
 export async function accessibilityViolations(page: Page): Promise<string[]> {
   await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
   const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (
+            ctx: unknown,
+            opts: unknown,
+          ) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>;
+        };
+      }
+    ).axe;
     return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
   });
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);

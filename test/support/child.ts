@@ -28,7 +28,12 @@ export function spawnCrosstalk(env: Record<string, string>, timeoutMs = 30_000):
  * Any Crosstalk entry point (`args` after the node binary, from `cwd`) on a random loopback port, with only PATH
  * inherited from this process's environment; resolves once it logs that it listens.
  */
-export function spawnService(o: { cwd: string; args: string[]; env: Record<string, string>; timeoutMs?: number }): Promise<ChildCrosstalk> {
+export function spawnService(o: {
+  cwd: string;
+  args: string[];
+  env: Record<string, string>;
+  timeoutMs?: number;
+}): Promise<ChildCrosstalk> {
   const timeoutMs = o.timeoutMs ?? 30_000;
   const child = spawn(process.execPath, o.args, {
     cwd: o.cwd,

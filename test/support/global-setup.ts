@@ -22,7 +22,9 @@ declare module 'vitest' {
 function ensureChromium(): { path: string } | { missing: string } {
   if (fs.existsSync(CHROMIUM)) return { path: CHROMIUM };
   if (process.platform !== 'linux' || process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/apt-get')) {
-    return { missing: `Chromium is not installed at ${CHROMIUM}. Install Debian's package (sudo apt-get install -y chromium) and run the tests again.` };
+    return {
+      missing: `Chromium is not installed at ${CHROMIUM}. Install Debian's package (sudo apt-get install -y chromium) and run the tests again.`,
+    };
   }
   const log = path.resolve(__dirname, '../../test-artifacts/apt-chromium.log');
   fs.mkdirSync(path.dirname(log), { recursive: true });
@@ -31,7 +33,11 @@ function ensureChromium(): { path: string } | { missing: string } {
   try {
     const out = [
       execFileSync('apt-get', ['update'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
-      execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     ];
     fs.writeFileSync(log, out.join('\n'));
   } catch (e) {
@@ -39,7 +45,9 @@ function ensureChromium(): { path: string } | { missing: string } {
     fs.writeFileSync(log, `${err.stdout ?? ''}\n${err.stderr ?? ''}`);
     return { missing: `apt-get could not install chromium (${err.message.split('\n')[0]}); see ${log}.` };
   }
-  return fs.existsSync(CHROMIUM) ? { path: CHROMIUM } : { missing: `apt-get ran but ${CHROMIUM} is still missing; see ${log}.` };
+  return fs.existsSync(CHROMIUM)
+    ? { path: CHROMIUM }
+    : { missing: `apt-get ran but ${CHROMIUM} is still missing; see ${log}.` };
 }
 
 export default async function setup(project: TestProject): Promise<void> {

@@ -1,17 +1,17 @@
-import { cardProblems } from './card-check';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { Bundle, Resource } from 'fhir/r4';
 import { expect } from 'vitest';
+import { loadServices } from '../../src/cds/services';
 import { compileSchema, formatErrors } from '../../src/config/schemas';
-import { start, type Running } from '../../src/server/start';
 import { demoPlugin } from '../../src/demo/plugin';
 import { createLogger } from '../../src/server/logger';
-import { loadServices } from '../../src/cds/services';
+import { type Running, start } from '../../src/server/start';
+import { cardProblems } from './card-check';
 
 export const SERVICE_ID = 'bone-muscle-patient-view';
 /** The templates as discovery serves them: code lists filled from the code sets. */
@@ -38,11 +38,22 @@ export class LogCapture {
  * Crosstalk on a random loopback port with its embedded, demo-seeded FHIR server, as `npm start` runs it,
  * with its SQLite store in a fresh temporary data directory (removed on close) unless env names one.
  */
-export async function startCrosstalk(env: Record<string, string> = {}): Promise<Running & { logs: LogCapture; dataDir: string }> {
+export async function startCrosstalk(
+  env: Record<string, string> = {},
+): Promise<Running & { logs: LogCapture; dataDir: string }> {
   const logs = new LogCapture();
   const dataDir = env.CROSSTALK_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'crosstalk-data-'));
   const running = await start(
-    { PORT: '0', HOST: '127.0.0.1', CROSSTALK_DEV_MODE: 'true', CROSSTALK_DEV_FHIR_ORIGINS: 'http://127.0.0.1:*', CROSSTALK_EMBEDDED_FHIR: 'true', CROSSTALK_DEMO_SEED: 'true', CROSSTALK_DATA_DIR: dataDir, ...env },
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      CROSSTALK_DEV_MODE: 'true',
+      CROSSTALK_DEV_FHIR_ORIGINS: 'http://127.0.0.1:*',
+      CROSSTALK_EMBEDDED_FHIR: 'true',
+      CROSSTALK_DEMO_SEED: 'true',
+      CROSSTALK_DATA_DIR: dataDir,
+      ...env,
+    },
     createLogger('info', logs),
     [demoPlugin],
   );
@@ -88,7 +99,11 @@ export function fill(template: string, patientId: string): string {
 }
 
 /** Runs the service's own prefetch templates against a FHIR server, as a conforming EHR would. */
-export async function buildPrefetch(fhirBase: string, patientId: string, templates: Record<string, string> = PREFETCH_TEMPLATES): Promise<Record<string, Resource>> {
+export async function buildPrefetch(
+  fhirBase: string,
+  patientId: string,
+  templates: Record<string, string> = PREFETCH_TEMPLATES,
+): Promise<Record<string, Resource>> {
   const out: Record<string, Resource> = {};
   for (const [key, t] of Object.entries(templates)) {
     const res = await fetch(`${fhirBase}/${fill(t, patientId)}`);
@@ -118,7 +133,13 @@ export interface RecordedRequest {
  * this text as the content type given (default application/fhir+json). streamBytes: answer 200 with a searchset
  * Bundle of about that many bytes, generated while it is sent (never held in memory), until the client stops reading.
  */
-export type Fault = { status: number } | { delayMs: number } | { body: string; contentType?: string } | { streamBytes: number } | 'hang' | 'pass';
+export type Fault =
+  | { status: number }
+  | { delayMs: number }
+  | { body: string; contentType?: string }
+  | { streamBytes: number }
+  | 'hang'
+  | 'pass';
 
 /** What a streamed answer sent: bytes written before the client hung up (or the end), and whether it hung up. */
 export interface StreamRecord {
@@ -159,14 +180,21 @@ function streamBundle(res: http.ServerResponse, bytes: number, rec: StreamRecord
  * A real HTTP server in front of the FHIR server that can answer with faults a healthy server will
  * not produce on demand (401, 500, a hang), and records what it was asked and with which token.
  */
-export async function startFaultProxy(target: string | (() => string), fault: (req: http.IncomingMessage) => Fault = () => 'pass') {
+export async function startFaultProxy(
+  target: string | (() => string),
+  fault: (req: http.IncomingMessage) => Fault = () => 'pass',
+) {
   const targetOf = typeof target === 'string' ? () => target : target;
   const requests: RecordedRequest[] = [];
   const streams: StreamRecord[] = [];
   const hanging = new Set<http.ServerResponse>();
   let hangsAbandoned = 0;
   const server = http.createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    });
     const f = fault(req);
     if (f === 'hang') {
       hanging.add(res);
@@ -188,7 +216,12 @@ export async function startFaultProxy(target: string | (() => string), fault: (r
     }
     if (typeof f === 'object' && 'status' in f) {
       res.writeHead(f.status, { 'content-type': 'application/fhir+json' });
-      res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'security', diagnostics: 'fault injected' }] }));
+      res.end(
+        JSON.stringify({
+          resourceType: 'OperationOutcome',
+          issue: [{ severity: 'error', code: 'security', diagnostics: 'fault injected' }],
+        }),
+      );
       return;
     }
     const path = (req.url ?? '/').replace(/^\/fhir/, '');

@@ -33,6 +33,8 @@ export function setup(): () => void {
     const leaks = findLeaks(text);
     const lines = text.split('\n').filter(Boolean).length;
     if (leaks.length) throw new Error(`service logs of this run leak: ${[...new Set(leaks)].join(', ')}`);
-    process.stdout.write(`log audit: ${lines} log lines from ${files.length} service instances, no token, JWT or patient id\n`);
+    process.stdout.write(
+      `log audit: ${lines} log lines from ${files.length} service instances, no token, JWT or patient id\n`,
+    );
   };
 }

@@ -35,7 +35,8 @@ function findBinDir(): string | undefined {
   // Debian keeps the server binaries off PATH, one directory per major version; newest first.
   const lib = '/usr/lib/postgresql';
   if (fs.existsSync(lib)) {
-    for (const v of fs.readdirSync(lib).sort((a, b) => Number(b) - Number(a))) candidates.push(path.join(lib, v, 'bin'));
+    for (const v of fs.readdirSync(lib).sort((a, b) => Number(b) - Number(a)))
+      candidates.push(path.join(lib, v, 'bin'));
   }
   for (const p of (process.env.PATH ?? '').split(path.delimiter)) candidates.push(p);
   return candidates.find((d) => d && fs.existsSync(path.join(d, 'initdb')) && fs.existsSync(path.join(d, 'pg_ctl')));
@@ -57,9 +58,13 @@ function installPostgres(): void {
 /** uid/gid to run the server as: ourselves, or as root the `postgres` user (else `nobody`). */
 function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const passwd = fs.readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'));
+  const passwd = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'));
   const entry = passwd.find((f) => f[0] === 'postgres') ?? passwd.find((f) => f[0] === 'nobody');
-  if (!entry) throw new Error('running as root, and there is neither a postgres nor a nobody user to run PostgreSQL as');
+  if (!entry)
+    throw new Error('running as root, and there is neither a postgres nor a nobody user to run PostgreSQL as');
   return { uid: Number(entry[2]), gid: Number(entry[3]) };
 }
 
@@ -97,8 +102,16 @@ export async function startThrowawayCluster(): Promise<{ url: string; stop: () =
   fs.mkdirSync(data, { mode: 0o700 });
   if (user) chownTree(root, user);
   const run = (cmd: string, args: string[]) => {
-    const r = spawnSync(path.join(bin, cmd), args, { encoding: 'utf8', ...(user ? user : {}), cwd: root, env: { ...process.env, LC_ALL: 'C' } });
-    if (r.status !== 0) throw new Error(`${cmd} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout || r.error?.message || '').slice(-2000)}`);
+    const r = spawnSync(path.join(bin, cmd), args, {
+      encoding: 'utf8',
+      ...(user ? user : {}),
+      cwd: root,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    if (r.status !== 0)
+      throw new Error(
+        `${cmd} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout || r.error?.message || '').slice(-2000)}`,
+      );
     return r.stdout;
   };
   // --no-sync only skips flushing the freshly made template files; the running server still fsyncs commits.
@@ -107,12 +120,25 @@ export async function startThrowawayCluster(): Promise<{ url: string; stop: () =
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
     try {
-      run('pg_ctl', ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-t', '60', '-o', `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${root} -c max_connections=200`, 'start']);
+      run('pg_ctl', [
+        '-D',
+        data,
+        '-l',
+        path.join(root, 'server.log'),
+        '-w',
+        '-t',
+        '60',
+        '-o',
+        `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${root} -c max_connections=200`,
+        'start',
+      ]);
       break;
     } catch (e) {
       // Another process may have taken the port between our probe and the server's bind.
       if (attempt >= 3) {
-        const log = fs.existsSync(path.join(root, 'server.log')) ? fs.readFileSync(path.join(root, 'server.log'), 'utf8').slice(-2000) : '';
+        const log = fs.existsSync(path.join(root, 'server.log'))
+          ? fs.readFileSync(path.join(root, 'server.log'), 'utf8').slice(-2000)
+          : '';
         throw new Error(`${(e as Error).message}\n${log}`);
       }
     }
@@ -130,7 +156,9 @@ export async function startThrowawayCluster(): Promise<{ url: string; stop: () =
 }
 
 export default async function setup(project: TestProject): Promise<(() => void) | undefined> {
-  const given = process.env.TEST_DATABASE_URL ?? (/^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL : undefined);
+  const given =
+    process.env.TEST_DATABASE_URL ??
+    (/^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL : undefined);
   if (given) {
     project.provide('postgresAdminUrl', given);
     return undefined;

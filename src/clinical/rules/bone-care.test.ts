@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { daysAgo, dxaOrder, dxaReport } from '../../demo/builders';
-import { NOW, codes, k, orderCodes, prednisone, ra, run, woman } from './test-records';
+import { codes, k, NOW, orderCodes, prednisone, ra, run, woman } from './test-records';
 
 describe('bone care shared by the bone cards', () => {
   it('suppresses a bone card when a DXA is already ordered', () => {

@@ -1,13 +1,13 @@
+import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
+import { conditionsOf, domainText, missing, osteoporosisTherapy } from '../context';
+import { day } from '../format';
 import type { Knowledge, LinkKnowledge } from '../knowledge';
+import { MEASURE_DISPLAY } from '../measures';
+import type { MedicationUse } from '../medications';
+import { Indicator, Links, Positive, Provenance, RuleText, Summary, SuppressingConditions } from '../schema';
 import { sharedReason, sharedText } from '../text';
 import type { Measure, Reason } from '../types';
-import type { MedicationUse } from '../medications';
-import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
-import { domainText, conditionsOf, missing, osteoporosisTherapy } from '../context';
-import { MEASURE_DISPLAY } from '../measures';
-import { day } from '../format';
 import type { RuleContext } from './rule';
-import { Indicator, Links, Positive, Provenance, RuleText, Summary, SuppressingConditions } from '../schema';
 
 /** The data every bone-assessment card rule has, beside its own triggers and windows. */
 export const boneCardKnowledge = {
@@ -42,12 +42,26 @@ export function boneCare(
   const suppress: Reason[] = [];
   const therapy = osteoporosisTherapy(c, k, ctx.asOf, r.osteoporosisTherapyWithinMonths);
   if (therapy.length) {
-    const medicines = therapy.map((u) => sharedText(k, 'therapyItem', { medicine: u.name, reference: u.reference, match: matchText(u, k.osteoporosisTherapy, k) })).join('; ');
+    const medicines = therapy
+      .map((u) =>
+        sharedText(k, 'therapyItem', {
+          medicine: u.name,
+          reference: u.reference,
+          match: matchText(u, k.osteoporosisTherapy, k),
+        }),
+      )
+      .join('; ');
     suppress.push(sharedReason(k, 'osteoporosis-therapy', { months: r.osteoporosisTherapyWithinMonths, medicines }));
   }
   if (c.boneDensityOrders.length) {
     const orders = c.boneDensityOrders
-      .map((o) => sharedText(k, 'orderItem', { what: o.what, reference: o.reference, status: o.origin === 'order' ? sharedText(k, 'inThisSession') : o.status }))
+      .map((o) =>
+        sharedText(k, 'orderItem', {
+          what: o.what,
+          reference: o.reference,
+          status: o.origin === 'order' ? sharedText(k, 'inThisSession') : o.status,
+        }),
+      )
       .join('; ');
     suppress.push(sharedReason(k, 'dxa-ordered', { orders }));
   }
@@ -58,9 +72,23 @@ export function boneCare(
     const found = sharedText(k, 'therapyItem', { medicine: f.text, reference: f.reference, match: describeMatch(m) });
     suppress.push(sharedReason(k, m.concept.id, { condition: m.concept.display, found }, 'suppressing-condition'));
   }
-  const unchecked = missing(c, 'bone-density', 'bone-density-orders', 'osteoporosis-therapy', 'medications', 'conditions');
+  const unchecked = missing(
+    c,
+    'bone-density',
+    'bone-density-orders',
+    'osteoporosis-therapy',
+    'medications',
+    'conditions',
+  );
   const caveats = unchecked.map((d) => sharedText(k, 'couldNotCheck', { domain: domainText(ctx.knowledge, d) }));
-  const uncheckedLine = unchecked.length ? sharedText(k, 'foundUnchecked', { domains: listOf(k, unchecked.map((d) => domainText(ctx.knowledge, d))) }) : undefined;
+  const uncheckedLine = unchecked.length
+    ? sharedText(k, 'foundUnchecked', {
+        domains: listOf(
+          k,
+          unchecked.map((d) => domainText(ctx.knowledge, d)),
+        ),
+      })
+    : undefined;
   return { suppress, caveats, ...(uncheckedLine ? { uncheckedLine } : {}) };
 }
 
@@ -71,7 +99,9 @@ export function matchText(u: MedicationUse, names: readonly string[], k: Knowled
 
 /** "a, b and c", with the knowledge file's word for "and". */
 export function listOf(k: Knowledge, items: string[]): string {
-  return items.length > 1 ? sharedText(k, 'listAnd', { items: items.slice(0, -1).join(', '), last: items.at(-1) as string }) : (items[0] ?? '');
+  return items.length > 1
+    ? sharedText(k, 'listAnd', { items: items.slice(0, -1).join(', '), last: items.at(-1) as string })
+    : (items[0] ?? '');
 }
 
 /** The card's DXA line: none in the window (and the last one, if any), or the history could not be read. */
@@ -79,12 +109,15 @@ export function foundDxa(ctx: RuleContext, sinceMonths: number): string {
   const k = ctx.knowledge;
   if (missing(ctx.context, 'bone-density').length) return sharedText(k, 'foundDxaUnchecked');
   const last = ctx.context.boneDensity[0];
-  return last ? sharedText(k, 'foundLastDxa', { months: sinceMonths, date: day(last.effective) }) : sharedText(k, 'foundNoDxa', { months: sinceMonths });
+  return last
+    ? sharedText(k, 'foundLastDxa', { months: sinceMonths, date: day(last.effective) })
+    : sharedText(k, 'foundNoDxa', { months: sinceMonths });
 }
 
 export function lastDxaText(ctx: RuleContext, sinceMonths: number): string {
   const k = ctx.knowledge;
-  if (missing(ctx.context, 'bone-density').length) return sharedText(k, 'lastDxaUnchecked', { domain: domainText(ctx.knowledge, 'bone-density') });
+  if (missing(ctx.context, 'bone-density').length)
+    return sharedText(k, 'lastDxaUnchecked', { domain: domainText(ctx.knowledge, 'bone-density') });
   const last = ctx.context.boneDensity[0];
   return last
     ? sharedText(k, 'lastDxa', { months: sinceMonths, date: day(last.effective), reference: last.reference })
@@ -96,8 +129,25 @@ export function links(ls: LinkKnowledge[]): { label: string; url: string }[] {
 }
 
 /** A measure computed from medication resources, for the machine-readable contract (derivedFrom names them). */
-export function medicationMeasure(code: 'prednisone-equivalent-dose' | 'glucocorticoid-exposure', value: number, unit: string, uses: MedicationUse[], formula: string, effective: string): Measure | undefined {
+export function medicationMeasure(
+  code: 'prednisone-equivalent-dose' | 'glucocorticoid-exposure',
+  value: number,
+  unit: string,
+  uses: MedicationUse[],
+  formula: string,
+  effective: string,
+): Measure | undefined {
   const derivedFrom = [...new Set(uses.filter((u) => u.hasId).map((u) => u.reference))];
   if (!derivedFrom.length || !Number.isFinite(value)) return undefined;
-  return { code, display: MEASURE_DISPLAY[code], value, unit, derivedFrom, inputs: [], formula, citations: [], effective };
+  return {
+    code,
+    display: MEASURE_DISPLAY[code],
+    value,
+    unit,
+    derivedFrom,
+    inputs: [],
+    formula,
+    citations: [],
+    effective,
+  };
 }

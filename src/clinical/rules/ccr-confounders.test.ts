@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { RejectedObservation } from '../types';
 import { decides } from './ccr-confounders';
 
-const bound = (comparator: '<' | '>' | '<=' | '>=', value: number): RejectedObservation => ({ reference: 'Observation/x', reason: 'bound', bound: { comparator, value, unit: 'mg/L' } });
+const bound = (comparator: '<' | '>' | '<=' | '>=', value: number): RejectedObservation => ({
+  reference: 'Observation/x',
+  reason: 'bound',
+  bound: { comparator, value, unit: 'mg/L' },
+});
 const above10 = (v: number) => v > 10;
 const bmiExtreme = (v: number) => v < 18.5 || v >= 40;
 

@@ -1,14 +1,14 @@
-import type { ContextDomain } from '../context';
-import type { Reason, RejectedObservation } from '../types';
+import { Type } from '@sinclair/typebox';
 import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
+import type { ContextDomain } from '../context';
 import { conditionsOf, missing, usesOf } from '../context';
 import { DAY_MS, subtractMonths } from '../dates';
 import { labText, significant } from '../format';
-import type { RuleContext } from './rule';
-import { cardText, reasonFrom, sharedText } from '../text';
 import type { Knowledge } from '../knowledge';
-import { Type } from '@sinclair/typebox';
 import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance } from '../schema';
+import { cardText, reasonFrom, sharedText } from '../text';
+import type { Reason, RejectedObservation } from '../types';
+import type { RuleContext } from './rule';
 
 /** What distorts the creatinine/cystatin C ratio [evidence: ccr-confounders]: rules.low-ccr.confounders. */
 export const CcrConfounders = Type.Object(
@@ -17,7 +17,12 @@ export const CcrConfounders = Type.Object(
     glucocorticoids: MedicationNames,
     /** The four named groups have their own timing rules; any further group suppresses while its condition is current at the draw. */
     conditions: Type.Object(
-      { hyperthyroidism: ConditionNames, pregnancy: ConditionNames, 'amputation-or-paralysis': ConditionNames, 'dialysis-or-transplant': ConditionNames },
+      {
+        hyperthyroidism: ConditionNames,
+        pregnancy: ConditionNames,
+        'amputation-or-paralysis': ConditionNames,
+        'dialysis-or-transplant': ConditionNames,
+      },
       { additionalProperties: ConditionNames },
     ),
     postpartumMonths: NonNegative,
@@ -31,19 +36,18 @@ export const CcrConfounders = Type.Object(
     provenance: Provenance,
     /** A CRP or BMI on file that cannot be read (undecided comparator, unknown unit) suppresses the card. */
     uncheckedSuppresses: Type.Boolean({
-      description: 'true: a confounder result that exists but cannot be read (comparator not decisive, unknown unit) suppresses the card',
+      description:
+        'true: a confounder result that exists but cannot be read (comparator not decisive, unknown unit) suppresses the card',
     }),
   },
   { additionalProperties: false },
 );
-
 
 /*
  * What makes a creatinine/cystatin C ratio say something other than muscle [evidence: ccr-confounders]: drugs and
  * states that raise cystatin C or move creatinine. Shared by the CCR card, the missing-lab card and the bone cards
  * that offer the labs, so all of them agree on when a ratio can be read.
  */
-
 
 export interface ConfounderCheck {
   reasons: Reason[];
@@ -63,44 +67,72 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
   const cf = ctx.knowledge.rules['low-ccr'].confounders;
   // The words live with the CCR rule's: every card that reads a ratio says the same about what distorts it.
   const text = ctx.knowledge.rules['low-ccr'].text;
-  const say = (code: string, values: Record<string, string | number>, key?: string) => reasonFrom(text, code, values, key);
+  const say = (code: string, values: Record<string, string | number>, key?: string) =>
+    reasonFrom(text, code, values, key);
   const c = ctx.context;
   const reasons: Reason[] = [];
 
   const gc = usesOf(c, cf.glucocorticoids, atMs, cf.glucocorticoidWithinDays).filter((u) => u.route.kind !== 'local');
   if (gc.length) {
-    const list = gc.map((u) => `${u.name} (${u.reference}; ${u.route.how})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.glucocorticoids))), ctx.knowledge)}`);
+    const list = gc.map(
+      (u) =>
+        `${u.name} (${u.reference}; ${u.route.how})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.glucocorticoids))), ctx.knowledge)}`,
+    );
     reasons.push(say('glucocorticoid', { days: cf.glucocorticoidWithinDays, medicines: list.join('; ') }));
   }
   const arte = usesOf(c, cf.medications, atMs, cf.medicationWithinDays);
   if (arte.length) {
-    const medicines = arte.map((u) => `${u.name} (${u.reference})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.medications))), ctx.knowledge)}`).join('; ');
+    const medicines = arte
+      .map(
+        (u) =>
+          `${u.name} (${u.reference})${how(strongest(u.matches.filter((m) => isOneOf(m, cf.medications))), ctx.knowledge)}`,
+      )
+      .join('; ');
     reasons.push(say('creatine-or-trimethoprim', { medicines }));
   }
 
   const atDraw = (names: string[]) =>
-    conditionsOf(c, names, { activeOnly: false }).filter((f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= atMs));
+    conditionsOf(c, names, { activeOnly: false }).filter(
+      (f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= atMs),
+    );
   const named = (fs: ReturnType<typeof atDraw>, names: string[]) =>
-    fs.map((f) => `${f.text} (${f.reference})${how(strongest(f.matches.filter((m) => isOneOf(m, names))), ctx.knowledge)}`).join('; ');
+    fs
+      .map(
+        (f) => `${f.text} (${f.reference})${how(strongest(f.matches.filter((m) => isOneOf(m, names))), ctx.knowledge)}`,
+      )
+      .join('; ');
   const thyroid = atDraw(cf.conditions.hyperthyroidism);
-  if (thyroid.length) reasons.push(say('hyperthyroidism', { conditions: named(thyroid, cf.conditions.hyperthyroidism) }));
+  if (thyroid.length)
+    reasons.push(say('hyperthyroidism', { conditions: named(thyroid, cf.conditions.hyperthyroidism) }));
   const postpartumFrom = subtractMonths(new Date(atMs), cf.postpartumMonths).getTime();
-  const pregnant = conditionsOf(c, cf.conditions.pregnancy, { activeOnly: false })
-    .filter((f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= postpartumFrom));
-  if (pregnant.length) reasons.push(say('pregnancy', { months: cf.postpartumMonths, conditions: named(pregnant, cf.conditions.pregnancy) }));
+  const pregnant = conditionsOf(c, cf.conditions.pregnancy, { activeOnly: false }).filter(
+    (f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= postpartumFrom),
+  );
+  if (pregnant.length)
+    reasons.push(
+      say('pregnancy', { months: cf.postpartumMonths, conditions: named(pregnant, cf.conditions.pregnancy) }),
+    );
   // An absent limb or a paralysis does not resolve: any recorded status counts.
   const limb = conditionsOf(c, cf.conditions['amputation-or-paralysis'], { activeOnly: false });
-  if (limb.length) reasons.push(say('amputation-or-paralysis', { conditions: named(limb, cf.conditions['amputation-or-paralysis']) }));
+  if (limb.length)
+    reasons.push(say('amputation-or-paralysis', { conditions: named(limb, cf.conditions['amputation-or-paralysis']) }));
   const kidney = atDraw(cf.conditions['dialysis-or-transplant']);
-  if (kidney.length) reasons.push(say('dialysis-or-transplant', { conditions: named(kidney, cf.conditions['dialysis-or-transplant']) }));
+  if (kidney.length)
+    reasons.push(say('dialysis-or-transplant', { conditions: named(kidney, cf.conditions['dialysis-or-transplant']) }));
   // Further groups (cirrhosis, advanced CKD, AKI, neuromuscular disease, cachexia…): current at the draw.
   const otherGroups: string[] = [];
   for (const [group, names] of Object.entries(cf.conditions)) {
     if (SPECIAL.has(group)) continue;
     const found = atDraw(names);
-    const label = names.map((n) => ctx.knowledge.codesets.conditions.concepts.find((x) => x.id === n)?.display ?? n).join(', ');
+    const label = names
+      .map((n) => ctx.knowledge.codesets.conditions.concepts.find((x) => x.id === n)?.display ?? n)
+      .join(', ');
     otherGroups.push(label);
-    if (found.length) reasons.push({ ...say(group, { label, conditions: named(found, names) }, 'condition-group'), params: { condition: group } });
+    if (found.length)
+      reasons.push({
+        ...say(group, { label, conditions: named(found, names) }, 'condition-group'),
+        params: { condition: group },
+      });
   }
 
   const unreadable: Reason[] = [];
@@ -114,25 +146,52 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
     reasons.push(say('crp-high', { values: shown.join(', '), above: cf.crpAboveMgL, withinDays: cf.crpWithinDays }));
   } else {
     for (const r of crpBounds.filter((x) => decides(x, crpHigh, [cf.crpAboveMgL]) === undefined)) {
-      const words = say('crp-unreadable', { reference: r.reference, withinDays: cf.crpWithinDays, above: cf.crpAboveMgL, why: r.reason });
+      const words = say('crp-unreadable', {
+        reference: r.reference,
+        withinDays: cf.crpWithinDays,
+        above: cf.crpAboveMgL,
+        why: r.reason,
+      });
       unreadable.push({ ...words, params: { reference: r.reference } });
     }
   }
   const bmiSince = subtractMonths(new Date(atMs), cf.bmiWithinMonths).getTime();
   const bmiExtreme = (v: number) => v < cf.bmiBelow || v >= cf.bmiAtOrAbove;
   const bmi = ctx.labs.find((l) => l.analyte === 'bmi' && l.effectiveMs >= bmiSince);
-  const bmiBad = ctx.rejected.filter((r) => r.analyte === 'bmi' && r.unreadable && r.effectiveMs !== undefined && r.effectiveMs >= bmiSince && r.effectiveMs <= atMs + DAY_MS);
+  const bmiBad = ctx.rejected.filter(
+    (r) =>
+      r.analyte === 'bmi' &&
+      r.unreadable &&
+      r.effectiveMs !== undefined &&
+      r.effectiveMs >= bmiSince &&
+      r.effectiveMs <= atMs + DAY_MS,
+  );
   // The newest BMI speaks; a newer one that cannot be read leaves the question open.
   const newerBad = bmiBad.filter((r) => !bmi || (r.effectiveMs ?? 0) > bmi.effectiveMs);
   const byBound = newerBad.find((r) => decides(r, bmiExtreme, [cf.bmiBelow, cf.bmiAtOrAbove]) === true);
   if (bmi && bmiExtreme(bmi.value) && !newerBad.length) {
-    const words = say('bmi-extreme', { value: labText(bmi), below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove }, bmi.value < cf.bmiBelow ? 'bmi-extreme-low' : 'bmi-extreme-high');
+    const words = say(
+      'bmi-extreme',
+      { value: labText(bmi), below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove },
+      bmi.value < cf.bmiBelow ? 'bmi-extreme-low' : 'bmi-extreme-high',
+    );
     reasons.push({ ...words, params: { below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove } });
   } else if (byBound) {
-    reasons.push(say('bmi-extreme', { value: boundText(byBound, ctx.knowledge), below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove }, 'bmi-extreme-bound'));
+    reasons.push(
+      say(
+        'bmi-extreme',
+        { value: boundText(byBound, ctx.knowledge), below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove },
+        'bmi-extreme-bound',
+      ),
+    );
   } else {
     for (const r of newerBad.filter((x) => decides(x, bmiExtreme, [cf.bmiBelow, cf.bmiAtOrAbove]) !== false)) {
-      const words = say('bmi-unreadable', { reference: r.reference, below: cf.bmiBelow, atOrAbove: cf.bmiAtOrAbove, why: r.reason });
+      const words = say('bmi-unreadable', {
+        reference: r.reference,
+        below: cf.bmiBelow,
+        atOrAbove: cf.bmiAtOrAbove,
+        why: r.reason,
+      });
       unreadable.push({ ...words, params: { reference: r.reference } });
     }
   }
@@ -141,8 +200,18 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
   const word = (key: string, params?: Record<string, string | number>) => cardText(text, key, params);
   const checked = [
     ...(unchecked.includes('medications') ? [] : [word('checkedGlucocorticoids'), word('checkedCreatinineDrugs')]),
-    ...(unchecked.includes('conditions') ? [] : [word('checkedHyperthyroidism'), word('checkedPregnancy'), word('checkedAmputation'), word('checkedKidney'), ...otherGroups]),
-    ...(unchecked.includes('crp') || unreadable.some((u) => u.code === 'crp-unreadable') ? [] : [word('checkedCrp', { above: cf.crpAboveMgL })]),
+    ...(unchecked.includes('conditions')
+      ? []
+      : [
+          word('checkedHyperthyroidism'),
+          word('checkedPregnancy'),
+          word('checkedAmputation'),
+          word('checkedKidney'),
+          ...otherGroups,
+        ]),
+    ...(unchecked.includes('crp') || unreadable.some((u) => u.code === 'crp-unreadable')
+      ? []
+      : [word('checkedCrp', { above: cf.crpAboveMgL })]),
     ...(unchecked.includes('bmi') || unreadable.some((u) => u.code === 'bmi-unreadable') ? [] : [word('checkedBmi')]),
   ];
   return { reasons, unchecked, unreadable, checked };
@@ -161,9 +230,16 @@ export function decides(r: RejectedObservation, test: (v: number) => boolean, cu
   if (!b) return undefined;
   const upward = b.comparator.startsWith('>');
   const inclusive = b.comparator.length === 2;
-  const inRange = (v: number) => v >= 0 && (upward ? (inclusive ? v >= b.value : v > b.value) : inclusive ? v <= b.value : v < b.value);
+  const inRange = (v: number) =>
+    v >= 0 && (upward ? (inclusive ? v >= b.value : v > b.value) : inclusive ? v <= b.value : v < b.value);
   const eps = 1e-9 * Math.max(1, Math.abs(b.value));
-  const points = [b.value, b.value + eps, b.value - eps, upward ? Number.MAX_SAFE_INTEGER : 0, ...cuts.flatMap((c) => [c - eps, c, c + eps])];
+  const points = [
+    b.value,
+    b.value + eps,
+    b.value - eps,
+    upward ? Number.MAX_SAFE_INTEGER : 0,
+    ...cuts.flatMap((c) => [c - eps, c, c + eps]),
+  ];
   const results = new Set(points.filter(inRange).map(test));
   return results.size === 1 ? [...results][0] : undefined;
 }

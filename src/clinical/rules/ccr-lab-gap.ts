@@ -1,11 +1,11 @@
-import type { OrderSuggestion, Reason } from '../types';
-import { findMeasure } from '../measures';
 import { domainText, missing } from '../context';
 import { day, labText, round, unitText } from '../format';
+import { findMeasure } from '../measures';
+import { cardText, reasonFrom } from '../text';
+import type { OrderSuggestion, Reason } from '../types';
 import { ccrConfounders } from './ccr-confounders';
 import { akiPattern } from './low-ccr';
 import type { RuleContext } from './rule';
-import { cardText, reasonFrom } from '../text';
 
 /**
  * Whether a creatinine/cystatin C pair, once complete, could be read at all: the CCR rule is on, the patient is in
@@ -24,7 +24,8 @@ export function ccrUsable(ctx: RuleContext): { ok: boolean; reasons: Reason[] } 
     const words = reasonFrom(text, 'age-below-minimum', { minimum: r.minAgeYears });
     reasons.push({ ...words, params: { minimum: r.minAgeYears, ...(age !== undefined ? { age } : {}) } });
   }
-  if (missing(ctx.context, 'ccr-labs').length) reasons.push(reasonFrom(text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'ccr-labs') }));
+  if (missing(ctx.context, 'ccr-labs').length)
+    reasons.push(reasonFrom(text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'ccr-labs') }));
   const creat = ctx.selection.inWindow.creatinine[0];
   const cys = ctx.selection.inWindow['cystatin-c'][0];
   const egfr = creat ? findMeasure(ctx.measures, 'egfr-cr-2021') : findMeasure(ctx.measures, 'egfr-cys-2012');
@@ -35,10 +36,18 @@ export function ccrUsable(ctx: RuleContext): { ok: boolean; reasons: Reason[] } 
   } else if (!egfr) {
     reasons.push(reasonFrom(text, 'egfr-unknown'));
   } else if (egfr.value < r.minEgfrCrCys) {
-    const words = reasonFrom(text, 'egfr-below-minimum', { measure: egfr.display, value: round(egfr.value, egfr.unit), minimum: r.minEgfrCrCys });
-    reasons.push({ ...words, params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys } });
+    const words = reasonFrom(text, 'egfr-below-minimum', {
+      measure: egfr.display,
+      value: round(egfr.value, egfr.unit),
+      minimum: r.minEgfrCrCys,
+    });
+    reasons.push({
+      ...words,
+      params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys },
+    });
   }
-  if (creat && akiPattern(ctx.selection.inWindow.creatinine, creat, r.aki)) reasons.push(reasonFrom(text, 'aki-pattern'));
+  if (creat && akiPattern(ctx.selection.inWindow.creatinine, creat, r.aki))
+    reasons.push(reasonFrom(text, 'aki-pattern'));
   reasons.push(...ccrConfounders(ctx, ctx.asOf.getTime()).reasons);
   return { ok: reasons.length === 0, reasons };
 }
@@ -49,10 +58,18 @@ const NAMES: Record<'creatinine' | 'cystatin-c', string> = { creatinine: 'creati
 function noneText(ctx: RuleContext, analyte: 'creatinine' | 'cystatin-c'): string {
   const text = ctx.knowledge.rules['missing-ccr-input'].text;
   const since = ctx.selection.sinceMs;
-  const bad = ctx.rejected.filter((x) => x.analyte === analyte && x.reason !== 'belongs to another patient' && (x.effectiveMs === undefined || x.effectiveMs >= since));
+  const bad = ctx.rejected.filter(
+    (x) =>
+      x.analyte === analyte &&
+      x.reason !== 'belongs to another patient' &&
+      (x.effectiveMs === undefined || x.effectiveMs >= since),
+  );
   const words = { analyte: cardText(text, NAMES[analyte]), months: ctx.knowledge.lookbackMonths };
   if (!bad.length) return cardText(text, 'none', words);
-  return cardText(text, 'noneRejected', { ...words, rejected: bad.map((x) => cardText(text, 'rejected', { reference: x.reference, why: x.reason })).join('; ') });
+  return cardText(text, 'noneRejected', {
+    ...words,
+    rejected: bad.map((x) => cardText(text, 'rejected', { reference: x.reference, why: x.reason })).join('; '),
+  });
 }
 
 /**
@@ -75,13 +92,30 @@ export function ccrLabGap(ctx: RuleContext): CcrLabGap | undefined {
   const creat = ctx.selection.inWindow.creatinine[0];
   const cys = ctx.selection.inWindow['cystatin-c'][0];
   const newest = (analyte: 'creatinine' | 'cystatin-c', lab: NonNullable<typeof creat>) =>
-    cardText(text, 'newest', { analyte: cardText(text, NAMES[analyte]), months: k.lookbackMonths, value: labText(lab) });
+    cardText(text, 'newest', {
+      analyte: cardText(text, NAMES[analyte]),
+      months: k.lookbackMonths,
+      value: labText(lab),
+    });
   const value = (lab: NonNullable<typeof creat>) => `${round(lab.value, lab.unit)} ${unitText(lab.unit)}`;
   const since = ctx.selection.sinceMs;
   const unusable = (analyte: 'creatinine' | 'cystatin-c') =>
-    ctx.rejected.some((x) => x.analyte === analyte && x.reason !== 'belongs to another patient' && (x.effectiveMs === undefined || x.effectiveMs >= since));
-  const half = (key: 'Cystatin' | 'Creatinine', missingOne: 'creatinine' | 'cystatin-c', lab: NonNullable<typeof creat>) =>
-    cardText(text, `found${key}${unusable(missingOne) ? 'Unusable' : ''}`, { months: k.lookbackMonths, value: value(lab), date: day(lab.effective) });
+    ctx.rejected.some(
+      (x) =>
+        x.analyte === analyte &&
+        x.reason !== 'belongs to another patient' &&
+        (x.effectiveMs === undefined || x.effectiveMs >= since),
+    );
+  const half = (
+    key: 'Cystatin' | 'Creatinine',
+    missingOne: 'creatinine' | 'cystatin-c',
+    lab: NonNullable<typeof creat>,
+  ) =>
+    cardText(text, `found${key}${unusable(missingOne) ? 'Unusable' : ''}`, {
+      months: k.lookbackMonths,
+      value: value(lab),
+      date: day(lab.effective),
+    });
   if (creat && !cys) {
     return {
       kind: 'cystatin',
@@ -103,9 +137,19 @@ export function ccrLabGap(ctx: RuleContext): CcrLabGap | undefined {
     return {
       kind: 'apart',
       statements: [newest('creatinine', creat), newest('cystatin-c', cys), cardText(text, 'apart')],
-      found: cardText(text, 'foundApart', { creatinine: value(creat), creatinineDate: day(creat.effective), cystatin: value(cys), cystatinDate: day(cys.effective) }),
+      found: cardText(text, 'foundApart', {
+        creatinine: value(creat),
+        creatinineDate: day(creat.effective),
+        cystatin: value(cys),
+        cystatinDate: day(cys.effective),
+      }),
       suggestion: both,
     };
   }
-  return { kind: 'neither', statements: [noneText(ctx, 'creatinine'), noneText(ctx, 'cystatin-c')], found: cardText(text, 'foundNeither', { months: k.lookbackMonths }), suggestion: both };
+  return {
+    kind: 'neither',
+    statements: [noneText(ctx, 'creatinine'), noneText(ctx, 'cystatin-c')],
+    found: cardText(text, 'foundNeither', { months: k.lookbackMonths }),
+    suggestion: both,
+  };
 }

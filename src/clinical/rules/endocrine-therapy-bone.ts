@@ -1,16 +1,16 @@
-import type { OrderSuggestion } from '../types';
-import type { MedicationUse } from '../medications';
+import { Type } from '@sinclair/typebox';
 import { isOneOf, strongest } from '../codesets';
 import { domainText, dxaSince, missing, usesOf } from '../context';
 import { DAY_MS, subtractMonths } from '../dates';
 import { day, significant as fmtDays } from '../format';
+import type { MedicationUse } from '../medications';
+import { MedicationNames, NonNegative, Provenance, ruleKnowledge, Summary } from '../schema';
+import { briefFrom, capitalise, cardText, reasonFrom, sharedText, type TextParams } from '../text';
+import type { OrderSuggestion } from '../types';
 import { boneCardKnowledge, boneCare, links, listOf, matchText } from './bone-care';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap } from './ccr-lab-gap';
-import { type Rule, outcome } from './rule';
-import { type TextParams, briefFrom, capitalise, cardText, reasonFrom, sharedText } from '../text';
-import { Type } from '@sinclair/typebox';
-import { MedicationNames, NonNegative, Provenance, ruleKnowledge, Summary } from '../schema';
+import { outcome, type Rule } from './rule';
 
 const ID = 'endocrine-therapy-bone';
 /** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
@@ -28,7 +28,8 @@ export const knowledge = ruleKnowledge({
   /** A use counts as ongoing therapy unless its course is bounded to fewer days than this. */
   minCourseDays: Type.Number({
     minimum: 0,
-    description: 'a course bounded (by supply, count, bounds or a stopped order) to fewer days than this is not ongoing therapy (ovulation induction, a fertility cycle)',
+    description:
+      'a course bounded (by supply, count, bounds or a stopped order) to fewer days than this is not ongoing therapy (ovulation induction, a fertility cycle)',
   }),
   minCourseProvenance: Provenance,
   summaryOrder: Summary,
@@ -47,7 +48,9 @@ export const rule: Rule = {
     const c = ctx.context;
     const onOrders = c.mode === 'orders';
     if (!onOrders && missing(c, 'medications').length) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'medications') })]);
+      return outcome.notMet(ID, [
+        reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'medications') }),
+      ]);
     }
     const current = usesOf(c, r.triggers, ctx.asOf.getTime(), CURRENT_WITHIN_DAYS);
     // Ongoing therapy only: a course bounded to a few days (letrozole for ovulation induction) is not exposure.
@@ -55,7 +58,12 @@ export const rule: Rule = {
     const uses = current.filter((u) => !short.includes(u));
     const shortReasons = short.map((u) => ({
       code: 'short-course',
-      text: reasonFrom(r.text, 'short-course', { medicine: `${u.name} (${u.reference})`, days: fmtDays(courseDays(u)), period: u.period.ok ? u.period.value.how : '', minimum: r.minCourseDays }).text,
+      text: reasonFrom(r.text, 'short-course', {
+        medicine: `${u.name} (${u.reference})`,
+        days: fmtDays(courseDays(u)),
+        period: u.period.ok ? u.period.value.how : '',
+        minimum: r.minCourseDays,
+      }).text,
     }));
     if (onOrders && !uses.some((u) => u.focus)) {
       return outcome.notMet(ID, [reasonFrom(r.text, 'no-order'), ...shortReasons]);
@@ -63,14 +71,25 @@ export const rule: Rule = {
     if (!uses.length) return outcome.notMet(ID, [reasonFrom(r.text, 'no-therapy'), ...shortReasons]);
     const trusted = uses.filter((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.verified);
     if (!trusted.length) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'unverified-code', { medicines: uses.map((u) => `${u.name} (${matchText(u, r.triggers, k)})`).join('; ') })]);
+      return outcome.notMet(ID, [
+        reasonFrom(r.text, 'unverified-code', {
+          medicines: uses.map((u) => `${u.name} (${matchText(u, r.triggers, k)})`).join('; '),
+        }),
+      ]);
     }
 
     const startMs = Math.min(...trusted.map((u) => (u.period.ok ? u.period.value.startMs : ctx.asOf.getTime())));
     const from = subtractMonths(new Date(startMs), r.dxaBeforeStartMonths);
     const dxa = dxaSince(c, from.getTime());
     if (dxa) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'baseline-dxa-done', { date: day(dxa.effective), reference: dxa.reference, months: r.dxaBeforeStartMonths, start: day(new Date(startMs).toISOString()) })]);
+      return outcome.notMet(ID, [
+        reasonFrom(r.text, 'baseline-dxa-done', {
+          date: day(dxa.effective),
+          reference: dxa.reference,
+          months: r.dxaBeforeStartMonths,
+          start: day(new Date(startMs).toISOString()),
+        }),
+      ]);
     }
     const care = boneCare(ctx, r);
     if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
@@ -86,8 +105,12 @@ export const rule: Rule = {
       labLines.push(sharedText(k, 'ratioCannotBeComputed', { statements: gap.statements.join(' ') }));
       labFound.push(gap.found);
     }
-    const groups = [...new Set(trusted.map((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.concept.group))];
-    const what = groups.map((g) => say(g === 'aromatase-inhibitor' ? 'aromatase-inhibitor' : 'androgen-deprivation')).join(` ${say('and')} `);
+    const groups = [
+      ...new Set(trusted.map((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.concept.group)),
+    ];
+    const what = groups
+      .map((g) => say(g === 'aromatase-inhibitor' ? 'aromatase-inhibitor' : 'androgen-deprivation'))
+      .join(` ${say('and')} `);
     const focus = trusted.filter((u) => u.focus);
     return outcome.fired(ID, {
       ruleId: ID,
@@ -110,10 +133,7 @@ export const rule: Rule = {
       ],
       measures: [],
       context: [],
-      caveats: [
-        capitalise(say('caveatHormones', { therapy: what })),
-        ...care.caveats,
-      ],
+      caveats: [capitalise(say('caveatHormones', { therapy: what })), ...care.caveats],
       citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
       suggestions,
       links: links(r.links),
@@ -123,7 +143,10 @@ export const rule: Rule = {
         found: [
           say('found', {
             order: trusted.some((u) => u.origin === 'order') ? sharedText(k, 'beingOrdered') : '',
-            medicines: listOf(k, trusted.map((u) => u.name)),
+            medicines: listOf(
+              k,
+              trusted.map((u) => u.name),
+            ),
             therapy: what,
             start: day(new Date(startMs).toISOString()),
           }),
@@ -134,8 +157,17 @@ export const rule: Rule = {
         ],
         then: [sharedText(k, 'calculateFrax')],
       },
-      carryOverBrief: say('carryOverBrief', { therapy: what, medicines: listOf(k, trusted.map((u) => u.name)) }),
-      carryOver: say('carryOver', { therapy: what, medicines: trusted.map((u) => `${u.name}, ${u.reference}`).join('; ') }),
+      carryOverBrief: say('carryOverBrief', {
+        therapy: what,
+        medicines: listOf(
+          k,
+          trusted.map((u) => u.name),
+        ),
+      }),
+      carryOver: say('carryOver', {
+        therapy: what,
+        medicines: trusted.map((u) => `${u.name}, ${u.reference}`).join('; '),
+      }),
     });
   },
 };

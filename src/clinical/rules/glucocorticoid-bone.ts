@@ -1,15 +1,15 @@
-import type { Measure, Reason } from '../types';
-import type { MedicationUse } from '../medications';
+import { Type } from '@sinclair/typebox';
 import { describeMatch } from '../codesets';
-import { domainText, conditionsOf, dxaSince, missing } from '../context';
+import { conditionsOf, domainText, dxaSince, missing } from '../context';
 import { DAY_MS, subtractMonths } from '../dates';
 import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
 import { day, significant as fmt } from '../format';
-import { boneCardKnowledge, boneCare, foundDxa, lastDxaText, links, listOf, medicationMeasure } from './bone-care';
-import { type Rule, outcome } from './rule';
-import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
-import { Type } from '@sinclair/typebox';
+import type { MedicationUse } from '../medications';
 import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance, ruleKnowledge, Summary } from '../schema';
+import { briefFrom, cardText, reasonFrom, sharedText, type TextParams } from '../text';
+import type { Measure, Reason } from '../types';
+import { boneCardKnowledge, boneCare, foundDxa, lastDxaText, links, listOf, medicationMeasure } from './bone-care';
+import { outcome, type Rule } from './rule';
 
 const ID = 'glucocorticoid-bone';
 
@@ -46,15 +46,19 @@ export const rule: Rule = {
     const say = (key: string, params?: TextParams) => cardText(r.text, key, params);
     const onOrders = c.mode === 'orders';
     if (!onOrders && missing(c, 'medications').length) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'medications') })]);
+      return outcome.notMet(ID, [
+        reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'medications') }),
+      ]);
     }
 
     const notes: Reason[] = [];
     const systemic: MedicationUse[] = [];
     for (const u of c.medications) {
       if (!glucocorticoidIngredient(u, r.triggers)) continue;
-      if (u.route.kind === 'local') notes.push(reasonFrom(r.text, 'not-systemic', { medicine: `${u.name} (${u.reference})`, route: u.route.how }));
-      else if (u.route.kind === 'unknown') notes.push(reasonFrom(r.text, 'route-unknown', { medicine: `${u.name} (${u.reference})`, route: u.route.how }));
+      if (u.route.kind === 'local')
+        notes.push(reasonFrom(r.text, 'not-systemic', { medicine: `${u.name} (${u.reference})`, route: u.route.how }));
+      else if (u.route.kind === 'unknown')
+        notes.push(reasonFrom(r.text, 'route-unknown', { medicine: `${u.name} (${u.reference})`, route: u.route.how }));
       else systemic.push(u);
     }
     if (onOrders && !systemic.some((u) => u.focus)) {
@@ -64,40 +68,73 @@ export const rule: Rule = {
 
     const intervals: DoseInterval[] = [];
     for (const u of systemic) {
-      const d = glucocorticoidDoses(u, glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>, k);
+      const d = glucocorticoidDoses(
+        u,
+        glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>,
+        k,
+      );
       if (d.why) notes.push(reasonFrom(r.text, 'dose-unknown', { medicine: `${u.name} (${u.reference})`, why: d.why }));
       intervals.push(...d.intervals);
     }
     const asOfMs = ctx.asOf.getTime();
     const runs = exposureRuns(intervals, r.minPrednisoneEqMgPerDay, r.maxGapDays);
-    const run = runs.find((x) => x.days > r.minDays && (onOrders ? x.intervals.some((i) => i.use.focus) : x.endMs >= asOfMs - r.recentDays * DAY_MS));
+    const run = runs.find(
+      (x) =>
+        x.days > r.minDays &&
+        (onOrders ? x.intervals.some((i) => i.use.focus) : x.endMs >= asOfMs - r.recentDays * DAY_MS),
+    );
     if (!run) {
       const top = Math.max(0, ...intervals.map((i) => i.prednisoneEqMgPerDay));
       const longest = runs[0];
       const limits = { minimumMgPerDay: r.minPrednisoneEqMgPerDay, minDays: r.minDays, recentDays: r.recentDays };
       const reason = longest
-        ? reasonFrom(r.text, 'below-threshold', { ...limits, days: Math.round(longest.days) }, onOrders ? 'below-threshold-order' : 'below-threshold')
+        ? reasonFrom(
+            r.text,
+            'below-threshold',
+            { ...limits, days: Math.round(longest.days) },
+            onOrders ? 'below-threshold-order' : 'below-threshold',
+          )
         : reasonFrom(r.text, 'below-threshold', { ...limits, dose: fmt(top) }, 'below-threshold-dose');
       return outcome.notMet(ID, [reason, ...notes]);
     }
     const uses = [...new Set(run.intervals.map((i) => i.use))];
     const evidence = uses.map((u) => glucocorticoidIngredient(u, r.triggers)).filter((m) => m?.verified);
     if (!evidence.length) {
-      const matches = uses.map((u) => describeMatch(glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>)).join('; ');
+      const matches = uses
+        .map((u) =>
+          describeMatch(
+            glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>,
+          ),
+        )
+        .join('; ');
       return outcome.notMet(ID, [reasonFrom(r.text, 'unverified-code', { matches })]);
     }
 
     const dxa = dxaSince(c, subtractMonths(ctx.asOf, r.dxaWithinMonths).getTime());
-    if (dxa) return outcome.notMet(ID, [reasonFrom(r.text, 'recent-dxa', { date: day(dxa.effective), reference: dxa.reference, months: r.dxaWithinMonths })]);
+    if (dxa)
+      return outcome.notMet(ID, [
+        reasonFrom(r.text, 'recent-dxa', {
+          date: day(dxa.effective),
+          reference: dxa.reference,
+          months: r.dxaWithinMonths,
+        }),
+      ]);
 
     const care = boneCare(ctx, r);
     const hc = r.hydrocortisoneReplacement;
-    const onlyHydrocortisone = uses.every((u) => glucocorticoidIngredient(u, r.triggers)?.concept.id === 'hydrocortisone');
+    const onlyHydrocortisone = uses.every(
+      (u) => glucocorticoidIngredient(u, r.triggers)?.concept.id === 'hydrocortisone',
+    );
     const maxHc = Math.max(...run.intervals.map((i) => i.ingredientMgPerDay));
-    const adrenal = hc.enabled && onlyHydrocortisone && maxHc <= hc.maxMgPerDay ? conditionsOf(c, hc.conditions, { activeOnly: true }) : [];
+    const adrenal =
+      hc.enabled && onlyHydrocortisone && maxHc <= hc.maxMgPerDay
+        ? conditionsOf(c, hc.conditions, { activeOnly: true })
+        : [];
     if (adrenal.length) {
       const conditions = adrenal.map((f) => `${f.text} (${f.reference})`).join('; ');
-      care.suppress.push(reasonFrom(r.text, 'physiological-replacement', { dose: fmt(maxHc), maximum: hc.maxMgPerDay, conditions }));
+      care.suppress.push(
+        reasonFrom(r.text, 'physiological-replacement', { dose: fmt(maxHc), maximum: hc.maxMgPerDay, conditions }),
+      );
     }
     if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
 
@@ -107,8 +144,22 @@ export const rule: Rule = {
     const expected = uses.some((u) => u.period.ok && u.period.value.expected && u.period.value.endMs > asOfMs);
     const focus = uses.filter((u) => u.focus);
     const measures = [
-      medicationMeasure('prednisone-equivalent-dose', maxPed, 'mg/d', uses, say('formulaDose'), new Date(run.endMs).toISOString()),
-      medicationMeasure('glucocorticoid-exposure', run.days, 'd', uses, say('formulaExposure', { minimumMgPerDay: r.minPrednisoneEqMgPerDay, maxGapDays: r.maxGapDays }), new Date(run.endMs).toISOString()),
+      medicationMeasure(
+        'prednisone-equivalent-dose',
+        maxPed,
+        'mg/d',
+        uses,
+        say('formulaDose'),
+        new Date(run.endMs).toISOString(),
+      ),
+      medicationMeasure(
+        'glucocorticoid-exposure',
+        run.days,
+        'd',
+        uses,
+        say('formulaExposure', { minimumMgPerDay: r.minPrednisoneEqMgPerDay, maxGapDays: r.maxGapDays }),
+        new Date(run.endMs).toISOString(),
+      ),
     ].filter((m): m is Measure => !!m);
 
     return outcome.fired(
@@ -119,8 +170,13 @@ export const rule: Rule = {
         summary: onOrders ? r.summaryOrder : under40 ? r.summaryUnder40 : r.summary,
         statements: [
           ...uses.map((u) => {
-            const ing = glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>;
-            const doses = run.intervals.filter((i) => i.use === u).map((i) => i.how).join(`; ${say('then')} `);
+            const ing = glucocorticoidIngredient(u, r.triggers) as NonNullable<
+              ReturnType<typeof glucocorticoidIngredient>
+            >;
+            const doses = run.intervals
+              .filter((i) => i.use === u)
+              .map((i) => i.how)
+              .join(`; ${say('then')} `);
             return say('medicine', {
               order: u.origin === 'order' ? sharedText(k, 'beingOrdered') : '',
               medicine: u.name,
@@ -141,7 +197,9 @@ export const rule: Rule = {
           lastDxaText(ctx, r.dxaWithinMonths),
           under40
             ? say('under40', { age: age as number, fraxMinAge: r.fraxMinAgeYears })
-            : age !== undefined ? say('frax', { age }) : say('fraxAgeUnknown'),
+            : age !== undefined
+              ? say('frax', { age })
+              : say('fraxAgeUnknown'),
           ...notes.map((n) => say('notCounted', { reason: n.text })),
         ],
         measures,
@@ -162,7 +220,10 @@ export const rule: Rule = {
           found: [
             say('found', {
               order: uses.some((u) => u.origin === 'order') ? sharedText(k, 'beingOrdered') : '',
-              medicines: listOf(k, uses.map((u) => u.name)),
+              medicines: listOf(
+                k,
+                uses.map((u) => u.name),
+              ),
               dose: fmt(maxPed),
               from: day(new Date(run.startMs).toISOString()),
               days: Math.round(run.days),

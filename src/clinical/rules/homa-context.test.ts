@@ -1,11 +1,13 @@
-import { describe, expect, it } from 'vitest';
 import type { Observation } from 'fhir/r4';
+import { describe, expect, it } from 'vitest';
 import { concept, condition, dailyDosage, daysAgo, lab, medicationRequest, patient } from '../../demo/builders';
-import { NOW, codes, lowPair, outcomeOf, ra, run, textUnit, woman } from './test-records';
+import { codes, lowPair, NOW, outcomeOf, ra, run, textUnit, woman } from './test-records';
 
 const insulinF = (v = 10, minutes = 0, id = 'ins') => lab(id, 'p', 'insulinFasting', v, daysAgo(NOW, 20, minutes));
-const glucoseF = (mgdl = 95, minutes = 0, id = 'glu') => lab(id, 'p', 'glucoseFasting', mgdl, daysAgo(NOW, 20, minutes));
-const glucoseRandom = (mgdl: number, minutes: number, id: string) => lab(id, 'p', 'glucoseRandom', mgdl, daysAgo(NOW, 20, minutes));
+const glucoseF = (mgdl = 95, minutes = 0, id = 'glu') =>
+  lab(id, 'p', 'glucoseFasting', mgdl, daysAgo(NOW, 20, minutes));
+const glucoseRandom = (mgdl: number, minutes: number, id: string) =>
+  lab(id, 'p', 'glucoseRandom', mgdl, daysAgo(NOW, 20, minutes));
 const withCard = (obs: Observation[], more: Parameters<typeof run>[1] = []) => run(woman(60), [ra, ...obs, ...more]);
 
 describe('homa-context', () => {
@@ -24,20 +26,47 @@ describe('homa-context', () => {
 
   it('pairs the fasting insulin with the fasting glucose closest in time', () => {
     const e = withCard([insulinF(10, 10), glucoseF(90, 0, 'g-far'), glucoseF(100, 12, 'g-near')]);
-    expect(e.measures.find((m) => m.code === 'homa-ir')?.derivedFrom).toEqual(['Observation/ins', 'Observation/g-near']);
+    expect(e.measures.find((m) => m.code === 'homa-ir')?.derivedFrom).toEqual([
+      'Observation/ins',
+      'Observation/g-near',
+    ]);
   });
 
   it('reads insulin sent as "µIU/mL" and "mU/L" without a UCUM code', () => {
     for (const unit of ['µIU/mL', 'uIU/mL', 'mU/L', 'mIU/L', 'µU/mL']) {
       const e = withCard([textUnit(insulinF(10), unit), glucoseF()]);
-      expect(e.measures.find((m) => m.code === 'homa-ir'), unit).toBeDefined();
+      expect(
+        e.measures.find((m) => m.code === 'homa-ir'),
+        unit,
+      ).toBeDefined();
     }
   });
 
   it.each([
-    ['insulin glargine', medicationRequest('ins-rx', 'p', { text: 'Insulin glargine 100 units/mL pen' }, { authoredOn: daysAgo(NOW, 60), supplyDays: 90 })],
-    ['glimepiride (ATC A10BB12)', medicationRequest('su', 'p', concept('atc', 'A10BB12', 'glimepiride'), { authoredOn: daysAgo(NOW, 60), supplyDays: 90 })],
-    ['prednisone', medicationRequest('pred', 'p', concept('rxnorm', '8640', 'prednisone'), { authoredOn: daysAgo(NOW, 40), supplyDays: 30, dosage: [dailyDosage(20, 'mg', 1)] })],
+    [
+      'insulin glargine',
+      medicationRequest(
+        'ins-rx',
+        'p',
+        { text: 'Insulin glargine 100 units/mL pen' },
+        { authoredOn: daysAgo(NOW, 60), supplyDays: 90 },
+      ),
+    ],
+    [
+      'glimepiride (ATC A10BB12)',
+      medicationRequest('su', 'p', concept('atc', 'A10BB12', 'glimepiride'), {
+        authoredOn: daysAgo(NOW, 60),
+        supplyDays: 90,
+      }),
+    ],
+    [
+      'prednisone',
+      medicationRequest('pred', 'p', concept('rxnorm', '8640', 'prednisone'), {
+        authoredOn: daysAgo(NOW, 40),
+        supplyDays: 30,
+        dosage: [dailyDosage(20, 'mg', 1)],
+      }),
+    ],
   ])('gives no HOMA line with %s', (_n, rx) => {
     const e = withCard([insulinF(), glucoseF()], [rx]);
     expect(outcomeOf(e, 'homa-context').status).toBe('suppressed');
@@ -53,7 +82,10 @@ describe('homa-context', () => {
     const e = withCard([insulinF(), glucoseF(68)]);
     expect(e.measures.map((m) => m.code)).toContain('homa-ir');
     expect(e.measures.map((m) => m.code)).not.toContain('homa-beta');
-    expect(outcomeOf(e, 'homa-context').reasons[0]).toMatchObject({ code: 'glucose-below-minimum', params: { minimum: 4 } });
+    expect(outcomeOf(e, 'homa-context').reasons[0]).toMatchObject({
+      code: 'glucose-below-minimum',
+      params: { minimum: 4 },
+    });
   });
 
   it('never rides on a missing-data card', () => {
@@ -64,6 +96,8 @@ describe('homa-context', () => {
   });
 
   it('is quiet for a child', () => {
-    expect(codes(run(patient('p', 'female', '2012-01-01'), [...lowPair(), insulinF(), glucoseF()]), 'homa-context')).toEqual(['age-below-adult']);
+    expect(
+      codes(run(patient('p', 'female', '2012-01-01'), [...lowPair(), insulinF(), glucoseF()]), 'homa-context'),
+    ).toEqual(['age-below-adult']);
   });
 });

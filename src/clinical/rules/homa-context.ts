@@ -1,11 +1,11 @@
-import type { Reason } from '../types';
-import { domainText, conditionsOf, missing, usesOf } from '../context';
-import { findMeasure } from '../measures';
-import { day, labText, round } from '../format';
-import { type Rule, outcome } from './rule';
-import { cardText, reasonFrom } from '../text';
 import { Type } from '@sinclair/typebox';
+import { conditionsOf, domainText, missing, usesOf } from '../context';
+import { day, labText, round } from '../format';
+import { findMeasure } from '../measures';
 import { AdultAge, ConditionNames, MedicationNames, Positive, Provenance, ruleKnowledge } from '../schema';
+import { cardText, reasonFrom } from '../text';
+import type { Reason } from '../types';
+import { outcome, type Rule } from './rule';
 
 const ID = 'homa-context';
 
@@ -38,29 +38,57 @@ export const rule: Rule = {
     const pair = ctx.selection.homaPair;
     const say = (code: string, params?: Record<string, string | number>) => reasonFrom(r.text, code, params);
     const reasons: Reason[] = [];
-    if (ctx.ageNow !== undefined && ctx.ageNow < r.adultAgeYears) reasons.push(say('age-below-adult', { age: ctx.ageNow, minimum: r.adultAgeYears }));
+    if (ctx.ageNow !== undefined && ctx.ageNow < r.adultAgeYears)
+      reasons.push(say('age-below-adult', { age: ctx.ageNow, minimum: r.adultAgeYears }));
     if (!pair) {
-      const why = ctx.selection.onlyNonFastingHoma ? say('not-fasting') : say('missing-input', { months: k.lookbackMonths });
+      const why = ctx.selection.onlyNonFastingHoma
+        ? say('not-fasting')
+        : say('missing-input', { months: k.lookbackMonths });
       return reasons.length ? outcome.suppressed(ID, [...reasons, why]) : outcome.notMet(ID, [why]);
     }
     const g = pair.glucose.value;
     const glucose = round(g, 'mmol/L');
     // The words show the glucose as the card rounds it; the parameters keep the number for machines.
-    if (g < r.minFastingGlucoseMmolL) reasons.push({ ...say('glucose-below-minimum', { glucose, minimum: r.minFastingGlucoseMmolL }), params: { value: Number(g.toFixed(2)), minimum: r.minFastingGlucoseMmolL } });
-    if (g >= r.maxFastingGlucoseMmolL) reasons.push({ ...say('glucose-diabetic-range', { glucose, maximum: r.maxFastingGlucoseMmolL }), params: { value: Number(g.toFixed(2)), maximum: r.maxFastingGlucoseMmolL } });
+    if (g < r.minFastingGlucoseMmolL)
+      reasons.push({
+        ...say('glucose-below-minimum', { glucose, minimum: r.minFastingGlucoseMmolL }),
+        params: { value: Number(g.toFixed(2)), minimum: r.minFastingGlucoseMmolL },
+      });
+    if (g >= r.maxFastingGlucoseMmolL)
+      reasons.push({
+        ...say('glucose-diabetic-range', { glucose, maximum: r.maxFastingGlucoseMmolL }),
+        params: { value: Number(g.toFixed(2)), maximum: r.maxFastingGlucoseMmolL },
+      });
     // Injected insulin is measured by the assay; secretagogues, glucocorticoids, pregnancy and type 1 diabetes move
     // insulin or glucose away from the steady state HOMA models.
     const drawMs = pair.insulin.effectiveMs;
-    const drugs = usesOf(ctx.context, r.excludingMedications, drawMs, r.medicationWithinDays).filter((u) => u.route.kind !== 'local' || !u.matches.some((m) => m.concept.group === 'systemic-glucocorticoid'));
+    const drugs = usesOf(ctx.context, r.excludingMedications, drawMs, r.medicationWithinDays).filter(
+      (u) => u.route.kind !== 'local' || !u.matches.some((m) => m.concept.group === 'systemic-glucocorticoid'),
+    );
     if (drugs.length) {
-      const reason = say('interfering-medication', { medicines: drugs.map((u) => `${u.name} (${u.reference})`).join('; '), withinDays: r.medicationWithinDays });
+      const reason = say('interfering-medication', {
+        medicines: drugs.map((u) => `${u.name} (${u.reference})`).join('; '),
+        withinDays: r.medicationWithinDays,
+      });
       reasons.push({ ...reason, params: { withinDays: r.medicationWithinDays } });
     }
-    const conds = conditionsOf(ctx.context, r.excludingConditions, { activeOnly: false }).filter((f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= drawMs));
+    const conds = conditionsOf(ctx.context, r.excludingConditions, { activeOnly: false }).filter(
+      (f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= drawMs),
+    );
     // Names and references stay out of params: they belong to the patient, the params to the rule.
-    if (conds.length) reasons.push({ code: 'interfering-condition', text: say('interfering-condition', { conditions: conds.map((f) => `${f.text} (${f.reference})`).join('; ') }).text });
+    if (conds.length)
+      reasons.push({
+        code: 'interfering-condition',
+        text: say('interfering-condition', { conditions: conds.map((f) => `${f.text} (${f.reference})`).join('; ') })
+          .text,
+      });
     const unread = missing(ctx.context, 'medications', 'conditions');
-    if (unread.length) reasons.push({ code: 'context-unavailable', text: say('context-unavailable', { unchecked: unread.map((d) => domainText(ctx.knowledge, d)).join(', ') }).text });
+    if (unread.length)
+      reasons.push({
+        code: 'context-unavailable',
+        text: say('context-unavailable', { unchecked: unread.map((d) => domainText(ctx.knowledge, d)).join(', ') })
+          .text,
+      });
     const ir = findMeasure(ctx.measures, 'homa-ir');
     const beta = findMeasure(ctx.measures, 'homa-beta');
     if ((!ir || !beta) && !reasons.length) reasons.push(say('not-computable'));
@@ -69,7 +97,10 @@ export const rule: Rule = {
     const highIr = ir.value >= r.irCutoff;
     const highBeta = beta.value >= r.betaCutoff;
     // The NHANES sentences name the study's own cut-offs (2 and 100), not the site's: they report what it found.
-    const meaning = cardText(r.text, highIr && highBeta ? 'highBoth' : !highIr && highBeta ? 'highBetaOnly' : highIr ? 'highIrOnly' : 'neither');
+    const meaning = cardText(
+      r.text,
+      highIr && highBeta ? 'highBoth' : !highIr && highBeta ? 'highBetaOnly' : highIr ? 'highIrOnly' : 'neither',
+    );
     const line = cardText(r.text, 'line', {
       ir: round(ir.value, ir.unit),
       irSide: highIr ? '≥' : '<',
@@ -82,7 +113,11 @@ export const rule: Rule = {
       date: day(pair.glucose.effective),
       meaning,
     });
-    const brief = cardText(r.text, 'brief', { ir: round(ir.value, ir.unit), beta: round(beta.value, '%'), date: day(pair.glucose.effective) });
+    const brief = cardText(r.text, 'brief', {
+      ir: round(ir.value, ir.unit),
+      beta: round(beta.value, '%'),
+      date: day(pair.glucose.effective),
+    });
     return outcome.context(ID, [line], [brief], r.attachTo);
   },
 };

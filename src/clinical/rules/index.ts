@@ -1,5 +1,5 @@
-import type { Rule } from './rule';
 import { RULES } from './registry';
+import type { Rule } from './rule';
 
 export type { Rule, RuleContext } from './rule';
 

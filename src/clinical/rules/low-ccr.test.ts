@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { concept, condition, daysAgo, dxaReport, lab, patient } from '../../demo/builders';
-import { NOW, cards, codes, crp, k, lowPair, orderCodes, outcomeOf, run, textUnit, woman } from './test-records';
+import { cards, codes, crp, k, lowPair, NOW, orderCodes, outcomeOf, run, textUnit, woman } from './test-records';
 
 describe('low-ccr', () => {
   it('fires for a woman of 80 with a low same-draw ratio and suggests a DXA', () => {
@@ -10,7 +10,10 @@ describe('low-ccr', () => {
   });
 
   it('suppresses below the renal gate with a neutral code and the numbers as parameters', () => {
-    const e = run(woman(80), [lab('cr', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 5)), lab('cys', 'p', 'cystatinC', 1.8, daysAgo(NOW, 5))]);
+    const e = run(woman(80), [
+      lab('cr', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 5)),
+      lab('cys', 'p', 'cystatinC', 1.8, daysAgo(NOW, 5)),
+    ]);
     const r = outcomeOf(e, 'low-ccr').reasons.find((x) => x.code === 'egfr-below-minimum');
     expect(r?.params).toMatchObject({ measure: 'egfr-cr-cys-2021', minimum: 60 });
   });
@@ -35,7 +38,9 @@ describe('low-ccr', () => {
   it('with uncheckedSuppresses off, fires but never claims the unreadable CRP was checked', () => {
     const site = structuredClone(k);
     site.rules['low-ccr'].confounders.uncheckedSuppresses = false;
-    const e = run(woman(80), [...lowPair(), textUnit(crp('crp', 30, daysAgo(NOW, 12)), 'mg/furlong')], { knowledge: site });
+    const e = run(woman(80), [...lowPair(), textUnit(crp('crp', 30, daysAgo(NOW, 12)), 'mg/furlong')], {
+      knowledge: site,
+    });
     const f = e.findings.find((x) => x.ruleId === 'low-ccr')!;
     const checked = f.caveats.find((c) => c.startsWith('Checked and not found'))!;
     expect(checked).not.toMatch(/CRP/);
@@ -49,12 +54,36 @@ describe('low-ccr', () => {
   });
 
   it.each([
-    ['cirrhosis (ICD-10-CM K70.30)', concept('icd10cm', 'K70.30', 'Alcoholic cirrhosis of liver without ascites'), 'liver-disease'],
-    ['CKD stage 4 (SNOMED CT 431857002)', concept('sct', '431857002', 'Chronic kidney disease stage 4'), 'advanced-ckd'],
-    ['CKD stage 4 (ICD-10-CM N18.4)', concept('icd10cm', 'N18.4', 'Chronic kidney disease, stage 4 (severe)'), 'advanced-ckd'],
-    ['muscular dystrophy (ICD-10-CM G71.01)', concept('icd10cm', 'G71.01', 'Duchenne or Becker muscular dystrophy'), 'neuromuscular-disease'],
-    ['acute kidney injury (SNOMED CT 14669001)', concept('sct', '14669001', 'Acute kidney injury'), 'acute-kidney-injury'],
-    ['lung cancer (ICD-10-CM C34.90)', concept('icd10cm', 'C34.90', 'Malignant neoplasm of unspecified part of unspecified bronchus or lung'), 'malignancy'],
+    [
+      'cirrhosis (ICD-10-CM K70.30)',
+      concept('icd10cm', 'K70.30', 'Alcoholic cirrhosis of liver without ascites'),
+      'liver-disease',
+    ],
+    [
+      'CKD stage 4 (SNOMED CT 431857002)',
+      concept('sct', '431857002', 'Chronic kidney disease stage 4'),
+      'advanced-ckd',
+    ],
+    [
+      'CKD stage 4 (ICD-10-CM N18.4)',
+      concept('icd10cm', 'N18.4', 'Chronic kidney disease, stage 4 (severe)'),
+      'advanced-ckd',
+    ],
+    [
+      'muscular dystrophy (ICD-10-CM G71.01)',
+      concept('icd10cm', 'G71.01', 'Duchenne or Becker muscular dystrophy'),
+      'neuromuscular-disease',
+    ],
+    [
+      'acute kidney injury (SNOMED CT 14669001)',
+      concept('sct', '14669001', 'Acute kidney injury'),
+      'acute-kidney-injury',
+    ],
+    [
+      'lung cancer (ICD-10-CM C34.90)',
+      concept('icd10cm', 'C34.90', 'Malignant neoplasm of unspecified part of unspecified bronchus or lung'),
+      'malignancy',
+    ],
     ['malignancy (SNOMED CT 363346000)', concept('sct', '363346000', 'Malignant neoplastic disease'), 'malignancy'],
   ])('is suppressed by %s', (_name, code, reason) => {
     const e = run(woman(80), [...lowPair(), condition('c', 'p', code)]);
@@ -75,7 +104,10 @@ describe('low-ccr', () => {
   });
 
   it('ignores a result dated after the evaluation time', () => {
-    const future = [lab('cr', 'p', 'creatinineMass', 0.6, '2026-12-20T08:00:00Z'), lab('cys', 'p', 'cystatinC', 1.0, '2026-12-20T08:10:00Z')];
+    const future = [
+      lab('cr', 'p', 'creatinineMass', 0.6, '2026-12-20T08:00:00Z'),
+      lab('cys', 'p', 'cystatinC', 1.0, '2026-12-20T08:10:00Z'),
+    ];
     const e = run(woman(80), future);
     expect(e.measures).toEqual([]);
     expect(e.rejected.map((r) => r.reason).join(' ')).toMatch(/after the evaluation time/);

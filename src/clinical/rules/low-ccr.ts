@@ -1,15 +1,14 @@
-import type { LabValue, Reason } from '../types';
-import { findMeasure } from '../measures';
+import { Type } from '@sinclair/typebox';
 import { domainText } from '../context';
 import { DAY_MS } from '../dates';
 import { day, labText, measureText, round, unitText } from '../format';
-import { ccrConfounders } from './ccr-confounders';
-import { listOf } from './bone-care';
-import { type Rule, type RuleContext, outcome } from './rule';
+import { findMeasure } from '../measures';
+import { AdultAge, Indicator, NonNegative, Positive, Provenance, RuleText, ruleKnowledge, Summary } from '../schema';
 import { briefFrom, cardText, reasonFrom } from '../text';
-import { Type } from '@sinclair/typebox';
-import { AdultAge, Indicator, NonNegative, Positive, Provenance, RuleText, Summary, ruleKnowledge } from '../schema';
-import { CcrConfounders } from './ccr-confounders';
+import type { LabValue, Reason } from '../types';
+import { listOf } from './bone-care';
+import { CcrConfounders, ccrConfounders } from './ccr-confounders';
+import { outcome, type Rule, type RuleContext } from './rule';
 
 const ID = 'low-ccr';
 
@@ -17,7 +16,11 @@ const ID = 'low-ccr';
  * KDIGO AKI pattern around the pair's creatinine: a rise of ≥ 0.3 mg/dL within 48 h or to
  * ≥ 1.5× an earlier value within 7 days, anywhere from 7 days before to 48 h after the draw.
  */
-export function akiPattern(creatinines: LabValue[], at: LabValue, aki: RuleContext['knowledge']['rules']['low-ccr']['aki']): boolean {
+export function akiPattern(
+  creatinines: LabValue[],
+  at: LabValue,
+  aki: RuleContext['knowledge']['rules']['low-ccr']['aki'],
+): boolean {
   const h48 = aki.absoluteWindowHours * 3_600_000;
   const d7 = aki.relativeWindowDays * DAY_MS;
   const around = creatinines
@@ -71,7 +74,10 @@ export const knowledge = ruleKnowledge({
     {
       measure: Type.Literal('ccr'),
       below: Type.Object(
-        { female: Type.Number({ exclusiveMinimum: 0, maximum: 3 }), male: Type.Number({ exclusiveMinimum: 0, maximum: 3 }) },
+        {
+          female: Type.Number({ exclusiveMinimum: 0, maximum: 3 }),
+          male: Type.Number({ exclusiveMinimum: 0, maximum: 3 }),
+        },
         { additionalProperties: false },
       ),
       provisional: Type.Boolean(),
@@ -103,12 +109,14 @@ export const rule: Rule = {
     const k = ctx.knowledge;
     const r = k.rules[ID];
     if (!r.enabled) return outcome.disabled(ID, k);
-    const say = (code: string, params?: Record<string, string | number>, key?: string) => reasonFrom(r.text, code, params, key);
+    const say = (code: string, params?: Record<string, string | number>, key?: string) =>
+      reasonFrom(r.text, code, params, key);
     const suppress: Reason[] = [];
     const age = ctx.ageNow;
     if (age === undefined) suppress.push(say('age-unknown'));
     else if (age < r.adultAgeYears) suppress.push(say('age-below-adult', { age, minimum: r.adultAgeYears }));
-    else if (age < r.minAgeYears) return outcome.notMet(ID, [say('age-below-minimum', { age, minimum: r.minAgeYears })]);
+    else if (age < r.minAgeYears)
+      return outcome.notMet(ID, [say('age-below-minimum', { age, minimum: r.minAgeYears })]);
     const sex = ctx.patient.sex;
     if (!sex) suppress.push(say('sex-unknown'));
 
@@ -127,7 +135,10 @@ export const rule: Rule = {
     if (egfr && egfr.value < r.minEgfrCrCys) {
       // The words show the value as the card rounds it; the parameter keeps one decimal for machines.
       const reason = say('egfr-below-minimum', { value: round(egfr.value, egfr.unit), minimum: r.minEgfrCrCys });
-      suppress.push({ ...reason, params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys } });
+      suppress.push({
+        ...reason,
+        params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys },
+      });
     }
     if (akiPattern(ctx.selection.inWindow.creatinine, pair.creatinine, r.aki)) {
       suppress.push(say('aki-pattern'));
@@ -136,7 +147,11 @@ export const rule: Rule = {
     suppress.push(...confounders.reasons);
     if (confounders.unchecked.length) {
       // The CCR card is suppressed generously [evidence: unreadable-confounder]; a ratio whose confounders could not be checked is not shown.
-      suppress.push(say('context-unavailable', { unchecked: confounders.unchecked.map((d) => domainText(ctx.knowledge, d)).join(', ') }));
+      suppress.push(
+        say('context-unavailable', {
+          unchecked: confounders.unchecked.map((d) => domainText(ctx.knowledge, d)).join(', '),
+        }),
+      );
     }
     // A confounder result that exists but cannot be read is a check that did not happen; by default it suppresses.
     if (r.confounders.uncheckedSuppresses) suppress.push(...confounders.unreadable);
@@ -167,10 +182,26 @@ export const rule: Rule = {
     // Each input is one value and unit, so the sentence fits the card's budget whatever the values are.
     const short = (l: LabValue) => `${round(l.value, l.unit)} ${unitText(l.unit)}`;
     const found = [
-      word('found', { ccr: ccrText, creatinine: short(pair.creatinine), cystatin: short(pair.cystatin), date, threshold: cutText }),
+      word('found', {
+        ccr: ccrText,
+        creatinine: short(pair.creatinine),
+        cystatin: short(pair.cystatin),
+        date,
+        threshold: cutText,
+      }),
       ...(egfr ? [word('foundKidney', { egfr: round(egfr.value, egfr.unit) })] : []),
       ...(confounders.unreadable.length
-        ? [word('foundUnreadable', { domains: listOf(k, [...new Set(confounders.unreadable.map((u) => domainText(ctx.knowledge, u.code === 'crp-unreadable' ? 'crp' : 'bmi')))]) })]
+        ? [
+            word('foundUnreadable', {
+              domains: listOf(k, [
+                ...new Set(
+                  confounders.unreadable.map((u) =>
+                    domainText(ctx.knowledge, u.code === 'crp-unreadable' ? 'crp' : 'bmi'),
+                  ),
+                ),
+              ]),
+            }),
+          ]
         : []),
     ];
     return outcome.fired(ID, {
@@ -195,7 +226,11 @@ export const rule: Rule = {
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
       suggestions: [{ label: word('suggestDxa'), orders: [k.orders.dxa] }],
-      carryOverBrief: word(r.threshold.provisional ? 'carryOverBriefProvisional' : 'carryOverBrief', { ccr: ccrText, cut: cut.toFixed(places), date }),
+      carryOverBrief: word(r.threshold.provisional ? 'carryOverBriefProvisional' : 'carryOverBrief', {
+        ccr: ccrText,
+        cut: cut.toFixed(places),
+        date,
+      }),
       carryOver: cardText(r.text, r.threshold.provisional ? 'carryOverProvisional' : 'carryOver', {
         ccr: ccrText,
         cut: cut.toFixed(places),

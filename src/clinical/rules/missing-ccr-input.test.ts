@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { concept, condition, daysAgo, lab, patient } from '../../demo/builders';
-import { NOW, cards, codes, creatinineOnly, k, man, orderCodes, outcomeOf, run, woman } from './test-records';
+import { cards, codes, creatinineOnly, k, man, NOW, orderCodes, outcomeOf, run, woman } from './test-records';
 
 describe('missing-ccr-input', () => {
   it('fires for a 70-year-old with a normal creatinine and no cystatin C, suggesting cystatin C', () => {
@@ -12,7 +12,10 @@ describe('missing-ccr-input', () => {
   it('does not ask for cystatin C when creatinine eGFR is below the renal gate', () => {
     const e = run(man(75), creatinineOnly(2.0));
     expect(outcomeOf(e, 'missing-ccr-input').status).toBe('suppressed');
-    expect(outcomeOf(e, 'missing-ccr-input').reasons[0]).toMatchObject({ code: 'egfr-below-minimum', params: { measure: 'egfr-cr-2021', minimum: 60 } });
+    expect(outcomeOf(e, 'missing-ccr-input').reasons[0]).toMatchObject({
+      code: 'egfr-below-minimum',
+      params: { measure: 'egfr-cr-2021', minimum: 60 },
+    });
     expect(orderCodes(e)).toEqual([]);
   });
 
@@ -22,7 +25,10 @@ describe('missing-ccr-input', () => {
   });
 
   it('does not ask for cystatin C with a CCR-suppressing condition (neuromuscular disease)', () => {
-    const e = run(woman(70), [...creatinineOnly(), condition('nm', 'p', concept('icd10cm', 'G12.21', 'Amyotrophic lateral sclerosis'))]);
+    const e = run(woman(70), [
+      ...creatinineOnly(),
+      condition('nm', 'p', concept('icd10cm', 'G12.21', 'Amyotrophic lateral sclerosis')),
+    ]);
     expect(codes(e, 'missing-ccr-input')).toContain('neuromuscular-disease');
     expect(orderCodes(e)).not.toContain(k.orders['cystatin-c'].code);
   });
@@ -33,15 +39,22 @@ describe('missing-ccr-input', () => {
   });
 
   it('describes a rejected cystatin C as rejected, with its reason, not as absent', () => {
-    const e = run(woman(70), [...creatinineOnly(), lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 9), { status: 'preliminary' })]);
+    const e = run(woman(70), [
+      ...creatinineOnly(),
+      lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 9), { status: 'preliminary' }),
+    ]);
     const text = e.findings.find((f) => f.ruleId === 'missing-ccr-input')!.statements.join(' ');
     expect(text).toMatch(/Observation\/cys was rejected \(status "preliminary"/);
     expect(text).not.toMatch(/No cystatin C in/);
   });
 
   it('is quiet for a child and without a birth date', () => {
-    expect(codes(run(patient('p', 'female', '2011-01-01'), creatinineOnly()), 'missing-ccr-input')).toEqual(['age-below-adult']);
-    expect(codes(run(patient('p', 'female', undefined), creatinineOnly()), 'missing-ccr-input')).toEqual(['age-unknown']);
+    expect(codes(run(patient('p', 'female', '2011-01-01'), creatinineOnly()), 'missing-ccr-input')).toEqual([
+      'age-below-adult',
+    ]);
+    expect(codes(run(patient('p', 'female', undefined), creatinineOnly()), 'missing-ccr-input')).toEqual([
+      'age-unknown',
+    ]);
   });
 
   it('is not met below the rule minimum age', () => {

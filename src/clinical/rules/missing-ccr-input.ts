@@ -1,11 +1,11 @@
-import type { Finding } from '../types';
 import { domainText, missing } from '../context';
+import { Indicator, RuleText, ruleKnowledge, Summary } from '../schema';
+import { briefFrom, cardText, reasonFrom, sharedText } from '../text';
+import type { Finding } from '../types';
+import { listOf } from './bone-care';
 import { ccrConfounders } from './ccr-confounders';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
-import { type Rule, outcome } from './rule';
-import { briefFrom, cardText, reasonFrom, sharedText } from '../text';
-import { listOf } from './bone-care';
-import { Indicator, ruleKnowledge, RuleText, Summary } from '../schema';
+import { outcome, type Rule } from './rule';
 
 const ID = 'missing-ccr-input';
 
@@ -30,10 +30,14 @@ export const rule: Rule = {
     if (age === undefined || age < ccrRule.minAgeYears) {
       return outcome.notMet(ID, [reasonFrom(r.text, 'age-below-minimum', { minimum: ccrRule.minAgeYears })]);
     }
-    if (missing(ctx.context, 'ccr-labs').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'ccr-labs') })]);
+    if (missing(ctx.context, 'ccr-labs').length)
+      return outcome.notMet(ID, [
+        reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'ccr-labs') }),
+      ]);
     if (ctx.selection.ccrPair) return outcome.notMet(ID, [reasonFrom(r.text, 'pair-present')]);
     const gap = ccrLabGap(ctx);
-    if (!gap || gap.kind === 'neither') return outcome.notMet(ID, [reasonFrom(r.text, 'no-input', { months: k.lookbackMonths })]);
+    if (!gap || gap.kind === 'neither')
+      return outcome.notMet(ID, [reasonFrom(r.text, 'no-input', { months: k.lookbackMonths })]);
     // A new pair would be read like the CCR card reads one: if the ratio could not be used (kidney function below the
     // gate, unsteady creatinine, a confounder present), do not ask for it.
     const usable = ccrUsable(ctx);
@@ -53,7 +57,11 @@ export const rule: Rule = {
         cardText(r.text, 'caveatWhy'),
         cardText(r.text, 'caveatPairing', { hours: k.pairing.creatinineCystatinMaxHours }),
         ...(confounders.unchecked.length
-          ? [cardText(r.text, 'caveatUnchecked', { unchecked: confounders.unchecked.map((d) => domainText(ctx.knowledge, d)).join(', ') })]
+          ? [
+              cardText(r.text, 'caveatUnchecked', {
+                unchecked: confounders.unchecked.map((d) => domainText(ctx.knowledge, d)).join(', '),
+              }),
+            ]
           : []),
       ],
       citations: r.citations.map((id) => k.citations[id]).filter((c) => !!c),
@@ -62,7 +70,16 @@ export const rule: Rule = {
         ...briefFrom(r.text),
         found: [
           gap.found,
-          ...(confounders.unchecked.length ? [sharedText(k, 'foundUnchecked', { domains: listOf(k, confounders.unchecked.map((d) => domainText(ctx.knowledge, d))) })] : []),
+          ...(confounders.unchecked.length
+            ? [
+                sharedText(k, 'foundUnchecked', {
+                  domains: listOf(
+                    k,
+                    confounders.unchecked.map((d) => domainText(ctx.knowledge, d)),
+                  ),
+                }),
+              ]
+            : []),
         ],
       },
     };

@@ -1,10 +1,11 @@
 // Written by `npm run derive` from the rule files in this folder (each exports `knowledge` and `rule`); do not edit.
-import type { Rule } from './rule';
+
 import * as endocrineTherapyBone from './endocrine-therapy-bone';
 import * as glucocorticoidBone from './glucocorticoid-bone';
 import * as homaContext from './homa-context';
 import * as lowCcr from './low-ccr';
 import * as missingCcrInput from './missing-ccr-input';
+import type { Rule } from './rule';
 import * as secondaryOsteoporosis from './secondary-osteoporosis';
 import * as sexBasisContext from './sex-basis-context';
 import * as vitaminDContext from './vitamin-d-context';

@@ -1,7 +1,7 @@
 import type { ClinicalContext } from '../context';
 import type { Knowledge } from '../knowledge';
-import { sharedReason } from '../text';
 import type { Selection } from '../selection';
+import { sharedReason } from '../text';
 import type { Finding, LabValue, Measure, PatientFacts, Reason, RejectedObservation, RuleOutcome } from '../types';
 
 /** Everything a rule may look at. Rules read it; none of them fetch anything. */
@@ -29,9 +29,25 @@ export interface Rule {
 }
 
 export const outcome = {
-  fired: (ruleId: string, finding: Finding, reasons: Reason[] = []): RuleOutcome => ({ ruleId, status: 'fired', reasons, finding }),
-  context: (ruleId: string, context: string[], briefContext: string[], attachTo?: string[]): RuleOutcome => ({ ruleId, status: 'context', reasons: [], context, briefContext, ...(attachTo ? { attachTo } : {}) }),
+  fired: (ruleId: string, finding: Finding, reasons: Reason[] = []): RuleOutcome => ({
+    ruleId,
+    status: 'fired',
+    reasons,
+    finding,
+  }),
+  context: (ruleId: string, context: string[], briefContext: string[], attachTo?: string[]): RuleOutcome => ({
+    ruleId,
+    status: 'context',
+    reasons: [],
+    context,
+    briefContext,
+    ...(attachTo ? { attachTo } : {}),
+  }),
   suppressed: (ruleId: string, reasons: Reason[]): RuleOutcome => ({ ruleId, status: 'suppressed', reasons }),
   notMet: (ruleId: string, reasons: Reason[]): RuleOutcome => ({ ruleId, status: 'not-met', reasons }),
-  disabled: (ruleId: string, k: Knowledge): RuleOutcome => ({ ruleId, status: 'not-met', reasons: [sharedReason(k, 'disabled')] }),
+  disabled: (ruleId: string, k: Knowledge): RuleOutcome => ({
+    ruleId,
+    status: 'not-met',
+    reasons: [sharedReason(k, 'disabled')],
+  }),
 };

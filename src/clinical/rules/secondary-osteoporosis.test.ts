@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { concept, condition, daysAgo, dxaReport, patient } from '../../demo/builders';
-import { NOW, cards, codes, creatinineOnly, k, man, orderCodes, outcomeOf, ra, run, woman } from './test-records';
+import { cards, codes, creatinineOnly, k, man, NOW, orderCodes, outcomeOf, ra, run, woman } from './test-records';
 
 describe('secondary-osteoporosis', () => {
   it('fires at 60 with rheumatoid arthritis, suggesting DXA and, with a normal creatinine, cystatin C', () => {
@@ -16,7 +16,11 @@ describe('secondary-osteoporosis', () => {
   });
 
   it('does not offer cystatin C with CKD stage 4 coded in SNOMED CT', () => {
-    const e = run(woman(60), [ra, ...creatinineOnly(), condition('ckd', 'p', concept('sct', '431857002', 'Chronic kidney disease stage 4'))]);
+    const e = run(woman(60), [
+      ra,
+      ...creatinineOnly(),
+      condition('ckd', 'p', concept('sct', '431857002', 'Chronic kidney disease stage 4')),
+    ]);
     expect(orderCodes(e)).not.toContain(k.orders['cystatin-c'].code);
   });
 
@@ -26,8 +30,14 @@ describe('secondary-osteoporosis', () => {
   });
 
   it('is quiet for a 15-year-old with a fragility fracture, and without a birth date', () => {
-    const fx = condition('fx', 'p', concept('icd10cm', 'M80.08XA', 'Age-related osteoporosis with current pathological fracture, vertebra(e)'));
-    expect(outcomeOf(run(patient('p', 'female', '2011-03-01'), [ra, fx]), 'secondary-osteoporosis').reasons[0]!.code).toBe('age-below-adult');
+    const fx = condition(
+      'fx',
+      'p',
+      concept('icd10cm', 'M80.08XA', 'Age-related osteoporosis with current pathological fracture, vertebra(e)'),
+    );
+    expect(
+      outcomeOf(run(patient('p', 'female', '2011-03-01'), [ra, fx]), 'secondary-osteoporosis').reasons[0]!.code,
+    ).toBe('age-below-adult');
     expect(codes(run(patient('p', 'female', undefined), [ra, fx]), 'secondary-osteoporosis')).toEqual(['age-unknown']);
   });
 

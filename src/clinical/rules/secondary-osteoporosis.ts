@@ -1,13 +1,13 @@
-import type { OrderSuggestion } from '../types';
+import { Type } from '@sinclair/typebox';
 import { describeMatch, isOneOf, strongest } from '../codesets';
-import { domainText, conditionsOf, dxaSince, missing, usesOf } from '../context';
+import { conditionsOf, domainText, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
+import { AdultAge, ConditionNames, MedicationNames, Positive, ruleKnowledge } from '../schema';
+import { briefFrom, cardText, reasonFrom, sharedText, type TextParams } from '../text';
+import type { OrderSuggestion } from '../types';
 import { boneCardKnowledge, boneCare, foundDxa, lastDxaText, links, listOf, matchText } from './bone-care';
 import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
-import { type Rule, outcome } from './rule';
-import { type TextParams, briefFrom, cardText, reasonFrom, sharedText } from '../text';
-import { Type } from '@sinclair/typebox';
-import { AdultAge, ConditionNames, MedicationNames, Positive, ruleKnowledge } from '../schema';
+import { outcome, type Rule } from './rule';
 
 const ID = 'secondary-osteoporosis';
 
@@ -33,8 +33,10 @@ export const rule: Rule = {
     const r = k.rules[ID];
     if (!r.enabled) return outcome.disabled(ID, k);
     const c = ctx.context;
-    const say = (code: string, params?: Record<string, string | number>, key?: string) => reasonFrom(r.text, code, params, key);
-    if (missing(c, 'conditions').length) return outcome.notMet(ID, [say('context-unavailable', { domain: domainText(ctx.knowledge, 'conditions') })]);
+    const say = (code: string, params?: Record<string, string | number>, key?: string) =>
+      reasonFrom(r.text, code, params, key);
+    if (missing(c, 'conditions').length)
+      return outcome.notMet(ID, [say('context-unavailable', { domain: domainText(ctx.knowledge, 'conditions') })]);
     const found = conditionsOf(c, r.conditions, { activeOnly: true });
     if (!found.length) return outcome.notMet(ID, [say('no-condition')]);
     const trusted = found.filter((f) => strongest(f.matches.filter((m) => isOneOf(m, r.conditions)))?.verified);
@@ -45,11 +47,16 @@ export const rule: Rule = {
     const age = ctx.ageNow;
     if (!fractures.length && (age === undefined || age < r.minAgeYears)) {
       return outcome.notMet(ID, [
-        age === undefined ? say('age-below-minimum', { minimum: r.minAgeYears }, 'age-unknown') : say('age-below-minimum', { age, minimum: r.minAgeYears }),
+        age === undefined
+          ? say('age-below-minimum', { minimum: r.minAgeYears }, 'age-unknown')
+          : say('age-below-minimum', { age, minimum: r.minAgeYears }),
       ]);
     }
     const dxa = dxaSince(c, subtractMonths(ctx.asOf, r.dxaWithinMonths).getTime());
-    if (dxa) return outcome.notMet(ID, [say('recent-dxa', { date: dxa.effective.slice(0, 10), reference: dxa.reference, months: r.dxaWithinMonths })]);
+    if (dxa)
+      return outcome.notMet(ID, [
+        say('recent-dxa', { date: dxa.effective.slice(0, 10), reference: dxa.reference, months: r.dxaWithinMonths }),
+      ]);
     const care = boneCare(ctx, r);
     if (care.suppress.length) return outcome.suppressed(ID, care.suppress);
 
@@ -77,40 +84,73 @@ export const rule: Rule = {
       indicator: r.indicator,
       summary: r.summary,
       statements: [
-        card(trusted.length > 1 ? 'conditions' : 'condition', { conditions: trusted.map((f) => line(f, r.conditions)).join('; ') }),
+        card(trusted.length > 1 ? 'conditions' : 'condition', {
+          conditions: trusted.map((f) => line(f, r.conditions)).join('; '),
+        }),
         fractures.length
           ? card('fracture', { fractures: fractures.map((f) => line(f, r.fractures)).join('; ') })
           : card('age', { age: age as number, minimum: r.minAgeYears }),
         lastDxaText(ctx, r.dxaWithinMonths),
         ...(contributing.length
-          ? [card('contributing', { medicines: contributing.map((u) => sharedText(k, 'therapyItem', { medicine: u.name, reference: u.reference, match: matchText(u, r.contributing, k) })).join('; ') })]
+          ? [
+              card('contributing', {
+                medicines: contributing
+                  .map((u) =>
+                    sharedText(k, 'therapyItem', {
+                      medicine: u.name,
+                      reference: u.reference,
+                      match: matchText(u, r.contributing, k),
+                    }),
+                  )
+                  .join('; '),
+              }),
+            ]
           : []),
         ...labLines,
       ],
       measures: [],
       context: [],
-      caveats: [
-        card('caveatFrax'),
-        ...care.caveats,
-      ],
+      caveats: [card('caveatFrax'), ...care.caveats],
       citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
       suggestions,
       links: links(r.links),
       brief: {
         ...briefFrom(r.text),
         found: [
-          card('found', { conditions: listOf(k, trusted.map((f) => f.text)) }),
+          card('found', {
+            conditions: listOf(
+              k,
+              trusted.map((f) => f.text),
+            ),
+          }),
           ...(care.uncheckedLine ? [care.uncheckedLine] : []),
           ...(fractures.length ? [card('foundFracture')] : []),
           foundDxa(ctx, r.dxaWithinMonths),
-          ...(contributing.length ? [card('foundContributing', { medicines: listOf(k, contributing.map((u) => u.name)) })] : []),
+          ...(contributing.length
+            ? [
+                card('foundContributing', {
+                  medicines: listOf(
+                    k,
+                    contributing.map((u) => u.name),
+                  ),
+                }),
+              ]
+            : []),
           ...labFound,
         ],
         then: [sharedText(k, 'calculateFrax')],
       },
-      carryOverBrief: card(fractures.length ? 'carryOverBriefWithFracture' : 'carryOverBrief', { conditions: listOf(k, trusted.map((f) => f.text)) }),
+      carryOverBrief: card(fractures.length ? 'carryOverBriefWithFracture' : 'carryOverBrief', {
+        conditions: listOf(
+          k,
+          trusted.map((f) => f.text),
+        ),
+      }),
       carryOver: fractures.length
-        ? card('carryOverWithFracture', { conditions: conditionList, fractures: fractures.map((f) => f.reference).join(', ') })
+        ? card('carryOverWithFracture', {
+            conditions: conditionList,
+            fractures: fractures.map((f) => f.reference).join(', '),
+          })
         : card('carryOver', { conditions: conditionList }),
     });
   },

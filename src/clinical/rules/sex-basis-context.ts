@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Provenance, ruleKnowledge } from '../schema';
-import { type Rule, outcome } from './rule';
 import { cardText, reasonFrom } from '../text';
+import { outcome, type Rule } from './rule';
 
 const ID = 'sex-basis-context';
 

@@ -1,10 +1,10 @@
+import { Type } from '@sinclair/typebox';
 import { domainText, missing } from '../context';
 import { subtractMonths } from '../dates';
 import { day, labText, round, unitText } from '../format';
-import { type Rule, outcome } from './rule';
-import { cardText, reasonFrom } from '../text';
-import { Type } from '@sinclair/typebox';
 import { Positive, Provenance, ruleKnowledge } from '../schema';
+import { cardText, reasonFrom } from '../text';
+import { outcome, type Rule } from './rule';
 
 const ID = 'vitamin-d-context';
 
@@ -23,7 +23,10 @@ export const rule: Rule = {
     const k = ctx.knowledge;
     const r = k.rules[ID];
     if (!r.enabled) return outcome.disabled(ID, k);
-    if (missing(ctx.context, 'vitamin-d').length) return outcome.notMet(ID, [reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'vitamin-d') })]);
+    if (missing(ctx.context, 'vitamin-d').length)
+      return outcome.notMet(ID, [
+        reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'vitamin-d') }),
+      ]);
     const since = subtractMonths(ctx.asOf, r.withinMonths).getTime();
     const newest = ctx.labs.find((l) => l.analyte === 'vitamin-d' && l.effectiveMs >= since);
     if (!newest) return outcome.notMet(ID, [reasonFrom(r.text, 'missing-input', { months: r.withinMonths })]);
@@ -35,7 +38,13 @@ export const rule: Rule = {
     return outcome.context(
       ID,
       [cardText(r.text, 'line', { value: labText(newest), below: r.belowNgMl, molar, provenance: r.provenance })],
-      [cardText(r.text, 'brief', { value: `${round(newest.value, newest.unit)} ${unitText(newest.unit)}`, date: day(newest.effective), below: r.belowNgMl })],
+      [
+        cardText(r.text, 'brief', {
+          value: `${round(newest.value, newest.unit)} ${unitText(newest.unit)}`,
+          date: day(newest.effective),
+          below: r.belowNgMl,
+        }),
+      ],
       r.attachTo,
     );
   },

@@ -30,7 +30,12 @@ function dismissForm(card: Card, handlers: CardHandlers, done: () => void): HTML
     select,
     h('label', { for: comment.id }, 'Comment (optional)'),
     comment,
-    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Dismiss card'), h('button', { type: 'button', class: 'quiet', onclick: () => (form.hidden = true) }, 'Cancel')),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit' }, 'Dismiss card'),
+      h('button', { type: 'button', class: 'quiet', onclick: () => (form.hidden = true) }, 'Cancel'),
+    ),
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -91,7 +96,14 @@ export function renderCard(card: Card, handlers: CardHandlers): HTMLElement {
       {},
       h('span', { class: 'indicator' }, INDICATOR_TEXT[card.indicator]),
       h('h3', { id: headingId }, card.summary),
-      h('p', { class: 'source' }, 'Source: ', card.source.url ? h('a', { href: card.source.url, target: '_blank', rel: 'noopener noreferrer' }, card.source.label) : card.source.label),
+      h(
+        'p',
+        { class: 'source' },
+        'Source: ',
+        card.source.url
+          ? h('a', { href: card.source.url, target: '_blank', rel: 'noopener noreferrer' }, card.source.label)
+          : card.source.label,
+      ),
     ),
     detail,
     h('div', { class: 'card-actions' }, suggestions, links, dismiss),

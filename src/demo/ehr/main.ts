@@ -3,12 +3,12 @@
  * from its own FHIR server, call), show the cards, send feedback, and launch the SMART app from a card link.
  */
 import type { FhirResource } from 'fhir/r4';
-import type { Card, CdsResponse, Coding, Link, Suggestion } from '../../cds/types';
+import { fillTokens } from '../../cds/reads';
 import type { DiscoveryEntry } from '../../cds/services';
+import type { Card, CdsResponse, Coding, Link, Suggestion } from '../../cds/types';
 import { byId, h, uuid } from '../../web/dom';
 import type { DemoEhrData } from '../routes';
 import { renderCard } from './cards';
-import { fillTokens } from '../../cds/reads';
 
 const USER = 'Practitioner/demo-clinician';
 
@@ -39,7 +39,9 @@ async function prefetch(service: DiscoveryEntry, patientId: string): Promise<Rec
   const out: Record<string, FhirResource | null> = {};
   await Promise.all(
     Object.entries(service.prefetch ?? {}).map(async ([key, template]) => {
-      const res = await fetch(`${data.fhirBase}/${fill(template, patientId)}`, { headers: { accept: 'application/fhir+json' } });
+      const res = await fetch(`${data.fhirBase}/${fill(template, patientId)}`, {
+        headers: { accept: 'application/fhir+json' },
+      });
       if (res.status === 404 && !template.includes('?')) out[key] = null;
       else if (res.ok) out[key] = (await res.json()) as FhirResource;
     }),
@@ -55,7 +57,8 @@ async function sendFeedback(serviceId: string, entry: Record<string, unknown>): 
       body: JSON.stringify({ feedback: [{ ...entry, outcomeTimestamp: new Date().toISOString() }] }),
     });
     if (res.ok) log(`Feedback sent to ${serviceId}: ${String(entry.outcome)} (HTTP ${res.status}).`);
-    else if (res.status === 404) log(`${serviceId} takes no feedback (HTTP 404): the ${String(entry.outcome)} choice stays in this EHR.`);
+    else if (res.status === 404)
+      log(`${serviceId} takes no feedback (HTTP 404): the ${String(entry.outcome)} choice stays in this EHR.`);
     else log(`Feedback to ${serviceId} failed (HTTP ${res.status}).`);
   } catch {
     log(`Feedback to ${serviceId} could not be sent (network error).`);
@@ -98,8 +101,18 @@ function handlersFor(serviceId: string, patientId: string) {
       await sendFeedback(serviceId, { card: card.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: s.uuid }] });
     },
     async dismiss(card: Card, reason: Coding | undefined, comment: string) {
-      const overrideReason = reason || comment ? { ...(reason ? { reason: { system: reason.system, code: reason.code } } : {}), ...(comment ? { userComment: comment } : {}) } : undefined;
-      await sendFeedback(serviceId, { card: card.uuid, outcome: 'overridden', ...(overrideReason ? { overrideReason } : {}) });
+      const overrideReason =
+        reason || comment
+          ? {
+              ...(reason ? { reason: { system: reason.system, code: reason.code } } : {}),
+              ...(comment ? { userComment: comment } : {}),
+            }
+          : undefined;
+      await sendFeedback(serviceId, {
+        card: card.uuid,
+        outcome: 'overridden',
+        ...(overrideReason ? { overrideReason } : {}),
+      });
     },
     launch: (_card: Card, link: Link) => launchApp(link, patientId),
   };
@@ -109,10 +122,16 @@ async function openChart(patientId: string): Promise<void> {
   const p = data.patients.find((x) => x.id === patientId);
   if (!p) return;
   current = patientId;
-  document.querySelectorAll<HTMLButtonElement>('#patient-list button').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.id === patientId)));
+  document
+    .querySelectorAll<HTMLButtonElement>('#patient-list button')
+    .forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.id === patientId)));
   byId('patient-header').replaceChildren(
     h('h2', { id: 'patient-h', tabindex: '-1' }, p.name),
-    h('p', { class: 'facts' }, [p.gender, p.birthDate ? `born ${p.birthDate}` : undefined, `id ${p.id}`].filter(Boolean).join(' · ')),
+    h(
+      'p',
+      { class: 'facts' },
+      [p.gender, p.birthDate ? `born ${p.birthDate}` : undefined, `id ${p.id}`].filter(Boolean).join(' · '),
+    ),
     ...(p.story ? [h('p', { class: 'story' }, p.story)] : []),
   );
   byId('chart').hidden = false;
@@ -129,8 +148,17 @@ async function openChart(patientId: string): Promise<void> {
   let shown = 0;
   try {
     for (const s of services) {
-      const body = { hook: 'patient-view', hookInstance: uuid(), context: { userId: USER, patientId }, prefetch: await prefetch(s, patientId) };
-      const res = await fetch(`/cds-services/${encodeURIComponent(s.id)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const body = {
+        hook: 'patient-view',
+        hookInstance: uuid(),
+        context: { userId: USER, patientId },
+        prefetch: await prefetch(s, patientId),
+      };
+      const res = await fetch(`/cds-services/${encodeURIComponent(s.id)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       if (current !== patientId) return;
       if (!res.ok) {
         say(status, `${s.title} answered HTTP ${res.status}.`, 'error');
@@ -140,7 +168,13 @@ async function openChart(patientId: string): Promise<void> {
       for (const c of answer.cards) cards.append(renderCard(c, handlersFor(s.id, patientId)));
       shown += answer.cards.length;
     }
-    if (status.dataset.kind !== 'error') say(status, shown ? `${shown} card${shown > 1 ? 's' : ''} from decision support.` : 'No cards: decision support has nothing to add for this patient.');
+    if (status.dataset.kind !== 'error')
+      say(
+        status,
+        shown
+          ? `${shown} card${shown > 1 ? 's' : ''} from decision support.`
+          : 'No cards: decision support has nothing to add for this patient.',
+      );
   } catch {
     say(status, 'Decision support could not be reached.', 'error');
   } finally {
@@ -152,7 +186,9 @@ async function openChart(patientId: string): Promise<void> {
 async function main(): Promise<void> {
   const [ehr, discovery] = await Promise.all([
     fetch('ehr.json').then((r) => r.json() as Promise<DemoEhrData>),
-    fetch('/cds-services', { headers: { accept: 'application/json' } }).then((r) => r.json() as Promise<{ services: DiscoveryEntry[] }>),
+    fetch('/cds-services', { headers: { accept: 'application/json' } }).then(
+      (r) => r.json() as Promise<{ services: DiscoveryEntry[] }>,
+    ),
   ]);
   data = ehr;
   services = discovery.services.filter((s) => s.hook === 'patient-view');
@@ -161,7 +197,17 @@ async function main(): Promise<void> {
       h(
         'li',
         {},
-        h('button', { type: 'button', 'data-id': p.id, 'aria-pressed': 'false', onclick: () => void openChart(p.id).then(() => byId('patient-h').focus()) }, h('span', { class: 'name' }, p.name), h('span', { class: 'pid' }, p.id)),
+        h(
+          'button',
+          {
+            type: 'button',
+            'data-id': p.id,
+            'aria-pressed': 'false',
+            onclick: () => void openChart(p.id).then(() => byId('patient-h').focus()),
+          },
+          h('span', { class: 'name' }, p.name),
+          h('span', { class: 'pid' }, p.id),
+        ),
       ),
     ),
   );
@@ -169,4 +215,6 @@ async function main(): Promise<void> {
   if (fromHash) await openChart(fromHash);
 }
 
-main().catch(() => say(byId('ehr-status'), 'The demo EHR could not start: is Crosstalk running with its embedded FHIR server?', 'error'));
+main().catch(() =>
+  say(byId('ehr-status'), 'The demo EHR could not start: is Crosstalk running with its embedded FHIR server?', 'error'),
+);

@@ -6,7 +6,24 @@
 import DOMPurify from 'dompurify';
 import { marked } from 'marked';
 
-const FORBID_TAGS = ['img', 'picture', 'source', 'video', 'audio', 'iframe', 'object', 'embed', 'style', 'form', 'input', 'button', 'select', 'textarea', 'svg', 'math'];
+const FORBID_TAGS = [
+  'img',
+  'picture',
+  'source',
+  'video',
+  'audio',
+  'iframe',
+  'object',
+  'embed',
+  'style',
+  'form',
+  'input',
+  'button',
+  'select',
+  'textarea',
+  'svg',
+  'math',
+];
 
 let hooked = false;
 

@@ -1,10 +1,10 @@
 import {
-  type JWTPayload,
-  type JWTVerifyGetKey,
   createLocalJWKSet,
   createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
+  type JWTPayload,
+  type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
 import type { ReplayCache } from './replay';
@@ -94,7 +94,11 @@ export class JwtVerifier {
   private remoteSet(url: string): JWTVerifyGetKey {
     let set = this.remote.get(url);
     if (!set) {
-      set = createRemoteJWKSet(new URL(url), { timeoutDuration: this.policy.jwksTimeoutMs, cooldownDuration: this.policy.jwksCooldownS * 1000, cacheMaxAge: 600_000 });
+      set = createRemoteJWKSet(new URL(url), {
+        timeoutDuration: this.policy.jwksTimeoutMs,
+        cooldownDuration: this.policy.jwksCooldownS * 1000,
+        cacheMaxAge: 600_000,
+      });
       this.remote.set(url, set);
     }
     return set;
@@ -103,7 +107,7 @@ export class JwtVerifier {
   /** `audience` is the public URL of the endpoint called. */
   async verify(authorization: string | undefined, audience: string): Promise<AuthenticatedClient> {
     // The scheme name is case-insensitive (RFC 6750 section 2.1, RFC 9110 section 11.1): `bearer` and `BEARER` are Bearer.
-    const m = /^Bearer +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/i.exec(authorization ?? '');
+    const m = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i.exec(authorization ?? '');
     if (!m) throw new AuthFailure(authorization ? 'malformed Authorization header' : 'no bearer token');
     const token = m[1] as string;
 
@@ -117,35 +121,46 @@ export class JwtVerifier {
     }
     const iss = typeof unverified.iss === 'string' ? unverified.iss : undefined;
     const jti = typeof unverified.jti === 'string' ? unverified.jti : undefined;
-    if (typeof header.alg !== 'string' || FORBIDDEN_ALG.test(header.alg)) throw new AuthFailure(`forbidden alg ${String(header.alg)}`, iss, jti);
-    if (typeof header.typ !== 'string' || header.typ.toUpperCase() !== 'JWT') throw new AuthFailure('typ is not JWT', iss, jti);
+    if (typeof header.alg !== 'string' || FORBIDDEN_ALG.test(header.alg))
+      throw new AuthFailure(`forbidden alg ${String(header.alg)}`, iss, jti);
+    if (typeof header.typ !== 'string' || header.typ.toUpperCase() !== 'JWT')
+      throw new AuthFailure('typ is not JWT', iss, jti);
     if (typeof header.kid !== 'string' || !header.kid) throw new AuthFailure('no kid', iss, jti);
     if (!iss) throw new AuthFailure('no iss');
     const client = this.byIss.get(iss);
     if (!client) throw new AuthFailure('untrusted iss', iss, jti);
     const algorithms = client.algorithms ?? DEFAULT_ALGORITHMS;
-    if (!algorithms.includes(header.alg as (typeof algorithms)[number])) throw new AuthFailure(`alg ${header.alg} not allowed for issuer`, iss, jti);
+    if (!algorithms.includes(header.alg as (typeof algorithms)[number]))
+      throw new AuthFailure(`alg ${header.alg} not allowed for issuer`, iss, jti);
 
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.keysFor(client, typeof header.jku === 'string' ? header.jku : undefined), {
-        algorithms,
-        issuer: iss,
-        audience,
-        typ: 'JWT',
-        clockTolerance: this.policy.clockSkewS,
-        // With maxTokenAge jose requires iat and rejects an iat in the future (beyond the skew).
-        maxTokenAge: this.policy.maxLifetimeS,
-        requiredClaims: ['iss', 'aud', 'exp', 'iat', 'jti'],
-        currentDate: new Date(this.now()),
-      }));
+      ({ payload } = await jwtVerify(
+        token,
+        this.keysFor(client, typeof header.jku === 'string' ? header.jku : undefined),
+        {
+          algorithms,
+          issuer: iss,
+          audience,
+          typ: 'JWT',
+          clockTolerance: this.policy.clockSkewS,
+          // With maxTokenAge jose requires iat and rejects an iat in the future (beyond the skew).
+          maxTokenAge: this.policy.maxLifetimeS,
+          requiredClaims: ['iss', 'aud', 'exp', 'iat', 'jti'],
+          currentDate: new Date(this.now()),
+        },
+      ));
     } catch (e) {
       if (e instanceof AuthFailure) throw e;
       const err = e as { code?: string; message?: string; claim?: string };
       // The commonest set-up mistake (PUBLIC_BASE_URL not the URL the EHR calls): say what was expected.
       if (err.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && err.claim === 'aud') {
         const got = unverified.aud;
-        throw new AuthFailure(`aud mismatch: expected ${audience}, token has ${JSON.stringify(got)}`.slice(0, 600), iss, jti);
+        throw new AuthFailure(
+          `aud mismatch: expected ${audience}, token has ${JSON.stringify(got)}`.slice(0, 600),
+          iss,
+          jti,
+        );
       }
       throw new AuthFailure(`${err.code ?? 'verify failed'}: ${err.message ?? ''}`.slice(0, 200), iss, jti);
     }
@@ -154,8 +169,10 @@ export class JwtVerifier {
     if (exp - iat > this.policy.maxLifetimeS) throw new AuthFailure('token lifetime exceeds the cap', iss, jti);
     if (typeof payload.jti !== 'string' || !payload.jti) throw new AuthFailure('no jti', iss);
     const tenant = typeof payload.tenant === 'string' ? payload.tenant : undefined;
-    if (client.tenants && (!tenant || !client.tenants.includes(tenant))) throw new AuthFailure('tenant not allowed', iss, payload.jti);
-    if (client.sub !== undefined && payload.sub !== client.sub) throw new AuthFailure('sub does not match', iss, payload.jti);
+    if (client.tenants && (!tenant || !client.tenants.includes(tenant)))
+      throw new AuthFailure('tenant not allowed', iss, payload.jti);
+    if (client.sub !== undefined && payload.sub !== client.sub)
+      throw new AuthFailure('sub does not match', iss, payload.jti);
     let fresh: boolean;
     try {
       fresh = await this.replay.remember(`${iss}\u0000${payload.jti}`, (exp + this.policy.clockSkewS) * 1000);

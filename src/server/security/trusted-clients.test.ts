@@ -19,7 +19,11 @@ describe('the trusted-clients file', () => {
 
   it('refuses symmetric and none algorithms whatever the keys', () => {
     for (const alg of ['HS256', 'none']) {
-      expect(() => loadTrustedClients(write({ clients: [{ iss: 'x', jwksUrls: ['https://k'], algorithms: [alg], fhirServerOrigins: [] }] }))).toThrow(/algorithms/);
+      expect(() =>
+        loadTrustedClients(
+          write({ clients: [{ iss: 'x', jwksUrls: ['https://k'], algorithms: [alg], fhirServerOrigins: [] }] }),
+        ),
+      ).toThrow(/algorithms/);
     }
   });
 
@@ -30,6 +34,12 @@ describe('the trusted-clients file', () => {
   });
 
   it('refuses fhirServer origins with a path', () => {
-    expect(() => loadTrustedClients(write({ clients: [{ iss: 'x', jwksUrls: ['https://k'], fhirServerOrigins: ['https://ehr.example.org/fhir'] }] }))).toThrow(/fhirServerOrigins/);
+    expect(() =>
+      loadTrustedClients(
+        write({
+          clients: [{ iss: 'x', jwksUrls: ['https://k'], fhirServerOrigins: ['https://ehr.example.org/fhir'] }],
+        }),
+      ),
+    ).toThrow(/fhirServerOrigins/);
   });
 });

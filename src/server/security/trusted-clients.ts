@@ -1,9 +1,19 @@
 import fs from 'node:fs';
-import { type JWK, createLocalJWKSet, importJWK } from 'jose';
+import { createLocalJWKSet, importJWK, type JWK } from 'jose';
 import { ConfigError } from '../../config/knowledge-file';
 import { compileSchema, formatErrors } from '../../config/schemas';
 
-export type Algorithm = 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'EdDSA';
+export type Algorithm =
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'EdDSA';
 
 export interface TrustedClient {
   name?: string;
@@ -53,7 +63,8 @@ export async function checkInlineKeys(clients: TrustedClient[], file: string): P
     for (const [i, key] of c.jwks.keys.entries()) {
       const jwk = key as JWK;
       const name = typeof jwk.kid === 'string' ? `key "${jwk.kid}"` : `key ${i + 1}`;
-      if ('d' in jwk || 'p' in jwk || 'k' in jwk) throw new ConfigError(`${where}: ${name} is a private or symmetric key; list only the public key`);
+      if ('d' in jwk || 'p' in jwk || 'k' in jwk)
+        throw new ConfigError(`${where}: ${name} is a private or symmetric key; list only the public key`);
       const algs = typeof jwk.alg === 'string' ? [jwk.alg] : (c.algorithms ?? DEFAULT_ALGORITHMS);
       const errors: string[] = [];
       let imported = false;

@@ -34,7 +34,11 @@ export const initial: Migration = fromOldRunner(1, {
       .addColumn('called_at', 'bigint', (c) => c.notNull())
       .addPrimaryKeyConstraint('rule_outcomes_pkey', ['call_id', 'rule_id'])
       .execute();
-    await db.schema.createIndex('rule_outcomes_by_time').on('rule_outcomes').columns(['called_at', 'rule_id']).execute();
+    await db.schema
+      .createIndex('rule_outcomes_by_time')
+      .on('rule_outcomes')
+      .columns(['called_at', 'rule_id'])
+      .execute();
 
     await db.schema
       .createTable('issued_cards')
@@ -69,7 +73,11 @@ export const initial: Migration = fromOldRunner(1, {
       .addPrimaryKeyConstraint('feedback_pkey', ['card_uuid', 'outcome', 'outcome_at'])
       .execute();
     await db.schema.createIndex('feedback_by_time').on('feedback').column('received_at').execute();
-    await db.schema.createIndex('feedback_by_card_time').on('feedback').columns(['card_issued_at', 'rule_id']).execute();
+    await db.schema
+      .createIndex('feedback_by_card_time')
+      .on('feedback')
+      .columns(['card_issued_at', 'rule_id'])
+      .execute();
 
     await db.schema
       .createTable('jwt_replay')

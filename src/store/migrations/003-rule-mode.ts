@@ -8,6 +8,9 @@ import { fromOldRunner } from './legacy';
  */
 export const ruleMode: Migration = fromOldRunner(3, {
   async up(db: Kysely<unknown>) {
-    await db.schema.alterTable('rule_outcomes').addColumn('mode', 'text', (c) => c.notNull().defaultTo('active')).execute();
+    await db.schema
+      .alterTable('rule_outcomes')
+      .addColumn('mode', 'text', (c) => c.notNull().defaultTo('active'))
+      .execute();
   },
 });

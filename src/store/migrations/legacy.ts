@@ -11,7 +11,11 @@ async function appliedByOldRunner(db: Kysely<unknown>, version: number): Promise
   const tables = await db.introspection.getTables();
   if (!tables.some((t) => t.name === 'schema_migrations')) return false;
   const old = db as unknown as Kysely<{ schema_migrations: { version: number } }>;
-  const row = await old.selectFrom('schema_migrations').select('version').where('version', '=', version).executeTakeFirst();
+  const row = await old
+    .selectFrom('schema_migrations')
+    .select('version')
+    .where('version', '=', version)
+    .executeTakeFirst();
   return row !== undefined;
 }
 
