@@ -25,8 +25,14 @@ export function ruleRegistrySource(dir = RULES_DIR): string {
   }
   const lines = [
     '// Written by `npm run derive` from the rule files in this folder (each exports `knowledge` and `rule`); do not edit.',
-    "import type { Rule } from './rule';",
-    ...rules.map((r) => `import * as ${camel(r.id)} from './${r.file}';`),
+    '',
+    // Sorted by path, as the formatter's import sorting leaves them (npm run lint would otherwise change the file).
+    ...[
+      { file: 'rule', line: "import type { Rule } from './rule';" },
+      ...rules.map((r) => ({ file: r.file, line: `import * as ${camel(r.id)} from './${r.file}';` })),
+    ]
+      .sort((a, b) => (a.file < b.file ? -1 : 1))
+      .map((i) => i.line),
     '',
     "/** Each rule's data shape, by rule id: rules.<id> in the knowledge file. */",
     'export const RULE_KNOWLEDGE = {',
