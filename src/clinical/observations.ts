@@ -55,7 +55,7 @@ export function normaliseObservations(
     const reject = (reason: string, extra: Partial<RejectedObservation> = {}) =>
       rejected.push({ reference, analyte: id.analyte, reason, ...when, ...extra });
     if (!belongsToPatient(obs, patientRef)) {
-      reject('belongs to another patient');
+      reject('belongs to another patient', { otherPatient: true });
       continue;
     }
     if (!k.observationStatuses.includes(obs.status)) {

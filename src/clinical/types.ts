@@ -30,6 +30,8 @@ export interface RejectedObservation {
   reference: string;
   analyte?: AnalyteId;
   reason: string;
+  /** The result names another patient: never this patient's result, so never "a result we could not use". */
+  otherPatient?: true;
   /** Specimen time, when the result had one: a rejected result in the window is not an absent one. */
   effective?: string;
   effectiveMs?: number;

@@ -18,4 +18,13 @@ describe('the creatinine/cystatin C gap', () => {
       /No cystatin C in the last 12 months/,
     );
   });
+
+  it("treats another patient's cystatin C as no cystatin C, never as one of hers that could not be used", () => {
+    const other = lab('cys-x', 'someone-else', 'cystatinC', 1.0, daysAgo(NOW, 10));
+    const e = run(woman(70), [...creatinineOnly(), other]);
+    expect(e.rejected.find((r) => r.reference === 'Observation/cys-x')?.otherPatient).toBe(true);
+    const said = e.findings.flatMap((f) => f.statements).join(' ');
+    expect(said).toMatch(/No cystatin C in the last 12 months/);
+    expect(said).not.toMatch(/cys-x/);
+  });
 });

@@ -59,10 +59,7 @@ function noneText(ctx: RuleContext, analyte: 'creatinine' | 'cystatin-c'): strin
   const text = ctx.knowledge.rules['missing-ccr-input'].text;
   const since = ctx.selection.sinceMs;
   const bad = ctx.rejected.filter(
-    (x) =>
-      x.analyte === analyte &&
-      x.reason !== 'belongs to another patient' &&
-      (x.effectiveMs === undefined || x.effectiveMs >= since),
+    (x) => x.analyte === analyte && !x.otherPatient && (x.effectiveMs === undefined || x.effectiveMs >= since),
   );
   const words = { analyte: cardText(text, NAMES[analyte]), months: ctx.knowledge.lookbackMonths };
   if (!bad.length) return cardText(text, 'none', words);
@@ -101,10 +98,7 @@ export function ccrLabGap(ctx: RuleContext): CcrLabGap | undefined {
   const since = ctx.selection.sinceMs;
   const unusable = (analyte: 'creatinine' | 'cystatin-c') =>
     ctx.rejected.some(
-      (x) =>
-        x.analyte === analyte &&
-        x.reason !== 'belongs to another patient' &&
-        (x.effectiveMs === undefined || x.effectiveMs >= since),
+      (x) => x.analyte === analyte && !x.otherPatient && (x.effectiveMs === undefined || x.effectiveMs >= since),
     );
   const half = (
     key: 'Cystatin' | 'Creatinine',
