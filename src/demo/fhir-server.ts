@@ -31,6 +31,8 @@ import type {
   OperationOutcome,
   OperationOutcomeIssue,
 } from 'fhir/r4';
+import { resourceTypesRead } from '../cds/reads';
+import { loadServices } from '../cds/services';
 
 export interface EmbeddedFhirServer {
   /** Mount at '/fhir' by the caller: `app.use('/fhir', server.router)`. */
@@ -58,16 +60,16 @@ export const DEFAULT_PAGE_SIZE = 20;
 
 const FHIR_CONTENT_TYPE = 'application/fhir+json';
 
-/** Resource types advertised in the CapabilityStatement: the ones Crosstalk's services read. */
-const ADVERTISED_RESOURCE_TYPES = [
-  'Patient',
-  'Observation',
-  'MedicationRequest',
-  'MedicationStatement',
-  'Condition',
-  'DiagnosticReport',
-  'ServiceRequest',
-] as const;
+/**
+ * Resource types advertised in the CapabilityStatement: the ones Crosstalk's patient-view prefetch templates read
+ * (the same derivation the SMART app's scopes use), so a new template type is advertised without a second list.
+ */
+function advertisedResourceTypes(): CapabilityStatementRestResource['type'][] {
+  const pv = [...loadServices().values()].find((s) => s.definition.discovery.hook === 'patient-view');
+  // Template paths start with a resource type name (the service-definition schema's pattern); medplum answers an
+  // unknown one with its own error, as it would any search.
+  return resourceTypesRead(pv?.definition.discovery.prefetch ?? {}) as CapabilityStatementRestResource['type'][];
+}
 
 /** Result parameters accepted for every resource type even though they are not SearchParameters. */
 const STANDARD_SEARCH_PARAMS = new Set([
@@ -120,6 +122,7 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
   const fhirRouter = new FhirRouter();
   const repo = new MemoryRepository();
   const createdAt = new Date().toISOString();
+  const advertisedTypes = advertisedResourceTypes();
 
   async function dispatch(req: FhirRequest): Promise<FhirResponse> {
     return fhirRouter.handleRequest(req, repo);
@@ -186,7 +189,7 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
     const [first, second] = segments;
 
     if (method === 'GET' && segments.length === 1 && first === 'metadata') {
-      return send(res, { status: 200, body: capabilityStatement(baseUrl, createdAt) });
+      return send(res, { status: 200, body: capabilityStatement(baseUrl, createdAt, advertisedTypes) });
     }
     if (first !== undefined && !first.startsWith('$') && !isResourceType(first)) {
       return send(res, errorReply(404, 'not-supported', `Unknown resource type: ${first}`));
@@ -363,8 +366,12 @@ function searchUrl(baseUrl: string, resourceType: string, params: [string, strin
   return `${baseUrl}/${resourceType}?${new URLSearchParams(params).toString()}`;
 }
 
-function capabilityStatement(baseUrl: string, date: string): CapabilityStatement {
-  const resource: CapabilityStatementRestResource[] = ADVERTISED_RESOURCE_TYPES.map((type) => ({
+function capabilityStatement(
+  baseUrl: string,
+  date: string,
+  advertisedTypes: readonly CapabilityStatementRestResource['type'][],
+): CapabilityStatement {
+  const resource: CapabilityStatementRestResource[] = advertisedTypes.map((type) => ({
     type,
     interaction: [{ code: 'read' }, { code: 'search-type' }],
     // Advertise exactly what the 400 check in prepareSearch accepts.
