@@ -9,6 +9,25 @@ describe('low-ccr', () => {
     expect(orderCodes(e)).toContain(k.orders.dxa.code);
   });
 
+  it('shows the ratio to as many decimals as a calibrated threshold, so 0.685 never reads as "0.69 below 0.69"', () => {
+    const site = structuredClone(k);
+    site.rules['low-ccr'].threshold = {
+      ...site.rules['low-ccr'].threshold,
+      below: { female: 0.686, male: 0.83 },
+      provisional: false,
+    };
+    const pair = [
+      lab('cr', 'p', 'creatinineMass', 0.685, daysAgo(NOW, 5)),
+      lab('cys', 'p', 'cystatinC', 1.0, daysAgo(NOW, 5)),
+    ];
+    const e = run(woman(80), pair, { knowledge: site });
+    expect(cards(e)).toEqual(['low-ccr']);
+    const f = e.findings.find((x) => x.ruleId === 'low-ccr')!;
+    expect(f.brief?.found?.[0]).toMatch(/^\*\*CCR 0\.685\*\* .* is below the threshold 0\.686 for women\.$/);
+    expect(f.statements[0]).toMatch(/^CCR 0\.685 is below the threshold 0\.686 for women/);
+    expect(f.carryOverBrief).toContain('**CCR 0.685**, below 0.686');
+  });
+
   it('suppresses below the renal gate with a neutral code and the numbers as parameters', () => {
     const e = run(woman(80), [
       lab('cr', 'p', 'creatinineMass', 0.6, daysAgo(NOW, 5)),
