@@ -43,6 +43,20 @@ export const CONTEXT_DOMAINS: readonly ContextDomain[] = [
   'vitamin-d',
 ];
 
+/**
+ * A resource that is present but could not be read for a domain (a resource that failed validation, an unknown
+ * route or unit, a dose that cannot be converted, a page limit reached). Its domain becomes "could not be checked":
+ * never read as absent, local or "not on therapy". Readers return these; buildContext folds their domains into
+ * `unavailable`, so every rule's existing could-not-check path applies without knowing why.
+ */
+export interface Unreadable {
+  domain: ContextDomain;
+  /** `Type/id` of the resource, or the prefetch key when the resource itself could not be named. */
+  reference: string;
+  /** Plain words for the app and the audit: never shown as a diagnosis. */
+  reason: string;
+}
+
 /** A domain's name as a sentence says it ("the medication list"), from the knowledge file's shared text. */
 export function domainText(k: Knowledge, d: ContextDomain): string {
   return sharedText(k, `domain-${d}`);
@@ -65,6 +79,8 @@ export interface ContextInput {
   serviceRequests?: ServiceRequest[];
   draftOrders?: DraftOrders;
   unavailable?: ContextDomain[];
+  /** Resources set aside before the engine (failed validation at the boundary); their domains could not be checked. */
+  unreadable?: Unreadable[];
 }
 
 /** Everything beyond the labs that the rules read: medicines, conditions and bone assessments, already matched to code sets. */
@@ -75,7 +91,9 @@ export interface ClinicalContext {
   conditions: ConditionFact[];
   boneDensity: BoneDensityTest[];
   boneDensityOrders: BoneDensityOrder[];
+  /** Domains that could not be checked: those the caller could not read, and those of every unreadable resource. */
   unavailable: ContextDomain[];
+  unreadable: Unreadable[];
 }
 
 const refOf = (r: Resource) => `${r.resourceType}/${r.id ?? '(no id)'}`;
@@ -109,7 +127,8 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
       scope.orders,
       k,
     ),
-    unavailable: [...new Set(input.unavailable ?? [])],
+    unavailable: [...new Set([...(input.unavailable ?? []), ...(input.unreadable ?? []).map((u) => u.domain)])],
+    unreadable: [...(input.unreadable ?? [])],
   };
 }
 
