@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +26,6 @@ interface Card {
   extension: { crosstalk: { ruleId: string } };
 }
 
-const AUDIT_KEY = randomBytes(32).toString('hex');
 let fhirHost: Awaited<ReturnType<typeof startCrosstalk>>;
 let lowCcrPrefetch: Record<string, unknown>;
 
@@ -70,7 +68,6 @@ describe.each(engines)('feedback on $name under load, when the process is killed
     const db = await engine.create();
     const ct = await spawnCrosstalk({
       CROSSTALK_EMBEDDED_FHIR: 'false',
-      CROSSTALK_AUDIT_HMAC_KEY: AUDIT_KEY,
       ...db.env,
     });
     try {
@@ -180,7 +177,6 @@ describe('graceful shutdown on SIGTERM', () => {
     const proxy = await startFaultProxy(`${fhirHost.url}/fhir`, () => ({ delayMs: 4000 }));
     const ct = await spawnCrosstalk({
       CROSSTALK_EMBEDDED_FHIR: 'false',
-      CROSSTALK_AUDIT_HMAC_KEY: AUDIT_KEY,
       CROSSTALK_FHIR_TIMEOUT_MS: '20000',
       CROSSTALK_REQUEST_BUDGET_MS: '30000',
       ...db.env,

@@ -51,7 +51,6 @@ beforeAll(async () => {
   fhirHost = await startCrosstalk();
   ct = await startCrosstalk({
     CROSSTALK_EMBEDDED_FHIR: 'false',
-    CROSSTALK_AUDIT_HMAC_KEY: 'fhir-faults-suite-audit-key-0123456789',
     CROSSTALK_FHIR_MAX_RESPONSE_BYTES: '1mb',
     CROSSTALK_FHIR_MAX_CALL_BYTES: '3mb',
     CROSSTALK_FHIR_TIMEOUT_MS: '2000',

@@ -63,7 +63,6 @@ beforeAll(async () => {
   fhirHost = await startCrosstalk();
   ct = await startCrosstalk({
     CROSSTALK_EMBEDDED_FHIR: 'false',
-    CROSSTALK_AUDIT_HMAC_KEY: 'medication-references-suite-audit-key-01234',
     CROSSTALK_FHIR_TIMEOUT_MS: '5000',
     CROSSTALK_REQUEST_BUDGET_MS: '8000',
   });

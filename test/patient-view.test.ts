@@ -273,7 +273,6 @@ describe('FHIR faults', () => {
     quick = await startCrosstalk({
       CROSSTALK_FHIR_TIMEOUT_MS: '800',
       CROSSTALK_EMBEDDED_FHIR: 'false',
-      CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32),
     });
   });
   afterAll(async () => {

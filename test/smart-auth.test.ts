@@ -323,7 +323,6 @@ describe('the service without the embedded demo', () => {
     const prod = await startCrosstalk({
       CROSSTALK_EMBEDDED_FHIR: 'false',
       PUBLIC_BASE_URL: 'https://cds.hospital.example',
-      CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32),
     });
     try {
       for (const p of ['/demo/', '/demo/smart/launch', '/fhir/.well-known/smart-configuration', '/'])

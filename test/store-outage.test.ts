@@ -115,9 +115,15 @@ for (const engine of engines) {
         outage = await engine.open(() => ct.dataDir);
         ct = await startCrosstalk({
           ...mode.env,
-          ...(mode.authenticated ? { CROSSTALK_TRUSTED_CLIENTS: clientsFile, PUBLIC_BASE_URL: PUBLIC } : {}),
+          // Development mode refuses production settings (an audit key among them) and keys the hash itself.
+          ...(mode.authenticated
+            ? {
+                CROSSTALK_TRUSTED_CLIENTS: clientsFile,
+                PUBLIC_BASE_URL: PUBLIC,
+                CROSSTALK_AUDIT_HMAC_KEY: 'store-outage-suite-audit-key-0123456789',
+              }
+            : {}),
           CROSSTALK_EMBEDDED_FHIR: 'false',
-          CROSSTALK_AUDIT_HMAC_KEY: 'store-outage-suite-audit-key-0123456789',
           // SQLite writers wait out a 5 s busy timeout before they fail: the budget leaves room for it.
           CROSSTALK_REQUEST_BUDGET_MS: '15000',
           ...outage.env,

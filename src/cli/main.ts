@@ -1,3 +1,5 @@
+// First, for its effect: an unsupported Node stops here with a message, before any native module loads.
+import '../runtime/node-version';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Bundle } from 'fhir/r4';

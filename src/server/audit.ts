@@ -15,13 +15,13 @@ import type { Operations } from './operations';
  */
 export function resolveAuditKey(config: AppConfig, log: Logger): Buffer {
   if (config.auditHmacKey) return Buffer.from(config.auditHmacKey, 'utf8');
-  if (!config.embeddedFhir) {
+  if (!config.devMode) {
     throw new ConfigError(
-      'invalid configuration: CROSSTALK_AUDIT_HMAC_KEY is required when CROSSTALK_EMBEDDED_FHIR=false (at least 32 characters, e.g. `openssl rand -hex 32`)',
+      'invalid configuration: CROSSTALK_AUDIT_HMAC_KEY is required outside development mode (at least 32 characters, e.g. `openssl rand -hex 32`)',
     );
   }
   log.warn(
-    'CROSSTALK_AUDIT_HMAC_KEY is not set: demo mode hashes patients in the audit with a random per-process key, so hashes do not match across restarts',
+    'CROSSTALK_AUDIT_HMAC_KEY is not set: development mode hashes patients in the audit with a random per-process key, so hashes do not match across restarts',
   );
   return randomBytes(32);
 }

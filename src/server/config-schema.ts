@@ -29,6 +29,15 @@ export const ConfigSchema = Type.Object(
       false,
       'Development mode: CDS calls need no JWT and fhirServer may be any CROSSTALK_DEV_FHIR_ORIGINS origin over http. Never in production',
     ),
+    CROSSTALK_DEV_MODE_OVERRIDE: Text({
+      enum: ['unauthenticated-calls-with-production-settings'],
+      description:
+        'Lets development mode start although production settings are present (trusted clients, an audit key, a non-local DATABASE_URL, NODE_ENV=production); the value names the risk: CDS calls are then not authenticated',
+    }),
+    NODE_ENV: Text({
+      minLength: 1,
+      description: 'production marks a production deployment: development mode then refuses to start',
+    }),
     CROSSTALK_TRUSTED_CLIENTS: Text({
       minLength: 1,
       description:
@@ -97,7 +106,7 @@ export const ConfigSchema = Type.Object(
     CROSSTALK_AUDIT_HMAC_KEY: Text({
       minLength: 32,
       description:
-        'Secret key of the HMAC that stands for the patient in the audit; required unless the embedded demo FHIR server is on',
+        'Secret key of the HMAC that stands for the patient in the audit; required outside development mode (development mode uses a random per-process key)',
     }),
     CROSSTALK_PILOT_KEY: Text({
       minLength: 32,

@@ -31,6 +31,43 @@ describe('configuration', () => {
   });
 });
 
+describe('development mode beside production settings', () => {
+  const dev = { CROSSTALK_DEV_MODE: 'true' };
+  it.each([
+    ['trusted clients', { CROSSTALK_TRUSTED_CLIENTS: '/etc/crosstalk/clients.json' }, /CROSSTALK_TRUSTED_CLIENTS/],
+    ['an audit key', { CROSSTALK_AUDIT_HMAC_KEY: 'k'.repeat(32) }, /CROSSTALK_AUDIT_HMAC_KEY/],
+    ['a database on another server', { DATABASE_URL: 'postgres://ct@db.hospital.example:5432/ct' }, /DATABASE_URL/],
+    ['NODE_ENV=production', { NODE_ENV: 'production' }, /NODE_ENV=production/],
+  ])('refuses to start with %s, naming the setting and the override', (_what, settings, named) => {
+    expect(() => loadConfig({ ...dev, ...settings })).toThrow(named);
+    expect(() => loadConfig({ ...dev, ...settings })).toThrow(
+      /CROSSTALK_DEV_MODE_OVERRIDE=unauthenticated-calls-with-production-settings/,
+    );
+  });
+
+  it('starts with a database on this machine, which is not a production setting', () => {
+    for (const url of [
+      'postgres://ct@localhost/ct',
+      'postgres://ct@127.0.0.1:5433/ct',
+      'postgresql://ct@[::1]/ct',
+      'postgres://ct@/ct?host=/var/run/postgresql',
+    ])
+      expect(loadConfig({ ...dev, DATABASE_URL: url }).devMode).toBe(true);
+  });
+
+  it('starts anyway only when the override names the risk, and production mode is unaffected', () => {
+    const settings = { CROSSTALK_TRUSTED_CLIENTS: '/etc/crosstalk/clients.json', NODE_ENV: 'production' };
+    expect(
+      loadConfig({ ...dev, ...settings, CROSSTALK_DEV_MODE_OVERRIDE: 'unauthenticated-calls-with-production-settings' })
+        .devMode,
+    ).toBe(true);
+    expect(() => loadConfig({ ...dev, ...settings, CROSSTALK_DEV_MODE_OVERRIDE: 'yes' })).toThrow(
+      /CROSSTALK_DEV_MODE_OVERRIDE/,
+    );
+    expect(loadConfig(settings).devMode).toBe(false);
+  });
+});
+
 describe('site clinical knowledge', () => {
   const write = (o: unknown) => {
     const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ct-')), 'site.json');

@@ -1,4 +1,5 @@
 import Ajv from 'ajv';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { ConfigError } from '../config/knowledge-file';
 import { formatErrors } from '../config/schemas';
 import { parseOrigins } from '../fhir/egress';
@@ -43,6 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       'invalid configuration: CROSSTALK_CORS_ORIGINS=* (any origin) is for the development demo only; list the EHR origins that call Crosstalk from a browser',
     );
   }
+  refuseDevModeInProduction(e);
   const fhirMaxResponseBytes = parseSize(e.CROSSTALK_FHIR_MAX_RESPONSE_BYTES);
   const fhirMaxCallBytes = parseSize(e.CROSSTALK_FHIR_MAX_CALL_BYTES);
   if (fhirMaxResponseBytes < 1024 || fhirMaxCallBytes < fhirMaxResponseBytes) {
@@ -54,6 +56,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError('invalid configuration: CROSSTALK_FHIR_TIMEOUT_MS must be below CROSSTALK_REQUEST_BUDGET_MS');
   }
   return toAppConfig(e, corsOrigins, fhirMaxResponseBytes, fhirMaxCallBytes);
+}
+
+// Loopback and socket-directory hosts: a store there is this machine's, not a shared production database.
+const LOCAL_HOSTS = new Set(['', 'localhost', '::1']);
+function isLocalDatabase(url: string): boolean {
+  // pg's own parser, so the URL means here what it means to the store (e.g. ?host=/var/run/postgresql, a socket).
+  const host = parseConnectionString(url).host ?? '';
+  return LOCAL_HOSTS.has(host) || host.startsWith('127.') || host.startsWith('/');
+}
+
+/**
+ * Development mode switches JWT checks off and (with the demo) serves an open, writable FHIR server. Started by
+ * mistake beside production settings it would take unauthenticated calls against real data, so it refuses to start
+ * unless CROSSTALK_DEV_MODE_OVERRIDE names that risk.
+ */
+function refuseDevModeInProduction(e: ValidEnv): void {
+  if (!e.CROSSTALK_DEV_MODE || e.CROSSTALK_DEV_MODE_OVERRIDE) return;
+  const found = [
+    e.CROSSTALK_TRUSTED_CLIENTS ? 'CROSSTALK_TRUSTED_CLIENTS' : '',
+    e.CROSSTALK_AUDIT_HMAC_KEY ? 'CROSSTALK_AUDIT_HMAC_KEY' : '',
+    e.DATABASE_URL && !isLocalDatabase(e.DATABASE_URL) ? 'DATABASE_URL (not a local server)' : '',
+    e.NODE_ENV === 'production' ? 'NODE_ENV=production' : '',
+  ].filter(Boolean);
+  if (!found.length) return;
+  throw new ConfigError(
+    `invalid configuration: development mode (CROSSTALK_DEV_MODE=true, or --demo) would accept unauthenticated CDS calls, but production settings are present: ${found.join(', ')}. Remove them, or switch development mode off; to run so anyway, set CROSSTALK_DEV_MODE_OVERRIDE=unauthenticated-calls-with-production-settings`,
+  );
 }
 
 /** Where each environment variable lands in the configuration; types and defaults come from the schema. */

@@ -1,3 +1,5 @@
+// First, for its effect: an unsupported Node stops here with a message, before any native module loads.
+import '../runtime/node-version';
 import path from 'node:path';
 import { ConfigError } from '../config/knowledge-file';
 import { DEMO_PROFILE } from './config';
