@@ -48,6 +48,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('trust proxy', false);
   // Every answer is computed per POST and never revalidated: an ETag would be a hash per call for nothing.
   app.set('etag', false);
+  // Answers carry patient findings, tokens or audit facts: no cache (browser, proxy, EHR) may keep one, and no
+  // browser may sniff a JSON answer into something it runs. Routes that serve public static bundles relax the cache.
+  app.use((_req, res, next) => {
+    res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+    next();
+  });
 
   const pilotKey = config.pilotKey ? Buffer.from(config.pilotKey, 'utf8') : undefined;
   const callDeps: Omit<CallDeps, 'knowledge'> = {
