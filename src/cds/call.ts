@@ -6,8 +6,8 @@ import {
   type Knowledge,
   type PatientEvaluation,
   type Reason,
-  type Unreadable,
   type RuleStatus,
+  type Unreadable,
 } from '../clinical';
 import { compileSchema, formatErrors } from '../config/schemas';
 import { renderCards } from './cards';

@@ -77,7 +77,7 @@ function normalise(s0: Schema, v: unknown, at: string, wrapped: string[]): unkno
 }
 
 export type Judged =
-  | { ok: true; resource: Resource; /** Paths of the lone values wrapped into arrays. */ wrapped: string[] }
+  | { ok: true; resource: Resource /** Paths of the lone values wrapped into arrays. */; wrapped: string[] }
   | { ok: false; why: string };
 
 /** One resource: normalised where the schema allows it, then checked against the elements the rules read. */
