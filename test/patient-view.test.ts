@@ -322,7 +322,8 @@ describe('records as EHRs send them, judged one resource at a time', () => {
   }
   const editOrders = (prefetch: Record<string, Resource>, change: (mr: MedicationRequest) => void) => {
     const b = structuredClone(prefetch.medicationRequests) as Bundle;
-    for (const e of b.entry ?? []) if (e.resource?.resourceType === 'MedicationRequest') change(e.resource);
+    for (const e of b.entry ?? [])
+      if (e.resource?.resourceType === 'MedicationRequest') change(e.resource as MedicationRequest);
     return { ...prefetch, medicationRequests: b };
   };
 
