@@ -88,11 +88,8 @@ describe('judging one resource', () => {
 
   it('does not guess at a type the rules read: a dose value as a string, a coding as a string, a Medication without an id', () => {
     const r = prednisone();
-    const stringDose = structuredClone(r) as unknown as {
-      dosageInstruction: { doseAndRate: { doseQuantity: { value: unknown } }[] }[];
-    };
-    (stringDose.dosageInstruction[0]?.doseAndRate[0] as { doseQuantity: { value: unknown } }).doseQuantity.value =
-      '7.5';
+    const stringDose = structuredClone(r);
+    Object.assign(stringDose.dosageInstruction[0]?.doseAndRate[0]?.doseQuantity ?? {}, { value: '7.5' });
     const s = judge(stringDose);
     expect(s.ok).toBe(false);
     if (!s.ok) expect(s.why).toContain('/dosageInstruction/0/doseAndRate/0/doseQuantity/value must be number');
