@@ -702,6 +702,21 @@ describe('order hooks with records as EHRs send them, judged one resource at a t
     expect(log.unreadable).toEqual(['medications', 'osteoporosis-therapy']);
   });
 
+  it('still refuses with a 400 OperationOutcome what is not CDS Hooks: draftOrders not a Bundle, entries not objects, prefetch not an object', async () => {
+    const good = orderSign('demo-no-labs', bundle(prednisoneOrder('rx-s', 'demo-no-labs', 10, 3)));
+    const ctxWith = (draftOrders: unknown) => ({ ...good, context: { ...good.context, draftOrders } });
+    for (const body of [
+      ctxWith({ resourceType: 'Parameters' }),
+      ctxWith({ resourceType: 'Bundle', entry: {} }),
+      ctxWith({ resourceType: 'Bundle', entry: ['MedicationRequest/rx-s'] }),
+      { ...good, prefetch: [] },
+      { ...good, prefetch: { patient: 'Patient/demo-no-labs' } },
+    ]) {
+      const res = await sign(body).expect(400);
+      expectOperationOutcome(res.body);
+    }
+  });
+
   it('an unselected draft order the rules cannot read does not stop the selected one', async () => {
     const broken = lisinoprilOrder('rx-l3', 'demo-no-labs');
     (broken as unknown as Record<string, unknown>).medicationCodeableConcept = { coding: 'lisinopril' };
