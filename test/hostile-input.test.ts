@@ -164,6 +164,56 @@ describe('hostile input', () => {
     );
   }, 120_000);
 
+  it('judges each hostile draft order on its own: an order-sign call with a readable patient always answers 200', async () => {
+    const hostileOrder = fc.record(
+      {
+        resourceType: fc.constantFrom('MedicationRequest', 'ServiceRequest', 'Medication', 'NutritionOrder'),
+        id: fc.oneof(fc.string(), fc.constant('a'.repeat(200)), fc.constant('x/../y'), fc.anything()),
+        status: fc.oneof(fc.constant('draft'), fc.anything()),
+        intent: fc.anything(),
+        subject: fc.anything(),
+        category: fc.anything(),
+        medicationCodeableConcept: fc.oneof(
+          fc.anything(),
+          fc.constant({ coding: { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '8640' } }),
+        ),
+        medicationReference: fc.anything(),
+        dosageInstruction: fc.anything(),
+        dispenseRequest: fc.anything(),
+        contained: fc.anything(),
+        code: fc.anything(),
+      },
+      { requiredKeys: ['resourceType'] },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ fullUrl: fc.option(fc.string(), { nil: undefined }), resource: hostileOrder }), {
+          maxLength: 5,
+        }),
+        async (entry) => {
+          const res = await request(ct.url)
+            .post('/cds-services/bone-muscle-order-sign')
+            .set('content-type', 'application/json')
+            .send(
+              JSON.stringify({
+                hook: 'order-sign',
+                hookInstance: 'fuzz-orders',
+                context: {
+                  userId: 'Practitioner/x',
+                  patientId: 'demo-low-ccr',
+                  draftOrders: { resourceType: 'Bundle', entry },
+                },
+                prefetch: { patient: patientResource },
+              }),
+            );
+          expect(res.status, res.text.slice(0, 300)).toBe(200);
+          expectValidCdsResponse(res.body);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  }, 120_000);
+
   it('logged no unhandled error during all of it', () => {
     expect(ct.logs.text).not.toContain('unhandled error');
   });

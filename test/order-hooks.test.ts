@@ -5,8 +5,11 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import selectFile from '../cds-hooks/services/bone-muscle-order-select.json';
 import { loadServices } from '../src/cds/services';
+import { withEpicIds } from './fixtures/epic-shaped';
+import { SANDBOX_PREDNISONE, sandboxRxSign, sandboxRxView } from './fixtures/sandbox-rx';
 import {
   buildPrefetch,
+  callLog,
   expectOperationOutcome,
   expectValidCdsResponse,
   expectValidDiscovery,
@@ -625,6 +628,106 @@ describe('order hooks and their data', () => {
     expect(detail).toMatch(/Could not check DXA results, .*osteoporosis therapy history/);
     expect(detail).toContain('120 days');
     expect(fullText(res.body.cards[0])).toContain('DXA history could not be checked');
+  });
+});
+
+describe("the CDS Hooks Sandbox's own Rx View and Rx Sign (test/fixtures/sandbox-rx.ts)", () => {
+  // The Sandbox fills prefetch from discovery's templates against its FHIR server, as buildPrefetch does here.
+  const call = async (patientId: string, medication: { id: string; name: string }) => ({
+    patientId,
+    fhirServer: fhir,
+    prefetch: await buildPrefetch(fhir, patientId, selectFile.discovery.prefetch),
+    order: { medication },
+  });
+  const tabs = [
+    ['Rx View (order-select)', sandboxRxView, select],
+    ['Rx Sign (order-sign)', sandboxRxSign, sign],
+  ] as const;
+
+  for (const [tab, build, post] of tabs) {
+    it(`${tab}: its prednisone order for demo-steroid is read, not refused (category as one object costs nothing)`, async () => {
+      const body = build(await call('demo-steroid', SANDBOX_PREDNISONE['5mg']));
+      const draft = (body.context as { draftOrders: Bundle }).draftOrders.entry?.[0]?.resource as {
+        category?: unknown;
+      };
+      expect(Array.isArray(draft.category)).toBe(false);
+      const res = await post(body).expect(200);
+      expectValidCdsResponse(res.body);
+      const log = callLog(ct.logs, body.hookInstance as string);
+      expect(log.malformed).toBeUndefined();
+      // The order is seen as the glucocorticoid order being placed (never "no order").
+      expect((log.why as Record<string, string[]> | undefined)?.['glucocorticoid-bone'] ?? []).not.toContain(
+        'no-order',
+      );
+    });
+
+    // Pending the `med` branch: a dose of `1 {pill}` of an RxNorm tablet resolved to its strength. Until then the
+    // Sandbox's order reads as "dose unknown" and the card cannot fire; once merged this fails: make it `it`.
+    it.fails(`${tab}: prednisone 5 mg tablets, 1 {pill} daily, for demo-steroid answers 200 with the glucocorticoid card`, async () => {
+      const res = await post(build(await call('demo-steroid', SANDBOX_PREDNISONE['5mg']))).expect(200);
+      expectValidCdsResponse(res.body);
+      expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
+    });
+  }
+});
+
+describe('order hooks with records as EHRs send them, judged one resource at a time', () => {
+  it('Epic-shaped order-sign: 150-character ids in draftOrders and prefetch give the glucocorticoid warning', async () => {
+    const prefetch = await buildPrefetch(fhir, 'demo-no-labs', selectFile.discovery.prefetch);
+    const draft = bundle(prednisoneOrder('demo-no-labs-rx', 'demo-no-labs', 10, 3));
+    const { data, ids } = withEpicIds({ prefetch, draft }, 'demo-no-labs');
+    const patientId = ids.get('demo-no-labs') as string;
+    expect(patientId).toHaveLength(150);
+    expect(data.draft.entry?.[0]?.resource?.id).toHaveLength(150);
+    const { fhirServer: _f, ...body } = orderSign(patientId, data.draft, { prefetch: data.prefetch });
+    const res = await sign(body).expect(200);
+    expectValidCdsResponse(res.body);
+    expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
+    expect(res.body.cards[0].extension.crosstalk.measures[0].derivedFrom).toEqual([
+      `MedicationRequest/${ids.get('demo-no-labs-rx')}`,
+    ]);
+  });
+
+  it('a selected draft order the rules cannot read is set aside: 200, no card, and "could not be checked", never a 400', async () => {
+    const broken = prednisoneOrder('rx-broken', 'demo-no-labs', 10, 3);
+    (broken.dosageInstruction as unknown as object[])[0] = { doseAndRate: 'ten milligrams' } as object;
+    const body = orderSelect('demo-no-labs', bundle(lisinoprilOrder('rx-l2', 'demo-no-labs'), broken), [
+      'MedicationRequest/rx-broken',
+    ]);
+    const res = await select(body).expect(200);
+    expect(res.body).toEqual({ cards: [] });
+    const log = callLog(ct.logs, body.hookInstance);
+    expect((log.why as Record<string, string[]>)['glucocorticoid-bone']).toEqual(['context-unavailable']);
+    expect(log.malformed).toBe(1);
+    expect(log.unreadable).toEqual(['medications', 'osteoporosis-therapy']);
+  });
+
+  it('still refuses with a 400 OperationOutcome what is not CDS Hooks: draftOrders not a Bundle, entries not objects, prefetch not an object', async () => {
+    const good = orderSign('demo-no-labs', bundle(prednisoneOrder('rx-s', 'demo-no-labs', 10, 3)));
+    const ctxWith = (draftOrders: unknown) => ({ ...good, context: { ...good.context, draftOrders } });
+    for (const body of [
+      ctxWith({ resourceType: 'Parameters' }),
+      ctxWith({ resourceType: 'Bundle', entry: {} }),
+      ctxWith({ resourceType: 'Bundle', entry: ['MedicationRequest/rx-s'] }),
+      { ...good, prefetch: [] },
+      { ...good, prefetch: { patient: 'Patient/demo-no-labs' } },
+    ]) {
+      const res = await sign(body).expect(400);
+      expectOperationOutcome(res.body);
+    }
+  });
+
+  it('an unselected draft order the rules cannot read does not stop the selected one', async () => {
+    const broken = lisinoprilOrder('rx-l3', 'demo-no-labs');
+    (broken as unknown as Record<string, unknown>).medicationCodeableConcept = { coding: 'lisinopril' };
+    const body = orderSelect('demo-no-labs', bundle(broken, prednisoneOrder('rx-p3', 'demo-no-labs', 10, 3)), [
+      'MedicationRequest/rx-p3',
+    ]);
+    const res = await select(body).expect(200);
+    expectValidCdsResponse(res.body);
+    expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
+    // The card says what could not be checked: the medication list held an order that could not be read.
+    expect(fullText(res.body.cards[0])).toMatch(/medication list/);
   });
 });
 

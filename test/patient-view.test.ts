@@ -1,10 +1,12 @@
-import type { Bundle, Observation } from 'fhir/r4';
+import type { Bundle, MedicationRequest, Observation, Resource } from 'fhir/r4';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCodesetsSync } from '../src/config/codesets';
 import { DEMO_PATIENTS } from '../src/demo/patients';
+import { byMedicationReference, withEpicIds } from './fixtures/epic-shaped';
 import {
   buildPrefetch,
+  callLog,
   everyAnswerValid,
   expectOperationOutcome,
   expectValidCdsResponse,
@@ -308,6 +310,108 @@ describe('FHIR faults', () => {
       }
     });
   }
+});
+
+describe('records as EHRs send them, judged one resource at a time', () => {
+  /** demo-steroid (prednisone 7.5 mg daily for 5 months, low CCR) as full prefetch, changed by `edit`. */
+  async function steroidCall(edit: (prefetch: Record<string, Resource>) => Record<string, Resource>) {
+    const body = hookRequest('demo-steroid', { prefetch: edit(await buildPrefetch(fhir, 'demo-steroid')) });
+    const res = await post(body).expect(200);
+    return { res, log: callLog(ct.logs, body.hookInstance as string) };
+  }
+  const editOrders = (prefetch: Record<string, Resource>, change: (mr: MedicationRequest) => void) => {
+    const b = structuredClone(prefetch.medicationRequests) as Bundle;
+    for (const e of b.entry ?? [])
+      if (e.resource?.resourceType === 'MedicationRequest') change(e.resource as MedicationRequest);
+    return { ...prefetch, medicationRequests: b };
+  };
+
+  it('reads Epic-shaped records: 150-character ids everywhere and the prednisone by reference to a Medication give the glucocorticoid warning and no low-CCR card', async () => {
+    const prefetch = await buildPrefetch(fhir, 'demo-steroid');
+    const { data, ids } = withEpicIds(
+      {
+        ...prefetch,
+        medicationRequests: byMedicationReference(
+          prefetch.medicationRequests as Resource,
+          (i) => `demo-steroid-med${i}`,
+        ),
+      },
+      'demo-steroid',
+    );
+    const patientId = ids.get('demo-steroid') as string;
+    expect(patientId).toHaveLength(150);
+    const mr = (data.medicationRequests as Bundle).entry?.find((e) => e.resource?.resourceType === 'MedicationRequest')
+      ?.resource as MedicationRequest;
+    expect(mr.medicationReference?.reference).toMatch(/^Medication\/e\d\.[A-Za-z0-9.-]{147}$/);
+    expect(mr.id).toHaveLength(150);
+    const body = hookRequest(patientId, { prefetch: data });
+    const res = await post(body).expect(200);
+    expectValidCdsResponse(res.body);
+    expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
+    const log = callLog(ct.logs, body.hookInstance as string);
+    expect((log.why as Record<string, string[]>)['low-ccr']).toContain('glucocorticoid');
+    expect(log.malformed).toBeUndefined();
+  });
+
+  it('tolerates a malformed element no rule reads (MedicationRequest.category as one object, reasonCode as one object)', async () => {
+    const { res, log } = await steroidCall((p) =>
+      editOrders(p, (mr) => {
+        Object.assign(mr, {
+          category: {
+            coding: [{ system: 'http://terminology.hl7.org/CodeSystem/medicationrequest-category', code: 'community' }],
+          },
+          reasonCode: { text: 'polymyalgia' },
+        });
+      }),
+    );
+    expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
+    expect(log.malformed).toBeUndefined();
+  });
+
+  it('accepts a lone coding or dosage where FHIR wants an array, as the one-element array it means', async () => {
+    const { res, log } = await steroidCall((p) =>
+      editOrders(p, (mr) => {
+        const m = mr as unknown as Record<string, unknown>;
+        m.medicationCodeableConcept = {
+          ...mr.medicationCodeableConcept,
+          coding: mr.medicationCodeableConcept?.coding?.[0],
+        };
+        m.dosageInstruction = mr.dosageInstruction?.[0];
+      }),
+    );
+    expect(ruleIds(res.body)).toEqual(['glucocorticoid-bone']);
+    expect(log.malformed).toBeUndefined();
+  });
+
+  it('sets aside a prednisone order whose dose the rules cannot read: the medicines could not be checked, so no low-CCR card and no 400', async () => {
+    const { res, log } = await steroidCall((p) =>
+      editOrders(p, (mr) => {
+        const dose = mr.dosageInstruction?.[0]?.doseAndRate?.[0]?.doseQuantity as unknown as Record<string, unknown>;
+        dose.value = '7.5'; // a number as a string: not guessed at
+      }),
+    );
+    expectValidCdsResponse(res.body);
+    expect(ruleIds(res.body)).not.toContain('low-ccr');
+    expect(ruleIds(res.body)).not.toContain('glucocorticoid-bone');
+    const why = log.why as Record<string, string[]>;
+    expect(why['glucocorticoid-bone']).toEqual(['context-unavailable']);
+    expect(why['low-ccr']).toContain('context-unavailable');
+    expect(log.malformed).toBe(1);
+    expect(log.unreadable).toEqual(['medications', 'osteoporosis-therapy']);
+  });
+
+  it('sets aside a creatinine result it cannot read: the low-CCR card is not shown from the other results', async () => {
+    const lowCcr = await buildPrefetch(fhir, 'demo-low-ccr');
+    const b = structuredClone(lowCcr.creatinine) as Bundle;
+    const obs = b.entry?.find((e) => e.resource?.resourceType === 'Observation')?.resource as Observation;
+    (obs as unknown as Record<string, unknown>).valueQuantity = { value: 0.5, unit: 'mg/dL', code: ['mg/dL'] };
+    const body = hookRequest('demo-low-ccr', { prefetch: { ...lowCcr, creatinine: b } });
+    const res = await post(body).expect(200);
+    expect(ruleIds(res.body)).not.toContain('low-ccr');
+    const log = callLog(ct.logs, body.hookInstance as string);
+    expect((log.why as Record<string, string[]>)['low-ccr']).toContain('labs-unreadable');
+    expect(log.unreadable).toEqual(['ccr-labs']);
+  });
 });
 
 describe('request validation', () => {

@@ -7,6 +7,7 @@ import {
   type PatientEvaluation,
   type Reason,
   type RuleStatus,
+  type Unreadable,
 } from '../clinical';
 import { compileSchema, formatErrors } from '../config/schemas';
 import { renderCards } from './cards';
@@ -43,8 +44,10 @@ export interface CallRecord {
   evaluation: PatientEvaluation;
   /** Every rule of the service, shown or withheld, with its delivery. */
   rules: RuleRun[];
-  /** Kinds of context that could not be read; rules say so on their cards and in their reasons. */
+  /** Kinds of context that could not be read (or held a resource set aside); rules say so on their cards and reasons. */
   unavailable: ContextDomain[];
+  /** Resources set aside at the boundary (prefetch, FHIR, draft orders), by the domain each would have fed. */
+  unreadable: Unreadable[];
   gatherMs: number;
   evaluateMs: number;
 }
@@ -69,6 +72,8 @@ export function clinicalInput(data: Gathered, def: ServiceDefinition, hook: Hook
     ]),
     ...(hook.draftOrders ? { draftOrders: hook.draftOrders } : {}),
     unavailable: data.unavailable,
+    // Resources set aside at the boundary: their domains could not be checked (buildContext folds them in).
+    unreadable: [...(data.unreadable ?? []), ...(hook.unreadable ?? [])],
   };
 }
 
@@ -141,14 +146,15 @@ export async function callService(
       gathered: {
         sources: data.sources,
         partial: data.partial,
-        malformed: data.malformed,
+        malformed: data.malformed + (context.malformed ?? 0),
         failures: data.failures,
         ...(data.fhirMs !== undefined ? { fhirMs: data.fhirMs } : {}),
         ...(data.fhirBytes !== undefined ? { fhirBytes: data.fhirBytes } : {}),
       },
       evaluation,
       rules,
-      unavailable: input.unavailable ?? [],
+      unavailable: [...new Set([...(input.unavailable ?? []), ...(input.unreadable ?? []).map((u) => u.domain)])],
+      unreadable: input.unreadable ?? [],
       gatherMs: t1 - t0,
       evaluateMs: t2 - t1,
     },

@@ -1,10 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import type { OperationOutcomeIssue, Patient, Resource } from 'fhir/r4';
-import type { ContextDomain } from '../clinical';
+import type { ContextDomain, Unreadable } from '../clinical';
 import { type FhirFailure, outcomeOf } from '../fhir/bundle';
 import { ByteBudget, nodeTransport } from '../fhir/client';
 import type { EgressPolicy } from '../fhir/egress';
-import { isWellFormed } from './inputs';
+import { domainsOfKey, judge, setAside } from './inputs';
 import { problems } from './outcomes';
 import { readsOf } from './reads';
 import { type DataSource, readRecord, readReferencedMedications, type Transport } from './record-reader';
@@ -22,6 +22,8 @@ export interface Gathered {
   partial: string[];
   /** Resources set aside because their JSON breaks the types Crosstalk reads. */
   malformed: number;
+  /** What those resources would have fed: their domains could not be checked (one entry per resource and domain). */
+  unreadable?: Unreadable[];
   /** Why each key that was read from fhirServer and failed could not be had (a failure kind, or http_<status>). */
   failures: Record<string, string>;
   /** Kinds of context that could not be read (every key carrying them unavailable). */
@@ -124,13 +126,22 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     issues.push(failureIssue(key, transport ? (read.failures[key] ?? { kind: 'network' }) : 'no-fhir'));
   }
 
-  // Untrusted JSON: whatever breaks the types the engine reads is set aside here, at the boundary.
+  // Untrusted JSON, judged one resource at a time: whatever breaks the types the engine reads is set aside here, at
+  // the boundary, and its key's domains are marked could-not-be-checked (never read as no data).
   const resources: Record<string, Resource[]> = {};
+  const unreadable: Unreadable[] = [];
   let malformed = 0;
   for (const [key, list] of Object.entries(read.resources)) {
-    const ok = list.filter(isWellFormed);
-    malformed += list.length - ok.length;
-    resources[key] = ok;
+    const kept: Resource[] = [];
+    for (const r of list) {
+      const j = judge(r);
+      if (j.ok) kept.push(j.resource);
+      else {
+        malformed += 1;
+        unreadable.push(...setAside(r, `prefetch key "${key}"`, domainsOfKey(reads, key, r), j.why));
+      }
+    }
+    resources[key] = kept;
   }
 
   const patient = resources[def.patientKey]?.[0];
@@ -148,6 +159,7 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     sources: read.sources,
     partial: read.partial,
     malformed,
+    unreadable,
     failures: Object.fromEntries(Object.entries(read.failures).map(([key, f]) => [key, outcomeOf(f)])),
     unavailable: read.unavailable,
     ...(read.fhirMs !== undefined ? { fhirMs: read.fhirMs, fhirBytes: bytes?.bytesRead ?? 0 } : {}),

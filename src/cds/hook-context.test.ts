@@ -90,6 +90,45 @@ describe('reading a hook context', () => {
   });
 });
 
+describe('draft orders the rules cannot read', () => {
+  const withDomains: ServiceDefinition = {
+    ...select,
+    discovery: {
+      ...base.discovery,
+      prefetch: { medicationRequests: 'MedicationRequest?patient={{context.patientId}}' },
+    },
+    contextDomains: { medicationRequests: ['medications', 'osteoporosis-therapy'] },
+  };
+  const broken = <MedicationRequest>(<unknown>{
+    resourceType: 'MedicationRequest',
+    id: 'c',
+    status: 'draft',
+    intent: 'order',
+    subject: {},
+    dosageInstruction: [{ doseAndRate: [{ doseQuantity: { value: '10' } }] }],
+  });
+  const orders = (): Bundle => ({ ...draftOrders, entry: [...(draftOrders.entry ?? []), { resource: broken }] });
+
+  it('are set aside as Unreadables of the domains they would feed, marked as what the hook is about when selected; never a 400', () => {
+    const s = readHookContext(withDomains, ctx({ draftOrders: orders(), selections: ['MedicationRequest/c'] }));
+    expect(s.draftOrders?.resources.map((r) => r.id)).toEqual(['a', '0b5f6c2e-3a44-4a5d-9d8e-6c1f0a2b3c4d']);
+    expect(s.draftOrders?.focus).toEqual([]);
+    expect(s.malformed).toBe(1);
+    expect(s.unreadable?.map((u) => [u.domain, u.reference, u.focus])).toEqual([
+      ['medications', 'MedicationRequest/c', true],
+      ['osteoporosis-therapy', 'MedicationRequest/c', true],
+    ]);
+    expect(s.unreadable?.[0]?.reason).toMatch(/doseQuantity\/value must be number/);
+  });
+
+  it('are context, not the focus, when another order is selected', () => {
+    const s = readHookContext(withDomains, ctx({ draftOrders: orders(), selections: ['MedicationRequest/a'] }));
+    expect(s.draftOrders?.focus).toEqual(['MedicationRequest/a']);
+    expect(s.unreadable?.every((u) => !u.focus)).toBe(true);
+    expect(s.unreadable).toHaveLength(2);
+  });
+});
+
 describe('unavailable context', () => {
   const def: ServiceDefinition = {
     ...base,

@@ -1,7 +1,8 @@
 import type { Bundle, Resource } from 'fhir/r4';
-import type { DraftOrders } from '../clinical';
-import { whyMalformed } from './inputs';
+import type { DraftOrders, Unreadable } from '../clinical';
+import { domainsOfType, judge, setAside } from './inputs';
 import { problems } from './outcomes';
+import { readsOf } from './reads';
 import type { ServiceDefinition } from './services';
 
 /**
@@ -14,6 +15,10 @@ export interface HookContext {
   userId: string;
   encounterId?: string;
   draftOrders?: DraftOrders;
+  /** Draft orders set aside (they break a type the rules read), as the domains they would have fed. */
+  unreadable?: Unreadable[];
+  /** How many draft orders were set aside. */
+  malformed?: number;
 }
 
 const UUID = /^urn:uuid:([0-9a-fA-F-]{36})$/;
@@ -42,15 +47,18 @@ export function readHookContext(def: ServiceDefinition, context: Record<string, 
 
   const bundle = context[spec.from] as Bundle;
   const entries = (bundle.entry ?? []).filter((e) => e.resource);
-  const all = entries.map((e) => ({ resource: withId(e.resource as Resource, e.fullUrl), fullUrl: e.fullUrl }));
-  // The orders are what the call is about: one the engine cannot read is the caller's error, not data to skip.
-  all.forEach((o, i) => {
-    const why = whyMalformed(o.resource);
-    if (why)
-      throw problems.badRequest(`${spec.from} entry ${i} is not a well-formed FHIR resource.`, why, [
-        `context.${spec.from}.entry[${i}]`,
-      ]);
-  });
+  const sent = entries.map((e, i) => ({ raw: e.resource as Resource, fullUrl: e.fullUrl, i }));
+  // Each order is judged on its own: one the rules cannot read is set aside as an Unreadable of the domains it would
+  // feed (a MedicationRequest feeds the medicines), so the rules say what could not be checked. Never a 400 for the
+  // call, and never read as "no such order".
+  const all: { resource: Resource; fullUrl: string | undefined; why?: string; where: string }[] = [];
+  for (const o of sent) {
+    const named = withId(o.raw, o.fullUrl);
+    const j = judge(named);
+    const where = `context.${spec.from}.entry[${o.i}]`;
+    if (j.ok) all.push({ resource: j.resource, fullUrl: o.fullUrl, where });
+    else all.push({ resource: named, fullUrl: o.fullUrl, why: j.why, where });
+  }
   const ref = (r: Resource) => `${r.resourceType}/${r.id ?? ''}`;
   let focus: string[] | undefined;
   if (spec.narrowTo) {
@@ -64,13 +72,32 @@ export function readHookContext(def: ServiceDefinition, context: Record<string, 
       return ref(hit.resource);
     });
   }
+  const counts = (r: Resource) => {
+    const s = statusOf(r);
+    return s === undefined || spec.statuses.includes(s);
+  };
   // A resource without a status (or of a kind we do not read) is kept: the engine ignores what it does not know.
-  const resources = all
-    .map((o) => o.resource)
-    .filter((r) => {
-      const s = statusOf(r);
-      return s === undefined || spec.statuses.includes(s);
-    });
+  const resources = all.filter((o) => !o.why && counts(o.resource)).map((o) => o.resource);
   const kept = new Set(resources.map(ref));
-  return { ...base, draftOrders: { resources, ...(focus ? { focus: focus.filter((f) => kept.has(f)) } : {}) } };
+  // Each order is judged on its own: one the rules cannot read is set aside as an Unreadable of the domains it would
+  // feed (a MedicationRequest feeds the medicines), so the rules say what could not be checked: never a 400 for the
+  // call, never read as "no such order". One the hook is about (selected, or any order-sign order) says so.
+  const reads = readsOf(def);
+  const focusSet = focus ? new Set(focus) : undefined;
+  const unreadable: Unreadable[] = all
+    .filter((o) => o.why && counts(o.resource))
+    .flatMap((o) => {
+      const type = typeof o.resource.resourceType === 'string' ? o.resource.resourceType : '';
+      const inFocus = !focusSet || focusSet.has(ref(o.resource)) || (!!o.fullUrl && focusSet.has(o.fullUrl));
+      return setAside(o.resource, o.where, domainsOfType(reads, type), o.why as string).map((u) => ({
+        ...u,
+        ...(inFocus ? { focus: true } : {}),
+      }));
+    });
+  return {
+    ...base,
+    draftOrders: { resources, ...(focus ? { focus: focus.filter((f) => kept.has(f)) } : {}) },
+    unreadable,
+    malformed: all.filter((o) => o.why).length,
+  };
 }

@@ -19,6 +19,7 @@ import {
   nextLink,
   outcomeOf,
 } from '../fhir/bundle';
+import { isFhirId } from '../fhir/ids';
 import { classifyPrefetch, fillTemplate, type PrefetchState, type Template } from './prefetch';
 import { type ServiceReads, unavailableDomains } from './reads';
 
@@ -205,7 +206,6 @@ export function recordResources(read: RecordRead, reads: ServiceReads): Resource
 export const REFERENCED_MEDICATIONS = 'referencedMedications';
 /** At most this many Medications are read one by one for one call; a longer list is left to _include. */
 export const MAX_MEDICATION_READS = 25;
-const MEDICATION_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** The resources of a hook's draftOrders Bundle as sent: read here only for where their medicationReference points. */
 function draftOrderResources(context: Record<string, unknown>): unknown[] {
@@ -236,7 +236,7 @@ export function medicationReferences(all: readonly unknown[], base: string | und
         : undefined
       : t;
     const id = local ? /^Medication\/([^/]+)$/.exec(local)?.[1] : undefined;
-    if (id && MEDICATION_ID.test(id) && !have.has(id)) want.add(id);
+    if (id && isFhirId(id) && !have.has(id)) want.add(id);
   }
   return [...want];
 }

@@ -55,6 +55,8 @@ export interface Unreadable {
   reference: string;
   /** Plain words for the app and the audit: never shown as a diagnosis. */
   reason: string;
+  /** One of the orders an order hook is about (selected, or being signed): the rule cannot tell whether it fires. */
+  focus?: boolean;
 }
 
 /** A domain's name as a sentence says it ("the medication list"), from the knowledge file's shared text. */
@@ -136,6 +138,11 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
 
 export function missing(ctx: ClinicalContext, ...domains: ContextDomain[]): ContextDomain[] {
   return domains.filter((d) => ctx.unavailable.includes(d));
+}
+
+/** An order the hook is about was set aside unread for this domain: whether it would fire cannot be told. */
+export function focusUnreadable(ctx: ClinicalContext, domain: ContextDomain): boolean {
+  return ctx.unreadable.some((u) => u.focus && u.domain === domain);
 }
 
 export function conditionsOf(

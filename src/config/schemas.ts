@@ -19,6 +19,8 @@ const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allo
 addFormats(ajv);
 // An annotation, not a check: it marks lists of code-set names, which the knowledge loader checks against the code sets.
 ajv.addKeyword({ keyword: 'codesetNames', schemaType: 'string' });
+// Also an annotation: an array a sender often writes as its one value, which src/cds/inputs.ts wraps before checking.
+ajv.addKeyword({ keyword: 'wrapSingle', schemaType: 'boolean' });
 for (const f of fs
   .readdirSync(SCHEMA_DIR)
   .filter((f) => f.endsWith('.schema.json') && f !== 'config.schema.json')

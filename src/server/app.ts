@@ -178,6 +178,8 @@ export function createApp(deps: AppDeps): express.Express {
             failures: Object.keys(call.gathered.failures).length ? call.gathered.failures : undefined,
             partial: call.gathered.partial.length ? call.gathered.partial : undefined,
             malformed: call.gathered.malformed || undefined,
+            // The domains those resources would have fed (never their references: they carry order and resource ids).
+            unreadable: call.unreadable.length ? [...new Set(call.unreadable.map((u) => u.domain))] : undefined,
             cards: response.cards.length,
             rules: Object.fromEntries(call.rules.map((o) => [o.ruleId, o.status])),
             // Why each rule stayed quiet, as reason codes only (no patient data): the audit trail of suppressions.

@@ -265,6 +265,17 @@ export async function startFaultProxy(
   };
 }
 
+/** The service's log line for one call ("cds call"), found by its hookInstance. */
+export function callLog(logs: LogCapture, hookInstance: string): Record<string, unknown> {
+  const line = logs.lines
+    .flatMap((l) => l.split('\n'))
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.event === 'cds-call' && l.hookInstance === hookInstance);
+  if (!line) throw new Error(`no log line for hookInstance ${hookInstance}`);
+  return line;
+}
+
 export function ruleIds(body: { cards: { extension: { crosstalk: { ruleId: string } } }[] }): string[] {
   return body.cards.map((c) => c.extension.crosstalk.ruleId);
 }

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { isOneOf, strongest } from '../codesets';
-import { domainText, dxaSince, missing, usesOf } from '../context';
+import { domainText, dxaSince, focusUnreadable, missing, usesOf } from '../context';
 import { DAY_MS, subtractMonths } from '../dates';
 import { day, significant as fmtDays } from '../format';
 import type { MedicationUse } from '../medications';
@@ -66,7 +66,11 @@ export const rule: Rule = {
       }).text,
     }));
     if (onOrders && !uses.some((u) => u.focus)) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'no-order'), ...shortReasons]);
+      // An order being placed that could not be read may be one of these: not checked, which is not "no order".
+      const why = focusUnreadable(c, 'medications')
+        ? reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'medications') })
+        : reasonFrom(r.text, 'no-order');
+      return outcome.notMet(ID, [why, ...shortReasons]);
     }
     if (!uses.length) return outcome.notMet(ID, [reasonFrom(r.text, 'no-therapy'), ...shortReasons]);
     const trusted = uses.filter((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.verified);

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { describeMatch } from '../codesets';
-import { conditionsOf, domainText, dxaSince, missing } from '../context';
+import { conditionsOf, domainText, dxaSince, focusUnreadable, missing } from '../context';
 import { DAY_MS, subtractMonths } from '../dates';
 import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
 import { day, significant as fmt } from '../format';
@@ -62,7 +62,11 @@ export const rule: Rule = {
       else systemic.push(u);
     }
     if (onOrders && !systemic.some((u) => u.focus)) {
-      return outcome.notMet(ID, [reasonFrom(r.text, 'no-order'), ...notes]);
+      // An order being placed that could not be read may be a glucocorticoid: not checked, which is not "no order".
+      const why = focusUnreadable(c, 'medications')
+        ? reasonFrom(r.text, 'context-unavailable', { domain: domainText(ctx.knowledge, 'medications') })
+        : reasonFrom(r.text, 'no-order');
+      return outcome.notMet(ID, [why, ...notes]);
     }
     if (!systemic.length) return outcome.notMet(ID, [reasonFrom(r.text, 'no-glucocorticoid'), ...notes]);
 

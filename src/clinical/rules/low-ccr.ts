@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { domainText } from '../context';
+import { domainText, missing } from '../context';
 import { DAY_MS } from '../dates';
 import { day, labText, measureText, round, unitText } from '../format';
 import { findMeasure } from '../measures';
@@ -119,6 +119,9 @@ export const rule: Rule = {
       return outcome.notMet(ID, [say('age-below-minimum', { age, minimum: r.minAgeYears })]);
     const sex = ctx.patient.sex;
     if (!sex) suppress.push(say('sex-unknown'));
+    // A creatinine or cystatin C result set aside unread may be the newest draw: the ratio from the others is not shown.
+    if (missing(ctx.context, 'ccr-labs').length)
+      suppress.push(say('labs-unreadable', { domain: domainText(k, 'ccr-labs') }));
 
     const pair = ctx.selection.ccrPair;
     if (!pair) {
