@@ -64,7 +64,9 @@ export function glucocorticoidDoses(
   if (!use.dose.ok) return { ...base, why: use.dose.why };
   if (!use.period.ok) return { ...base, why: use.period.why };
   const p =
-    use.origin === 'record' ? { ...use.period.value, endMs: Math.min(use.period.value.endMs, asOfMs) } : use.period.value;
+    use.origin === 'record'
+      ? { ...use.period.value, endMs: Math.min(use.period.value.endMs, asOfMs) }
+      : use.period.value;
   let cursor = p.startMs;
   const intervals: DoseInterval[] = [];
   for (const step of use.dose.value) {

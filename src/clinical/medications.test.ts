@@ -215,6 +215,8 @@ describe('glucocorticoid exposure', () => {
       exposureRuns(intervals(course('a', ['8640', 'prednisone'], 2, '2026-01-01T00:00:00Z', 200)), 2.5, 14),
     ).toEqual([]);
     const u = course('z', ['22396', 'deflazacort'], 30, '2026-01-01T00:00:00Z', 200);
-    expect(glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime()).why).toMatch(/no published prednisone equivalence.*could not be converted/);
+    expect(glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime()).why).toMatch(
+      /no published prednisone equivalence.*could not be converted/,
+    );
   });
 });

@@ -10,6 +10,7 @@ import type {
   Ratio,
 } from 'fhir/r4';
 import { type CodesetId, type ConceptMatch, matchConcepts, nameIn, textsOf } from './codesets';
+import type { Unreadable } from './context';
 import { DAY_MS, parseFhirInstant } from './dates';
 import {
   boundedDays,
@@ -24,7 +25,6 @@ import {
   type UnitStrength,
 } from './dosage';
 import { significant as fmt } from './format';
-import type { Unreadable } from './context';
 import type { Knowledge } from './knowledge';
 import { type Product, productsIn, RXNORM } from './products';
 import { judgeRoute, type RouteJudgement } from './routes';
@@ -39,7 +39,11 @@ import { judgeRoute, type RouteJudgement } from './routes';
  */
 
 /** The four medication resources, read alike. */
-export type MedicationResource = MedicationRequest | MedicationStatement | MedicationAdministration | MedicationDispense;
+export type MedicationResource =
+  | MedicationRequest
+  | MedicationStatement
+  | MedicationAdministration
+  | MedicationDispense;
 
 const MEDICATION_CODESETS: CodesetId[] = [
   'glucocorticoids',
@@ -441,14 +445,19 @@ function administrationPeriod(ma: MedicationAdministration): Known<UsePeriod> {
  * instructed units a day. A supply says how long it could last, not that it was taken: the end is a forecast,
  * and exposure counts only the days up to now.
  */
-function dispensePeriod(md: MedicationDispense, dose: Known<DoseStep[]>, product: Product | undefined): Known<UsePeriod> {
+function dispensePeriod(
+  md: MedicationDispense,
+  dose: Known<DoseStep[]>,
+  product: Product | undefined,
+): Known<UsePeriod> {
   const handed = parseFhirInstant(md.whenHandedOver);
   const prepared = parseFhirInstant(md.whenPrepared);
   const startMs = handed ?? prepared;
   if (startMs === undefined) return { ok: false, why: 'no whenHandedOver or whenPrepared' };
   const startHow = handed !== undefined ? `handed over ${day(startMs)}` : `prepared ${day(startMs)}`;
   const limits: [number, string][] = [];
-  const supply = daysOf(md.daysSupply) ?? (/^days?$/i.test(md.daysSupply?.unit ?? '') ? md.daysSupply?.value : undefined);
+  const supply =
+    daysOf(md.daysSupply) ?? (/^days?$/i.test(md.daysSupply?.unit ?? '') ? md.daysSupply?.value : undefined);
   if (typeof supply === 'number' && supply > 0) limits.push([supply, `${fmt(supply)} d supply`]);
   const qty = md.quantity?.value;
   const qtyUnit = (md.quantity?.code ?? md.quantity?.unit)?.trim();
@@ -458,13 +467,18 @@ function dispensePeriod(md: MedicationDispense, dose: Known<DoseStep[]>, product
     const packs =
       product?.packUnits && /^\{?(pack|pk|package|kit)s?\}?$/i.test(qtyUnit) ? product.packUnits : undefined;
     const units = packs ? qty * packs : sameUnit(qtyUnit, doseUnit) ? qty : undefined;
-    if (units !== undefined) limits.push([units / upd, `${fmt(qty)} ${qtyUnit}${packs ? ` of ${packs}` : ''} at ${fmt(upd)} a day`]);
+    if (units !== undefined)
+      limits.push([units / upd, `${fmt(qty)} ${qtyUnit}${packs ? ` of ${packs}` : ''} at ${fmt(upd)} a day`]);
   }
   const timed = dose.ok ? boundedDays(dose.value) : undefined;
   if (timed !== undefined) limits.push([timed, 'the dosage timing (bounds or count)']);
   if (!limits.length) {
     const how = `${startHow} (no days supply given)`;
-    return { ok: true, value: { startMs, endMs: startMs, start: iso(startMs), end: iso(startMs), how, expected: false }, how: 'point' };
+    return {
+      ok: true,
+      value: { startMs, endMs: startMs, start: iso(startMs), end: iso(startMs), how, expected: false },
+      how: 'point',
+    };
   }
   const [days, how] = limits.reduce((a, b) => (b[0] < a[0] ? b : a));
   const endMs = startMs + days * DAY_MS;
