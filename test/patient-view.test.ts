@@ -63,6 +63,8 @@ describe('discovery', () => {
       'dxaReports',
       'glucose',
       'insulin',
+      'medicationAdministrations',
+      'medicationDispenses',
       'medicationRequests',
       'medicationStatements',
       'osteoporosisTherapy',

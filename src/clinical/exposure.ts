@@ -63,9 +63,11 @@ export function glucocorticoidDoses(
     };
   if (!use.dose.ok) return { ...base, why: use.dose.why };
   if (!use.period.ok) return { ...base, why: use.period.why };
+  // Days taken end at the start of today (UTC): whole days, so two calls on the same day read the same course.
+  const today = Math.floor(asOfMs / DAY_MS) * DAY_MS;
   const p =
     use.origin === 'record'
-      ? { ...use.period.value, endMs: Math.min(use.period.value.endMs, asOfMs) }
+      ? { ...use.period.value, endMs: Math.min(use.period.value.endMs, Math.max(today, use.period.value.startMs)) }
       : use.period.value;
   let cursor = p.startMs;
   const intervals: DoseInterval[] = [];
