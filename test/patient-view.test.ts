@@ -65,6 +65,8 @@ describe('discovery', () => {
       'dxaReports',
       'glucose',
       'insulin',
+      'medicationAdministrations',
+      'medicationDispenses',
       'medicationRequests',
       'medicationStatements',
       'osteoporosisTherapy',

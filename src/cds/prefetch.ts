@@ -39,9 +39,16 @@ function isErrorOutcome(r: Resource): boolean {
   );
 }
 
-/** A medication search may carry the Medications its orders point at (`_include=MedicationRequest:medication`). */
+const MEDICATION_SEARCHES = new Set([
+  'MedicationRequest',
+  'MedicationStatement',
+  'MedicationAdministration',
+  'MedicationDispense',
+]);
+
+/** A medication search may carry the Medications its resources point at (`_include=MedicationRequest:medication`). */
 function includedWith(searched: string, r: Resource): boolean {
-  return r.resourceType === 'Medication' && (searched === 'MedicationRequest' || searched === 'MedicationStatement');
+  return r.resourceType === 'Medication' && MEDICATION_SEARCHES.has(searched);
 }
 
 export function classifyPrefetch(t: Template, prefetch: Record<string, unknown> | undefined): PrefetchState {

@@ -206,6 +206,13 @@ export function recordResources(read: RecordRead, reads: ServiceReads): Resource
 export const REFERENCED_MEDICATIONS = 'referencedMedications';
 /** At most this many Medications are read one by one for one call; a longer list is left to _include. */
 export const MAX_MEDICATION_READS = 25;
+/** The four medication resources: each may name its medicine by medicationReference. */
+const MEDICATION_RESOURCES = new Set([
+  'MedicationRequest',
+  'MedicationStatement',
+  'MedicationAdministration',
+  'MedicationDispense',
+]);
 
 /** The resources of a hook's draftOrders Bundle as sent: read here only for where their medicationReference points. */
 function draftOrderResources(context: Record<string, unknown>): unknown[] {
@@ -226,7 +233,7 @@ export function medicationReferences(all: readonly unknown[], base: string | und
   const root = base?.replace(/\/+$/, '');
   const want = new Set<string>();
   for (const r of resources) {
-    if (r.resourceType !== 'MedicationRequest' && r.resourceType !== 'MedicationStatement') continue;
+    if (!MEDICATION_RESOURCES.has(r.resourceType)) continue;
     const ref = (r as { medicationReference?: { reference?: unknown } }).medicationReference?.reference;
     if (typeof ref !== 'string' || ref.trim().startsWith('#')) continue;
     const t = ref.trim();

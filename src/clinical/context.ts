@@ -2,6 +2,8 @@ import type {
   Condition,
   DiagnosticReport,
   Medication,
+  MedicationAdministration,
+  MedicationDispense,
   MedicationRequest,
   MedicationStatement,
   Observation,
@@ -13,7 +15,7 @@ import { isOneOf } from './codesets';
 import { type ConditionFact, conditionFacts } from './conditions';
 import { DAY_MS, subtractMonths } from './dates';
 import type { Knowledge } from './knowledge';
-import { type MedicationUse, medicationUses, type OrderScope } from './medications';
+import { type MedicationUse, medicationUnreadables, medicationUses, type OrderScope } from './medications';
 import { belongsToPatient } from './subject';
 import { sharedText } from './text';
 
@@ -75,6 +77,10 @@ export interface ContextInput {
   observations: Observation[];
   medicationRequests?: MedicationRequest[];
   medicationStatements?: MedicationStatement[];
+  /** Doses given (inpatient MAR, clinic injections): part of the same exposure timeline. */
+  medicationAdministrations?: MedicationAdministration[];
+  /** Supply handed over by a pharmacy: part of the same exposure timeline. */
+  medicationDispenses?: MedicationDispense[];
   medications?: Medication[];
   conditions?: Condition[];
   diagnosticReports?: DiagnosticReport[];
@@ -107,17 +113,20 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
   const ofPatient = (r: { subject?: { reference?: string } }) => belongsToPatient(r, patientRef);
   const orderRequests = orders.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
   const orderServices = orders.filter((r): r is ServiceRequest => r.resourceType === 'ServiceRequest');
+  // Orders first, so a draft order that also reached us through a chart search is seen as the order.
+  const medications = medicationUses(
+    [...orderRequests, ...(input.medicationRequests ?? [])].filter(ofPatient),
+    (input.medicationStatements ?? []).filter(ofPatient),
+    input.medications ?? [],
+    k,
+    asOf,
+    scope,
+    [...(input.medicationAdministrations ?? []), ...(input.medicationDispenses ?? [])].filter(ofPatient),
+  );
+  const unreadable = [...(input.unreadable ?? []), ...medicationUnreadables(medications, k)];
   return {
     mode: input.draftOrders ? 'orders' : 'record',
-    // Orders first, so a draft order that also reached us through a chart search is seen as the order.
-    medications: medicationUses(
-      [...orderRequests, ...(input.medicationRequests ?? [])].filter(ofPatient),
-      (input.medicationStatements ?? []).filter(ofPatient),
-      input.medications ?? [],
-      k,
-      asOf,
-      scope,
-    ),
+    medications,
     conditions: conditionFacts(input.conditions ?? [], patientRef, k),
     boneDensity: boneDensityTests(
       input.observations.filter(ofPatient),
@@ -129,8 +138,8 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
       scope.orders,
       k,
     ),
-    unavailable: [...new Set([...(input.unavailable ?? []), ...(input.unreadable ?? []).map((u) => u.domain)])],
-    unreadable: [...(input.unreadable ?? [])],
+    unavailable: [...new Set([...(input.unavailable ?? []), ...unreadable.map((u) => u.domain)])],
+    unreadable,
   };
 }
 

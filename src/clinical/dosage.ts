@@ -36,7 +36,8 @@ const TIMING_CODE_PER_DAY: Record<string, number> = {
   MO: 1 / 30.4375,
 };
 
-export type Known<T> = { ok: true; value: T; how: string } | { ok: false; why: string };
+/** `unreadable`: the record states a value that could not be read (a dose unit that cannot be converted), not one left out. */
+export type Known<T> = { ok: true; value: T; how: string } | { ok: false; why: string; unreadable?: boolean };
 
 /** mg of the ingredient in one unit of what the dose is counted in (a tablet, a mL), and where that came from. */
 export interface UnitStrength {
@@ -82,7 +83,7 @@ export function timesPerDay(t: Timing | undefined): Known<number> {
     const unit = r.periodUnit ?? 'd';
     const per = DAYS_PER[unit];
     if (per === undefined || period <= 0)
-      return { ok: false, why: `timing period unit "${r.periodUnit ?? ''}" is not understood` };
+      return { ok: false, why: `timing period unit "${r.periodUnit ?? ''}" is not understood`, unreadable: true };
     const maxNote = r.frequencyMax !== undefined ? ` (frequencyMax ${r.frequencyMax} not used)` : '';
     if (days) {
       // A daily frequency applies on the named days only; a weekly one is spread over them (at least one a day named).
@@ -143,7 +144,11 @@ export function doseMg(d: Dosage, strengthFor?: StrengthFor): Known<number> & { 
       ...(s.fromName ? { fromName: true } : {}),
     };
   }
-  return { ok: false, why: `dose is in "${unit || 'units'}" and the product strength is not stated` };
+  return {
+    ok: false,
+    why: `dose is in "${unit || 'units'}" and the product strength is not stated`,
+    ...(unit ? { unreadable: true } : {}),
+  };
 }
 
 export interface DoseStep {

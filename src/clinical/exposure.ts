@@ -43,13 +43,32 @@ export function glucocorticoidIngredient(use: MedicationUse, groups: readonly st
   return strongest(gc.filter((m) => m.basis !== 'class')) ?? strongest(gc);
 }
 
-export function glucocorticoidDoses(use: MedicationUse, ingredient: ConceptMatch, k: Knowledge): GlucocorticoidDoses {
+/**
+ * A use's dated doses. On the record, only the days up to `asOfMs` are days taken: a supply that runs past today
+ * is a forecast (240 days into a 270-day supply is 240 days). An order being placed keeps its planned course,
+ * which is what the order hooks weigh (and the card calls it expected).
+ */
+export function glucocorticoidDoses(
+  use: MedicationUse,
+  ingredient: ConceptMatch,
+  k: Knowledge,
+  asOfMs: number,
+): GlucocorticoidDoses {
   const factor = k.glucocorticoidEquivalence.prednisoneMgPerMg[ingredient.concept.id];
   const base = { use, ingredient, ...(factor !== undefined ? { factor } : {}), intervals: [] as DoseInterval[] };
-  if (factor === undefined) return { ...base, why: `no prednisone equivalence for ${ingredient.concept.display}` };
+  if (factor === undefined)
+    return {
+      ...base,
+      why: `no published prednisone equivalence for ${ingredient.concept.display}: the dose could not be converted`,
+    };
   if (!use.dose.ok) return { ...base, why: use.dose.why };
   if (!use.period.ok) return { ...base, why: use.period.why };
-  const p = use.period.value;
+  // Days taken end at the start of today (UTC): whole days, so two calls on the same day read the same course.
+  const today = Math.floor(asOfMs / DAY_MS) * DAY_MS;
+  const p =
+    use.origin === 'record'
+      ? { ...use.period.value, endMs: Math.min(use.period.value.endMs, Math.max(today, use.period.value.startMs)) }
+      : use.period.value;
   let cursor = p.startMs;
   const intervals: DoseInterval[] = [];
   for (const step of use.dose.value) {

@@ -163,7 +163,7 @@ describe('dose in product units × the product’s strength', () => {
         perDay(1, 'TAB'),
       ]),
     )!;
-    expect(u.dose).toEqual({ ok: false, why: expect.stringMatching(/strength is not stated/) });
+    expect(u.dose).toEqual({ ok: false, why: expect.stringMatching(/strength is not stated/), unreadable: true });
     // An unverified product entry gives no strength either: only the flagged name does.
     const kUnverified = {
       ...k,
@@ -441,7 +441,7 @@ describe('the course an order allows', () => {
       }),
     )!;
     expect(u.period.ok && (u.period.value.endMs - u.period.value.startMs) / 86_400_000).toBe(1);
-    const d = glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k);
+    const d = glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime());
     expect(d.intervals.map((i) => i.ingredientMgPerDay)).toEqual([40]);
   });
 

@@ -187,7 +187,7 @@ describe('glucocorticoid exposure', () => {
       }),
     )!;
   const intervals = (...us: ReturnType<typeof course>[]) =>
-    us.flatMap((u) => glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k).intervals);
+    us.flatMap((u) => glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime()).intervals);
 
   it('converts to prednisone-equivalent with the table (dexamethasone 0.75 mg = prednisone 5 mg)', () => {
     const [i] = intervals(course('d', ['3264', 'dexamethasone'], 0.75, '2026-01-01T00:00:00Z', 30));
@@ -215,6 +215,8 @@ describe('glucocorticoid exposure', () => {
       exposureRuns(intervals(course('a', ['8640', 'prednisone'], 2, '2026-01-01T00:00:00Z', 200)), 2.5, 14),
     ).toEqual([]);
     const u = course('z', ['22396', 'deflazacort'], 30, '2026-01-01T00:00:00Z', 200);
-    expect(glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k).why).toMatch(/no prednisone equivalence/);
+    expect(glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime()).why).toMatch(
+      /no published prednisone equivalence.*could not be converted/,
+    );
   });
 });

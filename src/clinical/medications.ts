@@ -2,12 +2,15 @@ import type {
   CodeableConcept,
   Dosage,
   Medication,
+  MedicationAdministration,
+  MedicationDispense,
   MedicationRequest,
   MedicationStatement,
   Quantity,
   Ratio,
 } from 'fhir/r4';
 import { type CodesetId, type ConceptMatch, matchConcepts, nameIn, textsOf } from './codesets';
+import type { Unreadable } from './context';
 import { DAY_MS, parseFhirInstant } from './dates';
 import {
   boundedDays,
@@ -27,10 +30,20 @@ import { type Product, productsIn, RXNORM } from './products';
 import { judgeRoute, type RouteJudgement } from './routes';
 
 /*
- * MedicationRequest and MedicationStatement, whatever shape the EHR sends (medicationCodeableConcept, or
+ * All four FHIR R4 medication resources, whatever shape the EHR sends (medicationCodeableConcept, or
  * medicationReference to a contained or included Medication), become one MedicationUse: what it is, by
- * which evidence, by which route, how much per day and over which period.
+ * which evidence, by which route, how much per day and over which period. MedicationRequest: what was ordered
+ * (authoredOn, dispenseRequest); MedicationStatement: what the patient is said to take (effective[x]);
+ * MedicationAdministration: a dose given (effective[x], dosage.dose); MedicationDispense: supply handed over
+ * (whenHandedOver, quantity, daysSupply). Together they are one exposure timeline (exposure.ts).
  */
+
+/** The four medication resources, read alike. */
+export type MedicationResource =
+  | MedicationRequest
+  | MedicationStatement
+  | MedicationAdministration
+  | MedicationDispense;
 
 const MEDICATION_CODESETS: CodesetId[] = [
   'glucocorticoids',
@@ -56,7 +69,7 @@ export interface MedicationUse {
   reference: string;
   /** Has a resource id, so it can be named in derivedFrom. */
   hasId: boolean;
-  kind: 'MedicationRequest' | 'MedicationStatement';
+  kind: MedicationResource['resourceType'];
   /** `order`: one of the hook's draftOrders; `record`: the patient's medication list. */
   origin: 'record' | 'order';
   /** An order the hook is about (its selections, or all draftOrders when there are none). */
@@ -73,6 +86,16 @@ const REQUEST_STATUSES = new Set(['active', 'on-hold', 'completed', 'stopped']);
 const RECORD_INTENTS = new Set(['order', 'original-order', 'reflex-order', 'filler-order', 'instance-order']);
 const ORDER_INTENTS = new Set([...RECORD_INTENTS, 'plan', 'proposal']);
 const STATEMENT_STATUSES = new Set(['active', 'completed', 'on-hold', 'stopped']);
+// What was given (in progress or stopped part-way is still given); not-done and entered-in-error were not.
+const ADMINISTRATION_STATUSES = new Set(['completed', 'in-progress', 'stopped']);
+// Only a completed dispense put the supply in the patient's hands.
+const DISPENSE_STATUSES = new Set(['completed']);
+const ALLOWED: Record<MedicationResource['resourceType'], Set<string>> = {
+  MedicationRequest: REQUEST_STATUSES,
+  MedicationStatement: STATEMENT_STATUSES,
+  MedicationAdministration: ADMINISTRATION_STATUSES,
+  MedicationDispense: DISPENSE_STATUSES,
+};
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -109,9 +132,15 @@ const UNIT_WORDS: Record<string, RegExp> = {
   mL: /^(ml|milliliter|milliliters|millilitre|millilitres)$/i,
 };
 const ANY_COUNT = /^(1|\{?each\}?|ea|\{?unit\}?|\{?dose\}?|\{?dose_unit\}?)$/i;
+/*
+ * A pill is a solid oral unit: a tablet or a capsule, never a vial or a volume. The CDS Hooks Sandbox writes every
+ * dose as `{pill}` (UCUM annotation) of an RxNorm tablet product, so the product says how much one holds.
+ */
+const PILL = /^\{?(pill|pills)\}?$/i;
 
 function unitClass(u: string): string | undefined {
   if (u === '' || ANY_COUNT.test(u)) return 'count';
+  if (PILL.test(u)) return 'pill';
   return Object.keys(UNIT_WORDS).find((k) => k === u || UNIT_WORDS[k]?.test(u));
 }
 
@@ -122,6 +151,7 @@ function sameUnit(a: string, b: string): boolean {
   const cb = unitClass(b);
   if (!ca || !cb) return false;
   if (ca === cb) return true;
+  if (ca === 'pill' || cb === 'pill') return ['{tbl}', '{cap}', 'count'].includes(ca === 'pill' ? cb : ca);
   // A bare count ("1", "each") counts whole units of anything countable, never a volume.
   return (ca === 'count' && cb !== 'mL') || (cb === 'count' && ca !== 'mL');
 }
@@ -393,6 +423,99 @@ function statementPeriod(ms: MedicationStatement, asOf: Date): Known<UsePeriod> 
   return { ok: true, value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how, expected: false }, how };
 }
 
+/**
+ * A dose given: MedicationAdministration.effective[x] is when it was given, and a dose covers that day (an
+ * infusion over a period covers the period, at least a day). Never a forecast.
+ */
+function administrationPeriod(ma: MedicationAdministration): Known<UsePeriod> {
+  const p = ma.effectivePeriod;
+  const startMs = parseFhirInstant(p?.start) ?? parseFhirInstant(ma.effectiveDateTime);
+  if (startMs === undefined) return { ok: false, why: 'no effective date or period (when it was given)' };
+  const stated = parseFhirInstant(p?.end);
+  const endMs = Math.max(stated ?? startMs, startMs + DAY_MS);
+  const how =
+    stated !== undefined && stated > startMs
+      ? `given ${day(startMs)} to ${day(stated)}`
+      : `given ${day(startMs)} (one day's dose)`;
+  return { ok: true, value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how, expected: false }, how };
+}
+
+/**
+ * Supply handed over: from whenHandedOver (else whenPrepared), for daysSupply, else the quantity at the
+ * instructed units a day. A supply says how long it could last, not that it was taken: the end is a forecast,
+ * and exposure counts only the days up to now.
+ */
+function dispensePeriod(
+  md: MedicationDispense,
+  dose: Known<DoseStep[]>,
+  product: Product | undefined,
+): Known<UsePeriod> {
+  const handed = parseFhirInstant(md.whenHandedOver);
+  const prepared = parseFhirInstant(md.whenPrepared);
+  const startMs = handed ?? prepared;
+  if (startMs === undefined) return { ok: false, why: 'no whenHandedOver or whenPrepared' };
+  const startHow = handed !== undefined ? `handed over ${day(startMs)}` : `prepared ${day(startMs)}`;
+  const limits: [number, string][] = [];
+  const supply =
+    daysOf(md.daysSupply) ?? (/^days?$/i.test(md.daysSupply?.unit ?? '') ? md.daysSupply?.value : undefined);
+  if (typeof supply === 'number' && supply > 0) limits.push([supply, `${fmt(supply)} d supply`]);
+  const qty = md.quantity?.value;
+  const qtyUnit = (md.quantity?.code ?? md.quantity?.unit)?.trim();
+  const doseUnit = firstDoseUnit(md.dosageInstruction);
+  const upd = unitsPerDay(md.dosageInstruction);
+  if (!limits.length && typeof qty === 'number' && upd && qtyUnit && doseUnit) {
+    const packs =
+      product?.packUnits && /^\{?(pack|pk|package|kit)s?\}?$/i.test(qtyUnit) ? product.packUnits : undefined;
+    const units = packs ? qty * packs : sameUnit(qtyUnit, doseUnit) ? qty : undefined;
+    if (units !== undefined)
+      limits.push([units / upd, `${fmt(qty)} ${qtyUnit}${packs ? ` of ${packs}` : ''} at ${fmt(upd)} a day`]);
+  }
+  const timed = dose.ok ? boundedDays(dose.value) : undefined;
+  if (timed !== undefined) limits.push([timed, 'the dosage timing (bounds or count)']);
+  if (!limits.length) {
+    const how = `${startHow} (no days supply given)`;
+    return {
+      ok: true,
+      value: { startMs, endMs: startMs, start: iso(startMs), end: iso(startMs), how, expected: false },
+      how: 'point',
+    };
+  }
+  const [days, how] = limits.reduce((a, b) => (b[0] < a[0] ? b : a));
+  const endMs = startMs + days * DAY_MS;
+  return {
+    ok: true,
+    value: { startMs, endMs, start: iso(startMs), end: iso(endMs), how: `${startHow} + ${how}`, expected: true },
+    how,
+  };
+}
+
+/** MedicationAdministration.dosage as a FHIR Dosage: one dose (count 1), by its route. */
+function administrationDosage(ma: MedicationAdministration): Dosage[] | undefined {
+  const d = ma.dosage;
+  if (!d) return undefined;
+  return [
+    {
+      ...(d.text ? { text: d.text } : {}),
+      ...(d.route ? { route: d.route } : {}),
+      ...(d.dose ? { doseAndRate: [{ doseQuantity: d.dose }] } : {}),
+      timing: { repeat: { count: 1 } },
+    },
+  ];
+}
+
+function dosagesOf(r: MedicationResource): Dosage[] | undefined {
+  switch (r.resourceType) {
+    case 'MedicationRequest':
+      return r.dosageInstruction;
+    case 'MedicationStatement':
+      return r.dosage;
+    case 'MedicationAdministration':
+      return administrationDosage(r);
+    case 'MedicationDispense':
+      return r.dosageInstruction;
+  }
+}
+
 export interface OrderScope {
   /** References of the resources that came in as draftOrders. */
   orders: Set<string>;
@@ -400,12 +523,12 @@ export interface OrderScope {
   focus?: Set<string>;
 }
 
-function refOf(r: MedicationRequest | MedicationStatement): string {
+function refOf(r: MedicationResource): string {
   return `${r.resourceType}/${r.id ?? '(no id)'}`;
 }
 
 export function medicationUse(
-  r: MedicationRequest | MedicationStatement,
+  r: MedicationResource,
   k: Knowledge,
   asOf: Date,
   external: Map<string, Medication>,
@@ -413,7 +536,7 @@ export function medicationUse(
 ): MedicationUse | undefined {
   const reference = refOf(r);
   const origin = scope?.orders.has(reference) ? 'order' : 'record';
-  const allowed = r.resourceType === 'MedicationRequest' ? REQUEST_STATUSES : STATEMENT_STATUSES;
+  const allowed = ALLOWED[r.resourceType];
   // Orders may be draft (order-select) or, under order-sign 1.1, already active: which ones count is the caller's call.
   if (origin === 'record' && !allowed.has(r.status)) return undefined;
   // On the chart only real orders are exposure; a proposal or plan is not taken yet. Among draftOrders it is the point.
@@ -435,7 +558,7 @@ export function medicationUse(
     .map((m) => (m.basis === 'text' ? { ...m, verified: false } : m));
   if (!matches.length) return undefined;
 
-  const dosages = r.resourceType === 'MedicationRequest' ? r.dosageInstruction : r.dosage;
+  const dosages = dosagesOf(r);
   const names = [
     ...productConcepts.flatMap(textsOf),
     ...(r.medicationReference?.display ? [r.medicationReference.display] : []),
@@ -467,7 +590,11 @@ export function medicationUse(
     period:
       r.resourceType === 'MedicationRequest'
         ? requestPeriod(r, origin, asOf, dose, products[0])
-        : statementPeriod(r, asOf),
+        : r.resourceType === 'MedicationStatement'
+          ? statementPeriod(r, asOf)
+          : r.resourceType === 'MedicationAdministration'
+            ? administrationPeriod(r)
+            : dispensePeriod(r, dose, products[0]),
   };
 }
 
@@ -478,17 +605,47 @@ export function medicationUses(
   k: Knowledge,
   asOf: Date,
   scope?: OrderScope,
+  /** MedicationAdministration and MedicationDispense: doses given and supply handed over. */
+  given: (MedicationAdministration | MedicationDispense)[] = [],
 ): MedicationUse[] {
   const external = new Map(medications.filter((m) => m.id).map((m) => [`Medication/${m.id}`, m]));
   const seen = new Set<string>();
   const out: MedicationUse[] = [];
-  for (const r of [...requests, ...statements]) {
+  for (const r of [...requests, ...statements, ...given]) {
     const ref = refOf(r);
     // The same order can reach us twice (a chart search and draftOrders); the order copy wins.
     if (r.id && seen.has(ref)) continue;
     if (r.id) seen.add(ref);
     const u = medicationUse(r, k, asOf, external, scope);
     if (u) out.push(u);
+  }
+  return out;
+}
+
+/**
+ * Glucocorticoids present on the record that cannot be read for the rules: a route code in neither the systemic
+ * nor the local set, no published prednisone equivalence for the ingredient (deflazacort), or a dose stated in a
+ * unit that cannot be converted to mg. Each makes the medication list "could not be checked" (never local, never
+ * 0 mg/day, never absent).
+ */
+export function medicationUnreadables(uses: MedicationUse[], k: Knowledge): Unreadable[] {
+  const out: Unreadable[] = [];
+  for (const u of uses) {
+    const gc = u.matches.filter((m) => m.codeset === 'glucocorticoids' && m.concept.id !== 'non-systemic-class');
+    if (!gc.length || u.route.kind === 'local') continue;
+    const ingredient = gc.find((m) => m.basis !== 'class') ?? gc[0];
+    const reference = u.reference;
+    if (u.route.kind === 'unknown') {
+      out.push({ domain: 'medications', reference, reason: `${u.name}: the route could not be read (${u.route.how})` });
+    } else if (ingredient && k.glucocorticoidEquivalence.prednisoneMgPerMg[ingredient.concept.id] === undefined) {
+      out.push({
+        domain: 'medications',
+        reference,
+        reason: `${u.name}: no published prednisone equivalence for ${ingredient.concept.display}, so its dose could not be converted`,
+      });
+    } else if (!u.dose.ok && u.dose.unreadable) {
+      out.push({ domain: 'medications', reference, reason: `${u.name}: the dose could not be read (${u.dose.why})` });
+    }
   }
   return out;
 }

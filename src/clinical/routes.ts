@@ -7,6 +7,8 @@ import { type Product, SYSTEMIC_ROUTES } from './products';
 export interface RouteJudgement {
   kind: 'systemic' | 'local' | 'unknown';
   how: string;
+  /** The record states a route that could not be read (a code outside the known sets): "could not be checked". */
+  unreadable?: boolean;
 }
 
 const SCT = 'http://snomed.info/sct';
@@ -28,7 +30,7 @@ function byWords(texts: string[], source: string): RouteJudgement | undefined {
 }
 
 /**
- * Route in order of trust: a SNOMED CT route code on the dosage; the route's words; an ATC class that is itself
+ * Route in order of trust: a SNOMED CT route code on the dosage (systemic, local, or unknown when in neither set); the route's words; an ATC class that is itself
  * systemic (H02AB) or local (D07, S01BA, R03BA...); the dose form of a verified RxNorm product; the dose form's
  * words in the product's name or Medication.form. Otherwise unknown.
  */
@@ -40,14 +42,21 @@ export function judgeRoute(
   product?: Product,
 ): RouteJudgement {
   const systemic = codesets.routes.concepts.find((c) => c.id === 'systemic')?.codes ?? [];
+  const local = codesets.routes.concepts.find((c) => c.id === 'local')?.codes ?? [];
   for (const d of dosages ?? []) {
     for (const c of d.route?.coding ?? []) {
       if (c.system !== SCT || !c.code) continue;
-      const hit = systemic.find((s) => s.code === c.code);
-      if (hit) return { kind: 'systemic', how: `route SNOMED CT ${c.code} (${hit.display})` };
+      const code = c.code.trim();
+      const hit = systemic.find((s) => s.code === code);
+      if (hit) return { kind: 'systemic', how: `route SNOMED CT ${code} (${hit.display})` };
+      const away = local.find((s) => s.code === code);
+      if (away) return { kind: 'local', how: `route SNOMED CT ${code} (${away.display}) is a local route` };
+      // A route concept this service does not know is neither systemic nor local: reading it as local would hide a
+      // systemic glucocorticoid (SNOMED CT has many kin of oral and parenteral). A code outranks any words.
       return {
-        kind: 'local',
-        how: `route SNOMED CT ${c.code}${c.display ? ` (${c.display})` : ''} is not oral or parenteral systemic`,
+        kind: 'unknown',
+        how: `route SNOMED CT ${code}${c.display ? ` (${c.display})` : ''} is not one this service knows as systemic or local`,
+        unreadable: true,
       };
     }
   }

@@ -243,6 +243,24 @@ const PATHS: Records[] = [
       { ...rx('draft', pred, 0, [{ ...daily(10, 14), route: ORAL }], 14), status: 'draft' } as MedicationRequest,
     ],
   },
+  // Order hooks: a planned course (expected), beside orders that cannot be counted (unknown route code, no equivalence).
+  {
+    who: woman(66),
+    resources: [],
+    orders: [
+      { ...rx('draft-long', pred, 0, [{ ...daily(10), route: ORAL }], 120), status: 'draft' } as MedicationRequest,
+      {
+        ...rx('draft-odd', pred, 0, [
+          { ...daily(10), route: { coding: [{ system: 'http://snomed.info/sct', code: '999999001' }] } },
+        ]),
+        status: 'draft',
+      } as MedicationRequest,
+      {
+        ...rx('draft-dfz', concept('rxnorm', '22396', 'deflazacort'), 0, [{ ...daily(30), route: ORAL }]),
+        status: 'draft',
+      } as MedicationRequest,
+    ],
+  },
   {
     who: woman(66),
     resources: [],

@@ -76,6 +76,7 @@ export const rule: Rule = {
         u,
         glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>,
         k,
+        ctx.asOf.getTime(),
       );
       if (d.why) notes.push(reasonFrom(r.text, 'dose-unknown', { medicine: `${u.name} (${u.reference})`, why: d.why }));
       intervals.push(...d.intervals);
@@ -87,6 +88,8 @@ export const rule: Rule = {
         x.days > r.minDays &&
         (onOrders ? x.intervals.some((i) => i.use.focus) : x.endMs >= asOfMs - r.recentDays * DAY_MS),
     );
+    // No dose could be read at all: say so (the notes), never "0 mg/day".
+    if (!run && !intervals.length && notes.length) return outcome.notMet(ID, notes);
     if (!run) {
       const top = Math.max(0, ...intervals.map((i) => i.prednisoneEqMgPerDay));
       const longest = runs[0];
@@ -145,7 +148,8 @@ export const rule: Rule = {
     const age = ctx.ageNow;
     const under40 = age !== undefined && age < r.fraxMinAgeYears;
     const maxPed = Math.max(...run.intervals.map((i) => i.prednisoneEqMgPerDay));
-    const expected = uses.some((u) => u.period.ok && u.period.value.expected && u.period.value.endMs > asOfMs);
+    // Record uses count only to today; only an order's planned course reaches past it.
+    const expected = run.endMs > asOfMs;
     const focus = uses.filter((u) => u.focus);
     const measures = [
       medicationMeasure(

@@ -1,0 +1,247 @@
+import type {
+  CodeableConcept,
+  Dosage,
+  MedicationAdministration,
+  MedicationDispense,
+  MedicationRequest,
+  Resource,
+} from 'fhir/r4';
+import { describe, expect, it } from 'vitest';
+import { concept, dailyDosage, daysAgo, medicationRequest } from '../demo/builders';
+import { buildContext } from './context';
+import { exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from './exposure';
+import { inputFromResources } from './input';
+import { medicationUse } from './medications';
+import { cards, codes, k, lowPair, NOW, outcomeOf, run, woman } from './rules/test-records';
+
+/* The four FHIR R4 medication resources as one exposure timeline, and what cannot be read on them. */
+
+const RX = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+const SCT = 'http://snomed.info/sct';
+const UCUM = 'http://unitsofmeasure.org';
+const gc = ['systemic-glucocorticoid'];
+const prednisone: CodeableConcept = { coding: [{ system: RX, code: '8640', display: 'prednisone' }] };
+const oral = { coding: [{ system: SCT, code: '26643006', display: 'Oral route' }] };
+const use = (r: Parameters<typeof medicationUse>[0]) => medicationUse(r, k, NOW, new Map());
+const ctxOf = (resources: Resource[]) => buildContext(inputFromResources(woman(70), resources), 'Patient/p', k, NOW);
+
+/** A daily dose given on a ward or in a clinic, as a medication administration record sends it. */
+function given(
+  id: string,
+  day: number,
+  mg: number,
+  extra: Partial<MedicationAdministration> = {},
+  medication: CodeableConcept = prednisone,
+): MedicationAdministration {
+  return {
+    resourceType: 'MedicationAdministration',
+    id,
+    status: 'completed',
+    subject: { reference: 'Patient/p' },
+    medicationCodeableConcept: medication,
+    effectiveDateTime: daysAgo(NOW, day),
+    dosage: { route: oral, dose: { value: mg, unit: 'mg', system: UCUM, code: 'mg' } },
+    ...extra,
+  };
+}
+
+function dispensed(id: string, day: number, supplyDays: number, extra: Partial<MedicationDispense> = {}) {
+  const d: MedicationDispense = {
+    resourceType: 'MedicationDispense',
+    id,
+    status: 'completed',
+    subject: { reference: 'Patient/p' },
+    medicationCodeableConcept: prednisone,
+    whenHandedOver: daysAgo(NOW, day),
+    daysSupply: { value: supplyDays, unit: 'days', system: UCUM, code: 'd' },
+    dosageInstruction: [dailyDosage(10, 'mg', 1, oral) as Dosage],
+    ...extra,
+  };
+  return d;
+}
+
+describe('MedicationAdministration', () => {
+  it('is a dose given on the day of effective[x], by its dosage route and dose', () => {
+    const u = use(given('a1', 3, 40))!;
+    expect(u.kind).toBe('MedicationAdministration');
+    expect(u.route.kind).toBe('systemic');
+    expect(u.dose.ok && u.dose.value[0]?.mgPerDay).toBe(40);
+    expect(u.period.ok && (u.period.value.endMs - u.period.value.startMs) / 86_400_000).toBe(1);
+  });
+
+  it('is not a dose when it was not done or entered in error', () => {
+    expect(use(given('a2', 3, 40, { status: 'not-done' }))).toBeUndefined();
+    expect(use(given('a3', 3, 40, { status: 'entered-in-error' }))).toBeUndefined();
+  });
+
+  it('makes daily doses over four months a course, so the glucocorticoid card fires from administrations alone', () => {
+    const doses = Array.from({ length: 120 }, (_, i) => given(`d${i}`, 130 - i, 10));
+    const e = run(woman(70), doses);
+    expect(cards(e)).toContain('glucocorticoid-bone');
+  });
+
+  it('suppresses the low-CCR card as confounded by a glucocorticoid known only from an administration', () => {
+    const e = run(woman(80), [...lowPair(), given('a4', 30, 40)]);
+    expect(cards(e)).not.toContain('low-ccr');
+    expect(codes(e, 'low-ccr')).toContain('glucocorticoid');
+  });
+});
+
+describe('MedicationDispense', () => {
+  it('is the supply handed over: whenHandedOver for daysSupply', () => {
+    const u = use(dispensed('x1', 40, 30))!;
+    expect(u.kind).toBe('MedicationDispense');
+    expect(u.period.ok && u.period.value.how).toMatch(/handed over .* \+ 30 d supply/);
+  });
+
+  it('counts only a completed dispense', () => {
+    expect(use(dispensed('x2', 40, 30, { status: 'declined' }))).toBeUndefined();
+    expect(use(dispensed('x3', 40, 30, { status: 'cancelled' }))).toBeUndefined();
+  });
+
+  it('turns a quantity into days at the instructed dose when no daysSupply is given', () => {
+    const tablets = dispensed('x4', 10, 0, {
+      medicationCodeableConcept: { coding: [{ system: RX, code: '312617', display: 'predniSONE 5 MG Oral Tablet' }] },
+      quantity: { value: 60, unit: 'TAB', code: 'TAB' },
+      dosageInstruction: [dailyDosage(2, 'TAB', 1) as Dosage],
+    });
+    delete tablets.daysSupply;
+    const u = use(tablets)!;
+    expect(u.period.ok && (u.period.value.endMs - u.period.value.startMs) / 86_400_000).toBe(30);
+  });
+
+  it('fires the glucocorticoid card from dispenses alone and suppresses the low-CCR card', () => {
+    const fills = [dispensed('f1', 200, 90), dispensed('f2', 110, 90)];
+    expect(cards(run(woman(70), fills))).toContain('glucocorticoid-bone');
+    expect(cards(run(woman(80), [...lowPair(), ...fills]))).not.toContain('low-ccr');
+  });
+});
+
+describe('exposure counts only the days up to now', () => {
+  it('is 240 days, not 270, for a 270-day supply begun 240 days ago', () => {
+    const r = medicationRequest('long', 'p', prednisone, {
+      authoredOn: daysAgo(NOW, 240),
+      supplyDays: 270,
+      dosage: [dailyDosage(10, 'mg', 1, oral)],
+    });
+    const u = use(r)!;
+    const runs = exposureRuns(
+      glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime()).intervals,
+      2.5,
+      14,
+    );
+    expect(Math.round(runs[0]?.days ?? 0)).toBe(240);
+    const e = run(woman(70), [r]);
+    const f = e.findings.find((x) => x.ruleId === 'glucocorticoid-bone')!;
+    expect(f.statements.join(' ')).toMatch(/Observed course .*: 240 days/);
+  });
+
+  it('keeps the planned course of an order being placed (it is what the order hooks weigh)', () => {
+    const r = medicationRequest('new', 'p', prednisone, {
+      authoredOn: NOW.toISOString(),
+      supplyDays: 120,
+      dosage: [dailyDosage(10, 'mg', 1, oral)],
+    });
+    const u = medicationUse(r, k, NOW, new Map(), { orders: new Set(['MedicationRequest/new']) })!;
+    const d = glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime());
+    expect(Math.round(exposureRuns(d.intervals, 2.5, 14)[0]?.days ?? 0)).toBe(120);
+  });
+});
+
+describe('a glucocorticoid that cannot be read makes the medication list "could not be checked"', () => {
+  const deflazacort: CodeableConcept = { coding: [{ system: RX, code: '22396', display: 'deflazacort' }] };
+
+  it('deflazacort, which has no published prednisone equivalence, is never 0 mg/day', () => {
+    const r = medicationRequest('dfz', 'p', deflazacort, {
+      authoredOn: daysAgo(NOW, 200),
+      supplyDays: 180,
+      dosage: [dailyDosage(30, 'mg', 1, oral)],
+    });
+    const ctx = ctxOf([r]);
+    expect(ctx.unavailable).toContain('medications');
+    expect(ctx.unreadable[0]).toMatchObject({ reference: 'MedicationRequest/dfz', domain: 'medications' });
+    expect(ctx.unreadable[0]?.reason).toMatch(/no published prednisone equivalence.*could not be converted/);
+    const e = run(woman(70), [r]);
+    expect(codes(e, 'glucocorticoid-bone')).toContain('context-unavailable');
+    expect(JSON.stringify(outcomeOf(e, 'glucocorticoid-bone').reasons)).not.toMatch(/\b0 mg\/day/);
+  });
+
+  it('on an order hook, a deflazacort order says its dose could not be converted, not "0 mg/day"', () => {
+    const r = medicationRequest('dfz2', 'p', deflazacort, {
+      authoredOn: NOW.toISOString(),
+      supplyDays: 180,
+      dosage: [dailyDosage(30, 'mg', 1, oral)],
+    });
+    const input = { ...inputFromResources(woman(70), []), draftOrders: { resources: [r] } };
+    const ctx = buildContext(input, 'Patient/p', k, NOW);
+    expect(ctx.unreadable.map((u) => u.reference)).toEqual(['MedicationRequest/dfz2']);
+  });
+
+  it('a SNOMED CT route code in neither the systemic nor the local set is unknown, never local', () => {
+    const odd = { coding: [{ system: SCT, code: '999999001', display: 'Some other route' }] };
+    const r = medicationRequest('rt', 'p', prednisone, {
+      authoredOn: daysAgo(NOW, 30),
+      supplyDays: 30,
+      dosage: [dailyDosage(10, 'mg', 1, odd)],
+    });
+    expect(use(r)!.route).toMatchObject({ kind: 'unknown', unreadable: true });
+    const ctx = ctxOf([r]);
+    expect(ctx.unavailable).toContain('medications');
+    expect(ctx.unreadable[0]?.reason).toMatch(/route could not be read/);
+  });
+
+  it('reads Epic\'s "Oral" (SNOMED CT 260548002) as oral, and a topical route code as local', () => {
+    const route = (code: string, display: string) =>
+      use(
+        medicationRequest(`r${code}`, 'p', prednisone, {
+          authoredOn: daysAgo(NOW, 30),
+          dosage: [dailyDosage(10, 'mg', 1, { coding: [{ system: SCT, code, display }] })],
+        }),
+      )!.route.kind;
+    expect(route('260548002', 'Oral')).toBe('systemic');
+    expect(route('6064005', 'Topical route')).toBe('local');
+    expect(ctxOf([]).unavailable).toEqual([]);
+  });
+
+  it('leaves a local glucocorticoid out of the unreadable list (a cream is read, and is local)', () => {
+    const cream = medicationRequest('cr', 'p', prednisone, {
+      authoredOn: daysAgo(NOW, 30),
+      dosage: [dailyDosage(1, 'mg', 1, { coding: [{ system: SCT, code: '6064005', display: 'Topical route' }] })],
+    });
+    expect(ctxOf([cream]).unreadable).toEqual([]);
+  });
+});
+
+describe('the CDS Hooks Sandbox dose: 1 {pill} of an RxNorm tablet product', () => {
+  /** As the Sandbox's Rx View builds it (src/reducers/medication-reducers.js): UCUM `{pill}`, frequency per day. */
+  const sandbox = (code: string, display: string, pills: number): MedicationRequest => ({
+    resourceType: 'MedicationRequest',
+    id: 'sbx',
+    status: 'draft',
+    intent: 'order',
+    subject: { reference: 'Patient/p' },
+    authoredOn: NOW.toISOString(),
+    medicationCodeableConcept: { text: display, coding: [{ display, system: RX, code }] },
+    dosageInstruction: [
+      {
+        timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } },
+        doseAndRate: [{ doseQuantity: { value: pills, system: UCUM, code: '{pill}' } }],
+      },
+    ],
+    dispenseRequest: { expectedSupplyDuration: { value: 120, unit: 'days', system: UCUM, code: 'd' } },
+  });
+
+  const asOrder = (r: MedicationRequest) =>
+    medicationUse(r, k, NOW, new Map(), { orders: new Set(['MedicationRequest/sbx']) });
+
+  it('reads 1 pill of prednisone 10 MG Oral Tablet as 10 mg a day, by the product strength', () => {
+    const u = asOrder(sandbox('198145', 'prednisone 10 MG Oral Tablet', 1))!;
+    expect(u.dose.ok && u.dose.value[0]?.mgPerDay).toBe(10);
+    expect(u.route.kind).toBe('systemic');
+  });
+
+  it('never counts a pill of a product measured in mL or vials', () => {
+    const u = asOrder(sandbox('205301', 'prednisone 5 MG/ML Oral Solution', 1))!;
+    expect(u.dose.ok).toBe(false);
+  });
+});
