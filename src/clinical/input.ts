@@ -1,11 +1,14 @@
 import type {
   Condition,
   DiagnosticReport,
+  Encounter,
+  EpisodeOfCare,
   Medication,
   MedicationRequest,
   MedicationStatement,
   Observation,
   Patient,
+  Procedure,
   Resource,
   ServiceRequest,
 } from 'fhir/r4';
@@ -26,5 +29,8 @@ export function inputFromResources(patient: Patient, resources: Resource[]): Cli
     conditions: ofType<Condition>(resources, 'Condition'),
     diagnosticReports: ofType<DiagnosticReport>(resources, 'DiagnosticReport'),
     serviceRequests: ofType<ServiceRequest>(resources, 'ServiceRequest'),
+    procedures: ofType<Procedure>(resources, 'Procedure'),
+    encounters: ofType<Encounter>(resources, 'Encounter'),
+    episodesOfCare: ofType<EpisodeOfCare>(resources, 'EpisodeOfCare'),
   };
 }
