@@ -119,7 +119,9 @@ export function undatedBoneDensity(procedures: Procedure[], k: Knowledge): Unrea
   const dxa = concept(k, 'dxa-procedure');
   return procedures
     .filter((p) => p.status === 'completed' && matchConcepts(p.code, dxa, 'observations').length)
-    .filter((p) => parseFhirInstant(p.performedDateTime ?? p.performedPeriod?.start ?? p.performedPeriod?.end) === undefined)
+    .filter(
+      (p) => parseFhirInstant(p.performedDateTime ?? p.performedPeriod?.start ?? p.performedPeriod?.end) === undefined,
+    )
     .map((p) => ({
       domain: 'bone-density' as const,
       reference: `Procedure/${p.id ?? '(no id)'}`,

@@ -1,5 +1,5 @@
 import type { CodeableConcept, Encounter, EpisodeOfCare, Period, Procedure, ServiceRequest } from 'fhir/r4';
-import { type Codeset, type ConceptMatch, type CodesetConcept, matchConcepts, textsOf } from './codesets';
+import { type Codeset, type CodesetConcept, type ConceptMatch, matchConcepts, textsOf } from './codesets';
 import type { ConditionFact } from './conditions';
 import { parseFhirInstant, subtractMonths } from './dates';
 import type { Knowledge } from './knowledge';
@@ -75,7 +75,12 @@ function endedAt(r: CareResource): number | null | undefined {
 
 const subjectOf = (r: CareResource) => (r.resourceType === 'EpisodeOfCare' ? { subject: r.patient } : r);
 
-export function careRecordFacts(records: CareResource[], patientRef: string, k: Knowledge, asOf: Date): ConditionFact[] {
+export function careRecordFacts(
+  records: CareResource[],
+  patientRef: string,
+  k: Knowledge,
+  asOf: Date,
+): ConditionFact[] {
   const out: ConditionFact[] = [];
   for (const r of records) {
     if (!belongsToPatient(subjectOf(r), patientRef)) continue;

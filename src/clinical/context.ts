@@ -136,11 +136,7 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
     ...(input.episodesOfCare ?? []),
     ...(input.serviceRequests ?? []),
   ];
-  const unreadable = [
-    ...(input.unreadable ?? []),
-    ...conditions.unreadable,
-    ...undatedBoneDensity(procedures, k),
-  ];
+  const unreadable = [...(input.unreadable ?? []), ...conditions.unreadable, ...undatedBoneDensity(procedures, k)];
   return {
     mode: input.draftOrders ? 'orders' : 'record',
     // Orders first, so a draft order that also reached us through a chart search is seen as the order.
