@@ -53,6 +53,7 @@ describe('discovery', () => {
       usageRequirements: expect.any(String),
     });
     expect(Object.keys(s.prefetch).sort()).toEqual([
+      'bmd',
       'bmi',
       'conditions',
       'creatinine',
@@ -61,12 +62,14 @@ describe('discovery', () => {
       'dxa',
       'dxaOrders',
       'dxaReports',
+      'encounters',
       'glucose',
       'insulin',
       'medicationRequests',
       'medicationStatements',
       'osteoporosisTherapy',
       'patient',
+      'procedures',
       'vitaminD',
     ]);
   });
