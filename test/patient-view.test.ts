@@ -55,6 +55,7 @@ describe('discovery', () => {
       usageRequirements: expect.any(String),
     });
     expect(Object.keys(s.prefetch).sort()).toEqual([
+      'bmd',
       'bmi',
       'conditions',
       'creatinine',
@@ -63,6 +64,7 @@ describe('discovery', () => {
       'dxa',
       'dxaOrders',
       'dxaReports',
+      'encounters',
       'glucose',
       'insulin',
       'medicationAdministrations',
@@ -71,6 +73,7 @@ describe('discovery', () => {
       'medicationStatements',
       'osteoporosisTherapy',
       'patient',
+      'procedures',
       'vitaminD',
     ]);
   });

@@ -338,6 +338,9 @@ describe('the service without the embedded demo', () => {
         'Condition',
         'DiagnosticReport',
         'ServiceRequest',
+        // Hospice and palliative care, and a DXA recorded as a Procedure.
+        'Procedure',
+        'Encounter',
       ]
         .map((t) => `patient/${t}.read`)
         .join(' ');

@@ -26,6 +26,19 @@ export interface CodesetConcept {
   group?: string;
   names?: string[];
   codes: CodesetCode[];
+  /**
+   * When a recorded Condition of this concept counts: `current` (clinicalStatus active/recurrence/relapse, or not
+   * abated) or `ever` (any clinicalStatus: a confirmed RA in remission, a fracture healed long ago). Default current.
+   */
+  countsWhen?: 'current' | 'ever';
+  /** Resource types besides Condition that record this concept (hospice care as a Procedure or an Encounter). */
+  recordedAs?: ('Procedure' | 'Encounter' | 'ServiceRequest' | 'EpisodeOfCare')[];
+  /** How long a dated care record (a Procedure, an Encounter) of this concept counts after it ended. */
+  recordCountsForMonths?: number;
+  /** The published value sets the codes were taken from. */
+  valueSets?: { oid: string; title: string; version: string; source: string }[];
+  /** Why the concept has codes of one system only, where a published value set has none in the other. */
+  oneSystemReason?: string;
 }
 
 export interface Codeset {

@@ -1,18 +1,29 @@
 import type {
   Condition,
   DiagnosticReport,
+  Encounter,
+  EpisodeOfCare,
   Medication,
   MedicationAdministration,
   MedicationDispense,
   MedicationRequest,
   MedicationStatement,
   Observation,
+  Patient,
+  Procedure,
   Resource,
   ServiceRequest,
 } from 'fhir/r4';
-import { type BoneDensityOrder, type BoneDensityTest, boneDensityOrders, boneDensityTests } from './bone-density';
+import {
+  type BoneDensityOrder,
+  type BoneDensityTest,
+  boneDensityOrders,
+  boneDensityTests,
+  undatedBoneDensity,
+} from './bone-density';
+import { careRecordFacts } from './care-records';
 import { isOneOf } from './codesets';
-import { type ConditionFact, conditionFacts } from './conditions';
+import { type ConditionFact, readConditions } from './conditions';
 import { DAY_MS, subtractMonths } from './dates';
 import type { Knowledge } from './knowledge';
 import { type MedicationUse, medicationUnreadables, medicationUses, type OrderScope } from './medications';
@@ -32,7 +43,8 @@ export type ContextDomain =
   | 'osteoporosis-therapy'
   | 'crp'
   | 'bmi'
-  | 'vitamin-d';
+  | 'vitamin-d'
+  | 'palliative-care';
 export const CONTEXT_DOMAINS: readonly ContextDomain[] = [
   'ccr-labs',
   'medications',
@@ -43,6 +55,7 @@ export const CONTEXT_DOMAINS: readonly ContextDomain[] = [
   'crp',
   'bmi',
   'vitamin-d',
+  'palliative-care',
 ];
 
 /**
@@ -85,6 +98,12 @@ export interface ContextInput {
   conditions?: Condition[];
   diagnosticReports?: DiagnosticReport[];
   serviceRequests?: ServiceRequest[];
+  /** Procedures (a DXA done; hospice or palliative care), Encounters and EpisodesOfCare (hospice, palliative care). */
+  procedures?: Procedure[];
+  encounters?: Encounter[];
+  episodesOfCare?: EpisodeOfCare[];
+  /** The Patient, when the caller has it: its birth date dates an onset or abatement given as an Age. */
+  patient?: Patient;
   draftOrders?: DraftOrders;
   unavailable?: ContextDomain[];
   /** Resources set aside before the engine (failed validation at the boundary); their domains could not be checked. */
@@ -113,6 +132,18 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
   const ofPatient = (r: { subject?: { reference?: string } }) => belongsToPatient(r, patientRef);
   const orderRequests = orders.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
   const orderServices = orders.filter((r): r is ServiceRequest => r.resourceType === 'ServiceRequest');
+  const conditions = readConditions(input.conditions ?? [], patientRef, k, {
+    ...(input.patient?.birthDate ? { birthDate: input.patient.birthDate } : {}),
+    asOfMs: asOf.getTime(),
+  });
+  const procedures = (input.procedures ?? []).filter(ofPatient);
+  // Hospice and palliative care in the chart, however recorded; a referral being signed now is not yet care.
+  const careRecords = [
+    ...procedures,
+    ...(input.encounters ?? []),
+    ...(input.episodesOfCare ?? []),
+    ...(input.serviceRequests ?? []),
+  ];
   // Orders first, so a draft order that also reached us through a chart search is seen as the order.
   const medications = medicationUses(
     [...orderRequests, ...(input.medicationRequests ?? [])].filter(ofPatient),
@@ -123,15 +154,21 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
     scope,
     [...(input.medicationAdministrations ?? []), ...(input.medicationDispenses ?? [])].filter(ofPatient),
   );
-  const unreadable = [...(input.unreadable ?? []), ...medicationUnreadables(medications, k)];
+  const unreadable = [
+    ...(input.unreadable ?? []),
+    ...medicationUnreadables(medications, k),
+    ...conditions.unreadable,
+    ...undatedBoneDensity(procedures, k),
+  ];
   return {
     mode: input.draftOrders ? 'orders' : 'record',
     medications,
-    conditions: conditionFacts(input.conditions ?? [], patientRef, k),
+    conditions: [...conditions.facts, ...careRecordFacts(careRecords, patientRef, k, asOf)],
     boneDensity: boneDensityTests(
       input.observations.filter(ofPatient),
       (input.diagnosticReports ?? []).filter(ofPatient),
       k,
+      procedures,
     ),
     boneDensityOrders: boneDensityOrders(
       [...orderServices, ...(input.serviceRequests ?? [])].filter(ofPatient),
@@ -154,12 +191,23 @@ export function focusUnreadable(ctx: ClinicalContext, domain: ContextDomain): bo
   return ctx.unreadable.some((u) => u.focus && u.domain === domain);
 }
 
+/**
+ * Conditions (and care records read as conditions) of the concepts `names`. `role` is what the caller does with
+ * them: a `trigger` (a card starts from it) takes only confirmed ones; a `suppress` (the default: a card is quieted
+ * or a ratio not trusted) also takes unconfirmed, provisional and differential ones, so doubt keeps a card quiet.
+ * `activeOnly` asks for those that count now: current ones, and, for a concept whose code set entry says
+ * `countsWhen: ever` (confirmed rheumatoid arthritis, a fragility fracture), any clinical status.
+ */
 export function conditionsOf(
   ctx: ClinicalContext,
   names: readonly string[],
-  opts: { activeOnly: boolean },
+  opts: { activeOnly: boolean; role?: 'trigger' | 'suppress' },
 ): ConditionFact[] {
-  return ctx.conditions.filter((c) => (!opts.activeOnly || c.active) && c.matches.some((m) => isOneOf(m, names)));
+  return ctx.conditions.filter(
+    (c) =>
+      (opts.role !== 'trigger' || c.confirmed) &&
+      c.matches.some((m) => isOneOf(m, names) && (!opts.activeOnly || c.active || m.concept.countsWhen === 'ever')),
+  );
 }
 
 /** Uses that match `names` and were taken (or are ordered) within `withinDays` of `atMs` (their period reaches it). */

@@ -1,6 +1,8 @@
 import type {
   Condition,
   DiagnosticReport,
+  Encounter,
+  EpisodeOfCare,
   Medication,
   MedicationAdministration,
   MedicationDispense,
@@ -8,6 +10,7 @@ import type {
   MedicationStatement,
   Observation,
   Patient,
+  Procedure,
   Resource,
   ServiceRequest,
 } from 'fhir/r4';
@@ -30,5 +33,8 @@ export function inputFromResources(patient: Patient, resources: Resource[]): Cli
     conditions: ofType<Condition>(resources, 'Condition'),
     diagnosticReports: ofType<DiagnosticReport>(resources, 'DiagnosticReport'),
     serviceRequests: ofType<ServiceRequest>(resources, 'ServiceRequest'),
+    procedures: ofType<Procedure>(resources, 'Procedure'),
+    encounters: ofType<Encounter>(resources, 'Encounter'),
+    episodesOfCare: ofType<EpisodeOfCare>(resources, 'EpisodeOfCare'),
   };
 }

@@ -375,6 +375,7 @@ const PATHS: Records[] = [
   { who: woman(60), resources: [ra, palliative] },
   { who: woman(60), resources: [ra, dxaReport('old', 'p', daysAgo(NOW, 1000))] },
   { who: woman(60), resources: [ra], unavailable: ['bone-density', 'bone-density-orders', 'osteoporosis-therapy'] },
+  { who: woman(60), resources: [ra], unavailable: ['palliative-care'] },
   { who: woman(80), resources: [...lowPair(), dxaReport('dxa', 'p', daysAgo(NOW, 200))] },
   { who: woman(80), resources: [...lowPair(), dxaOrder('so', 'p')] },
 ];

@@ -79,6 +79,7 @@ export function boneCare(
     'osteoporosis-therapy',
     'medications',
     'conditions',
+    'palliative-care',
   );
   const caveats = unchecked.map((d) => sharedText(k, 'couldNotCheck', { domain: domainText(ctx.knowledge, d) }));
   const uncheckedLine = unchecked.length

@@ -147,17 +147,18 @@ describe('R3, secondary-osteoporosis conditions', () => {
     expect(codes(e, 'secondary-osteoporosis')).toEqual(['unverified-code']);
   });
 
-  it('needs age 50 or a fragility fracture, and ignores resolved conditions as triggers', () => {
+  it('needs age 50 or a fragility fracture, and ignores resolved conditions as triggers unless the concept counts ever', () => {
     const ra = condition('ra', 'p', concept('icd10cm', 'M06.9', 'Rheumatoid arthritis, unspecified'));
     expect(codes(run(woman(45), [ra]), 'secondary-osteoporosis')).toEqual(['age-below-minimum']);
-    expect(
-      codes(
-        run(woman(60), [
-          condition('ra', 'p', concept('icd10cm', 'M06.9', 'Rheumatoid arthritis'), { clinicalStatus: 'resolved' }),
-        ]),
-        'secondary-osteoporosis',
-      ),
-    ).toEqual(['no-condition']);
+    // Hyperthyroidism counts while current; FRAX takes confirmed rheumatoid arthritis whatever its activity.
+    const graves = condition('t', 'p', concept('icd10cm', 'E05.00', 'Thyrotoxicosis'), { clinicalStatus: 'resolved' });
+    expect(codes(run(woman(60), [graves]), 'secondary-osteoporosis')).toEqual(['no-condition']);
+    const inRemission = condition('ra', 'p', concept('icd10cm', 'M06.9', 'Rheumatoid arthritis'), {
+      clinicalStatus: 'remission',
+    });
+    expect(run(woman(60), [inRemission]).outcomes.find((o) => o.ruleId === 'secondary-osteoporosis')?.status).toBe(
+      'fired',
+    );
   });
 });
 

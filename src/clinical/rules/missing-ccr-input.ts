@@ -1,6 +1,7 @@
-import { domainText, missing } from '../context';
-import { Indicator, RuleText, ruleKnowledge, Summary } from '../schema';
-import { briefFrom, cardText, reasonFrom, sharedText } from '../text';
+import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
+import { conditionsOf, domainText, missing } from '../context';
+import { Indicator, RuleText, ruleKnowledge, Summary, SuppressingConditions } from '../schema';
+import { briefFrom, cardText, reasonFrom, sharedReason, sharedText } from '../text';
 import type { Finding } from '../types';
 import { listOf } from './bone-care';
 import { ccrConfounders } from './ccr-confounders';
@@ -15,6 +16,7 @@ export const knowledge = ruleKnowledge({
   summaryCystatin: Summary,
   summaryCreatinine: Summary,
   summaryPair: Summary,
+  suppressingConditions: SuppressingConditions,
   text: RuleText,
 });
 
@@ -42,6 +44,22 @@ export const rule: Rule = {
     // gate, unsteady creatinine, a confounder present), do not ask for it.
     const usable = ccrUsable(ctx);
     if (!usable.ok) return outcome.suppressed(ID, usable.reasons);
+    // No new labs for a patient in hospice or palliative care, however the care is recorded (Condition, Procedure,
+    // Encounter, ServiceRequest, EpisodeOfCare): the same reasons the bone cards stay quiet for.
+    const care = conditionsOf(ctx.context, r.suppressingConditions, { activeOnly: true });
+    if (care.length)
+      return outcome.suppressed(
+        ID,
+        care.map((f) => {
+          const m = strongest(f.matches.filter((x) => isOneOf(x, r.suppressingConditions))) as ConceptMatch;
+          const found = sharedText(k, 'therapyItem', {
+            medicine: f.text,
+            reference: f.reference,
+            match: describeMatch(m),
+          });
+          return sharedReason(k, m.concept.id, { condition: m.concept.display, found }, 'suppressing-condition');
+        }),
+      );
     const confounders = ccrConfounders(ctx, ctx.asOf.getTime());
 
     const summaries = { cystatin: r.summaryCystatin, creatinine: r.summaryCreatinine, apart: r.summaryPair } as const;

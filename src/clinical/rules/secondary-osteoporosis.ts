@@ -37,13 +37,13 @@ export const rule: Rule = {
       reasonFrom(r.text, code, params, key);
     if (missing(c, 'conditions').length)
       return outcome.notMet(ID, [say('context-unavailable', { domain: domainText(ctx.knowledge, 'conditions') })]);
-    const found = conditionsOf(c, r.conditions, { activeOnly: true });
+    const found = conditionsOf(c, r.conditions, { activeOnly: true, role: 'trigger' });
     if (!found.length) return outcome.notMet(ID, [say('no-condition')]);
     const trusted = found.filter((f) => strongest(f.matches.filter((m) => isOneOf(m, r.conditions)))?.verified);
     if (!trusted.length) {
       return outcome.notMet(ID, [say('unverified-code', { conditions: found.map((f) => f.text).join('; ') })]);
     }
-    const fractures = conditionsOf(c, r.fractures, { activeOnly: false });
+    const fractures = conditionsOf(c, r.fractures, { activeOnly: true, role: 'trigger' });
     const age = ctx.ageNow;
     if (!fractures.length && (age === undefined || age < r.minAgeYears)) {
       return outcome.notMet(ID, [
