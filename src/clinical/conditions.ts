@@ -14,6 +14,11 @@ export interface ConditionFact {
   clinicalStatus?: string;
   onsetMs?: number;
   abatementMs?: number;
+  /**
+   * Shown by a result, not recorded as a Condition (a pregnancy status, thyrotoxicosis by TSH and free T4): it holds
+   * from onsetMs to abatementMs only, and counts where a state changes what a lab means, never as a diagnosis.
+   */
+  observed?: true;
 }
 
 const ACTIVE = new Set(['active', 'recurrence', 'relapse']);

@@ -14,8 +14,10 @@ import { type ConditionFact, conditionFacts } from './conditions';
 import { DAY_MS, subtractMonths } from './dates';
 import type { Knowledge } from './knowledge';
 import { type MedicationUse, medicationUses, type OrderScope } from './medications';
+import { observedConditionFacts } from './observed-conditions';
 import { belongsToPatient } from './subject';
 import { sharedText } from './text';
+import type { LabValue } from './types';
 
 /**
  * Kinds of context a call may not have been able to read (an optional prefetch key that was neither sent nor
@@ -30,7 +32,9 @@ export type ContextDomain =
   | 'osteoporosis-therapy'
   | 'crp'
   | 'bmi'
-  | 'vitamin-d';
+  | 'vitamin-d'
+  | 'thyroid-labs'
+  | 'pregnancy-tests';
 export const CONTEXT_DOMAINS: readonly ContextDomain[] = [
   'ccr-labs',
   'medications',
@@ -41,6 +45,8 @@ export const CONTEXT_DOMAINS: readonly ContextDomain[] = [
   'crp',
   'bmi',
   'vitamin-d',
+  'thyroid-labs',
+  'pregnancy-tests',
 ];
 
 /**
@@ -89,6 +95,8 @@ export interface ClinicalContext {
   mode: 'record' | 'orders';
   medications: MedicationUse[];
   conditions: ConditionFact[];
+  /** States results show (pregnancy, thyrotoxicosis): asked for only where a state changes what a lab means. */
+  observedConditions: ConditionFact[];
   boneDensity: BoneDensityTest[];
   boneDensityOrders: BoneDensityOrder[];
   /** Domains that could not be checked: those the caller could not read, and those of every unreadable resource. */
@@ -98,7 +106,13 @@ export interface ClinicalContext {
 
 const refOf = (r: Resource) => `${r.resourceType}/${r.id ?? '(no id)'}`;
 
-export function buildContext(input: ContextInput, patientRef: string, k: Knowledge, asOf: Date): ClinicalContext {
+export function buildContext(
+  input: ContextInput,
+  patientRef: string,
+  k: Knowledge,
+  asOf: Date,
+  labs: LabValue[] = [],
+): ClinicalContext {
   const orders = input.draftOrders?.resources ?? [];
   const focus = input.draftOrders?.focus;
   const scope: OrderScope = { orders: new Set(orders.map(refOf)), ...(focus ? { focus: new Set(focus) } : {}) };
@@ -117,6 +131,7 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
       scope,
     ),
     conditions: conditionFacts(input.conditions ?? [], patientRef, k),
+    observedConditions: observedConditionFacts(input.observations, labs, patientRef, k, asOf),
     boneDensity: boneDensityTests(
       input.observations.filter(ofPatient),
       (input.diagnosticReports ?? []).filter(ofPatient),
@@ -138,12 +153,29 @@ export function missing(ctx: ClinicalContext, ...domains: ContextDomain[]): Cont
   return domains.filter((d) => ctx.unavailable.includes(d));
 }
 
+/**
+ * Conditions that match `names`. `observed`: also the states results show (a pregnancy status, thyrotoxicosis by
+ * TSH and free T4), for rules that ask whether a state changes what a lab means; a bone card's diagnosis never
+ * comes from them.
+ */
 export function conditionsOf(
   ctx: ClinicalContext,
   names: readonly string[],
-  opts: { activeOnly: boolean },
+  opts: { activeOnly: boolean; observed?: boolean },
 ): ConditionFact[] {
-  return ctx.conditions.filter((c) => (!opts.activeOnly || c.active) && c.matches.some((m) => isOneOf(m, names)));
+  const pool = opts.observed ? [...ctx.conditions, ...ctx.observedConditions] : ctx.conditions;
+  return pool.filter(
+    (c) => (!opts.activeOnly || c.active || c.observed) && c.matches.some((m) => isOneOf(m, names)),
+  );
+}
+
+/**
+ * Whether a condition held at `atMs`, or up to `graceMs` before it (a pregnancy's months after): a recorded one while
+ * active or until its abatement; an observed one only within the window its result shows.
+ */
+export function heldAt(f: ConditionFact, atMs: number, graceMs = 0): boolean {
+  if (f.observed) return (f.onsetMs ?? atMs) <= atMs && (f.abatementMs ?? atMs) >= atMs - graceMs;
+  return f.active || (f.abatementMs !== undefined && f.abatementMs >= atMs - graceMs);
 }
 
 /** Uses that match `names` and were taken (or are ordered) within `withinDays` of `atMs` (their period reaches it). */
