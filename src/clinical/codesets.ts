@@ -24,9 +24,18 @@ export interface CodesetConcept {
   id: string;
   display: string;
   group?: string;
+  /** Which FRAX input a condition concept is ('none': FRAX does not take it) [evidence: frax-inputs]. */
+  fraxInput?: FraxInput;
   names?: string[];
   codes: CodesetCode[];
 }
+
+export type FraxInput =
+  | 'rheumatoid-arthritis'
+  | 'secondary-osteoporosis'
+  | 'prior-fracture'
+  | 'glucocorticoids'
+  | 'none';
 
 export interface Codeset {
   id: string;

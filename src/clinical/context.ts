@@ -164,9 +164,7 @@ export function conditionsOf(
   opts: { activeOnly: boolean; observed?: boolean },
 ): ConditionFact[] {
   const pool = opts.observed ? [...ctx.conditions, ...ctx.observedConditions] : ctx.conditions;
-  return pool.filter(
-    (c) => (!opts.activeOnly || c.active || c.observed) && c.matches.some((m) => isOneOf(m, names)),
-  );
+  return pool.filter((c) => (!opts.activeOnly || c.active || c.observed) && c.matches.some((m) => isOneOf(m, names)));
 }
 
 /**

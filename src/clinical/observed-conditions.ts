@@ -125,10 +125,15 @@ function labFacts(f: LabsFact, labs: LabValue[], k: Knowledge): ConditionFact[] 
   for (const criteria of f.anyOf) {
     const [first, ...rest] = criteria as [Criterion, ...Criterion[]];
     for (const anchor of labs.filter((l) => l.analyte === first.analyte && meets(l, first))) {
-      const partners = rest.map((c) =>
-        labs
-          .filter((l) => l.analyte === c.analyte && meets(l, c) && Math.abs(l.effectiveMs - anchor.effectiveMs) <= gap)
-          .sort((a, b) => Math.abs(a.effectiveMs - anchor.effectiveMs) - Math.abs(b.effectiveMs - anchor.effectiveMs))[0],
+      const partners = rest.map(
+        (c) =>
+          labs
+            .filter(
+              (l) => l.analyte === c.analyte && meets(l, c) && Math.abs(l.effectiveMs - anchor.effectiveMs) <= gap,
+            )
+            .sort(
+              (a, b) => Math.abs(a.effectiveMs - anchor.effectiveMs) - Math.abs(b.effectiveMs - anchor.effectiveMs),
+            )[0],
       );
       if (partners.some((p) => !p)) continue;
       const results = [anchor, ...(partners as LabValue[])];

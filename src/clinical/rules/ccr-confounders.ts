@@ -254,7 +254,10 @@ function labStateChecks(
     const from = atMs - f.holdsDaysAfter * DAY_MS;
     const to = atMs + f.holdsDaysBefore * DAY_MS;
     const near = ctx.labs.some((l) => analytes.includes(l.analyte) && l.effectiveMs >= from && l.effectiveMs <= to);
-    const what = listOf(k, analytes.map((a) => k.analytes[a].display.replace(/\s*\(.*\)$/, '')));
+    const what = listOf(
+      k,
+      analytes.map((a) => k.analytes[a].display.replace(/\s*\(.*\)$/, '')),
+    );
     const state = f.concepts
       .map((n) => k.codesets.conditions.concepts.find((x) => x.id === n)?.display ?? n)
       .join(', ');

@@ -252,9 +252,7 @@ export const rule: Rule = {
         word(r.threshold.provisional ? 'caveatProvisional' : 'caveatSite', { provenance: r.threshold.provenance }),
         word('caveatAccuracy'),
         word('caveatChecked', { checked: confounders.checked.join(', ') }),
-        ...(confounders.notOnFile.length
-          ? [word('caveatNotOnFile', { items: confounders.notOnFile.join('; ') })]
-          : []),
+        ...(confounders.notOnFile.length ? [word('caveatNotOnFile', { items: confounders.notOnFile.join('; ') })] : []),
         ...confounders.unreadable.map((u) => word('caveatUnreadable', { reason: u.text })),
         word('caveatGender'),
         word('caveatConfirm'),
