@@ -9,6 +9,7 @@ import {
   type CitationRef,
   clinicianText,
   day,
+  egfrStageText,
   type Finding,
   HOMA_FORMULAS,
   type Knowledge,
@@ -284,7 +285,12 @@ export function renderMeasures(v: View): HTMLElement {
       { id: `measure-${code}`, 'data-code': code, 'data-computed': 'true', 'data-value': String(m.value) },
       h('th', { scope: 'row' }, m.display),
       h('td', { class: 'value' }, round(m.value, m.unit)),
-      h('td', { class: 'unit' }, unitOf(m.unit) || '(ratio)'),
+      h(
+        'td',
+        { class: 'unit' },
+        unitOf(m.unit) || '(ratio)',
+        ...(egfrStageText(k, m) ? [' ', h('span', { class: 'stage' }, egfrStageText(k, m) as string)] : []),
+      ),
       h('td', { class: 'date' }, day(m.effective)),
       h(
         'td',

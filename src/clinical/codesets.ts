@@ -24,6 +24,8 @@ export interface CodesetConcept {
   id: string;
   display: string;
   group?: string;
+  /** Which FRAX input a condition concept is ('none': FRAX does not take it) [evidence: frax-inputs]. */
+  fraxInput?: FraxInput;
   names?: string[];
   codes: CodesetCode[];
   /**
@@ -40,6 +42,13 @@ export interface CodesetConcept {
   /** Why the concept has codes of one system only, where a published value set has none in the other. */
   oneSystemReason?: string;
 }
+
+export type FraxInput =
+  | 'rheumatoid-arthritis'
+  | 'secondary-osteoporosis'
+  | 'prior-fracture'
+  | 'glucocorticoids'
+  | 'none';
 
 export interface Codeset {
   id: string;

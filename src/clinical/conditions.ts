@@ -31,6 +31,11 @@ export interface ConditionFact {
   abatementMs?: number;
   /** abatement[x] is present (a date, an age, a range or words): the condition has ended, even if we cannot date it. */
   abated?: boolean;
+  /**
+   * Shown by a result, not recorded as a Condition (a pregnancy status, thyrotoxicosis by TSH and free T4): it holds
+   * from onsetMs to abatementMs only, and counts where a state changes what a lab means, never as a diagnosis.
+   */
+  observed?: true;
 }
 
 const CLINICAL = 'http://terminology.hl7.org/CodeSystem/condition-clinical';

@@ -27,8 +27,10 @@ import { type ConditionFact, readConditions } from './conditions';
 import { DAY_MS, subtractMonths } from './dates';
 import type { Knowledge } from './knowledge';
 import { type MedicationUse, medicationUnreadables, medicationUses, type OrderScope } from './medications';
+import { observedConditionFacts } from './observed-conditions';
 import { belongsToPatient } from './subject';
 import { sharedText } from './text';
+import type { LabValue } from './types';
 
 /**
  * Kinds of context a call may not have been able to read (an optional prefetch key that was neither sent nor
@@ -44,7 +46,9 @@ export type ContextDomain =
   | 'crp'
   | 'bmi'
   | 'vitamin-d'
-  | 'palliative-care';
+  | 'palliative-care'
+  | 'thyroid-labs'
+  | 'pregnancy-tests';
 export const CONTEXT_DOMAINS: readonly ContextDomain[] = [
   'ccr-labs',
   'medications',
@@ -56,6 +60,8 @@ export const CONTEXT_DOMAINS: readonly ContextDomain[] = [
   'bmi',
   'vitamin-d',
   'palliative-care',
+  'thyroid-labs',
+  'pregnancy-tests',
 ];
 
 /**
@@ -116,6 +122,8 @@ export interface ClinicalContext {
   mode: 'record' | 'orders';
   medications: MedicationUse[];
   conditions: ConditionFact[];
+  /** States results show (pregnancy, thyrotoxicosis): asked for only where a state changes what a lab means. */
+  observedConditions: ConditionFact[];
   boneDensity: BoneDensityTest[];
   boneDensityOrders: BoneDensityOrder[];
   /** Domains that could not be checked: those the caller could not read, and those of every unreadable resource. */
@@ -125,7 +133,13 @@ export interface ClinicalContext {
 
 const refOf = (r: Resource) => `${r.resourceType}/${r.id ?? '(no id)'}`;
 
-export function buildContext(input: ContextInput, patientRef: string, k: Knowledge, asOf: Date): ClinicalContext {
+export function buildContext(
+  input: ContextInput,
+  patientRef: string,
+  k: Knowledge,
+  asOf: Date,
+  labs: LabValue[] = [],
+): ClinicalContext {
   const orders = input.draftOrders?.resources ?? [];
   const focus = input.draftOrders?.focus;
   const scope: OrderScope = { orders: new Set(orders.map(refOf)), ...(focus ? { focus: new Set(focus) } : {}) };
@@ -164,6 +178,7 @@ export function buildContext(input: ContextInput, patientRef: string, k: Knowled
     mode: input.draftOrders ? 'orders' : 'record',
     medications,
     conditions: [...conditions.facts, ...careRecordFacts(careRecords, patientRef, k, asOf)],
+    observedConditions: observedConditionFacts(input.observations, labs, patientRef, k, asOf),
     boneDensity: boneDensityTests(
       input.observations.filter(ofPatient),
       (input.diagnosticReports ?? []).filter(ofPatient),
@@ -196,18 +211,32 @@ export function focusUnreadable(ctx: ClinicalContext, domain: ContextDomain): bo
  * them: a `trigger` (a card starts from it) takes only confirmed ones; a `suppress` (the default: a card is quieted
  * or a ratio not trusted) also takes unconfirmed, provisional and differential ones, so doubt keeps a card quiet.
  * `activeOnly` asks for those that count now: current ones, and, for a concept whose code set entry says
- * `countsWhen: ever` (confirmed rheumatoid arthritis, a fragility fracture), any clinical status.
+ * `countsWhen: ever` (confirmed rheumatoid arthritis, a fragility fracture), any clinical status. `observed`: also
+ * the states results show (a pregnancy status, thyrotoxicosis by TSH and free T4), for rules that ask whether a
+ * state changes what a lab means; a bone card's diagnosis never comes from them (they are never confirmed).
  */
 export function conditionsOf(
   ctx: ClinicalContext,
   names: readonly string[],
-  opts: { activeOnly: boolean; role?: 'trigger' | 'suppress' },
+  opts: { activeOnly: boolean; role?: 'trigger' | 'suppress'; observed?: boolean },
 ): ConditionFact[] {
-  return ctx.conditions.filter(
+  const pool = opts.observed ? [...ctx.conditions, ...ctx.observedConditions] : ctx.conditions;
+  return pool.filter(
     (c) =>
-      (opts.role !== 'trigger' || c.confirmed) &&
-      c.matches.some((m) => isOneOf(m, names) && (!opts.activeOnly || c.active || m.concept.countsWhen === 'ever')),
+      (opts.role !== 'trigger' || (c.confirmed && !c.observed)) &&
+      c.matches.some(
+        (m) => isOneOf(m, names) && (!opts.activeOnly || c.active || c.observed || m.concept.countsWhen === 'ever'),
+      ),
   );
+}
+
+/**
+ * Whether a condition held at `atMs`, or up to `graceMs` before it (a pregnancy's months after): a recorded one while
+ * active or until its abatement; an observed one only within the window its result shows.
+ */
+export function heldAt(f: ConditionFact, atMs: number, graceMs = 0): boolean {
+  if (f.observed) return (f.onsetMs ?? atMs) <= atMs && (f.abatementMs ?? atMs) >= atMs - graceMs;
+  return f.active || (f.abatementMs !== undefined && f.abatementMs >= atMs - graceMs);
 }
 
 /** Uses that match `names` and were taken (or are ordered) within `withinDays` of `atMs` (their period reaches it). */

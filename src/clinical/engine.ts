@@ -56,7 +56,7 @@ export function evaluatePatient(
   const selection = selectInputs(labs, knowledge, asOf);
   const measures = computeMeasures(patient, selection, knowledge);
   const ageNow = ageOn(patient.birthDate, asOf.toISOString());
-  const context = buildContext(input, patient.reference, knowledge, asOf);
+  const context = buildContext(input, patient.reference, knowledge, asOf, labs);
   const ctx: RuleContext = {
     patient,
     asOf,

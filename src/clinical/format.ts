@@ -15,6 +15,7 @@ export function significant(n: number, digits = 3): string {
 const UNIT_TEXT: Record<string, string> = {
   'mL/min/{1.73_m2}': 'mL/min/1.73 m²',
   'u[IU]/mL': 'µIU/mL',
+  'm[IU]/L': 'mIU/L',
   '{index}': '',
   '(mg/dL)/(mg/L)': '',
   'mg/d': 'mg/day',
@@ -55,6 +56,7 @@ const UCUM_IN_TEXT: [RegExp, string][] = [
   [/mL\/min\/\{1\.73_m2\}/g, 'mL/min/1.73 m²'],
   [/\{1\.73_m2\}/g, '1.73 m²'],
   [/u\[IU\]\/mL/g, 'µIU/mL'],
+  [/m\[IU\]\/L/g, 'mIU/L'],
   [/\[IU\]/g, 'IU'],
   [/\bumol\/L\b/g, 'µmol/L'],
   [/\(mg\/dL\)\/\(mg\/L\)/g, ''],

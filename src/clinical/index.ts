@@ -9,6 +9,7 @@ export { type ClinicalInput, evaluatePatient, patientFacts } from './engine';
 export { clinicianText, day, humanDates, round, unitText, withoutReferences } from './format';
 export { HOMA_FORMULAS, homaBeta, homaIr } from './homa';
 export { inputFromResources } from './input';
+export { egfrStage, egfrStageText } from './kidney-stage';
 export type * from './knowledge';
 export { KnowledgeSchema } from './knowledge-schema';
 export { MEASURE_DISPLAY, MEASURE_ORDER, summariseMeasure } from './measures';

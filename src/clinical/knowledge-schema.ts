@@ -6,10 +6,79 @@
  */
 import { Type } from '@sinclair/typebox';
 import { RULE_KNOWLEDGE } from './rules/registry';
-import { Enum, MedicationNames, Positive, Provenance, RuleText } from './schema';
+import { ConditionNames, Enum, MedicationNames, NonNegative, Positive, Provenance, RuleText } from './schema';
 
-export const ANALYTE_IDS = ['creatinine', 'cystatin-c', 'insulin', 'glucose', 'crp', 'bmi', 'vitamin-d'] as const;
+export const ANALYTE_IDS = [
+  'creatinine',
+  'cystatin-c',
+  'insulin',
+  'glucose',
+  'crp',
+  'bmi',
+  'vitamin-d',
+  'tsh',
+  'free-t4',
+] as const;
 export const AnalyteId = Enum(ANALYTE_IDS);
+
+/** A code-set concept of the observations code set (cds-hooks/codesets/observations.json). */
+const ObservationConcept = Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' });
+
+const Window = {
+  /** The state holds from this many days before the result … */
+  holdsDaysBefore: NonNegative,
+  /** … to this many days after it. */
+  holdsDaysAfter: NonNegative,
+};
+
+/** A coded result (valueCodeableConcept) whose answer says the state is present: "Pregnancy status: pregnant". */
+const Coded = Type.Object(
+  {
+    id: Type.String({ minLength: 1 }),
+    concepts: ConditionNames,
+    kind: Type.Literal('coded'),
+    observation: ObservationConcept,
+    answers: ObservationConcept,
+    ...Window,
+  },
+  { additionalProperties: false },
+);
+
+/** One test of a numeric result: below or above a number (canonical unit) or the result's own reference limit. */
+const Criterion = Type.Object(
+  {
+    analyte: AnalyteId,
+    below: Type.Optional(Type.Union([Positive, Type.Literal('low')])),
+    above: Type.Optional(Type.Union([Positive, Type.Literal('high')])),
+  },
+  { additionalProperties: false, minProperties: 2 },
+);
+
+/** Numeric results that together show the state: any one list of criteria, all met by results drawn together. */
+const Labs = Type.Object(
+  {
+    id: Type.String({ minLength: 1 }),
+    concepts: ConditionNames,
+    kind: Type.Literal('labs'),
+    anyOf: Type.Array(Type.Array(Criterion, { minItems: 1 }), { minItems: 1 }),
+    drawnWithinHours: Positive,
+    ...Window,
+  },
+  { additionalProperties: false },
+);
+
+export const ObservedConditions = Type.Object(
+  {
+    facts: Type.Array(Type.Union([Coded, Labs])),
+    text: RuleText,
+    provenance: Provenance,
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Results that count as a condition concept where a state changes what a lab means (pregnancy from a pregnancy status or test, thyrotoxicosis from TSH and free T4)',
+  },
+);
 
 const Range = Type.Object({ low: Positive, high: Positive }, { additionalProperties: false });
 
@@ -99,6 +168,26 @@ export const KnowledgeSchema = Type.Object(
         crp: Analyte,
         bmi: Analyte,
         'vitamin-d': Analyte,
+        tsh: Analyte,
+        'free-t4': Analyte,
+      },
+      { additionalProperties: false },
+    ),
+    /** Results that count as a condition concept (a pregnancy status, thyrotoxicosis by TSH and free T4). */
+    observedConditions: ObservedConditions,
+    /** KDIGO GFR categories, named wherever an eGFR is shown. */
+    egfrStages: Type.Object(
+      {
+        stages: Type.Array(
+          Type.Object(
+            { stage: Type.String({ minLength: 1 }), atLeast: NonNegative, words: Type.String({ minLength: 1 }) },
+            { additionalProperties: false },
+          ),
+          { minItems: 1 },
+        ),
+        /** How a stage reads beside an eGFR: {stage} and {words}. */
+        text: Type.String({ minLength: 1 }),
+        provenance: Provenance,
       },
       { additionalProperties: false },
     ),

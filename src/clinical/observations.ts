@@ -27,6 +27,41 @@ function specimenSaysFasting(obs: Observation): boolean {
   );
 }
 
+const INTERPRETATION_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation';
+
+/**
+ * The result's reference range in the analyte's canonical unit: a limit without its own unit takes the value's. A
+ * limit that cannot be converted is left out (a rule that needs it then cannot use the range).
+ */
+function referenceRangeOf(
+  obs: Observation,
+  analyte: AnalyteId,
+  def: Knowledge['analytes'][AnalyteId],
+  spellings: NonNullable<Knowledge['unitSpellings']>['spellings'],
+): { low?: number; high?: number } | undefined {
+  const rr = obs.referenceRange?.find((r) => r.low || r.high);
+  if (!rr) return undefined;
+  const q = obs.valueQuantity;
+  const limit = (l: typeof rr.low) => {
+    if (typeof l?.value !== 'number') return undefined;
+    const unit = l.code || l.unit ? l : { ...l, unit: q?.unit, code: q?.code, system: q?.system };
+    const c = toCanonical(analyte, def, unit, spellings);
+    return c.ok ? c.value : undefined;
+  };
+  const low = limit(rr.low);
+  const high = limit(rr.high);
+  if (low === undefined && high === undefined) return undefined;
+  return { ...(low !== undefined ? { low } : {}), ...(high !== undefined ? { high } : {}) };
+}
+
+function interpretationOf(obs: Observation): string[] {
+  return (obs.interpretation ?? []).flatMap((cc) =>
+    (cc.coding ?? [])
+      .filter((c) => c.code && (!c.system || c.system === INTERPRETATION_SYSTEM))
+      .map((c) => c.code as string),
+  );
+}
+
 function effectiveOf(obs: Observation): string | undefined {
   return obs.effectiveDateTime ?? obs.effectiveInstant ?? obs.effectivePeriod?.start;
 }
@@ -109,6 +144,8 @@ export function normaliseObservations(
       );
       continue;
     }
+    const range = referenceRangeOf(obs, id.analyte, def, spellings);
+    const flags = interpretationOf(obs);
     labs.push({
       analyte: id.analyte,
       reference,
@@ -124,6 +161,8 @@ export function normaliseObservations(
       effectiveMs,
       fasting: id.fasting || specimenSaysFasting(obs),
       ...(obs.specimen?.reference ? { specimen: obs.specimen.reference } : {}),
+      ...(range ? { referenceRange: range } : {}),
+      ...(flags.length ? { interpretation: flags } : {}),
     });
   }
   labs.sort((a, b) => b.effectiveMs - a.effectiveMs);

@@ -58,6 +58,8 @@ export function selectInputs(labs: LabValue[], k: Knowledge, asOf: Date): Select
     crp: by('crp'),
     bmi: by('bmi'),
     'vitamin-d': by('vitamin-d'),
+    tsh: by('tsh'),
+    'free-t4': by('free-t4'),
   };
 
   const cc = newestPair(

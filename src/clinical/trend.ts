@@ -21,6 +21,8 @@ const NO_LABS: Selection['inWindow'] = {
   crp: [],
   bmi: [],
   'vitamin-d': [],
+  tsh: [],
+  'free-t4': [],
 };
 
 /**

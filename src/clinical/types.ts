@@ -24,6 +24,10 @@ export interface LabValue {
   effectiveMs: number;
   fasting: boolean;
   specimen?: string;
+  /** The result's own reference range (Observation.referenceRange), in the canonical unit, when it gave one. */
+  referenceRange?: { low?: number; high?: number };
+  /** Observation.interpretation codes (HL7 v3 ObservationInterpretation: L, LL, H, HH, N …). */
+  interpretation?: string[];
 }
 
 export interface RejectedObservation {

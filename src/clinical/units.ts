@@ -129,6 +129,12 @@ export function toCanonical(
   const to = k.canonicalUnit;
   if (from === to) return { ok: true, value: q.value, unit: to };
 
+  // International units are arbitrary: between two spellings of them (µIU/mL, mIU/L) only the prefixes differ.
+  if (from.includes('[IU]') && to.includes('[IU]') && analyte !== 'insulin') {
+    const v = convertArbitrary(q.value, from, to);
+    if (v === undefined) return { ok: false, reason: `cannot convert ${from} to ${to}` };
+    return { ok: true, value: v, unit: to, conversion: `${fmt(q.value)} ${from} = ${fmt(v)} ${to}` };
+  }
   if (analyte === 'insulin') {
     if (from.includes('[IU]')) {
       const v = convertArbitrary(q.value, from, to);

@@ -1,13 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
 import type { ContextDomain } from '../context';
-import { conditionsOf, missing, usesOf } from '../context';
+import { conditionsOf, heldAt, missing, usesOf } from '../context';
 import { DAY_MS, subtractMonths } from '../dates';
 import { labText, significant } from '../format';
 import type { Knowledge } from '../knowledge';
 import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance } from '../schema';
 import { cardText, reasonFrom, sharedText } from '../text';
 import type { Reason, RejectedObservation } from '../types';
+import { listOf } from './bone-care';
 import type { RuleContext } from './rule';
 
 /** What distorts the creatinine/cystatin C ratio [evidence: ccr-confounders]: rules.low-ccr.confounders. */
@@ -57,6 +58,8 @@ export interface ConfounderCheck {
   unreadable: Reason[];
   /** What was looked for and not found, for the card's "read with care" line. */
   checked: string[];
+  /** What could not be looked for because no result is on file (no CRP near the draw): not checked, not absent. */
+  notOnFile: string[];
 }
 
 function how(m: ConceptMatch | undefined, k: Knowledge): string {
@@ -91,10 +94,9 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
     reasons.push(say('creatine-or-trimethoprim', { medicines }));
   }
 
+  // States a result shows (thyrotoxicosis by TSH and free T4, a pregnancy status) count like recorded ones here.
   const atDraw = (names: string[]) =>
-    conditionsOf(c, names, { activeOnly: false }).filter(
-      (f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= atMs),
-    );
+    conditionsOf(c, names, { activeOnly: false, observed: true }).filter((f) => heldAt(f, atMs));
   const named = (fs: ReturnType<typeof atDraw>, names: string[]) =>
     fs
       .map(
@@ -105,8 +107,8 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
   if (thyroid.length)
     reasons.push(say('hyperthyroidism', { conditions: named(thyroid, cf.conditions.hyperthyroidism) }));
   const postpartumFrom = subtractMonths(new Date(atMs), cf.postpartumMonths).getTime();
-  const pregnant = conditionsOf(c, cf.conditions.pregnancy, { activeOnly: false }).filter(
-    (f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= postpartumFrom),
+  const pregnant = conditionsOf(c, cf.conditions.pregnancy, { activeOnly: false, observed: true }).filter((f) =>
+    heldAt(f, atMs, atMs - postpartumFrom),
   );
   if (pregnant.length)
     reasons.push(
@@ -196,8 +198,13 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
     }
   }
 
-  const unchecked = missing(c, 'medications', 'conditions', 'crp', 'bmi');
   const word = (key: string, params?: Record<string, string | number>) => cardText(text, key, params);
+  const crpNear = [...ctx.labs, ...ctx.rejected].filter(
+    (l) => l.analyte === 'crp' && !('otherPatient' in l && l.otherPatient) && near(l.effectiveMs),
+  );
+  const bmiOnFile = !!bmi || bmiBad.length > 0;
+  const observedChecks = labStateChecks(ctx, atMs, Object.values(cf.conditions).flat(), word);
+  const unchecked = missing(c, 'medications', 'conditions', 'crp', 'bmi', 'thyroid-labs', 'pregnancy-tests');
   const checked = [
     ...(unchecked.includes('medications') ? [] : [word('checkedGlucocorticoids'), word('checkedCreatinineDrugs')]),
     ...(unchecked.includes('conditions')
@@ -209,12 +216,55 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
           word('checkedKidney'),
           ...otherGroups,
         ]),
-    ...(unchecked.includes('crp') || unreadable.some((u) => u.code === 'crp-unreadable')
+    // A threshold is checked only against a result: with none on file the line says so instead (three-valued).
+    ...(unchecked.includes('crp') || unreadable.some((u) => u.code === 'crp-unreadable') || !crpNear.length
       ? []
       : [word('checkedCrp', { above: cf.crpAboveMgL })]),
-    ...(unchecked.includes('bmi') || unreadable.some((u) => u.code === 'bmi-unreadable') ? [] : [word('checkedBmi')]),
+    ...(unchecked.includes('bmi') || unreadable.some((u) => u.code === 'bmi-unreadable') || !bmiOnFile
+      ? []
+      : [word('checkedBmi')]),
+    ...observedChecks.checked,
   ];
-  return { reasons, unchecked, unreadable, checked };
+  const notOnFile = [
+    ...(!unchecked.includes('crp') && !crpNear.length ? [word('notOnFileCrp', { withinDays: cf.crpWithinDays })] : []),
+    ...(!unchecked.includes('bmi') && !bmiOnFile ? [word('notOnFileBmi', { months: cf.bmiWithinMonths })] : []),
+    ...observedChecks.notOnFile,
+  ];
+  return { reasons, unchecked, unreadable, checked, notOnFile };
+}
+
+/**
+ * For each state the knowledge lets results show (thyrotoxicosis by TSH and free T4) and this check asks about: with
+ * such results near the draw it was checked; with none on file it was not, and the card says so.
+ */
+function labStateChecks(
+  ctx: RuleContext,
+  atMs: number,
+  names: string[],
+  word: (key: string, params?: Record<string, string | number>) => string,
+): { checked: string[]; notOnFile: string[] } {
+  const k = ctx.knowledge;
+  const out = { checked: [] as string[], notOnFile: [] as string[] };
+  if (missing(ctx.context, 'thyroid-labs').length) return out;
+  for (const f of k.observedConditions.facts) {
+    if (f.kind !== 'labs' || !f.concepts.some((n) => names.includes(n))) continue;
+    const analytes = [...new Set(f.anyOf.flat().map((c) => c.analyte))];
+    // A result shows the state from holdsDaysBefore before it to holdsDaysAfter after it: the results that could
+    // speak for the draw are those dated within that window around it.
+    const from = atMs - f.holdsDaysAfter * DAY_MS;
+    const to = atMs + f.holdsDaysBefore * DAY_MS;
+    const near = ctx.labs.some((l) => analytes.includes(l.analyte) && l.effectiveMs >= from && l.effectiveMs <= to);
+    const what = listOf(
+      k,
+      analytes.map((a) => k.analytes[a].display.replace(/\s*\(.*\)$/, '')),
+    );
+    const state = f.concepts
+      .map((n) => k.codesets.conditions.concepts.find((x) => x.id === n)?.display ?? n)
+      .join(', ');
+    if (near) out.checked.push(word('checkedLabState', { analytes: what, state }));
+    else out.notOnFile.push(word('notOnFileLabState', { analytes: what, state, days: f.holdsDaysBefore }));
+  }
+  return out;
 }
 
 const SPECIAL = new Set(['hyperthyroidism', 'pregnancy', 'amputation-or-paralysis', 'dialysis-or-transplant']);

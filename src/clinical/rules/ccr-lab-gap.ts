@@ -4,7 +4,7 @@ import { findMeasure } from '../measures';
 import { cardText, reasonFrom } from '../text';
 import type { OrderSuggestion, Reason } from '../types';
 import { ccrConfounders } from './ccr-confounders';
-import { akiPattern } from './low-ccr';
+import { akiReason, creatinineChange } from './low-ccr';
 import type { RuleContext } from './rule';
 
 /**
@@ -46,8 +46,8 @@ export function ccrUsable(ctx: RuleContext): { ok: boolean; reasons: Reason[] } 
       params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys },
     });
   }
-  if (creat && akiPattern(ctx.selection.inWindow.creatinine, creat, r.aki))
-    reasons.push(reasonFrom(text, 'aki-pattern'));
+  const change = creat ? creatinineChange(ctx.selection.inWindow.creatinine, creat, r.aki) : undefined;
+  if (change) reasons.push(akiReason(text, change));
   reasons.push(...ccrConfounders(ctx, ctx.asOf.getTime()).reasons);
   return { ok: reasons.length === 0, reasons };
 }

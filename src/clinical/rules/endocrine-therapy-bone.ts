@@ -8,8 +8,6 @@ import { MedicationNames, NonNegative, Provenance, ruleKnowledge, Summary } from
 import { briefFrom, capitalise, cardText, reasonFrom, sharedText, type TextParams } from '../text';
 import type { OrderSuggestion } from '../types';
 import { boneCardKnowledge, boneCare, links, listOf, matchText } from './bone-care';
-import { ccrConfounders } from './ccr-confounders';
-import { ccrLabGap } from './ccr-lab-gap';
 import { outcome, type Rule } from './rule';
 
 const ID = 'endocrine-therapy-bone';
@@ -33,6 +31,16 @@ export const knowledge = ruleKnowledge({
   }),
   minCourseProvenance: Provenance,
   summaryOrder: Summary,
+  /**
+   * GnRH analogues (agonists and antagonists): in a woman they suppress the ovaries, which is what the card names;
+   * the other androgen-deprivation agents (antiandrogens) are not counted in a woman [evidence: ovarian-suppression].
+   */
+  ovarianSuppression: Type.Object(
+    { concepts: MedicationNames, provenance: Provenance },
+    { additionalProperties: false },
+  ),
+  summaryOvarianSuppression: Summary,
+  summaryOrderOvarianSuppression: Summary,
 });
 
 /**
@@ -73,7 +81,28 @@ export const rule: Rule = {
       return outcome.notMet(ID, [why, ...shortReasons]);
     }
     if (!uses.length) return outcome.notMet(ID, [reasonFrom(r.text, 'no-therapy'), ...shortReasons]);
-    const trusted = uses.filter((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.verified);
+    const verified = uses.filter((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.verified);
+    // What the therapy does depends on the sex it acts in: androgen deprivation in a man, ovarian suppression in a
+    // woman (GnRH analogues only; an antiandrogen in a woman is not this card's therapy).
+    const sex = ctx.patient.sex;
+    const kindOf = (u: MedicationUse): string | undefined => {
+      const m = strongest(u.matches.filter((x) => isOneOf(x, r.triggers)));
+      if (m?.concept.group !== 'androgen-deprivation') return 'aromatase-inhibitor';
+      const gnrh = u.matches.some((x) => isOneOf(x, r.ovarianSuppression.concepts));
+      if (sex === 'female') return gnrh ? 'ovarian-suppression' : undefined;
+      if (sex === 'male') return 'androgen-deprivation';
+      return gnrh ? 'gnrh-analogue' : 'androgen-deprivation';
+    };
+    const notInSex = verified.filter((u) => kindOf(u) === undefined);
+    const trusted = verified.filter((u) => kindOf(u) !== undefined);
+    if (!trusted.length && notInSex.length) {
+      return outcome.notMet(ID, [
+        reasonFrom(r.text, 'antiandrogen-in-woman', {
+          medicines: notInSex.map((u) => `${u.name} (${u.reference})`).join('; '),
+        }),
+        ...shortReasons,
+      ]);
+    }
     if (!trusted.length) {
       return outcome.notMet(ID, [
         reasonFrom(r.text, 'unverified-code', {
@@ -100,26 +129,21 @@ export const rule: Rule = {
 
     const say = (key: string, params?: TextParams) => cardText(r.text, key, params);
     const suggestions: OrderSuggestion[] = [{ label: say('suggestDxa'), orders: [k.orders.dxa] }];
-    const labLines: string[] = [];
-    const labFound: string[] = [];
-    const labsUnread = missing(c, 'ccr-labs').length > 0;
-    const gap = labsUnread ? undefined : ccrLabGap(ctx);
-    if (gap && k.rules['low-ccr'].enabled && !ccrConfounders(ctx, ctx.asOf.getTime()).reasons.length) {
-      suggestions.push(gap.suggestion);
-      labLines.push(sharedText(k, 'ratioCannotBeComputed', { statements: gap.statements.join(' ') }));
-      labFound.push(gap.found);
-    }
-    const groups = [
-      ...new Set(trusted.map((u) => strongest(u.matches.filter((m) => isOneOf(m, r.triggers)))?.concept.group)),
-    ];
-    const what = groups
-      .map((g) => say(g === 'aromatase-inhibitor' ? 'aromatase-inhibitor' : 'androgen-deprivation'))
-      .join(` ${say('and')} `);
+    // Only the DXA its sources support: nothing about endocrine-therapy bone loss needs creatinine or cystatin C.
+    const kinds = [...new Set(trusted.map((u) => kindOf(u) as string))];
+    const what = kinds.map((g) => say(g)).join(` ${say('and')} `);
+    const ovarian = kinds.includes('ovarian-suppression');
     const focus = trusted.filter((u) => u.focus);
     return outcome.fired(ID, {
       ruleId: ID,
       indicator: r.indicator,
-      summary: onOrders ? r.summaryOrder : r.summary,
+      summary: ovarian
+        ? onOrders
+          ? r.summaryOrderOvarianSuppression
+          : r.summaryOvarianSuppression
+        : onOrders
+          ? r.summaryOrder
+          : r.summary,
       statements: [
         ...trusted.map((u) =>
           say('therapy', {
@@ -131,9 +155,6 @@ export const rule: Rule = {
           }),
         ),
         say('noBaselineDxa', { months: r.dxaBeforeStartMonths, start: day(new Date(startMs).toISOString()) }),
-        ...labLines,
-        // A sentence that opens with the domain's name: its first letter is the only thing code changes.
-        ...(labsUnread ? [capitalise(say('labsUnread', { domain: domainText(ctx.knowledge, 'ccr-labs') }))] : []),
       ],
       measures: [],
       context: [],
@@ -156,8 +177,6 @@ export const rule: Rule = {
           }),
           ...(care.uncheckedLine ? [care.uncheckedLine] : []),
           say('foundNoDxa', { months: r.dxaBeforeStartMonths }),
-          ...labFound,
-          ...(labsUnread ? [capitalise(say('labsUnread', { domain: domainText(ctx.knowledge, 'ccr-labs') }))] : []),
         ],
         then: [sharedText(k, 'calculateFrax')],
       },

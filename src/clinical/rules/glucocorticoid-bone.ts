@@ -27,6 +27,16 @@ export const knowledge = ruleKnowledge({
     { enabled: Type.Boolean(), maxMgPerDay: Positive, conditions: ConditionNames, provenance: Provenance },
     { additionalProperties: false },
   ),
+  /** FRAX takes glucocorticoids as yes or no; above this dose its probabilities are raised by these factors. */
+  fraxDoseAdjustment: Type.Object(
+    {
+      aboveMgPerDay: Positive,
+      majorFractureFactor: Type.Number({ exclusiveMinimum: 1 }),
+      hipFractureFactor: Type.Number({ exclusiveMinimum: 1 }),
+      provenance: Provenance,
+    },
+    { additionalProperties: false },
+  ),
   summaryUnder40: Summary,
   summaryOrder: Summary,
 });
@@ -170,6 +180,14 @@ export const rule: Rule = {
       ),
     ].filter((m): m is Measure => !!m);
 
+    const fa = r.fraxDoseAdjustment;
+    const highDose = !under40 && maxPed > fa.aboveMgPerDay;
+    const adjustment = {
+      dose: fmt(maxPed),
+      above: fa.aboveMgPerDay,
+      major: fa.majorFractureFactor,
+      hip: fa.hipFractureFactor,
+    };
     return outcome.fired(
       ID,
       {
@@ -208,6 +226,7 @@ export const rule: Rule = {
             : age !== undefined
               ? say('frax', { age })
               : say('fraxAgeUnknown'),
+          ...(highDose ? [say('fraxHighDose', adjustment)] : []),
           ...notes.map((n) => say('notCounted', { reason: n.text })),
         ],
         measures,
@@ -242,7 +261,11 @@ export const rule: Rule = {
             foundDxa(ctx, r.dxaWithinMonths),
             ...(under40 ? [say('foundUnder40', { age: age as number, fraxMinAge: r.fraxMinAgeYears })] : []),
           ],
-          ...(under40 ? {} : { then: [sharedText(k, 'calculateFrax')] }),
+          // Calcium and vitamin D are for everyone on the course; the FRAX step from 40, dose-adjusted when high.
+          then: [
+            ...(under40 ? [] : [highDose ? say('thenFraxHighDose', adjustment) : sharedText(k, 'calculateFrax')]),
+            say('thenCalciumVitaminD'),
+          ],
         },
       },
       notes,

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { conditionsOf, domainText, missing, usesOf } from '../context';
+import { conditionsOf, domainText, heldAt, missing, usesOf } from '../context';
 import { day, labText, round } from '../format';
 import { findMeasure } from '../measures';
 import { AdultAge, ConditionNames, MedicationNames, Positive, Provenance, ruleKnowledge } from '../schema';
@@ -72,8 +72,8 @@ export const rule: Rule = {
       });
       reasons.push({ ...reason, params: { withinDays: r.medicationWithinDays } });
     }
-    const conds = conditionsOf(ctx.context, r.excludingConditions, { activeOnly: false }).filter(
-      (f) => f.active || (f.abatementMs !== undefined && f.abatementMs >= drawMs),
+    const conds = conditionsOf(ctx.context, r.excludingConditions, { activeOnly: false, observed: true }).filter((f) =>
+      heldAt(f, drawMs),
     );
     // Names and references stay out of params: they belong to the patient, the params to the rule.
     if (conds.length)

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { domainText, missing } from '../context';
 import { DAY_MS } from '../dates';
 import { day, labText, measureText, round, unitText } from '../format';
+import { egfrStageText } from '../kidney-stage';
 import { findMeasure } from '../measures';
 import { AdultAge, Indicator, NonNegative, Positive, Provenance, RuleText, ruleKnowledge, Summary } from '../schema';
 import { briefFrom, cardText, reasonFrom } from '../text';
@@ -13,14 +14,16 @@ import { outcome, type Rule, type RuleContext } from './rule';
 const ID = 'low-ccr';
 
 /**
- * KDIGO AKI pattern around the pair's creatinine: a rise of ≥ 0.3 mg/dL within 48 h or to
- * ≥ 1.5× an earlier value within 7 days, anywhere from 7 days before to 48 h after the draw.
+ * Creatinine not in a steady state around a draw: a change of KDIGO AKI size in either direction, ≥ 0.3 mg/dL within
+ * 48 h or by a factor of ≥ 1.5 within 7 days, anywhere from 7 days before to 48 h after the draw. KDIGO defines AKI
+ * by the rise; a fall of the same size is a recovering AKI, and neither creatinine is a steady-state value, which
+ * every creatinine-based estimate (eGFR, the ratio) assumes [evidence: kdigo-2012-aki].
  */
-export function akiPattern(
+export function creatinineChange(
   creatinines: LabValue[],
   at: LabValue,
   aki: RuleContext['knowledge']['rules']['low-ccr']['aki'],
-): boolean {
+): { direction: 'rise' | 'fall'; from: LabValue; to: LabValue } | undefined {
   const h48 = aki.absoluteWindowHours * 3_600_000;
   const d7 = aki.relativeWindowDays * DAY_MS;
   const around = creatinines
@@ -31,11 +34,35 @@ export function akiPattern(
       const earlier = around[i] as LabValue;
       const later = around[j] as LabValue;
       const gap = later.effectiveMs - earlier.effectiveMs;
-      if (gap <= h48 && later.value - earlier.value >= aki.absoluteRiseMgDl) return true;
-      if (gap <= d7 && later.value >= aki.relativeRise * earlier.value) return true;
+      const high = Math.max(earlier.value, later.value);
+      const low = Math.min(earlier.value, later.value);
+      const big = (gap <= h48 && high - low >= aki.absoluteRiseMgDl) || (gap <= d7 && high >= aki.relativeRise * low);
+      if (big) return { direction: later.value > earlier.value ? 'rise' : 'fall', from: earlier, to: later };
     }
   }
-  return false;
+  return undefined;
+}
+
+/** The unsteady-creatinine reason in a rule's words: which way it moved, from what to what. */
+export function akiReason(
+  text: RuleContext['knowledge']['rules']['low-ccr']['text'],
+  change: NonNullable<ReturnType<typeof creatinineChange>>,
+): Reason {
+  const words = reasonFrom(text, 'aki-pattern', {
+    direction: cardText(text, change.direction === 'rise' ? 'creatinineRose' : 'creatinineFell'),
+    from: `${round(change.from.value, change.from.unit)} ${unitText(change.from.unit)} (${day(change.from.effective)})`,
+    to: `${round(change.to.value, change.to.unit)} ${unitText(change.to.unit)} (${day(change.to.effective)})`,
+  });
+  return { ...words, params: { direction: change.direction } };
+}
+
+/** Whether creatinine around the draw changed by a KDIGO AKI magnitude, rising or falling. */
+export function akiPattern(
+  creatinines: LabValue[],
+  at: LabValue,
+  aki: RuleContext['knowledge']['rules']['low-ccr']['aki'],
+): boolean {
+  return creatinineChange(creatinines, at, aki) !== undefined;
 }
 
 const CountOrSmall = Type.Union([Type.Integer({ minimum: 10 }), Type.Literal('< 10')]);
@@ -143,9 +170,8 @@ export const rule: Rule = {
         params: { measure: egfr.code, value: Number(egfr.value.toFixed(1)), minimum: r.minEgfrCrCys },
       });
     }
-    if (akiPattern(ctx.selection.inWindow.creatinine, pair.creatinine, r.aki)) {
-      suppress.push(say('aki-pattern'));
-    }
+    const change = creatinineChange(ctx.selection.inWindow.creatinine, pair.creatinine, r.aki);
+    if (change) suppress.push(akiReason(r.text, change));
     const confounders = ccrConfounders(ctx, pair.creatinine.effectiveMs);
     suppress.push(...confounders.reasons);
     if (confounders.unchecked.length) {
@@ -192,7 +218,9 @@ export const rule: Rule = {
         date,
         threshold: cutText,
       }),
-      ...(egfr ? [word('foundKidney', { egfr: round(egfr.value, egfr.unit) })] : []),
+      ...(egfr
+        ? [word('foundKidney', { egfr: round(egfr.value, egfr.unit), stage: egfrStageText(k, egfr) ?? '' })]
+        : []),
       ...(confounders.unreadable.length
         ? [
             word('foundUnreadable', {
@@ -215,7 +243,11 @@ export const rule: Rule = {
         cardText(r.text, 'lead', { ccr: ccrText, threshold: cutText, date }),
         word('creatinine', { value: labText(pair.creatinine) }),
         word('cystatin', { value: labText(pair.cystatin) }),
-        ...measures.map((m) => word('measure', { measure: measureText(m), formula: m.formula })),
+        ...measures.map((m) => {
+          const stage = egfrStageText(k, m);
+          const shown = stage ? word('measureStaged', { measure: measureText(m), stage }) : measureText(m);
+          return word('measure', { measure: shown, formula: m.formula });
+        }),
       ],
       measures,
       context: [],
@@ -223,6 +255,7 @@ export const rule: Rule = {
         word(r.threshold.provisional ? 'caveatProvisional' : 'caveatSite', { provenance: r.threshold.provenance }),
         word('caveatAccuracy'),
         word('caveatChecked', { checked: confounders.checked.join(', ') }),
+        ...(confounders.notOnFile.length ? [word('caveatNotOnFile', { items: confounders.notOnFile.join('; ') })] : []),
         ...confounders.unreadable.map((u) => word('caveatUnreadable', { reason: u.text })),
         word('caveatGender'),
         word('caveatConfirm'),

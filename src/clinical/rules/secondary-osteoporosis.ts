@@ -1,12 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { describeMatch, isOneOf, strongest } from '../codesets';
+import { type ConceptMatch, describeMatch, type FraxInput, isOneOf, strongest } from '../codesets';
 import { conditionsOf, domainText, dxaSince, missing, usesOf } from '../context';
 import { subtractMonths } from '../dates';
 import { AdultAge, ConditionNames, MedicationNames, Positive, ruleKnowledge } from '../schema';
 import { briefFrom, cardText, reasonFrom, sharedText, type TextParams } from '../text';
 import type { OrderSuggestion } from '../types';
 import { boneCardKnowledge, boneCare, foundDxa, lastDxaText, links, listOf, matchText } from './bone-care';
-import { ccrLabGap, ccrUsable } from './ccr-lab-gap';
 import { outcome, type Rule } from './rule';
 
 const ID = 'secondary-osteoporosis';
@@ -69,15 +68,16 @@ export const rule: Rule = {
         : card('item', { text: f.text, reference: f.reference, match });
     };
     const contributing = usesOf(c, r.contributing, ctx.asOf.getTime(), 90);
+    // Only the DXA its sources support: nothing about a secondary cause of osteoporosis needs cystatin C.
     const suggestions: OrderSuggestion[] = [{ label: card('suggestDxa'), orders: [k.orders.dxa] }];
-    const labLines: string[] = [];
-    const labFound: string[] = [];
-    const gap = missing(c, 'ccr-labs').length ? undefined : ccrLabGap(ctx);
-    if (gap && gap.kind !== 'neither' && ccrUsable(ctx).ok) {
-      suggestions.push(gap.suggestion);
-      labLines.push(sharedText(k, 'ratioCannotBeComputed', { statements: gap.statements.join(' ') }));
-      labFound.push(gap.found);
-    }
+    const frax = fraxLines(
+      [
+        ...trusted.map((f) => ({ text: f.text, input: fraxInputOf(f, r.conditions) })),
+        ...fractures.map((f) => ({ text: f.text, input: fraxInputOf(f, r.fractures) })),
+      ],
+      (key, params) => card(key, params),
+      k,
+    );
     const conditionList = trusted.map((f) => `${f.text} (${f.reference})`).join('; ');
     return outcome.fired(ID, {
       ruleId: ID,
@@ -106,11 +106,10 @@ export const rule: Rule = {
               }),
             ]
           : []),
-        ...labLines,
       ],
       measures: [],
       context: [],
-      caveats: [card('caveatFrax'), ...care.caveats],
+      caveats: [...frax.caveats, ...care.caveats],
       citations: r.citations.map((id) => k.citations[id]).filter((x) => !!x),
       suggestions,
       links: links(r.links),
@@ -136,7 +135,7 @@ export const rule: Rule = {
                 }),
               ]
             : []),
-          ...labFound,
+          ...frax.found,
         ],
         then: [sharedText(k, 'calculateFrax')],
       },
@@ -155,3 +154,35 @@ export const rule: Rule = {
     });
   },
 };
+
+/** The FRAX input of the concept a condition was recognised as (its strongest match among `names`). */
+function fraxInputOf(f: { matches: ConceptMatch[] }, names: string[]): FraxInput {
+  return strongest(f.matches.filter((m) => isOneOf(m, names)))?.concept.fraxInput ?? 'none';
+}
+
+/**
+ * What FRAX does with each condition, from the concept's `fraxInput` [evidence: frax-inputs]: its own input, its
+ * "secondary osteoporosis" input (ignored once femoral neck BMD is entered), or none (FRAX may underestimate).
+ * The card never says FRAX counts a cause it does not take.
+ */
+function fraxLines(
+  items: { text: string; input: FraxInput }[],
+  card: (key: string, params?: TextParams) => string,
+  k: Parameters<typeof listOf>[0],
+): { caveats: string[]; found: string[] } {
+  const caveats: string[] = [];
+  const found: string[] = [];
+  for (const input of [
+    'rheumatoid-arthritis',
+    'secondary-osteoporosis',
+    'glucocorticoids',
+    'prior-fracture',
+    'none',
+  ] as const) {
+    const of = [...new Set(items.filter((i) => i.input === input).map((i) => i.text))];
+    if (!of.length) continue;
+    caveats.push(card(`frax-${input}`, { conditions: listOf(k, of) }));
+    if (input === 'none') found.push(card('foundFraxNone', { conditions: listOf(k, of) }));
+  }
+  return { caveats, found };
+}
