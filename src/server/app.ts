@@ -59,6 +59,7 @@ export function createApp(deps: AppDeps): express.Express {
       maxResponseBytes: config.fhirMaxResponseBytes,
       maxCallBytes: config.fhirMaxCallBytes,
       observe: ops.metrics.observeFhirFetch,
+      onFallback: ops.metrics.countFhirFallback,
     },
   };
   /**
@@ -171,6 +172,8 @@ export function createApp(deps: AppDeps): express.Express {
             // Why a key read from fhirServer could not be had (timeout, too-large, http_503…): the reason beside "unavailable".
             failures: Object.keys(call.gathered.failures).length ? call.gathered.failures : undefined,
             partial: call.gathered.partial.length ? call.gathered.partial : undefined,
+            // Keys read in a simpler form than their template because the FHIR server rejected it (the ladder's steps).
+            fallbacks: call.gathered.fallbacks,
             malformed: call.gathered.malformed || undefined,
             cards: response.cards.length,
             rules: Object.fromEntries(call.rules.map((o) => [o.ruleId, o.status])),
