@@ -83,7 +83,13 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
   }
   const kind = typeof f === 'string' ? f : f.kind;
   if (typeof f === 'object' && f.kind === 'http') {
-    const code = f.status === 401 || f.status === 403 ? 'security' : 'transient';
+    // 404/405/501 to a search: the server has no such endpoint (the search ladder checked its plainest form).
+    const code =
+      f.status === 401 || f.status === 403
+        ? 'security'
+        : [404, 405, 501].includes(f.status)
+          ? 'not-supported'
+          : 'transient';
     return { severity: 'error', code, details: { text: `fhirServer answered HTTP ${f.status} when reading "${key}"` } };
   }
   const [code, text] = texts[kind] ?? ['processing', `could not obtain "${key}": ${kind}`];
