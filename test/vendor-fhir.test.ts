@@ -162,3 +162,20 @@ describe('the fallback in the metrics', () => {
     );
   });
 });
+
+describe("an Epic-like FHIR server with Epic's data: 150-character ids and the SNOMED CT oral route 260548002", () => {
+  let epicData: VendorFhir;
+  beforeAll(async () => {
+    epicData = await spawnVendorFhir('epic', { data: true });
+  }, 240_000);
+  afterAll(async () => {
+    await epicData?.close();
+  });
+
+  it('gives every demo patient the cards the lenient server gives', async () => {
+    for (const p of DEMO_PATIENTS) {
+      const [want, got] = await Promise.all([cardsFrom(p.id, lenient.fhirBase), cardsFrom(p.id, epicData.fhirBase)]);
+      expect(got.cards, p.id).toEqual(want.cards);
+    }
+  }, 300_000);
+});
