@@ -39,7 +39,7 @@ export interface RuleRun {
 
 /** What the server logs and (later) audits about a call: never patient data, never the token. */
 export interface CallRecord {
-  gathered: Pick<Gathered, 'sources' | 'partial' | 'malformed' | 'failures' | 'fhirMs' | 'fhirBytes'>;
+  gathered: Pick<Gathered, 'sources' | 'partial' | 'malformed' | 'failures' | 'fhirMs' | 'fhirBytes' | 'fallbacks'>;
   /** What the clinician was shown: the evaluation with only the rules shown in this call. */
   evaluation: PatientEvaluation;
   /** Every rule of the service, shown or withheld, with its delivery. */
@@ -150,6 +150,7 @@ export async function callService(
         failures: data.failures,
         ...(data.fhirMs !== undefined ? { fhirMs: data.fhirMs } : {}),
         ...(data.fhirBytes !== undefined ? { fhirBytes: data.fhirBytes } : {}),
+        ...(data.fallbacks ? { fallbacks: data.fallbacks } : {}),
       },
       evaluation,
       rules,

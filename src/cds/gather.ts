@@ -31,6 +31,8 @@ export interface Gathered {
   fhirMs?: number;
   /** Bytes read from fhirServer (decompressed), all keys and pages. */
   fhirBytes?: number;
+  /** Keys read in a simpler form than their template (the search ladder's steps), or `missing-endpoint`. */
+  fallbacks?: Record<string, string>;
 }
 
 export interface GatherOptions {
@@ -47,6 +49,8 @@ export interface GatherOptions {
   observe?: (outcome: string, seconds: number) => void;
   /** Reads beyond the service's prefetch templates, by key (the encounter a location pilot needs); never required. */
   extraReads?: Record<string, string>;
+  /** Told of every key read in a simpler form than its template: the ladder's steps, or `missing-endpoint`. */
+  onFallback?: (fallback: string) => void;
 }
 
 function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcomeIssue {
@@ -58,6 +62,15 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
     'invalid-response': ['invalid', `fhirServer sent something other than FHIR JSON for "${key}"`],
     aborted: ['timeout', `reading "${key}" from fhirServer was abandoned: the call ended first`],
   };
+  if (typeof f === 'object' && f.kind === 'page-limit') {
+    return {
+      severity: 'error',
+      code: 'too-costly',
+      details: {
+        text: `fhirServer could not filter or sort the search for "${key}" and its answer ran past ${f.maxPages} pages; the newest results may be unread`,
+      },
+    };
+  }
   if (typeof f === 'object' && f.kind === 'too-large') {
     const mb = Math.round((f.limitBytes / 1048576) * 10) / 10;
     const what =
@@ -72,7 +85,13 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
   }
   const kind = typeof f === 'string' ? f : f.kind;
   if (typeof f === 'object' && f.kind === 'http') {
-    const code = f.status === 401 || f.status === 403 ? 'security' : 'transient';
+    // 404/405/501 to a search: the server has no such endpoint (the search ladder checked its plainest form).
+    const code =
+      f.status === 401 || f.status === 403
+        ? 'security'
+        : [404, 405, 501].includes(f.status)
+          ? 'not-supported'
+          : 'transient';
     return { severity: 'error', code, details: { text: `fhirServer answered HTTP ${f.status} when reading "${key}"` } };
   }
   const [code, text] = texts[kind] ?? ['processing', `could not obtain "${key}": ${kind}`];
@@ -120,6 +139,8 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     opts.observe ? { observe: opts.observe } : {},
   );
 
+  for (const f of Object.values(read.fallbacks ?? {})) opts.onFallback?.(f);
+
   const issues: OperationOutcomeIssue[] = [];
   for (const key of Object.keys(reads.templates)) {
     if (read.sources[key] !== 'unavailable' || !def.required.includes(key)) continue;
@@ -163,5 +184,6 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
     failures: Object.fromEntries(Object.entries(read.failures).map(([key, f]) => [key, outcomeOf(f)])),
     unavailable: read.unavailable,
     ...(read.fhirMs !== undefined ? { fhirMs: read.fhirMs, fhirBytes: bytes?.bytesRead ?? 0 } : {}),
+    ...(read.fallbacks && Object.keys(read.fallbacks).length ? { fallbacks: read.fallbacks } : {}),
   };
 }

@@ -22,12 +22,25 @@ import {
 import { isFhirId } from '../fhir/ids';
 import { classifyPrefetch, fillTemplate, type PrefetchState, type Template } from './prefetch';
 import { type ServiceReads, unavailableDomains } from './reads';
+import {
+  filterLocally,
+  needsWholeList,
+  nextForm,
+  plainestForm,
+  type SearchForm,
+  type SearchMemory,
+  searchForms,
+  searchMemory,
+  serverIgnored,
+  sortLocally,
+} from './search-ladder';
 
 /** One environment's way to GET FHIR: an absolute URL under `base` in, parsed JSON out; failures reject with FhirError. */
 export interface Transport {
   /** The FHIR base URL; every URL the reader asks for, paging links included, stays under it. */
   base: string;
-  get(url: URL): Promise<unknown>;
+  /** `prefer`: a Prefer header to send (`handling=lenient` on the last step of the search ladder). */
+  get(url: URL, opts?: { prefer?: string }): Promise<unknown>;
 }
 
 export type DataSource = 'prefetch' | 'fhir' | 'prefetch+fhir' | 'unavailable';
@@ -46,6 +59,11 @@ export interface RecordRead {
   unavailable: ContextDomain[];
   /** Milliseconds spent reading from the FHIR server, when anything was read from it. */
   fhirMs?: number;
+  /**
+   * Keys read in a simpler form than their template because the server rejected (or said it ignored) a part of
+   * it: the steps of the search ladder taken (`no-sort+no-include`), or `missing-endpoint`. No ids, no values.
+   */
+  fallbacks?: Record<string, string>;
 }
 
 export interface ReadOptions {
@@ -55,13 +73,17 @@ export interface ReadOptions {
   prefetch?: Record<string, unknown>;
   /** Told of every key read through the transport: its outcome (ok, a failure kind, or http_<status>) and seconds. */
   observe?: (outcome: string, seconds: number) => void;
+  /** What each FHIR server supports, per search shape (src/cds/search-ladder.ts); the process's own by default. */
+  memory?: SearchMemory;
+  /** Requests beyond one per key that the search ladder may send in this call, all keys together. */
+  maxFallbackRequests?: number;
 }
 
 const notOutcome = (r: Resource) => r.resourceType !== 'OperationOutcome';
 
-function get(t: Transport, url: URL): Promise<unknown> {
+function get(t: Transport, url: URL, prefer?: string): Promise<unknown> {
   assertUnderBase(url, t.base);
-  return t.get(url);
+  return prefer ? t.get(url, { prefer }) : t.get(url);
 }
 
 /** A read; a 404 answers undefined. */
@@ -81,21 +103,122 @@ function asBundle(r: unknown): Bundle {
   return r as Bundle;
 }
 
-/** The resources of a Bundle and of the pages after it, following `next` links up to maxPages pages in all. */
-async function pages(t: Transport, first: Bundle, pagesSoFar: number, maxPages: number): Promise<Resource[]> {
+/**
+ * The resources of a Bundle and of the pages after it, following `next` links up to maxPages pages in all.
+ * `whole`: a list that must be read to its end (unsorted or unfiltered by the server); pages left over fail it.
+ */
+async function pages(
+  t: Transport,
+  first: Bundle,
+  pagesSoFar: number,
+  maxPages: number,
+  whole = false,
+  prefer?: string,
+): Promise<Resource[]> {
   const out = bundleResources(first);
   let page = first;
   let n = pagesSoFar;
   for (let next = nextLink(page); next && n < maxPages; next = nextLink(page)) {
-    page = asBundle(await get(t, new URL(next, baseUrl(t.base))));
+    page = asBundle(await get(t, new URL(next, baseUrl(t.base)), prefer));
     n += 1;
     out.push(...bundleResources(page));
   }
+  if (whole && nextLink(page)) throw new FhirError({ kind: 'page-limit', maxPages });
   return out.filter(notOutcome);
 }
 
-async function search(t: Transport, relative: string, maxPages: number): Promise<Resource[]> {
-  return pages(t, asBundle(await get(t, new URL(relative, baseUrl(t.base)))), 1, maxPages);
+/** A search rejected for what it asks: another form of it may be accepted. */
+const rejected = (f: FhirFailure): f is Extract<FhirFailure, { kind: 'http' }> =>
+  f.kind === 'http' && [400, 404, 405, 422, 501].includes(f.status);
+/** What a server answers a search of a type it has no endpoint for. */
+const noEndpoint = (f: FhirFailure) => f.kind === 'http' && [404, 405, 501].includes(f.status);
+const LENIENT = 'handling=lenient';
+
+interface Searched {
+  resources: Resource[];
+  /** The ladder steps taken, or `missing-endpoint`; undefined for the search as written. */
+  fallback?: string;
+}
+
+/** The call's allowance of extra requests, shared by its keys. */
+interface Allowance {
+  left: number;
+}
+
+/**
+ * One search through the ladder (src/cds/search-ladder.ts): the form remembered for this server and shape first
+ * (the template as written when none is), then simpler forms while the server rejects them, each extra request
+ * counted against the call's allowance, its time budget and its byte budget (the same transport). Whatever a
+ * form no longer asks of the server (a filter, a sort) is done here. A type the server has no endpoint for
+ * rejects with 404, remembered, so its domain reads "could not be checked" without asking again.
+ */
+async function search(
+  t: Transport,
+  relative: string,
+  maxPages: number,
+  memory: SearchMemory,
+  allowance: Allowance,
+  observe: ReadOptions['observe'],
+): Promise<Searched> {
+  const type = relative.split(/[/?]/)[0] ?? '';
+  if (memory.missing(t.base, type)) throw new FhirError({ kind: 'http', status: 404 });
+  const forms = searchForms(relative);
+  let i = Math.min(memory.formFor(t.base, relative), forms.length - 1);
+  let firstFailure: unknown;
+  let checkedEndpoint = false;
+  const attempt = async (form: SearchForm, whole: boolean): Promise<Resource[] & { ignored?: boolean }> => {
+    const t0 = performance.now();
+    try {
+      const prefer = form.lenient ? LENIENT : undefined;
+      const first = asBundle(await get(t, new URL(form.url, baseUrl(t.base)), prefer));
+      // A server that answers but says it ignored a parameter has filtered or sorted nothing: read it as lenient.
+      const ignored = serverIgnored(bundleResources(first), form.url);
+      const out: Resource[] & { ignored?: boolean } = await pages(t, first, 1, maxPages, whole || ignored, prefer);
+      observe?.('ok', (performance.now() - t0) / 1000);
+      if (ignored) out.ignored = true;
+      return out;
+    } catch (e) {
+      observe?.(outcomeOf(failureOf(e)), (performance.now() - t0) / 1000);
+      throw e;
+    }
+  };
+  for (;;) {
+    const form = forms[i] as SearchForm;
+    try {
+      const got = await attempt(form, needsWholeList(form));
+      memory.remember(t.base, relative, i);
+      const asRead: SearchForm = got.ignored ? { ...form, lenient: true } : form;
+      const relaxed = got.ignored ? [...form.relaxed, 'ignored'] : form.relaxed;
+      const filtered = filterLocally(got, relative, asRead);
+      const resources =
+        asRead.relaxed.includes('no-sort') || asRead.lenient ? sortLocally(filtered, relative) : filtered;
+      return { resources, ...(relaxed.length ? { fallback: relaxed.join('+') } : {}) };
+    } catch (e) {
+      const f = failureOf(e);
+      if (!rejected(f)) throw e;
+      firstFailure ??= e;
+      if (allowance.left <= 0) throw firstFailure;
+      if (noEndpoint(f) && !checkedEndpoint) {
+        // A search of an endpoint that exists answers a Bundle, empty or not: ask the plainest form to be sure.
+        checkedEndpoint = true;
+        allowance.left -= 1;
+        try {
+          await attempt(plainestForm(relative), false);
+        } catch (plain) {
+          const pf = failureOf(plain);
+          if (noEndpoint(pf)) {
+            memory.rememberMissing(t.base, type);
+            throw new FhirError({ kind: 'http', status: pf.kind === 'http' ? pf.status : 404 });
+          }
+        }
+        if (allowance.left <= 0) throw firstFailure;
+      }
+      const next = nextForm(forms, i, f.named ?? []);
+      if (next >= forms.length) throw firstFailure;
+      allowance.left -= 1;
+      i = next;
+    }
+  }
 }
 
 /**
@@ -115,6 +238,7 @@ export async function readRecord(
   const sources: Record<string, DataSource> = {};
   const partial: string[] = [];
   const failures: Record<string, FhirFailure> = {};
+  const fallbacks: Record<string, string> = {};
   const toRead: { t: Template; continueFrom?: Bundle }[] = [];
 
   for (const t of templates) {
@@ -149,16 +273,30 @@ export async function readRecord(
     }
   } else if (toRead.length && transport) {
     const started = performance.now();
+    const memory = opts.memory ?? searchMemory;
+    const allowance = { left: opts.maxFallbackRequests ?? 4 * toRead.length };
     const results = await Promise.allSettled(
       toRead.map(async ({ t, continueFrom }) => {
+        if (t.kind === 'search' && !continueFrom) {
+          try {
+            const s = await search(transport, t.url, opts.maxPages, memory, allowance, opts.observe);
+            if (s.fallback) fallbacks[t.key] = s.fallback;
+            return s.resources;
+          } catch (e) {
+            const f = failureOf(e);
+            if (f.kind === 'http' && memory.missing(transport.base, t.resourceType))
+              fallbacks[t.key] = 'missing-endpoint';
+            throw e;
+          }
+        }
         const t0 = performance.now();
         try {
           let out: Resource[];
           if (continueFrom) out = await pages(transport, continueFrom, 1, opts.maxPages);
-          else if (t.kind === 'read') {
+          else {
             const r = await readOne(transport, t.url);
             out = r ? [r] : [];
-          } else out = await search(transport, t.url, opts.maxPages);
+          }
           opts.observe?.('ok', (performance.now() - t0) / 1000);
           return out;
         } catch (e) {
@@ -191,6 +329,7 @@ export async function readRecord(
     failures,
     unavailable: unavailableDomains(reads.contextDomains, (key) => sources[key] === 'unavailable'),
     ...(fhirMs !== undefined ? { fhirMs } : {}),
+    fallbacks,
   };
 }
 

@@ -5,14 +5,20 @@
 import type { Bundle, Resource } from 'fhir/r4';
 
 export type FhirFailure =
-  | { kind: 'http'; status: number }
+  /**
+   * `named`: the search parameters the server's OperationOutcome points at (issue expression, location or text),
+   * read from a small error body only; `unsupported`: an issue of code not-supported. Neither is ever logged.
+   */
+  | { kind: 'http'; status: number; named?: string[]; unsupported?: boolean }
   | { kind: 'timeout' }
   /** The call ended before the read did: the EHR went away or the request's time budget ran out. */
   | { kind: 'aborted' }
   | { kind: 'network' }
   | { kind: 'refused'; why: string }
   | { kind: 'invalid-response' }
-  | { kind: 'too-large'; cap: 'response' | 'call'; limitBytes: number };
+  | { kind: 'too-large'; cap: 'response' | 'call'; limitBytes: number }
+  /** A search the server could not filter or sort had more pages than the page limit: the newest may be unread. */
+  | { kind: 'page-limit'; maxPages: number };
 
 /** Carries only a classification: upstream bodies and URLs stay out of messages, so they stay out of logs. */
 export class FhirError extends Error {
@@ -61,4 +67,33 @@ export function bundleResources(b: Bundle): Resource[] {
   return b.entry.flatMap((e) =>
     e && typeof e === 'object' && e.resource && typeof e.resource === 'object' ? [e.resource] : [],
   );
+}
+
+/**
+ * What an error OperationOutcome says about the search that caused it: the parameters it points at (among
+ * `params`) and whether any issue is not-supported. Untrusted JSON, read without trusting its shape.
+ */
+export function rejectionOf(body: unknown, params: readonly string[]): { named: string[]; unsupported: boolean } {
+  const issues = (body as { resourceType?: unknown; issue?: unknown } | null)?.issue;
+  if (!isResource(body) || body.resourceType !== 'OperationOutcome' || !Array.isArray(issues))
+    return { named: [], unsupported: false };
+  const named = new Set<string>();
+  let unsupported = false;
+  for (const i of issues) {
+    if (!i || typeof i !== 'object') continue;
+    const issue = i as Record<string, unknown>;
+    if (issue.code === 'not-supported') unsupported = true;
+    const texts = [
+      ...(Array.isArray(issue.expression) ? issue.expression : []),
+      ...(Array.isArray(issue.location) ? issue.location : []),
+      issue.diagnostics,
+      (issue.details as { text?: unknown } | undefined)?.text,
+    ].filter((x): x is string => typeof x === 'string');
+    for (const p of params) {
+      // A parameter is named when it stands as a word of its own: "_sort", "Observation._sort", "'code'".
+      const word = new RegExp(`(^|[^A-Za-z0-9_-])${p.replace(/[$]/g, '\\$&')}($|[^A-Za-z0-9_-])`);
+      if (texts.some((t) => word.test(t))) named.add(p);
+    }
+  }
+  return { named: [...named], unsupported };
 }

@@ -3,7 +3,7 @@ import https from 'node:https';
 import { pipeline, type Transform, Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Transport } from '../cds/record-reader';
-import { FhirError, type FhirFailure } from './bundle';
+import { FhirError, type FhirFailure, rejectionOf } from './bundle';
 import { type EgressPolicy, EgressRefused } from './egress';
 
 /** Where to read FHIR for one CDS call: the EHR's server and the token it handed over (never stored). */
@@ -81,7 +81,15 @@ function decoderFor(encoding: string | undefined): Transform | null | undefined 
  * Redirects are refused outright so neither the request nor the token can be bounced elsewhere, and the
  * shared guarded agent checks addresses whenever it opens a socket (src/fhir/egress.ts).
  */
-function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false): Promise<unknown> {
+/** Statuses a server answers to a search it does not support: their OperationOutcome says what to drop. */
+const REJECTION = new Set([400, 404, 405, 422, 501]);
+/** How much of such an error body is read (counted in the call's budget); a larger one is left unread. */
+const MAX_ERROR_BODY = 16 * 1024;
+
+/** The parameter names of a search URL, modifiers dropped (`code:in` → `code`). */
+const paramNames = (url: URL) => [...new Set([...url.searchParams.keys()].map((k) => k.split(':')[0] as string))];
+
+function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false, prefer?: string): Promise<unknown> {
   let rule;
   try {
     rule = opts.egress.check(url);
@@ -96,6 +104,7 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false
       'accept-encoding': 'gzip, deflate, br',
     };
     if (ep.accessToken) headers.authorization = `Bearer ${ep.accessToken}`;
+    if (prefer) headers.prefer = prefer;
     let answered = false;
     const req = (url.protocol === 'https:' ? https : http).request(
       url,
@@ -108,7 +117,9 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false
           reject(new FhirError(f));
         };
         if (status >= 300 && status < 400) return refuse({ kind: 'refused', why: 'redirect' });
-        // Error bodies are not read at all: only the status matters, and an error page can be as large as any.
+        // Error bodies are not read, an error page can be as large as any; only a search's rejection is, a little
+        // of it, for the OperationOutcome that names the parameter the server does not support.
+        if (REJECTION.has(status) && url.search) return readRejection(res, status, url, opts, reject);
         if (status < 200 || status >= 300) return refuse({ kind: 'http', status });
         if (!/\bjson\b/i.test(res.headers['content-type'] ?? '')) return refuse({ kind: 'invalid-response' });
         const decoder = decoderFor(res.headers['content-encoding']);
@@ -171,7 +182,7 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false
         !opts.signal.aborted &&
         (e.code === 'ECONNRESET' || e.code === 'EPIPE')
       ) {
-        getJson(url, ep, opts, true).then(resolve, reject);
+        getJson(url, ep, opts, true, prefer).then(resolve, reject);
         return;
       }
       fail(e);
@@ -180,10 +191,66 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false
   });
 }
 
+/** Reads at most MAX_ERROR_BODY bytes of a rejection and rejects with what its OperationOutcome names. */
+function readRejection(
+  res: http.IncomingMessage,
+  status: number,
+  url: URL,
+  opts: FetchOptions,
+  reject: (e: unknown) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const finish = (body: unknown) => {
+    if (settled) return;
+    settled = true;
+    const { named, unsupported } = rejectionOf(body, paramNames(url));
+    reject(
+      new FhirError({
+        kind: 'http',
+        status,
+        ...(named.length ? { named } : {}),
+        ...(unsupported ? { unsupported } : {}),
+      }),
+    );
+  };
+  const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (!/\bjson\b/i.test(res.headers['content-type'] ?? '') || (encoding !== 'identity' && encoding !== '')) {
+    res.destroy();
+    return finish(undefined);
+  }
+  res.on('data', (chunk: Buffer) => {
+    if (settled) return;
+    try {
+      opts.bytes.take(chunk.length, size);
+    } catch (e) {
+      settled = true;
+      res.destroy();
+      return reject(e);
+    }
+    size += chunk.length;
+    chunks.push(chunk);
+    if (size > MAX_ERROR_BODY) {
+      res.destroy();
+      finish(undefined);
+    }
+  });
+  res.on('end', () => {
+    try {
+      finish(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
+    } catch {
+      finish(undefined);
+    }
+  });
+  res.on('error', () => finish(undefined));
+  res.on('close', () => finish(undefined));
+}
+
 /**
  * The record reader's transport on the server (src/cds/record-reader.ts): every GET goes through the egress
  * guard, counts against the call's byte budget, and stops when the call's signal aborts.
  */
 export function nodeTransport(endpoint: FhirEndpoint, opts: FetchOptions): Transport {
-  return { base: endpoint.baseUrl, get: (url) => getJson(url, endpoint, opts) };
+  return { base: endpoint.baseUrl, get: (url, o) => getJson(url, endpoint, opts, false, o?.prefer) };
 }

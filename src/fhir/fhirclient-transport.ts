@@ -20,9 +20,11 @@ export function fhirclientFailure(e: unknown): FhirFailure {
 export function fhirclientTransport(client: Client): Transport {
   return {
     base: client.state.serverUrl,
-    get: (url) =>
-      client.request<unknown>(url.href).catch((e: unknown) => {
-        throw new FhirError(fhirclientFailure(e));
-      }),
+    get: (url, o) =>
+      client
+        .request<unknown>(o?.prefer ? { url: url.href, headers: { Prefer: o.prefer } } : url.href)
+        .catch((e: unknown) => {
+          throw new FhirError(fhirclientFailure(e));
+        }),
   };
 }

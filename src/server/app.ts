@@ -65,6 +65,7 @@ export function createApp(deps: AppDeps): express.Express {
       maxResponseBytes: config.fhirMaxResponseBytes,
       maxCallBytes: config.fhirMaxCallBytes,
       observe: ops.metrics.observeFhirFetch,
+      onFallback: ops.metrics.countFhirFallback,
     },
   };
   /**
@@ -177,6 +178,8 @@ export function createApp(deps: AppDeps): express.Express {
             // Why a key read from fhirServer could not be had (timeout, too-large, http_503…): the reason beside "unavailable".
             failures: Object.keys(call.gathered.failures).length ? call.gathered.failures : undefined,
             partial: call.gathered.partial.length ? call.gathered.partial : undefined,
+            // Keys read in a simpler form than their template because the FHIR server rejected it (the ladder's steps).
+            fallbacks: call.gathered.fallbacks,
             malformed: call.gathered.malformed || undefined,
             // The domains those resources would have fed (never their references: they carry order and resource ids).
             unreadable: call.unreadable.length ? [...new Set(call.unreadable.map((u) => u.domain))] : undefined,

@@ -45,6 +45,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly fhirFallbacks = new Counter({
+    name: 'crosstalk_fhir_search_fallbacks_total',
+    help: 'Prefetch keys read from an EHR FHIR server in a simpler form than their template because the server rejected it, by the steps taken (no-sort, no-include, no-code, category, lenient, ignored) or missing-endpoint',
+    labelNames: ['fallback'] as const,
+    registers: [this.registry],
+  });
+
   readonly cards = new Counter({
     name: 'crosstalk_cards_total',
     help: 'Cards returned, by service, rule and indicator',
@@ -101,5 +108,10 @@ export class Metrics {
   readonly observeFhirFetch = (outcome: string, seconds: number): void => {
     this.fhirFetchDuration.observe({ outcome }, seconds);
     if (outcome !== 'ok') this.fhirFetchErrors.inc({ outcome });
+  };
+
+  /** Observer for gather(): one key read through the search ladder's fallback. */
+  readonly countFhirFallback = (fallback: string): void => {
+    this.fhirFallbacks.inc({ fallback });
   };
 }
