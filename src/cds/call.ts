@@ -9,7 +9,8 @@ import {
   type RuleStatus,
 } from '../clinical';
 import { compileSchema, formatErrors } from '../config/schemas';
-import { renderCards } from './cards';
+import { renderCards, ruleTitleIn } from './cards';
+import type { EhrProfile } from './ehr-profiles';
 import { type Gathered, type GatherOptions, gather } from './gather';
 import { type HookContext, readHookContext } from './hook-context';
 import { type Delivery, deliveries, encounterLocations, isShown, needsLocation } from './modes';
@@ -26,6 +27,8 @@ export interface CallDeps {
   appLaunchUrl?: () => string | undefined;
   /** Keys the hash that draws a pilot's share of patients. */
   pilotKey?: Buffer;
+  /** The calling EHR's profile (its trusted client's `profile`): how it takes cards. Absent: generic. */
+  profile?: EhrProfile;
 }
 
 /** One rule as it ran in a call: for a withheld rule, the outcome it would have had if it were shown. */
@@ -133,6 +136,8 @@ export async function callService(
     ...(context.encounterId ? { encounterId: context.encounterId } : {}),
     knowledgeVersion: deps.knowledge.version,
     ...(appLaunchUrl ? { appLaunchUrl } : {}),
+    ...(deps.profile ? { profile: deps.profile } : {}),
+    ruleTitle: ruleTitleIn(deps.knowledge),
   });
   const t2 = performance.now();
   return {
