@@ -153,6 +153,8 @@ beforeAll(async () => {
     CROSSTALK_TRUSTED_CLIENTS: clientsFile,
     PUBLIC_BASE_URL: PUBLIC,
     CROSSTALK_INSECURE_FHIR_ORIGINS: `${fhirProxy.origin},${redirector.origin},${hang.origin}`,
+    // The key servers here are local http; production key sets are https.
+    CROSSTALK_INSECURE_JWKS_ORIGINS: [jwks.url, attackerJwks.url, stuckJwksUrl].map((u) => new URL(u).origin).join(','),
     CROSSTALK_CORS_ORIGINS: 'https://ehr-ui.example.org',
     CROSSTALK_FHIR_TIMEOUT_MS: '2000',
     CROSSTALK_REQUEST_BUDGET_MS: '3000',

@@ -10,7 +10,8 @@ import {
   type Unreadable,
 } from '../clinical';
 import { compileSchema, formatErrors } from '../config/schemas';
-import { renderCards } from './cards';
+import { renderCards, ruleTitleIn } from './cards';
+import type { EhrProfile } from './ehr-profiles';
 import { type Gathered, type GatherOptions, gather } from './gather';
 import { type HookContext, readHookContext } from './hook-context';
 import { type Delivery, deliveries, encounterLocations, isShown, needsLocation } from './modes';
@@ -27,6 +28,8 @@ export interface CallDeps {
   appLaunchUrl?: () => string | undefined;
   /** Keys the hash that draws a pilot's share of patients. */
   pilotKey?: Buffer;
+  /** The calling EHR's profile (its trusted client's `profile`): how it takes cards. Absent: generic. */
+  profile?: EhrProfile;
 }
 
 /** One rule as it ran in a call: for a withheld rule, the outcome it would have had if it were shown. */
@@ -138,6 +141,8 @@ export async function callService(
     ...(context.encounterId ? { encounterId: context.encounterId } : {}),
     knowledgeVersion: deps.knowledge.version,
     ...(appLaunchUrl ? { appLaunchUrl } : {}),
+    ...(deps.profile ? { profile: deps.profile } : {}),
+    ruleTitle: ruleTitleIn(deps.knowledge),
   });
   const t2 = performance.now();
   return {

@@ -4,6 +4,7 @@ import {
   type CitationRef,
   clinicianText,
   type Finding,
+  type Knowledge,
   type OrderSuggestion,
   type PatientEvaluation,
   summariseMeasure,
@@ -12,6 +13,7 @@ import {
 } from '../clinical';
 import { encodeAppContext } from './app-context';
 import { renderDetail as briefDetail } from './brief';
+import { type EhrProfile, selectionBehaviorFor } from './ehr-profiles';
 import type { CdsService } from './services';
 import type { Card, Coding, CrosstalkExtension, Link, Suggestion } from './types';
 
@@ -23,6 +25,21 @@ export interface RenderContext {
   knowledgeVersion: string;
   /** The SMART app's launch URL; finding cards link to it when set. */
   appLaunchUrl?: string;
+  /** How the calling EHR takes cards (cds-hooks/ehr-profiles.json); absent: any CDS Hooks 2.0 client. */
+  profile?: Pick<EhrProfile, 'selectionBehaviors' | 'maxActionsPerSuggestion' | 'appContext'>;
+  /** The rule's title (knowledge rules.<id>.title): the display of the card's source.topic. */
+  ruleTitle?: (ruleId: string) => string | undefined;
+}
+
+/**
+ * The code system of every card's source.topic: one code per rule, the rule id. EHRs that remember a clinician's
+ * override (Epic) key it by topic, so a topic must name the rule, never the patient or the call.
+ */
+export const RULE_TOPIC_SYSTEM = 'urn:crosstalk:codesystem:rule';
+
+/** A rule's title from the knowledge: the display of its cards' source.topic. */
+export function ruleTitleIn(knowledge: Knowledge): (ruleId: string) => string | undefined {
+  return (id) => (knowledge.rules as Record<string, { title?: string } | undefined>)[id]?.title;
 }
 
 /** The card's detail: the budgeted brief (brief.ts). Kept as an export for callers that render one finding. */
@@ -87,42 +104,66 @@ function serviceRequest(s: OrderSuggestion['orders'][number], f: Finding, ctx: R
   };
 }
 
-function suggestion(s: OrderSuggestion, f: Finding, ctx: RenderContext): Suggestion {
-  return {
-    label: s.label,
-    uuid: randomUUID(),
-    actions: s.orders.map((o) => ({
-      type: 'create' as const,
-      description: `Order ${o.display} (${o.system === 'http://loinc.org' ? 'LOINC' : o.system} ${o.code})`,
-      resource: serviceRequest(o, f, ctx),
-    })),
-  };
+/**
+ * One suggestion per order set; for an EHR that takes at most N actions in a suggestion, the orders are split
+ * into suggestions of N, each labelled with what it orders, so no order is dropped.
+ */
+function suggestions(s: OrderSuggestion, f: Finding, ctx: RenderContext): Suggestion[] {
+  const actions = s.orders.map((o) => ({
+    type: 'create' as const,
+    description: `Order ${o.display} (${o.system === 'http://loinc.org' ? 'LOINC' : o.system} ${o.code})`,
+    resource: serviceRequest(o, f, ctx),
+  }));
+  const max = ctx.profile?.maxActionsPerSuggestion;
+  if (!max || actions.length <= max) return [{ label: s.label, uuid: randomUUID(), actions }];
+  const out: Suggestion[] = [];
+  for (let i = 0; i < actions.length; i += max) {
+    const part = s.orders.slice(i, i + max);
+    out.push({
+      label: `${s.label}: ${part.map((o) => o.display).join(', ')}`,
+      uuid: randomUUID(),
+      actions: actions.slice(i, i + max),
+    });
+  }
+  return out;
 }
 
-/** The EHR adds iss and launch to a smart link and hands appContext back in the token response. */
-function appLink(f: Finding, url: string): Link {
-  return { label: f.brief?.appLink ?? '', url, type: 'smart', appContext: encodeAppContext({ ruleId: f.ruleId }) };
+/** The EHR adds iss and launch to a smart link and hands appContext back in the token response, if it passes it. */
+function appLink(f: Finding, url: string, ctx: RenderContext): Link {
+  const link: Link = { label: f.brief?.appLink ?? '', url, type: 'smart' };
+  return ctx.profile?.appContext === false ? link : { ...link, appContext: encodeAppContext({ ruleId: f.ruleId }) };
+}
+
+function topic(ruleId: string, ctx: RenderContext): Coding {
+  const display = ctx.ruleTitle?.(ruleId);
+  return { system: RULE_TOPIC_SYSTEM, code: ruleId, ...(display ? { display: clinicianText(display) } : {}) };
 }
 
 /** One finding, one card: every optional member present only when it has content. */
 export function renderCard(f: Finding, ctx: RenderContext, withheld: WithheldMeasure[] = []): Card {
   const card = ctx.service.definition.card;
-  const suggestions = f.suggestions.map((s) => suggestion(s, f, ctx));
+  const offered = f.suggestions.flatMap((s) => suggestions(s, f, ctx));
   const sourceUrl = f.citations[0]?.url;
   return {
     uuid: randomUUID(),
     summary: f.summary,
     indicator: f.indicator,
     detail: renderDetail(f),
-    source: { label: card.source.label, ...(sourceUrl ? { url: sourceUrl } : {}) },
+    source: { label: card.source.label, ...(sourceUrl ? { url: sourceUrl } : {}), topic: topic(f.ruleId, ctx) },
     // Independent orders (a DXA and the creatinine/cystatin C pair) can both be taken; a single one is at most one.
-    ...(suggestions.length
-      ? { suggestions, selectionBehavior: suggestions.length > 1 ? ('any' as const) : ('at-most-one' as const) }
+    ...(offered.length
+      ? {
+          suggestions: offered,
+          selectionBehavior: selectionBehaviorFor(
+            { selectionBehaviors: ctx.profile?.selectionBehaviors ?? ['at-most-one', 'any'] },
+            offered.length,
+          ),
+        }
       : {}),
     overrideReasons: overrideReasonsFor(f.ruleId, ctx),
     ...(() => {
       const links = [
-        ...(ctx.appLaunchUrl ? [appLink(f, ctx.appLaunchUrl)] : []),
+        ...(ctx.appLaunchUrl ? [appLink(f, ctx.appLaunchUrl, ctx)] : []),
         ...(f.links ?? []).map((l) => ({ label: l.label, url: l.url, type: 'absolute' as const })),
       ];
       return links.length ? { links } : {};

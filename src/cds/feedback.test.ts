@@ -130,6 +130,78 @@ describe('linking feedback to the cards it answers', () => {
     expect(commentOnly?.overrideReason).toEqual({ comment: 'not now' });
   });
 
+  it("keeps every reason Epic sends under overrideReasons (objects or bare Codings) beside the spec's overrideReason", () => {
+    const items = parseFeedback({
+      feedback: [
+        {
+          card: 'a',
+          outcome: 'overridden',
+          overrideReason: { reason: { system: SYSTEM, code: 'patient-declined' } },
+          overrideReasons: [
+            { reason: { system: SYSTEM, code: 'not-relevant' }, userComment: 'palliative' },
+            { system: 'urn:epic:reasons', code: '7', display: 'Other' },
+          ],
+          outcomeTimestamp: '2026-11-25T09:05:00Z',
+        },
+        {
+          card: 'b',
+          outcome: 'overridden',
+          overrideReasons: [{ system: 'urn:epic:reasons', code: '3', display: 'Not my patient' }],
+          outcomeTimestamp: '2026-11-25T09:05:00Z',
+        },
+      ],
+    });
+    const [a, b] = linkFeedback(items, ctx);
+    expect(a?.overrideReason).toEqual({ system: SYSTEM, code: 'patient-declined', display: 'Patient declined' });
+    expect(a?.overrideReasons).toEqual([
+      { system: SYSTEM, code: 'patient-declined', display: 'Patient declined' },
+      {
+        system: SYSTEM,
+        code: 'not-relevant',
+        display: 'Not clinically relevant now (e.g. palliative care, acute illness)',
+        comment: 'palliative',
+      },
+      { system: 'urn:epic:reasons', code: '7', display: 'Other' },
+    ]);
+    // One reason, under the plural key only: it is the override's reason, and nothing else needs keeping.
+    expect(b?.overrideReason).toEqual({ system: 'urn:epic:reasons', code: '3', display: 'Not my patient' });
+    expect(b).not.toHaveProperty('overrideReasons');
+  });
+
+  it('keeps reasons sent with an accepted outcome too, rather than dropping what was accepted', () => {
+    const [e] = linkFeedback(
+      [
+        {
+          card: 'a',
+          outcome: 'accepted',
+          acceptedSuggestions: [{ id: 'a-s1' }],
+          overrideReasons: [{ userComment: 'ordered at the next visit' }],
+          outcomeTimestamp: '2026-11-25T09:05:00Z',
+        },
+      ],
+      ctx,
+    );
+    expect(e).not.toHaveProperty('overrideReason');
+    expect(e?.overrideReasons).toEqual([{ comment: 'ordered at the next visit' }]);
+  });
+
+  it('refuses an overrideReasons item that is neither a reason nor a Coding, naming it', () => {
+    const p = problemOf(() =>
+      parseFeedback({
+        feedback: [
+          {
+            card: 'x',
+            outcome: 'overridden',
+            overrideReasons: [{ text: 'x' }],
+            outcomeTimestamp: '2026-11-25T09:05:00Z',
+          },
+        ],
+      }),
+    );
+    expect(p.status).toBe(400);
+    expect(p.outcome.issue[0]?.diagnostics).toMatch(/\/feedback\/0\/overrideReasons\/0/);
+  });
+
   it('refuses, entry by entry, unknown cards, cards of another service and suggestions not on the card', () => {
     const p = problemOf(() =>
       linkFeedback(

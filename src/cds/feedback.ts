@@ -7,12 +7,30 @@ import type { Coding } from './types';
 
 /* CDS Hooks feedback (POST {baseUrl}/cds-services/{id}/feedback), as the client sends it. */
 
+export interface OverrideReasonIn {
+  reason?: Coding;
+  userComment?: string;
+}
+
 export interface FeedbackItem {
   card: string;
   outcome: 'accepted' | 'overridden';
   acceptedSuggestions?: { id: string }[];
-  overrideReason?: { reason?: Coding; userComment?: string };
+  overrideReason?: OverrideReasonIn;
+  /** Not in the specification: Epic's list of reasons, each an overrideReason or a bare Coding. */
+  overrideReasons?: (OverrideReasonIn | Coding)[];
   outcomeTimestamp: string;
+}
+
+/**
+ * Every reason an entry carries, under either key, in the order sent: the spec's overrideReason first, then each of
+ * Epic's overrideReasons. A bare Coding in the list is read as that reason.
+ */
+export function reasonsOf(item: FeedbackItem): OverrideReasonIn[] {
+  const list = (item.overrideReasons ?? []).map(
+    (r): OverrideReasonIn => ('system' in r && 'code' in r ? { reason: r as Coding } : (r as OverrideReasonIn)),
+  );
+  return [...(item.overrideReason ? [item.overrideReason] : []), ...list];
 }
 
 export interface FeedbackRequest {
@@ -103,11 +121,19 @@ export function linkFeedback(items: FeedbackItem[], ctx: LinkContext): FeedbackE
       );
       return;
     }
-    const reason = item.outcome === 'overridden' ? item.overrideReason : undefined;
-    const coding = reason?.reason;
     // Clients often send only system and code (the CDS Hooks sandbox does); reports read better with the card's display.
-    const display =
-      coding?.display ?? offered.find((o) => o.system === coding?.system && o.code === coding?.code)?.display;
+    const stored = reasonsOf(item).map((r) => {
+      const coding = r.reason;
+      const display =
+        coding?.display ?? offered.find((o) => o.system === coding?.system && o.code === coding?.code)?.display;
+      return {
+        ...(coding ? { system: coding.system, code: coding.code } : {}),
+        ...(display ? { display } : {}),
+        ...(r.userComment ? { comment: r.userComment } : {}),
+      };
+    });
+    // The report counts an override by its first reason; every reason sent, under either key, is kept beside it.
+    const first = item.outcome === 'overridden' ? stored[0] : undefined;
     entries.push({
       cardUuid: card.cardUuid,
       outcome: item.outcome,
@@ -118,15 +144,8 @@ export function linkFeedback(items: FeedbackItem[], ctx: LinkContext): FeedbackE
       callId: card.callId,
       cardIssuedAt: card.issuedAt,
       acceptedSuggestions: accepted,
-      ...(reason
-        ? {
-            overrideReason: {
-              ...(coding ? { system: coding.system, code: coding.code } : {}),
-              ...(display ? { display } : {}),
-              ...(reason.userComment ? { comment: reason.userComment } : {}),
-            },
-          }
-        : {}),
+      ...(first ? { overrideReason: first } : {}),
+      ...(stored.length > 1 || (stored.length && !first) ? { overrideReasons: stored } : {}),
       ...(ctx.clientIss ? { clientIss: ctx.clientIss } : {}),
     });
   });

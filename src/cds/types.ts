@@ -68,7 +68,7 @@ export interface Card {
   summary: string;
   detail?: string;
   indicator: 'info' | 'warning' | 'critical';
-  source: { label: string; url?: string };
+  source: { label: string; url?: string; topic?: Coding };
   suggestions?: Suggestion[];
   selectionBehavior?: 'at-most-one' | 'any';
   overrideReasons?: Coding[];

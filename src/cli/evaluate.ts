@@ -1,5 +1,5 @@
 import type { Bundle, Patient, Resource } from 'fhir/r4';
-import { renderCards } from '../cds/cards';
+import { renderCards, ruleTitleIn } from '../cds/cards';
 import { readsOf } from '../cds/reads';
 import { readRecord, recordResources } from '../cds/record-reader';
 import type { CdsService } from '../cds/services';
@@ -61,7 +61,12 @@ export async function* evaluateBundleEach(
       unavailable: read.unavailable,
     };
     const evaluation = evaluatePatient(input, knowledge, asOf, service.rules);
-    const cards = renderCards(evaluation, { service, patientId: p.id ?? '', knowledgeVersion: knowledge.version });
+    const cards = renderCards(evaluation, {
+      service,
+      patientId: p.id ?? '',
+      knowledgeVersion: knowledge.version,
+      ruleTitle: ruleTitleIn(knowledge),
+    });
     const quiet = evaluation.outcomes
       .filter((o) => o.status !== 'fired')
       .map((o) => ({ ruleId: o.ruleId, status: o.status, reasons: o.reasons }));

@@ -25,6 +25,13 @@ const USAGE = `usage:
       patients by hash of their id and also writes aggregates.json for merge.
   crosstalk calibrate merge <shard dir>... --out <dir>
       Combine shard outputs into the outputs one run over all patients would have written.
+  crosstalk registration --ehr generic|epic|oracle --base-url <URL> [--json] [--site-knowledge <file>]
+      Print what hospital IT enters in that EHR's CDS Hooks registration: each service's id, hook, title,
+      description, URL and feedback URL, the prefetch that EHR fills, the FHIR scopes, and what its keys and
+      issuer must be (profiles: cds-hooks/ehr-profiles.json).
+  crosstalk registration --check <base or discovery URL> [--ehr <profile>] [--json]
+      Fetch a running Crosstalk's discovery and list where it differs from what the command prints; exit 1 on
+      drift. Outside development mode set CROSSTALK_CHECK_TOKEN to a client JWT whose aud is the discovery URL.
   crosstalk demo-population --patients <N> --seed <S> --out <dir> [--now <ISO date>]
       Write a synthetic Bulk Data export of N patients (one NDJSON file per resource type), the same for the same
       seed and date.
@@ -102,6 +109,10 @@ async function main(args: string[], out: Output): Promise<number> {
     process.stderr.write(`seed: ${base} answered HTTP ${res.status}\n`);
     return res.ok ? 0 : 1;
   }
+  if (cmd === 'registration')
+    return (require('./registration') as typeof import('./registration')).runRegistration(rest, process.env, (s) =>
+      out.write(s),
+    );
   if (cmd === 'report')
     return (require('./report') as typeof import('./report')).runReport(rest, process.env, (s) => out.write(s));
   // Loaded on demand: the other commands need neither DuckDB's native library nor the calibration code.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { type CallDeps, callService } from '../cds/call';
+import { discoveryFor, type EhrProfiles, loadEhrProfiles, profileNamed } from '../cds/ehr-profiles';
 import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
 import { adminRouter } from './admin';
@@ -24,6 +25,8 @@ export interface AppDeps {
   /** Read once per call: a reload between calls changes the next call, never one in flight. */
   knowledge: LiveKnowledge;
   services: Map<string, CdsService>;
+  /** cds-hooks/ehr-profiles.json, checked at start-up; read from the file when not given. */
+  profiles?: EhrProfiles;
   logger: Logger;
   /** Mounted after the CDS, operations and admin routes: the demo, in the demo profile; none in production. */
   plugins?: ServicePlugin[];
@@ -43,6 +46,9 @@ const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) =
 export function createApp(deps: AppDeps): express.Express {
   const { config, knowledge, services, logger, ops } = deps;
   const auditor = new Auditor(ops, logger);
+  const profiles = deps.profiles ?? loadEhrProfiles();
+  /** The caller's EHR profile: its trusted client's, or generic (development mode). */
+  const profileOf = (res: Response) => profileNamed(profiles, callerOf(res).client?.client.profile);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -104,8 +110,10 @@ export function createApp(deps: AppDeps): express.Express {
   );
   cds.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
 
+  // Each EHR sees the prefetch its profile says it fills: Oracle Health, which fills none on patient-view, sees none.
   cds.get('/', (_req, res) => {
-    res.json({ services: [...services.values()].map((s) => s.definition.discovery) });
+    const profile = profileOf(res);
+    res.json({ services: [...services.values()].map((s) => discoveryFor(profile, s.definition.discovery)) });
   });
 
   cds.post(
@@ -142,6 +150,7 @@ export function createApp(deps: AppDeps): express.Express {
         const { response, record: call } = await callService(service, req.body, {
           ...callDeps,
           knowledge: knowledge.current,
+          profile: profileOf(res),
           ...(launchUrl ? { appLaunchUrl: () => launchUrl } : {}),
           gather: { ...callDeps.gather, egress: caller.egress, signal: lifetime.signal },
         });

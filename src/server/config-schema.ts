@@ -52,6 +52,10 @@ export const ConfigSchema = Type.Object(
       30,
       'Least time between two fetches of one JWK Set when an unknown kid appears (rate limit)',
     ),
+    CROSSTALK_INSECURE_JWKS_ORIGINS: Text({
+      description:
+        "Comma-separated origins a trusted client's jwksUrls may use over http (development and tests); every other JWK Set URL must be https",
+    }),
     CROSSTALK_INSECURE_FHIR_ORIGINS: Text({
       description:
         'Comma-separated fhirServer origins allowed over http and on private or loopback addresses (development; a trusted client must still list them)',

@@ -96,6 +96,7 @@ function toAppConfig(e: ValidEnv, corsOrigins: string[], fhirMaxResponseBytes: n
       maxLifetimeS: e.CROSSTALK_JWT_MAX_LIFETIME_S,
       jwksTimeoutMs: e.CROSSTALK_JWKS_TIMEOUT_MS,
       jwksCooldownS: e.CROSSTALK_JWKS_COOLDOWN_S,
+      insecureJwksOrigins: parseOrigins(e.CROSSTALK_INSECURE_JWKS_ORIGINS),
     },
     insecureFhirOrigins: parseOrigins(e.CROSSTALK_INSECURE_FHIR_ORIGINS),
     devFhirOrigins: parseOrigins(e.CROSSTALK_DEV_FHIR_ORIGINS),

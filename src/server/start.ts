@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import { checkProfilesAgainstServices, loadEhrProfiles } from '../cds/ehr-profiles';
 import { loadServices } from '../cds/services';
 import { ConfigError } from '../config/knowledge-file';
 import { describeStore, openStore } from '../store/open';
@@ -49,6 +50,8 @@ export async function start(
   const log = logger ?? createLogger(config.logLevel);
   const initialKnowledge = loadSiteKnowledge(config);
   const services = loadServices(undefined, undefined, initialKnowledge);
+  const profiles = loadEhrProfiles();
+  checkProfilesAgainstServices(profiles, services.values());
   // Trust is checked before anything is opened: a service that may not start touches no disk or database.
   let clients: ReturnType<typeof loadTrustedClients> | undefined;
   if (config.devMode) {
@@ -61,7 +64,10 @@ export async function start(
         'no trusted CDS clients: set CROSSTALK_TRUSTED_CLIENTS to a JSON file listing the EHRs allowed to call (README "Security"), or CROSSTALK_DEV_MODE=true for a local demo',
       );
     }
-    clients = loadTrustedClients(config.trustedClientsFile);
+    clients = loadTrustedClients(config.trustedClientsFile, {
+      insecureJwksOrigins: config.jwt.insecureJwksOrigins,
+      profiles: Object.keys(profiles.profiles),
+    });
     await checkInlineKeys(clients, config.trustedClientsFile);
   }
   // The embedded FHIR server serves synthetic patients to anyone who asks, unauthenticated: never beside
@@ -95,13 +101,18 @@ export async function start(
   };
   // The replay cache lives in the store, so replicas sharing one PostgreSQL database share it too.
   const verifier = clients ? new JwtVerifier(clients, config.jwt, new StoreReplayCache(store)) : undefined;
-  if (clients) log.info({ issuers: clients.map((c) => c.iss) }, 'trusted CDS clients loaded');
+  if (clients)
+    log.info(
+      { issuers: clients.map((c) => c.iss), profiles: clients.map((c) => c.profile ?? 'generic') },
+      'trusted CDS clients loaded',
+    );
 
   let selfOrigins: string[] = [];
   const app = createApp({
     config,
     knowledge,
     services,
+    profiles,
     logger: log,
     ops,
     selfOrigins: () => selfOrigins,

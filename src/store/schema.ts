@@ -57,6 +57,8 @@ export interface FeedbackTable {
   override_code: string | null;
   override_display: string | null;
   override_comment: string | null;
+  /** JSON: every reason of the entry, when more than the override_* columns hold (migration 004). */
+  override_reasons: string | null;
   client_iss: string | null;
 }
 

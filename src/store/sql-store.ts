@@ -192,6 +192,7 @@ export class SqlStore implements Store {
           override_code: opt(e.overrideReason?.code),
           override_display: opt(e.overrideReason?.display),
           override_comment: opt(e.overrideReason?.comment),
+          override_reasons: e.overrideReasons?.length ? json(e.overrideReasons) : null,
           client_iss: opt(e.clientIss),
         };
         return this.shapes.bind('feedback', Object.values(row), () =>

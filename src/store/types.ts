@@ -60,6 +60,13 @@ export interface AuditCall {
 
 export type FeedbackOutcome = 'accepted' | 'overridden';
 
+export interface OverrideReasonRecord {
+  system?: string;
+  code?: string;
+  display?: string;
+  comment?: string;
+}
+
 /** One feedback entry, already linked to the card (and so the rule and call) it answers. */
 export interface FeedbackEntry {
   cardUuid: string;
@@ -71,7 +78,12 @@ export interface FeedbackEntry {
   callId: string;
   cardIssuedAt: Date;
   acceptedSuggestions: string[];
-  overrideReason?: { system?: string; code?: string; display?: string; comment?: string };
+  overrideReason?: OverrideReasonRecord;
+  /**
+   * Every reason the entry carried, when there is more than the one in overrideReason (Epic's overrideReasons list),
+   * or reasons sent with an outcome that is not an override: nothing a client sent is dropped.
+   */
+  overrideReasons?: OverrideReasonRecord[];
   clientIss?: string;
 }
 

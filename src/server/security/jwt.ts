@@ -1,12 +1,12 @@
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   type JWTPayload,
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
+import { allowListed, KeySetUnavailable, RemoteKeySet } from './remote-keys';
 import type { ReplayCache } from './replay';
 import { DEFAULT_ALGORITHMS, type TrustedClient } from './trusted-clients';
 
@@ -15,6 +15,8 @@ export interface JwtPolicy {
   maxLifetimeS: number;
   jwksTimeoutMs: number;
   jwksCooldownS: number;
+  /** Origins allowed to serve a JWK Set over http (CROSSTALK_INSECURE_JWKS_ORIGINS); https otherwise. */
+  insecureJwksOrigins?: string[];
 }
 
 /** Who called, once the JWT checked out. */
@@ -55,12 +57,12 @@ const FORBIDDEN_ALG = /^(none|HS\d+)$/i;
 
 /**
  * Verifies CDS Hooks client JWTs (CDS Hooks 2.0, 'Trusting CDS Clients') with jose. Keys come from
- * inline JWK Sets or from allow-listed JWKS URLs only; jose caches remote sets and refetches on an
- * unknown kid at most once per cooldown.
+ * inline JWK Sets or from allow-listed JWKS URLs only (remote-keys.ts: cached per client and URL, refetched on an
+ * unknown kid at most once per cooldown).
  */
 export class JwtVerifier {
   private readonly byIss: Map<string, TrustedClient>;
-  private readonly remote = new Map<string, JWTVerifyGetKey>();
+  private readonly remote = new Map<string, RemoteKeySet>();
   private readonly local = new Map<string, JWTVerifyGetKey>();
 
   constructor(
@@ -74,9 +76,10 @@ export class JwtVerifier {
 
   private keysFor(client: TrustedClient, jku: string | undefined): JWTVerifyGetKey {
     if (jku !== undefined) {
-      // A jku is only ever fetched if the operator listed it for this very issuer.
-      if (!client.jwksUrls?.includes(jku)) throw new AuthFailure('jku not allow-listed for issuer', client.iss);
-      return this.remoteSet(jku);
+      // A jku is only ever fetched if the operator listed it for this very issuer; the listed URL is what is fetched.
+      const listed = allowListed(jku, client.jwksUrls ?? []);
+      if (!listed) throw new AuthFailure('jku not allow-listed for issuer', client.iss);
+      return this.remoteSet(client, listed);
     }
     if (client.jwks) {
       let set = this.local.get(client.iss);
@@ -88,20 +91,33 @@ export class JwtVerifier {
     }
     const url = client.jwksUrls?.[0];
     if (!url) throw new AuthFailure('no keys configured for issuer', client.iss);
-    return this.remoteSet(url);
+    return this.remoteSet(client, url);
   }
 
-  private remoteSet(url: string): JWTVerifyGetKey {
-    let set = this.remote.get(url);
+  /** Per client and URL: one EHR's unknown kids never spend another's refetch allowance. */
+  private remoteSet(client: TrustedClient, url: string): JWTVerifyGetKey {
+    const key = `${client.iss}\u0000${url}`;
+    let set = this.remote.get(key);
     if (!set) {
-      set = createRemoteJWKSet(new URL(url), {
-        timeoutDuration: this.policy.jwksTimeoutMs,
-        cooldownDuration: this.policy.jwksCooldownS * 1000,
-        cacheMaxAge: 600_000,
-      });
-      this.remote.set(url, set);
+      try {
+        set = new RemoteKeySet(url, {
+          timeoutMs: this.policy.jwksTimeoutMs,
+          cooldownMs: this.policy.jwksCooldownS * 1000,
+          maxAgeMs: 600_000,
+          insecureOrigins: this.policy.insecureJwksOrigins ?? [],
+          now: this.now,
+        });
+      } catch (e) {
+        throw new AuthFailure((e as Error).message, client.iss);
+      }
+      this.remote.set(key, set);
     }
-    return set;
+    return set.getKey;
+  }
+
+  /** How often each client's key sets were fetched (tests; never a key). */
+  keySetFetches(): Record<string, number> {
+    return Object.fromEntries([...this.remote.entries()].map(([k, s]) => [k.replace('\u0000', ' '), s.fetches]));
   }
 
   /** `audience` is the public URL of the endpoint called. */
@@ -152,6 +168,7 @@ export class JwtVerifier {
       ));
     } catch (e) {
       if (e instanceof AuthFailure) throw e;
+      if (e instanceof KeySetUnavailable) throw new AuthFailure(e.message, iss, jti);
       const err = e as { code?: string; message?: string; claim?: string };
       // The commonest set-up mistake (PUBLIC_BASE_URL not the URL the EHR calls): say what was expected.
       if (err.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && err.claim === 'aud') {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { createLocalJWKSet, importJWK, type JWK } from 'jose';
 import { ConfigError } from '../../config/knowledge-file';
 import { compileSchema, formatErrors } from '../../config/schemas';
+import { keySetUrlProblem } from './remote-keys';
 
 export type Algorithm =
   | 'ES256'
@@ -24,12 +25,21 @@ export interface TrustedClient {
   fhirServerOrigins: string[];
   tenants?: string[];
   sub?: string;
+  /** A profile of cds-hooks/ehr-profiles.json; absent: generic. */
+  profile?: string;
+}
+
+export interface TrustedClientChecks {
+  /** Origins whose JWK Sets may be fetched over http (CROSSTALK_INSECURE_JWKS_ORIGINS). */
+  insecureJwksOrigins?: string[];
+  /** The profile names cds-hooks/ehr-profiles.json defines. */
+  profiles?: string[];
 }
 
 /** The spec's recommended algorithms; anything else must be switched on per client. */
 export const DEFAULT_ALGORITHMS: Algorithm[] = ['ES384', 'RS384'];
 
-export function loadTrustedClients(file: string): TrustedClient[] {
+export function loadTrustedClients(file: string, checks: TrustedClientChecks = {}): TrustedClient[] {
   let data: unknown;
   try {
     data = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -40,8 +50,17 @@ export function loadTrustedClients(file: string): TrustedClient[] {
   if (!validate(data)) throw new ConfigError(`CROSSTALK_TRUSTED_CLIENTS ${file}: ${formatErrors(validate.errors)}`);
   const seen = new Set<string>();
   for (const c of data.clients) {
+    const where = `CROSSTALK_TRUSTED_CLIENTS ${file}: issuer ${c.iss}`;
     if (seen.has(c.iss)) throw new ConfigError(`CROSSTALK_TRUSTED_CLIENTS ${file}: issuer ${c.iss} appears twice`);
     seen.add(c.iss);
+    for (const url of c.jwksUrls ?? []) {
+      const problem = keySetUrlProblem(url, checks.insecureJwksOrigins ?? []);
+      if (problem) throw new ConfigError(`${where}: jwksUrls ${url} ${problem}`);
+    }
+    if (c.profile !== undefined && checks.profiles && !checks.profiles.includes(c.profile))
+      throw new ConfigError(
+        `${where}: profile "${c.profile}" is not one of cds-hooks/ehr-profiles.json (${checks.profiles.join(', ')})`,
+      );
   }
   return data.clients;
 }
