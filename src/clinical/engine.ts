@@ -1,4 +1,4 @@
-import type { Observation, Patient } from 'fhir/r4';
+import type { Observation, Patient, Specimen } from 'fhir/r4';
 import { buildContext, type ContextInput, dxaSince } from './context';
 import { ageOn, subtractMonths } from './dates';
 import { day } from './format';
@@ -20,6 +20,8 @@ import type { Finding, PatientEvaluation, PatientFacts, RejectedObservation, Rul
 export interface ClinicalInput extends ContextInput {
   patient: Patient;
   observations: Observation[];
+  /** Specimens sent beside the results: their accession says which results are one test on one sample. */
+  specimens?: Specimen[];
 }
 
 export function patientFacts(p: Patient): PatientFacts {
@@ -41,7 +43,10 @@ export function evaluatePatient(
   rules: readonly Rule[] = DEFAULT_RULES,
 ): PatientEvaluation {
   const patient = patientFacts(input.patient);
-  const normalised = normaliseObservations(input.observations, patient.reference, knowledge);
+  const normalised = normaliseObservations(input.observations, patient.reference, knowledge, {
+    reports: input.diagnosticReports ?? [],
+    specimens: input.specimens ?? [],
+  });
   // A result dated after the evaluation time is not yet a result (a clock error, or a back-dated evaluation).
   const labs = normalised.labs.filter((l) => l.effectiveMs <= asOf.getTime());
   const rejected: RejectedObservation[] = [

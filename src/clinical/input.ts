@@ -8,6 +8,7 @@ import type {
   Patient,
   Resource,
   ServiceRequest,
+  Specimen,
 } from 'fhir/r4';
 import type { ClinicalInput } from './engine';
 
@@ -26,5 +27,6 @@ export function inputFromResources(patient: Patient, resources: Resource[]): Cli
     conditions: ofType<Condition>(resources, 'Condition'),
     diagnosticReports: ofType<DiagnosticReport>(resources, 'DiagnosticReport'),
     serviceRequests: ofType<ServiceRequest>(resources, 'ServiceRequest'),
+    specimens: ofType<Specimen>(resources, 'Specimen'),
   };
 }
