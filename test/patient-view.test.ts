@@ -1,4 +1,4 @@
-import type { Bundle, MedicationRequest, Observation, Resource } from 'fhir/r4';
+import type { Bundle, MedicationRequest, Observation, Patient, Resource } from 'fhir/r4';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCodesetsSync } from '../src/config/codesets';
@@ -174,6 +174,25 @@ describe('patient-view for every demo patient', () => {
   it('answers a patient with no labs with an empty card list', async () => {
     const res = await post(hookRequest('demo-no-labs', { fhirServer: fhir })).expect(200);
     expect(res.body).toEqual({ cards: [] });
+  });
+});
+
+describe('patient-view on a record that closes advice', () => {
+  const withCards = DEMO_PATIENTS.find((p) => p.expect.cards.length > 0)!;
+  it('gives no card for a Patient with deceasedDateTime, or one replaced by another record (deceasedBoolean, deceasedDateTime, link replaced-by)', async () => {
+    const prefetch = await buildPrefetch(fhir, withCards.id);
+    expect(ruleIds((await post(hookRequest(withCards.id, { prefetch })).expect(200)).body)).toEqual(
+      withCards.expect.cards,
+    );
+    const patient = prefetch.patient as Patient;
+    for (const closed of [
+      { ...patient, deceasedDateTime: '1994-11-11T22:58:16-05:00' },
+      { ...patient, deceasedBoolean: true },
+      { ...patient, link: [{ type: 'replaced-by' as const, other: { reference: 'Patient/merged-into' } }] },
+    ]) {
+      const res = await post(hookRequest(withCards.id, { prefetch: { ...prefetch, patient: closed } })).expect(200);
+      expect(res.body).toEqual({ cards: [] });
+    }
   });
 });
 

@@ -44,13 +44,15 @@ function finding(): Finding {
     suggestions: [
       {
         label: 'Order DXA with vertebral fracture assessment (VFA)',
-        orders: [{ system: 'http://loinc.org', code: '38269-7', display: 'DXA bone density' }],
+        orders: [
+          { system: 'http://loinc.org', code: '38269-7', display: 'DXA bone density', provenance: 'test order' },
+        ],
       },
       {
         label: 'Order creatinine and cystatin C',
         orders: [
-          { system: 'http://loinc.org', code: '2160-0', display: 'Creatinine' },
-          { system: 'http://loinc.org', code: '33863-2', display: 'Cystatin C' },
+          { system: 'http://loinc.org', code: '2160-0', display: 'Creatinine', provenance: 'test order' },
+          { system: 'http://loinc.org', code: '33863-2', display: 'Cystatin C', provenance: 'test order' },
         ],
       },
     ],

@@ -1,10 +1,11 @@
-import type { Observation, Patient } from 'fhir/r4';
+import type { Observation, Patient, Specimen } from 'fhir/r4';
 import { buildContext, type ContextInput, dxaSince } from './context';
 import { ageOn, subtractMonths } from './dates';
 import { day } from './format';
 import type { Knowledge } from './knowledge';
 import { computeMeasures } from './measures';
 import { normaliseObservations } from './observations';
+import { recordClosed } from './patient';
 import { DEFAULT_RULES, type Rule, type RuleContext } from './rules';
 import { ccrUsable } from './rules/ccr-lab-gap';
 import { outcome } from './rules/rule';
@@ -19,6 +20,8 @@ import type { Finding, PatientEvaluation, PatientFacts, RejectedObservation, Rul
 export interface ClinicalInput extends ContextInput {
   patient: Patient;
   observations: Observation[];
+  /** Specimens sent beside the results: their accession says which results are one test on one sample. */
+  specimens?: Specimen[];
 }
 
 export function patientFacts(p: Patient): PatientFacts {
@@ -70,7 +73,12 @@ export function evaluatePatient(
   };
 
   const ordered = byPrecedence(rules, knowledge);
-  const outcomes: RuleOutcome[] = ordered.map((r) => adultGate(r.id, ctx) ?? r.evaluate(ctx));
+  // A patient who has died, or a record merged into another, gets no advice on any hook: every rule is quiet and
+  // says why, before any rule reads the record (its labs and measures stay visible in the app, not on a card).
+  const closed = recordClosed(input.patient, knowledge, asOf);
+  const outcomes: RuleOutcome[] = ordered.map((r) =>
+    closed ? outcome.suppressed(r.id, [closed]) : (adultGate(r.id, ctx) ?? r.evaluate(ctx)),
+  );
   supersede(outcomes, knowledge);
   const findings: Finding[] = outcomes
     .filter((o) => o.status === 'fired' && o.finding)

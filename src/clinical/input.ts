@@ -13,6 +13,7 @@ import type {
   Procedure,
   Resource,
   ServiceRequest,
+  Specimen,
 } from 'fhir/r4';
 import type { ClinicalInput } from './engine';
 
