@@ -190,7 +190,7 @@ describe('dose in product units × the product’s strength', () => {
       NOW,
       new Map(),
     )!;
-    expect(none.dose).toEqual({ ok: false, why: expect.stringMatching(/strength is not stated/) });
+    expect(none.dose).toEqual({ ok: false, unreadable: true, why: expect.stringMatching(/strength is not stated/) });
   });
 
   it('reads a strength in a display name given in µg, μg or mcg the same way, and flags it', () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CodeableConcept, Condition, Dosage, MedicationRequest, Patient, Resource } from 'fhir/r4';
+import type { CodeableConcept, Condition, Dosage, MedicationRequest, Observation, Patient, Resource } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 import { renderDetail } from '../cds/brief';
 import type { ContextDomain } from '../clinical/context';
@@ -55,6 +55,25 @@ const ccrOff = structuredClone(k);
 ccrOff.rules['low-ccr'].enabled = false;
 const uncheckedShown = structuredClone(k);
 uncheckedShown.rules['low-ccr'].confounders.uncheckedSuppresses = false;
+// No shipped concept maps to FRAX's glucocorticoid input yet; a site's could (a code for long-term steroid use).
+const raAsGlucocorticoidInput = structuredClone(k);
+for (const c of raAsGlucocorticoidInput.codesets.conditions.concepts)
+  if (c.id === 'rheumatoid-arthritis') c.fraxInput = 'glucocorticoids';
+const bicalutamide: MedicationRequest = medicationRequest('aa', 'p', concept('atc', 'L02BB03', 'bicalutamide'), {
+  authoredOn: daysAgo(NOW, 60),
+  supplyDays: 90,
+  repeats: 3,
+  dosage: [dailyDosage(50, 'mg', 1)],
+});
+const tsh = (value: number, effectiveDateTime: string): Observation => ({
+  resourceType: 'Observation',
+  id: 'tsh',
+  status: 'final',
+  code: { coding: [{ system: 'http://loinc.org', code: '3016-3' }] },
+  subject: { reference: 'Patient/p' },
+  effectiveDateTime,
+  valueQuantity: { value, unit: 'mIU/L', system: 'http://unitsofmeasure.org', code: 'm[IU]/L' },
+});
 const fracture = condition(
   'fx',
   'p',
@@ -106,6 +125,10 @@ const glucoseF = (mgdl: number) => lab('glu', 'p', 'glucoseFasting', mgdl, daysA
 
 /** Records that walk every rule through its fire, suppress and quiet paths, shaped as EHRs send them. */
 const PATHS: Records[] = [
+  { who: { ...woman(80), deceasedDateTime: '2025-03-01' }, resources: lowPair() },
+  { who: woman(80), resources: [...lowPair(), crp('crp', 4, daysAgo(NOW, 12)), tsh(1.5, daysAgo(NOW, 12))] },
+  { who: woman(63), resources: [bicalutamide] },
+  { who: woman(60), resources: [ra], knowledge: raAsGlucocorticoidInput },
   { who: woman(80), resources: lowPair() },
   { who: man(80), resources: lowPair() },
   { who: woman(80), resources: lowPair(), knowledge: notProvisional },
@@ -454,11 +477,19 @@ describe('wording as templates in the knowledge data', () => {
     // that the CCR rule is on before it asks whether a pair could be read); they need no value.
     // So are a use recognised with no code-set match to name, and a bounded result without a date (it cannot be near a draw).
     expect(unreached.map(([key]) => key).sort()).toEqual([
+      'endocrine-therapy-bone.card.gnrh-analogue',
+      'endocrine-therapy-bone.card.ovarian-suppression',
       'homa-context.reasons.not-computable',
+      'low-ccr.card.creatinineFell',
       'low-ccr.reasons.not-computable',
+      'missing-ccr-input.card.creatinineFell',
       'missing-ccr-input.reasons.ccr-rule-disabled',
+      'text.card.domain-pregnancy-tests',
+      'text.card.domain-thyroid-labs',
       'text.card.recognised',
       'text.card.undated',
+      'text.reasons.patient-deceased',
+      'text.reasons.patient-replaced',
     ]);
     expect(texts.filter((t) => /\{[A-Za-z][\w:]*\}/.test(t))).toEqual([]);
   });
