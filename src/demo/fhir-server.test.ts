@@ -304,9 +304,13 @@ describe('embedded FHIR server', () => {
       'Observation',
       'MedicationRequest',
       'MedicationStatement',
+      'MedicationAdministration',
+      'MedicationDispense',
       'Condition',
       'DiagnosticReport',
       'ServiceRequest',
+      'Procedure',
+      'Encounter',
     ]);
     for (const r of rest?.resource ?? []) {
       expect(r.interaction?.map((i) => i.code)).toEqual(['read', 'search-type']);

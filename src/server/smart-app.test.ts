@@ -10,9 +10,13 @@ const types = [
   'Observation',
   'MedicationRequest',
   'MedicationStatement',
+  'MedicationAdministration',
+  'MedicationDispense',
   'Condition',
   'DiagnosticReport',
   'ServiceRequest',
+  'Procedure',
+  'Encounter',
 ];
 
 describe('the SMART app’s launch configuration', () => {
