@@ -73,7 +73,9 @@ describe('discovery', () => {
       'medicationStatements',
       'osteoporosisTherapy',
       'patient',
+      'pregnancyTests',
       'procedures',
+      'thyroidLabs',
       'vitaminD',
     ]);
   });
