@@ -444,10 +444,14 @@ describe('the SMART app’s launch configuration', { timeout: 60_000 }, () => {
       const read = [
         'Condition',
         'DiagnosticReport',
+        'Encounter',
+        'MedicationAdministration',
+        'MedicationDispense',
         'MedicationRequest',
         'MedicationStatement',
         'Observation',
         'Patient',
+        'Procedure',
         'ServiceRequest',
       ];
       expect(q?.get('scope')?.split(' ').sort()).toEqual(['launch', ...read.map((t) => `patient/${t}.rs`)]);

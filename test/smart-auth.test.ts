@@ -335,6 +335,8 @@ describe('the service without the embedded demo', () => {
         'Observation',
         'MedicationRequest',
         'MedicationStatement',
+        'MedicationAdministration',
+        'MedicationDispense',
         'Condition',
         'DiagnosticReport',
         'ServiceRequest',

@@ -66,7 +66,6 @@ beforeAll(async () => {
   ]);
   ct = await startCrosstalk({
     CROSSTALK_EMBEDDED_FHIR: 'false',
-    CROSSTALK_AUDIT_HMAC_KEY: 'vendor-fhir-suite-audit-key-0123456789',
     CROSSTALK_FHIR_TIMEOUT_MS: '20000',
     CROSSTALK_REQUEST_BUDGET_MS: '30000',
     CROSSTALK_FHIR_MAX_RESPONSE_BYTES: '1mb',
