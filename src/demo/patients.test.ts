@@ -90,7 +90,9 @@ describe('the demo patients', () => {
     const f = run(DEMO_PATIENTS.find((p) => p.id === 'demo-steroid')!).findings[0]!;
     expect(f.indicator).toBe('warning');
     expect(f.statements.join('\n')).toMatch(/prednisone 7\.5 mg\/day \(7\.5 mg × 1 per 1 d\)/);
-    expect(f.statements.join('\n')).toMatch(/Observed course at ≥ 2\.5 mg\/day prednisone-equivalent: \d+ days \(2026-06-28 to /);
+    expect(f.statements.join('\n')).toMatch(
+      /Observed course at ≥ 2\.5 mg\/day prednisone-equivalent: \d+ days \(2026-06-28 to /,
+    );
     expect(f.statements.join('\n')).toMatch(/No DXA result on file/);
     expect(f.context.join(' ')).toMatch(/25-OH vitamin D 14\.0 ng\/mL .* below 20 ng\/mL/);
     expect(f.measures.map((m) => [m.code, m.unit])).toEqual([
