@@ -75,7 +75,7 @@ export function evaluatePatient(
   const ordered = byPrecedence(rules, knowledge);
   // A patient who has died, or a record merged into another, gets no advice on any hook: every rule is quiet and
   // says why, before any rule reads the record (its labs and measures stay visible in the app, not on a card).
-  const closed = recordClosed(input.patient, knowledge, asOf);
+  const closed = recordClosed(input.patient, knowledge);
   const outcomes: RuleOutcome[] = ordered.map((r) =>
     closed ? outcome.suppressed(r.id, [closed]) : (adultGate(r.id, ctx) ?? r.evaluate(ctx)),
   );

@@ -31,10 +31,15 @@ describe('a Patient whose record shows a death', () => {
     }
   });
 
-  it('still gets cards when deceasedBoolean is false, or the death date is after the evaluation time', () => {
+  it('still gets cards when deceasedBoolean is false', () => {
     expect(cards(run(dead(alive, { deceasedBoolean: false }), busy))).toEqual(cards(run(alive, busy)));
+  });
+
+  it('gets no card when the death date is after the evaluation time: a record that says the patient died', () => {
     const later = new Date(NOW.getTime() + 86_400_000).toISOString();
-    expect(cards(run(dead(alive, { deceasedDateTime: later }), busy))).toEqual(cards(run(alive, busy)));
+    const e = run(dead(alive, { deceasedDateTime: later }), busy);
+    expect(e.findings).toEqual([]);
+    expect(e.outcomes.every((o) => o.reasons[0]?.code === 'patient-deceased-on')).toBe(true);
   });
 
   it('gets no card at order-select or order-sign either, for the order being placed', () => {
@@ -63,6 +68,6 @@ describe('a Patient record replaced by another', () => {
       expect(cards(run(dead(alive, { link: [{ type, other: { reference: 'Patient/x' } }] }), busy))).toEqual(base);
     }
     expect(cards(run(dead(alive, { active: false }), busy))).toEqual(base);
-    expect(recordClosed(dead(alive, { active: false }), k, NOW)).toBeUndefined();
+    expect(recordClosed(dead(alive, { active: false }), k)).toBeUndefined();
   });
 });
