@@ -28,14 +28,15 @@ function privateKeyFrom(text: string, where: string): KeyObject {
   }
 }
 
-const CURVE_ALG: Record<string, Algorithm> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' };
+// Node names the curves by their OpenSSL names.
+const CURVE_ALG: Record<string, Algorithm> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
 
 /** The algorithms this key can sign with, in the client's order of preference. */
 function algorithmsFor(key: KeyObject, client: TrustedClient): Algorithm[] {
   const allowed = client.algorithms ?? DEFAULT_ALGORITHMS;
   const type = key.asymmetricKeyType;
   if (type === 'ec') {
-    const alg = CURVE_ALG[(key.asymmetricKeyDetails?.namedCurve ?? '').replace(/^prime256v1$/, 'P-256')];
+    const alg = CURVE_ALG[key.asymmetricKeyDetails?.namedCurve ?? ''];
     return alg && allowed.includes(alg) ? [alg] : [];
   }
   if (type === 'rsa') return allowed.filter((a) => /^RS|^PS/.test(a));

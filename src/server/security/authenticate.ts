@@ -53,24 +53,28 @@ export function authenticate(o: AuthOptions) {
     }
     // req.ip follows express's trust proxy setting: the socket's peer unless a trusted proxy is configured.
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const throttle = (v: Verdict & { ok: false }, limit: 'failed-auth' | 'client', iss?: string) => {
-      if (v.firstRefusal)
+    const throttle = (v: { retryAfterS: number }) => {
+      res.status(429).set('Retry-After', String(v.retryAfterS)).type('application/fhir+json').send(THROTTLED);
+    };
+    // Logged once per window, when the allowance runs out: a flood must not fill the log line by line.
+    const noteExhausted = (v: Verdict, limit: 'failed-auth' | 'client', iss?: string) => {
+      if (v.ok && v.lastAllowed)
         o.logger.warn(
-          { event: 'rate-limited', limit, ...(limit === 'client' ? { iss } : { address }), retryAfterS: v.retryAfterS },
+          { event: 'rate-limited', limit, ...(iss ? { iss } : { address }), retryAfterS: v.lastAllowed.retryAfterS },
           'rate limit reached: further requests are answered 429 until the window passes',
         );
-      res.status(429).set('Retry-After', String(v.retryAfterS)).type('application/fhir+json').send(THROTTLED);
     };
     const limits = o.rateLimits;
     // Before any token work: an address that sent too many bad tokens costs no signature check until it waits.
     const blocked = limits ? await limits.checkAddress(address) : { ok: true as const };
-    if (!blocked.ok) return throttle(blocked, 'failed-auth');
+    if (!blocked.ok) return throttle(blocked);
     const audience = `${o.publicBaseUrl}${req.originalUrl.split('?')[0]}`;
     try {
       const client = await o.verifier.verify(req.headers.authorization, audience);
       const allowed = limits ? await limits.client(client.iss) : { ok: true as const };
       if (res.headersSent) return;
-      if (!allowed.ok) return throttle(allowed, 'client', client.iss);
+      if (!allowed.ok) return throttle(allowed);
+      noteExhausted(allowed, 'client', client.iss);
       const rules = client.client.fhirServerOrigins.map(
         (origin): OriginRule => ({ origin, insecure: o.insecureFhirOrigins.includes(origin) }),
       );
@@ -90,7 +94,8 @@ export function authenticate(o: AuthOptions) {
       const counted = limits ? await limits.failed(address) : { ok: true as const };
       if (res.headersSent) return;
       // Past the allowance the failures are not logged one by one: a flood would fill the log.
-      if (!counted.ok) return throttle(counted, 'failed-auth');
+      if (!counted.ok) return throttle(counted);
+      noteExhausted(counted, 'failed-auth');
       o.logger.warn(
         { event: 'auth-failed', reason: f.reason, iss: f.iss, jti: f.jti, path: req.baseUrl + req.path },
         'authentication failed',

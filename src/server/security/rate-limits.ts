@@ -9,8 +9,11 @@ export interface RateLimitPolicy {
 
 const WINDOW_S = 60;
 
-/** What a limit said: go on, or wait this many seconds (Retry-After). */
-export type Verdict = { ok: true } | { ok: false; retryAfterS: number; firstRefusal: boolean };
+/**
+ * What a limit said: go on (lastAllowed: this request used up the allowance, so the next ones wait), or wait this
+ * many seconds (Retry-After).
+ */
+export type Verdict = { ok: true; lastAllowed?: { retryAfterS: number } } | { ok: false; retryAfterS: number };
 
 const wait = (r: RateLimiterRes): number => Math.max(1, Math.ceil(r.msBeforeNext / 1000));
 
@@ -39,34 +42,43 @@ export class RateLimits {
   async checkAddress(address: string): Promise<Verdict> {
     const r = await this.failedAuth?.get(address);
     if (!r || r.consumedPoints < this.policy.failedAuthPerMinute) return { ok: true };
-    return { ok: false, retryAfterS: wait(r), firstRefusal: false };
+    return { ok: false, retryAfterS: wait(r) };
   }
 
-  /** One failed authentication from this address; firstRefusal marks the failure that used up its allowance. */
-  async failed(address: string): Promise<Verdict> {
-    if (!this.failedAuth) return { ok: true };
-    try {
-      await this.failedAuth.consume(address);
-      return { ok: true };
-    } catch (e) {
-      if (!(e instanceof RateLimiterRes)) throw e;
-      return {
-        ok: false,
-        retryAfterS: wait(e),
-        firstRefusal: e.consumedPoints === this.policy.failedAuthPerMinute + 1,
-      };
-    }
+  /** One failed authentication from this address. */
+  failed(address: string): Promise<Verdict> {
+    return this.take(this.failedAuth, this.policy.failedAuthPerMinute, `failed ${address}`, address);
   }
 
   /** One authenticated request from this client. */
-  async client(iss: string): Promise<Verdict> {
-    if (!this.perClient) return { ok: true };
+  client(iss: string): Promise<Verdict> {
+    return this.take(this.perClient, this.policy.clientPerMinute, `client ${iss}`, iss);
+  }
+
+  /** Until when each exhausted allowance has been announced (lastAllowed), so it is announced once per window. */
+  private readonly announced = new Map<string, number>();
+
+  private async take(
+    limiter: RateLimiterMemory | undefined,
+    points: number,
+    tag: string,
+    key: string,
+  ): Promise<Verdict> {
+    if (!limiter) return { ok: true };
+    let r: RateLimiterRes;
     try {
-      await this.perClient.consume(iss);
-      return { ok: true };
+      r = await limiter.consume(key);
     } catch (e) {
       if (!(e instanceof RateLimiterRes)) throw e;
-      return { ok: false, retryAfterS: wait(e), firstRefusal: e.consumedPoints === this.policy.clientPerMinute + 1 };
+      return { ok: false, retryAfterS: wait(e) };
     }
+    // Concurrent requests may read the counter after one another's increments: >=, and announced once.
+    if (r.consumedPoints < points) return { ok: true };
+    const now = Date.now();
+    if ((this.announced.get(tag) ?? 0) > now) return { ok: true };
+    if (this.announced.size > 10_000)
+      for (const [k, until] of this.announced) if (until <= now) this.announced.delete(k);
+    this.announced.set(tag, now + r.msBeforeNext);
+    return { ok: true, lastAllowed: { retryAfterS: wait(r) } };
   }
 }
