@@ -151,6 +151,8 @@ beforeAll(async () => {
     CROSSTALK_EMBEDDED_FHIR: 'false',
     CROSSTALK_AUDIT_HMAC_KEY: 'security-suite-audit-key-0123456789abcdef',
     CROSSTALK_TRUSTED_CLIENTS: clientsFile,
+    // These tests fail authentication on purpose, far more often than an address may (test/production-operations.test.ts).
+    CROSSTALK_RATE_LIMIT_FAILED_AUTH_PER_MIN: '0',
     PUBLIC_BASE_URL: PUBLIC,
     CROSSTALK_INSECURE_FHIR_ORIGINS: `${fhirProxy.origin},${redirector.origin},${hang.origin}`,
     // The key servers here are local http; production key sets are https.

@@ -62,5 +62,8 @@ export const problems = {
   unauthorized: (text: string) => new HttpProblem(401, operationOutcome('login', text)),
   /** A transient outage (the store): 503 with Retry-After, so a client knows the same request may succeed later. */
   unavailable: (text: string) => new HttpProblem(503, operationOutcome('transient', text), RETRY_AFTER_S),
+  /** Over a rate limit: 429 with Retry-After, the seconds until the same request would be taken. */
+  tooManyRequests: (text: string, retryAfterS: number) =>
+    new HttpProblem(429, operationOutcome('throttled', text), retryAfterS),
   internal: () => new HttpProblem(500, operationOutcome('exception', 'Internal error. The incident was logged.')),
 };

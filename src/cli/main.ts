@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Bundle } from 'fhir/r4';
 import { ConfigError } from '../config/errors';
 import { type Output, OutputClosed, streamOutput } from './output';
+import { TOKEN_USAGE } from './token-usage';
 
 const USAGE = `usage:
   crosstalk evaluate <bundle.json> [--now <ISO date>] [--site-knowledge <file>] [--format json|ndjson]
@@ -35,7 +36,7 @@ const USAGE = `usage:
   crosstalk demo-population --patients <N> --seed <S> --out <dir> [--now <ISO date>]
       Write a synthetic Bulk Data export of N patients (one NDJSON file per resource type), the same for the same
       seed and date.
-`;
+${TOKEN_USAGE}`;
 
 /** The demo's synthetic patients, loaded by path only for the demo commands: evaluate and report never load demo code. */
 function demoTransaction(now: Date): Bundle {
@@ -113,6 +114,8 @@ async function main(args: string[], out: Output): Promise<number> {
     return (require('./registration') as typeof import('./registration')).runRegistration(rest, process.env, (s) =>
       out.write(s),
     );
+  if (cmd === 'token')
+    return (require('./token') as typeof import('./token')).runToken(rest, process.env, (s) => out.write(s));
   if (cmd === 'report')
     return (require('./report') as typeof import('./report')).runReport(rest, process.env, (s) => out.write(s));
   // Loaded on demand: the other commands need neither DuckDB's native library nor the calibration code.

@@ -11,11 +11,12 @@ import { callLifetime, END_STATUS, lifetimeOf } from './call-lifetime';
 import type { AppConfig } from './config';
 import { corsFor } from './cors';
 import { feedbackHandler } from './feedback-route';
-import { measureCds, type Operations, operationsRouter } from './operations';
+import { measureCds, metricsRouter, type Operations, operationsRouter } from './operations';
 import type { PluginHost, ServicePlugin } from './plugin';
 import { sendProblem } from './problem-response';
 import { authenticate, callerOf } from './security/authenticate';
 import type { JwtVerifier } from './security/jwt';
+import { RateLimits } from './security/rate-limits';
 import type { LiveKnowledge } from './site-knowledge';
 import { APP_PATH, appLaunchUrl, appReads, appRedirectUri, smartAppRouter } from './smart-app';
 import { contentSecurityPolicy, staticBundle } from './web';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): express.Express {
       insecureFhirOrigins: config.insecureFhirOrigins,
       devFhirOrigins,
       logger,
+      ...(config.devMode ? {} : { rateLimits: new RateLimits(config.rateLimits) }),
     }),
   );
   cds.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
@@ -243,6 +245,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/cds-services', cds);
 
   app.use(operationsRouter(ops, logger));
+  // Development and the demo keep metrics on the one port; production serves them only on the metrics listener
+  // (start.ts), so the CDS port, open to the EHR's network, answers 404.
+  if (config.devMode) app.use(metricsRouter(ops.metrics, config.metrics.token, logger));
   if (ops.adminToken) app.use('/admin', adminRouter(ops.store, ops.adminToken, logger));
 
   const plugins = deps.plugins ?? [];

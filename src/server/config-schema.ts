@@ -16,6 +16,24 @@ const Str = (def: string, options: Parameters<typeof Type.String>[0]) =>
   defaulted(Type.String({ ...options, default: def }));
 const Size = (def: string, description: string) => Str(def, { pattern: '^[0-9]{1,9}(b|kb|mb)$', description });
 const Text = (options: Parameters<typeof Type.String>[0]) => Type.Optional(Type.String(options));
+/** `<NAME>_FILE`: the secret NAME read from a mounted file (Kubernetes or Docker secrets), not the environment. */
+const SecretFile = (key: string) =>
+  Text({
+    minLength: 1,
+    description: `Path of a file holding ${key} (a Kubernetes or Docker secret); a trailing newline is dropped. Set this or ${key}, never both`,
+  });
+
+/**
+ * Settings that are secrets: each may also be read from `<NAME>_FILE`, and none is ever written to a log or a
+ * message. DATABASE_URL is one because it carries the database password.
+ */
+export const SECRET_KEYS = [
+  'DATABASE_URL',
+  'CROSSTALK_AUDIT_HMAC_KEY',
+  'CROSSTALK_PILOT_KEY',
+  'CROSSTALK_ADMIN_TOKEN',
+  'CROSSTALK_METRICS_TOKEN',
+] as const;
 
 export const ConfigSchema = Type.Object(
   {
@@ -107,6 +125,24 @@ export const ConfigSchema = Type.Object(
       pattern: '^postgres(ql)?://',
       description: 'postgres:// URL: keep the store in PostgreSQL instead of SQLite, shared by every replica',
     }),
+    CROSSTALK_PG_POOL_MAX: Int(1, 1000, 10, 'Most PostgreSQL connections one replica opens (its pool size)'),
+    CROSSTALK_PG_STATEMENT_TIMEOUT_MS: Int(
+      100,
+      3600000,
+      10000,
+      "PostgreSQL's statement_timeout for the store's connections: the server cancels a statement running longer; the client also gives up 2 s later if the server falls silent",
+    ),
+    CROSSTALK_PG_CONNECT_TIMEOUT_MS: Int(100, 600000, 3000, 'Time allowed to open one PostgreSQL connection'),
+    CROSSTALK_PG_SSLMODE: Text({
+      enum: ['disable', 'require', 'verify-ca', 'verify-full'],
+      description:
+        "TLS to PostgreSQL, as libpq's sslmode: require encrypts but accepts any server certificate; verify-ca rejects a certificate not signed by the CA; verify-full also rejects one not naming the host. Unset: as DATABASE_URL says (an sslmode there is refused when this is set)",
+    }),
+    CROSSTALK_PG_SSL_CA_FILE: Text({
+      minLength: 1,
+      description:
+        "PEM file of the CA(s) that sign the PostgreSQL server's certificate, for verify-ca and verify-full; default the system's CAs",
+    }),
     CROSSTALK_AUDIT_HMAC_KEY: Text({
       minLength: 32,
       description:
@@ -128,6 +164,36 @@ export const ConfigSchema = Type.Object(
       minLength: 32,
       description: 'Bearer token for the admin endpoints (governance reports); the endpoints are off when unset',
     }),
+    CROSSTALK_METRICS_PORT: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 65535,
+        description:
+          'TCP port of a separate listener serving Prometheus metrics at /metrics. Outside development mode this is the only place metrics are served (the CDS port answers 404); unset, metrics are not served',
+      }),
+    ),
+    CROSSTALK_METRICS_HOST: Str('127.0.0.1', {
+      minLength: 1,
+      description:
+        'Interface the metrics listener binds; loopback by default, so only this machine (or a sidecar) can scrape it',
+    }),
+    CROSSTALK_METRICS_TOKEN: Text({
+      minLength: 32,
+      description:
+        'Bearer token the metrics listener requires (Authorization: Bearer …); without it the listener answers anyone who can reach it',
+    }),
+    CROSSTALK_RATE_LIMIT_CLIENT_PER_MIN: Int(
+      0,
+      9999999,
+      6000,
+      'Most CDS requests one trusted client (by iss) may make per minute; more are answered 429 with Retry-After. 0: no limit',
+    ),
+    CROSSTALK_RATE_LIMIT_FAILED_AUTH_PER_MIN: Int(
+      0,
+      99999,
+      60,
+      'Most failed authentications (no, bad or forged token) one remote address may make per minute; past that its CDS requests are answered 429 before any token is checked, for the rest of the minute. 0: no limit',
+    ),
     CROSSTALK_SMART_APP: Bool(true, 'Serve the SMART on FHIR app at /app and link finding cards to it'),
     CROSSTALK_SMART_CLIENT_ID: Str('crosstalk', {
       pattern: '^[A-Za-z0-9._~:-]{1,128}$',
@@ -148,6 +214,11 @@ export const ConfigSchema = Type.Object(
       description:
         'FHIR base URL for a standalone launch of /app/launch.html without iss; default the embedded /fhir when it is on',
     }),
+    DATABASE_URL_FILE: SecretFile('DATABASE_URL'),
+    CROSSTALK_AUDIT_HMAC_KEY_FILE: SecretFile('CROSSTALK_AUDIT_HMAC_KEY'),
+    CROSSTALK_PILOT_KEY_FILE: SecretFile('CROSSTALK_PILOT_KEY'),
+    CROSSTALK_ADMIN_TOKEN_FILE: SecretFile('CROSSTALK_ADMIN_TOKEN'),
+    CROSSTALK_METRICS_TOKEN_FILE: SecretFile('CROSSTALK_METRICS_TOKEN'),
   },
   {
     $id: 'config.schema.json',

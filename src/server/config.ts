@@ -1,9 +1,11 @@
+import fs from 'node:fs';
 import Ajv from 'ajv';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { ConfigError } from '../config/knowledge-file';
 import { formatErrors } from '../config/schemas';
 import { parseOrigins } from '../fhir/egress';
-import { ConfigSchema, type ValidEnv } from './config-schema';
+import type { PgSslMode } from '../store/postgres';
+import { ConfigSchema, SECRET_KEYS, type ValidEnv } from './config-schema';
 import { ANY_ORIGIN } from './cors';
 
 /** The environment variables Crosstalk reads: exactly the keys of its one definition (config-schema.ts). */
@@ -36,6 +38,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const v = env[k];
     if (v !== undefined && v !== '') raw[k] = v;
   }
+  for (const k of SECRET_KEYS) {
+    const secret = secretFromFile(k, env);
+    if (secret !== undefined) raw[k] = secret;
+  }
   if (!validateEnv(raw)) throw new ConfigError(`invalid configuration: ${formatErrors(validateEnv.errors)}`);
   const e = raw as unknown as ValidEnv;
   const corsOrigins = parseOrigins(e.CROSSTALK_CORS_ORIGINS);
@@ -52,10 +58,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       'invalid configuration: CROSSTALK_FHIR_MAX_RESPONSE_BYTES must be at least 1kb and at most CROSSTALK_FHIR_MAX_CALL_BYTES',
     );
   }
+  if (e.CROSSTALK_PG_SSLMODE && e.DATABASE_URL && /[?&](sslmode|ssl|sslrootcert)=/i.test(e.DATABASE_URL)) {
+    throw new ConfigError(
+      'invalid configuration: CROSSTALK_PG_SSLMODE is set and DATABASE_URL has TLS parameters of its own (sslmode, ssl or sslrootcert); keep one',
+    );
+  }
   if (e.CROSSTALK_FHIR_TIMEOUT_MS >= e.CROSSTALK_REQUEST_BUDGET_MS) {
     throw new ConfigError('invalid configuration: CROSSTALK_FHIR_TIMEOUT_MS must be below CROSSTALK_REQUEST_BUDGET_MS');
   }
   return toAppConfig(e, corsOrigins, fhirMaxResponseBytes, fhirMaxCallBytes);
+}
+
+/**
+ * A secret named by `<NAME>_FILE` (a mounted Kubernetes or Docker secret): the file's text without its trailing
+ * newline. Messages name the setting and the path, never what the file holds.
+ */
+function secretFromFile(key: string, env: NodeJS.ProcessEnv): string | undefined {
+  const fileKey = `${key}_FILE`;
+  const file = env[fileKey];
+  if (file === undefined || file === '') return undefined;
+  if (env[key] !== undefined && env[key] !== '')
+    throw new ConfigError(`invalid configuration: ${key} and ${fileKey} are both set; set only one`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(
+      `invalid configuration: ${fileKey}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  // Editors and `echo` end a file with a newline; the secret is the line before it.
+  const secret = text.replace(/\r?\n$/, '');
+  if (!secret) throw new ConfigError(`invalid configuration: ${fileKey}: ${file} is empty`);
+  return secret;
 }
 
 // Loopback and socket-directory hosts: a store there is this machine's, not a shared production database.
@@ -119,6 +154,24 @@ function toAppConfig(e: ValidEnv, corsOrigins: string[], fhirMaxResponseBytes: n
     /** The store: SQLite under dataDir unless databaseUrl names PostgreSQL. */
     dataDir: e.CROSSTALK_DATA_DIR,
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+    /** How the PostgreSQL store connects (used only with databaseUrl). */
+    postgres: {
+      maxConnections: e.CROSSTALK_PG_POOL_MAX,
+      statementTimeoutMs: e.CROSSTALK_PG_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: e.CROSSTALK_PG_CONNECT_TIMEOUT_MS,
+      ...(e.CROSSTALK_PG_SSLMODE ? { sslmode: e.CROSSTALK_PG_SSLMODE as PgSslMode } : {}),
+      ...(e.CROSSTALK_PG_SSL_CA_FILE ? { sslCaFile: e.CROSSTALK_PG_SSL_CA_FILE } : {}),
+    },
+    /** Prometheus metrics on a listener of their own; in development mode also on the CDS port. */
+    metrics: {
+      ...(e.CROSSTALK_METRICS_PORT !== undefined ? { port: e.CROSSTALK_METRICS_PORT } : {}),
+      host: e.CROSSTALK_METRICS_HOST,
+      ...(e.CROSSTALK_METRICS_TOKEN ? { token: e.CROSSTALK_METRICS_TOKEN } : {}),
+    },
+    rateLimits: {
+      clientPerMinute: e.CROSSTALK_RATE_LIMIT_CLIENT_PER_MIN,
+      failedAuthPerMinute: e.CROSSTALK_RATE_LIMIT_FAILED_AUTH_PER_MIN,
+    },
     ...(e.CROSSTALK_AUDIT_HMAC_KEY ? { auditHmacKey: e.CROSSTALK_AUDIT_HMAC_KEY } : {}),
     /** Keys the hash that picks a pilot's share of patients (README: Silent mode and pilot cohorts). */
     ...(e.CROSSTALK_PILOT_KEY ? { pilotKey: e.CROSSTALK_PILOT_KEY } : {}),

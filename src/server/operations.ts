@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
 import type { Store } from '../store/types';
+import { bearerMatches } from './admin';
 import type { Metrics } from './metrics';
 import { sendProblem } from './problem-response';
 
@@ -35,8 +36,41 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
+ * GET /metrics, Prometheus text format, for a caller with the metrics token when one is configured. Metrics say
+ * how busy the service is, which rules fire and which EHR reads fail: not for whoever can reach the CDS port.
+ */
+export function metricsRouter(metrics: Metrics, token: string | undefined, logger: Logger): express.Router {
+  const r = express.Router();
+  r.get('/metrics', (req, res, next) => {
+    if (token && !bearerMatches(req.headers.authorization, token)) {
+      logger.warn({ event: 'metrics-auth-failed' }, 'metrics request without a valid token');
+      res.setHeader('WWW-Authenticate', 'Bearer realm="crosstalk-metrics"');
+      return sendProblem(res, problems.unauthorized('A metrics bearer token is required.'));
+    }
+    metrics.registry.metrics().then((text) => {
+      res.type(metrics.registry.contentType).send(text);
+    }, next);
+  });
+  return r;
+}
+
+/** The metrics listener's app (CROSSTALK_METRICS_PORT): /metrics and nothing else. */
+export function metricsApp(metrics: Metrics, token: string | undefined, logger: Logger): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((_req, res, next) => {
+    res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+    next();
+  });
+  app.use(metricsRouter(metrics, token, logger));
+  app.use((req, res) => sendProblem(res, problems.notFound(`Nothing at ${req.method} ${req.path.slice(0, 200)}.`)));
+  return app;
+}
+
+/**
  * GET /readyz: ready when configuration has loaded (the server listens only after it has), the store
- * answers, and shutdown has not begun. GET /metrics: Prometheus text format.
+ * answers, and shutdown has not begun.
  */
 export function operationsRouter(ops: Operations, logger: Logger): express.Router {
   const r = express.Router();
@@ -56,11 +90,6 @@ export function operationsRouter(ops: Operations, logger: Logger): express.Route
         },
       )
       .catch(next);
-  });
-  r.get('/metrics', (_req, res, next) => {
-    ops.metrics.registry.metrics().then((text) => {
-      res.type(ops.metrics.registry.contentType).send(text);
-    }, next);
   });
   return r;
 }

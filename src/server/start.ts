@@ -11,18 +11,28 @@ import { resolveAuditKey } from './audit';
 import { type AppConfig, loadConfig } from './config';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
-import type { Operations } from './operations';
+import { metricsApp, type Operations } from './operations';
 import type { PluginFactory, ServicePlugin } from './plugin';
 import { type PurgeJob, startPurgeJob } from './retention';
 import { JwtVerifier } from './security/jwt';
 import { checkInlineKeys, loadTrustedClients } from './security/trusted-clients';
 import { LiveKnowledge, loadSiteKnowledge } from './site-knowledge';
 
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+function listenUrl(server: Server, host: string): string {
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 export interface Running {
   server: Server;
   config: AppConfig;
   logger: Logger;
   url: string;
+  /** The metrics listener's base URL, when CROSSTALK_METRICS_PORT is set. */
+  metricsUrl?: string;
   store: Store;
   metrics: Metrics;
   purge: PurgeJob;
@@ -126,6 +136,28 @@ export async function start(
     await store.close();
     throw e;
   });
+  const metricsPort = config.metrics.port;
+  const metricsServer =
+    metricsPort === undefined
+      ? undefined
+      : await new Promise<Server>((resolve, reject) => {
+          const s = metricsApp(metrics, config.metrics.token, log).listen(metricsPort, config.metrics.host, () =>
+            resolve(s),
+          );
+          s.once('error', reject);
+        }).catch(async (e: unknown) => {
+          await new Promise((r) => server.close(r));
+          await store.close();
+          throw e;
+        });
+  const metricsUrl = metricsServer ? listenUrl(metricsServer, config.metrics.host) : undefined;
+  if (metricsUrl) log.info({ metricsUrl, token: !!config.metrics.token }, 'Prometheus metrics on their own listener');
+  else if (!config.devMode) log.info('Prometheus metrics are not served: set CROSSTALK_METRICS_PORT to scrape them');
+  if (metricsServer && !config.metrics.token && !isLoopback(config.metrics.host))
+    log.warn(
+      { host: config.metrics.host },
+      'the metrics listener is reachable beyond this machine without a token: set CROSSTALK_METRICS_TOKEN or keep it behind a network policy',
+    );
   const purge = startPurgeJob(
     store,
     { retentionDays: config.retentionDays, intervalMinutes: config.purgeIntervalMinutes },
@@ -162,6 +194,7 @@ export async function start(
     config,
     logger: log,
     url,
+    ...(metricsUrl ? { metricsUrl } : {}),
     store,
     metrics,
     purge,
@@ -178,6 +211,10 @@ export async function start(
           });
           server.closeIdleConnections();
         });
+        if (metricsServer) {
+          metricsServer.closeAllConnections();
+          await new Promise((r) => metricsServer.close(r));
+        }
         await purge.stop();
         await store.close();
       })()),

@@ -1,4 +1,5 @@
-import { openPostgres } from './postgres';
+import type { SqlEngine } from './engine';
+import { openPostgres, type PostgresOptions } from './postgres';
 import { SqlStore } from './sql-store';
 import { openSqlite } from './sqlite';
 import type { Store } from './types';
@@ -8,6 +9,8 @@ export interface StoreConfig {
   dataDir: string;
   /** postgres:// or postgresql://: use PostgreSQL instead, shared by every replica. */
   databaseUrl?: string;
+  /** Pool size, timeouts and TLS of the PostgreSQL store (CROSSTALK_PG_*). */
+  postgres?: PostgresOptions;
 }
 
 /**
@@ -15,7 +18,12 @@ export interface StoreConfig {
  * SQLite database (a report run from the wrong directory should say so, not report on nothing).
  */
 export async function openStore(c: StoreConfig, opts: { mustExist?: boolean } = {}): Promise<Store> {
-  return SqlStore.open(c.databaseUrl ? openPostgres(c.databaseUrl) : openSqlite(c.dataDir, opts));
+  return SqlStore.open(openEngine(c, opts));
+}
+
+/** The configured database connection itself, before the store's schema is brought up to date. */
+export function openEngine(c: StoreConfig, opts: { mustExist?: boolean } = {}): SqlEngine {
+  return c.databaseUrl ? openPostgres(c.databaseUrl, c.postgres) : openSqlite(c.dataDir, opts);
 }
 
 /** Where the store is, for logs and messages: never the password of a database URL. */

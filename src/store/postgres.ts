@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
 import pg from 'pg';
 import { type Migration, migrateToLatest, type SqlEngine } from './engine';
@@ -19,11 +21,37 @@ const types = {
   },
 };
 
+/** libpq's sslmode values that Crosstalk takes (CROSSTALK_PG_SSLMODE). */
+export type PgSslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+
 export interface PostgresOptions {
   /** Largest number of connections this replica opens. */
   maxConnections?: number;
   connectTimeoutMs?: number;
-  queryTimeoutMs?: number;
+  /** The server's statement_timeout for every connection of the pool; the client gives up 2 s after it. */
+  statementTimeoutMs?: number;
+  /** Unset: whatever the URL says. */
+  sslmode?: PgSslMode;
+  /** PEM CA bundle that verify-ca and verify-full check the server certificate against. */
+  sslCaFile?: string;
+}
+
+// After the server's statement_timeout has had its chance: only a server that has fallen silent gets here.
+const CLIENT_GRACE_MS = 2000;
+const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
+
+/** libpq's sslmode as node's TLS options (pg passes them to tls.connect). */
+export function tlsOptions(o: Pick<PostgresOptions, 'sslmode' | 'sslCaFile'>): false | ConnectionOptions | undefined {
+  if (!o.sslmode) return undefined;
+  if (o.sslmode === 'disable') return false;
+  const ca = o.sslCaFile ? fs.readFileSync(o.sslCaFile, 'utf8') : undefined;
+  if (o.sslmode === 'require') return { rejectUnauthorized: false };
+  return {
+    rejectUnauthorized: true,
+    ...(ca ? { ca } : {}),
+    // verify-ca: the chain is checked, the host name is not.
+    ...(o.sslmode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+  };
 }
 
 /*
@@ -54,13 +82,18 @@ function guarded(pool: pg.Pool): PostgresPool {
 }
 
 export function openPostgres(url: string, opts: PostgresOptions = {}): SqlEngine {
+  const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const ssl = tlsOptions(opts);
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.maxConnections ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
     idleTimeoutMillis: 30_000,
+    // Sent at connection start-up: the server cancels a runaway statement and the connection stays usable.
+    statement_timeout: statementTimeoutMs,
     // A server that stops answering mid-query (not refusing: silent) must not hold a call or a feedback request forever.
-    query_timeout: opts.queryTimeoutMs ?? 10_000,
+    query_timeout: statementTimeoutMs + CLIENT_GRACE_MS,
+    ...(ssl !== undefined ? { ssl } : {}),
     application_name: 'crosstalk',
     types,
   } as pg.PoolConfig);

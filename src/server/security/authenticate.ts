@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { operationOutcome, RETRY_AFTER_S } from '../../cds/outcomes';
 import { EgressPolicy, type OriginRule } from '../../fhir/egress';
 import { type AuthenticatedClient, AuthFailure, type JwtVerifier, VerifierUnavailable } from './jwt';
+import type { RateLimits, Verdict } from './rate-limits';
 
 /** What the rest of a CDS call knows about its caller. */
 export interface Caller {
@@ -23,9 +24,12 @@ export interface AuthOptions {
   /** Origins a development-mode call may read FHIR from (they are insecure-allowed by nature). */
   devFhirOrigins: () => string[];
   logger: Logger;
+  /** Outside development mode: failed authentications per address, requests per trusted client. */
+  rateLimits?: RateLimits;
 }
 
 const UNAUTHORIZED = JSON.stringify(operationOutcome('login', 'Authentication failed.'));
+const THROTTLED = JSON.stringify(operationOutcome('throttled', 'Too many requests. Try again after Retry-After.'));
 const STORE_DOWN = JSON.stringify(
   operationOutcome(
     'transient',
@@ -47,9 +51,30 @@ export function authenticate(o: AuthOptions) {
       res.locals.caller = { egress: devEgress } satisfies Caller;
       return next();
     }
+    // req.ip follows express's trust proxy setting: the socket's peer unless a trusted proxy is configured.
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const throttle = (v: { retryAfterS: number }) => {
+      res.status(429).set('Retry-After', String(v.retryAfterS)).type('application/fhir+json').send(THROTTLED);
+    };
+    // Logged once per window, when the allowance runs out: a flood must not fill the log line by line.
+    const noteExhausted = (v: Verdict, limit: 'failed-auth' | 'client', iss?: string) => {
+      if (v.ok && v.lastAllowed)
+        o.logger.warn(
+          { event: 'rate-limited', limit, ...(iss ? { iss } : { address }), retryAfterS: v.lastAllowed.retryAfterS },
+          'rate limit reached: further requests are answered 429 until the window passes',
+        );
+    };
+    const limits = o.rateLimits;
+    // Before any token work: an address that sent too many bad tokens costs no signature check until it waits.
+    const blocked = limits ? await limits.checkAddress(address) : { ok: true as const };
+    if (!blocked.ok) return throttle(blocked);
     const audience = `${o.publicBaseUrl}${req.originalUrl.split('?')[0]}`;
     try {
       const client = await o.verifier.verify(req.headers.authorization, audience);
+      const allowed = limits ? await limits.client(client.iss) : { ok: true as const };
+      if (res.headersSent) return;
+      if (!allowed.ok) return throttle(allowed);
+      noteExhausted(allowed, 'client', client.iss);
       const rules = client.client.fhirServerOrigins.map(
         (origin): OriginRule => ({ origin, insecure: o.insecureFhirOrigins.includes(origin) }),
       );
@@ -66,6 +91,11 @@ export function authenticate(o: AuthOptions) {
         return;
       }
       const f = e instanceof AuthFailure ? e : new AuthFailure('verifier error');
+      const counted = limits ? await limits.failed(address) : { ok: true as const };
+      if (res.headersSent) return;
+      // Past the allowance the failures are not logged one by one: a flood would fill the log.
+      if (!counted.ok) return throttle(counted);
+      noteExhausted(counted, 'failed-auth');
       o.logger.warn(
         { event: 'auth-failed', reason: f.reason, iss: f.iss, jti: f.jti, path: req.baseUrl + req.path },
         'authentication failed',

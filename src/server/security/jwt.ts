@@ -149,6 +149,20 @@ export class JwtVerifier {
     if (!algorithms.includes(header.alg as (typeof algorithms)[number]))
       throw new AuthFailure(`alg ${header.alg} not allowed for issuer`, iss, jti);
 
+    // The unverified claims may only ever reject: a token that must fail on them costs no signature check (forged
+    // tokens are cheap to send and expensive to verify). jwtVerify checks them all again on the verified payload.
+    const nowS = this.now() / 1000;
+    if (typeof unverified.exp !== 'number' || unverified.exp + this.policy.clockSkewS < nowS)
+      throw new AuthFailure('expired or no exp (checked before the signature)', iss, jti);
+    const auds = Array.isArray(unverified.aud) ? unverified.aud : [unverified.aud];
+    if (!auds.includes(audience))
+      throw new AuthFailure(
+        `aud mismatch: expected ${audience}, token has ${JSON.stringify(unverified.aud)}`.slice(0, 600),
+        iss,
+        jti,
+      );
+    if (!jti) throw new AuthFailure('no jti', iss);
+
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(
