@@ -1,3 +1,4 @@
+import { MIGRATIONS } from './migrations';
 import { openPostgres } from './postgres';
 import { SqlStore } from './sql-store';
 import { openSqlite } from './sqlite';
@@ -16,6 +17,20 @@ export interface StoreConfig {
  */
 export async function openStore(c: StoreConfig, opts: { mustExist?: boolean } = {}): Promise<Store> {
   return SqlStore.open(c.databaseUrl ? openPostgres(c.databaseUrl) : openSqlite(c.dataDir, opts));
+}
+
+/**
+ * Brings the store's schema up to date and closes it: `crosstalk migrate`, the Kubernetes migration Job. The service
+ * migrates at start-up as well (under the same lock), so this is the step that fails loudly, once, before a rollout.
+ */
+export async function migrateStore(c: StoreConfig): Promise<{ applied: string[]; latest: string }> {
+  const engine = c.databaseUrl ? openPostgres(c.databaseUrl) : openSqlite(c.dataDir);
+  try {
+    const applied = await engine.migrate(MIGRATIONS);
+    return { applied, latest: Object.keys(MIGRATIONS).sort().at(-1) ?? 'none' };
+  } finally {
+    await engine.close();
+  }
 }
 
 /** Where the store is, for logs and messages: never the password of a database URL. */
