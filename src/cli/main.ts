@@ -19,6 +19,9 @@ const USAGE = `usage:
       Governance report from the store the service uses (CROSSTALK_DATA_DIR or DATABASE_URL): per rule and
       period, cards fired, suppressed, accepted, overridden, top override reasons, median latency.
       Default: the 30 days up to now, as one period; from inclusive, to exclusive, dates in UTC.
+  crosstalk migrate
+      Bring the schema of the store the service uses (CROSSTALK_DATA_DIR or DATABASE_URL) up to date, and exit:
+      the migration step of an upgrade (deploy/kubernetes migration Job). Safe to run again; exit 1 on failure.
   crosstalk calibrate <export dir | bundle.json> --out <dir> [--percentile 25] [--min-per-sex 200]
       [--site-knowledge <file>] [--shard i/n] [--now <ISO date>]
       Evaluate every patient of a FHIR Bulk Data export (NDJSON files) or Bundle as patient-view would, and write
@@ -118,6 +121,21 @@ async function main(args: string[], out: Output): Promise<number> {
     return (require('./token') as typeof import('./token')).runToken(rest, process.env, (s) => out.write(s));
   if (cmd === 'report')
     return (require('./report') as typeof import('./report')).runReport(rest, process.env, (s) => out.write(s));
+  if (cmd === 'migrate') {
+    const { loadConfig } = require('../server/config') as typeof import('../server/config');
+    const { describeStore, migrateStore } = require('../store/open') as typeof import('../store/open');
+    const config = loadConfig(process.env);
+    const where = describeStore(config);
+    const { applied, latest } = await migrateStore(config).catch((e: Error) => {
+      throw new ConfigError(`cannot migrate the store (${where}): ${e.message}`);
+    });
+    process.stderr.write(
+      applied.length
+        ? `migrate: ${where}: applied ${applied.join(', ')}; schema now at ${latest}\n`
+        : `migrate: ${where}: already at ${latest}, nothing to apply\n`,
+    );
+    return 0;
+  }
   // Loaded on demand: the other commands need neither DuckDB's native library nor the calibration code.
   const calibration = () => require('../calibrate/cli') as typeof import('../calibrate/cli');
   if (cmd === 'calibrate') return calibration().runCalibrate(rest, parseNow(rest));

@@ -100,6 +100,12 @@ export const ConfigSchema = Type.Object(
       minLength: 1,
       description: 'Path to a JSON file merged over cds-hooks/knowledge/clinical.json (site thresholds)',
     }),
+    CROSSTALK_SITE_KNOWLEDGE_POLL_MS: Int(
+      0,
+      3600000,
+      5000,
+      'How often each replica re-reads CROSSTALK_SITE_KNOWLEDGE and, when its content changed, reloads it as SIGHUP does (works with a mounted ConfigMap); 0: only on SIGHUP',
+    ),
     CROSSTALK_FHIR_TIMEOUT_MS: Int(10, 999999, 3000, 'Time budget for all FHIR reads of one CDS call'),
     CROSSTALK_FHIR_MAX_PAGES: Int(1, 999, 10, 'Most search pages followed per prefetch key'),
     CROSSTALK_FHIR_MAX_RESPONSE_BYTES: Size(

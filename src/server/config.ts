@@ -144,6 +144,7 @@ function toAppConfig(e: ValidEnv, corsOrigins: string[], fhirMaxResponseBytes: n
     embeddedFhir: e.CROSSTALK_EMBEDDED_FHIR,
     demoSeed: e.CROSSTALK_DEMO_SEED,
     ...(e.CROSSTALK_SITE_KNOWLEDGE ? { siteKnowledgeFile: e.CROSSTALK_SITE_KNOWLEDGE } : {}),
+    siteKnowledgePollMs: e.CROSSTALK_SITE_KNOWLEDGE_POLL_MS,
     fhirTimeoutMs: e.CROSSTALK_FHIR_TIMEOUT_MS,
     fhirMaxPages: e.CROSSTALK_FHIR_MAX_PAGES,
     /** Byte caps on FHIR answers: each one, and all of one call's together. */

@@ -75,7 +75,7 @@ export class Metrics {
 
   readonly knowledgeReloads = new Counter({
     name: 'crosstalk_knowledge_reloads_total',
-    help: 'Reloads of the site knowledge file on SIGHUP, by result (applied, rejected: the running configuration was kept)',
+    help: 'Reloads of the site knowledge file (SIGHUP, or a change the file watch saw), by result (applied, rejected: the running configuration was kept)',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });

@@ -9,6 +9,7 @@ import type { Store } from '../store/types';
 import { createApp } from './app';
 import { resolveAuditKey } from './audit';
 import { type AppConfig, loadConfig } from './config';
+import { fingerprint, type KnowledgeWatch, watchKnowledgeFile } from './knowledge-watch';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
 import { metricsApp, type Operations } from './operations';
@@ -58,6 +59,8 @@ export async function start(
 ): Promise<Running> {
   const config = loadConfig(env);
   const log = logger ?? createLogger(config.logLevel);
+  // Taken before the read, so an edit landing while the service starts is reloaded by the first poll.
+  const siteFileSeen = config.siteKnowledgeFile ? fingerprint(config.siteKnowledgeFile) : undefined;
   const initialKnowledge = loadSiteKnowledge(config);
   const services = loadServices(undefined, undefined, initialKnowledge);
   const profiles = loadEhrProfiles();
@@ -158,6 +161,19 @@ export async function start(
       { host: config.metrics.host },
       'the metrics listener is reachable beyond this machine without a token: set CROSSTALK_METRICS_TOKEN or keep it behind a network policy',
     );
+  // Each replica follows its own copy of the site file (a mounted ConfigMap changes under every pod, no restart).
+  const watch: KnowledgeWatch | undefined =
+    config.siteKnowledgeFile && config.siteKnowledgePollMs > 0
+      ? watchKnowledgeFile(
+          config.siteKnowledgeFile,
+          config.siteKnowledgePollMs,
+          () => {
+            log.info({ event: 'knowledge-watch' }, 'the site knowledge file changed: reloading it');
+            knowledge.reload();
+          },
+          siteFileSeen,
+        )
+      : undefined;
   const purge = startPurgeJob(
     store,
     { retentionDays: config.retentionDays, intervalMinutes: config.purgeIntervalMinutes },
@@ -199,10 +215,15 @@ export async function start(
     metrics,
     purge,
     knowledge,
-    reload: () => knowledge.reload(),
+    reload: () => {
+      // After a SIGHUP the content now running is seen: the next poll does not load it a second time.
+      watch?.markSeen();
+      return knowledge.reload();
+    },
     close: () =>
       (closing ??= (async () => {
         ops.draining = true;
+        watch?.stop();
         await new Promise<void>((resolve) => {
           const drain = setInterval(() => server.closeIdleConnections(), DRAIN_POLL_MS);
           server.close(() => {

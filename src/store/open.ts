@@ -1,4 +1,5 @@
 import type { SqlEngine } from './engine';
+import { MIGRATIONS } from './migrations';
 import { openPostgres, type PostgresOptions } from './postgres';
 import { SqlStore } from './sql-store';
 import { openSqlite } from './sqlite';
@@ -24,6 +25,20 @@ export async function openStore(c: StoreConfig, opts: { mustExist?: boolean } = 
 /** The configured database connection itself, before the store's schema is brought up to date. */
 export function openEngine(c: StoreConfig, opts: { mustExist?: boolean } = {}): SqlEngine {
   return c.databaseUrl ? openPostgres(c.databaseUrl, c.postgres) : openSqlite(c.dataDir, opts);
+}
+
+/**
+ * Brings the store's schema up to date and closes it: `crosstalk migrate`, the Kubernetes migration Job. The service
+ * migrates at start-up as well (under the same lock), so this is the step that fails loudly, once, before a rollout.
+ */
+export async function migrateStore(c: StoreConfig): Promise<{ applied: string[]; latest: string }> {
+  const engine = openEngine(c);
+  try {
+    const applied = await engine.migrate(MIGRATIONS);
+    return { applied, latest: Object.keys(MIGRATIONS).sort().at(-1) ?? 'none' };
+  } finally {
+    await engine.close();
+  }
 }
 
 /** Where the store is, for logs and messages: never the password of a database URL. */
