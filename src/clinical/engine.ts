@@ -43,7 +43,10 @@ export function evaluatePatient(
   rules: readonly Rule[] = DEFAULT_RULES,
 ): PatientEvaluation {
   const patient = patientFacts(input.patient);
-  const normalised = normaliseObservations(input.observations, patient.reference, knowledge);
+  const normalised = normaliseObservations(input.observations, patient.reference, knowledge, {
+    reports: input.diagnosticReports ?? [],
+    specimens: input.specimens ?? [],
+  });
   // A result dated after the evaluation time is not yet a result (a clock error, or a back-dated evaluation).
   const labs = normalised.labs.filter((l) => l.effectiveMs <= asOf.getTime());
   const rejected: RejectedObservation[] = [
@@ -59,7 +62,7 @@ export function evaluatePatient(
   const selection = selectInputs(labs, knowledge, asOf);
   const measures = computeMeasures(patient, selection, knowledge);
   const ageNow = ageOn(patient.birthDate, asOf.toISOString());
-  const context = buildContext(input, patient.reference, knowledge, asOf, labs);
+  const context = buildContext(input, patient.reference, knowledge, asOf, labs, rejected);
   const ctx: RuleContext = {
     patient,
     asOf,

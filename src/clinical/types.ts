@@ -33,6 +33,8 @@ export interface LabValue {
 export interface RejectedObservation {
   reference: string;
   analyte?: AnalyteId;
+  /** The code that identified the result (as in LabValue), when it was one of ours. */
+  code?: string;
   reason: string;
   /** The result names another patient: never this patient's result, so never "a result we could not use". */
   otherPatient?: true;
@@ -46,6 +48,9 @@ export interface RejectedObservation {
   bound?: { comparator: '<' | '<=' | '>' | '>='; value: number; unit: string };
   /** The result exists and is final but its value could not be read (bound, unknown unit, no number, implausible). */
   unreadable?: boolean;
+  /** A bound's own reference range (canonical unit) and interpretation flags: a bound below "low" is low. */
+  referenceRange?: { low?: number; high?: number };
+  interpretation?: string[];
 }
 
 export type MeasureCode =
