@@ -7,7 +7,7 @@ import type { RejectedObservation } from './types';
  * it is exact.
  */
 export function decides(
-  r: Pick<RejectedObservation, 'bound'>,
+  r: Partial<RejectedObservation>,
   test: (v: number) => boolean,
   cuts: number[],
 ): boolean | undefined {

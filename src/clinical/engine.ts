@@ -1,6 +1,7 @@
 import type { Observation, Patient, Specimen } from 'fhir/r4';
 import { buildContext, type ContextInput, dxaSince } from './context';
 import { ageOn, subtractMonths } from './dates';
+import { deriveBmi } from './derived-bmi';
 import { day } from './format';
 import type { Knowledge } from './knowledge';
 import { computeMeasures } from './measures';
@@ -48,7 +49,7 @@ export function evaluatePatient(
     specimens: input.specimens ?? [],
   });
   // A result dated after the evaluation time is not yet a result (a clock error, or a back-dated evaluation).
-  const labs = normalised.labs.filter((l) => l.effectiveMs <= asOf.getTime());
+  const read = normalised.labs.filter((l) => l.effectiveMs <= asOf.getTime());
   const rejected: RejectedObservation[] = [
     ...normalised.rejected.filter((r) => r.effectiveMs === undefined || r.effectiveMs <= asOf.getTime()),
     ...normalised.labs
@@ -59,6 +60,9 @@ export function evaluatePatient(
         reason: `dated ${l.effective}, after the evaluation time ${asOf.toISOString()}`,
       })),
   ];
+  const bmi = deriveBmi(read, rejected, knowledge, asOf);
+  const labs = [...read, ...bmi.labs].sort((a, b) => b.effectiveMs - a.effectiveMs);
+  rejected.push(...bmi.rejected);
   const selection = selectInputs(labs, knowledge, asOf);
   const measures = computeMeasures(patient, selection, knowledge);
   const ageNow = ageOn(patient.birthDate, asOf.toISOString());

@@ -201,3 +201,26 @@ describe('effective[x]', () => {
     expect(r.labs[0]?.effective).toBe('2026-11-02T08:10:00.000Z');
   });
 });
+
+describe('CRP and creatinine variants, by their published LOINC codes', () => {
+  const recoded = (o: Observation, code: string): Observation => ({
+    ...o,
+    code: { coding: [{ system: 'http://loinc.org', code }] },
+  });
+  const crpAs = (code: string, unit = 'mg/L') => recoded(lab(`crp-${code}`, 'p1', 'crp', 12, DRAW, { unit }), code);
+
+  it('reads hs-CRP (30522-7) as CRP, and a molar CRP (76485-2, 76486-0) as a CRP that could not be checked', () => {
+    const r = read([crpAs('30522-7'), crpAs('76485-2', 'nmol/L'), crpAs('76486-0', 'nmol/L')]);
+    expect(r.labs.map((l) => [l.analyte, l.code, l.value])).toEqual([['crp', '30522-7', 12]]);
+    expect(r.rejected.map((x) => [x.analyte, x.code, x.unreadable])).toEqual([
+      ['crp', '76485-2', true],
+      ['crp', '76486-0', true],
+    ]);
+  });
+
+  it('does not read whole-blood (38483-4) or urine (2161-8) creatinine as the serum creatinine the CCR needs', () => {
+    const r = read([recoded(cr('wb', 0.6), '38483-4'), recoded(cr('urine', 80), '2161-8')]);
+    expect(r.labs).toEqual([]);
+    expect(r.rejected).toEqual([]);
+  });
+});

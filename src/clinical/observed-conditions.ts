@@ -114,7 +114,7 @@ function boundReadings(rejected: RejectedObservation[]): Reading[] {
 
 /** Whether a value (or every value a bound allows) passes `test`, which changes only at `cut`. */
 function passes(l: Reading, test: (v: number) => boolean, cut: number): boolean {
-  return l.bound ? decides(l, test, [cut]) === true : test(l.value);
+  return l.bound ? decides({ bound: l.bound }, test, [cut]) === true : test(l.value);
 }
 
 /** Whether a result meets one criterion: below or above a number, or outside its own reference limit (or flag). */

@@ -28,6 +28,9 @@ export interface LabValue {
   referenceRange?: { low?: number; high?: number };
   /** Observation.interpretation codes (HL7 v3 ObservationInterpretation: L, LL, H, HH, N …). */
   interpretation?: string[];
+  /** A value computed from other results (BMI from weight and height): their references, and how, in words. */
+  derivedFrom?: string[];
+  derivation?: string;
 }
 
 export interface RejectedObservation {
