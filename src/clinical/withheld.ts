@@ -7,6 +7,9 @@ import type { MeasureCode, PatientEvaluation, WithheldMeasure } from './types';
  */
 const READ_BY: Partial<Record<string, MeasureCode[]>> = {
   'low-ccr': ['sarcopenia-index', 'ccr'],
+  // Injected insulin is measured by the insulin assay; HOMA from it, or beside a secretagogue, pregnancy or a glucose
+  // outside the model's range, describes no steady state [evidence: homa-exclusions].
+  'homa-context': ['homa-ir', 'homa-beta'],
 };
 
 /**

@@ -113,10 +113,12 @@ export const rule: Rule = {
       date: day(pair.glucose.effective),
       meaning,
     });
-    const brief = cardText(r.text, 'brief', {
+    // The label follows the value: "insulin resistance" only at or above the cut-off.
+    const brief = cardText(r.text, highIr ? 'briefHighIr' : 'brief', {
       ir: round(ir.value, ir.unit),
       beta: round(beta.value, '%'),
       date: day(pair.glucose.effective),
+      irCutoff: r.irCutoff,
     });
     return outcome.context(ID, [line], [brief], r.attachTo);
   },
