@@ -128,6 +128,11 @@ function obs(id: string, pid: string, code: string, value: number, unit: string,
   };
   return o;
 }
+/** A contained result as reports carry it: the report's subject is its subject. */
+function withoutSubject(o: Observation): Observation {
+  const { subject: _s, ...rest } = o;
+  return rest;
+}
 const woman = (id: string): Patient => ({ resourceType: 'Patient', id, gender: 'female', birthDate: '1960-02-14' });
 /** Creatinine 0.6 mg/dL and cystatin C 1.0 mg/L: CCR 0.60, below the threshold for women; CRP 2 mg/L. */
 const lowRatio = (pid: string, bmi = true): Resource[] => [
@@ -189,7 +194,7 @@ describe('crosstalk evaluate reads Observations as FHIR R4 defines them', () => 
               code: { text: 'Cystatin C' },
               subject: { reference: `Patient/${id}` },
               effectiveDateTime: DRAW,
-              contained: [{ ...obs('c1', id, '33863-2', 1.0, 'mg/L'), subject: undefined }],
+              contained: [withoutSubject(obs('c1', id, '33863-2', 1.0, 'mg/L'))],
               result: [{ reference: '#c1' }],
             } as DiagnosticReport,
           ],
