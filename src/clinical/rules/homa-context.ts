@@ -118,7 +118,6 @@ export const rule: Rule = {
       ir: round(ir.value, ir.unit),
       beta: round(beta.value, '%'),
       date: day(pair.glucose.effective),
-      irCutoff: r.irCutoff,
     });
     return outcome.context(ID, [line], [brief], r.attachTo);
   },
