@@ -7,9 +7,15 @@ import type { MeasureCode, PatientEvaluation, WithheldMeasure } from './types';
  */
 const READ_BY: Partial<Record<string, MeasureCode[]>> = {
   'low-ccr': ['sarcopenia-index', 'ccr'],
-  // Injected insulin is measured by the insulin assay; HOMA from it, or beside a secretagogue, pregnancy or a glucose
-  // outside the model's range, describes no steady state [evidence: homa-exclusions].
-  'homa-context': ['homa-ir', 'homa-beta'],
+};
+
+/**
+ * Measures a rule withholds only for some of its reasons: injected insulin is measured by the insulin assay, and
+ * with a secretagogue, glucocorticoids, pregnancy or type 1 diabetes HOMA describes no steady state, so HOMA-IR and
+ * HOMA-β are no reading at all [evidence: homa-exclusions]. A glucose outside the model's range only qualifies them.
+ */
+const READ_BY_FOR: Partial<Record<string, { measures: MeasureCode[]; reasons: string[] }>> = {
+  'homa-context': { measures: ['homa-ir', 'homa-beta'], reasons: ['interfering-medication', 'interfering-condition'] },
 };
 
 /**
@@ -28,7 +34,9 @@ export function withheldMeasures(e: PatientEvaluation): WithheldMeasure[] {
     // A rule superseded by a stronger card is not withheld: its measures travel on that card.
     if (o.status !== 'suppressed' || o.reasons.some((r) => r.code === 'superseded')) continue;
     const byReason = o.reasons.flatMap((r) => UNREADABLE_BY_REASON[r.code] ?? []);
-    for (const code of new Set([...(READ_BY[o.ruleId] ?? []), ...byReason])) {
+    const some = READ_BY_FOR[o.ruleId];
+    const bySome = some && o.reasons.some((r) => some.reasons.includes(r.code)) ? some.measures : [];
+    for (const code of new Set([...(READ_BY[o.ruleId] ?? []), ...byReason, ...bySome])) {
       if (out.some((w) => w.code === code)) continue;
       if (e.measures.some((m) => m.code === code)) out.push({ code, ruleId: o.ruleId, reasons: o.reasons });
     }

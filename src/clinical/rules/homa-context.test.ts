@@ -120,4 +120,10 @@ describe('homa-context', () => {
     expect(codes(e, 'homa-context')).toContain('interfering-medication');
     expect(withheldMeasures(e).map((w) => w.code)).toEqual(['homa-ir', 'homa-beta']);
   });
+
+  it('keeps HOMA-IR in view, qualified by its reason, when only the glucose is outside the model range', () => {
+    const e = withCard([insulinF(), glucoseF(140)]);
+    expect(codes(e, 'homa-context')).toEqual(['glucose-diabetic-range']);
+    expect(withheldMeasures(e)).toEqual([]);
+  });
 });
