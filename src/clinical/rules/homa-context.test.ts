@@ -126,4 +126,13 @@ describe('homa-context', () => {
     expect(codes(e, 'homa-context')).toEqual(['glucose-diabetic-range']);
     expect(withheldMeasures(e)).toEqual([]);
   });
+
+  it('gives no HOMA line with an insulin order still active at the draw, though its supply arithmetic ended', () => {
+    const glargine = medicationRequest('rx', 'p', concept('rxnorm', '274783', 'insulin glargine'), {
+      authoredOn: daysAgo(NOW, 500),
+      supplyDays: 30,
+    });
+    const e = withCard([insulinF(), glucoseF()], [glargine]);
+    expect(codes(e, 'homa-context')).toContain('interfering-medication');
+  });
 });
