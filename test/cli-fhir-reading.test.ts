@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Bundle, Condition, Patient } from 'fhir/r4';
+import type { Bundle, Condition, DiagnosticReport, Observation, Patient, Resource } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 
 const NOW = '2026-12-01T00:00:00Z';
@@ -106,6 +106,127 @@ describe('crosstalk evaluate on a Synthea-shaped Bundle', () => {
       expect(of(dead).quiet.length).toBeGreaterThan(0);
       expect(new Set(reasons.map((r) => r.code))).toEqual(new Set(['patient-deceased-on']));
       expect(reasons[0]?.text).toMatch(/died on 1994-11-11/);
+    },
+    CHILD_PROCESS_MS,
+  );
+});
+
+/* Observations as a lab system sends them: identifiers, issued times, bounds, reports, vital signs. */
+const LOINC = 'http://loinc.org';
+const DRAW = '2026-11-02T08:10:00Z';
+function obs(id: string, pid: string, code: string, value: number, unit: string, extra: Partial<Observation> = {}) {
+  const o: Observation = {
+    resourceType: 'Observation',
+    id,
+    status: 'final',
+    code: { coding: [{ system: LOINC, code }] },
+    subject: { reference: `Patient/${pid}` },
+    effectiveDateTime: DRAW,
+    issued: '2026-11-02T10:00:00Z',
+    valueQuantity: { value, unit, system: 'http://unitsofmeasure.org', code: unit },
+    ...extra,
+  };
+  return o;
+}
+/** A contained result as reports carry it: the report's subject is its subject. */
+function withoutSubject(o: Observation): Observation {
+  const { subject: _s, ...rest } = o;
+  return rest;
+}
+const woman = (id: string): Patient => ({ resourceType: 'Patient', id, gender: 'female', birthDate: '1960-02-14' });
+/** Creatinine 0.6 mg/dL and cystatin C 1.0 mg/L: CCR 0.60, below the threshold for women; CRP 2 mg/L. */
+const lowRatio = (pid: string, bmi = true): Resource[] => [
+  obs(`${pid}-cr`, pid, '2160-0', 0.6, 'mg/dL', { identifier: [{ system: 'urn:lab', value: `${pid}-A1` }] }),
+  obs(`${pid}-cys`, pid, '33863-2', 1.0, 'mg/L'),
+  obs(`${pid}-crp`, pid, '1988-5', 2, 'mg/L'),
+  ...(bmi ? [obs(`${pid}-bmi`, pid, '39156-5', 24, 'kg/m2')] : []),
+];
+const flag = (code: string) => ({
+  interpretation: [
+    { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', code }] },
+  ],
+});
+
+describe('crosstalk evaluate reads Observations as FHIR R4 defines them', () => {
+  it(
+    'uses only the correction of a result, reads a TSH bound, a withdrawn report and a BMI from weight and height',
+    () => {
+      const rows: [string, Resource[]][] = [
+        ['control', lowRatio('control')],
+        [
+          'corrected',
+          [
+            ...lowRatio('corrected'),
+            // The lab corrected the creatinine to 1.0 mg/dL (CCR 1.00): the first value must not make a card.
+            obs('corrected-cr2', 'corrected', '2160-0', 1.0, 'mg/dL', {
+              status: 'corrected',
+              identifier: [{ system: 'urn:lab', value: 'corrected-A1' }],
+              issued: '2026-11-03T09:00:00Z',
+            }),
+          ],
+        ],
+        [
+          'thyroid',
+          [
+            ...lowRatio('thyroid'),
+            obs('thyroid-tsh', 'thyroid', '3016-3', 0.01, 'm[IU]/L', {
+              valueQuantity: {
+                comparator: '<',
+                value: 0.01,
+                unit: 'mIU/L',
+                system: 'http://unitsofmeasure.org',
+                code: 'm[IU]/L',
+              },
+              ...flag('L'),
+            }),
+            obs('thyroid-ft4', 'thyroid', '3024-7', 3.8, 'ng/dL', flag('H')),
+          ],
+        ],
+        ...(['reported', 'withdrawn'] as const).map((id): [string, Resource[]] => [
+          id,
+          [
+            // The cystatin C only inside a report: read when the report stands, gone with it when entered in error.
+            ...lowRatio(id).filter((r) => r.id !== `${id}-cys`),
+            {
+              resourceType: 'DiagnosticReport',
+              id: `${id}-rep`,
+              status: id === 'reported' ? 'final' : 'entered-in-error',
+              code: { text: 'Cystatin C' },
+              subject: { reference: `Patient/${id}` },
+              effectiveDateTime: DRAW,
+              contained: [withoutSubject(obs('c1', id, '33863-2', 1.0, 'mg/L'))],
+              result: [{ reference: '#c1' }],
+            } as DiagnosticReport,
+          ],
+        ]),
+        [
+          'heavy',
+          [
+            ...lowRatio('heavy', false),
+            // 118 kg and 162 cm, no BMI result: BMI 45, at or above 40, where creatinine does not follow muscle.
+            obs('heavy-w', 'heavy', '29463-7', 118, 'kg', { effectiveDateTime: '2026-10-20T09:00:00Z' }),
+            obs('heavy-h', 'heavy', '8302-2', 162, 'cm', { effectiveDateTime: '2025-06-01T09:00:00Z' }),
+          ],
+        ],
+      ];
+      const bundle: Bundle = {
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: rows.flatMap(([id, rs]) => [{ resource: woman(id) }, ...rs.map((resource) => ({ resource }))]),
+      };
+      const out = evaluateNdjson(bundle);
+      const of = (id: string) => out.find((r) => r.patient === `Patient/${id}`) as Result;
+      const cardsOf = (id: string) => of(id).cards.map((c) => c.extension.crosstalk.ruleId);
+      const lowCcr = (id: string) => of(id).quiet.find((q) => q.ruleId === 'low-ccr');
+      expect(cardsOf('control')).toContain('low-ccr');
+      expect(cardsOf('corrected')).not.toContain('low-ccr');
+      expect(cardsOf('thyroid')).not.toContain('low-ccr');
+      expect(lowCcr('thyroid')?.reasons.map((r) => r.code)).toContain('hyperthyroidism');
+      expect(cardsOf('reported')).toContain('low-ccr');
+      expect(cardsOf('withdrawn')).not.toContain('low-ccr');
+      expect(cardsOf('heavy')).not.toContain('low-ccr');
+      const bmi = lowCcr('heavy')?.reasons.find((r) => r.code === 'bmi-extreme');
+      expect(bmi?.text).toMatch(/45\.0 kg\/m2.*Observation\/heavy-w, Observation\/heavy-h; derived/);
     },
     CHILD_PROCESS_MS,
   );

@@ -35,8 +35,18 @@ describe('prefetch code lists filled from the code sets', () => {
       'Observation?code=http://loinc.org|33863-2',
     );
     expect(expandCodes('Observation?code={codes:observations/crp,observations/bmi}', k)).toBe(
-      'Observation?code=http://loinc.org|1988-5,http://loinc.org|39156-5',
+      'Observation?code=http://loinc.org|1988-5,http://loinc.org|30522-7,http://loinc.org|76485-2,http://loinc.org|76486-0,http://loinc.org|39156-5',
     );
+  });
+
+  it('asks every service for hs-CRP and the molar CRP codes, and for the weight and height a BMI is derived from', () => {
+    for (const s of loadServices(SERVICES_DIR).values()) {
+      const prefetch = s.definition.discovery.prefetch ?? {};
+      const crp = expandCodes(prefetch.crp ?? '', k);
+      const bmi = expandCodes(prefetch.bmi ?? '', k);
+      for (const code of ['1988-5', '30522-7', '76485-2', '76486-0']) expect(crp).toContain(`http://loinc.org|${code}`);
+      for (const code of ['39156-5', '29463-7', '8302-2']) expect(bmi).toContain(`http://loinc.org|${code}`);
+    }
   });
 
   it('refuses to start on a template that names a code set, concept or analyte that does not exist, naming the file', () => {

@@ -30,7 +30,7 @@ import { type MedicationUse, medicationUnreadables, medicationUses, type OrderSc
 import { observedConditionFacts } from './observed-conditions';
 import { belongsToPatient } from './subject';
 import { sharedText } from './text';
-import type { LabValue } from './types';
+import type { LabValue, RejectedObservation } from './types';
 
 /**
  * Kinds of context a call may not have been able to read (an optional prefetch key that was neither sent nor
@@ -139,6 +139,7 @@ export function buildContext(
   k: Knowledge,
   asOf: Date,
   labs: LabValue[] = [],
+  rejected: RejectedObservation[] = [],
 ): ClinicalContext {
   const orders = input.draftOrders?.resources ?? [];
   const focus = input.draftOrders?.focus;
@@ -178,7 +179,7 @@ export function buildContext(
     mode: input.draftOrders ? 'orders' : 'record',
     medications,
     conditions: [...conditions.facts, ...careRecordFacts(careRecords, patientRef, k, asOf)],
-    observedConditions: observedConditionFacts(input.observations, labs, patientRef, k, asOf),
+    observedConditions: observedConditionFacts(input.observations, labs, patientRef, k, asOf, rejected),
     boneDensity: boneDensityTests(
       input.observations.filter(ofPatient),
       (input.diagnosticReports ?? []).filter(ofPatient),

@@ -1,6 +1,7 @@
 import type { Observation, Patient, Specimen } from 'fhir/r4';
 import { buildContext, type ContextInput, dxaSince } from './context';
 import { ageOn, subtractMonths } from './dates';
+import { deriveBmi } from './derived-bmi';
 import { day } from './format';
 import type { Knowledge } from './knowledge';
 import { computeMeasures } from './measures';
@@ -43,9 +44,12 @@ export function evaluatePatient(
   rules: readonly Rule[] = DEFAULT_RULES,
 ): PatientEvaluation {
   const patient = patientFacts(input.patient);
-  const normalised = normaliseObservations(input.observations, patient.reference, knowledge);
+  const normalised = normaliseObservations(input.observations, patient.reference, knowledge, {
+    reports: input.diagnosticReports ?? [],
+    specimens: input.specimens ?? [],
+  });
   // A result dated after the evaluation time is not yet a result (a clock error, or a back-dated evaluation).
-  const labs = normalised.labs.filter((l) => l.effectiveMs <= asOf.getTime());
+  const read = normalised.labs.filter((l) => l.effectiveMs <= asOf.getTime());
   const rejected: RejectedObservation[] = [
     ...normalised.rejected.filter((r) => r.effectiveMs === undefined || r.effectiveMs <= asOf.getTime()),
     ...normalised.labs
@@ -56,10 +60,13 @@ export function evaluatePatient(
         reason: `dated ${l.effective}, after the evaluation time ${asOf.toISOString()}`,
       })),
   ];
+  const bmi = deriveBmi(read, rejected, knowledge, asOf);
+  const labs = [...read, ...bmi.labs].sort((a, b) => b.effectiveMs - a.effectiveMs);
+  rejected.push(...bmi.rejected);
   const selection = selectInputs(labs, knowledge, asOf);
   const measures = computeMeasures(patient, selection, knowledge);
   const ageNow = ageOn(patient.birthDate, asOf.toISOString());
-  const context = buildContext(input, patient.reference, knowledge, asOf, labs);
+  const context = buildContext(input, patient.reference, knowledge, asOf, labs, rejected);
   const ctx: RuleContext = {
     patient,
     asOf,

@@ -34,6 +34,7 @@ export function day(iso: string): string {
 
 export function labText(l: LabValue): string {
   const base = `${round(l.value, l.unit)} ${unitText(l.unit)} (${day(l.effective)}, ${l.reference}`;
+  if (l.derivation) return `${base}; derived: ${l.derivation})`;
   return l.conversion ? `${base}; converted: ${l.conversion})` : `${base})`;
 }
 

@@ -37,5 +37,6 @@ export function inputFromResources(patient: Patient, resources: Resource[]): Cli
     procedures: ofType<Procedure>(resources, 'Procedure'),
     encounters: ofType<Encounter>(resources, 'Encounter'),
     episodesOfCare: ofType<EpisodeOfCare>(resources, 'EpisodeOfCare'),
+    specimens: ofType<Specimen>(resources, 'Specimen'),
   };
 }

@@ -15,6 +15,8 @@ export const ANALYTE_IDS = [
   'glucose',
   'crp',
   'bmi',
+  'body-weight',
+  'body-height',
   'vitamin-d',
   'tsh',
   'free-t4',
@@ -167,6 +169,8 @@ export const KnowledgeSchema = Type.Object(
         glucose: Analyte,
         crp: Analyte,
         bmi: Analyte,
+        'body-weight': Analyte,
+        'body-height': Analyte,
         'vitamin-d': Analyte,
         tsh: Analyte,
         'free-t4': Analyte,
@@ -193,6 +197,11 @@ export const KnowledgeSchema = Type.Object(
     ),
     observationStatuses: Type.Array(Enum(OBSERVATION_STATUSES), { minItems: 1 }),
     lookbackMonths: Type.Integer({ minimum: 1, maximum: 120 }),
+    /** BMI from body weight and height when no BMI result is in the look-back: how old the height may be. */
+    derivedBmi: Type.Object(
+      { heightWithinMonths: Type.Integer({ minimum: 0, maximum: 240 }), provenance: Provenance },
+      { additionalProperties: false },
+    ),
     pairing: Type.Object(
       {
         creatinineCystatinMaxHours: Type.Number({ minimum: 0, maximum: 168 }),

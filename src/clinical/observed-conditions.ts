@@ -1,4 +1,5 @@
 import type { Coding, Observation } from 'fhir/r4';
+import { decides } from './bounds';
 import type { CodesetCode, CodesetConcept, ConceptMatch } from './codesets';
 import type { ConditionFact } from './conditions';
 import { DAY_MS, parseFhirInstant } from './dates';
@@ -6,7 +7,7 @@ import { day, round, unitText } from './format';
 import type { Knowledge } from './knowledge';
 import { belongsToPatient } from './subject';
 import { cardText } from './text';
-import type { LabValue } from './types';
+import type { LabValue, RejectedObservation } from './types';
 
 /*
  * A result can say what the problem list has not recorded yet: a pregnancy status answered "pregnant", a positive
@@ -79,25 +80,70 @@ function codedFacts(f: CodedFact, observations: Observation[], patientRef: strin
   return out;
 }
 
+/**
+ * A result as a criterion reads it: a value, or a bound (`<0.01 mIU/L`), which meets a criterion only where every
+ * value it allows does. A TSH "below the detection limit" is the most suppressed TSH there is; read as no result it
+ * would hide the very state the criterion looks for.
+ */
+type Reading = Pick<LabValue, 'analyte' | 'reference' | 'code' | 'unit' | 'effective' | 'effectiveMs'> &
+  Pick<LabValue, 'referenceRange' | 'interpretation'> & {
+    value: number;
+    bound?: NonNullable<RejectedObservation['bound']>;
+  };
+
+function boundReadings(rejected: RejectedObservation[]): Reading[] {
+  return rejected.flatMap((r) =>
+    r.bound && r.analyte && r.code && r.effective && r.effectiveMs !== undefined && !r.otherPatient
+      ? [
+          {
+            analyte: r.analyte,
+            reference: r.reference,
+            code: r.code,
+            unit: r.bound.unit,
+            value: r.bound.value,
+            effective: r.effective,
+            effectiveMs: r.effectiveMs,
+            bound: r.bound,
+            ...(r.referenceRange ? { referenceRange: r.referenceRange } : {}),
+            ...(r.interpretation ? { interpretation: r.interpretation } : {}),
+          },
+        ]
+      : [],
+  );
+}
+
+/** Whether a value (or every value a bound allows) passes `test`, which changes only at `cut`. */
+function passes(l: Reading, test: (v: number) => boolean, cut: number): boolean {
+  return l.bound ? decides({ bound: l.bound }, test, [cut]) === true : test(l.value);
+}
+
 /** Whether a result meets one criterion: below or above a number, or outside its own reference limit (or flag). */
-function meets(l: LabValue, c: Criterion): boolean {
+function meets(l: Reading, c: Criterion): boolean {
   const flags = l.interpretation ?? [];
   if (c.below !== undefined) {
     if (c.below === 'low') {
       const low = l.referenceRange?.low;
-      if (low !== undefined ? !(l.value < low) : !flags.some((f) => f === 'L' || f === 'LL')) return false;
-    } else if (!(l.value < c.below)) return false;
+      if (low !== undefined ? !passes(l, (v) => v < low, low) : !flags.some((f) => f === 'L' || f === 'LL'))
+        return false;
+    } else {
+      const below = c.below;
+      if (!passes(l, (v) => v < below, below)) return false;
+    }
   }
   if (c.above !== undefined) {
     if (c.above === 'high') {
       const high = l.referenceRange?.high;
-      if (high !== undefined ? !(l.value > high) : !flags.some((f) => f === 'H' || f === 'HH')) return false;
-    } else if (!(l.value > c.above)) return false;
+      if (high !== undefined ? !passes(l, (v) => v > high, high) : !flags.some((f) => f === 'H' || f === 'HH'))
+        return false;
+    } else {
+      const above = c.above;
+      if (!passes(l, (v) => v > above, above)) return false;
+    }
   }
   return true;
 }
 
-function resultText(l: LabValue, k: Knowledge): string {
+function resultText(l: Reading, k: Knowledge): string {
   const t = k.observedConditions.text;
   const r = l.referenceRange;
   const u = (v: number) => round(v, l.unit);
@@ -113,14 +159,14 @@ function resultText(l: LabValue, k: Knowledge): string {
             : '';
   return cardText(t, 'result', {
     name: k.analytes[l.analyte].display.replace(/\s*\(.*\)$/, ''),
-    value: round(l.value, l.unit),
+    value: `${l.bound?.comparator ?? ''}${round(l.value, l.unit)}`,
     unit: unitText(l.unit),
     date: day(l.effective),
     range,
   });
 }
 
-function labFacts(f: LabsFact, labs: LabValue[], k: Knowledge): ConditionFact[] {
+function labFacts(f: LabsFact, labs: Reading[], k: Knowledge): ConditionFact[] {
   const out: ConditionFact[] = [];
   const used = new Set<string>();
   const gap = f.drawnWithinHours * 3_600_000;
@@ -138,7 +184,7 @@ function labFacts(f: LabsFact, labs: LabValue[], k: Knowledge): ConditionFact[] 
             )[0],
       );
       if (partners.some((p) => !p)) continue;
-      const results = [anchor, ...(partners as LabValue[])];
+      const results = [anchor, ...(partners as Reading[])];
       const key = results.map((r) => r.reference).join(',');
       if (used.has(anchor.reference)) continue;
       used.add(anchor.reference);
@@ -160,7 +206,7 @@ function labFacts(f: LabsFact, labs: LabValue[], k: Knowledge): ConditionFact[] 
 }
 
 /** Whether the code that identified the result is marked verified in its code set (analytes listed inline are). */
-function codeVerified(k: Knowledge, l: LabValue): boolean {
+function codeVerified(k: Knowledge, l: Pick<LabValue, 'analyte' | 'code'>): boolean {
   const from = (k.analytes[l.analyte] as { codesFrom?: { codeset: string; concept: string } }).codesFrom;
   if (!from) return true;
   const set = (k.codesets as Record<string, { concepts: CodesetConcept[] }>)[from.codeset];
@@ -175,8 +221,10 @@ export function observedConditionFacts(
   patientRef: string,
   k: Knowledge,
   asOf: Date,
+  rejected: RejectedObservation[] = [],
 ): ConditionFact[] {
+  const readings: Reading[] = [...labs, ...boundReadings(rejected)];
   return k.observedConditions.facts.flatMap((f) =>
-    f.kind === 'coded' ? codedFacts(f, observations, patientRef, k, asOf.getTime()) : labFacts(f, labs, k),
+    f.kind === 'coded' ? codedFacts(f, observations, patientRef, k, asOf.getTime()) : labFacts(f, readings, k),
   );
 }

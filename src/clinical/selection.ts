@@ -57,6 +57,8 @@ export function selectInputs(labs: LabValue[], k: Knowledge, asOf: Date): Select
     glucose: by('glucose'),
     crp: by('crp'),
     bmi: by('bmi'),
+    'body-weight': by('body-weight'),
+    'body-height': by('body-height'),
     'vitamin-d': by('vitamin-d'),
     tsh: by('tsh'),
     'free-t4': by('free-t4'),

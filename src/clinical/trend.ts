@@ -20,6 +20,8 @@ const NO_LABS: Selection['inWindow'] = {
   glucose: [],
   crp: [],
   bmi: [],
+  'body-weight': [],
+  'body-height': [],
   'vitamin-d': [],
   tsh: [],
   'free-t4': [],

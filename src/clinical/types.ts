@@ -28,11 +28,16 @@ export interface LabValue {
   referenceRange?: { low?: number; high?: number };
   /** Observation.interpretation codes (HL7 v3 ObservationInterpretation: L, LL, H, HH, N …). */
   interpretation?: string[];
+  /** A value computed from other results (BMI from weight and height): their references, and how, in words. */
+  derivedFrom?: string[];
+  derivation?: string;
 }
 
 export interface RejectedObservation {
   reference: string;
   analyte?: AnalyteId;
+  /** The code that identified the result (as in LabValue), when it was one of ours. */
+  code?: string;
   reason: string;
   /** The result names another patient: never this patient's result, so never "a result we could not use". */
   otherPatient?: true;
@@ -46,6 +51,9 @@ export interface RejectedObservation {
   bound?: { comparator: '<' | '<=' | '>' | '>='; value: number; unit: string };
   /** The result exists and is final but its value could not be read (bound, unknown unit, no number, implausible). */
   unreadable?: boolean;
+  /** A bound's own reference range (canonical unit) and interpretation flags: a bound below "low" is low. */
+  referenceRange?: { low?: number; high?: number };
+  interpretation?: string[];
 }
 
 export type MeasureCode =

@@ -48,6 +48,10 @@ export const LAB = {
     unit: 'ng/mL',
   },
   vitaminDMolar: { code: '14635-7', display: '25-Hydroxyvitamin D3 [Moles/volume] in Serum or Plasma', unit: 'nmol/L' },
+  tsh: { code: '3016-3', display: 'Thyrotropin [Units/volume] in Serum or Plasma', unit: 'm[IU]/L' },
+  freeT4: { code: '3024-7', display: 'Thyroxine (T4) free [Mass/volume] in Serum or Plasma', unit: 'ng/dL' },
+  weight: { code: '29463-7', display: 'Body weight', unit: 'kg' },
+  height: { code: '8302-2', display: 'Body height', unit: 'cm' },
   dxaSpineT: { code: '38267-1', display: 'DXA Lumbar spine [T-score] Bone density', unit: '{T-score}' },
   dxaHipT: { code: '38264-8', display: 'DXA Hip [T-score] Bone density', unit: '{T-score}' },
 } as const;

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { decides } from '../bounds';
 import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
 import type { ContextDomain } from '../context';
 import { conditionsOf, heldAt, missing, usesOf } from '../context';
@@ -9,6 +10,9 @@ import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance } fr
 import { cardText, reasonFrom, sharedText } from '../text';
 import type { Reason, RejectedObservation } from '../types';
 import { listOf } from './bone-care';
+
+export { decides };
+
 import type { RuleContext } from './rule';
 
 /** What distorts the creatinine/cystatin C ratio [evidence: ccr-confounders]: rules.low-ccr.confounders. */
@@ -253,7 +257,15 @@ function labStateChecks(
     // speak for the draw are those dated within that window around it.
     const from = atMs - f.holdsDaysAfter * DAY_MS;
     const to = atMs + f.holdsDaysBefore * DAY_MS;
-    const near = ctx.labs.some((l) => analytes.includes(l.analyte) && l.effectiveMs >= from && l.effectiveMs <= to);
+    // A bound (`<0.01`) is a result that was checked, as a value is.
+    const near = [...ctx.labs, ...ctx.rejected.filter((r) => r.bound && !r.otherPatient)].some(
+      (l) =>
+        !!l.analyte &&
+        analytes.includes(l.analyte) &&
+        l.effectiveMs !== undefined &&
+        l.effectiveMs >= from &&
+        l.effectiveMs <= to,
+    );
     const what = listOf(
       k,
       analytes.map((a) => k.analytes[a].display.replace(/\s*\(.*\)$/, '')),
@@ -268,31 +280,6 @@ function labStateChecks(
 }
 
 const SPECIAL = new Set(['hyperthyroidism', 'pregnancy', 'amputation-or-paralysis', 'dialysis-or-transplant']);
-
-/**
- * Whether a result reported only as a bound settles a threshold test: true when every value the bound allows
- * passes, false when none does, undefined when it cannot tell (or there is no bound, e.g. an unknown unit).
- * The tests change only at their cut points, so checking the ends of the range and each side of every cut inside
- * it is exact.
- */
-export function decides(r: RejectedObservation, test: (v: number) => boolean, cuts: number[]): boolean | undefined {
-  const b = r.bound;
-  if (!b) return undefined;
-  const upward = b.comparator.startsWith('>');
-  const inclusive = b.comparator.length === 2;
-  const inRange = (v: number) =>
-    v >= 0 && (upward ? (inclusive ? v >= b.value : v > b.value) : inclusive ? v <= b.value : v < b.value);
-  const eps = 1e-9 * Math.max(1, Math.abs(b.value));
-  const points = [
-    b.value,
-    b.value + eps,
-    b.value - eps,
-    upward ? Number.MAX_SAFE_INTEGER : 0,
-    ...cuts.flatMap((c) => [c - eps, c, c + eps]),
-  ];
-  const results = new Set(points.filter(inRange).map(test));
-  return results.size === 1 ? [...results][0] : undefined;
-}
 
 function boundText(r: RejectedObservation, k: Knowledge): string {
   const b = r.bound as NonNullable<RejectedObservation['bound']>;

@@ -1,6 +1,7 @@
 import type { Observation } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 import { concept, condition, dailyDosage, daysAgo, lab, medicationRequest, patient } from '../../demo/builders';
+import { withheldMeasures } from '../withheld';
 import { codes, lowPair, NOW, outcomeOf, ra, run, textUnit, woman } from './test-records';
 
 const insulinF = (v = 10, minutes = 0, id = 'ins') => lab(id, 'p', 'insulinFasting', v, daysAgo(NOW, 20, minutes));
@@ -99,5 +100,39 @@ describe('homa-context', () => {
     expect(
       codes(run(patient('p', 'female', '2012-01-01'), [...lowPair(), insulinF(), glucoseF()]), 'homa-context'),
     ).toEqual(['age-below-adult']);
+  });
+
+  it('labels insulin resistance only at or above the HOMA-IR cut-off: a value below it gets no such label', () => {
+    const brief = (insulin: number) =>
+      withCard([insulinF(insulin), glucoseF()]).findings[0]!.briefContext?.join(' ') ?? '';
+    // Glucose 95 mg/dL = 5.27 mmol/L: insulin 4 gives HOMA-IR 0.94, insulin 20 gives 4.69.
+    expect(brief(4)).toMatch(/HOMA-IR 0\.94 and/);
+    expect(brief(4)).not.toMatch(/insulin resistance/);
+    expect(brief(20)).toMatch(/HOMA-IR 4\.69 \(insulin resistance\)/);
+  });
+
+  it('withholds HOMA-IR and HOMA-β from view, with the reason, for a patient on insulin named by its RxNorm code', () => {
+    const lispro = medicationRequest('rx', 'p', concept('rxnorm', '86009', 'insulin lispro'), {
+      authoredOn: daysAgo(NOW, 60),
+      supplyDays: 90,
+    });
+    const e = withCard([insulinF(), glucoseF()], [lispro]);
+    expect(codes(e, 'homa-context')).toContain('interfering-medication');
+    expect(withheldMeasures(e).map((w) => w.code)).toEqual(['homa-ir', 'homa-beta']);
+  });
+
+  it('keeps HOMA-IR in view, qualified by its reason, when only the glucose is outside the model range', () => {
+    const e = withCard([insulinF(), glucoseF(140)]);
+    expect(codes(e, 'homa-context')).toEqual(['glucose-diabetic-range']);
+    expect(withheldMeasures(e)).toEqual([]);
+  });
+
+  it('gives no HOMA line with an insulin order still active at the draw, though its supply arithmetic ended', () => {
+    const glargine = medicationRequest('rx', 'p', concept('rxnorm', '274783', 'insulin glargine'), {
+      authoredOn: daysAgo(NOW, 500),
+      supplyDays: 30,
+    });
+    const e = withCard([insulinF(), glucoseF()], [glargine]);
+    expect(codes(e, 'homa-context')).toContain('interfering-medication');
   });
 });

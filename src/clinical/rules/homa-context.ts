@@ -62,9 +62,14 @@ export const rule: Rule = {
     // Injected insulin is measured by the assay; secretagogues, glucocorticoids, pregnancy and type 1 diabetes move
     // insulin or glucose away from the steady state HOMA models.
     const drawMs = pair.insulin.effectiveMs;
-    const drugs = usesOf(ctx.context, r.excludingMedications, drawMs, r.medicationWithinDays).filter(
-      (u) => u.route.kind !== 'local' || !u.matches.some((m) => m.concept.group === 'systemic-glucocorticoid'),
+    // A prescription still active (or on hold) at the draw counts whatever its supply arithmetic says: insulin is
+    // taken for years on refills the record does not show, and here a use only quiets the line.
+    const stillActive = usesOf(ctx.context, r.excludingMedications, drawMs, Number.POSITIVE_INFINITY).filter(
+      (u) => (u.status === 'active' || u.status === 'on-hold') && (!u.period.ok || u.period.value.startMs <= drawMs),
     );
+    const drugs = [
+      ...new Set([...usesOf(ctx.context, r.excludingMedications, drawMs, r.medicationWithinDays), ...stillActive]),
+    ].filter((u) => u.route.kind !== 'local' || !u.matches.some((m) => m.concept.group === 'systemic-glucocorticoid'));
     if (drugs.length) {
       const reason = say('interfering-medication', {
         medicines: drugs.map((u) => `${u.name} (${u.reference})`).join('; '),
@@ -113,7 +118,8 @@ export const rule: Rule = {
       date: day(pair.glucose.effective),
       meaning,
     });
-    const brief = cardText(r.text, 'brief', {
+    // The label follows the value: "insulin resistance" only at or above the cut-off.
+    const brief = cardText(r.text, highIr ? 'briefHighIr' : 'brief', {
       ir: round(ir.value, ir.unit),
       beta: round(beta.value, '%'),
       date: day(pair.glucose.effective),

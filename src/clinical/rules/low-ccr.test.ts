@@ -132,3 +132,14 @@ describe('low-ccr', () => {
     expect(e.rejected.map((r) => r.reason).join(' ')).toMatch(/after the evaluation time/);
   });
 });
+
+describe('low-CCR card and a high-sensitivity CRP', () => {
+  it('is suppressed by an hs-CRP (LOINC 30522-7) above 10 mg/L, as by any CRP', () => {
+    const hs = crp('hs', 14, daysAgo(NOW, 12));
+    const e = run(woman(80), [
+      ...lowPair(),
+      { ...hs, code: { coding: [{ system: 'http://loinc.org', code: '30522-7' }] } },
+    ]);
+    expect(codes(e, 'low-ccr')).toContain('crp-high');
+  });
+});
