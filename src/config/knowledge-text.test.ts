@@ -279,7 +279,10 @@ const PATHS: Records[] = [
         status: 'draft',
       } as MedicationRequest,
       {
-        ...rx('draft-dfz', concept('rxnorm', '22396', 'deflazacort'), 0, [{ ...daily(30), route: ORAL }]),
+        // A dose in a unit no strength converts: the order's dose could not be read (deflazacort now converts).
+        ...rx('draft-dfz', concept('rxnorm', '22396', 'deflazacort'), 0, [
+          { ...daily(30), route: ORAL, doseAndRate: [{ doseQuantity: { value: 1, unit: 'spoonful' } }] },
+        ]),
         status: 'draft',
       } as MedicationRequest,
     ],
