@@ -155,6 +155,11 @@ export interface FindingBrief {
   cite: string;
   action?: string;
   then?: string[];
+  /**
+   * Lines of `found` that say something could not be checked: the detail never drops them for length, since a card
+   * read without them would say more than the service knows.
+   */
+  unchecked?: string[];
   /** The closing tag every card carries ("Advisory, not a diagnosis."), from the knowledge's shared text. */
   advisory?: string;
   /** The label of the card's link to the SMART app, from the knowledge's shared text. */

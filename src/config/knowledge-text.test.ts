@@ -125,6 +125,11 @@ const glucoseF = (mgdl: number) => lab('glu', 'p', 'glucoseFasting', mgdl, daysA
 
 /** Records that walk every rule through its fire, suppress and quiet paths, shaped as EHRs send them. */
 const PATHS: Records[] = [
+  // A GnRH agonist in a woman: ovarian suppression, on every surface of the card.
+  {
+    who: woman(45),
+    resources: [rx('leup', concept('atc', 'L02AE02', 'leuprorelin'), 30, [{ ...daily(3.75), route: ORAL }], 28)],
+  },
   { who: { ...woman(80), deceasedDateTime: '2025-03-01' }, resources: lowPair() },
   { who: woman(80), resources: [...lowPair(), crp('crp', 4, daysAgo(NOW, 12)), tsh(1.5, daysAgo(NOW, 12))] },
   { who: woman(63), resources: [bicalutamide] },
@@ -481,7 +486,6 @@ describe('wording as templates in the knowledge data', () => {
     // So are a use recognised with no code-set match to name, and a bounded result without a date (it cannot be near a draw).
     expect(unreached.map(([key]) => key).sort()).toEqual([
       'endocrine-therapy-bone.card.gnrh-analogue',
-      'endocrine-therapy-bone.card.ovarian-suppression',
       'homa-context.reasons.not-computable',
       'low-ccr.card.creatinineFell',
       'low-ccr.reasons.not-computable',

@@ -244,6 +244,11 @@ export const rule: Rule = {
         about: (focus.length ? focus : uses).filter((u) => u.hasId).map((u) => u.reference),
         brief: {
           ...briefFrom(r.text),
+          // Lines saying what could not be checked are never cut from the detail for length.
+          unchecked: [
+            ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+            ...(missing(c, 'bone-density').length ? [foundDxa(ctx, r.dxaWithinMonths)] : []),
+          ],
           found: [
             say('found', {
               order: uses.some((u) => u.origin === 'order') ? sharedText(k, 'beingOrdered') : '',

@@ -115,6 +115,7 @@ export const rule: Rule = {
       links: links(r.links),
       brief: {
         ...briefFrom(r.text),
+        ...(care.uncheckedLine ? { unchecked: [care.uncheckedLine] } : {}),
         found: [
           card('found', {
             conditions: listOf(
