@@ -351,3 +351,41 @@ describe('exposure in whole calendar days', () => {
     expect(cards(run(woman(70), [r]))).not.toContain('glucocorticoid-bone');
   });
 });
+
+describe('osteoporosis therapy is current only within its dosing interval', () => {
+  const denosumab: CodeableConcept = { coding: [{ system: RX, code: '993449', display: 'denosumab' }] };
+  const longCourse = medicationRequest('pred', 'p', prednisone, {
+    authoredOn: daysAgo(NOW, 200),
+    supplyDays: 300,
+    dosage: [dailyDosage(10, 'mg', 1, oral)],
+  });
+  const injection = (id: string, day: number) =>
+    given(
+      id,
+      day,
+      60,
+      {
+        dosage: {
+          route: { coding: [{ system: SCT, code: '34206005' }] },
+          dose: { value: 60, unit: 'mg', system: UCUM, code: 'mg' },
+        },
+      },
+      denosumab,
+    );
+
+  it('still counts denosumab given four months ago as current therapy (the card stays quiet)', () => {
+    const e = run(woman(70), [longCourse, injection('dmab', 120)]);
+    expect(cards(e)).not.toContain('glucocorticoid-bone');
+    expect(codes(e, 'glucocorticoid-bone')).toContain('osteoporosis-therapy');
+  });
+
+  it('reads denosumab last given eight months ago as overdue, not current, and the card says since when', () => {
+    const e = run(woman(70), [longCourse, injection('dmab-old', 240), injection('dmab-older', 420)]);
+    expect(cards(e)).toContain('glucocorticoid-bone');
+    const f = e.findings.find((x) => x.ruleId === 'glucocorticoid-bone')!;
+    // Last dose 240 days ago; due at 183 days, overdue after 28 more: 29 days ago.
+    const since = new Date(Date.parse(daysAgo(NOW, 240)) + 211 * 86_400_000).toISOString().slice(0, 10);
+    expect(f.brief?.found?.join(' ')).toMatch(new RegExp(`denosumab overdue since ${since}`));
+    expect(f.brief?.unchecked?.join(' ')).toMatch(/overdue since/);
+  });
+});

@@ -156,8 +156,8 @@ export interface FindingBrief {
   action?: string;
   then?: string[];
   /**
-   * Lines of `found` that say something could not be checked: the detail never drops them for length, since a card
-   * read without them would say more than the service knows.
+   * Lines of `found` the detail never drops for length: what could not be checked, and a therapy overdue (a card
+   * read without them would say more than the service knows, or hide a hazard).
    */
   unchecked?: string[];
   /** The closing tag every card carries ("Advisory, not a diagnosis."), from the knowledge's shared text. */

@@ -125,6 +125,21 @@ const glucoseF = (mgdl: number) => lab('glu', 'p', 'glucoseFasting', mgdl, daysA
 
 /** Records that walk every rule through its fire, suppress and quiet paths, shaped as EHRs send them. */
 const PATHS: Records[] = [
+  // A long glucocorticoid course beside denosumab last given eight months ago: overdue, not current therapy.
+  {
+    who: woman(70),
+    resources: [
+      rx('pred-dmab', pred, 200, [{ ...daily(10), route: ORAL }]),
+      {
+        resourceType: 'MedicationAdministration',
+        id: 'dmab-old',
+        status: 'completed',
+        subject: { reference: 'Patient/p' },
+        medicationCodeableConcept: concept('rxnorm', '993449', 'denosumab'),
+        effectiveDateTime: daysAgo(NOW, 240),
+      } as Resource,
+    ],
+  },
   // A GnRH agonist in a woman: ovarian suppression, on every surface of the card.
   {
     who: woman(45),

@@ -167,7 +167,7 @@ export const rule: Rule = {
         ...briefFrom(r.text),
         // The shared why line names androgen deprivation; in a woman a GnRH analogue is ovarian suppression.
         ...(ovarian ? { why: say('whyOvarianSuppression') } : {}),
-        ...(care.uncheckedLine ? { unchecked: [care.uncheckedLine] } : {}),
+        unchecked: [...(care.uncheckedLine ? [care.uncheckedLine] : []), ...care.overdueLines],
         found: [
           say('found', {
             order: trusted.some((u) => u.origin === 'order') ? sharedText(k, 'beingOrdered') : '',
@@ -179,6 +179,7 @@ export const rule: Rule = {
             start: day(new Date(startMs).toISOString()),
           }),
           ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+          ...care.overdueLines,
           say('foundNoDxa', { months: r.dxaBeforeStartMonths }),
         ],
         then: [sharedText(k, 'calculateFrax')],

@@ -247,6 +247,7 @@ export const rule: Rule = {
           // Lines saying what could not be checked are never cut from the detail for length.
           unchecked: [
             ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+            ...care.overdueLines,
             ...(missing(c, 'bone-density').length ? [foundDxa(ctx, r.dxaWithinMonths)] : []),
           ],
           found: [
@@ -263,6 +264,7 @@ export const rule: Rule = {
               to: day(new Date(run.endMs).toISOString()),
             }),
             ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+            ...care.overdueLines,
             foundDxa(ctx, r.dxaWithinMonths),
             ...(under40 ? [say('foundUnder40', { age: age as number, fraxMinAge: r.fraxMinAgeYears })] : []),
           ],

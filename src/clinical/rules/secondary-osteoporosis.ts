@@ -115,7 +115,7 @@ export const rule: Rule = {
       links: links(r.links),
       brief: {
         ...briefFrom(r.text),
-        ...(care.uncheckedLine ? { unchecked: [care.uncheckedLine] } : {}),
+        unchecked: [...(care.uncheckedLine ? [care.uncheckedLine] : []), ...care.overdueLines],
         found: [
           card('found', {
             conditions: listOf(
@@ -124,6 +124,7 @@ export const rule: Rule = {
             ),
           }),
           ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+          ...care.overdueLines,
           ...(fractures.length ? [card('foundFracture')] : []),
           foundDxa(ctx, r.dxaWithinMonths),
           ...(contributing.length
