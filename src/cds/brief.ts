@@ -51,7 +51,13 @@ export function briefOf(f: Finding): CardBrief {
 const clean = memoText((s: string) => escapeKeepingBold(humanDates(withoutReferences(clinicianText(s)))));
 
 export function renderDetail(f: Finding): string {
-  const b = briefOf(f);
+  const full = detailOf(f, briefOf(f));
+  if (full.length <= DETAIL_LIMIT || !f.brief?.then?.length) return full;
+  // Lines that must stay ("could not check", "overdue") outrank the further steps, which the full text still carries.
+  return detailOf(f, briefOf({ ...f, brief: { ...f.brief, then: [] } }));
+}
+
+function detailOf(f: Finding, b: CardBrief): string {
   const why = b.why ? `${clean(b.why.replace(/[.\s]+$/, ''))}${b.cite ? ` (${escapeMarkdown(b.cite)})` : ''}.` : '';
   const action = b.action ? clean(b.action) : '';
   const advisory = f.brief?.advisory ? `*${escapeMarkdown(f.brief.advisory)}*` : '';
