@@ -227,6 +227,116 @@ describe('crosstalk evaluate reads Observations as FHIR R4 defines them', () => 
       expect(cardsOf('heavy')).not.toContain('low-ccr');
       const bmi = lowCcr('heavy')?.reasons.find((r) => r.code === 'bmi-extreme');
       expect(bmi?.text).toMatch(/45\.0 kg\/m2.*Observation\/heavy-w, Observation\/heavy-h; derived/);
+
+/* Medications as EHRs send them, through the CLI on a Bundle (issue 20). */
+type Card = {
+  summary: string;
+  detail: string;
+  source: { topic?: { display?: string } };
+  extension: { crosstalk: { ruleId: string } };
+};
+const DAY = 86_400_000;
+const at = (days: number) => new Date(Date.parse(NOW) + days * DAY).toISOString();
+const RX = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+const route = (code: string, display: string) => ({ coding: [{ system: 'http://snomed.info/sct', code, display }] });
+function order(
+  id: string,
+  patientId: string,
+  rx: [string, string],
+  mgPerDay: number,
+  from: number,
+  to: number,
+  r = route('26643006', 'Oral route'),
+) {
+  return {
+    resourceType: 'MedicationRequest' as const,
+    id,
+    status: 'active' as const,
+    intent: 'order' as const,
+    subject: { reference: `Patient/${patientId}` },
+    medicationCodeableConcept: { coding: [{ system: RX, code: rx[0], display: rx[1] }], text: rx[1] },
+    authoredOn: at(-from),
+    dosageInstruction: [
+      {
+        route: r,
+        timing: {
+          repeat: {
+            frequency: 1,
+            period: 1,
+            periodUnit: 'd' as const,
+            boundsPeriod: { start: at(-from), end: at(to) },
+          },
+        },
+        doseAndRate: [
+          { doseQuantity: { value: mgPerDay, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' } },
+        ],
+      },
+    ],
+  };
+}
+function labPair(patientId: string, creatinine: number, cystatin: number) {
+  const obs = (id: string, code: string, value: number, unit: string) => ({
+    resourceType: 'Observation' as const,
+    id: `${id}-${patientId}`,
+    status: 'final' as const,
+    code: { coding: [{ system: 'http://loinc.org', code }] },
+    subject: { reference: `Patient/${patientId}` },
+    effectiveDateTime: at(-10),
+    valueQuantity: { value, unit, system: 'http://unitsofmeasure.org', code: unit },
+  });
+  return [obs('cr', '2160-0', creatinine, 'mg/dL'), obs('cys', '33863-2', cystatin, 'mg/L')];
+}
+
+describe('crosstalk evaluate on medications (four resources, routes, equivalence, wording)', () => {
+  it(
+    'counts the days taken so far of a course running into the future, in whole days; keeps the low-CCR card beside eye drops; converts deflazacort; calls leuprolide in a woman ovarian suppression',
+    () => {
+      const person = (id: string, gender: 'female' | 'male', birthDate: string): Patient => ({
+        resourceType: 'Patient',
+        id,
+        gender,
+        birthDate,
+      });
+      const bundle: Bundle = {
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [
+          person('future', 'female', '1955-03-01'),
+          order('pred-future', 'future', ['8640', 'prednisone'], 10, 100, 140),
+          person('eye', 'female', '1950-03-01'),
+          order('pred-eye', 'eye', ['8638', 'prednisolone'], 4, 200, 30, route('54485002', 'Ophthalmic route')),
+          ...labPair('eye', 0.6, 1.0),
+          person('dfz', 'male', '1960-03-01'),
+          order('dfz-long', 'dfz', ['22396', 'deflazacort'], 30, 200, 30),
+          person('gnrh', 'female', '1981-03-01'),
+          {
+            ...order('leup', 'gnrh', ['42375', 'leuprolide'], 3.75, 60, 200, route('78421000', 'Intramuscular route')),
+            medicationCodeableConcept: {
+              coding: [{ system: 'http://www.whocc.no/atc', code: 'L02AE02', display: 'leuprorelin' }],
+              text: 'leuprolide 3.75 mg depot',
+            },
+          },
+        ].map((resource) => ({ resource: resource as Resource })),
+      };
+      const out = evaluateNdjson(bundle);
+      const cardsOf = (id: string) =>
+        (out.find((r) => r.patient === `Patient/${id}`)?.cards ?? []) as unknown as Card[];
+      const rules = (id: string) => cardsOf(id).map((c) => c.extension.crosstalk.ruleId);
+
+      const gc = cardsOf('future').find((c) => c.extension.crosstalk.ruleId === 'glucocorticoid-bone');
+      expect(gc?.detail).toMatch(/\b100 days\b/);
+      expect(gc?.detail).not.toMatch(/\d+\.\d+ days/);
+
+      expect(rules('eye')).toContain('low-ccr');
+      expect(rules('eye')).not.toContain('glucocorticoid-bone');
+
+      expect(rules('dfz')).toContain('glucocorticoid-bone');
+
+      const gnrh = cardsOf('gnrh').find((c) => c.extension.crosstalk.ruleId === 'endocrine-therapy-bone');
+      expect(gnrh).toBeDefined();
+      const surfaces = [gnrh?.summary, gnrh?.detail, gnrh?.source.topic?.display].join('\n');
+      expect(surfaces).toMatch(/ovarian suppression/i);
+      expect(surfaces).not.toMatch(/androgen|\bADT\b/i);
     },
     CHILD_PROCESS_MS,
   );

@@ -48,6 +48,28 @@ describe('a card detail', () => {
     expect(d.endsWith('*Advisory, not a diagnosis.*')).toBe(true);
   });
 
+  it('never drops a "could not check" line for length, dropping other found lines instead', () => {
+    const unchecked = '**Could not check osteoporosis therapy history**: look before acting.';
+    const filler = Array.from(
+      { length: 12 },
+      (_, i) => `Line ${i} with 25-OH vitamin D 14 ng/mL and more words to fill.`,
+    );
+    const d = renderDetail(
+      finding({
+        brief: {
+          advisory,
+          ...briefFrom(k.rules['glucocorticoid-bone'].text),
+          found: ['**Prednisone 10 mg/day** for 150 days.', ...filler, unchecked],
+          unchecked: [unchecked],
+        },
+      }),
+    );
+    expect(d.length).toBeLessThanOrEqual(DETAIL_LIMIT);
+    expect(d).toContain('Could not check osteoporosis therapy history');
+    expect(d).toContain('Prednisone 10 mg/day');
+    expect(d).not.toContain('Line 11');
+  });
+
   it('takes whole lines in the rule’s order and then the attached ones, leaving out what does not fit rather than cutting a sentence', () => {
     const own = [
       '**CCR 0.60** (2 Nov 2026) is below the threshold 0.70 for women.',

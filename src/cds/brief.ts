@@ -43,25 +43,41 @@ export function briefOf(f: Finding): CardBrief {
 
 /**
  * The detail: the advisory line, why and what to do are always there; the found lines follow the rule's order, the
- * first always (it carries the decisive value), each further one while it fits within DETAIL_LIMIT.
+ * first always (it carries the decisive value) and every line the rule marks `unchecked` ("could not check …"),
+ * each further one while it fits within DETAIL_LIMIT.
  */
 // A safety net, not the wording: a template or a value that carries a reference, an ISO date or a working note.
 // The same sentences come by on every call, so each answer is remembered.
 const clean = memoText((s: string) => escapeKeepingBold(humanDates(withoutReferences(clinicianText(s)))));
 
 export function renderDetail(f: Finding): string {
-  const b = briefOf(f);
+  const full = detailOf(f, briefOf(f));
+  if (full.length <= DETAIL_LIMIT || !f.brief?.then?.length) return full;
+  // Lines that must stay ("could not check", "overdue") outrank the further steps, which the full text still carries.
+  return detailOf(f, briefOf({ ...f, brief: { ...f.brief, then: [] } }));
+}
+
+function detailOf(f: Finding, b: CardBrief): string {
   const why = b.why ? `${clean(b.why.replace(/[.\s]+$/, ''))}${b.cite ? ` (${escapeMarkdown(b.cite)})` : ''}.` : '';
   const action = b.action ? clean(b.action) : '';
   const advisory = f.brief?.advisory ? `*${escapeMarkdown(f.brief.advisory)}*` : '';
   const tail = [why, [action, advisory].filter(Boolean).join(' ')].filter(Boolean).join('\n\n');
-  let room = DETAIL_LIMIT - tail.length - 2;
-  const found: string[] = [];
-  for (const s of b.found.map(clean)) {
-    const need = s.length + (found.length ? 1 : 0);
-    if (found.length && need > room) continue;
-    found.push(s);
-    room -= need;
-  }
-  return [found.join(' '), tail].filter(Boolean).join('\n\n');
+  // The first line (the decisive value) and every "could not check" line always stay; the rest fill what is left.
+  const lines = b.found.map((s) => ({ text: clean(s), keep: false }));
+  const unchecked = new Set(f.brief?.unchecked ?? []);
+  b.found.forEach((s, i) => {
+    if (i === 0 || unchecked.has(s)) (lines[i] as { keep: boolean }).keep = true;
+  });
+  let room =
+    DETAIL_LIMIT -
+    tail.length -
+    2 -
+    lines.filter((l) => l.keep).reduce((n, l, i) => n + l.text.length + (i ? 1 : 0), 0);
+  const found = lines.filter((l) => {
+    if (l.keep) return true;
+    if (l.text.length + 1 > room) return false;
+    room -= l.text.length + 1;
+    return true;
+  });
+  return [found.map((l) => l.text).join(' '), tail].filter(Boolean).join('\n\n');
 }

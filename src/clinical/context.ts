@@ -255,14 +255,72 @@ export function usesOf(
   });
 }
 
+/** A long-interval osteoporosis medicine whose next dose is past due and past its grace: not current therapy. */
+export interface OverdueTherapy {
+  use: MedicationUse;
+  concept: string;
+  lastDoseMs: number;
+  /** The day the dose was due plus the grace: from then on it is overdue. */
+  overdueSinceMs: number;
+}
+
+/**
+ * When a use last dated a dose: a given dose or dispense its day; an order with no supply length runs open to today,
+ * which says only that it was ordered then, so its start is the last dose on record.
+ */
+function lastDoseMs(u: MedicationUse): number | undefined {
+  if (!u.period.ok) return undefined;
+  return u.period.value.open ? u.period.value.startMs : Math.max(u.period.value.startMs, u.period.value.endMs - DAY_MS);
+}
+
+/**
+ * Osteoporosis therapy within `withinMonths`, less a medicine given at long intervals whose latest dose on record is
+ * more than its interval plus grace ago (denosumab past 6 months + 4 weeks): that one is `overdue`, not current.
+ */
+export function osteoporosisTherapyStatus(
+  ctx: ClinicalContext,
+  k: Knowledge,
+  asOf: Date,
+  withinMonths: number,
+): { current: MedicationUse[]; overdue: OverdueTherapy[] } {
+  const days = (asOf.getTime() - subtractMonths(asOf, withinMonths).getTime()) / DAY_MS;
+  const uses = usesOf(ctx, k.osteoporosisTherapy, asOf.getTime(), days);
+  const intervals = k.osteoporosisTherapyIntervals.byConcept;
+  const latest = new Map<string, { use: MedicationUse; ms: number }>();
+  for (const u of uses) {
+    if (u.origin === 'order') continue;
+    const ms = lastDoseMs(u);
+    if (ms === undefined) continue;
+    for (const m of u.matches) {
+      if (!intervals[m.concept.id]) continue;
+      const prev = latest.get(m.concept.id);
+      if (!prev || ms > prev.ms) latest.set(m.concept.id, { use: u, ms });
+    }
+  }
+  const overdue: OverdueTherapy[] = [];
+  for (const [concept, { use, ms }] of latest) {
+    const i = intervals[concept] as { intervalDays: number; graceDays: number };
+    const overdueSinceMs = ms + (i.intervalDays + i.graceDays) * DAY_MS;
+    if (overdueSinceMs < asOf.getTime()) overdue.push({ use, concept, lastDoseMs: ms, overdueSinceMs });
+  }
+  const overdueConcepts = new Set(overdue.map((o) => o.concept));
+  // A use counts as current unless every interval-dosed concept it carries is overdue (a draft order always counts).
+  const current = uses.filter(
+    (u) =>
+      u.origin === 'order' ||
+      !u.matches.some((m) => intervals[m.concept.id]) ||
+      u.matches.some((m) => intervals[m.concept.id] && !overdueConcepts.has(m.concept.id)),
+  );
+  return { current, overdue };
+}
+
 export function osteoporosisTherapy(
   ctx: ClinicalContext,
   k: Knowledge,
   asOf: Date,
   withinMonths: number,
 ): MedicationUse[] {
-  const days = (asOf.getTime() - subtractMonths(asOf, withinMonths).getTime()) / DAY_MS;
-  return usesOf(ctx, k.osteoporosisTherapy, asOf.getTime(), days);
+  return osteoporosisTherapyStatus(ctx, k, asOf, withinMonths).current;
 }
 
 export function dxaSince(ctx: ClinicalContext, sinceMs: number): BoneDensityTest | undefined {

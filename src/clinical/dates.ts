@@ -1,6 +1,15 @@
 /** One day in milliseconds: every duration in days is counted with it. */
 export const DAY_MS = 86_400_000;
 
+/**
+ * The one day boundary for exposure: UTC midnight. Medication days are whole calendar days from the day a course
+ * began, and a record's days taken end at the start of today, so the same call made twice in one day counts the
+ * same days and no card shows a fraction of a day (docs/fhir-reading.md, Medications).
+ */
+export function startOfDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
 /** Completed years between a FHIR birthDate and an instant: the age on the day of the specimen. */
 export function ageOn(birthDate: string | undefined, atIso: string): number | undefined {
   if (!birthDate) return undefined;

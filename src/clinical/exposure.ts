@@ -1,6 +1,6 @@
 import type { ConceptMatch } from './codesets';
 import { isOneOf, strongest } from './codesets';
-import { DAY_MS } from './dates';
+import { DAY_MS, startOfDay } from './dates';
 import { significant as fmt } from './format';
 import type { Knowledge } from './knowledge';
 import type { MedicationUse } from './medications';
@@ -63,17 +63,18 @@ export function glucocorticoidDoses(
     };
   if (!use.dose.ok) return { ...base, why: use.dose.why };
   if (!use.period.ok) return { ...base, why: use.period.why };
-  // Days taken end at the start of today (UTC): whole days, so two calls on the same day read the same course.
-  const today = Math.floor(asOfMs / DAY_MS) * DAY_MS;
-  const p =
-    use.origin === 'record'
-      ? { ...use.period.value, endMs: Math.min(use.period.value.endMs, Math.max(today, use.period.value.startMs)) }
-      : use.period.value;
+  // Whole calendar days (dates.ts startOfDay): a course covers the days from the day it began, and a record's days
+  // taken end at the start of today, so a supply running past today counts only the days already taken.
+  const today = startOfDay(asOfMs);
+  const startMs = startOfDay(use.period.value.startMs);
+  const plannedEnd = Math.max(startMs, startOfDay(use.period.value.endMs));
+  const p = { startMs, endMs: use.origin === 'record' ? Math.min(plannedEnd, Math.max(today, startMs)) : plannedEnd };
   let cursor = p.startMs;
   const intervals: DoseInterval[] = [];
   for (const step of use.dose.value) {
     if (cursor >= p.endMs) break;
-    const endMs = step.days !== undefined ? Math.min(p.endMs, cursor + step.days * DAY_MS) : p.endMs;
+    // A step of 1.5 days (three doses at two a day) touches two calendar days.
+    const endMs = step.days !== undefined ? Math.min(p.endMs, cursor + Math.ceil(step.days) * DAY_MS) : p.endMs;
     intervals.push({
       use,
       startMs: cursor,
@@ -98,9 +99,14 @@ export function exposureRuns(intervals: DoseInterval[], minMgPerDay: number, max
     if (last && i.startMs <= last.endMs + maxGapDays * DAY_MS) {
       last.endMs = Math.max(last.endMs, i.endMs);
       last.intervals.push(i);
-      last.days = (last.endMs - last.startMs) / DAY_MS;
+      last.days = Math.round((last.endMs - last.startMs) / DAY_MS);
     } else {
-      runs.push({ startMs: i.startMs, endMs: i.endMs, days: (i.endMs - i.startMs) / DAY_MS, intervals: [i] });
+      runs.push({
+        startMs: i.startMs,
+        endMs: i.endMs,
+        days: Math.round((i.endMs - i.startMs) / DAY_MS),
+        intervals: [i],
+      });
     }
   }
   return runs.sort((a, b) => b.days - a.days);

@@ -217,6 +217,20 @@ export const KnowledgeSchema = Type.Object(
       { additionalProperties: false },
     ),
     osteoporosisTherapy: MedicationNames,
+    /**
+     * Osteoporosis medicines given at long intervals (code-set concept id → days between doses and the grace after
+     * a due date): past due + grace the therapy is not current, and the card says it is overdue.
+     */
+    osteoporosisTherapyIntervals: Type.Object(
+      {
+        byConcept: Type.Record(
+          Type.String(),
+          Type.Object({ intervalDays: Positive, graceDays: NonNegative }, { additionalProperties: false }),
+        ),
+        provenance: Provenance,
+      },
+      { additionalProperties: false },
+    ),
     orders: Type.Object(
       { 'cystatin-c': Orderable, creatinine: Orderable, dxa: Orderable, 'dxa-vfa': Orderable },
       { additionalProperties: false },

@@ -9,6 +9,7 @@ import type {
 import { describe, expect, it } from 'vitest';
 import { concept, dailyDosage, daysAgo, medicationRequest } from '../demo/builders';
 import { buildContext } from './context';
+import { evaluatePatient } from './engine';
 import { exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from './exposure';
 import { inputFromResources } from './input';
 import { medicationUse } from './medications';
@@ -150,31 +151,56 @@ describe('exposure counts only the days up to now', () => {
 
 describe('a glucocorticoid that cannot be read makes the medication list "could not be checked"', () => {
   const deflazacort: CodeableConcept = { coding: [{ system: RX, code: '22396', display: 'deflazacort' }] };
+  // The shipped table converts every glucocorticoid it knows; a site may remove one, and a new one may arrive unlisted.
+  const { deflazacort: _dropped, ...others } = k.glucocorticoidEquivalence.prednisoneMgPerMg;
+  const unconvertible = {
+    ...k,
+    glucocorticoidEquivalence: { ...k.glucocorticoidEquivalence, prednisoneMgPerMg: others },
+  };
 
-  it('deflazacort, which has no published prednisone equivalence, is never 0 mg/day', () => {
+  it('converts deflazacort at 6 mg to prednisone 5 mg, so 30 mg a day for 200 days gets the glucocorticoid card', () => {
     const r = medicationRequest('dfz', 'p', deflazacort, {
       authoredOn: daysAgo(NOW, 200),
       supplyDays: 180,
       dosage: [dailyDosage(30, 'mg', 1, oral)],
     });
-    const ctx = ctxOf([r]);
+    const u = use(r)!;
+    const d = glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime());
+    expect(d.intervals[0]?.prednisoneEqMgPerDay).toBeCloseTo(25, 1);
+    expect(ctxOf([r]).unavailable).not.toContain('medications');
+    expect(cards(run(woman(70), [r]))).toContain('glucocorticoid-bone');
+  });
+
+  it('a glucocorticoid with no published prednisone equivalence is never 0 mg/day and never below threshold', () => {
+    const r = medicationRequest('dfz', 'p', deflazacort, {
+      authoredOn: daysAgo(NOW, 200),
+      supplyDays: 180,
+      dosage: [dailyDosage(30, 'mg', 1, oral)],
+    });
+    const ctx = buildContext(inputFromResources(woman(70), [r]), 'Patient/p', unconvertible, NOW);
     expect(ctx.unavailable).toContain('medications');
     expect(ctx.unreadable[0]).toMatchObject({ reference: 'MedicationRequest/dfz', domain: 'medications' });
     expect(ctx.unreadable[0]?.reason).toMatch(/no published prednisone equivalence.*could not be converted/);
-    const e = run(woman(70), [r]);
+    const e = run(woman(70), [r], { knowledge: unconvertible });
     expect(codes(e, 'glucocorticoid-bone')).toContain('context-unavailable');
+    expect(codes(e, 'glucocorticoid-bone')).not.toContain('below-threshold');
     expect(JSON.stringify(outcomeOf(e, 'glucocorticoid-bone').reasons)).not.toMatch(/\b0 mg\/day/);
   });
 
-  it('on an order hook, a deflazacort order says its dose could not be converted, not "0 mg/day"', () => {
+  it('on an order hook, an order with no equivalence says its dose could not be converted, not below threshold', () => {
     const r = medicationRequest('dfz2', 'p', deflazacort, {
       authoredOn: NOW.toISOString(),
       supplyDays: 180,
       dosage: [dailyDosage(30, 'mg', 1, oral)],
     });
     const input = { ...inputFromResources(woman(70), []), draftOrders: { resources: [r] } };
-    const ctx = buildContext(input, 'Patient/p', k, NOW);
+    const ctx = buildContext(input, 'Patient/p', unconvertible, NOW);
     expect(ctx.unreadable.map((u) => u.reference)).toEqual(['MedicationRequest/dfz2']);
+    const e = evaluatePatient(input, unconvertible, NOW);
+    const reasons = outcomeOf(e, 'glucocorticoid-bone').reasons;
+    expect(reasons.map((x) => x.code)).toContain('dose-unknown');
+    expect(reasons.map((x) => x.code)).not.toContain('below-threshold');
+    expect(JSON.stringify(reasons)).toMatch(/could not be converted/);
   });
 
   it('a SNOMED CT route code in neither the systemic nor the local set is unknown, never local', () => {
@@ -243,5 +269,123 @@ describe('the CDS Hooks Sandbox dose: 1 {pill} of an RxNorm tablet product', () 
   it('never counts a pill of a product measured in mL or vials', () => {
     const u = asOrder(sandbox('205301', 'prednisone 5 MG/ML Oral Solution', 1))!;
     expect(u.dose.ok).toBe(false);
+  });
+});
+
+describe('routes by the SNOMED CT route hierarchy', () => {
+  const withRoute = (id: string, code: string, display: string) =>
+    medicationRequest(id, 'p', prednisolone, {
+      authoredOn: daysAgo(NOW, 150),
+      supplyDays: 200,
+      dosage: [dailyDosage(5, 'mg', 4, { coding: [{ system: SCT, code, display }] })],
+    });
+  const prednisolone: CodeableConcept = { coding: [{ system: RX, code: '8638', display: 'prednisolone' }] };
+
+  it('reads eye, inhaled and joint routes as local and sublingual or nasogastric as systemic', () => {
+    const kind = (code: string) => use(withRoute(`r${code}`, code, 'route'))!.route.kind;
+    for (const local of ['54485002', '372468001', '418401004', '372452007', '372474001'])
+      expect(kind(local)).toBe('local');
+    for (const systemic of ['37839007', '127492001', '127490009', '419993007']) expect(kind(systemic)).toBe('systemic');
+  });
+
+  it('keeps the low-CCR card beside prednisolone eye drops, which do not confound cystatin C', () => {
+    const drops = withRoute('eye', '54485002', 'Ophthalmic route');
+    const ctx = ctxOf([drops]);
+    expect(ctx.unavailable).not.toContain('medications');
+    const e = run(woman(70), [drops, ...lowPair()]);
+    expect(cards(e)).toContain('low-ccr');
+    expect(cards(e)).not.toContain('glucocorticoid-bone');
+    expect(codes(e, 'glucocorticoid-bone')).toContain('not-systemic');
+  });
+});
+
+describe('exposure in whole calendar days', () => {
+  it('counts a course begun mid-morning 150 days ago as 150 whole days, never a fraction', () => {
+    const r = medicationRequest('w', 'p', prednisone, {
+      authoredOn: daysAgo(NOW, 150),
+      supplyDays: 300,
+      dosage: [dailyDosage(10, 'mg', 1, oral)],
+    });
+    const u = use(r)!;
+    const d = glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime());
+    const days = exposureRuns(d.intervals, 2.5, 14)[0]?.days;
+    expect(days).toBe(150);
+    expect(Number.isInteger(days)).toBe(true);
+  });
+
+  it('counts the days taken of a course that runs into the future, and the card fires on them', () => {
+    const future = new Date(NOW.getTime() + 140 * 86_400_000).toISOString();
+    const r = medicationRequest('f', 'p', prednisone, {
+      authoredOn: daysAgo(NOW, 100),
+      dosage: [
+        {
+          ...dailyDosage(10, 'mg', 1, oral),
+          timing: {
+            repeat: {
+              frequency: 1,
+              period: 1,
+              periodUnit: 'd',
+              boundsPeriod: { start: daysAgo(NOW, 100), end: future },
+            },
+          },
+        },
+      ],
+    });
+    const u = use(r)!;
+    const d = glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime());
+    expect(exposureRuns(d.intervals, 2.5, 14)[0]?.days).toBe(100);
+    const e = run(woman(70), [r]);
+    expect(cards(e)).toContain('glucocorticoid-bone');
+    expect(JSON.stringify(e.findings)).toMatch(/100 days/);
+  });
+
+  it('counts no future day of a course that has not begun', () => {
+    const r = medicationRequest('n', 'p', prednisone, {
+      authoredOn: new Date(NOW.getTime() + 5 * 86_400_000).toISOString(),
+      supplyDays: 200,
+      dosage: [dailyDosage(10, 'mg', 1, oral)],
+    });
+    const u = use(r)!;
+    const d = glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime());
+    expect(exposureRuns(d.intervals, 2.5, 14)).toEqual([]);
+    expect(cards(run(woman(70), [r]))).not.toContain('glucocorticoid-bone');
+  });
+});
+
+describe('osteoporosis therapy is current only within its dosing interval', () => {
+  const denosumab: CodeableConcept = { coding: [{ system: RX, code: '993449', display: 'denosumab' }] };
+  const longCourse = medicationRequest('pred', 'p', prednisone, {
+    authoredOn: daysAgo(NOW, 200),
+    supplyDays: 300,
+    dosage: [dailyDosage(10, 'mg', 1, oral)],
+  });
+  const injection = (id: string, day: number) =>
+    given(
+      id,
+      day,
+      60,
+      {
+        dosage: {
+          route: { coding: [{ system: SCT, code: '34206005' }] },
+          dose: { value: 60, unit: 'mg', system: UCUM, code: 'mg' },
+        },
+      },
+      denosumab,
+    );
+
+  it('still counts denosumab given four months ago as current therapy (the card stays quiet)', () => {
+    const e = run(woman(70), [longCourse, injection('dmab', 120)]);
+    expect(cards(e)).not.toContain('glucocorticoid-bone');
+    expect(codes(e, 'glucocorticoid-bone')).toContain('osteoporosis-therapy');
+  });
+
+  it('reads denosumab last given eight months ago as overdue, not current, and the card says since when', () => {
+    const e = run(woman(70), [longCourse, injection('dmab-old', 240), injection('dmab-older', 420)]);
+    expect(cards(e)).toContain('glucocorticoid-bone');
+    const f = e.findings.find((x) => x.ruleId === 'glucocorticoid-bone')!;
+    // Last dose 240 days ago; due at 183 days, overdue after 28 more: 29 days ago.
+    const since = new Date(Date.parse(daysAgo(NOW, 240)) + 211 * 86_400_000).toISOString().slice(0, 10);
+    expect(f.brief?.found?.join(' ')).toMatch(new RegExp(`denosumab overdue since ${since}`));
+    expect(f.brief?.unchecked?.join(' ')).toMatch(/overdue since/);
   });
 });

@@ -210,12 +210,14 @@ describe('glucocorticoid exposure', () => {
     expect(split.map((r) => Math.round(r.days))).toEqual([60, 60]);
   });
 
-  it('leaves out days below the threshold, and has no equivalence for deflazacort', () => {
+  it('leaves out days below the threshold, and says a dose with no equivalence could not be converted', () => {
     expect(
       exposureRuns(intervals(course('a', ['8640', 'prednisone'], 2, '2026-01-01T00:00:00Z', 200)), 2.5, 14),
     ).toEqual([]);
+    const { deflazacort: _dropped, ...others } = k.glucocorticoidEquivalence.prednisoneMgPerMg;
+    const without = { ...k, glucocorticoidEquivalence: { ...k.glucocorticoidEquivalence, prednisoneMgPerMg: others } };
     const u = course('z', ['22396', 'deflazacort'], 30, '2026-01-01T00:00:00Z', 200);
-    expect(glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, k, NOW.getTime()).why).toMatch(
+    expect(glucocorticoidDoses(u, glucocorticoidIngredient(u, gc)!, without, NOW.getTime()).why).toMatch(
       /no published prednisone equivalence.*could not be converted/,
     );
   });

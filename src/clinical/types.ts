@@ -163,6 +163,11 @@ export interface FindingBrief {
   cite: string;
   action?: string;
   then?: string[];
+  /**
+   * Lines of `found` the detail never drops for length: what could not be checked, and a therapy overdue (a card
+   * read without them would say more than the service knows, or hide a hazard).
+   */
+  unchecked?: string[];
   /** The closing tag every card carries ("Advisory, not a diagnosis."), from the knowledge's shared text. */
   advisory?: string;
   /** The label of the card's link to the SMART app, from the knowledge's shared text. */

@@ -125,6 +125,26 @@ const glucoseF = (mgdl: number) => lab('glu', 'p', 'glucoseFasting', mgdl, daysA
 
 /** Records that walk every rule through its fire, suppress and quiet paths, shaped as EHRs send them. */
 const PATHS: Records[] = [
+  // A long glucocorticoid course beside denosumab last given eight months ago: overdue, not current therapy.
+  {
+    who: woman(70),
+    resources: [
+      rx('pred-dmab', pred, 200, [{ ...daily(10), route: ORAL }]),
+      {
+        resourceType: 'MedicationAdministration',
+        id: 'dmab-old',
+        status: 'completed',
+        subject: { reference: 'Patient/p' },
+        medicationCodeableConcept: concept('rxnorm', '993449', 'denosumab'),
+        effectiveDateTime: daysAgo(NOW, 240),
+      } as Resource,
+    ],
+  },
+  // A GnRH agonist in a woman: ovarian suppression, on every surface of the card.
+  {
+    who: woman(45),
+    resources: [rx('leup', concept('atc', 'L02AE02', 'leuprorelin'), 30, [{ ...daily(3.75), route: ORAL }], 28)],
+  },
   { who: { ...woman(80), deceasedDateTime: '2025-03-01' }, resources: lowPair() },
   { who: woman(80), resources: [...lowPair(), crp('crp', 4, daysAgo(NOW, 12)), tsh(1.5, daysAgo(NOW, 12))] },
   { who: woman(63), resources: [bicalutamide] },
@@ -279,7 +299,10 @@ const PATHS: Records[] = [
         status: 'draft',
       } as MedicationRequest,
       {
-        ...rx('draft-dfz', concept('rxnorm', '22396', 'deflazacort'), 0, [{ ...daily(30), route: ORAL }]),
+        // A dose in a unit no strength converts: the order's dose could not be read (deflazacort now converts).
+        ...rx('draft-dfz', concept('rxnorm', '22396', 'deflazacort'), 0, [
+          { ...daily(30), route: ORAL, doseAndRate: [{ doseQuantity: { value: 1, unit: 'spoonful' } }] },
+        ]),
         status: 'draft',
       } as MedicationRequest,
     ],
@@ -478,7 +501,6 @@ describe('wording as templates in the knowledge data', () => {
     // So are a use recognised with no code-set match to name, and a bounded result without a date (it cannot be near a draw).
     expect(unreached.map(([key]) => key).sort()).toEqual([
       'endocrine-therapy-bone.card.gnrh-analogue',
-      'endocrine-therapy-bone.card.ovarian-suppression',
       'homa-context.reasons.not-computable',
       'low-ccr.card.creatinineFell',
       'low-ccr.reasons.not-computable',

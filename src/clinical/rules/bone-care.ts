@@ -1,5 +1,5 @@
 import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
-import { conditionsOf, domainText, missing, osteoporosisTherapy } from '../context';
+import { conditionsOf, domainText, missing, osteoporosisTherapyStatus } from '../context';
 import { day } from '../format';
 import type { Knowledge, LinkKnowledge } from '../knowledge';
 import { MEASURE_DISPLAY } from '../measures';
@@ -31,6 +31,8 @@ export interface BoneCareCheck {
   caveats: string[];
   /** The card's line naming what could not be checked, when anything could not. */
   uncheckedLine?: string;
+  /** Lines for a long-interval medicine past due ("denosumab overdue since …"): never cut from the card. */
+  overdueLines: string[];
 }
 
 export function boneCare(
@@ -40,7 +42,17 @@ export function boneCare(
   const c = ctx.context;
   const k = ctx.knowledge;
   const suppress: Reason[] = [];
-  const therapy = osteoporosisTherapy(c, k, ctx.asOf, r.osteoporosisTherapyWithinMonths);
+  const status = osteoporosisTherapyStatus(c, k, ctx.asOf, r.osteoporosisTherapyWithinMonths);
+  const therapy = status.current;
+  const overdueLines = therapy.length
+    ? []
+    : status.overdue.map((o) =>
+        sharedText(k, 'foundTherapyOverdue', {
+          medicine: o.use.name,
+          since: day(new Date(o.overdueSinceMs).toISOString()),
+          last: day(new Date(o.lastDoseMs).toISOString()),
+        }),
+      );
   if (therapy.length) {
     const medicines = therapy
       .map((u) =>
@@ -90,7 +102,7 @@ export function boneCare(
         ),
       })
     : undefined;
-  return { suppress, caveats, ...(uncheckedLine ? { uncheckedLine } : {}) };
+  return { suppress, caveats, overdueLines, ...(uncheckedLine ? { uncheckedLine } : {}) };
 }
 
 export function matchText(u: MedicationUse, names: readonly string[], k: Knowledge): string {

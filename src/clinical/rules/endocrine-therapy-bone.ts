@@ -165,6 +165,9 @@ export const rule: Rule = {
       about: (focus.length ? focus : trusted).filter((u) => u.hasId).map((u) => u.reference),
       brief: {
         ...briefFrom(r.text),
+        // The shared why line names androgen deprivation; in a woman a GnRH analogue is ovarian suppression.
+        ...(ovarian ? { why: say('whyOvarianSuppression') } : {}),
+        unchecked: [...(care.uncheckedLine ? [care.uncheckedLine] : []), ...care.overdueLines],
         found: [
           say('found', {
             order: trusted.some((u) => u.origin === 'order') ? sharedText(k, 'beingOrdered') : '',
@@ -176,6 +179,7 @@ export const rule: Rule = {
             start: day(new Date(startMs).toISOString()),
           }),
           ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+          ...care.overdueLines,
           say('foundNoDxa', { months: r.dxaBeforeStartMonths }),
         ],
         then: [sharedText(k, 'calculateFrax')],

@@ -244,6 +244,12 @@ export const rule: Rule = {
         about: (focus.length ? focus : uses).filter((u) => u.hasId).map((u) => u.reference),
         brief: {
           ...briefFrom(r.text),
+          // Lines saying what could not be checked are never cut from the detail for length.
+          unchecked: [
+            ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+            ...care.overdueLines,
+            ...(missing(c, 'bone-density').length ? [foundDxa(ctx, r.dxaWithinMonths)] : []),
+          ],
           found: [
             say('found', {
               order: uses.some((u) => u.origin === 'order') ? sharedText(k, 'beingOrdered') : '',
@@ -258,6 +264,7 @@ export const rule: Rule = {
               to: day(new Date(run.endMs).toISOString()),
             }),
             ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+            ...care.overdueLines,
             foundDxa(ctx, r.dxaWithinMonths),
             ...(under40 ? [say('foundUnder40', { age: age as number, fraxMinAge: r.fraxMinAgeYears })] : []),
           ],

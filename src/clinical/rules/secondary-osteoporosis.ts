@@ -115,6 +115,7 @@ export const rule: Rule = {
       links: links(r.links),
       brief: {
         ...briefFrom(r.text),
+        unchecked: [...(care.uncheckedLine ? [care.uncheckedLine] : []), ...care.overdueLines],
         found: [
           card('found', {
             conditions: listOf(
@@ -123,6 +124,7 @@ export const rule: Rule = {
             ),
           }),
           ...(care.uncheckedLine ? [care.uncheckedLine] : []),
+          ...care.overdueLines,
           ...(fractures.length ? [card('foundFracture')] : []),
           foundDxa(ctx, r.dxaWithinMonths),
           ...(contributing.length
