@@ -282,11 +282,11 @@ describe('a medicine that cannot be identified makes the medication list "could 
   });
 
   it('says the same of a referenced Medication that was neither sent nor read', () => {
-    const r = order(letrozole, 'Medication/elsewhere');
-    const ctx = ctxOf([{ ...r, contained: undefined }]);
+    const { contained: _none, ...r } = order(letrozole, 'Medication/elsewhere');
+    const ctx = ctxOf([r]);
     expect(ctx.unavailable).toContain('medications');
     expect(ctx.unreadable[0]?.reason).toMatch(/the Medication could not be read/);
-    const e = run(woman(70), [{ ...r, contained: undefined }, ...lowPair()]);
+    const e = run(woman(70), [r, ...lowPair()]);
     expect(cards(e)).not.toContain('low-ccr');
   });
 });

@@ -248,7 +248,7 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
     ...observedChecks.notOnFile,
   ];
   const suppressing = unchecked.filter((d) => {
-    const primary = cf.secondarySources[d];
+    const primary = (cf.secondarySources as Partial<Record<ContextDomain, ContextDomain>>)[d];
     return !primary || unchecked.includes(primary) || missing(c, primary).length > 0;
   });
   return { reasons, unchecked, suppressing, unreadable, checked, notOnFile };
