@@ -495,3 +495,47 @@ describe('logs', () => {
     for (const p of DEMO_PATIENTS) expect(ct.logs.text).not.toContain(p.id);
   });
 });
+
+describe('an EHR registered with an older prefetch, calling without fhirServer', () => {
+  // The keys this service had before administrations, dispenses, BMD, procedures, encounters, thyroid results and
+  // pregnancy tests were added: what such an EHR still sends.
+  const OLDER = [
+    'patient',
+    'creatinine',
+    'cystatinC',
+    'insulin',
+    'glucose',
+    'medicationRequests',
+    'medicationStatements',
+    'osteoporosisTherapy',
+    'conditions',
+    'dxa',
+    'dxaReports',
+    'dxaOrders',
+    'crp',
+    'bmi',
+    'vitaminD',
+  ];
+  const older = async (patientId: string) => {
+    const full = await buildPrefetch(fhir, patientId);
+    return Object.fromEntries(Object.entries(full).filter(([k]) => OLDER.includes(k)));
+  };
+
+  it('shows the low-CCR card and names the thyroid results and pregnancy tests it could not check', async () => {
+    const prefetch = await older('demo-low-ccr');
+    expect(Object.keys(prefetch).sort()).toEqual([...OLDER].sort());
+    const res = await post(hookRequest('demo-low-ccr', { prefetch })).expect(200);
+    expect(ruleIds(res.body)).toContain('low-ccr');
+    const card = res.body.cards.find(
+      (c: { extension: { crosstalk: { ruleId: string } } }) => c.extension.crosstalk.ruleId === 'low-ccr',
+    );
+    expect(card.detail).toMatch(/Could not check TSH and free T4 results/);
+    expect(card.detail).toMatch(/pregnancy status and pregnancy test results/);
+  });
+
+  it('still stays quiet when the problem list is missing too: its confounders were not checked', async () => {
+    const { conditions: _missing, ...prefetch } = await older('demo-low-ccr');
+    const res = await post(hookRequest('demo-low-ccr', { prefetch })).expect(200);
+    expect(ruleIds(res.body)).not.toContain('low-ccr');
+  });
+});

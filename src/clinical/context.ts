@@ -26,7 +26,13 @@ import { isOneOf } from './codesets';
 import { type ConditionFact, readConditions } from './conditions';
 import { DAY_MS, subtractMonths } from './dates';
 import type { Knowledge } from './knowledge';
-import { type MedicationUse, medicationUnreadables, medicationUses, type OrderScope } from './medications';
+import {
+  type MedicationUse,
+  medicationUnreadables,
+  medicationUses,
+  type OrderScope,
+  unresolvedMedications,
+} from './medications';
 import { observedConditionFacts } from './observed-conditions';
 import { belongsToPatient } from './subject';
 import { sharedText } from './text';
@@ -160,18 +166,28 @@ export function buildContext(
     ...(input.serviceRequests ?? []),
   ];
   // Orders first, so a draft order that also reached us through a chart search is seen as the order.
+  const medicationRecords = {
+    requests: [...orderRequests, ...(input.medicationRequests ?? [])].filter(ofPatient),
+    statements: (input.medicationStatements ?? []).filter(ofPatient),
+    given: [...(input.medicationAdministrations ?? []), ...(input.medicationDispenses ?? [])].filter(ofPatient),
+  };
   const medications = medicationUses(
-    [...orderRequests, ...(input.medicationRequests ?? [])].filter(ofPatient),
-    (input.medicationStatements ?? []).filter(ofPatient),
+    medicationRecords.requests,
+    medicationRecords.statements,
     input.medications ?? [],
     k,
     asOf,
     scope,
-    [...(input.medicationAdministrations ?? []), ...(input.medicationDispenses ?? [])].filter(ofPatient),
+    medicationRecords.given,
   );
   const unreadable = [
     ...(input.unreadable ?? []),
     ...medicationUnreadables(medications, k),
+    ...unresolvedMedications(
+      [...medicationRecords.requests, ...medicationRecords.statements, ...medicationRecords.given],
+      input.medications ?? [],
+      scope,
+    ),
     ...conditions.unreadable,
     ...undatedBoneDensity(procedures, k),
   ];

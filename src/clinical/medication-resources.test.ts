@@ -387,5 +387,48 @@ describe('osteoporosis therapy is current only within its dosing interval', () =
     const since = new Date(Date.parse(daysAgo(NOW, 240)) + 211 * 86_400_000).toISOString().slice(0, 10);
     expect(f.brief?.found?.join(' ')).toMatch(new RegExp(`denosumab overdue since ${since}`));
     expect(f.brief?.unchecked?.join(' ')).toMatch(/overdue since/);
+
+describe('a medicine that cannot be identified makes the medication list "could not be checked"', () => {
+  const letrozole = {
+    resourceType: 'Medication' as const,
+    id: `letrozole-${'Z'.repeat(140)}`,
+    code: { coding: [{ system: RX, code: '72965', display: 'letrozole' }], text: 'Letrozole 2.5 mg tablet' },
+  };
+  const order = (contained: typeof letrozole, reference: string) => {
+    const r = medicationRequest('let', 'p', undefined, {
+      contained,
+      authoredOn: daysAgo(NOW, 60),
+      supplyDays: 90,
+      dosage: [dailyDosage(1, 'TAB', 1)],
+    });
+    return { ...r, medicationReference: { reference, display: 'Letrozole 2.5 mg tablet' } } as MedicationRequest;
+  };
+
+  it('resolves a contained Medication by an id of 150 characters, as Epic writes them', () => {
+    const ctx = ctxOf([order(letrozole, `#${letrozole.id}`)]);
+    expect(ctx.unreadable).toEqual([]);
+    expect(ctx.medications.map((m) => m.name)).toEqual(['Letrozole 2.5 mg tablet']);
+  });
+
+  it('says an order whose #reference names no contained Medication could not be checked, never no medicine', () => {
+    const ctx = ctxOf([order(letrozole, '#letrozole')]);
+    expect(ctx.medications).toEqual([]);
+    expect(ctx.unavailable).toContain('medications');
+    expect(ctx.unreadable).toEqual([
+      expect.objectContaining({
+        domain: 'medications',
+        reference: 'MedicationRequest/let',
+        reason: expect.stringMatching(/Letrozole 2\.5 mg tablet: its medicine could not be identified/),
+      }),
+    ]);
+  });
+
+  it('says the same of a referenced Medication that was neither sent nor read', () => {
+    const { contained: _none, ...r } = order(letrozole, 'Medication/elsewhere');
+    const ctx = ctxOf([r]);
+    expect(ctx.unavailable).toContain('medications');
+    expect(ctx.unreadable[0]?.reason).toMatch(/the Medication could not be read/);
+    const e = run(woman(70), [r, ...lowPair()]);
+    expect(cards(e)).not.toContain('low-ccr');
   });
 });

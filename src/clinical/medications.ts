@@ -527,6 +527,15 @@ function refOf(r: MedicationResource): string {
   return `${r.resourceType}/${r.id ?? '(no id)'}`;
 }
 
+/** Whether a resource is exposure the rules weigh at all (by status and intent), before its medicine is known. */
+function counts(r: MedicationResource, origin: 'order' | 'record'): boolean {
+  // Orders may be draft (order-select) or, under order-sign 1.1, already active: which ones count is the caller's call.
+  if (origin === 'record' && !ALLOWED[r.resourceType].has(r.status)) return false;
+  // On the chart only real orders are exposure; a proposal or plan is not taken yet. Among draftOrders it is the point.
+  const intents = origin === 'order' ? ORDER_INTENTS : RECORD_INTENTS;
+  return !(r.resourceType === 'MedicationRequest' && r.intent && !intents.has(r.intent));
+}
+
 export function medicationUse(
   r: MedicationResource,
   k: Knowledge,
@@ -536,12 +545,7 @@ export function medicationUse(
 ): MedicationUse | undefined {
   const reference = refOf(r);
   const origin = scope?.orders.has(reference) ? 'order' : 'record';
-  const allowed = ALLOWED[r.resourceType];
-  // Orders may be draft (order-select) or, under order-sign 1.1, already active: which ones count is the caller's call.
-  if (origin === 'record' && !allowed.has(r.status)) return undefined;
-  // On the chart only real orders are exposure; a proposal or plan is not taken yet. Among draftOrders it is the point.
-  const intents = origin === 'order' ? ORDER_INTENTS : RECORD_INTENTS;
-  if (r.resourceType === 'MedicationRequest' && r.intent && !intents.has(r.intent)) return undefined;
+  if (!counts(r, origin)) return undefined;
 
   const med = resolveMedication(r.medicationReference?.reference, r.contained, external);
   const productConcepts = [r.medicationCodeableConcept, med?.code];
@@ -598,6 +602,40 @@ export function medicationUse(
   };
 }
 
+const externalMap = (medications: Medication[]) =>
+  new Map(medications.filter((m) => m.id).map((m) => [`Medication/${m.id}`, m]));
+
+/**
+ * Orders, statements, administrations and dispenses the rules would weigh whose medicine cannot be known: no
+ * medicationCodeableConcept, and a medicationReference that resolves to nothing here (a `#id` with no such
+ * contained Medication, a Medication neither sent nor readable). Each makes the medication list "could not be
+ * checked": an unknown medicine is never read as no medicine.
+ */
+export function unresolvedMedications(
+  resources: MedicationResource[],
+  medications: Medication[],
+  scope?: OrderScope,
+): Unreadable[] {
+  const external = externalMap(medications);
+  const out: Unreadable[] = [];
+  for (const r of resources) {
+    const reference = refOf(r);
+    const origin = scope?.orders.has(reference) ? 'order' : 'record';
+    const ref = r.medicationReference?.reference?.trim();
+    if (r.medicationCodeableConcept || !ref || !counts(r, origin)) continue;
+    if (resolveMedication(ref, r.contained, external)) continue;
+    const name = r.medicationReference?.display ?? 'a medicine';
+    const where = ref.startsWith('#') ? 'no such contained Medication' : 'the Medication could not be read';
+    out.push({
+      domain: 'medications',
+      reference,
+      reason: `${name}: its medicine could not be identified (${where})`,
+      ...(origin === 'order' && (!scope?.focus || scope.focus.has(reference)) ? { focus: true } : {}),
+    });
+  }
+  return out;
+}
+
 export function medicationUses(
   requests: MedicationRequest[],
   statements: MedicationStatement[],
@@ -608,7 +646,7 @@ export function medicationUses(
   /** MedicationAdministration and MedicationDispense: doses given and supply handed over. */
   given: (MedicationAdministration | MedicationDispense)[] = [],
 ): MedicationUse[] {
-  const external = new Map(medications.filter((m) => m.id).map((m) => [`Medication/${m.id}`, m]));
+  const external = externalMap(medications);
   const seen = new Set<string>();
   const out: MedicationUse[] = [];
   for (const r of [...requests, ...statements, ...given]) {

@@ -4,7 +4,7 @@
  * FHIR API refuses, as its public documentation and others' live tests report:
  *   epic   — `_include` refused on every search, `code` refused on MedicationRequest (400, OperationOutcome
  *            not-supported); with VENDOR_DATA=true also ids of 150 characters on every resource but the Patient
- *            and the SNOMED CT oral route 260548002 instead of 26643006.
+ *            (contained ones and their `#id` references too) and the SNOMED CT oral route 260548002 instead of 26643006.
  *   oracle — `_sort` refused on every search (400), no MedicationStatement endpoint (404).
  *   lenient — the embedded server as it is: the reference the others are compared with.
  * Every request is recorded with the status it got; GET /_requests answers them (and empties the list).
@@ -75,6 +75,9 @@ function vendorData(x: unknown): unknown {
       !v.startsWith('Patient/')
     )
       out[k] = `${v.split('/')[0]}/${longId(v.split('/')[1] as string)}`;
+    // A contained resource's id is lengthened like any other, so the `#id` that points at it is too.
+    else if (k === 'reference' && typeof v === 'string' && v.startsWith('#') && v.length > 1)
+      out[k] = `#${longId(v.slice(1))}`;
     else if (k === 'fullUrl' && typeof v === 'string' && !/\/Patient\//.test(v))
       out[k] = v.replace(/\/([^/]+)$/, (_, id: string) => `/${longId(id)}`);
     else if (k === 'code' && v === '26643006' && o.system === 'http://snomed.info/sct') out[k] = '260548002';

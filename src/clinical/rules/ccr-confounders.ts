@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { decides } from '../bounds';
 import { type ConceptMatch, describeMatch, isOneOf, strongest } from '../codesets';
-import type { ContextDomain } from '../context';
-import { conditionsOf, heldAt, missing, usesOf } from '../context';
+import { CONTEXT_DOMAINS, type ContextDomain, conditionsOf, heldAt, missing, usesOf } from '../context';
 import { DAY_MS, subtractMonths } from '../dates';
 import { labText, significant } from '../format';
 import type { Knowledge } from '../knowledge';
@@ -39,6 +38,19 @@ export const CcrConfounders = Type.Object(
     medications: MedicationNames,
     medicationWithinDays: Positive,
     provenance: Provenance,
+    /**
+     * Context that is a second source of confounders another domain records (TSH and free T4 results beside a
+     * recorded hyperthyroidism; pregnancy tests beside a recorded pregnancy), each naming that primary domain. While
+     * its primary is known, a second source that could not be read (not sent, or unreadable) leaves the card shown
+     * with a "could not be checked" line; every other confounder domain must be known before a ratio is shown.
+     */
+    secondarySources: Type.Partial(
+      Type.Record(
+        Type.Union(CONTEXT_DOMAINS.map((d) => Type.Literal(d))),
+        Type.Union(CONTEXT_DOMAINS.map((d) => Type.Literal(d))),
+      ),
+      { additionalProperties: false, description: 'second-source domain → the primary domain it complements' },
+    ),
     /** A CRP or BMI on file that cannot be read (undecided comparator, unknown unit) suppresses the card. */
     uncheckedSuppresses: Type.Boolean({
       description:
@@ -58,6 +70,11 @@ export interface ConfounderCheck {
   reasons: Reason[];
   /** Context that could not be read, so these confounders were not checked. */
   unchecked: ContextDomain[];
+  /**
+   * Of those, the ones that must be known before a ratio is shown: every unchecked domain but a second source whose
+   * primary domain was read (rules.low-ccr.confounders.secondarySources).
+   */
+  suppressing: ContextDomain[];
   /** Results on file that could not be read (a bound that does not decide, an unknown unit): checks that did not happen. */
   unreadable: Reason[];
   /** What was looked for and not found, for the card's "read with care" line. */
@@ -234,7 +251,11 @@ export function ccrConfounders(ctx: RuleContext, atMs: number): ConfounderCheck 
     ...(!unchecked.includes('bmi') && !bmiOnFile ? [word('notOnFileBmi', { months: cf.bmiWithinMonths })] : []),
     ...observedChecks.notOnFile,
   ];
-  return { reasons, unchecked, unreadable, checked, notOnFile };
+  const suppressing = unchecked.filter((d) => {
+    const primary = (cf.secondarySources as Partial<Record<ContextDomain, ContextDomain>>)[d];
+    return !primary || unchecked.includes(primary) || missing(c, primary).length > 0;
+  });
+  return { reasons, unchecked, suppressing, unreadable, checked, notOnFile };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { concept, condition, daysAgo, dxaReport, lab, patient } from '../../demo/builders';
+import { sharedText } from '../text';
 import { cards, codes, crp, k, lowPair, NOW, orderCodes, outcomeOf, run, textUnit, woman } from './test-records';
 
 describe('low-ccr', () => {
@@ -141,5 +142,39 @@ describe('low-CCR card and a high-sensitivity CRP', () => {
       { ...hs, code: { coding: [{ system: 'http://loinc.org', code: '30522-7' }] } },
     ]);
     expect(codes(e, 'low-ccr')).toContain('crp-high');
+
+describe('low-ccr with context that could not be read', () => {
+  it('fires when only second sources (thyroid results, pregnancy tests) are unknown, naming each as not checked', () => {
+    const e = run(woman(73), lowPair(), { unavailable: ['thyroid-labs', 'pregnancy-tests', 'palliative-care'] });
+    expect(cards(e)).toEqual(['low-ccr']);
+    const f = e.findings.find((x) => x.ruleId === 'low-ccr')!;
+    for (const d of ['thyroid-labs', 'pregnancy-tests'] as const) {
+      const words = sharedText(k, `domain-${d}`);
+      expect(
+        f.caveats.some((c) => c.includes(words) && /could not check/i.test(c)),
+        d,
+      ).toBe(true);
+      expect(
+        f.brief?.found?.some((l) => l.includes(words)),
+        d,
+      ).toBe(true);
+    }
+  });
+
+  it('stays quiet when a second source is unknown and so is the problem list it complements', () => {
+    const e = run(woman(73), lowPair(), { unavailable: ['thyroid-labs', 'conditions'] });
+    expect(cards(e)).toEqual([]);
+    expect(codes(e, 'low-ccr')).toContain('context-unavailable');
+  });
+
+  it('stays quiet when any confounder domain that is the only source of its confounders is unknown', () => {
+    const secondary = Object.keys(k.rules['low-ccr'].confounders.secondarySources);
+    const primaries = (['medications', 'conditions', 'crp', 'bmi'] as const).filter((d) => !secondary.includes(d));
+    expect(primaries).toHaveLength(4);
+    for (const d of primaries) {
+      const e = run(woman(73), lowPair(), { unavailable: [d] });
+      expect(cards(e), d).toEqual([]);
+      expect(codes(e, 'low-ccr'), d).toContain('context-unavailable');
+    }
   });
 });

@@ -5,7 +5,7 @@ import { day, labText, measureText, round, unitText } from '../format';
 import { egfrStageText } from '../kidney-stage';
 import { findMeasure } from '../measures';
 import { AdultAge, Indicator, NonNegative, Positive, Provenance, RuleText, ruleKnowledge, Summary } from '../schema';
-import { briefFrom, cardText, reasonFrom } from '../text';
+import { briefFrom, cardText, reasonFrom, sharedText } from '../text';
 import type { LabValue, Reason } from '../types';
 import { listOf } from './bone-care';
 import { CcrConfounders, ccrConfounders } from './ccr-confounders';
@@ -174,8 +174,10 @@ export const rule: Rule = {
     if (change) suppress.push(akiReason(r.text, change));
     const confounders = ccrConfounders(ctx, pair.creatinine.effectiveMs);
     suppress.push(...confounders.reasons);
-    if (confounders.unchecked.length) {
-      // The CCR card is suppressed generously [evidence: unreadable-confounder]; a ratio whose confounders could not be checked is not shown.
+    if (confounders.suppressing.length) {
+      // The CCR card is suppressed generously [evidence: unreadable-confounder]; a ratio whose confounders could not
+      // be checked is not shown. A second source whose primary domain was read is named on the card instead
+      // [evidence: secondary-confounder-source].
       suppress.push(
         say('context-unavailable', {
           unchecked: confounders.unchecked.map((d) => domainText(ctx.knowledge, d)).join(', '),
@@ -221,6 +223,16 @@ export const rule: Rule = {
       ...(egfr
         ? [word('foundKidney', { egfr: round(egfr.value, egfr.unit), stage: egfrStageText(k, egfr) ?? '' })]
         : []),
+      ...(confounders.unchecked.length
+        ? [
+            sharedText(k, 'foundUnchecked', {
+              domains: listOf(
+                k,
+                confounders.unchecked.map((d) => domainText(k, d)),
+              ),
+            }),
+          ]
+        : []),
       ...(confounders.unreadable.length
         ? [
             word('foundUnreadable', {
@@ -256,6 +268,7 @@ export const rule: Rule = {
         word('caveatAccuracy'),
         word('caveatChecked', { checked: confounders.checked.join(', ') }),
         ...(confounders.notOnFile.length ? [word('caveatNotOnFile', { items: confounders.notOnFile.join('; ') })] : []),
+        ...confounders.unchecked.map((d) => sharedText(k, 'couldNotCheck', { domain: domainText(k, d) })),
         ...confounders.unreadable.map((u) => word('caveatUnreadable', { reason: u.text })),
         word('caveatGender'),
         word('caveatConfirm'),
