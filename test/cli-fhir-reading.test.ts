@@ -227,6 +227,10 @@ describe('crosstalk evaluate reads Observations as FHIR R4 defines them', () => 
       expect(cardsOf('heavy')).not.toContain('low-ccr');
       const bmi = lowCcr('heavy')?.reasons.find((r) => r.code === 'bmi-extreme');
       expect(bmi?.text).toMatch(/45\.0 kg\/m2.*Observation\/heavy-w, Observation\/heavy-h; derived/);
+    },
+    CHILD_PROCESS_MS,
+  );
+});
 
 /* Medications as EHRs send them, through the CLI on a Bundle (issue 20). */
 type Card = {

@@ -387,6 +387,8 @@ describe('osteoporosis therapy is current only within its dosing interval', () =
     const since = new Date(Date.parse(daysAgo(NOW, 240)) + 211 * 86_400_000).toISOString().slice(0, 10);
     expect(f.brief?.found?.join(' ')).toMatch(new RegExp(`denosumab overdue since ${since}`));
     expect(f.brief?.unchecked?.join(' ')).toMatch(/overdue since/);
+  });
+});
 
 describe('a medicine that cannot be identified makes the medication list "could not be checked"', () => {
   const letrozole = {

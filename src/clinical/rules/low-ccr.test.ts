@@ -142,6 +142,8 @@ describe('low-CCR card and a high-sensitivity CRP', () => {
       { ...hs, code: { coding: [{ system: 'http://loinc.org', code: '30522-7' }] } },
     ]);
     expect(codes(e, 'low-ccr')).toContain('crp-high');
+  });
+});
 
 describe('low-ccr with context that could not be read', () => {
   it('fires when only second sources (thyroid results, pregnancy tests) are unknown, naming each as not checked', () => {
