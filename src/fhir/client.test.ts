@@ -32,7 +32,7 @@ function transport(base: string, origin: string, insecure: boolean) {
   const egress = new EgressPolicy(() => [{ origin, insecure }]);
   return nodeTransport(
     { baseUrl: base },
-    { signal: new AbortController().signal, egress, bytes: new ByteBudget(1e6, 1e7) },
+    { signal: new AbortController().signal, egress, bytes: new ByteBudget(1e6, 1e7), maxJsonDepth: 100 },
   );
 }
 

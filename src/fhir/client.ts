@@ -5,6 +5,7 @@ import zlib from 'node:zlib';
 import type { Transport } from '../cds/record-reader';
 import { FhirError, type FhirFailure, rejectionOf } from './bundle';
 import { type EgressPolicy, EgressRefused } from './egress';
+import { JsonDepthCounter } from './json-depth';
 
 /** Where to read FHIR for one CDS call: the EHR's server and the token it handed over (never stored). */
 export interface FhirEndpoint {
@@ -43,6 +44,8 @@ export interface FetchOptions {
   /** Which origins and addresses this call may reach (allow-list, https, no private networks). */
   egress: EgressPolicy;
   bytes: ByteBudget;
+  /** Deepest JSON nesting read; a deeper answer is cut off while it streams, never parsed. */
+  maxJsonDepth: number;
 }
 
 function classify(e: unknown, signal: AbortSignal): FhirError {
@@ -57,6 +60,10 @@ function classify(e: unknown, signal: AbortSignal): FhirError {
   return new FhirError({ kind: 'network' });
 }
 
+/**
+ * The decompressor for one Content-Encoding, null for none, undefined for one not read: an unknown coding, or
+ * codings stacked (`gzip, br`), which would multiply what a small answer grows to and are never asked for.
+ */
 function decoderFor(encoding: string | undefined): Transform | null | undefined {
   switch ((encoding ?? 'identity').trim().toLowerCase()) {
     case 'identity':
@@ -126,12 +133,16 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false
         if (decoder === undefined) return refuse({ kind: 'invalid-response' });
         const chunks: Buffer[] = [];
         let size = 0;
+        const depth = new JsonDepthCounter(opts.maxJsonDepth);
+        // Every decompressed chunk is counted and depth-checked before it is kept, so the first chunk past a cap
+        // ends the read: the response and its decompressor are destroyed, nothing more is inflated.
         const take = (chunk: Buffer): Error | undefined => {
           try {
             opts.bytes.take(chunk.length, size);
           } catch (e) {
             return e as Error;
           }
+          if (!depth.feed(chunk)) return new FhirError({ kind: 'too-deep', maxDepth: opts.maxJsonDepth });
           size += chunk.length;
           chunks.push(chunk);
           return undefined;
@@ -146,7 +157,9 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false
           }
         };
         if (decoder) {
-          const sink = new Writable({ write: (chunk: Buffer, _enc, next) => next(take(chunk)) });
+          // highWaterMark 0: the decompressor makes no more output than the sink has taken, so what is inflated
+          // past a cap is at most one decompressor chunk (16 kB), whatever the ratio of the bomb.
+          const sink = new Writable({ highWaterMark: 0, write: (chunk: Buffer, _enc, next) => next(take(chunk)) });
           return pipeline(res, decoder, sink, done);
         }
         // An uncompressed answer (the usual case) is read straight from the response: a pipeline per read costs

@@ -8,6 +8,7 @@ import { StoreReplayCache } from '../store/replay-cache';
 import type { Store } from '../store/types';
 import { createApp } from './app';
 import { resolveAuditKey } from './audit';
+import { InFlight } from './call-lifetime';
 import { type AppConfig, loadConfig } from './config';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
@@ -108,7 +109,9 @@ export async function start(
     );
 
   let selfOrigins: string[] = [];
+  const inFlight = new InFlight();
   const app = createApp({
+    inFlight,
     config,
     knowledge,
     services,
@@ -178,6 +181,8 @@ export async function start(
           });
           server.closeIdleConnections();
         });
+        // Calls the time budget answered are off the wire but still working towards their audit row: wait for them.
+        await inFlight.settled();
         await purge.stop();
         await store.close();
       })()),
