@@ -72,3 +72,17 @@ describe('the FHIR transport on the server', () => {
     expect(fhir.connections()).toBe(2);
   });
 });
+
+describe('the window a brotli stream declares', () => {
+  it('is read from its first byte as RFC 7932 encodes WBITS, and the large-window extension is not accepted', async () => {
+    const zlib = await import('node:zlib');
+    const { brotliWindow } = await import('./client');
+    for (const lgwin of [10, 16, 17, 18, 20, 22, 24]) {
+      const first = zlib.brotliCompressSync(Buffer.alloc(1 << 20, 1), {
+        params: { [zlib.constants.BROTLI_PARAM_LGWIN]: lgwin, [zlib.constants.BROTLI_PARAM_QUALITY]: 5 },
+      })[0] as number;
+      expect(brotliWindow(first)).toBe((1 << lgwin) - 16);
+    }
+    expect(brotliWindow(0b0010001)).toBeUndefined();
+  });
+});

@@ -1,8 +1,9 @@
 /*
  * A FHIR server that attacks its client, in a process of its own (spawnHostileFhir below), one way per base
  * path `/<mode>/fhir`. The patient reads as any server's would; every search answers with the attack:
- *   bomb-gzip, bomb-x-gzip, bomb-deflate, bomb-br — a searchset that inflates to BOMB_BYTES (built with node:zlib
- *            here, at start-up, from a few hundred kilobytes or less on the wire);
+ *   bomb-gzip, bomb-x-gzip, bomb-deflate, bomb-br, bomb-br-small-window — a searchset that inflates to BOMB_BYTES
+ *            (built with node:zlib here, at start-up, from a few hundred kilobytes or less on the wire); bomb-br
+ *            declares brotli's largest window (16 MB), bomb-br-small-window 256 kB;
  *   bomb-stacked — gzip over br, labelled `gzip, br`; bomb-unknown — labelled `compress`;
  *   deep     — Observation searches nest DEEP levels of arrays inside one entry (2 MB, under any byte cap);
  *   sibling  — a next link to `/sibling/fhir-admin/…`, the same origin beside the base path;
@@ -41,12 +42,22 @@ function bombs(): Record<string, { encoding: string; body: Buffer }> {
   raw.write(HEAD);
   raw.write(']}', BOMB_BYTES - 2);
   const gzip = zlib.gzipSync(raw, { level: 9 });
-  const br = zlib.brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } });
+  // The largest window brotli allows without its large-window extension (16 MB): the worst a decoder must keep.
+  const br = zlib.brotliCompressSync(raw, {
+    params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_LGWIN]: 24 },
+  });
   return {
     'bomb-gzip': { encoding: 'gzip', body: gzip },
     'bomb-x-gzip': { encoding: 'x-gzip', body: gzip },
     'bomb-deflate': { encoding: 'deflate', body: zlib.deflateSync(raw, { level: 9 }) },
     'bomb-br': { encoding: 'br', body: br },
+    // A window of 256 kB, under any per-answer cap: only counting what it inflates to can stop this one.
+    'bomb-br-small-window': {
+      encoding: 'br',
+      body: zlib.brotliCompressSync(raw, {
+        params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_LGWIN]: 18 },
+      }),
+    },
     // Codings are listed in the order applied: br first, then gzip over it.
     'bomb-stacked': { encoding: 'gzip, br', body: zlib.gzipSync(br) },
     'bomb-unknown': { encoding: 'compress', body: gzip },
