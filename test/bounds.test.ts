@@ -2,7 +2,9 @@ import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SQLITE_FILE_NAME } from '../src/store/sqlite';
+import { openSqlite, SQLITE_FILE_NAME } from '../src/store/sqlite';
+import { spawnCrosstalk } from './support/child';
+import { freshDataDir } from './support/databases';
 import {
   callLog,
   expectOperationOutcome,
@@ -260,6 +262,68 @@ describe('the answer and the audit row', () => {
       });
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('shutdown on SIGTERM while the time budget ends calls', () => {
+  it('waits for their handlers: every answered call has exactly one audit row, with the status it was answered', {
+    timeout: 60_000,
+  }, async () => {
+    const data = await freshDataDir();
+    const child = await spawnCrosstalk({
+      CROSSTALK_EMBEDDED_FHIR: 'false',
+      CROSSTALK_DATA_DIR: data.dir,
+      CROSSTALK_FHIR_TIMEOUT_MS: '2000',
+      CROSSTALK_REQUEST_BUDGET_MS: '3000',
+    });
+    try {
+      // Half the bodies 1.5 s late: their FHIR reads would end at 3.5 s, so the 3 s budget answers first while their
+      // handlers run. The other half arrive after the budget: those calls are answered before their handlers start.
+      const hooks = Array.from({ length: 12 }, () => hookRequest('demo-low-ccr', { fhirServer: hostile.base('slow') }));
+      const delayOf = (i: number) => (i % 2 ? 1500 + i * 10 : 3400 + i * 10);
+      let signalled = false;
+      const answers = await Promise.all(
+        hooks.map((h, i) =>
+          lateBodyCall(h, delayOf(i), child.url).then(
+            (a) => {
+              // SIGTERM the moment the first budget-ended answer is out: the others' handlers are still running.
+              if (!signalled) {
+                signalled = true;
+                child.child.kill('SIGTERM');
+              }
+              return a;
+            },
+            () => undefined,
+          ),
+        ),
+      );
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+      const answered = answers.flatMap((a, i) =>
+        a ? [{ hook: hooks[i] as Record<string, unknown>, status: a.status }] : [],
+      );
+      expect(answered.length).toBeGreaterThan(0);
+      expect(answered.map((a) => a.status)).toEqual(answered.map(() => 503));
+      const e = openSqlite(data.dir);
+      try {
+        for (const a of answered) {
+          const rows = await e.db
+            .selectFrom('service_calls')
+            .select(['status', 'card_count'])
+            .where('hook_instance', '=', a.hook.hookInstance as string)
+            .execute();
+          // A call answered before its body arrived has no hookInstance on record: it is counted among the rest.
+          if (rows.length) expect(rows).toEqual([{ status: 503, card_count: 0 }]);
+        }
+        const all = await e.db.selectFrom('service_calls').select(['status', 'card_count']).execute();
+        expect(all.length).toBe(answered.length);
+        expect(all).toEqual(all.map(() => ({ status: 503, card_count: 0 })));
+      } finally {
+        await e.close();
+      }
+    } finally {
+      if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGKILL');
+      await data.drop();
     }
   });
 });

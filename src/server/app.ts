@@ -42,6 +42,14 @@ export interface AppDeps {
   inFlight?: InFlight;
 }
 
+const safeDecode = (s: string): string | undefined => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+};
+
 type Handler = (req: Request, res: Response) => Promise<void> | void;
 const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) =>
   Promise.resolve(h(req, res)).catch(next);
@@ -101,7 +109,32 @@ export function createApp(deps: AppDeps): express.Express {
   // CORS first, so preflights need no token and every answer, errors included, carries the headers.
   cds.use(corsFor({ origins: config.corsOrigins, methods: ['GET', 'POST'] }));
   // The budget covers everything after CORS, key fetching included.
-  cds.use(callLifetime(config.requestBudgetMs, sendProblem));
+  cds.use(
+    callLifetime(config.requestBudgetMs, sendProblem, (req, res, startedMs) => {
+      // A call to a service (POST /cds-services/{id}) the budget answered: its row says 503 and carries no cards,
+      // written now, whether or not its handler ever runs; tracked so shutdown waits for it.
+      const id = /^\/([^/]+)$/.exec(req.path)?.[1];
+      const serviceId = id ? safeDecode(id) : undefined;
+      // Only an authenticated caller's: a stranger held up in authentication gets the 503 but writes no audit row.
+      const caller = res.locals.caller as ReturnType<typeof callerOf> | undefined;
+      if (req.method !== 'POST' || !serviceId || !services.has(serviceId) || !caller) return;
+      ops.metrics.cdsCallsAborted.inc({ service: serviceId, reason: 'time-budget' });
+      const iss = clientIss(res);
+      const tenant = caller.client?.tenant;
+      void inFlight.track(
+        auditor.write({
+          callId: randomUUID(),
+          calledAt: new Date(Date.now() - (performance.now() - startedMs)),
+          serviceId,
+          body: req.body,
+          ...(iss ? { clientIss: iss } : {}),
+          ...(tenant ? { clientTenant: tenant } : {}),
+          status: END_STATUS['time-budget'],
+          latencyMs: performance.now() - startedMs,
+        }),
+      );
+    }),
+  );
   // Authenticate before reading the body: strangers do not get us to parse megabytes.
   cds.use(
     authenticate({
@@ -235,8 +268,10 @@ export function createApp(deps: AppDeps): express.Express {
       const proposed = e instanceof HttpProblem ? e.status : 500;
       const answers = claimed || lifetime.claim(proposed);
       const status = answers ? proposed : (lifetime.answered() ?? proposed);
-      if (end) ops.metrics.cdsCallsAborted.inc({ service: id, reason: end });
-      if (!audited) await record(status);
+      // The budget's 503 was recorded when it was sent (callLifetime's onBudgetAnswer); every other end is recorded here.
+      const byBudget = !answers && end === 'time-budget';
+      if (end === 'client-gone') ops.metrics.cdsCallsAborted.inc({ service: id, reason: end });
+      if (!audited && !byBudget) await record(status);
       logger.warn(
         {
           event: 'cds-call',

@@ -13,8 +13,9 @@ export interface CallLifetime {
   ended(): CallEnd | undefined;
   /**
    * Decides the call's answer: the first claim wins, and the status it names is both what is sent and what the
-   * audit records. The time budget claims 503 when it runs out, the EHR's hang-up 499, the handler its own
-   * status just before it records and sends it. True for the claim that won; false once another has.
+   * audit records. The time budget claims 503 when it runs out (and its audit row is written then), the EHR's
+   * hang-up 499, the handler its own status just before it records and sends it. True for the claim that won;
+   * false once another has.
    */
   claim(status: number): boolean;
   /** The status the call was answered (or is being answered) with, once a claim has won. */
@@ -55,8 +56,17 @@ export class InFlight {
  * for nobody. Once the handler has claimed its answer (it is recording it), the budget no longer answers
  * over it: the audit row and the answer must agree.
  */
-export function callLifetime(ms: number, send: (res: Response, p: HttpProblem) => void) {
-  return (_req: Request, res: Response, next: NextFunction) => {
+export function callLifetime(
+  ms: number,
+  send: (res: Response, p: HttpProblem) => void,
+  /**
+   * Told when the budget has answered 503 (its claim won): the call's audit row is written there, with what was
+   * sent, because the handler may never run (a body that never arrives) or may run after shutdown began.
+   */
+  onBudgetAnswer?: (req: Request, res: Response, startedMs: number) => void,
+) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const startedMs = performance.now();
     const controller = new AbortController();
     let end: CallEnd | undefined;
     let status: number | undefined;
@@ -76,6 +86,7 @@ export function callLifetime(ms: number, send: (res: Response, p: HttpProblem) =
       finish('time-budget');
       if (!res.headersSent)
         send(res, new HttpProblem(503, operationOutcome('timeout', 'The service could not answer in time.')));
+      onBudgetAnswer?.(req, res, startedMs);
     }, ms);
     res.once('finish', () => clearTimeout(timer));
     res.once('close', () => {
