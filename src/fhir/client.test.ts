@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FhirError } from './bundle';
-import { ByteBudget, nodeTransport } from './client';
+import { ByteBudget, brotliWindow, nodeTransport } from './client';
 import { EgressPolicy } from './egress';
 
 const servers: http.Server[] = [];
@@ -74,9 +75,7 @@ describe('the FHIR transport on the server', () => {
 });
 
 describe('the window a brotli stream declares', () => {
-  it('is read from its first byte as RFC 7932 encodes WBITS, and the large-window extension is not accepted', async () => {
-    const zlib = await import('node:zlib');
-    const { brotliWindow } = await import('./client');
+  it('is read from its first byte as RFC 7932 encodes WBITS, and the large-window extension is not accepted', () => {
     for (const lgwin of [10, 16, 17, 18, 20, 22, 24]) {
       const first = zlib.brotliCompressSync(Buffer.alloc(1 << 20, 1), {
         params: { [zlib.constants.BROTLI_PARAM_LGWIN]: lgwin, [zlib.constants.BROTLI_PARAM_QUALITY]: 5 },

@@ -5,6 +5,13 @@
  * can stop a stream at the first byte past the limit. No Node built-ins: the browser can use it too.
  */
 
+/**
+ * The deepest nesting read, in CDS Hooks requests and FHIR answers alike. A Bundle of resources with contained
+ * resources and nested extensions stays under 20 levels, a CDS request adds three; 100 leaves room for any
+ * conformant document and refuses only the pathological (docs/hospital-it/limits.md).
+ */
+export const MAX_JSON_DEPTH = 100;
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_OBJECT = 0x7b;

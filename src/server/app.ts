@@ -5,7 +5,7 @@ import { type CallDeps, callService } from '../cds/call';
 import { discoveryFor, type EhrProfiles, loadEhrProfiles, profileNamed } from '../cds/ehr-profiles';
 import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
-import { withinDepth } from '../fhir/json-depth';
+import { MAX_JSON_DEPTH, withinDepth } from '../fhir/json-depth';
 import { adminRouter } from './admin';
 import { Auditor, type CallFacts, clientIss } from './audit';
 import { callLifetime, END_STATUS, InFlight, lifetimeOf } from './call-lifetime';
@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps): express.Express {
       maxPages: config.fhirMaxPages,
       maxResponseBytes: config.fhirMaxResponseBytes,
       maxCallBytes: config.fhirMaxCallBytes,
-      maxJsonDepth: config.jsonMaxDepth,
+      maxJsonDepth: MAX_JSON_DEPTH,
       observe: ops.metrics.observeFhirFetch,
       onFallback: ops.metrics.countFhirFallback,
     },
@@ -152,7 +152,7 @@ export function createApp(deps: AppDeps): express.Express {
       type: ['application/json', 'application/*+json'],
       // Depth is counted on the raw bytes before JSON.parse sees them: a body of `[[[[…` is refused in one pass.
       verify: (_req, _res, buf) => {
-        if (!withinDepth(buf, config.jsonMaxDepth))
+        if (!withinDepth(buf, MAX_JSON_DEPTH))
           throw Object.assign(new Error('request body nested too deep'), { status: 400, type: 'entity.too.deep' });
       },
     }),
@@ -350,10 +350,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (e.type === 'entity.parse.failed')
       return sendProblem(res, problems.badRequest('The request body is not valid JSON.'));
     if (e.type === 'entity.too.deep')
-      return sendProblem(
-        res,
-        problems.badRequest(`The request body nests JSON deeper than ${config.jsonMaxDepth} levels.`),
-      );
+      return sendProblem(res, problems.badRequest(`The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels.`));
     if (e.type === 'entity.too.large')
       return sendProblem(res, problems.tooLarge(`The request body exceeds ${config.bodyLimit}.`));
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {

@@ -92,12 +92,6 @@ export const ConfigSchema = Type.Object(
       '20mb',
       'Most FHIR bytes one CDS call reads, all keys and pages together; reads still running at the cap are cut off',
     ),
-    CROSSTALK_JSON_MAX_DEPTH: Int(
-      16,
-      10000,
-      100,
-      'Deepest JSON nesting read, counted on the bytes before parsing: a deeper CDS Hooks request is refused with 400, a deeper FHIR answer is cut off and its prefetch key is unavailable',
-    ),
     CROSSTALK_BODY_LIMIT: Str('5mb', { pattern: '^[0-9]+(b|kb|mb)$', description: 'Largest accepted request body' }),
     LOG_LEVEL: defaulted(
       Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

@@ -115,8 +115,6 @@ function toAppConfig(e: ValidEnv, corsOrigins: string[], fhirMaxResponseBytes: n
     fhirMaxResponseBytes,
     fhirMaxCallBytes,
     bodyLimit: e.CROSSTALK_BODY_LIMIT,
-    /** Deepest JSON nesting read, in requests and in FHIR answers alike, counted before parsing. */
-    jsonMaxDepth: e.CROSSTALK_JSON_MAX_DEPTH,
     logLevel: e.LOG_LEVEL as string,
     /** The store: SQLite under dataDir unless databaseUrl names PostgreSQL. */
     dataDir: e.CROSSTALK_DATA_DIR,
