@@ -109,6 +109,7 @@ async function main(): Promise<void> {
       maxPages: 10,
       maxResponseBytes: 5 * 1048576,
       maxCallBytes: 20 * 1048576,
+      maxJsonDepth: 100,
       egress: new EgressPolicy(() => []),
     },
   };

@@ -37,7 +37,12 @@ export async function readRecordOf(client: Client, reads: ServiceReads): Promise
     if (f) throw new FhirError(f);
   }
   if (!read.patient) throw new Error('The FHIR server returned no Patient for the patient in context.');
-  return { ...inputFromResources(read.patient, recordResources(read, reads)), unavailable: read.unavailable };
+  // A list read only in part (the page limit, a link outside the server) could not be checked, as on the server.
+  return {
+    ...inputFromResources(read.patient, recordResources(read, reads)),
+    unavailable: read.unavailable,
+    ...(read.unreadable.length ? { unreadable: read.unreadable } : {}),
+  };
 }
 
 /** What kind of failure stopped the read: the app shows each differently. */

@@ -41,6 +41,8 @@ export interface GatherOptions {
   /** Byte caps: each FHIR answer, and all of this call's answers together. */
   maxResponseBytes: number;
   maxCallBytes: number;
+  /** Deepest JSON nesting read from fhirServer; a deeper answer is cut off unparsed and its key is unavailable. */
+  maxJsonDepth: number;
   /** Aborted when the call is over before its reads are (the EHR went away, the request budget ran out). */
   signal?: AbortSignal;
   /** Where this call's client may send its token; decided by who authenticated. */
@@ -83,6 +85,15 @@ function failureIssue(key: string, f: FhirFailure | 'no-fhir'): OperationOutcome
       details: { text: `fhirServer sent ${what} when reading "${key}"; the read was cut off` },
     };
   }
+  if (typeof f === 'object' && f.kind === 'too-deep') {
+    return {
+      severity: 'error',
+      code: 'too-costly',
+      details: {
+        text: `fhirServer sent JSON nested deeper than ${f.maxDepth} levels when reading "${key}"; it was not read`,
+      },
+    };
+  }
   const kind = typeof f === 'string' ? f : f.kind;
   if (typeof f === 'object' && f.kind === 'http') {
     // 404/405/501 to a search: the server has no such endpoint (the search ladder checked its plainest form).
@@ -121,7 +132,15 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
       // Every key's request (and page) listens on this one budget; a service with 15 keys passes Node's default of 10.
       setMaxListeners(Math.max(10, Object.keys(reads.templates).length * opts.maxPages), signal);
       const token = req.fhirAuthorization ? { accessToken: req.fhirAuthorization.access_token } : {};
-      return nodeTransport({ baseUrl: fhirServer, ...token }, { signal, egress: opts.egress, bytes });
+      return nodeTransport(
+        { baseUrl: fhirServer, ...token },
+        {
+          signal,
+          egress: opts.egress,
+          bytes,
+          maxJsonDepth: opts.maxJsonDepth,
+        },
+      );
     };
     transport = { base: fhirServer, get: (url) => (node ??= open()).get(url) };
   }
@@ -150,7 +169,9 @@ export async function gather(service: CdsService, req: CdsRequest, opts: GatherO
   // Untrusted JSON, judged one resource at a time: whatever breaks the types the engine reads is set aside here, at
   // the boundary, and its key's domains are marked could-not-be-checked (never read as no data).
   const resources: Record<string, Resource[]> = {};
-  const unreadable: Unreadable[] = [];
+  // Lists read only in part (page limit, a next link outside the base, a later page lost) come first: their
+  // domains could not be checked, whatever the pages read say.
+  const unreadable: Unreadable[] = [...read.unreadable];
   let malformed = 0;
   for (const [key, list] of Object.entries(read.resources)) {
     const kept: Resource[] = [];

@@ -95,7 +95,7 @@ describe('the record reader', () => {
     expect(read.fhirMs).toBeUndefined();
   });
 
-  it('keeps the first page of a paginated prefetch, and refuses a next link outside the FHIR base as a typed failure', async () => {
+  it('keeps the first page of a paginated prefetch, follows no next link outside the FHIR base, and marks its domains could not be checked', async () => {
     const page = {
       ...searchset([lab('cr', 'r1', 'creatinineMass', 0.8, daysAgo(now, 3))]),
       link: [{ relation: 'next', url: 'https://elsewhere.example/fhir/Observation?page=2' }],
@@ -106,8 +106,62 @@ describe('the record reader', () => {
     });
     expect(read.partial).toEqual(['creatinine']);
     expect(read.resources.creatinine?.map((r) => r.id)).toEqual(['cr']);
-    expect(read.failures.creatinine).toEqual({ kind: 'refused', why: 'URL outside the fhirServer base' });
-    expect(read.unavailable).not.toContain('ccr-labs');
+    expect(read.unreadable).toEqual(
+      (reads.contextDomains.creatinine ?? []).map((domain) => ({
+        domain,
+        reference: 'prefetch key "creatinine"',
+        reason: 'read in part: a next page outside the FHIR server was not followed',
+      })),
+    );
+    expect(read.unreadable.map((u) => u.domain)).toContain('ccr-labs');
+  });
+
+  it('follows no next link to a sibling of the base path (/fhir → /fhir-admin), and sends it nothing', async () => {
+    const asked: string[] = [];
+    const transport = {
+      base: 'https://ehr.example/fhir',
+      get: async (url: URL) => {
+        asked.push(url.pathname);
+        return searchset([]);
+      },
+    };
+    const page = {
+      ...searchset([lab('cr', 'r1', 'creatinineMass', 0.8, daysAgo(now, 3))]),
+      link: [{ relation: 'next', url: 'https://ehr.example/fhir-admin/Observation?page=2' }],
+    };
+    const read = await readRecord(reads, { patientId: 'r1' }, transport, {
+      maxPages: 3,
+      prefetch: { creatinine: page },
+    });
+    expect(asked.filter((p) => p.startsWith('/fhir-admin'))).toEqual([]);
+    expect(read.partial).toContain('creatinine');
+    expect(read.unreadable.map((u) => u.domain)).toContain('ccr-labs');
+  });
+
+  it('marks a list cut at the page limit as read in part, its domains could not be checked, never complete', async () => {
+    let served = 0;
+    const transport = {
+      base: 'https://ehr.example/fhir',
+      get: async (url: URL) => {
+        served += 1;
+        const n = Number(url.searchParams.get('page') ?? '1');
+        return {
+          ...searchset(n === 1 ? [lab(`cr${n}`, 'r1', 'creatinineMass', 0.8, daysAgo(now, n))] : []),
+          link: [{ relation: 'next', url: `https://ehr.example/fhir/Observation?page=${n + 1}` }],
+        };
+      },
+    };
+    const read = await readRecord(
+      { ...reads, templates: { creatinine: reads.templates.creatinine as string } },
+      { patientId: 'r1' },
+      transport,
+      { maxPages: 4 },
+    );
+    expect(served).toBe(4);
+    expect(read.sources.creatinine).toBe('fhir');
+    expect(read.partial).toEqual(['creatinine']);
+    expect(read.unreadable.map((u) => u.reason)).toContain('read in part: more than 4 pages');
+    expect(read.unreadable.map((u) => u.domain)).toEqual(reads.contextDomains.creatinine);
   });
 
   it('a read the server answers 404 reads no patient, and is no failure', async () => {

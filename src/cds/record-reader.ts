@@ -7,7 +7,7 @@
  * (src/cli/bundle-transport.ts). Failures are typed values (FhirFailure), never read from error messages.
  */
 import type { Bundle, Patient, Resource } from 'fhir/r4';
-import type { ContextDomain } from '../clinical';
+import type { ContextDomain, Unreadable } from '../clinical';
 import {
   assertUnderBase,
   baseUrl,
@@ -16,6 +16,7 @@ import {
   type FhirFailure,
   failureOf,
   isResource,
+  isUnderBase,
   nextLink,
   outcomeOf,
 } from '../fhir/bundle';
@@ -51,8 +52,13 @@ export interface RecordRead {
   /** What each key read. Searches drop OperationOutcomes (search mode "outcome" is not data). */
   resources: Record<string, Resource[]>;
   sources: Record<string, DataSource>;
-  /** Keys whose first page came as prefetch and whose later pages could not be read: newest-first data, in part. */
+  /**
+   * Keys read only in part: a paginated prefetch whose later pages could not be read, or a list cut at the page
+   * limit or at a `next` link outside the FHIR base. What was read is kept; their domains are in `unreadable`.
+   */
   partial: string[];
+  /** One per domain of each partial key: "could not be checked", never read as the whole list. */
+  unreadable: Unreadable[];
   /** Why each key read from the FHIR server failed. */
   failures: Record<string, FhirFailure>;
   /** Kinds of context none of whose keys could be had: the rules that need them say so. */
@@ -103,9 +109,17 @@ function asBundle(r: unknown): Bundle {
   return r as Bundle;
 }
 
+/** Why a list was read only in part: the page limit, or a `next` link that leaves the FHIR base. */
+export type Cut = Extract<FhirFailure, { kind: 'page-limit' } | { kind: 'refused' }>;
+
+/** A list as read: its resources, and why reading stopped before its last page when it did. */
+type Paged = Resource[] & { cut?: Cut };
+
 /**
- * The resources of a Bundle and of the pages after it, following `next` links up to maxPages pages in all.
- * `whole`: a list that must be read to its end (unsorted or unfiltered by the server); pages left over fail it.
+ * The resources of a Bundle and of the pages after it, following `next` links up to maxPages pages in all, and
+ * only links under the FHIR base (the token goes nowhere else). A list left unfinished says why (`cut`), so its
+ * domains read "could not be checked", never complete. `whole`: a list that must be read to its end (unsorted or
+ * unfiltered by the server); pages left over fail it.
  */
 async function pages(
   t: Transport,
@@ -114,17 +128,38 @@ async function pages(
   maxPages: number,
   whole = false,
   prefer?: string,
-): Promise<Resource[]> {
+): Promise<Paged> {
   const out = bundleResources(first);
   let page = first;
   let n = pagesSoFar;
-  for (let next = nextLink(page); next && n < maxPages; next = nextLink(page)) {
-    page = asBundle(await get(t, new URL(next, baseUrl(t.base)), prefer));
+  let cut: Cut | undefined;
+  for (let next = nextLink(page); next; next = nextLink(page)) {
+    if (n >= maxPages) {
+      cut = { kind: 'page-limit', maxPages };
+      break;
+    }
+    const url = resolved(next, t.base);
+    if (!url || !isUnderBase(url, t.base)) {
+      cut = { kind: 'refused', why: 'URL outside the fhirServer base' };
+      break;
+    }
+    page = asBundle(await get(t, url, prefer));
     n += 1;
     out.push(...bundleResources(page));
   }
-  if (whole && nextLink(page)) throw new FhirError({ kind: 'page-limit', maxPages });
-  return out.filter(notOutcome);
+  if (cut && whole) throw new FhirError(cut);
+  const list: Paged = out.filter(notOutcome);
+  if (cut) list.cut = cut;
+  return list;
+}
+
+/** A link as a URL against the base, or undefined when it is none. */
+function resolved(link: string, base: string): URL | undefined {
+  try {
+    return new URL(link, baseUrl(base));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A search rejected for what it asks: another form of it may be accepted. */
@@ -138,6 +173,8 @@ interface Searched {
   resources: Resource[];
   /** The ladder steps taken, or `missing-endpoint`; undefined for the search as written. */
   fallback?: string;
+  /** Why the list was read only in part, when it was. */
+  cut?: Cut;
 }
 
 /** The call's allowance of extra requests, shared by its keys. */
@@ -166,14 +203,14 @@ async function search(
   let i = Math.min(memory.formFor(t.base, relative), forms.length - 1);
   let firstFailure: unknown;
   let checkedEndpoint = false;
-  const attempt = async (form: SearchForm, whole: boolean): Promise<Resource[] & { ignored?: boolean }> => {
+  const attempt = async (form: SearchForm, whole: boolean): Promise<Paged & { ignored?: boolean }> => {
     const t0 = performance.now();
     try {
       const prefer = form.lenient ? LENIENT : undefined;
       const first = asBundle(await get(t, new URL(form.url, baseUrl(t.base)), prefer));
       // A server that answers but says it ignored a parameter has filtered or sorted nothing: read it as lenient.
       const ignored = serverIgnored(bundleResources(first), form.url);
-      const out: Resource[] & { ignored?: boolean } = await pages(t, first, 1, maxPages, whole || ignored, prefer);
+      const out: Paged & { ignored?: boolean } = await pages(t, first, 1, maxPages, whole || ignored, prefer);
       observe?.('ok', (performance.now() - t0) / 1000);
       if (ignored) out.ignored = true;
       return out;
@@ -192,7 +229,11 @@ async function search(
       const filtered = filterLocally(got, relative, asRead);
       const resources =
         asRead.relaxed.includes('no-sort') || asRead.lenient ? sortLocally(filtered, relative) : filtered;
-      return { resources, ...(relaxed.length ? { fallback: relaxed.join('+') } : {}) };
+      return {
+        resources,
+        ...(relaxed.length ? { fallback: relaxed.join('+') } : {}),
+        ...(got.cut ? { cut: got.cut } : {}),
+      };
     } catch (e) {
       const f = failureOf(e);
       if (!rejected(f)) throw e;
@@ -240,6 +281,8 @@ export async function readRecord(
   const failures: Record<string, FhirFailure> = {};
   const fallbacks: Record<string, string> = {};
   const toRead: { t: Template; continueFrom?: Bundle }[] = [];
+  /** Why each list read in part stopped early (the page limit, a link outside the base). */
+  const cuts: Record<string, Cut> = {};
 
   for (const t of templates) {
     const s: PrefetchState = classifyPrefetch(t, opts.prefetch);
@@ -281,6 +324,7 @@ export async function readRecord(
           try {
             const s = await search(transport, t.url, opts.maxPages, memory, allowance, opts.observe);
             if (s.fallback) fallbacks[t.key] = s.fallback;
+            if (s.cut) cuts[t.key] = s.cut;
             return s.resources;
           } catch (e) {
             const f = failureOf(e);
@@ -292,8 +336,11 @@ export async function readRecord(
         const t0 = performance.now();
         try {
           let out: Resource[];
-          if (continueFrom) out = await pages(transport, continueFrom, 1, opts.maxPages);
-          else {
+          if (continueFrom) {
+            const paged = await pages(transport, continueFrom, 1, opts.maxPages);
+            if (paged.cut) cuts[t.key] = paged.cut;
+            out = paged;
+          } else {
             const r = await readOne(transport, t.url);
             out = r ? [r] : [];
           }
@@ -311,6 +358,7 @@ export async function readRecord(
       if (r.status === 'fulfilled') {
         resources[t.key] = r.value;
         sources[t.key] = continueFrom ? 'prefetch+fhir' : 'fhir';
+        if (cuts[t.key]) partial.push(t.key);
         return;
       }
       failures[t.key] = failureOf(r.reason);
@@ -326,11 +374,27 @@ export async function readRecord(
     resources,
     sources,
     partial,
+    unreadable: partial.flatMap((key) =>
+      (reads.contextDomains[key] ?? []).map(
+        (domain): Unreadable => ({
+          domain,
+          reference: `prefetch key "${key}"`,
+          reason: partReason(failures[key] ?? cuts[key]),
+        }),
+      ),
+    ),
     failures,
     unavailable: unavailableDomains(reads.contextDomains, (key) => sources[key] === 'unavailable'),
     ...(fhirMs !== undefined ? { fhirMs } : {}),
     fallbacks,
   };
+}
+
+/** Why a list was read in part, in plain words for the app and the audit. */
+function partReason(f: FhirFailure | undefined): string {
+  if (f?.kind === 'page-limit') return `read in part: more than ${f.maxPages} pages`;
+  if (f?.kind === 'refused') return 'read in part: a next page outside the FHIR server was not followed';
+  return `read in part: a later page could not be read (${f ? outcomeOf(f) : 'unknown'})`;
 }
 
 /** Every resource read, the patient's own read left out, each once (two keys may read the same resource). */

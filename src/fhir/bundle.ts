@@ -17,6 +17,8 @@ export type FhirFailure =
   | { kind: 'refused'; why: string }
   | { kind: 'invalid-response' }
   | { kind: 'too-large'; cap: 'response' | 'call'; limitBytes: number }
+  /** JSON nested deeper than the limit: cut off before it was parsed. */
+  | { kind: 'too-deep'; maxDepth: number }
   /** A search the server could not filter or sort had more pages than the page limit: the newest may be unread. */
   | { kind: 'page-limit'; maxPages: number };
 
@@ -45,10 +47,19 @@ export function baseUrl(base: string): URL {
 
 /** Paging links and every other URL must stay under the fhirServer the EHR named: the token goes nowhere else. */
 export function assertUnderBase(url: URL, base: string): void {
+  if (!isUnderBase(url, base)) throw new FhirError({ kind: 'refused', why: 'URL outside the fhirServer base' });
+}
+
+/**
+ * Whether `url` is the base or below it, path segment by segment: `/fhir/Observation` is under `/fhir`,
+ * `/fhir-admin/Observation` is not (a string prefix would say it is). The URL parser has already resolved
+ * `..` and percent-encoded dots, so `/fhir/../admin` arrives as `/admin`.
+ */
+export function isUnderBase(url: URL, base: string): boolean {
   const b = baseUrl(base);
-  if (url.origin !== b.origin || !url.pathname.startsWith(b.pathname.replace(/\/$/, ''))) {
-    throw new FhirError({ kind: 'refused', why: 'URL outside the fhirServer base' });
-  }
+  return (
+    url.origin === b.origin && (url.pathname === b.pathname.replace(/\/$/, '') || url.pathname.startsWith(b.pathname))
+  );
 }
 
 export function isResource(x: unknown): x is Resource {

@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FhirError } from './bundle';
-import { ByteBudget, nodeTransport } from './client';
+import { ByteBudget, brotliWindow, nodeTransport } from './client';
 import { EgressPolicy } from './egress';
 
 const servers: http.Server[] = [];
@@ -32,7 +33,7 @@ function transport(base: string, origin: string, insecure: boolean) {
   const egress = new EgressPolicy(() => [{ origin, insecure }]);
   return nodeTransport(
     { baseUrl: base },
-    { signal: new AbortController().signal, egress, bytes: new ByteBudget(1e6, 1e7) },
+    { signal: new AbortController().signal, egress, bytes: new ByteBudget(1e6, 1e7), maxJsonDepth: 100 },
   );
 }
 
@@ -70,5 +71,17 @@ describe('the FHIR transport on the server', () => {
     await expect(t.get(new URL(`${fhir.base}/Patient/1`))).resolves.toMatchObject({ resourceType: 'Bundle' });
     expect(reads).toBe(3);
     expect(fhir.connections()).toBe(2);
+  });
+});
+
+describe('the window a brotli stream declares', () => {
+  it('is read from its first byte as RFC 7932 encodes WBITS, and the large-window extension is not accepted', () => {
+    for (const lgwin of [10, 16, 17, 18, 20, 22, 24]) {
+      const first = zlib.brotliCompressSync(Buffer.alloc(1 << 20, 1), {
+        params: { [zlib.constants.BROTLI_PARAM_LGWIN]: lgwin, [zlib.constants.BROTLI_PARAM_QUALITY]: 5 },
+      })[0] as number;
+      expect(brotliWindow(first)).toBe((1 << lgwin) - 16);
+    }
+    expect(brotliWindow(0b0010001)).toBeUndefined();
   });
 });

@@ -1,10 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
-import { pipeline, type Transform, Writable } from 'node:stream';
+import { pipeline, Transform, Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Transport } from '../cds/record-reader';
 import { FhirError, type FhirFailure, rejectionOf } from './bundle';
 import { type EgressPolicy, EgressRefused } from './egress';
+import { JsonDepthCounter } from './json-depth';
 
 /** Where to read FHIR for one CDS call: the EHR's server and the token it handed over (never stored). */
 export interface FhirEndpoint {
@@ -43,6 +44,8 @@ export interface FetchOptions {
   /** Which origins and addresses this call may reach (allow-list, https, no private networks). */
   egress: EgressPolicy;
   bytes: ByteBudget;
+  /** Deepest JSON nesting read; a deeper answer is cut off while it streams, never parsed. */
+  maxJsonDepth: number;
 }
 
 function classify(e: unknown, signal: AbortSignal): FhirError {
@@ -57,21 +60,101 @@ function classify(e: unknown, signal: AbortSignal): FhirError {
   return new FhirError({ kind: 'network' });
 }
 
-function decoderFor(encoding: string | undefined): Transform | null | undefined {
+type Coding = 'identity' | 'gzip' | 'deflate' | 'br';
+
+/**
+ * The content coding of an answer, or undefined for one not read: an unknown coding, or codings stacked
+ * (`gzip, br`), which would multiply what a small answer grows to and are never asked for.
+ */
+function codingOf(encoding: string | undefined): Coding | undefined {
   switch ((encoding ?? 'identity').trim().toLowerCase()) {
     case 'identity':
     case '':
-      return null;
+      return 'identity';
     case 'gzip':
     case 'x-gzip':
-      return zlib.createGunzip();
+      return 'gzip';
     case 'deflate':
-      return zlib.createInflate();
+      return 'deflate';
     case 'br':
-      return zlib.createBrotliDecompress();
+      return 'br';
     default:
       return undefined;
   }
+}
+
+/**
+ * Brotli decoders in use at once, process-wide. A gzip or deflate decoder keeps a 32 kB window; a brotli decoder
+ * keeps the window the sender declares (checked against the per-answer cap first), decoding up to a window
+ * ahead of what it hands out, so a bomb costs a window of memory and CPU whatever the byte caps count.
+ * Brotli is not asked for (Accept-Encoding), so only a server that sends it anyway waits for one of these.
+ */
+const BROTLI_DECODERS = 4;
+let brotliInUse = 0;
+const brotliWaiting: (() => void)[] = [];
+
+/**
+ * The sliding window a brotli stream declares in its first byte (RFC 7932 §9.1, WBITS), in bytes: what its
+ * decoder will hold, whatever the stream inflates to. Undefined for the large-window extension, never accepted.
+ */
+export function brotliWindow(first: number): number | undefined {
+  let wbits: number;
+  if ((first & 1) === 0) wbits = 16;
+  else if (((first >> 1) & 7) !== 0) wbits = 17 + ((first >> 1) & 7);
+  else {
+    const m = (first >> 4) & 7;
+    if (m === 1) return undefined;
+    wbits = m === 0 ? 17 : 8 + m;
+  }
+  return (1 << wbits) - 16;
+}
+
+/**
+ * Passes a brotli stream through once its declared window fits within `maxBytes`, the per-answer cap: a decoder
+ * whose window alone is larger than an answer may be is never made (a bomb declares the largest, 16 MB).
+ */
+function brotliWindowCheck(maxBytes: number): Transform {
+  let checked = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, next) {
+      if (!checked && chunk.length) {
+        checked = true;
+        const w = brotliWindow(chunk[0] as number);
+        if (w === undefined || w > maxBytes)
+          return next(new FhirError({ kind: 'too-large', cap: 'response', limitBytes: maxBytes }));
+      }
+      next(null, chunk);
+    },
+  });
+}
+
+/** Waits for a brotli decoder slot (or the call's end); resolves with its release, safe to call twice. */
+function brotliSlot(signal: AbortSignal): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const grant = () => {
+      brotliInUse += 1;
+      let released = false;
+      resolve(() => {
+        if (released) return;
+        released = true;
+        brotliInUse -= 1;
+        brotliWaiting.shift()?.();
+      });
+    };
+    if (signal.aborted) return reject(signal.reason);
+    if (brotliInUse < BROTLI_DECODERS) return grant();
+    const onAbort = () => {
+      const i = brotliWaiting.indexOf(wake);
+      if (i >= 0) brotliWaiting.splice(i, 1);
+      reject(signal.reason);
+    };
+    const wake = () => {
+      signal.removeEventListener('abort', onAbort);
+      grant();
+    };
+    brotliWaiting.push(wake);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
@@ -101,7 +184,8 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false
     const fail = (e: unknown) => reject(classify(e, opts.signal));
     const headers: http.OutgoingHttpHeaders = {
       accept: 'application/fhir+json, application/json;q=0.9',
-      'accept-encoding': 'gzip, deflate, br',
+      // Not br: its decoders hold windows of up to 16 MB each (see BROTLI_DECODERS); gzip's hold 32 kB.
+      'accept-encoding': 'gzip, deflate',
     };
     if (ep.accessToken) headers.authorization = `Bearer ${ep.accessToken}`;
     if (prefer) headers.prefer = prefer;
@@ -122,16 +206,20 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false
         if (REJECTION.has(status) && url.search) return readRejection(res, status, url, opts, reject);
         if (status < 200 || status >= 300) return refuse({ kind: 'http', status });
         if (!/\bjson\b/i.test(res.headers['content-type'] ?? '')) return refuse({ kind: 'invalid-response' });
-        const decoder = decoderFor(res.headers['content-encoding']);
-        if (decoder === undefined) return refuse({ kind: 'invalid-response' });
+        const coding = codingOf(res.headers['content-encoding']);
+        if (coding === undefined) return refuse({ kind: 'invalid-response' });
         const chunks: Buffer[] = [];
         let size = 0;
+        const depth = new JsonDepthCounter(opts.maxJsonDepth);
+        // Every decompressed chunk is counted and depth-checked before it is kept, so the first chunk past a cap
+        // ends the read: the response and its decompressor are destroyed, nothing more is inflated.
         const take = (chunk: Buffer): Error | undefined => {
           try {
             opts.bytes.take(chunk.length, size);
           } catch (e) {
             return e as Error;
           }
+          if (!depth.feed(chunk)) return new FhirError({ kind: 'too-deep', maxDepth: opts.maxJsonDepth });
           size += chunk.length;
           chunks.push(chunk);
           return undefined;
@@ -145,9 +233,28 @@ function getJson(url: URL, ep: FhirEndpoint, opts: FetchOptions, retried = false
             reject(new FhirError({ kind: 'invalid-response' }));
           }
         };
-        if (decoder) {
-          const sink = new Writable({ write: (chunk: Buffer, _enc, next) => next(take(chunk)) });
-          return pipeline(res, decoder, sink, done);
+        if (coding !== 'identity') {
+          // highWaterMark 0: the decompressor makes no more output than the sink has taken, so what is inflated
+          // past a cap is at most one decompressor chunk (16 kB), whatever the ratio of the bomb; the pipeline
+          // destroys the response and the decompressor at the first chunk past a cap.
+          const sink = () =>
+            new Writable({ highWaterMark: 0, write: (chunk: Buffer, _enc, next) => next(take(chunk)) });
+          if (coding !== 'br')
+            return pipeline(res, coding === 'gzip' ? zlib.createGunzip() : zlib.createInflate(), sink(), done);
+          // The answer waits, unread (TCP back-pressure), until a brotli decoder is free or the call ends.
+          return void brotliSlot(opts.signal).then(
+            (release) => {
+              const check = brotliWindowCheck(opts.bytes.maxResponseBytes);
+              pipeline(res, check, zlib.createBrotliDecompress(), sink(), (e) => {
+                release();
+                done(e);
+              });
+            },
+            (e: unknown) => {
+              res.destroy();
+              fail(e);
+            },
+          );
         }
         // An uncompressed answer (the usual case) is read straight from the response: a pipeline per read costs
         // an AbortController and a DOMException when it finishes, a tenth of a fallback call's CPU over 15 reads.

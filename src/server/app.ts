@@ -5,9 +5,10 @@ import { type CallDeps, callService } from '../cds/call';
 import { discoveryFor, type EhrProfiles, loadEhrProfiles, profileNamed } from '../cds/ehr-profiles';
 import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
+import { MAX_JSON_DEPTH, withinDepth } from '../fhir/json-depth';
 import { adminRouter } from './admin';
 import { Auditor, type CallFacts, clientIss } from './audit';
-import { callLifetime, END_STATUS, lifetimeOf } from './call-lifetime';
+import { callLifetime, END_STATUS, InFlight, lifetimeOf } from './call-lifetime';
 import type { AppConfig } from './config';
 import { corsFor } from './cors';
 import { feedbackHandler } from './feedback-route';
@@ -38,7 +39,17 @@ export interface AppDeps {
   now?: () => Date;
   /** Store, metrics, audit key, admin token: feedback, audit, readiness, metrics and reports. */
   ops: Operations;
+  /** CDS calls whose handlers still run: shutdown waits for them before it closes the store. */
+  inFlight?: InFlight;
 }
+
+const safeDecode = (s: string): string | undefined => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+};
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
 const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) =>
@@ -47,6 +58,7 @@ const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) =
 export function createApp(deps: AppDeps): express.Express {
   const { config, knowledge, services, logger, ops } = deps;
   const auditor = new Auditor(ops, logger);
+  const inFlight = deps.inFlight ?? new InFlight();
   const profiles = deps.profiles ?? loadEhrProfiles();
   /** The caller's EHR profile: its trusted client's, or generic (development mode). */
   const profileOf = (res: Response) => profileNamed(profiles, callerOf(res).client?.client.profile);
@@ -71,6 +83,7 @@ export function createApp(deps: AppDeps): express.Express {
       maxPages: config.fhirMaxPages,
       maxResponseBytes: config.fhirMaxResponseBytes,
       maxCallBytes: config.fhirMaxCallBytes,
+      maxJsonDepth: MAX_JSON_DEPTH,
       observe: ops.metrics.observeFhirFetch,
       onFallback: ops.metrics.countFhirFallback,
     },
@@ -97,7 +110,32 @@ export function createApp(deps: AppDeps): express.Express {
   // CORS first, so preflights need no token and every answer, errors included, carries the headers.
   cds.use(corsFor({ origins: config.corsOrigins, methods: ['GET', 'POST'] }));
   // The budget covers everything after CORS, key fetching included.
-  cds.use(callLifetime(config.requestBudgetMs, sendProblem));
+  cds.use(
+    callLifetime(config.requestBudgetMs, sendProblem, (req, res, startedMs) => {
+      // A call to a service (POST /cds-services/{id}) the budget answered: its row says 503 and carries no cards,
+      // written now, whether or not its handler ever runs; tracked so shutdown waits for it.
+      const id = /^\/([^/]+)$/.exec(req.path)?.[1];
+      const serviceId = id ? safeDecode(id) : undefined;
+      // Only an authenticated caller's: a stranger held up in authentication gets the 503 but writes no audit row.
+      const caller = res.locals.caller as ReturnType<typeof callerOf> | undefined;
+      if (req.method !== 'POST' || !serviceId || !services.has(serviceId) || !caller) return;
+      ops.metrics.cdsCallsAborted.inc({ service: serviceId, reason: 'time-budget' });
+      const iss = clientIss(res);
+      const tenant = caller.client?.tenant;
+      void inFlight.track(
+        auditor.write({
+          callId: randomUUID(),
+          calledAt: new Date(Date.now() - (performance.now() - startedMs)),
+          serviceId,
+          body: req.body,
+          ...(iss ? { clientIss: iss } : {}),
+          ...(tenant ? { clientTenant: tenant } : {}),
+          status: END_STATUS['time-budget'],
+          latencyMs: performance.now() - startedMs,
+        }),
+      );
+    }),
+  );
   // Authenticate before reading the body: strangers do not get us to parse megabytes.
   cds.use(
     authenticate({
@@ -110,7 +148,17 @@ export function createApp(deps: AppDeps): express.Express {
       ...(config.devMode ? {} : { rateLimits: new RateLimits(config.rateLimits) }),
     }),
   );
-  cds.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
+  cds.use(
+    express.json({
+      limit: config.bodyLimit,
+      type: ['application/json', 'application/*+json'],
+      // Depth is counted on the raw bytes before JSON.parse sees them: a body of `[[[[…` is refused in one pass.
+      verify: (_req, _res, buf) => {
+        if (!withinDepth(buf, MAX_JSON_DEPTH))
+          throw Object.assign(new Error('request body nested too deep'), { status: 400, type: 'entity.too.deep' });
+      },
+    }),
+  );
 
   // Each EHR sees the prefetch its profile says it fills: Oracle Health, which fills none on patient-view, sees none.
   cds.get('/', (_req, res) => {
@@ -120,118 +168,128 @@ export function createApp(deps: AppDeps): express.Express {
 
   cds.post(
     '/:id',
-    wrap(async (req, res) => {
-      const id = String(req.params.id);
-      const service = services.get(id);
-      if (!service) throw problems.notFound(`No CDS service "${id}" here; GET /cds-services lists them.`);
-      const started = performance.now();
-      const hookInstance = typeof req.body?.hookInstance === 'string' ? req.body.hookInstance.slice(0, 128) : undefined;
-      const caller = callerOf(res);
-      const lifetime = lifetimeOf(res);
-      const who = { iss: caller.client?.iss, jti: caller.client?.jti, tenant: caller.client?.tenant };
-      const iss = clientIss(res);
-      const tenant = caller.client?.tenant;
-      const facts = {
-        callId: randomUUID(),
-        calledAt: new Date(),
-        serviceId: id,
-        body: req.body,
-        ...(iss ? { clientIss: iss } : {}),
-        ...(tenant ? { clientTenant: tenant } : {}),
-      };
-      let audited = false;
-      /** Records the call once, whatever its end: the audit row and the metrics carry the same status. */
-      const record = (status: number, extra: Pick<CallFacts, 'record' | 'cards'> = {}) => {
-        audited = true;
-        return auditor.write({ ...facts, status, latencyMs: performance.now() - started, ...extra });
-      };
-      try {
-        if (!req.is(['application/json', 'application/*+json']))
-          throw problems.unsupportedMediaType('Send the request as application/json.');
-        const launchUrl = config.smart.enabled ? appLaunchUrl(baseFor(req)) : undefined;
-        const { response, record: call } = await callService(service, req.body, {
-          ...callDeps,
-          knowledge: knowledge.current,
-          profile: profileOf(res),
-          ...(launchUrl ? { appLaunchUrl: () => launchUrl } : {}),
-          gather: { ...callDeps.gather, egress: caller.egress, signal: lifetime.signal },
-        });
-        const end = lifetime.ended();
-        if (end)
-          throw new HttpProblem(
-            END_STATUS[end],
-            operationOutcome('timeout', 'The call ended before its answer was ready.'),
-          );
-        // The cards' uuids must be on record before the EHR can send feedback on them; a call the audit
-        // cannot record is not answered.
-        if (!(await record(200, { record: call, cards: response.cards }))) {
-          throw problems.unavailable('The call could not be recorded in the audit trail; no cards were issued.');
-        }
-        for (const c of response.cards)
-          ops.metrics.cards.inc({ service: id, rule: c.extension.crosstalk.ruleId, indicator: c.indicator });
-        for (const r of call.rules)
-          if (r.status === 'fired') ops.metrics.ruleFired.inc({ service: id, rule: r.ruleId, mode: r.delivery });
-        if (res.headersSent) return; // the time budget already answered
-        res.json(response);
-        logger.info(
-          {
-            event: 'cds-call',
-            serviceId: id,
-            hookInstance,
-            ...who,
-            status: 200,
-            ms: Math.round(performance.now() - started),
-            gatherMs: Math.round(call.gatherMs),
-            fhirMs: call.gathered.fhirMs !== undefined ? Math.round(call.gathered.fhirMs) : undefined,
-            fhirBytes: call.gathered.fhirBytes,
-            evaluateMs: Math.round(call.evaluateMs * 10) / 10,
-            sources: call.gathered.sources,
-            // Why a key read from fhirServer could not be had (timeout, too-large, http_503…): the reason beside "unavailable".
-            failures: Object.keys(call.gathered.failures).length ? call.gathered.failures : undefined,
-            partial: call.gathered.partial.length ? call.gathered.partial : undefined,
-            // Keys read in a simpler form than their template because the FHIR server rejected it (the ladder's steps).
-            fallbacks: call.gathered.fallbacks,
-            malformed: call.gathered.malformed || undefined,
-            // The domains those resources would have fed (never their references: they carry order and resource ids).
-            unreadable: call.unreadable.length ? [...new Set(call.unreadable.map((u) => u.domain))] : undefined,
-            cards: response.cards.length,
-            rules: Object.fromEntries(call.rules.map((o) => [o.ruleId, o.status])),
-            // Why each rule stayed quiet, as reason codes only (no patient data): the audit trail of suppressions.
-            why: Object.fromEntries(
-              call.rules.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)]),
-            ),
-            // Rules evaluated but withheld from this call (silent, or outside a pilot), with their mode.
-            withheld: (() => {
-              const w = call.rules.filter((o) => o.delivery === 'silent' || o.delivery === 'pilot-out');
-              return w.length ? Object.fromEntries(w.map((o) => [o.ruleId, o.delivery])) : undefined;
-            })(),
-            unavailable: call.unavailable.length ? call.unavailable : undefined,
-          },
-          'cds call',
-        );
-      } catch (e) {
-        // A call that ended early is recorded as it ended (499 or 503), whatever its work threw afterwards.
-        const end = lifetime.ended();
-        const status = end ? END_STATUS[end] : e instanceof HttpProblem ? e.status : 500;
-        if (end) ops.metrics.cdsCallsAborted.inc({ service: id, reason: end });
-        if (!audited) await record(status);
-        logger.warn(
-          {
-            event: 'cds-call',
-            serviceId: id,
-            hookInstance,
-            ...who,
-            status,
-            ended: end,
-            ms: Math.round(performance.now() - started),
-          },
-          'cds call failed',
-        );
-        if (end) return; // answered already (503), or nobody is left to answer (499)
-        throw e;
-      }
-    }),
+    // Tracked until its audit row is written, so shutdown waits for it even when the budget answered long ago.
+    wrap((req, res) => inFlight.track(cdsCall(req, res))),
   );
+  async function cdsCall(req: Request, res: Response): Promise<void> {
+    const id = String(req.params.id);
+    const service = services.get(id);
+    if (!service) throw problems.notFound(`No CDS service "${id}" here; GET /cds-services lists them.`);
+    const started = performance.now();
+    const hookInstance = typeof req.body?.hookInstance === 'string' ? req.body.hookInstance.slice(0, 128) : undefined;
+    const caller = callerOf(res);
+    const lifetime = lifetimeOf(res);
+    const who = { iss: caller.client?.iss, jti: caller.client?.jti, tenant: caller.client?.tenant };
+    const iss = clientIss(res);
+    const tenant = caller.client?.tenant;
+    const facts = {
+      callId: randomUUID(),
+      calledAt: new Date(),
+      serviceId: id,
+      body: req.body,
+      ...(iss ? { clientIss: iss } : {}),
+      ...(tenant ? { clientTenant: tenant } : {}),
+    };
+    let audited = false;
+    /** This handler's claim on the answer won: what it sends is its own. */
+    let claimed = false;
+    /** Records the call once, whatever its end: the audit row and the metrics carry the same status. */
+    const record = (status: number, extra: Pick<CallFacts, 'record' | 'cards'> = {}) => {
+      audited = true;
+      return auditor.write({ ...facts, status, latencyMs: performance.now() - started, ...extra });
+    };
+    try {
+      if (!req.is(['application/json', 'application/*+json']))
+        throw problems.unsupportedMediaType('Send the request as application/json.');
+      const launchUrl = config.smart.enabled ? appLaunchUrl(baseFor(req)) : undefined;
+      const { response, record: call } = await callService(service, req.body, {
+        ...callDeps,
+        knowledge: knowledge.current,
+        profile: profileOf(res),
+        ...(launchUrl ? { appLaunchUrl: () => launchUrl } : {}),
+        gather: { ...callDeps.gather, egress: caller.egress, signal: lifetime.signal },
+      });
+      // The budget or the EHR's hang-up may have decided the answer while the call worked: then that is the answer.
+      if (!lifetime.claim(200))
+        throw new HttpProblem(
+          lifetime.answered() ?? END_STATUS['time-budget'],
+          operationOutcome('timeout', 'The call ended before its answer was ready.'),
+        );
+      claimed = true;
+      // The cards' uuids must be on record before the EHR can send feedback on them; a call the audit
+      // cannot record is not answered.
+      if (!(await record(200, { record: call, cards: response.cards }))) {
+        throw problems.unavailable('The call could not be recorded in the audit trail; no cards were issued.');
+      }
+      for (const c of response.cards)
+        ops.metrics.cards.inc({ service: id, rule: c.extension.crosstalk.ruleId, indicator: c.indicator });
+      for (const r of call.rules)
+        if (r.status === 'fired') ops.metrics.ruleFired.inc({ service: id, rule: r.ruleId, mode: r.delivery });
+      res.json(response);
+      logger.info(
+        {
+          event: 'cds-call',
+          serviceId: id,
+          hookInstance,
+          ...who,
+          status: 200,
+          ms: Math.round(performance.now() - started),
+          gatherMs: Math.round(call.gatherMs),
+          fhirMs: call.gathered.fhirMs !== undefined ? Math.round(call.gathered.fhirMs) : undefined,
+          fhirBytes: call.gathered.fhirBytes,
+          evaluateMs: Math.round(call.evaluateMs * 10) / 10,
+          sources: call.gathered.sources,
+          // Why a key read from fhirServer could not be had (timeout, too-large, http_503…): the reason beside "unavailable".
+          failures: Object.keys(call.gathered.failures).length ? call.gathered.failures : undefined,
+          partial: call.gathered.partial.length ? call.gathered.partial : undefined,
+          // Keys read in a simpler form than their template because the FHIR server rejected it (the ladder's steps).
+          fallbacks: call.gathered.fallbacks,
+          malformed: call.gathered.malformed || undefined,
+          // The domains those resources would have fed (never their references: they carry order and resource ids).
+          unreadable: call.unreadable.length ? [...new Set(call.unreadable.map((u) => u.domain))] : undefined,
+          cards: response.cards.length,
+          rules: Object.fromEntries(call.rules.map((o) => [o.ruleId, o.status])),
+          // Why each rule stayed quiet, as reason codes only (no patient data): the audit trail of suppressions.
+          why: Object.fromEntries(
+            call.rules.filter((o) => o.status !== 'fired').map((o) => [o.ruleId, o.reasons.map((r) => r.code)]),
+          ),
+          // Rules evaluated but withheld from this call (silent, or outside a pilot), with their mode.
+          withheld: (() => {
+            const w = call.rules.filter((o) => o.delivery === 'silent' || o.delivery === 'pilot-out');
+            return w.length ? Object.fromEntries(w.map((o) => [o.ruleId, o.delivery])) : undefined;
+          })(),
+          unavailable: call.unavailable.length ? call.unavailable : undefined,
+        },
+        'cds call',
+      );
+    } catch (e) {
+      // One decision: the first claim on the answer wins, and the audit records exactly that status. A call the
+      // budget or the EHR's hang-up ended first is recorded as it ended (503 or 499), whatever its work threw;
+      // a call that had claimed 200 and could not record it answers what it throws.
+      const end = lifetime.ended();
+      const proposed = e instanceof HttpProblem ? e.status : 500;
+      const answers = claimed || lifetime.claim(proposed);
+      const status = answers ? proposed : (lifetime.answered() ?? proposed);
+      // The budget's 503 was recorded when it was sent (callLifetime's onBudgetAnswer); every other end is recorded here.
+      const byBudget = !answers && end === 'time-budget';
+      if (end === 'client-gone') ops.metrics.cdsCallsAborted.inc({ service: id, reason: end });
+      if (!audited && !byBudget) await record(status);
+      logger.warn(
+        {
+          event: 'cds-call',
+          serviceId: id,
+          hookInstance,
+          ...who,
+          status,
+          ended: end,
+          ms: Math.round(performance.now() - started),
+        },
+        'cds call failed',
+      );
+      if (!answers) return; // answered already (503), or nobody is left to answer (499)
+      throw e;
+    }
+  }
   cds.post('/:id/feedback', wrap(feedbackHandler({ services, ops, logger })));
   cds.all('/:id/feedback', (_req) => {
     throw problems.methodNotAllowed('Use POST to send feedback.');
@@ -296,6 +354,8 @@ export function createApp(deps: AppDeps): express.Express {
     const e = err as { type?: string; status?: number; name?: string; message?: string };
     if (e.type === 'entity.parse.failed')
       return sendProblem(res, problems.badRequest('The request body is not valid JSON.'));
+    if (e.type === 'entity.too.deep')
+      return sendProblem(res, problems.badRequest(`The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels.`));
     if (e.type === 'entity.too.large')
       return sendProblem(res, problems.tooLarge(`The request body exceeds ${config.bodyLimit}.`));
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {

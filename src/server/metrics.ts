@@ -32,7 +32,7 @@ export class Metrics {
 
   readonly fhirFetchDuration = new Histogram({
     name: 'crosstalk_fhir_fetch_duration_seconds',
-    help: 'Reads from an EHR FHIR server, one per prefetch key, by outcome (ok, timeout, aborted, network, refused, invalid-response, too-large, http_<status>)',
+    help: 'Reads from an EHR FHIR server, one per prefetch key, by outcome (ok, timeout, aborted, network, refused, invalid-response, too-large, too-deep, http_<status>)',
     labelNames: ['outcome'] as const,
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],

@@ -8,6 +8,7 @@ import { StoreReplayCache } from '../store/replay-cache';
 import type { Store } from '../store/types';
 import { createApp } from './app';
 import { resolveAuditKey } from './audit';
+import { InFlight } from './call-lifetime';
 import { type AppConfig, loadConfig } from './config';
 import { fingerprint, type KnowledgeWatch, watchKnowledgeFile } from './knowledge-watch';
 import { createLogger } from './logger';
@@ -121,7 +122,9 @@ export async function start(
     );
 
   let selfOrigins: string[] = [];
+  const inFlight = new InFlight();
   const app = createApp({
+    inFlight,
     config,
     knowledge,
     services,
@@ -236,6 +239,9 @@ export async function start(
           metricsServer.closeAllConnections();
           await new Promise((r) => metricsServer.close(r));
         }
+
+        // Calls the time budget answered are off the wire but still working towards their audit row: wait for them.
+        await inFlight.settled();
         await purge.stop();
         await store.close();
       })()),
