@@ -2,12 +2,14 @@
  * Writes the files derived from a single source (`npm run derive`):
  * - cds-hooks/schemas/knowledge.schema.json from src/clinical/knowledge-schema.ts and the rule files,
  * - cds-hooks/schemas/config.schema.json from src/server/config-schema.ts, as environment strings,
+ * - cds-hooks/schemas/cds-request.schema.json from src/cds/wire-schema.ts,
  * - src/clinical/rules/registry.ts from the rule files.
  * src/config/derived.test.ts fails when a committed copy differs from what this writes.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { CdsRequestSchema } from '../cds/wire-schema';
 import { KnowledgeSchema } from '../clinical';
 import { ConfigSchema } from '../server/config-schema';
 import { REGISTRY_FILE, ruleRegistrySource } from './rule-registry';
@@ -61,6 +63,7 @@ export function derivedFiles(): { file: string; content: string }[] {
   return [
     { file: path.join(SCHEMAS, 'knowledge.schema.json'), content: json(draft07(KnowledgeSchema)) },
     { file: path.join(SCHEMAS, 'config.schema.json'), content: json(asEnvironmentStrings(ConfigSchema)) },
+    { file: path.join(SCHEMAS, 'cds-request.schema.json'), content: json(draft07(CdsRequestSchema)) },
     { file: REGISTRY_FILE, content: ruleRegistrySource() },
   ];
 }

@@ -3,22 +3,8 @@ import type { MeasureSummary } from '../clinical';
 
 /* CDS Hooks 2.0 wire types, as far as Crosstalk sends and receives them. */
 
-export interface CdsRequest {
-  hook: string;
-  hookInstance: string;
-  fhirServer?: string;
-  fhirAuthorization?: {
-    access_token: string;
-    token_type?: string;
-    expires_in?: number;
-    scope?: string;
-    subject?: string;
-    patient?: string;
-  };
-  context: Record<string, unknown>;
-  prefetch?: Record<string, unknown>;
-  extension?: Record<string, unknown>;
-}
+/** The request's type is its schema's (src/cds/wire-schema.ts), so the two cannot drift apart. */
+export type { CdsRequest } from './wire-schema';
 
 export interface Coding {
   system: string;

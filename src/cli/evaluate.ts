@@ -13,7 +13,7 @@ import {
   type RuleStatus,
   summariseMeasure,
 } from '../clinical';
-import { bundleTransport } from './bundle-transport';
+import { bundleTransport, indexBundle } from './bundle-transport';
 
 export interface PatientResult {
   patient: string;
@@ -50,12 +50,14 @@ export async function* evaluateBundleEach(
 ): AsyncGenerator<PatientResult> {
   const entries = bundle.entry ?? [];
   const medications = entries.map((e) => e.resource).filter((r): r is Resource => r?.resourceType === 'Medication');
+  // Indexed once by subject: each patient then costs what that patient has, so a Bundle costs linear time.
+  const index = indexBundle(entries);
   const reads = readsOf(service.definition);
   for (const [i, entry] of entries.filter((e) => e.resource?.resourceType === 'Patient').entries()) {
     const p = entry.resource as Patient;
     // A transaction's new Patient may have no id yet, only a urn:uuid fullUrl its resources point at.
     const id = p.id ?? `bundle-patient-${i}`;
-    const read = await readRecord(reads, { patientId: id }, bundleTransport(entries, entry, id), { maxPages: 1 });
+    const read = await readRecord(reads, { patientId: id }, bundleTransport(index, entry, id), { maxPages: 1 });
     const input = {
       ...inputFromResources(read.patient ?? p, [...recordResources(read, reads), ...medications]),
       unavailable: read.unavailable,
