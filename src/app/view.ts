@@ -250,9 +250,8 @@ function trendWords(points: TrendPoint[]): string {
 
 /** The 3–4 numbers that decide a finding: value with unit, date, reference with direction, and a small trend. */
 function keyNumbers(f: Finding, v: View): HTMLElement | null {
-  const measures = MEASURE_ORDER.map((c) => f.measures.find((m) => m.code === c))
-    .filter((m): m is Measure => !!m)
-    .slice(0, 4);
+  // In the card's own order, decisive value first.
+  const measures = f.measures.slice(0, 4);
   if (!measures.length) return null;
   const t = APP_TEXT.answer;
   return h(
@@ -340,6 +339,7 @@ function findingCard(f: Finding, v: View): HTMLElement {
       class: `finding indicator-${f.indicator}`,
       id: `finding-${f.ruleId}`,
       'data-rule': f.ruleId,
+      'data-measures': String(f.measures.length),
       'aria-labelledby': `finding-${f.ruleId}-h`,
     },
     h(
