@@ -312,7 +312,13 @@ function actions(f: Finding): HTMLElement | null {
     h(
       'ul',
       { class: 'actions' },
-      unique.map((l) => h('li', {}, l.replace(/\*\*/g, ''))),
+      unique.map((l) =>
+        h(
+          'li',
+          {},
+          l.replace(/\*\*/g, '').replace(/^\p{Ll}/u, (c) => c.toUpperCase()),
+        ),
+      ),
     ),
   );
 }
