@@ -290,7 +290,8 @@ describe('the SMART app, launched by the EHR', { timeout: 120_000 }, () => {
       .poll(() => page.evaluate(() => document.activeElement?.closest('article')?.id))
       .toBe('finding-low-ccr');
     expect(await page.getAttribute('#finding-low-ccr', 'class')).toContain('focused');
-    expect(await page.textContent('#focus-notice')).toContain('Low creatinine/cystatin C ratio');
+    // The notice sits in the finding, above its summary: it does not say the summary a second time.
+    expect(await page.textContent('#focus-notice')).toBe('Opened from this card.');
     // The focused finding is in view below the sticky patient banner, at EHR-frame size.
     const box = await page.locator('#finding-low-ccr h3').boundingBox();
     const banner = await page.locator('header.banner').boundingBox();

@@ -5,10 +5,11 @@
 import FHIR from 'fhirclient';
 import type Client from 'fhirclient/lib/Client';
 import { parseAppContext } from '../cds/app-context';
-import { DEFAULT_RULES, evaluatePatient, measureTrends } from '../clinical';
+import { type ContextDomain, DEFAULT_RULES, domainText, evaluatePatient, measureTrends } from '../clinical';
 import { byId, h } from '../web/dom';
 import type { KnowledgeBundle } from './contract';
 import { failureKind, readRecordOf } from './record';
+import { APP_TEXT } from './strings';
 import {
   renderBanner,
   renderExcluded,
@@ -71,8 +72,12 @@ async function loadKnowledge(): Promise<KnowledgeBundle> {
 }
 
 /** Opens on the card's finding when the token response names one; if it no longer fires, on the reason why. */
+function appContextOf(client: Client) {
+  return parseAppContext((client.state.tokenResponse as { appContext?: unknown } | undefined)?.appContext);
+}
+
 function focusAppContext(client: Client, v: View): void {
-  const ctx = parseAppContext((client.state.tokenResponse as { appContext?: unknown } | undefined)?.appContext);
+  const ctx = appContextOf(client);
   if (!ctx) return;
   const notice = byId('focus-notice');
   const finding = document.getElementById(`finding-${ctx.ruleId}`);
@@ -83,9 +88,10 @@ function focusAppContext(client: Client, v: View): void {
   // Inside the focused item, so it is in view with it at any frame size.
   target.prepend(notice);
   notice.hidden = false;
+  // The finding's summary is its heading just below: the notice does not say it a second time.
   notice.replaceChildren(
     finding
-      ? `Opened from the card “${v.evaluation.findings.find((f) => f.ruleId === ctx.ruleId)?.summary ?? ruleTitle(ctx.ruleId, v.knowledge)}”.`
+      ? APP_TEXT.answer.openedFrom
       : `Opened from a card about “${ruleTitle(ctx.ruleId, v.knowledge)}”, which no longer applies; here is why.`,
   );
   const heading = (finding?.querySelector('h3') as HTMLElement | null) ?? target;
@@ -114,12 +120,18 @@ async function load(client: Client): Promise<void> {
   const rules = bundle.rules.map((id) => DEFAULT_RULES.find((r) => r.id === id)).filter((r) => !!r);
   const evaluation = evaluatePatient(record, bundle.knowledge, asOf, rules);
   const trends = measureTrends(evaluation.patient, evaluation.labs, bundle.knowledge, asOf);
+  // Domains the record could not give (a failed read, a resource set aside): the first screen says so.
+  const domains = new Set<ContextDomain>([
+    ...(record.unavailable ?? []),
+    ...(record.unreadable ?? []).map((u) => u.domain),
+  ]);
   const v: View = {
     evaluation,
     trends,
     knowledge: bundle.knowledge,
     patient: record.patient,
     fhirBase: client.state.serverUrl,
+    unchecked: [...domains].map((d) => domainText(bundle.knowledge, d)),
   };
 
   byId('patient-banner').replaceChildren(renderBanner(record.patient, asOf));
@@ -130,8 +142,8 @@ async function load(client: Client): Promise<void> {
     `Computed in this browser by the Crosstalk engine (clinical knowledge ${bundle.knowledge.version}) at ${asOf.toISOString().slice(0, 16).replace('T', ' ')} UTC.`;
   const charts = renderTrends(v);
   const excluded = renderExcluded(v);
+  byId('answer').replaceChildren(renderFindings(v, appContextOf(client)?.ruleId));
   byId('sections').replaceChildren(
-    renderFindings(v),
     renderMeasures(v),
     charts.section,
     renderWhy(v),

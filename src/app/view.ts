@@ -29,8 +29,10 @@ import {
   withheldMeasures,
 } from '../clinical';
 import { type Child, h } from '../web/dom';
-import { drawTrend, type ReferenceLine } from './charts';
+import { axisRange, drawTrend, type ReferenceLine } from './charts';
 import { shownCitation } from './evidence';
+import { leadOrder } from './lead';
+import { APP_TEXT, fill } from './strings';
 
 export interface View {
   evaluation: PatientEvaluation;
@@ -39,6 +41,8 @@ export interface View {
   patient: Patient;
   /** The FHIR server the record came from: inputs link to their resources there. */
   fhirBase?: string;
+  /** Domains of the record that could not be read (failed reads, resources set aside): said, never read as absent. */
+  unchecked?: string[];
 }
 
 /** A rule's title from the knowledge data (rules.<id>.title); an unknown id still reads as words, not as its id. */
@@ -174,13 +178,174 @@ function thresholdNote(k: Knowledge): HTMLElement {
   );
 }
 
-function findingCard(f: Finding, k: Knowledge): HTMLElement {
+/** The reference a number is read against, and which side of it the number lies, in words. */
+function referenceText(m: Measure, v: View): string {
+  const k = v.knowledge;
+  const t = APP_TEXT.answer;
+  const stage = egfrStageText(k, m);
+  if (stage) return stage;
+  const ref = referenceLine(m.code, v);
+  if (!ref || m.code === 'egfr-cr-cys-2021') return t.noReference;
+  const shown = round(ref.value, m.unit);
+  const side = m.value < ref.value ? t.below : t.atOrAbove;
+  const provisional = m.code === 'ccr' && k.rules['low-ccr'].threshold.provisional ? t.provisional : '';
+  return `${fill(side, { value: shown })}${provisional}`;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** A small line of every draw on the chart's own honest axis: decoration beside the words that say the trend. */
+function sparkline(code: MeasureCode, points: TrendPoint[], v: View): SVGSVGElement | null {
+  if (points.length < 2) return null;
+  const w = 84;
+  const ht = 22;
+  const xs = points.map((p) => Date.parse(p.effective));
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const ref = referenceLine(code, v);
+  const { min, max } = axisRange(code, points, v.knowledge, ref);
+  const px = (x: number) => 2 + ((x - x0) / (x1 - x0 || 1)) * (w - 4);
+  const py = (y: number) => ht - 2 - ((y - min) / (max - min || 1)) * (ht - 4);
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${w} ${ht}`);
+  svg.setAttribute('width', String(w));
+  svg.setAttribute('height', String(ht));
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('class', 'spark');
+  if (ref && code === 'ccr') {
+    const line = document.createElementNS(SVG, 'line');
+    for (const [a, val] of [
+      ['x1', 0],
+      ['x2', w],
+      ['y1', py(ref.value)],
+      ['y2', py(ref.value)],
+    ] as const)
+      line.setAttribute(a, String(val));
+    line.setAttribute('class', 'spark-ref');
+    svg.append(line);
+  }
+  const poly = document.createElementNS(SVG, 'polyline');
+  poly.setAttribute('points', points.map((p, i) => `${px(xs[i] as number)},${py(p.value)}`).join(' '));
+  poly.setAttribute('class', 'spark-line');
+  svg.append(poly);
+  const last = points.at(-1) as TrendPoint;
+  const dot = document.createElementNS(SVG, 'circle');
+  dot.setAttribute('cx', String(px(xs.at(-1) as number)));
+  dot.setAttribute('cy', String(py(last.value)));
+  dot.setAttribute('r', '2.5');
+  dot.setAttribute('class', 'spark-dot');
+  svg.append(dot);
+  return svg;
+}
+
+/** The trend in words: the direction since the draw before, as displayed (a change the rounding hides is none). */
+function trendWords(points: TrendPoint[]): string {
+  const t = APP_TEXT.answer;
+  const last = points.at(-1);
+  const prev = points.at(-2);
+  if (!last || !prev) return t.trendOne;
+  const [a, b] = [round(prev.value, prev.unit), round(last.value, last.unit)];
+  if (a === b) return fill(t.trendSame, { date: day(prev.effective) });
+  return fill(Number(b) > Number(a) ? t.trendUp : t.trendDown, { value: a, date: day(prev.effective) });
+}
+
+/** The 3–4 numbers that decide a finding: value with unit, date, reference with direction, and a small trend. */
+function keyNumbers(f: Finding, v: View): HTMLElement | null {
+  // In the card's own order, decisive value first.
+  const measures = f.measures.slice(0, 4);
+  if (!measures.length) return null;
+  const t = APP_TEXT.answer;
+  return h(
+    'table',
+    { class: 'key-numbers' },
+    h('caption', { class: 'visually-hidden' }, t.numbersCaption),
+    h(
+      'thead',
+      { class: 'visually-hidden' },
+      h(
+        'tr',
+        {},
+        t.numberHeads.map((c) => h('th', { scope: 'col' }, c)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      measures.map((m) => {
+        const points = v.trends[m.code] ?? [];
+        return h(
+          'tr',
+          { 'data-code': m.code, class: 'key-number' },
+          h('th', { scope: 'row' }, m.display),
+          h(
+            'td',
+            { class: 'key-value' },
+            // The number links to the detail that explains it (inputs, conversions, formula, evidence).
+            h(
+              'a',
+              { href: `#measure-${m.code}`, 'data-explains': m.code },
+              h('strong', {}, round(m.value, m.unit)),
+              unitOf(m.unit) ? ` ${unitOf(m.unit)}` : '',
+            ),
+          ),
+          h('td', { class: 'key-date' }, day(m.effective)),
+          h('td', { class: 'key-reference' }, referenceText(m, v)),
+          h('td', { class: 'key-trend' }, sparkline(m.code, points, v), ' ', h('span', {}, trendWords(points))),
+        );
+      }),
+    ),
+  );
+}
+
+/** What to do: the rule's lead action from its knowledge text, then the orders its suggestions carry. */
+function actions(f: Finding): HTMLElement | null {
+  const lines: string[] = [
+    ...(f.brief?.action ? [f.brief.action] : []),
+    ...(f.brief?.then ?? []),
+    ...f.suggestions.map((s) => `${s.label}: ${s.orders.map((o) => o.display).join('; ')}`),
+  ].map(said);
+  const unique = [...new Set(lines)];
+  if (!unique.length) return null;
+  return h(
+    'div',
+    { class: 'actions' },
+    h('h4', {}, APP_TEXT.answer.actions),
+    h(
+      'ul',
+      { class: 'actions' },
+      unique.map((l) =>
+        h(
+          'li',
+          {},
+          l.replace(/\*\*/g, '').replace(/^\p{Ll}/u, (c) => c.toUpperCase()),
+        ),
+      ),
+    ),
+  );
+}
+
+/** What could not be checked, said on the first screen: an unread domain is never read as absent. */
+function unchecked(v: View): HTMLElement {
+  const t = APP_TEXT.answer;
+  const domains = v.unchecked ?? [];
+  const rejected = v.evaluation.rejected.length;
+  return h(
+    'p',
+    { class: `unchecked${domains.length ? ' has-unchecked' : ''}`, 'data-unchecked': String(domains.length) },
+    h('strong', {}, `${t.unchecked}: `),
+    domains.length ? `${domains.join('; ')}.` : t.allChecked,
+    rejected ? ` ${fill(t.rejected, { count: rejected })}` : '',
+  );
+}
+
+function findingCard(f: Finding, v: View): HTMLElement {
+  const k = v.knowledge;
   return h(
     'article',
     {
       class: `finding indicator-${f.indicator}`,
       id: `finding-${f.ruleId}`,
       'data-rule': f.ruleId,
+      'data-measures': String(f.measures.length),
       'aria-labelledby': `finding-${f.ruleId}-h`,
     },
     h(
@@ -189,35 +354,57 @@ function findingCard(f: Finding, k: Knowledge): HTMLElement {
       h('span', { class: 'badge' }, f.indicator === 'warning' ? 'Warning' : 'Info'),
       ` ${ruleTitle(f.ruleId, k)}`,
     ),
-    h('h3', { id: `finding-${f.ruleId}-h`, tabindex: '-1' }, f.summary),
-    ...list('What was found', f.statements, 'statements'),
-    ...list('Context', f.context, 'context'),
-    ...list('Read with care', f.caveats, 'caveats'),
-    f.ruleId === 'low-ccr' ? thresholdNote(k) : null,
-    f.suggestions.length
-      ? [
-          h('h4', {}, 'What to order'),
+    h('h3', { id: `finding-${f.ruleId}-h`, tabindex: '-1', class: 'summary' }, f.summary),
+    keyNumbers(f, v),
+    actions(f),
+    unchecked(v),
+    f.citations.length
+      ? h(
+          'div',
+          { class: 'print-only' },
+          h('h4', {}, APP_TEXT.print.citations),
           h(
             'ul',
-            { class: 'orders' },
-            f.suggestions.map((s) =>
-              h('li', {}, s.label, ': ', s.orders.map((o) => `${o.display} (LOINC ${o.code})`).join('; ')),
-            ),
+            {},
+            f.citations.map((c) => h('li', {}, shownCitation(c, k).label)),
           ),
-        ]
+        )
       : null,
-    f.citations.length ? [h('h4', {}, 'Evidence'), citationList(f.citations, k)] : null,
+    h(
+      'details',
+      { class: 'finding-detail' },
+      h('summary', {}, APP_TEXT.answer.detail),
+      ...list('What was found', f.statements, 'statements'),
+      ...list('Context', f.context, 'context'),
+      ...list('Read with care', f.caveats, 'caveats'),
+      f.ruleId === 'low-ccr' ? thresholdNote(k) : null,
+      f.suggestions.length
+        ? [
+            h('h4', {}, 'What to order'),
+            h(
+              'ul',
+              { class: 'orders' },
+              f.suggestions.map((s) =>
+                h('li', {}, s.label, ': ', s.orders.map((o) => `${o.display} (LOINC ${o.code})`).join('; ')),
+              ),
+            ),
+          ]
+        : null,
+      f.citations.length ? [h('h4', {}, 'Evidence'), citationList(f.citations, k)] : null,
+      // Where a disclosure of the rule's source attributes (src/app/source-attributes.ts) goes.
+      h('div', { class: 'source-attributes-slot', 'data-rule': f.ruleId }),
+    ),
   );
 }
 
-export function renderFindings(v: View): HTMLElement {
-  const { findings } = v.evaluation;
+export function renderFindings(v: View, lead?: string): HTMLElement {
+  const findings = leadOrder(v.evaluation.findings, v.knowledge, lead);
   return h(
     'section',
     { id: 'findings', 'aria-labelledby': 'findings-h' },
-    h('h2', { id: 'findings-h' }, 'Findings'),
+    h('h2', { id: 'findings-h', class: 'visually-hidden' }, 'Findings'),
     findings.length
-      ? findings.map((f) => findingCard(f, v.knowledge))
+      ? findings.map((f) => findingCard(f, v))
       : h(
           'p',
           { class: 'empty' },
@@ -295,17 +482,18 @@ export function renderMeasures(v: View): HTMLElement {
       h(
         'td',
         { class: 'sources' },
-        h(
-          'ul',
-          {},
-          m.inputs.length
-            ? m.inputs.map((l) => labLine(l, v))
-            : m.derivedFrom.map((ref) => h('li', {}, refLink(ref, v))),
-        ),
+        // Inputs, conversions, Observation ids, formula and evidence: detail on demand, not repeated on every row.
         h(
           'details',
           {},
-          h('summary', {}, 'Formula and evidence'),
+          h('summary', {}, 'Inputs, formula and evidence'),
+          h(
+            'ul',
+            {},
+            m.inputs.length
+              ? m.inputs.map((l) => labLine(l, v))
+              : m.derivedFrom.map((ref) => h('li', {}, refLink(ref, v))),
+          ),
           h('p', { class: 'formula' }, said(m.formula)),
           code === 'ccr' ? thresholdNote(k) : null,
           citationList(
@@ -373,6 +561,20 @@ function describeTrend(display: string, points: TrendPoint[], unit: string): str
     : `${display}: ${points.length} results from ${day(first.effective)} to ${day(last.effective)}, from ${valueText(first.value, unit)} to ${valueText(last.value, unit)}.`;
 }
 
+/** What the chart shades behind the draws: the KDIGO G-stages for an eGFR, the region below the CCR threshold. */
+function bandsOf(code: MeasureCode, v: View, ref?: ReferenceLine): { from: number; to: number; label: string }[] {
+  if (code.startsWith('egfr-')) {
+    const stages = v.knowledge.egfrStages.stages;
+    return stages.map((s, i) => ({
+      from: s.atLeast,
+      to: i === 0 ? Number.POSITIVE_INFINITY : (stages[i - 1]?.atLeast ?? s.atLeast),
+      label: s.stage,
+    }));
+  }
+  if (code === 'ccr' && ref) return [{ from: 0, to: ref.value, label: APP_TEXT.charts.band }];
+  return [];
+}
+
 export interface DrawnCharts {
   section: HTMLElement;
   /** Charts need their canvas in the document to size themselves: call once the section is attached. */
@@ -438,7 +640,10 @@ export function renderTrends(v: View): DrawnCharts {
     }
     const summary = describeTrend(MEASURE_DISPLAY[code], points, unit);
     const canvas = h('canvas', { role: 'img', 'aria-label': summary });
-    pending.push(() => drawTrend(canvas, points, unit, referenceLine(code, v)));
+    const ref = referenceLine(code, v);
+    pending.push(() =>
+      drawTrend(canvas, points, unit, ref, axisRange(code, points, v.knowledge, ref), bandsOf(code, v, ref)),
+    );
     return h(
       'figure',
       { class: 'trend', id: `trend-${code}`, 'data-points': String(points.length) },
@@ -575,7 +780,7 @@ export function renderMissing(v: View, asOf: Date): HTMLElement {
                 s.label,
                 ': ',
                 s.orders.map((o) => `${o.display} (LOINC ${o.code})`).join('; '),
-                ` (from "${f.summary}")`,
+                ` (from “${ruleTitle(f.ruleId, v.knowledge)}”)`,
               ),
             ),
           ),

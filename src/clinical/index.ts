@@ -3,6 +3,7 @@
 export type { Codeset, CodesetId, Codesets } from './codesets';
 export { CODESET_IDS } from './codesets';
 export type { ClinicalContext, ContextDomain, DraftOrders, Unreadable } from './context';
+export { domainText } from './context';
 export { ageOn, DAY_MS, subtractMonths } from './dates';
 export { egfrCr2021, egfrCrCys2021, egfrCys2012 } from './egfr';
 export { type ClinicalInput, evaluatePatient, patientFacts } from './engine';
