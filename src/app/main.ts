@@ -9,6 +9,7 @@ import { DEFAULT_RULES, evaluatePatient, measureTrends } from '../clinical';
 import { byId, h } from '../web/dom';
 import type { KnowledgeBundle } from './contract';
 import { failureKind, readRecordOf } from './record';
+import { renderSourceAttributes } from './source-attributes';
 import {
   renderBanner,
   renderExcluded,
@@ -137,6 +138,7 @@ async function load(client: Client): Promise<void> {
     renderWhy(v),
     renderMissing(v, asOf),
     ...(excluded ? [excluded] : []),
+    renderSourceAttributes(bundle.knowledge, bundle.rules),
   );
   byId('nav-excluded').hidden = !excluded;
   content.hidden = false;
