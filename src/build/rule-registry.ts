@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ruleReads } from './rule-reads';
+import { type RuleReads, ruleReads } from './rule-reads';
 
 export const RULES_DIR = path.join(__dirname, '..', 'clinical', 'rules');
 export const REGISTRY_FILE = path.join(RULES_DIR, 'registry.ts');
@@ -8,7 +8,7 @@ export const REGISTRY_FILE = path.join(RULES_DIR, 'registry.ts');
 const camel = (id: string) => id.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** One rule's reads as the formatter writes them: a list on one line when it fits in 120 columns, else one a line. */
-function readsLines(id: string, reads: Record<string, string[]>): string[] {
+function readsLines(id: string, reads: RuleReads): string[] {
   const lines = [`  '${id}': {`];
   for (const [key, items] of Object.entries(reads)) {
     const one = `    ${key}: [${items.map((i) => `'${i}'`).join(', ')}],`;
