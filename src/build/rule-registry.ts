@@ -10,7 +10,7 @@ const camel = (id: string) => id.replace(/-([a-z0-9])/g, (_, c: string) => c.toU
 /** One rule's reads as the formatter writes them: a list on one line when it fits in 120 columns, else one a line. */
 function readsLines(id: string, reads: RuleReads): string[] {
   const lines = [`  '${id}': {`];
-  for (const [key, items] of Object.entries(reads)) {
+  for (const [key, items] of Object.entries(reads) as [string, string[]][]) {
     const one = `    ${key}: [${items.map((i) => `'${i}'`).join(', ')}],`;
     if (one.length <= 120) lines.push(one);
     else lines.push(`    ${key}: [`, ...items.map((i) => `      '${i}',`), '    ],');
