@@ -10,6 +10,7 @@ import { byId, h } from '../web/dom';
 import type { KnowledgeBundle } from './contract';
 import { failureKind, readRecordOf } from './record';
 import { APP_TEXT } from './strings';
+import { renderSourceAttributes } from './source-attributes';
 import {
   renderBanner,
   renderExcluded,
@@ -149,6 +150,7 @@ async function load(client: Client): Promise<void> {
     renderWhy(v),
     renderMissing(v, asOf),
     ...(excluded ? [excluded] : []),
+    renderSourceAttributes(bundle.knowledge, bundle.rules),
   );
   byId('nav-excluded').hidden = !excluded;
   content.hidden = false;

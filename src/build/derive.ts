@@ -3,16 +3,20 @@
  * - cds-hooks/schemas/knowledge.schema.json from src/clinical/knowledge-schema.ts and the rule files,
  * - cds-hooks/schemas/config.schema.json from src/server/config-schema.ts, as environment strings,
  * - cds-hooks/schemas/cds-request.schema.json from src/cds/wire-schema.ts,
- * - src/clinical/rules/registry.ts from the rule files.
+ * - src/clinical/rules/registry.ts from the rule files,
+ * - docs/source-attributes.md from the knowledge file and what the rules' code reads.
  * src/config/derived.test.ts fails when a committed copy differs from what this writes.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CdsRequestSchema } from '../cds/wire-schema';
+import { loadServices } from '../cds/services';
 import { KnowledgeSchema } from '../clinical';
+import { loadKnowledgeSync } from '../config/knowledge-file';
 import { ConfigSchema } from '../server/config-schema';
 import { REGISTRY_FILE, ruleRegistrySource } from './rule-registry';
+import { sourceAttributesMarkdown } from './source-attributes-doc';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SCHEMAS = path.join(ROOT, 'cds-hooks', 'schemas');
@@ -58,6 +62,15 @@ function asEnvironmentStrings(schema: typeof ConfigSchema): Json {
   return draft07({ ...schema, properties });
 }
 
+/** The page reads the knowledge file as shipped (no site file): what the code and the data say together. */
+function sourceAttributesDoc(): string {
+  const services = [...loadServices().values()].map((s) => ({
+    id: s.definition.discovery.id,
+    rules: s.definition.rules,
+  }));
+  return sourceAttributesMarkdown(loadKnowledgeSync(), services);
+}
+
 export function derivedFiles(): { file: string; content: string }[] {
   const json = (v: Json) => `${JSON.stringify(v, null, 2)}\n`;
   return [
@@ -65,6 +78,7 @@ export function derivedFiles(): { file: string; content: string }[] {
     { file: path.join(SCHEMAS, 'config.schema.json'), content: json(asEnvironmentStrings(ConfigSchema)) },
     { file: path.join(SCHEMAS, 'cds-request.schema.json'), content: json(draft07(CdsRequestSchema)) },
     { file: REGISTRY_FILE, content: ruleRegistrySource() },
+    { file: path.join(ROOT, 'docs', 'source-attributes.md'), content: sourceAttributesDoc() },
   ];
 }
 

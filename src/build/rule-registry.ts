@@ -1,10 +1,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { type RuleReads, ruleReads } from './rule-reads';
 
 export const RULES_DIR = path.join(__dirname, '..', 'clinical', 'rules');
 export const REGISTRY_FILE = path.join(RULES_DIR, 'registry.ts');
 
 const camel = (id: string) => id.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** One rule's reads as the formatter writes them: a list on one line when it fits in 120 columns, else one a line. */
+function readsLines(id: string, reads: RuleReads): string[] {
+  const lines = [`  '${id}': {`];
+  for (const [key, items] of Object.entries(reads) as [string, string[]][]) {
+    const one = `    ${key}: [${items.map((i) => `'${i}'`).join(', ')}],`;
+    if (one.length <= 120) lines.push(one);
+    else lines.push(`    ${key}: [`, ...items.map((i) => `      '${i}',`), '    ],');
+  }
+  lines.push('  },');
+  return lines;
+}
 
 /**
  * The registry of rules, written from the rule files themselves: a file in src/clinical/rules that exports both
@@ -38,6 +51,11 @@ export function ruleRegistrySource(dir = RULES_DIR): string {
     'export const RULE_KNOWLEDGE = {',
     ...rules.map((r) => `  '${r.id}': ${camel(r.id)}.knowledge,`),
     '};',
+    '',
+    "/** What each rule's code reads (src/build/rule-reads.ts): the inputs its source attributes list. */",
+    'export const RULE_READS = {',
+    ...rules.flatMap((r) => readsLines(r.id, ruleReads(dir, r.file))),
+    '} as const;',
     '',
     '/** Every rule; the engine runs them in the order of their precedence in the knowledge data. */',
     'export const RULES: readonly Rule[] = [',

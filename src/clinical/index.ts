@@ -19,6 +19,13 @@ export type { ProductTable } from './products';
 export type { Rule } from './rules';
 export { DEFAULT_RULES } from './rules';
 export { Enum } from './schema';
+export {
+  allSourceAttributes,
+  MEASURE_DEMOGRAPHICS,
+  SECTIONS,
+  type SourceAttributes,
+  sourceAttributes,
+} from './source-attributes';
 export { malformed, placeholders } from './text';
 export { type MeasureTrends, measureTrends, type TrendPoint } from './trend';
 export * from './types';

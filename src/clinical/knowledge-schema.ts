@@ -7,6 +7,7 @@
 import { Type } from '@sinclair/typebox';
 import { RULE_KNOWLEDGE } from './rules/registry';
 import { ConditionNames, Enum, MedicationNames, NonNegative, Positive, Provenance, RuleText } from './schema';
+import { ProductSourceAttributes } from './source-attributes-schema';
 
 export const ANALYTE_IDS = [
   'creatinine',
@@ -236,6 +237,8 @@ export const KnowledgeSchema = Type.Object(
       { additionalProperties: false },
     ),
     citations: Type.Record(Type.String(), Citation, { minProperties: 1 }),
+    /** ONC HTI-1 source attributes said once for every rule (developer, funding); each rule adds its own. */
+    sourceAttributes: ProductSourceAttributes,
     /** Every rule is for adults unless listed in allAges; without a birth date an age-gated rule does not run. */
     ageGate: Type.Object(
       { adultAgeYears: Type.Number({ minimum: 18 }), allAges: Type.Array(Type.String()), provenance: Provenance },

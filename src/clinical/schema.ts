@@ -7,6 +7,7 @@
  * engine still runs unchanged in the browser.
  */
 import { type TProperties, Type } from '@sinclair/typebox';
+import { RuleSourceAttributes } from './source-attributes-schema';
 
 /** A string from a fixed list, as a JSON Schema enum (one clear ajv message: must be equal to one of the allowed values). */
 export const Enum = <const T extends readonly string[]>(
@@ -117,6 +118,8 @@ const ruleBase = {
   }),
   hooks: Type.Array(Hook, { uniqueItems: true, description: 'the CDS Hooks whose services run this rule' }),
   citations: CitationIds,
+  /** ONC HTI-1 source attributes (45 CFR 170.315(b)(11)(iv)(A)): purpose, cautions, dates, validation. */
+  sourceAttributes: RuleSourceAttributes,
   text: Type.Optional(RuleText),
 };
 

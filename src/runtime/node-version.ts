@@ -23,7 +23,7 @@ export function enginesRange(from: string = __dirname): string | undefined {
 /** Why this Node cannot run Crosstalk, or undefined when it can. */
 export function unsupportedNode(version: string, range: string | undefined): string | undefined {
   if (!range || semver.satisfies(version, range)) return undefined;
-  return `Node.js ${version} is not supported: Crosstalk needs Node.js ${range} (package.json "engines"). On a machine whose Node is older, run \`. bin/use-node24.sh\` first (README "Node versions").`;
+  return `Node.js ${version} is not supported: Crosstalk needs Node.js ${range} (package.json "engines"). On a machine whose Node is older, run \`. bin/use-node24.sh\` first (docs/hospital-it/install.md, "Node versions").`;
 }
 
 const why = unsupportedNode(process.version, enginesRange());

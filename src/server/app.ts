@@ -6,6 +6,7 @@ import { discoveryFor, type EhrProfiles, loadEhrProfiles, profileNamed } from '.
 import { HttpProblem, operationOutcome, problems } from '../cds/outcomes';
 import type { CdsService } from '../cds/services';
 import { MAX_JSON_DEPTH, withinDepth } from '../fhir/json-depth';
+import { serviceSourceAttributes, sourceAttributesExtension } from '../cds/source-attributes';
 import { adminRouter } from './admin';
 import { Auditor, type CallFacts, clientIss } from './audit';
 import { callLifetime, END_STATUS, InFlight, lifetimeOf } from './call-lifetime';
@@ -163,7 +164,22 @@ export function createApp(deps: AppDeps): express.Express {
   // Each EHR sees the prefetch its profile says it fills: Oracle Health, which fills none on patient-view, sees none.
   cds.get('/', (_req, res) => {
     const profile = profileOf(res);
-    res.json({ services: [...services.values()].map((s) => discoveryFor(profile, s.definition.discovery)) });
+    res.json({
+      services: [...services.values()].map((s) => ({
+        ...discoveryFor(profile, s.definition.discovery),
+        extension: sourceAttributesExtension(s, knowledge.current),
+      })),
+    });
+  });
+  // ONC HTI-1 source attributes of the service's rules, in full (the discovery extension carries the brief form).
+  cds.get('/:id/source-attributes', (req, res) => {
+    const id = String(req.params.id);
+    const service = services.get(id);
+    if (!service) throw problems.notFound(`No CDS service "${id}" here; GET /cds-services lists them.`);
+    res.json(serviceSourceAttributes(service, knowledge.current));
+  });
+  cds.all('/:id/source-attributes', (_req) => {
+    throw problems.methodNotAllowed('Use GET for source attributes.');
   });
 
   cds.post(

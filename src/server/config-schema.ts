@@ -2,7 +2,7 @@
  * The environment variables Crosstalk reads, written once: name, type, default and description. ajv checks the
  * environment against this object, turning numbers and booleans from strings (coerceTypes) and filling defaults
  * (useDefaults); the TypeScript type of the result is derived from it; `npm run derive` writes it out as
- * cds-hooks/schemas/config.schema.json for hospital IT (README: Configuration).
+ * cds-hooks/schemas/config.schema.json for hospital IT (docs/hospital-it/configuration.md).
  */
 import { type Static, type TOptional, type TSchema, Type } from '@sinclair/typebox';
 import { Enum } from '../clinical';
@@ -228,7 +228,7 @@ export const ConfigSchema = Type.Object(
   },
   {
     $id: 'config.schema.json',
-    title: 'Crosstalk runtime configuration, read from environment variables (README: Configuration)',
+    title: 'Crosstalk runtime configuration, read from environment variables (docs/hospital-it/configuration.md)',
     description:
       'Every value is an environment string; integers and booleans (true/false) are read from their text, and a key left unset takes its default.',
     additionalProperties: false,

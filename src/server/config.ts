@@ -25,7 +25,7 @@ export function parseSize(v: string): number {
   return Number(m[1]) * UNIT[m[2] as keyof typeof UNIT];
 }
 
-/** How the SMART app presents itself to an EHR's authorization server (README: Registering with an EHR). */
+/** How the SMART app presents itself to an EHR's authorization server (docs/hospital-it/registering-an-ehr.md). */
 export type SmartAppConfig = AppConfig['smart'];
 
 /** The configuration the server runs with: its type is what loadConfig builds from the validated environment. */
@@ -174,7 +174,7 @@ function toAppConfig(e: ValidEnv, corsOrigins: string[], fhirMaxResponseBytes: n
       failedAuthPerMinute: e.CROSSTALK_RATE_LIMIT_FAILED_AUTH_PER_MIN,
     },
     ...(e.CROSSTALK_AUDIT_HMAC_KEY ? { auditHmacKey: e.CROSSTALK_AUDIT_HMAC_KEY } : {}),
-    /** Keys the hash that picks a pilot's share of patients (README: Silent mode and pilot cohorts). */
+    /** Keys the hash that picks a pilot's share of patients (docs/hospital-it/clinical-configuration.md). */
     ...(e.CROSSTALK_PILOT_KEY ? { pilotKey: e.CROSSTALK_PILOT_KEY } : {}),
     retentionDays: e.CROSSTALK_RETENTION_DAYS,
     purgeIntervalMinutes: e.CROSSTALK_PURGE_INTERVAL_MINUTES,

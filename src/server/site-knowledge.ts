@@ -70,7 +70,7 @@ export class LiveKnowledge {
     if (ccr.enabled && ccr.threshold.provisional) {
       this.log.warn(
         { threshold: ccr.threshold.below },
-        'low-CCR threshold is PROVISIONAL (not validated): set a site threshold, see README "Clinical configuration"',
+        'low-CCR threshold is PROVISIONAL (not validated): set a site threshold, see docs/hospital-it/clinical-configuration.md',
       );
     }
     const quiet = nonActiveRules(k);

@@ -75,7 +75,7 @@ export async function start(
   } else {
     if (!config.trustedClientsFile) {
       throw new ConfigError(
-        'no trusted CDS clients: set CROSSTALK_TRUSTED_CLIENTS to a JSON file listing the EHRs allowed to call (README "Security"), or CROSSTALK_DEV_MODE=true for a local demo',
+        'no trusted CDS clients: set CROSSTALK_TRUSTED_CLIENTS to a JSON file listing the EHRs allowed to call (docs/hospital-it/security.md), or CROSSTALK_DEV_MODE=true for a local demo',
       );
     }
     clients = loadTrustedClients(config.trustedClientsFile, {

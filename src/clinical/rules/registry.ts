@@ -22,6 +22,119 @@ export const RULE_KNOWLEDGE = {
   'vitamin-d-context': vitaminDContext.knowledge,
 };
 
+/** What each rule's code reads (src/build/rule-reads.ts): the inputs its source attributes list. */
+export const RULE_READS = {
+  'endocrine-therapy-bone': {
+    domains: [
+      'medications',
+      'conditions',
+      'bone-density',
+      'bone-density-orders',
+      'osteoporosis-therapy',
+      'palliative-care',
+    ],
+    analytes: [],
+    measures: ['prednisone-equivalent-dose', 'glucocorticoid-exposure'],
+    patient: ['sex'],
+  },
+  'glucocorticoid-bone': {
+    domains: [
+      'medications',
+      'conditions',
+      'bone-density',
+      'bone-density-orders',
+      'osteoporosis-therapy',
+      'palliative-care',
+    ],
+    analytes: [],
+    measures: ['prednisone-equivalent-dose', 'glucocorticoid-exposure'],
+    patient: ['birthDate'],
+  },
+  'homa-context': {
+    domains: ['medications', 'conditions'],
+    analytes: [],
+    measures: ['homa-ir', 'homa-beta'],
+    patient: ['birthDate'],
+  },
+  'low-ccr': {
+    domains: [
+      'ccr-labs',
+      'medications',
+      'conditions',
+      'bone-density',
+      'bone-density-orders',
+      'osteoporosis-therapy',
+      'crp',
+      'bmi',
+      'palliative-care',
+      'thyroid-labs',
+      'pregnancy-tests',
+    ],
+    analytes: ['creatinine', 'cystatin-c', 'crp', 'bmi'],
+    measures: [
+      'sarcopenia-index',
+      'ccr',
+      'egfr-cr-2021',
+      'egfr-cr-cys-2021',
+      'egfr-cys-2012',
+      'prednisone-equivalent-dose',
+      'glucocorticoid-exposure',
+    ],
+    patient: ['sex', 'birthDate'],
+  },
+  'missing-ccr-input': {
+    domains: [
+      'ccr-labs',
+      'medications',
+      'conditions',
+      'bone-density',
+      'bone-density-orders',
+      'osteoporosis-therapy',
+      'crp',
+      'bmi',
+      'palliative-care',
+      'thyroid-labs',
+      'pregnancy-tests',
+    ],
+    analytes: ['creatinine', 'cystatin-c', 'crp', 'bmi'],
+    measures: [
+      'sarcopenia-index',
+      'ccr',
+      'egfr-cr-2021',
+      'egfr-cr-cys-2021',
+      'egfr-cys-2012',
+      'prednisone-equivalent-dose',
+      'glucocorticoid-exposure',
+    ],
+    patient: ['sex', 'birthDate'],
+  },
+  'secondary-osteoporosis': {
+    domains: [
+      'medications',
+      'conditions',
+      'bone-density',
+      'bone-density-orders',
+      'osteoporosis-therapy',
+      'palliative-care',
+    ],
+    analytes: [],
+    measures: ['prednisone-equivalent-dose', 'glucocorticoid-exposure'],
+    patient: ['birthDate'],
+  },
+  'sex-basis-context': {
+    domains: [],
+    analytes: [],
+    measures: [],
+    patient: ['sex'],
+  },
+  'vitamin-d-context': {
+    domains: ['vitamin-d'],
+    analytes: ['vitamin-d'],
+    measures: [],
+    patient: [],
+  },
+} as const;
+
 /** Every rule; the engine runs them in the order of their precedence in the knowledge data. */
 export const RULES: readonly Rule[] = [
   endocrineTherapyBone.rule,
