@@ -9,8 +9,8 @@ import { type ContextDomain, DEFAULT_RULES, domainText, evaluatePatient, measure
 import { byId, h } from '../web/dom';
 import type { KnowledgeBundle } from './contract';
 import { failureKind, readRecordOf } from './record';
-import { APP_TEXT } from './strings';
 import { renderSourceAttributes } from './source-attributes';
+import { APP_TEXT } from './strings';
 import {
   renderBanner,
   renderExcluded,

@@ -69,7 +69,8 @@ function rule(a: SourceAttributes): HTMLElement {
       h('dt', {}, 'Released, revised'),
       h('dd', {}, dates.join(', ')),
       h('dt', {}, 'Validated by'),
-      h('dd', {}, [`Tests: ${a.validation.tests.join(', ')}.`, ...a.validation.gaps].join(' ')),
+      // A clinician reads this: the test files are named in docs/source-attributes.md, not here.
+      h('dd', {}, [`${a.validation.tests.length} automated test suites.`, ...a.validation.gaps].join(' ')),
     ),
   );
 }

@@ -10,8 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CdsRequestSchema } from '../cds/wire-schema';
 import { loadServices } from '../cds/services';
+import { CdsRequestSchema } from '../cds/wire-schema';
 import { KnowledgeSchema } from '../clinical';
 import { loadKnowledgeSync } from '../config/knowledge-file';
 import { ConfigSchema } from '../server/config-schema';
