@@ -94,7 +94,7 @@ let brotliInUse = 0;
 const brotliWaiting: (() => void)[] = [];
 
 /**
- * The sliding window a brotli stream declares in its first byte (RFC 7932 §9.1, WBITS), in bytes: what its
+ * The sliding window a brotli stream declares in its first byte (RFC 7932 section 9.1, WBITS), in bytes: what its
  * decoder will hold, whatever the stream inflates to. Undefined for the large-window extension, never accepted.
  */
 export function brotliWindow(first: number): number | undefined {
