@@ -3,20 +3,14 @@
  * a clinician opens when they want to know where a card comes from. Kept apart from view.ts so the app's layout can
  * change without touching it: it takes the knowledge and rule ids and returns one element.
  */
-import { allSourceAttributes, clinicianText, type Knowledge, type SourceAttributes } from '../clinical';
+import {
+  allSourceAttributes,
+  clinicianText,
+  INPUT_LABELS as DEMOGRAPHICS,
+  type Knowledge,
+  type SourceAttributes,
+} from '../clinical';
 import { h } from '../web/dom';
-
-const DEMOGRAPHICS: [keyof SourceAttributes['inputs'], string][] = [
-  ['race', 'Race'],
-  ['ethnicity', 'Ethnicity'],
-  ['language', 'Language'],
-  ['sexualOrientation', 'Sexual orientation'],
-  ['genderIdentity', 'Gender identity'],
-  ['sex', 'Sex'],
-  ['dateOfBirth', 'Date of birth'],
-  ['socialDeterminantsOfHealth', 'Social determinants of health'],
-  ['healthStatusAssessments', 'Health status assessments'],
-];
 
 function rule(a: SourceAttributes): HTMLElement {
   const uses = DEMOGRAPHICS.filter(([k]) => (a.inputs[k] as { used: boolean }).used).map(([, l]) => l);

@@ -4,19 +4,7 @@
  */
 
 import { sourceAttributesPath } from '../cds/source-attributes';
-import { allSourceAttributes, type Knowledge, type SourceAttributes } from '../clinical';
-
-const LABELS: [keyof SourceAttributes['inputs'], string][] = [
-  ['race', 'Race'],
-  ['ethnicity', 'Ethnicity'],
-  ['language', 'Language'],
-  ['sexualOrientation', 'Sexual orientation'],
-  ['genderIdentity', 'Gender identity'],
-  ['sex', 'Sex'],
-  ['dateOfBirth', 'Date of birth'],
-  ['socialDeterminantsOfHealth', 'Social determinants of health'],
-  ['healthStatusAssessments', 'Health status assessments'],
-];
+import { allSourceAttributes, type Knowledge, INPUT_LABELS as LABELS, type SourceAttributes } from '../clinical';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 

@@ -21,6 +21,7 @@ export { DEFAULT_RULES } from './rules';
 export { Enum } from './schema';
 export {
   allSourceAttributes,
+  INPUT_LABELS,
   MEASURE_DEMOGRAPHICS,
   SECTIONS,
   type SourceAttributes,

@@ -53,6 +53,19 @@ export interface InputUse {
   how: string;
 }
 
+/** The inputs HTI-1 names, in the order the app and the generated doc list them, with their labels. */
+export const INPUT_LABELS: [keyof SourceAttributes['inputs'], string][] = [
+  ['race', 'Race'],
+  ['ethnicity', 'Ethnicity'],
+  ['language', 'Language'],
+  ['sexualOrientation', 'Sexual orientation'],
+  ['genderIdentity', 'Gender identity'],
+  ['sex', 'Sex'],
+  ['dateOfBirth', 'Date of birth'],
+  ['socialDeterminantsOfHealth', 'Social determinants of health'],
+  ['healthStatusAssessments', 'Health status assessments'],
+];
+
 export interface SourceAttributes {
   rule: string;
   title: string;
