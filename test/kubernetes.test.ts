@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { loadKnowledgeSync } from '../src/config/knowledge-file';
@@ -68,6 +69,42 @@ function render(dir: string): Obj[] {
   return objects;
 }
 
+/*
+ * The generated validators accept fields Kubernetes does not know (their schemas leave additionalProperties open, as
+ * the OpenAPI document does), while the API server drops or refuses them: a misspelt `readinessprobe` would pass.
+ * TypeScript's excess-property check on object literals is strict at every depth, so each object is written as a
+ * literal of its kubernetes-models interface and compiled in memory; any diagnostic names the unknown field.
+ */
+function unknownFields(objects: Obj[]): string[] {
+  const lines = objects.map((o, i) => {
+    const modulePath = `kubernetes-models/${o.apiVersion}/${o.kind}`;
+    return `import type { I${o.kind} as T${i} } from '${modulePath}';\nexport const o${i}: T${i} = ${JSON.stringify(o)};`;
+  });
+  const file = path.join(ROOT, 'test', '__k8s-strict__.ts');
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+  };
+  const host = ts.createCompilerHost(options);
+  const source = lines.join('\n');
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, lang, ...rest) =>
+    path.resolve(name) === file ? ts.createSourceFile(name, source, lang) : getSourceFile(name, lang, ...rest);
+  host.fileExists = (
+    (exists) => (name: string) =>
+      path.resolve(name) === file || exists(name)
+  )(host.fileExists.bind(host));
+  const program = ts.createProgram([file], options, host);
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '))
+    .map((m) => m.replace(/\s+/g, ' '));
+}
+
 const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-k8s-'));
 
 /** The kubernetes-models class for an object's apiVersion and kind: core `v1` has no group directory. */
@@ -130,6 +167,17 @@ describe('deploy/kubernetes against the Kubernetes schemas', () => {
     bad.spec.replicas = 'two';
     delete bad.spec.selector;
     await expect(validatorFor(bad).then((v) => v(bad))).rejects.toThrow(/replicas|selector/);
+  });
+  it('knows every field of every object, so a misspelt or invented field cannot pass as valid', () => {
+    expect(unknownFields([...base, ...overlay, ...example])).toEqual([]);
+  });
+
+  it('refuses a field Kubernetes does not define, at any depth', () => {
+    const bad = structuredClone(deployment);
+    bad.spec.template.spec.containers[0].readinessprobe = bad.spec.template.spec.containers[0].readinessProbe;
+    bad.spec.strategy.rollingupdate = {};
+    const found = unknownFields([bad]).join('\n');
+    expect(found).toMatch(/readinessprobe/);
   });
 });
 
