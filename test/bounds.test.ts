@@ -2,9 +2,11 @@ import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SqlEngine } from '../src/store/engine';
+import { openPostgres } from '../src/store/postgres';
 import { openSqlite, SQLITE_FILE_NAME } from '../src/store/sqlite';
 import { spawnCrosstalk } from './support/child';
-import { freshDataDir } from './support/databases';
+import { freshDataDir, freshPostgresDatabase } from './support/databases';
 import {
   callLog,
   expectOperationOutcome,
@@ -277,14 +279,32 @@ describe('the answer and the audit row', () => {
   });
 });
 
-describe('shutdown on SIGTERM while the time budget ends calls', () => {
+// PostgreSQL commits over a socket, SQLite in a worker thread: shutdown must wait for either.
+const stores = [
+  {
+    name: 'SQLite',
+    async create() {
+      const d = await freshDataDir();
+      return { env: { CROSSTALK_DATA_DIR: d.dir }, open: (): SqlEngine => openSqlite(d.dir), drop: d.drop };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async create() {
+      const d = await freshPostgresDatabase();
+      return { env: { DATABASE_URL: d.url }, open: (): SqlEngine => openPostgres(d.url), drop: d.drop };
+    },
+  },
+];
+
+describe.each(stores)('shutdown on SIGTERM while the time budget ends calls, on $name', (store) => {
   it('waits for their handlers: every answered call has exactly one audit row, with the status it was answered', {
     timeout: 60_000,
   }, async () => {
-    const data = await freshDataDir();
+    const data = await store.create();
     const child = await spawnCrosstalk({
       CROSSTALK_EMBEDDED_FHIR: 'false',
-      CROSSTALK_DATA_DIR: data.dir,
+      ...data.env,
       CROSSTALK_FHIR_TIMEOUT_MS: '2000',
       CROSSTALK_REQUEST_BUDGET_MS: '3000',
     });
@@ -315,7 +335,7 @@ describe('shutdown on SIGTERM while the time budget ends calls', () => {
       );
       expect(answered.length).toBeGreaterThan(0);
       expect(answered.map((a) => a.status)).toEqual(answered.map(() => 503));
-      const e = openSqlite(data.dir);
+      const e = data.open();
       try {
         for (const a of answered) {
           const rows = await e.db
