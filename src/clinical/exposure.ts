@@ -53,6 +53,8 @@ export function glucocorticoidDoses(
   ingredient: ConceptMatch,
   k: Knowledge,
   asOfMs: number,
+  /** Keep the prescribed course of a record use still in force (see `inForce`), not only the days taken. */
+  asPrescribed = false,
 ): GlucocorticoidDoses {
   const factor = k.glucocorticoidEquivalence.prednisoneMgPerMg[ingredient.concept.id];
   const base = { use, ingredient, ...(factor !== undefined ? { factor } : {}), intervals: [] as DoseInterval[] };
@@ -68,7 +70,8 @@ export function glucocorticoidDoses(
   const today = startOfDay(asOfMs);
   const startMs = startOfDay(use.period.value.startMs);
   const plannedEnd = Math.max(startMs, startOfDay(use.period.value.endMs));
-  const p = { startMs, endMs: use.origin === 'record' ? Math.min(plannedEnd, Math.max(today, startMs)) : plannedEnd };
+  const keepPlan = use.origin === 'order' || (asPrescribed && inForce(use, asOfMs));
+  const p = { startMs, endMs: keepPlan ? plannedEnd : Math.min(plannedEnd, Math.max(today, startMs)) };
   let cursor = p.startMs;
   const intervals: DoseInterval[] = [];
   for (const step of use.dose.value) {
@@ -86,6 +89,20 @@ export function glucocorticoidDoses(
     cursor = endMs;
   }
   return { ...base, intervals };
+}
+
+/**
+ * A record use whose prescribed course is under way today: an active or on-hold order, or a completed dispense, whose
+ * period began by today and is forecast to end after it. ACR 2022 counts a course begun and planned for more than
+ * 3 months ("beginning or continuing"), so such a course is judged on its plan; the days already taken are still
+ * what the card counts as observed.
+ */
+export function inForce(use: MedicationUse, asOfMs: number): boolean {
+  if (use.origin !== 'record' || !use.period.ok || !use.period.value.expected) return false;
+  const ordered = use.kind === 'MedicationRequest' && (use.status === 'active' || use.status === 'on-hold');
+  const supplied = use.kind === 'MedicationDispense' && use.status === 'completed';
+  const p = use.period.value;
+  return (ordered || supplied) && p.startMs <= asOfMs && p.endMs > asOfMs;
 }
 
 /** Runs of intervals at or above `minMgPerDay`, joined across gaps of at most `maxGapDays`, longest first. */
