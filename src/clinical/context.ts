@@ -25,6 +25,7 @@ import { careRecordFacts } from './care-records';
 import { isOneOf } from './codesets';
 import { type ConditionFact, readConditions } from './conditions';
 import { DAY_MS, subtractMonths } from './dates';
+import { type MedicationCourse, medicationCourses } from './exposure';
 import type { Knowledge } from './knowledge';
 import {
   type MedicationUse,
@@ -127,6 +128,8 @@ export interface ClinicalContext {
   /** `orders`: an order hook, where R1/R2 fire only for the orders being placed. */
   mode: 'record' | 'orders';
   medications: MedicationUse[];
+  /** The same uses as one timeline per medicine (exposure.ts): what rules ask whether a medicine is current. */
+  courses: MedicationCourse[];
   conditions: ConditionFact[];
   /** States results show (pregnancy, thyrotoxicosis): asked for only where a state changes what a lab means. */
   observedConditions: ConditionFact[];
@@ -194,6 +197,7 @@ export function buildContext(
   return {
     mode: input.draftOrders ? 'orders' : 'record',
     medications,
+    courses: medicationCourses(medications, k.medicationTimeline.maxDoseIntervalDays, asOf.getTime()),
     conditions: [...conditions.facts, ...careRecordFacts(careRecords, patientRef, k, asOf)],
     observedConditions: observedConditionFacts(input.observations, labs, patientRef, k, asOf, rejected),
     boneDensity: boneDensityTests(
@@ -256,18 +260,30 @@ export function heldAt(f: ConditionFact, atMs: number, graceMs = 0): boolean {
   return f.active || (f.abatementMs !== undefined && f.abatementMs >= atMs - graceMs);
 }
 
-/** Uses that match `names` and were taken (or are ordered) within `withinDays` of `atMs` (their period reaches it). */
+/** The courses (one timeline per medicine) a use is part of, for the concepts in `names`. */
+export function coursesOf(ctx: ClinicalContext, u: MedicationUse, names: readonly string[]): MedicationCourse[] {
+  const concepts = new Set(u.matches.filter((m) => isOneOf(m, names)).map((m) => m.concept.id));
+  return ctx.courses.filter((c) => c.uses.includes(u) && concepts.has(c.concept));
+}
+
+/**
+ * Uses that match `names` and were taken (or are ordered) within `withinDays` of `atMs`: their own period reaches it,
+ * or the course they belong to does (a depot injection given 10 weeks ago whose next dose is due next week), so the
+ * answer is the same whichever of the four medication resources recorded it.
+ */
 export function usesOf(
   ctx: ClinicalContext,
   names: readonly string[],
   atMs: number,
   withinDays: number,
 ): MedicationUse[] {
+  const reaches = (startMs: number, endMs: number) => endMs >= atMs - withinDays * DAY_MS && startMs <= atMs;
   return ctx.medications.filter((u) => {
     if (!u.matches.some((m) => isOneOf(m, names))) return false;
     if (u.origin === 'order') return true;
     if (!u.period.ok) return u.status === 'active' || u.status === 'on-hold';
-    return u.period.value.endMs >= atMs - withinDays * DAY_MS && u.period.value.startMs <= atMs;
+    if (reaches(u.period.value.startMs, u.period.value.endMs)) return true;
+    return coursesOf(ctx, u, names).some((c) => reaches(c.startMs, c.endMs));
   });
 }
 

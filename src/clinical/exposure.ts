@@ -53,6 +53,8 @@ export function glucocorticoidDoses(
   ingredient: ConceptMatch,
   k: Knowledge,
   asOfMs: number,
+  /** Keep the prescribed course of a record use still in force (see `inForce`), not only the days taken. */
+  asPrescribed = false,
 ): GlucocorticoidDoses {
   const factor = k.glucocorticoidEquivalence.prednisoneMgPerMg[ingredient.concept.id];
   const base = { use, ingredient, ...(factor !== undefined ? { factor } : {}), intervals: [] as DoseInterval[] };
@@ -68,7 +70,8 @@ export function glucocorticoidDoses(
   const today = startOfDay(asOfMs);
   const startMs = startOfDay(use.period.value.startMs);
   const plannedEnd = Math.max(startMs, startOfDay(use.period.value.endMs));
-  const p = { startMs, endMs: use.origin === 'record' ? Math.min(plannedEnd, Math.max(today, startMs)) : plannedEnd };
+  const keepPlan = use.origin === 'order' || (asPrescribed && inForce(use, asOfMs));
+  const p = { startMs, endMs: keepPlan ? plannedEnd : Math.min(plannedEnd, Math.max(today, startMs)) };
   let cursor = p.startMs;
   const intervals: DoseInterval[] = [];
   for (const step of use.dose.value) {
@@ -86,6 +89,20 @@ export function glucocorticoidDoses(
     cursor = endMs;
   }
   return { ...base, intervals };
+}
+
+/**
+ * A record use whose prescribed course is under way today: an active or on-hold order, or a completed dispense, whose
+ * period began by today and is forecast to end after it. ACR 2022 counts a course begun and planned for more than
+ * 3 months ("beginning or continuing"), so such a course is judged on its plan; the days already taken are still
+ * what the card counts as observed.
+ */
+export function inForce(use: MedicationUse, asOfMs: number): boolean {
+  if (use.origin !== 'record' || !use.period.ok || !use.period.value.expected) return false;
+  const ordered = use.kind === 'MedicationRequest' && (use.status === 'active' || use.status === 'on-hold');
+  const supplied = use.kind === 'MedicationDispense' && use.status === 'completed';
+  const p = use.period.value;
+  return (ordered || supplied) && p.startMs <= asOfMs && p.endMs > asOfMs;
 }
 
 /** Runs of intervals at or above `minMgPerDay`, joined across gaps of at most `maxGapDays`, longest first. */
@@ -110,4 +127,111 @@ export function exposureRuns(intervals: DoseInterval[], minMgPerDay: number, max
     }
   }
   return runs.sort((a, b) => b.days - a.days);
+}
+
+/*
+ * One timeline per medicine, whatever resource said it: requests, statements, dispenses and administrations of one
+ * ingredient become courses. Overlapping or touching periods join; doses given at intervals (a depot injection every
+ * 12 weeks, recorded as MedicationAdministrations) join while each follows the last within `maxDoseIntervalDays`,
+ * and the course then runs to the next dose due at the interval last observed. A rule asks this timeline, never one
+ * resource type, so a medicine is current (or a short course) the same way however the EHR recorded it.
+ */
+
+export interface MedicationCourse {
+  concept: string;
+  uses: MedicationUse[];
+  startMs: number;
+  /** Cover ends: the last day taken or supplied, or the next dose due after repeated doses. */
+  endMs: number;
+  /** Doses at intervals with no stated supply: the interval last observed between them, in days. */
+  doseIntervalDays?: number;
+  /**
+   * The course's length is not known: an order still running with no end, a single dose with no interval on record,
+   * or doses at intervals whose next dose is not yet past due. An open course is never a short course.
+   */
+  open: boolean;
+  how: string;
+}
+
+/** A dated dose, not a supply: an administration, or a use whose period is a single day with no stated end. */
+function isDose(u: MedicationUse): boolean {
+  if (!u.period.ok) return false;
+  const p = u.period.value;
+  return u.kind === 'MedicationAdministration' || (!p.open && !p.expected && p.endMs - p.startMs <= DAY_MS);
+}
+
+/** The ingredient concepts a use is a course of: its matches by code or name, else its class. */
+function courseConcepts(u: MedicationUse): string[] {
+  const specific = u.matches.filter((m) => m.basis !== 'class');
+  return [...new Set((specific.length ? specific : u.matches).map((m) => m.concept.id))];
+}
+
+export function medicationCourses(
+  uses: MedicationUse[],
+  maxDoseIntervalDays: number,
+  asOfMs: number,
+): MedicationCourse[] {
+  const byConcept = new Map<string, MedicationUse[]>();
+  for (const u of uses) {
+    if (!u.period.ok) continue;
+    for (const c of courseConcepts(u)) byConcept.set(c, [...(byConcept.get(c) ?? []), u]);
+  }
+  const out: MedicationCourse[] = [];
+  const maxGapMs = maxDoseIntervalDays * DAY_MS;
+  for (const [concept, list] of byConcept) {
+    const sorted = [...list].sort(
+      (a, b) => (a.period.ok ? a.period.value.startMs : 0) - (b.period.ok ? b.period.value.startMs : 0),
+    );
+    let cur: (MedicationCourse & { lastDoseMs?: number; doses: number }) | undefined;
+    const close = () => {
+      if (!cur) return;
+      const { lastDoseMs, doses, ...course } = cur;
+      if (lastDoseMs !== undefined && course.doseIntervalDays !== undefined) {
+        const due = lastDoseMs + course.doseIntervalDays * DAY_MS;
+        course.endMs = Math.max(course.endMs, due);
+        // The next dose is not yet past due: the course may go on, so its length is not known.
+        if (due >= startOfDay(asOfMs)) course.open = true;
+        course.how = `${doses} doses about ${fmt(course.doseIntervalDays)} days apart, the next due ${new Date(due).toISOString().slice(0, 10)}`;
+      } else if (doses === 1 && course.uses.length === 1) {
+        course.open = true;
+        course.how = 'a single dose, no interval on record';
+      }
+      out.push(course);
+      cur = undefined;
+    };
+    for (const u of sorted) {
+      if (!u.period.ok) continue;
+      const p = u.period.value;
+      const dose = isDose(u);
+      const joins =
+        cur &&
+        (p.startMs <= cur.endMs + DAY_MS ||
+          (dose && cur.lastDoseMs !== undefined && p.startMs - cur.lastDoseMs <= maxGapMs));
+      if (cur && joins) {
+        if (dose && cur.lastDoseMs !== undefined && p.startMs - cur.lastDoseMs >= DAY_MS)
+          cur.doseIntervalDays = Math.round((p.startMs - cur.lastDoseMs) / DAY_MS);
+        if (dose) {
+          cur.lastDoseMs = p.startMs;
+          cur.doses += 1;
+        }
+        cur.uses.push(u);
+        cur.endMs = Math.max(cur.endMs, p.endMs);
+        cur.open = cur.open || !!p.open;
+        continue;
+      }
+      close();
+      cur = {
+        concept,
+        uses: [u],
+        startMs: p.startMs,
+        endMs: p.endMs,
+        open: !!p.open,
+        how: p.how,
+        doses: dose ? 1 : 0,
+        ...(dose ? { lastDoseMs: p.startMs } : {}),
+      };
+    }
+    close();
+  }
+  return out;
 }

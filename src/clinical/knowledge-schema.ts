@@ -232,6 +232,14 @@ export const KnowledgeSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /**
+     * One timeline per medicine: doses given at intervals (MedicationAdministration, a dated dose with no supply) are
+     * one course while each follows the last within this many days; the course then runs to the next dose due.
+     */
+    medicationTimeline: Type.Object(
+      { maxDoseIntervalDays: Positive, provenance: Provenance },
+      { additionalProperties: false },
+    ),
     orders: Type.Object(
       { 'cystatin-c': Orderable, creatinine: Orderable, dxa: Orderable, 'dxa-vfa': Orderable },
       { additionalProperties: false },

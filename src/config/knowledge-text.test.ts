@@ -140,6 +140,8 @@ const PATHS: Records[] = [
       } as Resource,
     ],
   },
+  // A glucocorticoid course 50 days in, prescribed for 120: judged on its plan, counted by the days taken.
+  { who: woman(70), resources: [rx('pred-plan', pred, 50, [{ ...daily(10), route: ORAL }], 30)] },
   // A GnRH agonist in a woman: ovarian suppression, on every surface of the card.
   {
     who: woman(45),

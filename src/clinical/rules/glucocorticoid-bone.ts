@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { describeMatch } from '../codesets';
 import { conditionsOf, domainText, dxaSince, focusUnreadable, missing } from '../context';
-import { DAY_MS, subtractMonths } from '../dates';
-import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient } from '../exposure';
+import { DAY_MS, startOfDay, subtractMonths } from '../dates';
+import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient, inForce } from '../exposure';
 import { day, significant as fmt } from '../format';
 import type { MedicationUse } from '../medications';
 import { ConditionNames, MedicationNames, NonNegative, Positive, Provenance, ruleKnowledge, Summary } from '../schema';
@@ -93,11 +93,33 @@ export const rule: Rule = {
     }
     const asOfMs = ctx.asOf.getTime();
     const runs = exposureRuns(intervals, r.minPrednisoneEqMgPerDay, r.maxGapDays);
-    const run = runs.find(
+    let run = runs.find(
       (x) =>
         x.days > r.minDays &&
         (onOrders ? x.intervals.some((i) => i.use.focus) : x.endMs >= asOfMs - r.recentDays * DAY_MS),
     );
+    // A course begun and prescribed for more than 3 months is what ACR 2022 means by "beginning" long-term therapy:
+    // judged on its plan while an order (or supply) for it is in force today, though only the days taken are counted.
+    const inForceUses = onOrders || run ? [] : systemic.filter((u) => inForce(u, asOfMs));
+    if (inForceUses.length) {
+      const prescribed = systemic.flatMap(
+        (u) =>
+          glucocorticoidDoses(
+            u,
+            glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>,
+            k,
+            asOfMs,
+            true,
+          ).intervals,
+      );
+      run = exposureRuns(prescribed, r.minPrednisoneEqMgPerDay, r.maxGapDays).find(
+        (x) =>
+          x.days > r.minDays &&
+          x.startMs <= asOfMs &&
+          x.endMs > asOfMs &&
+          x.intervals.some((i) => inForceUses.includes(i.use)),
+      );
+    }
     // No dose could be read at all: say so (the notes), never "0 mg/day".
     if (!run && !intervals.length && notes.length) return outcome.notMet(ID, notes);
     if (!run) {
@@ -158,8 +180,11 @@ export const rule: Rule = {
     const age = ctx.ageNow;
     const under40 = age !== undefined && age < r.fraxMinAgeYears;
     const maxPed = Math.max(...run.intervals.map((i) => i.prednisoneEqMgPerDay));
-    // Record uses count only to today; only an order's planned course reaches past it.
+    // Record uses count only to today; an order's planned course, or a prescription in force, reaches past it.
     const expected = run.endMs > asOfMs;
+    // What the card counts as taken never includes a day still to come.
+    const takenEndMs = onOrders ? run.endMs : Math.min(run.endMs, Math.max(run.startMs, startOfDay(asOfMs)));
+    const takenDays = Math.round((takenEndMs - run.startMs) / DAY_MS);
     const focus = uses.filter((u) => u.focus);
     const measures = [
       medicationMeasure(
@@ -172,11 +197,11 @@ export const rule: Rule = {
       ),
       medicationMeasure(
         'glucocorticoid-exposure',
-        run.days,
+        takenDays,
         'd',
         uses,
         say('formulaExposure', { minimumMgPerDay: r.minPrednisoneEqMgPerDay, maxGapDays: r.maxGapDays }),
-        new Date(run.endMs).toISOString(),
+        new Date(takenEndMs).toISOString(),
       ),
     ].filter((m): m is Measure => !!m);
 
@@ -259,10 +284,19 @@ export const rule: Rule = {
               ),
               dose: fmt(maxPed),
               from: day(new Date(run.startMs).toISOString()),
-              days: Math.round(run.days),
+              days: takenDays,
               minimumMgPerDay: r.minPrednisoneEqMgPerDay,
-              to: day(new Date(run.endMs).toISOString()),
+              to: day(new Date(takenEndMs).toISOString()),
             }),
+            ...(expected && !onOrders
+              ? [
+                  say('foundPrescribed', {
+                    to: day(new Date(run.endMs).toISOString()),
+                    days: Math.round(run.days),
+                    minDays: r.minDays,
+                  }),
+                ]
+              : []),
             ...(care.uncheckedLine ? [care.uncheckedLine] : []),
             ...care.overdueLines,
             foundDxa(ctx, r.dxaWithinMonths),
