@@ -266,6 +266,25 @@ export function coursesOf(ctx: ClinicalContext, u: MedicationUse, names: readonl
   return ctx.courses.filter((c) => c.uses.includes(u) && concepts.has(c.concept));
 }
 
+const courseDays = (c: { startMs: number; endMs: number }) => (c.endMs - c.startMs) / DAY_MS;
+
+/**
+ * The course that decides how long a use has run: the longest of its courses, an open one before a closed one; a use
+ * in no course (its concept not among `names`) stands as its own period. Undefined when the period is unreadable.
+ */
+export function courseOf(
+  ctx: ClinicalContext,
+  u: MedicationUse,
+  names: readonly string[],
+): (Pick<MedicationCourse, 'startMs' | 'endMs' | 'open' | 'how'> & { days: number }) | undefined {
+  if (!u.period.ok) return undefined;
+  const courses = coursesOf(ctx, u, names);
+  const c = courses.length
+    ? courses.reduce((a, b) => (courseDays(b) > courseDays(a) || (b.open && !a.open) ? b : a))
+    : { ...u.period.value, open: !!u.period.value.open };
+  return { startMs: c.startMs, endMs: c.endMs, open: c.open, how: c.how, days: courseDays(c) };
+}
+
 /**
  * Uses that match `names` and were taken (or are ordered) within `withinDays` of `atMs`: their own period reaches it,
  * or the course they belong to does (a depot injection given 10 weeks ago whose next dose is due next week), so the

@@ -3,7 +3,7 @@ import { isOneOf, strongest } from './codesets';
 import { DAY_MS, startOfDay } from './dates';
 import { significant as fmt } from './format';
 import type { Knowledge } from './knowledge';
-import type { MedicationUse } from './medications';
+import type { MedicationUse, UsePeriod } from './medications';
 
 /*
  * Glucocorticoid exposure over time, in prednisone-equivalent mg/day: each use becomes dated intervals (one per
@@ -171,17 +171,21 @@ export function medicationCourses(
   maxDoseIntervalDays: number,
   asOfMs: number,
 ): MedicationCourse[] {
-  const byConcept = new Map<string, MedicationUse[]>();
+  type Dated = { u: MedicationUse; p: UsePeriod };
+  const byConcept = new Map<string, Dated[]>();
   for (const u of uses) {
     if (!u.period.ok) continue;
-    for (const c of courseConcepts(u)) byConcept.set(c, [...(byConcept.get(c) ?? []), u]);
+    const dated = { u, p: u.period.value };
+    for (const c of courseConcepts(u)) {
+      const list = byConcept.get(c);
+      if (list) list.push(dated);
+      else byConcept.set(c, [dated]);
+    }
   }
   const out: MedicationCourse[] = [];
   const maxGapMs = maxDoseIntervalDays * DAY_MS;
   for (const [concept, list] of byConcept) {
-    const sorted = [...list].sort(
-      (a, b) => (a.period.ok ? a.period.value.startMs : 0) - (b.period.ok ? b.period.value.startMs : 0),
-    );
+    list.sort((a, b) => a.p.startMs - b.p.startMs);
     let cur: (MedicationCourse & { lastDoseMs?: number; doses: number }) | undefined;
     const close = () => {
       if (!cur) return;
@@ -199,9 +203,7 @@ export function medicationCourses(
       out.push(course);
       cur = undefined;
     };
-    for (const u of sorted) {
-      if (!u.period.ok) continue;
-      const p = u.period.value;
+    for (const { u, p } of list) {
       const dose = isDose(u);
       const joins =
         cur &&

@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { isOneOf, strongest } from '../codesets';
-import { coursesOf, domainText, dxaSince, focusUnreadable, missing, usesOf } from '../context';
-import { DAY_MS, subtractMonths } from '../dates';
-import type { MedicationCourse } from '../exposure';
+import { courseOf, domainText, dxaSince, focusUnreadable, missing, usesOf } from '../context';
+import { subtractMonths } from '../dates';
 import { day, significant as fmtDays } from '../format';
 import type { MedicationUse } from '../medications';
 import { MedicationNames, NonNegative, Provenance, ruleKnowledge, Summary } from '../schema';
@@ -14,10 +13,6 @@ import { outcome, type Rule } from './rule';
 const ID = 'endocrine-therapy-bone';
 /** A use still counts as current if its period reached within this many days of today (a monthly depot injection). */
 const CURRENT_WITHIN_DAYS = 45;
-
-function courseDays(c: { startMs: number; endMs: number }): number {
-  return (c.endMs - c.startMs) / DAY_MS;
-}
 
 /** This rule's data under rules.endocrine-therapy-bone in the knowledge file: its thresholds, names and words. */
 export const knowledge = ruleKnowledge({
@@ -64,32 +59,21 @@ export const rule: Rule = {
     const current = usesOf(c, r.triggers, ctx.asOf.getTime(), CURRENT_WITHIN_DAYS);
     // Ongoing therapy only: a course bounded to a few days (letrozole for ovulation induction) is not exposure. The
     // course is the medicine's timeline, not one resource: three 12-weekly depot injections are one long course.
-    const courseOfUse = (
-      u: MedicationUse,
-    ): MedicationCourse | { startMs: number; endMs: number; open: boolean; how: string } | undefined => {
-      if (!u.period.ok) return undefined;
-      const courses = coursesOf(c, u, r.triggers);
-      return courses.length
-        ? courses.reduce((a, b) => (courseDays(b) > courseDays(a) || (b.open && !a.open) ? b : a))
-        : { ...u.period.value, open: !!u.period.value.open };
-    };
-    const short = current.filter((u) => {
-      const course = courseOfUse(u);
-      return course !== undefined && !course.open && courseDays(course) < r.minCourseDays;
+    const shortCourses = current.flatMap((u) => {
+      const course = courseOf(c, u, r.triggers);
+      return course && !course.open && course.days < r.minCourseDays ? [{ u, course }] : [];
     });
+    const short = shortCourses.map((x) => x.u);
     const uses = current.filter((u) => !short.includes(u));
-    const shortReasons = short.map((u) => {
-      const course = courseOfUse(u);
-      return {
-        code: 'short-course',
-        text: reasonFrom(r.text, 'short-course', {
-          medicine: `${u.name} (${u.reference})`,
-          days: fmtDays(course ? courseDays(course) : 0),
-          period: course?.how ?? '',
-          minimum: r.minCourseDays,
-        }).text,
-      };
-    });
+    const shortReasons = shortCourses.map(({ u, course }) => ({
+      code: 'short-course',
+      text: reasonFrom(r.text, 'short-course', {
+        medicine: `${u.name} (${u.reference})`,
+        days: fmtDays(course.days),
+        period: course.how,
+        minimum: r.minCourseDays,
+      }).text,
+    }));
     if (onOrders && !uses.some((u) => u.focus)) {
       // An order being placed that could not be read may be one of these: not checked, which is not "no order".
       const why = focusUnreadable(c, 'medications')

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { describeMatch } from '../codesets';
+import { type ConceptMatch, describeMatch } from '../codesets';
 import { conditionsOf, domainText, dxaSince, focusUnreadable, missing } from '../context';
 import { DAY_MS, startOfDay, subtractMonths } from '../dates';
 import { type DoseInterval, exposureRuns, glucocorticoidDoses, glucocorticoidIngredient, inForce } from '../exposure';
@@ -63,13 +63,18 @@ export const rule: Rule = {
 
     const notes: Reason[] = [];
     const systemic: MedicationUse[] = [];
+    const ingredientOf = new Map<MedicationUse, ConceptMatch>();
     for (const u of c.medications) {
-      if (!glucocorticoidIngredient(u, r.triggers)) continue;
+      const ingredient = glucocorticoidIngredient(u, r.triggers);
+      if (!ingredient) continue;
       if (u.route.kind === 'local')
         notes.push(reasonFrom(r.text, 'not-systemic', { medicine: `${u.name} (${u.reference})`, route: u.route.how }));
       else if (u.route.kind === 'unknown')
         notes.push(reasonFrom(r.text, 'route-unknown', { medicine: `${u.name} (${u.reference})`, route: u.route.how }));
-      else systemic.push(u);
+      else {
+        systemic.push(u);
+        ingredientOf.set(u, ingredient);
+      }
     }
     if (onOrders && !systemic.some((u) => u.focus)) {
       // An order being placed that could not be read may be a glucocorticoid: not checked, which is not "no order".
@@ -80,18 +85,15 @@ export const rule: Rule = {
     }
     if (!systemic.length) return outcome.notMet(ID, [reasonFrom(r.text, 'no-glucocorticoid'), ...notes]);
 
+    const asOfMs = ctx.asOf.getTime();
+    const dosesOf = (u: MedicationUse, asPrescribed = false) =>
+      glucocorticoidDoses(u, ingredientOf.get(u) as ConceptMatch, k, asOfMs, asPrescribed);
+    const taken = new Map(systemic.map((u) => [u, dosesOf(u)]));
     const intervals: DoseInterval[] = [];
-    for (const u of systemic) {
-      const d = glucocorticoidDoses(
-        u,
-        glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>,
-        k,
-        ctx.asOf.getTime(),
-      );
+    for (const [u, d] of taken) {
       if (d.why) notes.push(reasonFrom(r.text, 'dose-unknown', { medicine: `${u.name} (${u.reference})`, why: d.why }));
       intervals.push(...d.intervals);
     }
-    const asOfMs = ctx.asOf.getTime();
     const runs = exposureRuns(intervals, r.minPrednisoneEqMgPerDay, r.maxGapDays);
     let run = runs.find(
       (x) =>
@@ -102,15 +104,9 @@ export const rule: Rule = {
     // judged on its plan while an order (or supply) for it is in force today, though only the days taken are counted.
     const inForceUses = onOrders || run ? [] : systemic.filter((u) => inForce(u, asOfMs));
     if (inForceUses.length) {
-      const prescribed = systemic.flatMap(
-        (u) =>
-          glucocorticoidDoses(
-            u,
-            glucocorticoidIngredient(u, r.triggers) as NonNullable<ReturnType<typeof glucocorticoidIngredient>>,
-            k,
-            asOfMs,
-            true,
-          ).intervals,
+      // Only a use in force has a plan beyond today; every other use's days are the ones already read.
+      const prescribed = systemic.flatMap((u) =>
+        inForceUses.includes(u) ? dosesOf(u, true).intervals : (taken.get(u)?.intervals ?? []),
       );
       run = exposureRuns(prescribed, r.minPrednisoneEqMgPerDay, r.maxGapDays).find(
         (x) =>
