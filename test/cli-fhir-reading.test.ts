@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Bundle, Condition, DiagnosticReport, Observation, Patient, Resource } from 'fhir/r4';
+import type {
+  Bundle,
+  Condition,
+  DiagnosticReport,
+  MedicationAdministration,
+  Observation,
+  Patient,
+  Resource,
+} from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 
 const NOW = '2026-12-01T00:00:00Z';
@@ -341,6 +349,47 @@ describe('crosstalk evaluate on medications (four resources, routes, equivalence
       const surfaces = [gnrh?.summary, gnrh?.detail, gnrh?.source.topic?.display].join('\n');
       expect(surfaces).toMatch(/ovarian suppression/i);
       expect(surfaces).not.toMatch(/androgen|\bADT\b/i);
+    },
+    CHILD_PROCESS_MS,
+  );
+});
+
+describe('crosstalk evaluate on one timeline per medicine', () => {
+  it(
+    'gives the androgen-deprivation card for goserelin depots known only from MedicationAdministrations, and the glucocorticoid card 50 days into a 120-day prednisone prescription',
+    () => {
+      const goserelin = (id: string, day: number): MedicationAdministration => ({
+        resourceType: 'MedicationAdministration',
+        id,
+        status: 'completed',
+        subject: { reference: 'Patient/adt' },
+        medicationCodeableConcept: {
+          coding: [{ system: 'http://www.whocc.no/atc', code: 'L02AE03', display: 'goserelin' }],
+          text: 'goserelin 10.8 mg implant',
+        },
+        effectiveDateTime: at(-day),
+        dosage: { route: route('34206005', 'Subcutaneous route') },
+      });
+      const bundle: Bundle = {
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [
+          { resourceType: 'Patient', id: 'adt', gender: 'male', birthDate: '1951-08-30' },
+          goserelin('g1', 249),
+          goserelin('g2', 165),
+          goserelin('g3', 81),
+          { resourceType: 'Patient', id: 'plan', gender: 'female', birthDate: '1958-01-09' },
+          order('pred-plan', 'plan', ['312617', 'predniSONE 5 MG Oral Tablet'], 10, 50, 70),
+        ].map((resource) => ({ resource: resource as Resource })),
+      };
+      const out = evaluateNdjson(bundle);
+      const cardsOf = (id: string) =>
+        (out.find((r) => r.patient === `Patient/${id}`)?.cards ?? []) as unknown as Card[];
+      const adt = cardsOf('adt').find((c) => c.extension.crosstalk.ruleId === 'endocrine-therapy-bone');
+      expect(adt?.detail).toMatch(/androgen.deprivation/i);
+      const gc = cardsOf('plan').find((c) => c.extension.crosstalk.ruleId === 'glucocorticoid-bone');
+      expect(gc?.detail).toMatch(/\b50 days at ≥/);
+      expect(gc?.detail).toMatch(/a course of 120 days/);
     },
     CHILD_PROCESS_MS,
   );

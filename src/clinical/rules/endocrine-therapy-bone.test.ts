@@ -1,4 +1,13 @@
-import type { Dosage, MedicationRequest, Patient, Resource } from 'fhir/r4';
+import type {
+  CodeableConcept,
+  Dosage,
+  MedicationAdministration,
+  MedicationDispense,
+  MedicationRequest,
+  MedicationStatement,
+  Patient,
+  Resource,
+} from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 import { loadKnowledgeSync } from '../../config/knowledge-file';
 import { daysAgo, lab, medicationRequest, patient } from '../../demo/builders';
@@ -92,5 +101,61 @@ describe('R2 and the length of the course', () => {
     const text = JSON.stringify(e.findings);
     expect(e.findings.map((f) => f.ruleId)).toEqual(['endocrine-therapy-bone']);
     expect(text).not.toMatch(/muscle/i);
+  });
+});
+
+// A 12-weekly goserelin depot for prostate cancer, recorded as each of the four medication resources.
+const goserelin: CodeableConcept = {
+  coding: [{ system: 'http://www.whocc.no/atc', code: 'L02AE03', display: 'goserelin' }],
+  text: 'goserelin 10.8 MG implant',
+};
+const man = (age: number): Patient => patient('p', 'male', `${2026 - age - 1}-06-01`);
+const subject = { reference: 'Patient/p' };
+const depots: Record<string, (id: string, day: number) => Resource> = {
+  MedicationAdministration: (id, day): MedicationAdministration => ({
+    resourceType: 'MedicationAdministration',
+    id,
+    status: 'completed',
+    subject,
+    medicationCodeableConcept: goserelin,
+    effectiveDateTime: daysAgo(NOW, day),
+  }),
+  MedicationDispense: (id, day): MedicationDispense => ({
+    resourceType: 'MedicationDispense',
+    id,
+    status: 'completed',
+    subject,
+    medicationCodeableConcept: goserelin,
+    whenHandedOver: daysAgo(NOW, day),
+  }),
+  MedicationStatement: (id, day): MedicationStatement => ({
+    resourceType: 'MedicationStatement',
+    id,
+    status: 'completed',
+    subject,
+    medicationCodeableConcept: goserelin,
+    effectiveDateTime: daysAgo(NOW, day),
+  }),
+  MedicationRequest: (id, day): MedicationRequest => ({
+    ...medicationRequest(id, 'p', goserelin, { authoredOn: daysAgo(NOW, day) }),
+    status: 'completed',
+  }),
+};
+
+describe("R2 on the medicine's timeline, whichever resource recorded it", () => {
+  const firesFor = (depot: (id: string, day: number) => Resource) => {
+    const e = run([depot('g1', 249), depot('g2', 165), depot('g3', 81)], man(72));
+    expect(e.findings.map((f) => f.ruleId)).toEqual(['endocrine-therapy-bone']);
+  };
+  it('fires for 12-weekly goserelin depots recorded only as MedicationAdministrations, the last 81 days ago', () =>
+    firesFor(depots.MedicationAdministration!));
+  for (const kind of ['MedicationDispense', 'MedicationStatement', 'MedicationRequest']) {
+    it(`fires for the same depots recorded only as ${kind}s`, () => firesFor(depots[kind]!));
+  }
+
+  it('makes no card once the depots stopped: the next dose fell due long ago', () => {
+    const e = run([depots.MedicationAdministration!('g1', 500), depots.MedicationAdministration!('g2', 416)], man(72));
+    expect(e.findings).toEqual([]);
+    expect(r2(e).reasons.map((x) => x.code)).toEqual(['no-therapy']);
   });
 });

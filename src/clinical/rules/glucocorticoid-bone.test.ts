@@ -266,3 +266,28 @@ describe('R1 and replacement-dose hydrocortisone', () => {
     ]);
   });
 });
+
+// 10 mg a day for 120 days (30-day fills, 3 repeats), authored 50 days ago.
+const planned = (status: MedicationRequest['status']): MedicationRequest => ({
+  ...medicationRequest('plan', 'p', prednisone5, { authoredOn: daysAgo(NOW, 50), supplyDays: 30, repeats: 3 }),
+  dosageInstruction: [tabs(2)],
+  status,
+});
+
+describe('R1 on a prescription in force: judged on its plan, counted by the days taken', () => {
+  it('fires 50 days into an active 120-day course, counting 50 days taken and naming the prescribed end', () => {
+    const e = run([planned('active')]);
+    expect(e.findings.map((f) => f.ruleId)).toEqual(['glucocorticoid-bone']);
+    // The card's found lines count what was taken; the plan is a line of its own.
+    const found = (e.findings[0]!.brief?.found ?? []).join(' ');
+    expect(found).toMatch(/\b50 days at ≥/);
+    expect(found).toMatch(/Prescribed to .*: a course of 120 days, more than 90/);
+    const exposure = e.findings[0]!.measures.find((m) => m.code === 'glucocorticoid-exposure');
+    expect(exposure?.value).toBe(50);
+  });
+
+  it('makes no card for the same course once stopped: its plan is no longer in force', () => {
+    const e = run([planned('stopped')]);
+    expect(e.findings).toEqual([]);
+  });
+});
