@@ -111,10 +111,12 @@ export function matchText(u: MedicationUse, names: readonly string[], k: Knowled
 }
 
 /** "a, b and c", with the knowledge file's word for "and". */
+/** Items in prose, each once: refills and repeated doses of one product name one medicine, not four. */
 export function listOf(k: Knowledge, items: string[]): string {
-  return items.length > 1
-    ? sharedText(k, 'listAnd', { items: items.slice(0, -1).join(', '), last: items.at(-1) as string })
-    : (items[0] ?? '');
+  const once = [...new Set(items)];
+  return once.length > 1
+    ? sharedText(k, 'listAnd', { items: once.slice(0, -1).join(', '), last: once.at(-1) as string })
+    : (once[0] ?? '');
 }
 
 /** The card's DXA line: none in the window (and the last one, if any), or the history could not be read. */
